@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+# make          build everything into build/
+# make test     run every test tier (root; installs missing packages first)
+# make deps     install the Debian packages flowpin needs
+# V=1           show the commands
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+PKGS     := libbpf libxdp
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
+
+DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
+	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test deps check-deps
+
+LOADER_OBJS := $(BUILD)/nexthop_table.o
+TESTS       := $(BUILD)/test_datapath
+
+all: $(BUILD)/flowpin.bpf.o $(BUILD)/flowpin.skel.h $(LOADER_OBJS) $(TESTS)
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/flowpin.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/%.o: loader/%.c loader/*.h include/flowpin.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: tests/%.c tests/*.h $(BUILD)/flowpin.skel.h include/flowpin.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/test_datapath: $(BUILD)/test_datapath.o $(BUILD)/netns.o \
+			$(BUILD)/packets.o $(LOADER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+# Install what is missing, so `make test` works on a fresh Debian 12.
+check-deps:
+	@command -v $(CLANG) >/dev/null && command -v $(BPFTOOL) >/dev/null && \
+	 command -v ip >/dev/null && \
+	 pkg-config --exists $(PKGS) cmocka libmnl 2>/dev/null || $(MAKE) --no-print-directory deps
+
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS)
+
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-all $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * flowpin: forward each flow to the next hop it was first given.
+ *
+ * parse -> pin lookup (this CPU's flow_cache, then the shared flow_pins)
+ * -> on a miss, bpf_fib_lookup() and a new pin -> rewrite and redirect.
+ * Anything else goes to the kernel with XDP_PASS, counted by reason.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "flowpin.h"
+#include "maps.h"
+#include "parse.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+#define IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
+#define TCP_FLAG_SYN 0x02
+
+/* Load-time settings, written by the loader between open and load. */
+const volatile __u32 withdrawn_policy = FP_WITHDRAWN_DRAIN;
+const volatile __u64 cache_sync_ns = FP_CACHE_SYNC_NS;
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&stats, &idx);
+
+	if (cnt)
+		*cnt += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline int pass(__u32 reason)
+{
+	stat_inc(reason);
+	return XDP_PASS;
+}
+
+/*
+ * The copy of the next hop in use. The writer never touches the live copy
+ * and waits for a grace period after flipping live before it writes again.
+ */
+static __always_inline const struct nexthop *nexthop_get(__u32 id)
+{
+	struct nexthop_entry *e = bpf_map_lookup_elem(&nexthops, &id);
+
+	if (!e)
+		return NULL;
+	return &e->slot[*(volatile __u8 *)&e->live & 1];
+}
+
+/* The next hop a pin may still use, or NULL when it must be resolved again. */
+static __always_inline const struct nexthop *
+pin_nexthop(const struct flow_pin *pin)
+{
+	const struct nexthop *nh;
+
+	if (!pin->nh_id)
+		return NULL; /* another CPU's zero-filled flow_cache slot */
+	nh = nexthop_get(pin->nh_id);
+	if (!nh || nh->gen != pin->nh_gen)
+		return NULL;
+	if (nh->state == NH_ACTIVE)
+		return nh;
+	if (nh->state == NH_WITHDRAWN && withdrawn_policy == FP_WITHDRAWN_DRAIN)
+		return nh;
+	return NULL;
+}
+
+/*
+ * Store a pin in flow_pins unless another CPU stored a usable one first;
+ * *pin becomes whichever pin the flow now has.
+ */
+static __always_inline void pin_publish(const struct flow_key *key,
+					struct flow_pin *pin)
+{
+	struct flow_pin *cur;
+
+	if (!bpf_map_update_elem(&flow_pins, key, pin, BPF_NOEXIST))
+		return;
+	cur = bpf_map_lookup_elem(&flow_pins, key);
+	if (cur && pin_nexthop(cur)) {
+		*pin = *cur;
+		return;
+	}
+	bpf_map_update_elem(&flow_pins, key, pin, BPF_ANY);
+}
+
+static __always_inline void cache_fill(const struct flow_key *key,
+				       const struct flow_pin *pin)
+{
+	struct flow_pin_cached c = {
+		.pin = *pin,
+		.synced_ns = bpf_ktime_get_coarse_ns(),
+	};
+
+	bpf_map_update_elem(&flow_cache, key, &c, BPF_ANY);
+}
+
+enum pin_found {
+	PIN_NONE,  /* the flow has no pin */
+	PIN_STALE, /* it has one, but its next hop was invalidated */
+	PIN_OK,
+};
+
+/* This CPU's cache, then the shared pins. */
+static __always_inline enum pin_found pin_find(const struct flow_key *key,
+					       const struct nexthop **nhp)
+{
+	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
+	struct flow_pin *shared;
+	__u64 now;
+
+	if (c && (*nhp = pin_nexthop(&c->pin))) {
+		now = bpf_ktime_get_coarse_ns();
+		if (now - c->synced_ns < cache_sync_ns) {
+			stat_inc(FP_STAT_CACHE_HIT);
+			return PIN_OK;
+		}
+		/*
+		 * Time to check with flow_pins: the lookup refreshes its LRU,
+		 * and a pin it lost (evicted, flushed) is put back, so other
+		 * CPUs keep sending the flow to the same next hop.
+		 */
+		shared = bpf_map_lookup_elem(&flow_pins, key);
+		if (!shared) {
+			pin_publish(key, &c->pin);
+			*nhp = pin_nexthop(&c->pin);
+		} else if (shared->nh_id != c->pin.nh_id ||
+			   shared->nh_gen != c->pin.nh_gen) {
+			c->pin = *shared;
+			*nhp = pin_nexthop(shared);
+		}
+		c->synced_ns = now;
+		if (*nhp) {
+			stat_inc(FP_STAT_CACHE_HIT);
+			return PIN_OK;
+		}
+	}
+
+	shared = bpf_map_lookup_elem(&flow_pins, key);
+	if (!shared)
+		return PIN_NONE;
+	*nhp = pin_nexthop(shared);
+	if (!*nhp)
+		return PIN_STALE;
+	stat_inc(FP_STAT_PIN_HIT);
+	cache_fill(key, shared);
+	return PIN_OK;
+}
+
+/* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
+static __always_inline __u32 fib_pass_reason(long rc)
+{
+	if (rc >= BPF_FIB_LKUP_RET_BLACKHOLE &&
+	    rc <= BPF_FIB_LKUP_RET_NO_SRC_ADDR)
+		return FP_PASS_FIB_BLACKHOLE + rc - BPF_FIB_LKUP_RET_BLACKHOLE;
+	return FP_PASS_FIB_OTHER;
+}
+
+/*
+ * Ask the kernel's routing table, as its own forwarding would, and pin the
+ * answer. Returns 0 with *nhp set, or a pass reason.
+ */
+static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
+				   const struct nexthop **nhp)
+{
+	const struct flow_key *key = &pkt->key;
+	struct bpf_fib_lookup fib = {};
+	struct nexthop_addr addr = {};
+	struct flow_pin pin;
+	__u32 *id;
+	long rc;
+
+	fib.ifindex = ctx->ingress_ifindex;
+	/* Filled ports and protocol let the kernel's L4 ECMP hash apply. */
+	fib.l4_protocol = key->proto;
+	fib.sport = key->sport;
+	fib.dport = key->dport;
+	/* The MTU check must see the frame's real size, not tot_len's. */
+	fib.tot_len = pkt->l3_len;
+	if (pkt->ip4) {
+		fib.family = AF_INET;
+		fib.tos = pkt->ip4->tos;
+		fib.ipv4_src = key->saddr[0];
+		fib.ipv4_dst = key->daddr[0];
+	} else {
+		fib.family = AF_INET6;
+		fib.flowinfo = *(__be32 *)pkt->ip6 & IPV6_FLOWINFO_MASK;
+		__builtin_memcpy(fib.ipv6_src, key->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, key->daddr, 16);
+	}
+
+	/*
+	 * Every answer but SUCCESS goes to the kernel: it resolves missing
+	 * neighbours, sends ICMP errors (unreachable, fragmentation needed),
+	 * delivers local traffic and counts what it drops.
+	 */
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return fib_pass_reason(rc);
+
+	/*
+	 * On SUCCESS the helper leaves the gateway in ipv4_dst / ipv6_dst
+	 * (the destination itself for a connected route) and sets family to
+	 * the gateway's, which differs for IPv4 routes via IPv6 gateways.
+	 */
+	addr.ifindex = fib.ifindex;
+	if (fib.family == AF_INET) {
+		addr.family = FP_AF_INET;
+		addr.gw[0] = fib.ipv4_dst;
+	} else {
+		addr.family = FP_AF_INET6;
+		__builtin_memcpy(addr.gw, fib.ipv6_dst, 16);
+	}
+	id = bpf_map_lookup_elem(&nexthop_index, &addr);
+	if (!id)
+		return FP_PASS_NEXTHOP_UNKNOWN;
+	pin.nh_id = *id;
+	*nhp = nexthop_get(pin.nh_id);
+	if (!*nhp || (*nhp)->state != NH_ACTIVE)
+		return FP_PASS_NEXTHOP_NOT_READY;
+	pin.nh_gen = (*nhp)->gen;
+
+	pin_publish(key, &pin);
+	if (pin.nh_id != *id) {
+		*nhp = pin_nexthop(&pin); /* another CPU won with its own pin */
+		if (!*nhp)
+			return FP_PASS_NEXTHOP_NOT_READY;
+	}
+	stat_inc(FP_STAT_PIN_NEW);
+	cache_fill(key, &pin);
+	return 0;
+}
+
+/* RFC 1624 incremental update for a TTL decrement, as ip_decrease_ttl(). */
+static __always_inline void ipv4_decrease_ttl(struct iphdr *iph)
+{
+	__u32 check = (__u32)iph->check;
+
+	check += (__u32)bpf_htons(0x0100);
+	iph->check = (__sum16)(check + (check >= 0xFFFF));
+	iph->ttl--;
+}
+
+static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
+				   const struct nexthop *nh)
+{
+	__u32 ifindex = nh->ifindex;
+	__u32 mtu_len = 0;
+
+	if (!bpf_map_lookup_elem(&tx_ports, &ifindex))
+		return pass(FP_PASS_NO_TX_PORT);
+	/*
+	 * Pinned packets skip the FIB and its MTU check: check the frame
+	 * against the egress MTU, and let the kernel send "fragmentation
+	 * needed" / "packet too big" (or fragment) when it does not fit.
+	 */
+	if (bpf_check_mtu(ctx, ifindex, &mtu_len, 0, 0))
+		return pass(FP_PASS_MTU);
+	/*
+	 * The helper only records the target; the frame leaves after we
+	 * return, so it can still be rewritten. On failure it is untouched.
+	 */
+	if (bpf_redirect_map(&tx_ports, ifindex, 0) != XDP_REDIRECT) {
+		stat_inc(FP_STAT_REDIRECT_FAIL);
+		return XDP_PASS;
+	}
+	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
+	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
+	if (pkt->ip4)
+		ipv4_decrease_ttl(pkt->ip4);
+	else
+		pkt->ip6->hop_limit--;
+	stat_inc(FP_STAT_FORWARDED);
+	return XDP_REDIRECT;
+}
+
+SEC("xdp")
+int flowpin(struct xdp_md *ctx)
+{
+	struct packet pkt = {};
+	const struct nexthop *nh = NULL;
+	enum pin_found found;
+	int reason;
+
+	stat_inc(FP_STAT_PACKETS);
+	reason = parse_packet(ctx, &pkt);
+	if (reason)
+		return pass(reason);
+
+	if (pkt.icmp_error) {
+		/* Errors follow their flow's pin; they never make one. */
+		if (pin_find(&pkt.inner_key, &nh) != PIN_OK)
+			return pass(FP_PASS_ICMP_ERR_UNPINNED);
+		stat_inc(FP_STAT_ICMP_ERR_PINNED);
+		return forward(ctx, &pkt, nh);
+	}
+
+	found = pin_find(&pkt.key, &nh);
+	if (found != PIN_OK) {
+		if (found == PIN_STALE)
+			stat_inc(FP_STAT_PIN_STALE);
+		else if (pkt.key.proto == IPPROTO_TCP &&
+			 !(pkt.tcp_flags & TCP_FLAG_SYN))
+			stat_inc(FP_STAT_LOST_PIN);
+		reason = pin_new(ctx, &pkt, &nh);
+		if (reason)
+			return pass(reason);
+	}
+	return forward(ctx, &pkt, nh);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The datapath's maps. Userspace sizes them before load; see flowpin.h. */
+#ifndef FLOWPIN_MAPS_H
+#define FLOWPIN_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flowpin.h"
+
+/* Fast path: this CPU's copy of a pin. Written by the datapath only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, FP_MAX_CACHED_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_pin_cached);
+} flow_cache SEC(".maps");
+
+/*
+ * The authoritative pins, shared by all CPUs. Written by the datapath
+ * (new pins) and by operators (flush).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FP_MAX_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_pin);
+} flow_pins SEC(".maps");
+
+/* Next hops by id. Written by the control plane only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FP_MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct nexthop_entry);
+} nexthops SEC(".maps");
+
+/* (egress ifindex, gateway) as bpf_fib_lookup() answers -> next-hop id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_NEXTHOPS);
+	__type(key, struct nexthop_addr);
+	__type(value, __u32);
+} nexthop_index SEC(".maps");
+
+/* Egress ports, keyed by ifindex. Written by the control plane. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, FP_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+} tx_ports SEC(".maps");
+
+/* Counters, indexed by enum fp_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+#endif /* FLOWPIN_MAPS_H */

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Packet parsing with a cursor. Every helper bound-checks what it reads,
+ * advances the cursor and returns 0, or a pass reason (enum fp_stat) when
+ * the packet is not one flowpin forwards.
+ */
+#ifndef FLOWPIN_PARSE_H
+#define FLOWPIN_PARSE_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "flowpin.h"
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1FFF
+
+struct cursor {
+	void *pos;
+	void *end;
+};
+
+/* What the program needs to know of a packet once parsed. */
+struct packet {
+	struct flow_key key;	   /* the flow, as pinned */
+	struct flow_key inner_key; /* ICMP errors: the reversed embedded flow */
+	struct ethhdr *eth;
+	struct iphdr *ip4;	   /* one of ip4 / ip6 is set */
+	struct ipv6hdr *ip6;
+	__u32 l3_len;		   /* real length from the L3 header on */
+	__u8 tcp_flags;
+	bool icmp_error;
+};
+
+static __always_inline void *cursor_pull(struct cursor *c, __u32 len)
+{
+	void *p = c->pos;
+
+	if (p + len > c->end)
+		return NULL;
+	c->pos = p + len;
+	return p;
+}
+
+static __always_inline bool mac_is_multicast(const __u8 *mac)
+{
+	return mac[0] & 1; /* the group bit; broadcast has it too */
+}
+
+/*
+ * Full IPv4 header checksum check, options included. The kernel drops
+ * headers that fail it (ip_rcv_core()); so does the XDP_PASS we return.
+ */
+static __always_inline bool ipv4_csum_ok(struct iphdr *iph, void *end)
+{
+	__u16 *w = (__u16 *)iph;
+	__u32 words = iph->ihl * 2;
+	__u32 sum = 0;
+
+	for (int i = 0; i < 30; i++) {
+		if (i >= words)
+			break;
+		if ((void *)(w + i + 1) > end)
+			return false;
+		sum += w[i];
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+static __always_inline bool icmp_is_error(__u8 proto, __u8 type)
+{
+	if (proto == IPPROTO_ICMP)
+		return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED;
+	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG ||
+	       type == ICMPV6_TIME_EXCEED;
+}
+
+/*
+ * An ICMP error quotes the header of the packet that caused it: a packet
+ * that travelled from the flow's destination back towards its source.
+ * Reversing that quoted tuple gives the key of the flow the error belongs
+ * to. Returns 0 with pkt->inner_key set, or a pass reason.
+ */
+static __always_inline int parse_icmp_error(struct cursor *c,
+					    struct packet *pkt)
+{
+	struct flow_key *in = &pkt->inner_key;
+	__be16 *ports;
+
+	in->family = pkt->key.family;
+	if (in->family == FP_AF_INET) {
+		struct iphdr *iph = cursor_pull(c, sizeof(*iph));
+
+		if (!iph || iph->version != 4 || iph->ihl < 5)
+			return FP_PASS_MALFORMED;
+		if (iph->ihl > 5 && !cursor_pull(c, (iph->ihl - 5) * 4))
+			return FP_PASS_MALFORMED;
+		in->proto = iph->protocol;
+		in->saddr[0] = iph->daddr;
+		in->daddr[0] = iph->saddr;
+		if (iph->frag_off & bpf_htons(IP_OFFSET))
+			return 0; /* a later fragment: its flow used port 0 */
+		if (iph->frag_off & bpf_htons(IP_MF))
+			return 0;
+	} else {
+		struct ipv6hdr *ip6h = cursor_pull(c, sizeof(*ip6h));
+
+		if (!ip6h || ip6h->version != 6)
+			return FP_PASS_MALFORMED;
+		in->proto = ip6h->nexthdr;
+		__builtin_memcpy(in->saddr, &ip6h->daddr, 16);
+		__builtin_memcpy(in->daddr, &ip6h->saddr, 16);
+	}
+	if (in->proto != IPPROTO_TCP && in->proto != IPPROTO_UDP)
+		return 0;
+	/* RFC 792 quotes at least 8 bytes of L4 header: the ports are in */
+	ports = cursor_pull(c, 4);
+	if (!ports)
+		return FP_PASS_MALFORMED;
+	in->sport = ports[1];
+	in->dport = ports[0];
+	return 0;
+}
+
+/* Ports and TCP flags, for the first (or only) fragment of a datagram. */
+static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
+{
+	struct flow_key *key = &pkt->key;
+
+	switch (key->proto) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = cursor_pull(c, sizeof(*th));
+
+		if (!th || th->doff < 5)
+			return FP_PASS_MALFORMED;
+		key->sport = th->source;
+		key->dport = th->dest;
+		pkt->tcp_flags = ((__u8 *)th)[13];
+		return 0;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = cursor_pull(c, sizeof(*uh));
+
+		if (!uh)
+			return FP_PASS_MALFORMED;
+		key->sport = uh->source;
+		key->dport = uh->dest;
+		return 0;
+	}
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		/* ICMP carries no ports; an error belongs to the flow it quotes */
+		__u8 *icmp = cursor_pull(c, 8);
+
+		if (!icmp)
+			return FP_PASS_MALFORMED;
+		if ((key->proto == IPPROTO_ICMP) != (key->family == FP_AF_INET))
+			return 0;
+		if (!icmp_is_error(key->proto, icmp[0]))
+			return 0;
+		pkt->icmp_error = true;
+		return parse_icmp_error(c, pkt);
+	}
+	}
+	return 0;
+}
+
+static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
+{
+	struct iphdr *iph = cursor_pull(c, sizeof(*iph));
+	__u32 hlen, tot_len;
+
+	if (!iph)
+		return FP_PASS_MALFORMED;
+	hlen = iph->ihl * 4;
+	if (iph->version != 4 || hlen < sizeof(*iph))
+		return FP_PASS_MALFORMED;
+	if (hlen > sizeof(*iph) && !cursor_pull(c, hlen - sizeof(*iph)))
+		return FP_PASS_MALFORMED;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < hlen || tot_len > pkt->l3_len)
+		return FP_PASS_MALFORMED;
+	if (!ipv4_csum_ok(iph, c->end))
+		return FP_PASS_MALFORMED;
+	if ((iph->daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) ||
+	    iph->daddr == 0xffffffff)
+		return FP_PASS_MULTICAST;
+	if (iph->ttl <= 1)
+		return FP_PASS_TTL;
+
+	pkt->ip4 = iph;
+	pkt->key.family = FP_AF_INET;
+	pkt->key.proto = iph->protocol;
+	pkt->key.saddr[0] = iph->saddr;
+	pkt->key.daddr[0] = iph->daddr;
+	/* Every fragment of a datagram keeps port 0, so all take one path. */
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return 0;
+	return parse_l4(c, pkt);
+}
+
+static __always_inline bool ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT;
+}
+
+static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
+{
+	struct ipv6hdr *ip6h = cursor_pull(c, sizeof(*ip6h));
+	bool fragment = false;
+	__u8 nexthdr;
+
+	if (!ip6h || ip6h->version != 6)
+		return FP_PASS_MALFORMED;
+	if (sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len) > pkt->l3_len)
+		return FP_PASS_MALFORMED;
+	if (ip6h->daddr.in6_u.u6_addr8[0] == 0xff)
+		return FP_PASS_MULTICAST;
+	if (ip6h->hop_limit <= 1)
+		return FP_PASS_TTL;
+
+	nexthdr = ip6h->nexthdr;
+	for (int i = 0; i < FP_MAX_IPV6_EXT; i++) {
+		__u8 *hdr;
+
+		if (!ipv6_is_ext(nexthdr))
+			break;
+		hdr = cursor_pull(c, 8);
+		if (!hdr)
+			return FP_PASS_MALFORMED;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			fragment = true;
+		} else if (hdr[1] &&
+			   !cursor_pull(c, hdr[1] * 8)) { /* (len + 1) * 8 */
+			return FP_PASS_MALFORMED;
+		}
+		nexthdr = hdr[0];
+	}
+	if (ipv6_is_ext(nexthdr))
+		return FP_PASS_MALFORMED; /* longer chain than we walk */
+
+	pkt->ip6 = ip6h;
+	pkt->key.family = FP_AF_INET6;
+	pkt->key.proto = nexthdr;
+	__builtin_memcpy(pkt->key.saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(pkt->key.daddr, &ip6h->daddr, 16);
+	if (fragment)
+		return 0;
+	return parse_l4(c, pkt);
+}
+
+/* Ethernet, then IPv4 or IPv6, then ports; ICMP errors' quoted flow too. */
+static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
+{
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	struct ethhdr *eth = cursor_pull(&c, sizeof(*eth));
+
+	if (!eth)
+		return FP_PASS_MALFORMED;
+	pkt->eth = eth;
+	if (eth->h_proto == bpf_htons(ETH_P_8021Q) ||
+	    eth->h_proto == bpf_htons(ETH_P_8021AD))
+		return FP_PASS_VLAN;
+	if (eth->h_proto != bpf_htons(ETH_P_IP) &&
+	    eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return FP_PASS_NON_IP;
+	if (mac_is_multicast(eth->h_dest))
+		return FP_PASS_MULTICAST;
+
+	pkt->l3_len = c.end - c.pos;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(&c, pkt);
+	return parse_ipv6(&c, pkt);
+}
+
+#endif /* FLOWPIN_PARSE_H */

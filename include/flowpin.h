@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Everything the flowpin datapath and its userspace share: map keys and
+ * values, counter indexes, next-hop states and limits. Both bpf/ and the
+ * userspace programs include this file; nothing here is declared twice.
+ *
+ * Fixed-width types, explicit padding, no pointers.
+ */
+#ifndef FLOWPIN_H
+#define FLOWPIN_H
+
+#include <linux/types.h>
+
+/* Default capacities; userspace may resize the maps before loading. */
+#ifndef FP_MAX_FLOWS
+#define FP_MAX_FLOWS 262144 /* flow_pins: the authoritative pin table */
+#endif
+#ifndef FP_MAX_CACHED_FLOWS
+#define FP_MAX_CACHED_FLOWS 65536 /* flow_cache: per-CPU copies */
+#endif
+#ifndef FP_MAX_NEXTHOPS
+#define FP_MAX_NEXTHOPS 4096
+#endif
+#ifndef FP_MAX_PORTS
+#define FP_MAX_PORTS 256
+#endif
+/* IPv6 extension headers walked before giving up (XDP_PASS). */
+#ifndef FP_MAX_IPV6_EXT
+#define FP_MAX_IPV6_EXT 6
+#endif
+
+#define FP_ETH_ALEN 6
+
+/* Address family as in AF_INET / AF_INET6, stored in one byte. */
+#define FP_AF_INET 2
+#define FP_AF_INET6 10
+
+/*
+ * A flow: family, protocol, addresses and ports as they appear on the
+ * wire (network byte order). Protocols without ports, and every fragment
+ * of a fragmented datagram, use port 0. IPv4 addresses sit in addr[0].
+ */
+struct flow_key {
+	__u8 family;
+	__u8 proto;
+	__u16 pad;
+	__be16 sport;
+	__be16 dport;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+
+/*
+ * Where a flow is pinned: a next hop's id and the generation it had when
+ * the pin was made. nh_id 0 is never a next hop, so an all-zero value (what
+ * another CPU's slot of flow_cache holds) reads as "no pin".
+ */
+struct flow_pin {
+	__u32 nh_id;
+	__u32 nh_gen;
+};
+
+/*
+ * flow_cache value: this CPU's copy of a pin, and when it was last checked
+ * against flow_pins. Packets served from the cache do not touch flow_pins,
+ * so its LRU would see busy flows as idle: the check refreshes them there.
+ */
+struct flow_pin_cached {
+	struct flow_pin pin;
+	__u64 synced_ns; /* bpf_ktime_get_coarse_ns() of the last check */
+};
+
+#ifndef FP_CACHE_SYNC_NS
+#define FP_CACHE_SYNC_NS 1000000000ULL
+#endif
+
+/* Next-hop states, written by the control plane. */
+enum nexthop_state {
+	NH_UNUSED = 0,	 /* free slot */
+	NH_ACTIVE = 1,	 /* in at least one route, neighbour and link usable */
+	NH_WITHDRAWN = 2, /* in no route any more, still reachable */
+	NH_DEAD = 3,	 /* neighbour failed, link down or device gone */
+};
+
+/* What pinned flows do when their next hop leaves every route. */
+enum withdrawn_policy {
+	FP_WITHDRAWN_DRAIN = 0, /* keep using it while it is reachable */
+	FP_WITHDRAWN_REPIN = 1, /* resolve the flow again at once */
+};
+
+/* One next hop as the datapath uses it. */
+struct nexthop {
+	__u32 ifindex;		/* egress device */
+	__u32 gen;		/* bumped when the next hop dies or its id is reused */
+	__u8 family;		/* FP_AF_INET or FP_AF_INET6 */
+	__u8 state;		/* enum nexthop_state */
+	__u8 dmac[FP_ETH_ALEN]; /* neighbour's MAC */
+	__u8 smac[FP_ETH_ALEN]; /* egress device's MAC */
+	__u16 pad;
+	__be32 gw[4];		/* gateway address; IPv4 in gw[0] */
+};
+
+/*
+ * nexthops map (an array indexed by next-hop id, id 0 unused): two copies
+ * of the next hop and the index of the one in use. The writer fills the
+ * copy not in use, then flips live, then waits for an RCU grace period
+ * before it may write again, so a packet never reads a copy being written.
+ * A map update rewrites every byte of the value, but bytes it does not
+ * change are written with the values they already hold.
+ */
+struct nexthop_entry {
+	__u8 live; /* 0 or 1: which slot the datapath reads */
+	__u8 pad[3];
+	struct nexthop slot[2];
+};
+
+/* nexthop_index map: what bpf_fib_lookup() answers -> the next hop's id. */
+struct nexthop_addr {
+	__u32 ifindex;
+	__u8 family;
+	__u8 pad[3];
+	__be32 gw[4];
+};
+
+/*
+ * Counters, one slot each in the per-CPU stats array. The FP_PASS_* block
+ * counts packets handed to the kernel (XDP_PASS), by reason.
+ */
+enum fp_stat {
+	FP_STAT_PACKETS = 0,	 /* every packet the program saw */
+	FP_STAT_CACHE_HIT,	 /* pin found in this CPU's flow_cache */
+	FP_STAT_PIN_HIT,	 /* pin found in the shared flow_pins */
+	FP_STAT_PIN_NEW,	 /* flow pinned after a FIB lookup */
+	FP_STAT_PIN_STALE,	 /* pin whose next hop was invalidated, resolved again */
+	FP_STAT_LOST_PIN,	 /* TCP without SYN that found no pin */
+	FP_STAT_ICMP_ERR_PINNED, /* ICMP error sent along its flow's pin */
+	FP_STAT_FORWARDED,	 /* XDP_REDIRECT returned */
+	FP_STAT_REDIRECT_FAIL,	 /* bpf_redirect_map() refused */
+	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
+	FP_PASS_VLAN,		 /* 802.1Q / 802.1ad tagged */
+	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
+	FP_PASS_TTL,		 /* TTL or hop limit <= 1 */
+	FP_PASS_MALFORMED,	 /* truncated or invalid headers */
+	FP_PASS_MTU,	 /* pinned flow, frame larger than egress MTU */
+	FP_PASS_FIB_BLACKHOLE,
+	FP_PASS_FIB_UNREACHABLE,
+	FP_PASS_FIB_PROHIBIT,
+	FP_PASS_FIB_NOT_FWDED, /* local destination, or not unicast */
+	FP_PASS_FIB_FWD_DISABLED,
+	FP_PASS_FIB_UNSUPP_LWT,
+	FP_PASS_FIB_NO_NEIGH,
+	FP_PASS_FIB_FRAG_NEEDED,
+	FP_PASS_FIB_NO_SRC_ADDR,
+	FP_PASS_FIB_OTHER,	  /* an answer this build does not know */
+	FP_PASS_NEXTHOP_UNKNOWN,  /* FIB's next hop is not in nexthops */
+	FP_PASS_NEXTHOP_NOT_READY, /* known, but not NH_ACTIVE */
+	FP_PASS_NO_TX_PORT,	  /* egress device not in tx_ports */
+	FP_PASS_ICMP_ERR_UNPINNED, /* ICMP error whose flow has no pin */
+	FP_STAT_MAX,
+};
+
+#define FP_STAT_NAMES                                                          \
+	[FP_STAT_PACKETS] = "packets",                                         \
+	[FP_STAT_CACHE_HIT] = "cache_hit",                                     \
+	[FP_STAT_PIN_HIT] = "pin_hit",                                         \
+	[FP_STAT_PIN_NEW] = "pin_new",                                         \
+	[FP_STAT_PIN_STALE] = "pin_stale",                                     \
+	[FP_STAT_LOST_PIN] = "lost_pin",                                       \
+	[FP_STAT_ICMP_ERR_PINNED] = "icmp_error_pinned",                       \
+	[FP_STAT_FORWARDED] = "forwarded",                                     \
+	[FP_STAT_REDIRECT_FAIL] = "redirect_fail",                             \
+	[FP_PASS_NON_IP] = "pass_non_ip",                                      \
+	[FP_PASS_VLAN] = "pass_vlan",                                          \
+	[FP_PASS_MULTICAST] = "pass_multicast",                                \
+	[FP_PASS_TTL] = "pass_ttl",                                            \
+	[FP_PASS_MALFORMED] = "pass_malformed",                                \
+	[FP_PASS_MTU] = "pass_mtu",                                   \
+	[FP_PASS_FIB_BLACKHOLE] = "pass_fib_blackhole",                        \
+	[FP_PASS_FIB_UNREACHABLE] = "pass_fib_unreachable",                    \
+	[FP_PASS_FIB_PROHIBIT] = "pass_fib_prohibit",                          \
+	[FP_PASS_FIB_NOT_FWDED] = "pass_fib_not_forwarded",                    \
+	[FP_PASS_FIB_FWD_DISABLED] = "pass_fib_forwarding_disabled",           \
+	[FP_PASS_FIB_UNSUPP_LWT] = "pass_fib_unsupported_lwt",                 \
+	[FP_PASS_FIB_NO_NEIGH] = "pass_fib_no_neighbour",                      \
+	[FP_PASS_FIB_FRAG_NEEDED] = "pass_fib_frag_needed",                    \
+	[FP_PASS_FIB_NO_SRC_ADDR] = "pass_fib_no_src_addr",                    \
+	[FP_PASS_FIB_OTHER] = "pass_fib_other",                                \
+	[FP_PASS_NEXTHOP_UNKNOWN] = "pass_nexthop_unknown",                    \
+	[FP_PASS_NEXTHOP_NOT_READY] = "pass_nexthop_not_ready",                \
+	[FP_PASS_NO_TX_PORT] = "pass_no_tx_port",                              \
+	[FP_PASS_ICMP_ERR_UNPINNED] = "pass_icmp_error_unpinned",
+
+#endif /* FLOWPIN_H */

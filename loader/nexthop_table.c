@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "nexthop_table.h"
+
+void nexthop_addr_from(struct nexthop_addr *addr, __u32 ifindex, int family,
+		       const void *gw)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->ifindex = ifindex;
+	addr->family = family;
+	memcpy(addr->gw, gw, family == FP_AF_INET ? 4 : 16);
+}
+
+/*
+ * Updating an element of a map-in-map waits for an RCU grace period
+ * (maybe_wait_bpf_programs() in kernel/bpf/syscall.c): every XDP program
+ * running when it started has returned. That is what lets us write the
+ * slot that was live before the last flip.
+ */
+static int sync_create(struct nexthop_table *t)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int err;
+
+	t->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fp_sync_inner",
+					  4, 4, 1, NULL);
+	if (t->sync_inner_fd < 0)
+		return -errno;
+	opts.inner_map_fd = t->sync_inner_fd;
+	t->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "fp_sync", 4, 4,
+				    1, &opts);
+	if (t->sync_fd < 0) {
+		err = -errno;
+		close(t->sync_inner_fd);
+		return err;
+	}
+	return 0;
+}
+
+static int wait_for_readers(struct nexthop_table *t)
+{
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(t->sync_fd, &key, &t->sync_inner_fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct nexthop_entry e;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->nexthops_fd = nexthops_fd;
+	t->index_fd = index_fd;
+	if (bpf_obj_get_info_by_fd(nexthops_fd, &info, &len))
+		return -errno;
+	if (info.value_size != sizeof(struct nexthop_entry))
+		return -EINVAL;
+	t->size = info.max_entries;
+	t->nh = calloc(t->size, sizeof(*t->nh));
+	t->live = calloc(t->size, 1);
+	if (!t->nh || !t->live) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	/* Adopt what is there: pins made before us must stay valid. */
+	for (__u32 id = 1; id < t->size; id++) {
+		if (bpf_map_lookup_elem(nexthops_fd, &id, &e)) {
+			err = -errno;
+			goto err_free;
+		}
+		t->live[id] = e.live & 1;
+		t->nh[id] = e.slot[t->live[id]];
+	}
+	err = sync_create(t);
+	if (err)
+		goto err_free;
+	return 0;
+
+err_free:
+	free(t->nh);
+	free(t->live);
+	t->nh = NULL;
+	t->live = NULL;
+	return err;
+}
+
+void nexthop_table_close(struct nexthop_table *t)
+{
+	if (!t->nh)
+		return;
+	close(t->sync_fd);
+	close(t->sync_inner_fd);
+	free(t->nh);
+	free(t->live);
+	t->nh = NULL;
+	t->live = NULL;
+}
+
+/* Write the copy not in use, flip, then wait until nobody reads the old. */
+static int nexthop_write(struct nexthop_table *t, __u32 id,
+			 const struct nexthop *nh)
+{
+	struct nexthop_entry e = {};
+	__u8 next = !t->live[id];
+	int err;
+
+	e.live = t->live[id];
+	e.slot[e.live] = t->nh[id];
+	e.slot[next] = *nh;
+	if (bpf_map_update_elem(t->nexthops_fd, &id, &e, BPF_ANY))
+		return -errno;
+	e.live = next;
+	if (bpf_map_update_elem(t->nexthops_fd, &id, &e, BPF_ANY))
+		return -errno;
+	t->live[id] = next;
+	t->nh[id] = *nh;
+	err = wait_for_readers(t);
+	return err;
+}
+
+static bool addr_matches(const struct nexthop *nh,
+			 const struct nexthop_addr *addr)
+{
+	return nh->state != NH_UNUSED && nh->ifindex == addr->ifindex &&
+	       nh->family == addr->family &&
+	       !memcmp(nh->gw, addr->gw, sizeof(nh->gw));
+}
+
+__u32 nexthop_table_find(const struct nexthop_table *t,
+			 const struct nexthop_addr *addr)
+{
+	for (__u32 id = 1; id < t->size; id++)
+		if (addr_matches(&t->nh[id], addr))
+			return id;
+	return 0;
+}
+
+const struct nexthop *nexthop_table_get(const struct nexthop_table *t,
+					__u32 id)
+{
+	if (id == 0 || id >= t->size || t->nh[id].state == NH_UNUSED)
+		return NULL;
+	return &t->nh[id];
+}
+
+int nexthop_table_set(struct nexthop_table *t, const struct nexthop_addr *addr,
+		      const __u8 smac[FP_ETH_ALEN], const __u8 dmac[FP_ETH_ALEN],
+		      enum nexthop_state state)
+{
+	__u32 id = nexthop_table_find(t, addr);
+	struct nexthop nh;
+	bool fresh = !id;
+	int err;
+
+	if (fresh) {
+		for (id = 1; id < t->size; id++)
+			if (t->nh[id].state == NH_UNUSED)
+				break;
+		if (id == t->size)
+			return -ENOSPC;
+		nh = t->nh[id];
+		nh.gen++; /* no pin to the id's last owner may match */
+	} else {
+		nh = t->nh[id];
+	}
+	nh.ifindex = addr->ifindex;
+	nh.family = addr->family;
+	memcpy(nh.gw, addr->gw, sizeof(nh.gw));
+	memcpy(nh.smac, smac, FP_ETH_ALEN);
+	memcpy(nh.dmac, dmac, FP_ETH_ALEN);
+	if (state == NH_DEAD && nh.state != NH_DEAD)
+		nh.gen++;
+	nh.state = state;
+
+	err = nexthop_write(t, id, &nh);
+	if (err)
+		return err;
+	if (fresh && bpf_map_update_elem(t->index_fd, addr, &id, BPF_ANY)) {
+		err = -errno;
+		nexthop_table_release(t, id);
+		return err;
+	}
+	return id;
+}
+
+int nexthop_table_set_state(struct nexthop_table *t, __u32 id,
+			    enum nexthop_state state)
+{
+	struct nexthop nh;
+
+	if (!nexthop_table_get(t, id) || state == NH_UNUSED)
+		return -ENOENT;
+	nh = t->nh[id];
+	if (state == NH_DEAD && nh.state != NH_DEAD)
+		nh.gen++;
+	nh.state = state;
+	return nexthop_write(t, id, &nh);
+}
+
+int nexthop_table_release(struct nexthop_table *t, __u32 id)
+{
+	struct nexthop_addr addr;
+	struct nexthop nh;
+
+	if (!nexthop_table_get(t, id))
+		return -ENOENT;
+	nh = t->nh[id];
+	nexthop_addr_from(&addr, nh.ifindex, nh.family, nh.gw);
+	if (bpf_map_delete_elem(t->index_fd, &addr) && errno != ENOENT)
+		return -errno;
+	nh.state = NH_UNUSED;
+	return nexthop_write(t, id, &nh);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control plane's writer of the nexthops and nexthop_index maps.
+ *
+ * A next hop is written without the datapath ever reading a half-written
+ * copy: see struct nexthop_entry in flowpin.h. Each write waits for an RCU
+ * grace period, so batch changes where you can.
+ */
+#ifndef FLOWPIN_NEXTHOP_TABLE_H
+#define FLOWPIN_NEXTHOP_TABLE_H
+
+#include <stdbool.h>
+#include "flowpin.h"
+
+struct nexthop_table {
+	int nexthops_fd;
+	int index_fd;
+	int sync_fd;	   /* map-in-map: an update waits for running programs */
+	int sync_inner_fd;
+	__u32 size;	   /* ids 1..size-1 */
+	struct nexthop *nh; /* copy of every live slot, by id */
+	__u8 *live;	   /* which slot of each entry is live, by id */
+};
+
+int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd);
+void nexthop_table_close(struct nexthop_table *t);
+
+/* The next hop with this address, or 0. */
+__u32 nexthop_table_find(const struct nexthop_table *t,
+			 const struct nexthop_addr *addr);
+const struct nexthop *nexthop_table_get(const struct nexthop_table *t,
+					__u32 id);
+
+/*
+ * Add a next hop in state NH_ACTIVE, or update the MACs, state and device
+ * of the one with this address. Its generation changes only when its id is
+ * reused, so pins survive a MAC change. Returns the id (> 0) or -errno.
+ */
+int nexthop_table_set(struct nexthop_table *t, const struct nexthop_addr *addr,
+		      const __u8 smac[FP_ETH_ALEN], const __u8 dmac[FP_ETH_ALEN],
+		      enum nexthop_state state);
+
+/* Change only the state; moving to NH_DEAD bumps the generation. */
+int nexthop_table_set_state(struct nexthop_table *t, __u32 id,
+			    enum nexthop_state state);
+
+/* Forget a next hop: its pins stop matching, its id may be reused. */
+int nexthop_table_release(struct nexthop_table *t, __u32 id);
+
+void nexthop_addr_from(struct nexthop_addr *addr, __u32 ifindex, int family,
+		       const void *gw);
+
+#endif /* FLOWPIN_NEXTHOP_TABLE_H */
