@@ -28,10 +28,12 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all clean test deps check-deps
 
 LOADER_OBJS := $(BUILD)/nexthop_table.o
-TESTS       := $(BUILD)/test_datapath
+TESTS       := $(BUILD)/test_packets $(BUILD)/test_pinning
+TEST_OBJS   := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o
 
 all: $(BUILD)/flowpin.bpf.o $(BUILD)/flowpin.skel.h $(LOADER_OBJS) $(TESTS)
 
@@ -54,8 +56,7 @@ $(BUILD)/%.o: tests/%.c tests/*.h $(BUILD)/flowpin.skel.h include/flowpin.h | $(
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/test_datapath: $(BUILD)/test_datapath.o $(BUILD)/netns.o \
-			$(BUILD)/packets.o $(LOADER_OBJS)
+$(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 

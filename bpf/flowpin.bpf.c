@@ -189,11 +189,13 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 		fib.tos = pkt->ip4->tos;
 		fib.ipv4_src = key->saddr[0];
 		fib.ipv4_dst = key->daddr[0];
-	} else {
+	} else if (pkt->ip6) {
 		fib.family = AF_INET6;
 		fib.flowinfo = *(__be32 *)pkt->ip6 & IPV6_FLOWINFO_MASK;
 		__builtin_memcpy(fib.ipv6_src, key->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, key->daddr, 16);
+	} else {
+		return FP_PASS_MALFORMED; /* parse_packet() set one of them */
 	}
 
 	/*
@@ -225,6 +227,9 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 	*nhp = nexthop_get(pin.nh_id);
 	if (!*nhp || (*nhp)->state != NH_ACTIVE)
 		return FP_PASS_NEXTHOP_NOT_READY;
+	/* Pin only what we can send: a flow the kernel forwards stays unpinned. */
+	if (!bpf_map_lookup_elem(&tx_ports, &(*nhp)->ifindex))
+		return FP_PASS_NO_TX_PORT;
 	pin.nh_gen = (*nhp)->gen;
 
 	pin_publish(key, &pin);
@@ -275,7 +280,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
 	if (pkt->ip4)
 		ipv4_decrease_ttl(pkt->ip4);
-	else
+	else if (pkt->ip6)
 		pkt->ip6->hop_limit--;
 	stat_inc(FP_STAT_FORWARDED);
 	return XDP_REDIRECT;
@@ -304,14 +309,15 @@ int flowpin(struct xdp_md *ctx)
 
 	found = pin_find(&pkt.key, &nh);
 	if (found != PIN_OK) {
+		reason = pin_new(ctx, &pkt, &nh);
+		if (reason)
+			return pass(reason);
+		/* A forwarded TCP flow seen mid-stream has lost its pin. */
 		if (found == PIN_STALE)
 			stat_inc(FP_STAT_PIN_STALE);
 		else if (pkt.key.proto == IPPROTO_TCP &&
 			 !(pkt.tcp_flags & TCP_FLAG_SYN))
 			stat_inc(FP_STAT_LOST_PIN);
-		reason = pin_new(ctx, &pkt, &nh);
-		if (reason)
-			return pass(reason);
 	}
 	return forward(ctx, &pkt, nh);
 }

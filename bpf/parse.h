@@ -68,15 +68,19 @@ static __always_inline bool mac_is_multicast(const __u8 *mac)
 static __always_inline bool ipv4_csum_ok(struct iphdr *iph, void *end)
 {
 	__u16 *w = (__u16 *)iph;
-	__u32 words = iph->ihl * 2;
+	__u32 *opt = (__u32 *)(iph + 1);
 	__u32 sum = 0;
 
-	for (int i = 0; i < 30; i++) {
-		if (i >= words)
-			break;
-		if ((void *)(w + i + 1) > end)
-			return false;
+	for (int i = 0; i < 10; i++) /* the fixed 20 bytes, already checked */
 		sum += w[i];
+	for (int i = 0; i < 10; i++) { /* up to 40 bytes of options */
+		if (i >= iph->ihl - 5)
+			break;
+		if ((void *)(opt + 1) > end)
+			return false;
+		sum += *opt & 0xffff;
+		sum += *opt >> 16;
+		opt++;
 	}
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fixture.h"
+#include "netns.h"
+
+struct router rt;
+
+static void mac_for(__u8 *mac, int out, int host)
+{
+	__u8 m[6] = { 0x02, 0, 0, 0, out, host };
+
+	memcpy(mac, m, 6);
+}
+
+int route_svc(const int *outs, int n)
+{
+	char v4[512] = "", v6[512] = "";
+	size_t l4 = 0, l6 = 0;
+
+	for (int i = 0; i < n; i++) {
+		l4 += snprintf(v4 + l4, sizeof(v4) - l4,
+			       " nexthop via 10.0.%d.2 dev out%d", outs[i],
+			       outs[i]);
+		l6 += snprintf(v6 + l6, sizeof(v6) - l6,
+			       " nexthop via fd00:%d::2 dev out%d", outs[i],
+			       outs[i]);
+	}
+	if (sh("ip route replace " SVC4_NET "%s", v4) ||
+	    sh("ip -6 route replace " SVC6_NET "%s", v6))
+		return -1;
+	return 0;
+}
+
+int router_create(void)
+{
+	static const int four[] = { 1, 2, 3, 4 };
+	int err = netns_enter();
+	char name[IF_NAMESIZE];
+
+	if (err)
+		return err;
+	err = sysctl_set("net/ipv4/ip_forward", "1") ||
+	      sysctl_set("net/ipv6/conf/all/forwarding", "1") ||
+	      sysctl_set("net/ipv4/fib_multipath_hash_policy", "1") ||
+	      sysctl_set("net/ipv6/fib_multipath_hash_policy", "1");
+	err = err ||
+	      sh("ip link add in0 address 02:00:00:00:00:01 type veth peer name in0p") ||
+	      sh("ip link add in1 address 02:00:00:00:00:02 type veth peer name in1p") ||
+	      sh("ip link set in0 up && ip link set in0p up && ip link set in1 up && ip link set in1p up") ||
+	      sh("ip addr add 10.0.0.1/24 dev in0 && ip addr add 2001:db8::1/64 dev in0 nodad") ||
+	      sh("ip addr add 10.0.9.1/24 dev in1 && ip addr add 2001:db8:9::1/64 dev in1 nodad") ||
+	      sh("ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:fe dev in0 nud permanent") ||
+	      sh("ip neigh replace 2001:db8::2 lladdr 02:00:00:00:00:fe dev in0 nud permanent");
+	for (int i = 1; i <= N_OUT && !err; i++) {
+		mac_for(rt.out_mac[i], i, 1);
+		mac_for(rt.gw_mac[i], i, 2);
+		err = sh("ip link add out%d address 02:00:00:00:%02x:01 type veth peer name out%dp", i, i, i) ||
+		      sh("ip link set out%d up && ip link set out%dp up", i, i) ||
+		      sh("ip addr add 10.0.%d.1/24 dev out%d && ip addr add fd00:%d::1/64 dev out%d nodad", i, i, i, i) ||
+		      sh("ip neigh replace 10.0.%d.2 lladdr 02:00:00:00:%02x:02 dev out%d nud permanent", i, i, i) ||
+		      sh("ip neigh replace fd00:%d::2 lladdr 02:00:00:00:%02x:02 dev out%d nud permanent", i, i, i);
+		snprintf(name, sizeof(name), "out%d", i);
+		rt.ifindex_out[i] = err ? 0 : if_nametoindex(name);
+	}
+	err = err ||
+	      sysctl_set("net/ipv4/conf/in1/forwarding", "0") ||
+	      sysctl_set("net/ipv6/conf/in1/forwarding", "0") ||
+	      route_svc(four, 4) ||
+	      sh("ip route add 192.0.2.0/24 via 10.0.0.2 dev in0") ||
+	      sh("ip -6 route add 2001:db8:200::/64 via 2001:db8::2 dev in0") ||
+	      sh("ip route add blackhole 203.0.113.1/32 && ip route add unreachable 203.0.113.2/32 && ip route add prohibit 203.0.113.3/32") ||
+	      sh("ip -6 route add blackhole 2001:db8:f::1/128 && ip -6 route add unreachable 2001:db8:f::2/128 && ip -6 route add prohibit 2001:db8:f::3/128") ||
+	      /* a gateway with no neighbour entry */
+	      sh("ip route add 198.18.0.0/24 via 10.0.5.3 dev out5") ||
+	      sh("ip -6 route add 2001:db8:18::/64 via fd00:5::3 dev out5") ||
+	      /* a path whose MTU is smaller than the device's */
+	      sh("ip route add 198.18.1.0/24 via 10.0.5.2 dev out5 mtu lock 1280") ||
+	      sh("ip -6 route add 2001:db8:18:1::/64 via fd00:5::2 dev out5 mtu lock 1280") ||
+	      /* a gateway the next-hop table holds as dead */
+	      sh("ip neigh replace 10.0.5.4 lladdr 02:00:00:00:05:04 dev out5 nud permanent") ||
+	      sh("ip route add 198.18.3.0/24 via 10.0.5.4 dev out5") ||
+	      /* a connected host: its next hop is itself, not a gateway */
+	      sh("ip neigh replace 10.0.1.99 lladdr 02:00:00:00:01:99 dev out1 nud permanent") ||
+	      sh("ip neigh replace fd00:1::99 lladdr 02:00:00:00:01:99 dev out1 nud permanent");
+	rt.ifindex_in0 = if_nametoindex("in0");
+	rt.ifindex_in1 = if_nametoindex("in1");
+	if (err || !rt.ifindex_in0 || !rt.ifindex_in1) {
+		router_destroy();
+		return -1;
+	}
+	return 0;
+}
+
+void router_destroy(void)
+{
+	netns_leave();
+}
+
+static int add_nexthop(struct flowpin_fixture *f, int family, const char *gw,
+		       int ifindex, const __u8 *smac, const __u8 *dmac,
+		       enum nexthop_state state)
+{
+	struct nexthop_addr addr;
+	__u8 buf[16];
+
+	inet_pton(family == FP_AF_INET ? AF_INET : AF_INET6, gw, buf);
+	nexthop_addr_from(&addr, ifindex, family, buf);
+	return nexthop_table_set(&f->nht, &addr, smac, dmac, state);
+}
+
+int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
+		 __u64 cache_sync_ns)
+{
+	static const __u8 in0_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const __u8 in0_gw_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
+	static const __u8 dead_mac[6] = { 0x02, 0, 0, 0, 0x05, 0x04 };
+	char gw[64];
+	int err, id;
+
+	memset(f, 0, sizeof(*f));
+	f->skel = flowpin__open();
+	if (!f->skel)
+		return -errno;
+	f->skel->rodata->withdrawn_policy = policy;
+	f->skel->rodata->cache_sync_ns = cache_sync_ns;
+	bpf_map__set_max_entries(f->skel->maps.flow_pins, 16384);
+	bpf_map__set_max_entries(f->skel->maps.flow_cache, 16384);
+	bpf_map__set_max_entries(f->skel->maps.nexthops, 64);
+	err = flowpin__load(f->skel);
+	if (err)
+		goto err_destroy;
+	f->prog_fd = bpf_program__fd(f->skel->progs.flowpin);
+
+	for (int i = 1; i <= N_OUT; i++) {
+		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
+		__u32 key = rt.ifindex_out[i];
+
+		if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.tx_ports),
+					&key, &v, BPF_ANY)) {
+			err = -errno;
+			goto err_destroy;
+		}
+	}
+	err = nexthop_table_open(&f->nht, bpf_map__fd(f->skel->maps.nexthops),
+				 bpf_map__fd(f->skel->maps.nexthop_index));
+	if (err)
+		goto err_destroy;
+	for (int i = 1; i <= N_OUT; i++) {
+		snprintf(gw, sizeof(gw), "10.0.%d.2", i);
+		id = add_nexthop(f, FP_AF_INET, gw, rt.ifindex_out[i],
+				 rt.out_mac[i], rt.gw_mac[i], NH_ACTIVE);
+		if (id < 0)
+			goto err_id;
+		f->nh4[i] = id;
+		snprintf(gw, sizeof(gw), "fd00:%d::2", i);
+		id = add_nexthop(f, FP_AF_INET6, gw, rt.ifindex_out[i],
+				 rt.out_mac[i], rt.gw_mac[i], NH_ACTIVE);
+		if (id < 0)
+			goto err_id;
+		f->nh6[i] = id;
+	}
+	if ((id = add_nexthop(f, FP_AF_INET, "10.0.0.2", rt.ifindex_in0,
+			      in0_mac, in0_gw_mac, NH_ACTIVE)) < 0 ||
+	    (id = add_nexthop(f, FP_AF_INET6, "2001:db8::2", rt.ifindex_in0,
+			      in0_mac, in0_gw_mac, NH_ACTIVE)) < 0 ||
+	    (id = add_nexthop(f, FP_AF_INET, "10.0.5.4", rt.ifindex_out[5],
+			      rt.out_mac[5], dead_mac, NH_DEAD)) < 0)
+		goto err_id;
+	return 0;
+
+err_id:
+	err = id;
+	nexthop_table_close(&f->nht);
+err_destroy:
+	flowpin__destroy(f->skel);
+	f->skel = NULL;
+	return err;
+}
+
+void fixture_unload(struct flowpin_fixture *f)
+{
+	nexthop_table_close(&f->nht);
+	flowpin__destroy(f->skel);
+	f->skel = NULL;
+}
+
+int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
+		__u8 *out, __u32 *out_len, int ingress_ifindex)
+{
+	struct xdp_md ctx = {
+		.data_end = len,
+		.ingress_ifindex = ingress_ifindex,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+		    .data_size_in = len, .data_out = out,
+		    .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err = bpf_prog_test_run_opts(f->prog_fd, &opts);
+
+	if (err) {
+		fprintf(stderr, "test run: %s\n", strerror(-err));
+		return -1;
+	}
+	*out_len = opts.data_size_out;
+	return opts.retval;
+}
+
+void fixture_stats(struct flowpin_fixture *f, __u64 *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 vals[ncpu];
+
+	for (__u32 i = 0; i < FP_STAT_MAX; i++) {
+		sum[i] = 0;
+		if (bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.stats), &i,
+					vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum[i] += vals[c];
+	}
+}
+
+int egress_of(const __u8 *frame)
+{
+	for (int i = 1; i <= N_OUT; i++)
+		if (!memcmp(frame, rt.gw_mac[i], 6) &&
+		    !memcmp(frame + 6, rt.out_mac[i], 6))
+			return i;
+	return 0;
+}
+
+__u32 pin_of(struct flowpin_fixture *f, const struct flow_key *key)
+{
+	struct flow_pin pin;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.flow_pins), key,
+				&pin))
+		return 0;
+	return pin.nh_id;
+}

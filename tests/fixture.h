@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The router the packet tests run in: a private network namespace with an
+ * ingress veth, five egress veths with permanent neighbours, multipath
+ * routes, and a freshly loaded flowpin whose next-hop table mirrors them.
+ */
+#ifndef FLOWPIN_TEST_FIXTURE_H
+#define FLOWPIN_TEST_FIXTURE_H
+
+#include <linux/types.h>
+#include "flowpin.skel.h"
+#include "nexthop_table.h"
+#include "packets.h"
+
+#define N_OUT 5
+#define SVC4 "198.51.100.10"	  /* 4-way multipath: out1..out4 */
+#define SVC6 "2001:db8:100::10"
+#define SVC4_NET "198.51.100.0/24"
+#define SVC6_NET "2001:db8:100::/64"
+#define CLIENT4 "10.0.0.100"
+#define CLIENT6 "2001:db8::100"
+#define OUT_MASK_SVC 0x1e /* bits 1..4 */
+
+struct router {
+	int ifindex_in0, ifindex_in1;
+	int ifindex_out[N_OUT + 1];	/* 1..N_OUT */
+	__u8 out_mac[N_OUT + 1][6];	/* egress device MACs */
+	__u8 gw_mac[N_OUT + 1][6];	/* neighbour MACs */
+};
+
+struct flowpin_fixture {
+	struct flowpin *skel;
+	struct nexthop_table nht;
+	int prog_fd;
+	__u32 nh4[N_OUT + 1], nh6[N_OUT + 1]; /* next-hop ids per egress */
+};
+
+extern struct router rt;
+
+/* Namespace and topology; undone by router_destroy(). */
+int router_create(void);
+void router_destroy(void);
+
+/* The multipath route to SVC4/SVC6 through these egress numbers (1..5). */
+int route_svc(const int *outs, int n);
+
+int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
+		 __u64 cache_sync_ns);
+void fixture_unload(struct flowpin_fixture *f);
+
+/* Run one frame through the program on the current CPU; returns verdict. */
+int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
+		__u8 *out, __u32 *out_len, int ingress_ifindex);
+void fixture_stats(struct flowpin_fixture *f, __u64 *sum /* [FP_STAT_MAX] */);
+
+/* Egress number (1..5) a forwarded frame went to, by its MACs; 0 if none. */
+int egress_of(const __u8 *frame);
+/* Pinned next-hop id of a flow, 0 if none. */
+__u32 pin_of(struct flowpin_fixture *f, const struct flow_key *key);
+
+#endif

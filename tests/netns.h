@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A private network namespace for one test process, and shell commands in it. */
+#ifndef FLOWPIN_TEST_NETNS_H
+#define FLOWPIN_TEST_NETNS_H
+
+/* Move this process into a new, empty network namespace. */
+int netns_enter(void);
+/* Go back; the namespace and everything in it disappears. */
+void netns_leave(void);
+
+/* Run a shell command in the current namespace; 0 on success. */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write a sysctl of the current namespace, e.g. "net/ipv4/ip_forward". */
+int sysctl_set(const char *name, const char *value);
+
+/* Pin this thread to one CPU; 0 on success. */
+int run_on_cpu(int cpu);
+
+#endif

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The packet table: each frame runs through the real program with
+ * BPF_PROG_TEST_RUN in a namespace with real routes. A case names the
+ * verdict and every counter it must move; forwarded frames are checked byte
+ * by byte and must leave the pin they name.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "netns.h"
+
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+#define IP_MF 0x2000
+
+enum ingress { IN0 = 0, IN1 };
+
+struct pkt_case {
+	const char *name;
+	struct pkt_spec spec;
+	int cpu;		/* CPU to run on */
+	enum ingress ingress;
+	int verdict;		/* XDP_PASS or XDP_REDIRECT */
+	__u32 stat[3];		/* counters that must move by one (besides packets, forwarded) */
+	int egress_mask;	/* forwarded: allowed egress numbers, as bits */
+	const char *same_as;	/* forwarded: same egress as this earlier case */
+};
+
+#define FWD(...) .verdict = XDP_REDIRECT, .stat = { __VA_ARGS__ }
+#define PASS(reason) .verdict = XDP_PASS, .stat = { reason }
+
+static const __u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const __u8 ext3[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING };
+static const __u8 ext7[] = { IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
+			     IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
+			     IPPROTO_DSTOPTS };
+
+#define SPEC(fam, p, s, d, sp, dp, ...)                                        \
+	{ .family = fam, .proto = p, .src = s, .dst = d, .sport = sp,          \
+	  .dport = dp, __VA_ARGS__ }
+#define V4(p, sp, ...) SPEC(4, p, CLIENT4, SVC4, sp, 80, __VA_ARGS__)
+#define V6(p, sp, ...) SPEC(6, p, CLIENT6, SVC6, sp, 80, __VA_ARGS__)
+#define TO4(p, dst, ...) SPEC(4, p, CLIENT4, dst, 41000, 80, __VA_ARGS__)
+#define TO6(p, dst, ...) SPEC(6, p, CLIENT6, dst, 41000, 80, __VA_ARGS__)
+#define ICMP4(...) SPEC(4, IPPROTO_ICMP, "10.0.0.254", SVC4, 0, 0, __VA_ARGS__)
+#define ICMP6(...) SPEC(6, IPPROTO_ICMPV6, "2001:db8::254", SVC6, 0, 0, __VA_ARGS__)
+
+/* Replies of the flows of "v4 tcp syn" and "v6 tcp syn", as ICMP quotes. */
+static const struct pkt_spec reply4 = SPEC(4, IPPROTO_TCP, SVC4, CLIENT4, 80, 40001);
+static const struct pkt_spec reply6 = SPEC(6, IPPROTO_TCP, SVC6, CLIENT6, 80, 40001);
+static const struct pkt_spec stranger4 = SPEC(4, IPPROTO_UDP, SVC4, CLIENT4, 53, 999);
+static const struct pkt_spec stranger6 = SPEC(6, IPPROTO_UDP, SVC6, CLIENT6, 53, 999);
+
+#define CHECK4(sp, c) V4(IPPROTO_UDP, sp, .force_check = true, .check = c)
+
+static const struct pkt_case cases[] = {
+	/* pins: new, this CPU's cache, the shared table from another CPU */
+	{ "v4 tcp syn: new pin", V4(IPPROTO_TCP, 40001, .tcp_flags = TCP_SYN), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 tcp ack: cache hit", V4(IPPROTO_TCP, 40001), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 tcp syn: new pin" },
+	{ "v4 tcp on cpu 1: shared pin hit", V4(IPPROTO_TCP, 40001), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v4 tcp syn: new pin" },
+	{ "v4 tcp back on cpu 0: cache hit", V4(IPPROTO_TCP, 40001), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 tcp syn: new pin" },
+	{ "v4 udp: new pin", V4(IPPROTO_UDP, 40002, .payload = 100), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 icmp echo: new pin, no ports", V4(IPPROTO_ICMP, 0, .icmp_type = 8), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 tcp ack without pin: lost pin", V4(IPPROTO_TCP, 40003), FWD(FP_STAT_LOST_PIN, FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 options (ihl 15)", V4(IPPROTO_UDP, 40004, .ip_opts = 40), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 ttl 2: forwarded with ttl 1", V4(IPPROTO_UDP, 40005, .ttl = 2), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 frame longer than tot_len (padding)", V4(IPPROTO_UDP, 40006, .payload = 30, .len_delta = -20), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 first fragment: pinned without ports", V4(IPPROTO_UDP, 40007, .frag = IP_MF, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 middle fragment: same pin", V4(IPPROTO_UDP, 1, .frag = IP_MF | 9, .payload = 64), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 first fragment: pinned without ports" },
+	{ "v4 last fragment on cpu 1: same pin", V4(IPPROTO_UDP, 2, .frag = 18, .payload = 10), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v4 first fragment: pinned without ports" },
+	/* incremental checksum update across the wrap-around points */
+	{ "v4 checksum 0x0000", CHECK4(40010, 0x0000), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 checksum 0x00ff", CHECK4(40011, 0x00ff), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 checksum 0xfeff", CHECK4(40012, 0xfeff), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 checksum 0xff00", CHECK4(40013, 0xff00), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 checksum 0xfffe", CHECK4(40014, 0xfffe), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v4 checksum 0xffff", CHECK4(40015, 0xffff), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+
+	{ "v6 tcp syn: new pin", V6(IPPROTO_TCP, 40001, .tcp_flags = TCP_SYN), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 tcp ack: cache hit", V6(IPPROTO_TCP, 40001), FWD(FP_STAT_CACHE_HIT), .same_as = "v6 tcp syn: new pin" },
+	{ "v6 tcp on cpu 1: shared pin hit", V6(IPPROTO_TCP, 40001), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v6 tcp syn: new pin" },
+	{ "v6 udp: new pin", V6(IPPROTO_UDP, 40002, .payload = 100), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 icmpv6 echo: new pin, no ports", V6(IPPROTO_ICMPV6, 0, .icmp_type = 128), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 tcp ack without pin: lost pin", V6(IPPROTO_TCP, 40003), FWD(FP_STAT_LOST_PIN, FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 hop-by-hop, dstopts, routing", V6(IPPROTO_UDP, 40004, .ext = ext3, .n_ext = 3), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 hop limit 2: forwarded with 1", V6(IPPROTO_UDP, 40005, .ttl = 2), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 first fragment: pinned without ports", V6(IPPROTO_UDP, 40007, .frag = IP_MF, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "v6 later fragment after dstopts: same pin", V6(IPPROTO_UDP, 3, .frag = 9, .ext = ext3 + 1, .n_ext = 1, .payload = 16), FWD(FP_STAT_CACHE_HIT), .same_as = "v6 first fragment: pinned without ports" },
+
+	/* ICMP errors follow the pin of the flow they quote */
+	{ "v4 icmp frag needed follows its flow", ICMP4(.icmp_type = 3, .icmp_code = 4, .quote = &reply4), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
+	{ "v4 icmp time exceeded on cpu 1 follows its flow", ICMP4(.icmp_type = 11, .quote = &reply4), .cpu = 1, FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
+	{ "v6 packet too big follows its flow", ICMP6(.icmp_type = 2, .quote = &reply6), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 tcp syn: new pin" },
+	{ "v4 icmp error of an unpinned flow", ICMP4(.icmp_type = 3, .icmp_code = 1, .quote = &stranger4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
+	{ "v6 icmp error of an unpinned flow", ICMP6(.icmp_type = 1, .quote = &stranger6), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
+	{ "v4 icmp error with a truncated quote", ICMP4(.icmp_type = 3, .quote = &reply4, .cut = 14 + 20 + 8 + 22), PASS(FP_PASS_MALFORMED) },
+	{ "v6 icmp error with a truncated quote", ICMP6(.icmp_type = 1, .quote = &reply6, .cut = 14 + 40 + 8 + 41), PASS(FP_PASS_MALFORMED) },
+
+	/* not for flowpin */
+	{ "arp", V4(IPPROTO_UDP, 40019, .ethertype = 0x0806), PASS(FP_PASS_NON_IP) },
+	{ "lldp", V4(IPPROTO_UDP, 40019, .ethertype = 0x88cc), PASS(FP_PASS_NON_IP) },
+	{ "vlan tagged", V4(IPPROTO_UDP, 40020, .vlan = 100), PASS(FP_PASS_VLAN) },
+	{ "qinq outer tag", V4(IPPROTO_UDP, 40021, .ethertype = 0x88a8), PASS(FP_PASS_VLAN) },
+	{ "broadcast mac", V4(IPPROTO_UDP, 40022, .dmac = bcast), PASS(FP_PASS_MULTICAST) },
+	{ "v4 multicast address", TO4(IPPROTO_UDP, "239.1.2.3"), PASS(FP_PASS_MULTICAST) },
+	{ "v4 limited broadcast", TO4(IPPROTO_UDP, "255.255.255.255"), PASS(FP_PASS_MULTICAST) },
+	{ "v6 multicast address", TO6(IPPROTO_UDP, "ff0e::1"), PASS(FP_PASS_MULTICAST) },
+	{ "v4 ttl 1", V4(IPPROTO_UDP, 40023, .ttl = 1), PASS(FP_PASS_TTL) },
+	{ "v4 ttl 0", V4(IPPROTO_UDP, 40023, .ttl = FIELD_ZERO), PASS(FP_PASS_TTL) },
+	{ "v6 hop limit 0", V6(IPPROTO_UDP, 40023, .ttl = FIELD_ZERO), PASS(FP_PASS_TTL) },
+	{ "v6 hop limit 1", V6(IPPROTO_UDP, 40023, .ttl = 1), PASS(FP_PASS_TTL) },
+	{ "v4 local destination", TO4(IPPROTO_TCP, "10.0.0.1"), PASS(FP_PASS_FIB_NOT_FWDED) },
+	{ "v6 local destination", TO6(IPPROTO_TCP, "2001:db8::1"), PASS(FP_PASS_FIB_NOT_FWDED) },
+	{ "v4 blackhole", TO4(IPPROTO_UDP, "203.0.113.1"), PASS(FP_PASS_FIB_BLACKHOLE) },
+	{ "v4 unreachable", TO4(IPPROTO_UDP, "203.0.113.2"), PASS(FP_PASS_FIB_UNREACHABLE) },
+	{ "v4 prohibit", TO4(IPPROTO_UDP, "203.0.113.3"), PASS(FP_PASS_FIB_PROHIBIT) },
+	{ "v6 blackhole", TO6(IPPROTO_UDP, "2001:db8:f::1"), PASS(FP_PASS_FIB_BLACKHOLE) },
+	{ "v6 unreachable", TO6(IPPROTO_UDP, "2001:db8:f::2"), PASS(FP_PASS_FIB_UNREACHABLE) },
+	{ "v6 prohibit", TO6(IPPROTO_UDP, "2001:db8:f::3"), PASS(FP_PASS_FIB_PROHIBIT) },
+	{ "v4 no neighbour", TO4(IPPROTO_UDP, "198.18.0.1"), PASS(FP_PASS_FIB_NO_NEIGH) },
+	{ "v6 no neighbour", TO6(IPPROTO_UDP, "2001:db8:18::1"), PASS(FP_PASS_FIB_NO_NEIGH) },
+	{ "v4 larger than the path mtu", TO4(IPPROTO_UDP, "198.18.1.1", .payload = 1400), PASS(FP_PASS_FIB_FRAG_NEEDED) },
+	{ "v6 larger than the path mtu", TO6(IPPROTO_UDP, "2001:db8:18:1::1", .payload = 1400), PASS(FP_PASS_FIB_FRAG_NEEDED) },
+	{ "v4 mtu checked on the frame, not tot_len", TO4(IPPROTO_UDP, "198.18.1.1", .payload = 1400, .len_delta = -1300), PASS(FP_PASS_FIB_FRAG_NEEDED) },
+	{ "v4 fits the path mtu", TO4(IPPROTO_UDP, "198.18.1.1", .payload = 1200), FWD(FP_STAT_PIN_NEW), .egress_mask = 1 << 5 },
+	{ "v4 forwarding disabled on ingress", V4(IPPROTO_UDP, 40024), .ingress = IN1, PASS(FP_PASS_FIB_FWD_DISABLED) },
+	{ "v6 forwarding disabled on ingress", V6(IPPROTO_UDP, 40024), .ingress = IN1, PASS(FP_PASS_FIB_FWD_DISABLED) },
+	{ "v4 connected host: not a known next hop", TO4(IPPROTO_UDP, "10.0.1.99"), PASS(FP_PASS_NEXTHOP_UNKNOWN) },
+	{ "v6 connected host: not a known next hop", TO6(IPPROTO_UDP, "fd00:1::99"), PASS(FP_PASS_NEXTHOP_UNKNOWN) },
+	{ "v4 next hop known but dead", TO4(IPPROTO_UDP, "198.18.3.1"), PASS(FP_PASS_NEXTHOP_NOT_READY) },
+	{ "v4 egress not a tx port", TO4(IPPROTO_UDP, "192.0.2.5"), PASS(FP_PASS_NO_TX_PORT) },
+	{ "v6 egress not a tx port", TO6(IPPROTO_UDP, "2001:db8:200::5"), PASS(FP_PASS_NO_TX_PORT) },
+
+	/* malformed */
+	{ "ethernet header only", V4(IPPROTO_UDP, 40030, .cut = 14), PASS(FP_PASS_MALFORMED) },
+	{ "v4 header cut short", V4(IPPROTO_UDP, 40030, .cut = 14 + 19), PASS(FP_PASS_MALFORMED) },
+	{ "v4 options cut short", V4(IPPROTO_UDP, 40030, .ip_opts = 8, .cut = 14 + 24), PASS(FP_PASS_MALFORMED) },
+	{ "v4 tcp header cut short", V4(IPPROTO_TCP, 40030, .cut = 14 + 20 + 19), PASS(FP_PASS_MALFORMED) },
+	{ "v4 udp header cut short", V4(IPPROTO_UDP, 40030, .cut = 14 + 20 + 7), PASS(FP_PASS_MALFORMED) },
+	{ "v4 icmp header cut short", V4(IPPROTO_ICMP, 0, .icmp_type = 8, .cut = 14 + 20 + 4), PASS(FP_PASS_MALFORMED) },
+	{ "v4 ihl 4", V4(IPPROTO_UDP, 40031, .ihl = 4), PASS(FP_PASS_MALFORMED) },
+	{ "v4 ihl 0", V4(IPPROTO_UDP, 40031, .ihl = FIELD_ZERO), PASS(FP_PASS_MALFORMED) },
+	{ "v4 ihl 15 without options", V4(IPPROTO_UDP, 40031, .ihl = 15), PASS(FP_PASS_MALFORMED) },
+	{ "v4 tot_len beyond the frame", V4(IPPROTO_UDP, 40032, .len_delta = 1), PASS(FP_PASS_MALFORMED) },
+	{ "v4 tot_len below the header", V4(IPPROTO_UDP, 40032, .len_delta = -20), PASS(FP_PASS_MALFORMED) },
+	{ "v4 bad header checksum", V4(IPPROTO_UDP, 40033, .bad_csum = true), PASS(FP_PASS_MALFORMED) },
+	{ "v6 header cut short", V6(IPPROTO_UDP, 40030, .cut = 14 + 39), PASS(FP_PASS_MALFORMED) },
+	{ "v6 payload_len beyond the frame", V6(IPPROTO_UDP, 40032, .len_delta = 1), PASS(FP_PASS_MALFORMED) },
+	{ "v6 extension header cut short", V6(IPPROTO_UDP, 40034, .ext = ext3, .n_ext = 1, .cut = 14 + 40 + 6), PASS(FP_PASS_MALFORMED) },
+	{ "v6 extension chain longer than the bound", V6(IPPROTO_UDP, 40035, .ext = ext7, .n_ext = 7), PASS(FP_PASS_MALFORMED) },
+	{ "v6 tcp header cut short", V6(IPPROTO_TCP, 40030, .cut = 14 + 40 + 10), PASS(FP_PASS_MALFORMED) },
+};
+
+static struct flowpin_fixture fx;
+static int egress_seen[sizeof(cases) / sizeof(cases[0])];
+
+static int case_index(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!strcmp(cases[i].name, name))
+			return i;
+	return -1;
+}
+
+static __u32 nexthop_id(int family, int egress)
+{
+	return family == 4 ? fx.nh4[egress] : fx.nh6[egress];
+}
+
+/* Every byte but the MACs, TTL / hop limit and IPv4 checksum is unchanged. */
+static void check_rewrite(const struct pkt_case *c, const __u8 *in,
+			  const __u8 *out, size_t len, int egress)
+{
+	size_t l3 = pkt_l3_off(&c->spec);
+	__u8 want[PKT_MAX];
+
+	assert_memory_equal(out, rt.gw_mac[egress], 6);
+	assert_memory_equal(out + 6, rt.out_mac[egress], 6);
+	memcpy(want, in, len);
+	memcpy(want, out, 12);
+	if (c->spec.family == 4) {
+		assert_int_equal(out[l3 + 8], in[l3 + 8] - 1);
+		assert_true(ipv4_csum_valid(out + l3));
+		want[l3 + 8] = in[l3 + 8] - 1;
+		want[l3 + 10] = out[l3 + 10];
+		want[l3 + 11] = out[l3 + 11];
+	} else {
+		assert_int_equal(out[l3 + 7], in[l3 + 7] - 1);
+		want[l3 + 7] = in[l3 + 7] - 1;
+	}
+	assert_memory_equal(out, want, len);
+}
+
+static void run_case(void **state)
+{
+	const struct pkt_case *c = *state;
+	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX], want[FP_STAT_MAX] = {};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&c->spec, in);
+	struct flow_key key;
+	__u32 out_len = 0;
+	int verdict, egress;
+
+	assert_int_equal(run_on_cpu(c->cpu), 0);
+	fixture_stats(&fx, before);
+	verdict = fixture_run(&fx, in, len, out, &out_len,
+			      c->ingress == IN1 ? rt.ifindex_in1 : rt.ifindex_in0);
+	fixture_stats(&fx, after);
+	assert_int_equal(verdict, c->verdict);
+	assert_int_equal(out_len, len);
+
+	want[FP_STAT_PACKETS] = 1;
+	for (int i = 0; i < 3; i++)
+		if (c->stat[i])
+			want[c->stat[i]] += 1;
+	if (verdict == XDP_REDIRECT)
+		want[FP_STAT_FORWARDED] = 1;
+	for (int i = 0; i < FP_STAT_MAX; i++) {
+		if (after[i] - before[i] != want[i])
+			fail_msg("counter %d moved by %llu, expected %llu", i,
+				 (unsigned long long)(after[i] - before[i]),
+				 (unsigned long long)want[i]);
+	}
+
+	if (verdict == XDP_PASS) {
+		assert_memory_equal(out, in, len); /* handed over untouched */
+		return;
+	}
+	egress = egress_of(out);
+	assert_in_range(egress, 1, N_OUT);
+	check_rewrite(c, in, out, len, egress);
+	egress_seen[c - cases] = egress;
+	if (c->egress_mask)
+		assert_true(c->egress_mask & (1 << egress));
+	if (c->same_as) {
+		int prev = case_index(c->same_as);
+
+		assert_true(prev >= 0 && prev < c - cases);
+		assert_int_equal(egress, egress_seen[prev]);
+	}
+	/* the pin it leaves (for an ICMP error: its flow's) names this egress */
+	if (c->spec.quote)
+		pkt_quote_key(&c->spec, &key);
+	else
+		pkt_flow_key(&c->spec, &key);
+	assert_int_equal(pin_of(&fx, &key), nexthop_id(c->spec.family, egress));
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (router_create())
+		return -1;
+	if (fixture_load(&fx, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS)) {
+		router_destroy();
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	fixture_unload(&fx);
+	router_destroy();
+	return 0;
+}
+
+int main(void)
+{
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct CMUnitTest tests[n];
+
+	for (size_t i = 0; i < n; i++) {
+		tests[i] = (struct CMUnitTest){
+			.name = cases[i].name,
+			.test_func = run_case,
+			.initial_state = (void *)&cases[i],
+		};
+	}
+	return _cmocka_run_group_tests("packets", tests, n, group_setup,
+				       group_teardown);
+}
