@@ -32,7 +32,7 @@ endif
 .PHONY: all clean test deps check-deps
 
 LOADER_OBJS := $(BUILD)/nexthop_table.o
-TESTS       := $(BUILD)/test_packets $(BUILD)/test_pinning
+TESTS       := $(BUILD)/test_nexthop_table $(BUILD)/test_packets $(BUILD)/test_pinning
 TEST_OBJS   := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o
 
 all: $(BUILD)/flowpin.bpf.o $(BUILD)/flowpin.skel.h $(LOADER_OBJS) $(TESTS)

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The next-hop table writer against real maps: ids, generations, the live
+ * slot flip, and adoption of a table written by an earlier process.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <cmocka.h>
+
+#include "nexthop_table.h"
+
+#define SIZE 8
+
+struct maps {
+	int nexthops_fd;
+	int index_fd;
+	struct nexthop_table t;
+};
+
+static const __u8 smac[6] = { 2, 0, 0, 0, 0, 1 };
+static const __u8 dmac[6] = { 2, 0, 0, 0, 0, 2 };
+static const __u8 dmac2[6] = { 2, 0, 0, 0, 0, 3 };
+
+static void addr4(struct nexthop_addr *a, __u32 ifindex, __u8 last)
+{
+	__u8 gw[4] = { 10, 0, 0, last };
+
+	nexthop_addr_from(a, ifindex, FP_AF_INET, gw);
+}
+
+static int setup(void **state)
+{
+	static struct maps m;
+
+	m.nexthops_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nexthops", 4,
+				       sizeof(struct nexthop_entry), SIZE, NULL);
+	m.index_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nexthop_index",
+				    sizeof(struct nexthop_addr), 4, SIZE, NULL);
+	if (m.nexthops_fd < 0 || m.index_fd < 0)
+		return -1;
+	if (nexthop_table_open(&m.t, m.nexthops_fd, m.index_fd))
+		return -1;
+	*state = &m;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct maps *m = *state;
+
+	nexthop_table_close(&m->t);
+	close(m->nexthops_fd);
+	close(m->index_fd);
+	return 0;
+}
+
+static void read_entry(struct maps *m, __u32 id, struct nexthop_entry *e)
+{
+	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &id, e), 0);
+}
+
+static __u32 index_of(struct maps *m, const struct nexthop_addr *a)
+{
+	__u32 id = 0;
+
+	bpf_map_lookup_elem(m->index_fd, a, &id);
+	return id;
+}
+
+static void add_writes_live_slot_and_index(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_addr a;
+	struct nexthop_entry e;
+	int id;
+
+	addr4(&a, 7, 1);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	assert_int_equal(id, 1);
+	assert_int_equal(index_of(m, &a), 1);
+	read_entry(m, id, &e);
+	assert_int_equal(e.slot[e.live].ifindex, 7);
+	assert_int_equal(e.slot[e.live].state, NH_ACTIVE);
+	assert_memory_equal(e.slot[e.live].dmac, dmac, 6);
+	assert_memory_equal(e.slot[e.live].smac, smac, 6);
+	assert_int_equal(e.slot[e.live].gw[0], a.gw[0]);
+}
+
+static void mac_change_flips_slot_keeps_generation(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_addr a;
+	struct nexthop_entry before, after;
+	int id;
+
+	addr4(&a, 7, 1);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	read_entry(m, id, &before);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE), id);
+	read_entry(m, id, &after);
+	assert_int_not_equal(after.live, before.live);
+	/* the copy the datapath read before is untouched */
+	assert_memory_equal(&after.slot[before.live], &before.slot[before.live],
+			    sizeof(struct nexthop));
+	assert_memory_equal(after.slot[after.live].dmac, dmac2, 6);
+	assert_int_equal(after.slot[after.live].gen, before.slot[before.live].gen);
+}
+
+static void death_and_reuse_bump_generation(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_addr a, b;
+	const struct nexthop *nh;
+	__u32 gen;
+	int id;
+
+	addr4(&a, 7, 1);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	gen = nexthop_table_get(&m->t, id)->gen;
+	assert_int_equal(nexthop_table_set_state(&m->t, id, NH_WITHDRAWN), 0);
+	assert_int_equal(nexthop_table_get(&m->t, id)->gen, gen);
+	assert_int_equal(nexthop_table_set_state(&m->t, id, NH_DEAD), 0);
+	assert_int_equal(nexthop_table_get(&m->t, id)->gen, gen + 1);
+
+	assert_int_equal(nexthop_table_release(&m->t, id), 0);
+	assert_null(nexthop_table_get(&m->t, id));
+	assert_int_equal(index_of(m, &a), 0);
+
+	addr4(&b, 8, 9); /* a different next hop takes the free id */
+	assert_int_equal(nexthop_table_set(&m->t, &b, smac, dmac, NH_ACTIVE), id);
+	nh = nexthop_table_get(&m->t, id);
+	assert_int_equal(nh->gen, gen + 2);
+	assert_int_equal(nh->ifindex, 8);
+}
+
+static void full_table_refuses(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_addr a;
+
+	for (int i = 1; i < SIZE; i++) {
+		addr4(&a, 1, i);
+		assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), i);
+	}
+	addr4(&a, 1, 200);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), -ENOSPC);
+	assert_int_equal(index_of(m, &a), 0);
+}
+
+static void reopen_adopts_table(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_table again;
+	struct nexthop_addr a;
+	int id;
+
+	addr4(&a, 7, 1);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE), id);
+	assert_int_equal(nexthop_table_open(&again, m->nexthops_fd, m->index_fd), 0);
+	assert_int_equal(nexthop_table_find(&again, &a), id);
+	assert_memory_equal(nexthop_table_get(&again, id),
+			    nexthop_table_get(&m->t, id), sizeof(struct nexthop));
+	/* a write by the new owner goes to the slot not in use */
+	assert_int_equal(nexthop_table_set(&again, &a, smac, dmac, NH_ACTIVE), id);
+	assert_memory_equal(nexthop_table_get(&again, id)->dmac, dmac, 6);
+	nexthop_table_close(&again);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(add_writes_live_slot_and_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(mac_change_flips_slot_keeps_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(death_and_reuse_bump_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_table_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(reopen_adopts_table, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("nexthop_table", tests, NULL, NULL);
+}

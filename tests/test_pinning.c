@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The core promise at the packet level: flows keep their next hop when the
+ * route changes, when they move to another CPU, and when their neighbour's
+ * MAC changes; they let go of next hops that die or are withdrawn (repin).
+ * Each test loads a fresh program in the router namespace of fixture.c and
+ * plays the control plane itself through loader/nexthop_table.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "netns.h"
+
+#define N_FLOWS 256
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+
+static const int four[] = { 1, 2, 3, 4 };
+static const int five[] = { 1, 2, 3, 4, 5 };
+static const int three[] = { 1, 2, 3 };
+
+struct test_state {
+	int family;
+	struct flowpin_fixture fx;
+};
+
+static struct pkt_spec flow(int family, __u16 sport, __u8 flags)
+{
+	struct pkt_spec s = {
+		.family = family,
+		.proto = IPPROTO_TCP,
+		.src = family == 4 ? CLIENT4 : CLIENT6,
+		.dst = family == 4 ? SVC4 : SVC6,
+		.sport = sport,
+		.dport = 443,
+		.tcp_flags = flags,
+	};
+	return s;
+}
+
+/* Egress (1..5) one packet of the flow takes, 0 when passed to the kernel. */
+static int send_spec(struct flowpin_fixture *fx, const struct pkt_spec *s,
+		     int cpu)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, in);
+	__u32 out_len;
+	int verdict;
+
+	assert_int_equal(run_on_cpu(cpu), 0);
+	verdict = fixture_run(fx, in, len, out, &out_len, rt.ifindex_in0);
+	if (verdict != XDP_REDIRECT) {
+		assert_int_equal(verdict, XDP_PASS);
+		return 0;
+	}
+	return egress_of(out);
+}
+
+static int send_flow(struct test_state *st, __u16 sport, __u8 flags, int cpu)
+{
+	struct pkt_spec s = flow(st->family, sport, flags);
+
+	return send_spec(&st->fx, &s, cpu);
+}
+
+static __u32 nh_id(struct test_state *st, int egress)
+{
+	return st->family == 4 ? st->fx.nh4[egress] : st->fx.nh6[egress];
+}
+
+static __u64 stat_of(struct flowpin_fixture *fx, enum fp_stat idx)
+{
+	__u64 sum[FP_STAT_MAX];
+
+	fixture_stats(fx, sum);
+	return sum[idx];
+}
+
+/* Pin N_FLOWS flows (sports base..) and return their egress. */
+static void pin_flows(struct test_state *st, __u16 base, int *egress)
+{
+	int used = 0;
+
+	for (int i = 0; i < N_FLOWS; i++) {
+		egress[i] = send_flow(st, base + i, TCP_SYN, i & 1);
+		assert_in_range(egress[i], 1, 4);
+		used |= 1 << egress[i];
+	}
+	assert_int_equal(used, OUT_MASK_SVC); /* the ports spread them */
+}
+
+/* New flows must spread over exactly these egress numbers. */
+static void check_spread(struct test_state *st, __u16 base, const int *outs,
+			 int n)
+{
+	int count[N_OUT + 1] = {};
+	int want = 0, got = 0;
+
+	for (int i = 0; i < N_FLOWS; i++)
+		count[send_flow(st, base + i, TCP_SYN, 0)]++;
+	for (int i = 0; i < n; i++)
+		want |= 1 << outs[i];
+	for (int e = 0; e <= N_OUT; e++)
+		if (count[e])
+			got |= 1 << e;
+	print_message("    new flows per egress: %d %d %d %d %d\n", count[1],
+		      count[2], count[3], count[4], count[5]);
+	assert_int_equal(got, want);
+	for (int i = 0; i < n; i++)
+		assert_true(count[outs[i]] >= N_FLOWS / n / 3);
+}
+
+/*
+ * How many of the flows would the kernel alone move: a program with no
+ * pins resolves each through the FIB as it is now.
+ */
+static int kernel_moves(struct test_state *st, __u16 base, const int *egress)
+{
+	struct flowpin_fixture fresh;
+	int moved = 0;
+
+	assert_int_equal(fixture_load(&fresh, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS), 0);
+	for (int i = 0; i < N_FLOWS; i++) {
+		struct pkt_spec s = flow(st->family, base + i, TCP_ACK);
+
+		moved += send_spec(&fresh, &s, 0) != egress[i];
+	}
+	fixture_unload(&fresh);
+	return moved;
+}
+
+static int setup(void **state)
+{
+	struct test_state *st = *state;
+
+	if (route_svc(four, 4))
+		return -1;
+	return fixture_load(&st->fx, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS);
+}
+
+static int setup_repin(void **state)
+{
+	struct test_state *st = *state;
+
+	if (route_svc(four, 4))
+		return -1;
+	return fixture_load(&st->fx, FP_WITHDRAWN_REPIN, FP_CACHE_SYNC_NS);
+}
+
+static int setup_sync_always(void **state)
+{
+	struct test_state *st = *state;
+
+	if (route_svc(four, 4))
+		return -1;
+	return fixture_load(&st->fx, FP_WITHDRAWN_DRAIN, 0);
+}
+
+static int teardown(void **state)
+{
+	struct test_state *st = *state;
+
+	fixture_unload(&st->fx);
+	return route_svc(four, 4);
+}
+
+/*
+ * 256 flows over 4 next hops; a fifth is added, then one of the four is
+ * withdrawn. With drain, every pinned flow keeps its next hop throughout.
+ */
+static void route_change_drain(void **state)
+{
+	struct test_state *st = *state;
+	int egress[N_FLOWS], moved;
+
+	pin_flows(st, 20000, egress);
+
+	assert_int_equal(route_svc(five, 5), 0);
+	moved = kernel_moves(st, 20000, egress);
+	print_message("    add a 5th next hop: the kernel alone moves %d of %d flows\n",
+		      moved, N_FLOWS);
+	assert_true(moved > 0);
+	for (int i = 0; i < N_FLOWS; i++)
+		assert_int_equal(send_flow(st, 20000 + i, TCP_ACK, i & 1), egress[i]);
+	check_spread(st, 30000, five, 5);
+
+	assert_int_equal(route_svc(three, 3), 0);
+	assert_int_equal(nexthop_table_set_state(&st->fx.nht, nh_id(st, 4), NH_WITHDRAWN), 0);
+	assert_int_equal(nexthop_table_set_state(&st->fx.nht, nh_id(st, 5), NH_WITHDRAWN), 0);
+	moved = kernel_moves(st, 20000, egress);
+	print_message("    back to 3 of the 4: the kernel alone moves %d of %d flows\n",
+		      moved, N_FLOWS);
+	for (int i = 0; i < N_FLOWS; i++)
+		assert_int_equal(send_flow(st, 20000 + i, TCP_ACK, i & 1), egress[i]);
+	check_spread(st, 40000, three, 3);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_LOST_PIN), 0);
+}
+
+/* With repin, only the withdrawn next hop's flows move, and only to the rest. */
+static void route_change_repin(void **state)
+{
+	struct test_state *st = *state;
+	int egress[N_FLOWS], on4 = 0;
+
+	pin_flows(st, 20000, egress);
+	assert_int_equal(route_svc(five, 5), 0);
+	for (int i = 0; i < N_FLOWS; i++)
+		assert_int_equal(send_flow(st, 20000 + i, TCP_ACK, 0), egress[i]);
+
+	assert_int_equal(route_svc(three, 3), 0);
+	assert_int_equal(nexthop_table_set_state(&st->fx.nht, nh_id(st, 4), NH_WITHDRAWN), 0);
+	assert_int_equal(nexthop_table_set_state(&st->fx.nht, nh_id(st, 5), NH_WITHDRAWN), 0);
+	for (int i = 0; i < N_FLOWS; i++) {
+		int e = send_flow(st, 20000 + i, TCP_ACK, i & 1);
+
+		if (egress[i] == 4) {
+			on4++;
+			assert_in_range(e, 1, 3);
+		} else {
+			assert_int_equal(e, egress[i]);
+		}
+	}
+	assert_true(on4 > 0);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_STALE), on4);
+	check_spread(st, 40000, three, 3);
+}
+
+/* A flow pinned on CPU 0 keeps its next hop on CPU 1, across a route change. */
+static void cpu_migration(void **state)
+{
+	struct test_state *st = *state;
+	int egress[N_FLOWS];
+
+	for (int i = 0; i < N_FLOWS; i++)
+		egress[i] = send_flow(st, 21000 + i, TCP_SYN, 0);
+	assert_int_equal(route_svc(five, 5), 0);
+	assert_true(kernel_moves(st, 21000, egress) > 0);
+	for (int i = 0; i < N_FLOWS; i++)
+		assert_int_equal(send_flow(st, 21000 + i, TCP_ACK, 1), egress[i]);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_HIT), N_FLOWS);
+	for (int i = 0; i < N_FLOWS; i++)
+		assert_int_equal(send_flow(st, 21000 + i, TCP_ACK, 0), egress[i]);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_CACHE_HIT), N_FLOWS);
+}
+
+/* A neighbour's new MAC is followed by every flow pinned to it, in place. */
+static void mac_change(void **state)
+{
+	struct test_state *st = *state;
+	static const __u8 new_mac[6] = { 0x02, 0xbe, 0xef, 0, 0x02, 0x02 };
+	const struct nexthop *nh = nexthop_table_get(&st->fx.nht, nh_id(st, 2));
+	struct nexthop_addr addr;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	int egress[N_FLOWS], on2 = 0;
+	__u32 out_len;
+
+	for (int i = 0; i < N_FLOWS; i++)
+		egress[i] = send_flow(st, 22000 + i, TCP_SYN, 0);
+	assert_non_null(nh);
+	nexthop_addr_from(&addr, nh->ifindex, nh->family, nh->gw);
+	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac, new_mac,
+					   NH_ACTIVE), (int)nh_id(st, 2));
+
+	for (int i = 0; i < N_FLOWS; i++) {
+		struct pkt_spec s = flow(st->family, 22000 + i, TCP_ACK);
+		size_t len = pkt_build(&s, in);
+
+		assert_int_equal(fixture_run(&st->fx, in, len, out, &out_len,
+					     rt.ifindex_in0), XDP_REDIRECT);
+		if (egress[i] == 2) {
+			on2++;
+			assert_memory_equal(out, new_mac, 6);
+			assert_memory_equal(out + 6, rt.out_mac[2], 6);
+		} else {
+			assert_int_equal(egress_of(out), egress[i]);
+		}
+	}
+	assert_true(on2 > 0);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_STALE), 0);
+}
+
+/* A dead next hop's flows are resolved again; the others stay. */
+static void dead_nexthop(void **state)
+{
+	struct test_state *st = *state;
+	static const int no3[] = { 1, 2, 4 };
+	int egress[N_FLOWS], on3 = 0;
+
+	for (int i = 0; i < N_FLOWS; i++)
+		egress[i] = send_flow(st, 23000 + i, TCP_SYN, 0);
+	/* in drain mode too: death is not a withdrawal */
+	assert_int_equal(nexthop_table_set_state(&st->fx.nht, nh_id(st, 3), NH_DEAD), 0);
+	assert_int_equal(route_svc(no3, 3), 0);
+	for (int i = 0; i < N_FLOWS; i++) {
+		int e = send_flow(st, 23000 + i, TCP_ACK, 1);
+
+		if (egress[i] == 3) {
+			on3++;
+			assert_true(e == 1 || e == 2 || e == 4);
+		} else {
+			assert_int_equal(e, egress[i]);
+		}
+	}
+	assert_true(on3 > 0);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_STALE), on3);
+}
+
+/* Pinned packets skip the FIB: the egress MTU is still enforced. */
+static void pinned_mtu(void **state)
+{
+	struct test_state *st = *state;
+	struct pkt_spec big = flow(st->family, 24000, TCP_ACK);
+	int e = send_flow(st, 24000, TCP_SYN, 0);
+	__u64 before = stat_of(&st->fx, FP_PASS_MTU);
+
+	assert_in_range(e, 1, 4);
+	assert_int_equal(sh("ip link set out%d mtu 1280", e), 0);
+	big.payload = 1300;
+	assert_int_equal(send_spec(&st->fx, &big, 0), 0);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), before + 1);
+	big.payload = 1000;
+	assert_int_equal(send_spec(&st->fx, &big, 0), e);
+	assert_int_equal(sh("ip link set out%d mtu 1500", e), 0);
+}
+
+/*
+ * A pin lost from flow_pins (evicted, flushed) while this CPU still serves
+ * the flow from its cache is put back, so other CPUs agree.
+ */
+static void cache_republishes(void **state)
+{
+	struct test_state *st = *state;
+	int pins_fd = bpf_map__fd(st->fx.skel->maps.flow_pins);
+	int egress[N_FLOWS];
+	struct flow_key key;
+
+	pin_flows(st, 25000, egress);
+	for (int i = 0; i < N_FLOWS; i++) {
+		struct pkt_spec s = flow(st->family, 25000 + i, TCP_ACK);
+
+		pkt_flow_key(&s, &key);
+		assert_int_equal(bpf_map_delete_elem(pins_fd, &key), 0);
+	}
+	assert_int_equal(route_svc(five, 5), 0);
+	assert_true(kernel_moves(st, 25000, egress) > 0);
+	for (int i = 0; i < N_FLOWS; i++) {
+		struct pkt_spec s = flow(st->family, 25000 + i, TCP_ACK);
+		int cpu = i & 1; /* the CPU whose cache holds the flow */
+
+		assert_int_equal(send_spec(&st->fx, &s, cpu), egress[i]);
+		pkt_flow_key(&s, &key);
+		assert_int_equal(pin_of(&st->fx, &key), nh_id(st, egress[i]));
+		assert_int_equal(send_spec(&st->fx, &s, !cpu), egress[i]);
+	}
+}
+
+#define BOTH(fn, setup_fn)                                                     \
+	{ #fn " v4", fn, setup_fn, teardown, &v4 },                            \
+	{ #fn " v6", fn, setup_fn, teardown, &v6 }
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return router_create();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	router_destroy();
+	return 0;
+}
+
+int main(void)
+{
+	static struct test_state v4 = { .family = 4 }, v6 = { .family = 6 };
+	const struct CMUnitTest tests[] = {
+		BOTH(route_change_drain, setup),
+		BOTH(route_change_repin, setup_repin),
+		BOTH(cpu_migration, setup),
+		BOTH(mac_change, setup),
+		BOTH(dead_nexthop, setup),
+		BOTH(pinned_mtu, setup),
+		BOTH(cache_republishes, setup_sync_always),
+	};
+
+	return cmocka_run_group_tests_name("pinning", tests, group_setup,
+					   group_teardown);
+}
