@@ -3,6 +3,8 @@
 # make test     run every test tier (root; installs missing packages first)
 # make deps     install the Debian packages flowpin needs
 # V=1           show the commands
+#
+# Each folder's build.mk adds its own targets; the rules are here.
 
 BUILD    ?= build
 CC       ?= gcc
@@ -10,7 +12,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
-PKGS     := libbpf libxdp
+PKGS     := libbpf libxdp libmnl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -31,11 +33,16 @@ endif
 .SECONDARY:
 .PHONY: all clean test deps check-deps
 
-LOADER_OBJS := $(BUILD)/nexthop_table.o
-TESTS       := $(BUILD)/test_nexthop_table $(BUILD)/test_packets $(BUILD)/test_pinning
-TEST_OBJS   := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o
+# Filled in by the build.mk files.
+PROGS :=
+TESTS :=
+LIB_OBJS :=
 
-all: $(BUILD)/flowpin.bpf.o $(BUILD)/flowpin.skel.h $(LOADER_OBJS) $(TESTS)
+all: build-all
+
+include bpf/build.mk loader/build.mk tools/build.mk tests/build.mk
+
+build-all: $(PROGS) $(TESTS)
 
 $(BUILD):
 	$(Q)mkdir -p $@
@@ -48,30 +55,34 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/%.o: loader/%.c loader/*.h include/flowpin.h | $(BUILD)
+$(BUILD)/%.o: loader/%.c loader/*.h include/flowpin.h $(SKELS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: tests/%.c tests/*.h $(BUILD)/flowpin.skel.h include/flowpin.h | $(BUILD)
+$(BUILD)/%.o: tools/%.c tools/*.h loader/*.h include/flowpin.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools -c $< -o $@
+
+$(BUILD)/%.o: tests/%.c tests/*.h loader/*.h include/flowpin.h $(SKELS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(LOADER_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+$(BUILD)/libflowpin.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 # Install what is missing, so `make test` works on a fresh Debian 12.
 check-deps:
 	@command -v $(CLANG) >/dev/null && command -v $(BPFTOOL) >/dev/null && \
 	 command -v ip >/dev/null && \
-	 pkg-config --exists $(PKGS) cmocka libmnl 2>/dev/null || $(MAKE) --no-print-directory deps
+	 pkg-config --exists $(PKGS) cmocka 2>/dev/null || $(MAKE) --no-print-directory deps
 
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS)
 
 test: check-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory build-all
 	$(Q)tests/run-all $(BUILD)
 
 clean:

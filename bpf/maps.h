@@ -59,4 +59,12 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* flowpind's own status, for operators. Written by the daemon only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct daemon_status);
+} daemon_status SEC(".maps");
+
 #endif /* FLOWPIN_MAPS_H */

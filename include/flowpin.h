@@ -123,6 +123,22 @@ struct nexthop_addr {
 };
 
 /*
+ * daemon_status map (one entry, key 0): what flowpind last said of itself,
+ * for flowpinctl and bpftool. The datapath never reads it.
+ */
+struct daemon_status {
+	__u32 pid;		/* 0 when the daemon stopped cleanly */
+	__u32 withdrawn_policy; /* enum withdrawn_policy in force */
+	__u64 started_s;	/* CLOCK_REALTIME seconds of the daemon's start */
+	__u64 synced_s;		/* CLOCK_REALTIME seconds of the last full sync */
+	__u32 xdp_mode;		/* enum xdp_attach_mode of libxdp */
+	__u32 resyncs;		/* full re-dumps after lost netlink events */
+};
+
+/* Default pin path: every map is pinned there under its own name. */
+#define FP_PIN_PATH "/sys/fs/bpf/flowpin"
+
+/*
  * Counters, one slot each in the per-CPU stats array. The FP_PASS_* block
  * counts packets handed to the kernel (XDP_PASS), by reason.
  */

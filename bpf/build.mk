@@ -1,0 +1,2 @@
+# The XDP program and its skeleton.
+SKELS += $(BUILD)/flowpin.skel.h

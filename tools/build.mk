@@ -1,0 +1,1 @@
+# flowpinctl (not built yet).
