@@ -1,0 +1,1 @@
+# Scenario suite and make demo (issue 5).
