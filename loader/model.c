@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/if.h>
+#include <linux/neighbour.h>
+#include <linux/nexthop.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+
+#include "model.h"
+
+#define N_BUCKETS 4096
+/* The kernel's NUD_VALID: states in which the link-layer address is good. */
+#define NUD_HAS_MAC                                                            \
+	(NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE |    \
+	 NUD_DELAY)
+
+int model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->n_buckets = N_BUCKETS;
+	m->buckets = calloc(m->n_buckets, sizeof(*m->buckets));
+	return m->buckets ? 0 : -ENOMEM;
+}
+
+void model_free(struct model *m)
+{
+	for (__u32 b = 0; b < m->n_buckets && m->buckets; b++) {
+		struct model_route *r = m->buckets[b], *next;
+
+		for (; r; r = next) {
+			next = r->next;
+			free(r->paths);
+			free(r);
+		}
+	}
+	for (int i = 0; i < m->n_nhobjs; i++)
+		free(m->nhobjs[i].group);
+	free(m->buckets);
+	free(m->links);
+	free(m->neighs);
+	free(m->nhobjs);
+	free(m->refs);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Grow an array by one element; returns the new element or NULL. */
+static void *grow(void *arrp, int *n, size_t size)
+{
+	void **arr = arrp;
+	void *p = realloc(*arr, (*n + 1) * size);
+
+	if (!p)
+		return NULL;
+	*arr = p;
+	memset((char *)p + *n * size, 0, size);
+	return (char *)p + (*n)++ * size;
+}
+
+static void drop(void *arr, int *n, int i, size_t size)
+{
+	char *a = arr;
+
+	memmove(a + i * size, a + (i + 1) * size, (*n - i - 1) * size);
+	(*n)--;
+}
+
+static bool addr_eq(const struct nexthop_addr *a, const struct nexthop_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+static struct model_link *find_link(const struct model *m, __u32 ifindex)
+{
+	for (int i = 0; i < m->n_links; i++)
+		if (m->links[i].ifindex == ifindex)
+			return &m->links[i];
+	return NULL;
+}
+
+static struct model_neigh *find_neigh(const struct model *m,
+				      const struct nexthop_addr *a)
+{
+	for (int i = 0; i < m->n_neighs; i++)
+		if (addr_eq(&m->neighs[i].addr, a))
+			return &m->neighs[i];
+	return NULL;
+}
+
+static struct model_nhobj *find_nhobj(const struct model *m, __u32 id)
+{
+	for (int i = 0; i < m->n_nhobjs; i++)
+		if (m->nhobjs[i].id == id)
+			return &m->nhobjs[i];
+	return NULL;
+}
+
+static int fam_of(int af)
+{
+	return af == AF_INET ? FP_AF_INET : af == AF_INET6 ? FP_AF_INET6 : 0;
+}
+
+static int addr_len(int family)
+{
+	return family == FP_AF_INET ? 4 : 16;
+}
+
+/* Copy an address attribute of the right size; false when it is not. */
+static bool get_addr(const struct nlattr *a, int family, __be32 *dst)
+{
+	if (!family || mnl_attr_get_payload_len(a) != addr_len(family))
+		return false;
+	memcpy(dst, mnl_attr_get_payload(a), addr_len(family));
+	return true;
+}
+
+/* --- links --- */
+
+static int apply_link(struct model *m, const struct nlmsghdr *nlh)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct model_link *l = find_link(m, ifi->ifi_index);
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_type == RTM_DELLINK) {
+		if (l)
+			drop(m->links, &m->n_links, l - m->links, sizeof(*l));
+		return 0;
+	}
+	if (!l && !(l = grow(&m->links, &m->n_links, sizeof(*l))))
+		return -ENOMEM;
+	l->ifindex = ifi->ifi_index;
+	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(a) == IFLA_ADDRESS &&
+		    mnl_attr_get_payload_len(a) == FP_ETH_ALEN)
+			memcpy(l->mac, mnl_attr_get_payload(a), FP_ETH_ALEN);
+	}
+	return 0;
+}
+
+/* --- neighbours --- */
+
+static int apply_neigh(struct model *m, const struct nlmsghdr *nlh)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct nexthop_addr addr = { .ifindex = ndm->ndm_ifindex };
+	const __u8 *lladdr = NULL;
+	struct model_neigh *n;
+	const struct nlattr *a;
+	bool have_dst = false;
+
+	addr.family = fam_of(ndm->ndm_family);
+	if (!addr.family || (ndm->ndm_flags & NTF_PROXY))
+		return 0;
+	mnl_attr_for_each(a, nlh, sizeof(*ndm)) {
+		if (mnl_attr_get_type(a) == NDA_DST)
+			have_dst = get_addr(a, addr.family, addr.gw);
+		else if (mnl_attr_get_type(a) == NDA_LLADDR &&
+			 mnl_attr_get_payload_len(a) == FP_ETH_ALEN)
+			lladdr = mnl_attr_get_payload(a);
+	}
+	if (!have_dst)
+		return -EINVAL;
+	n = find_neigh(m, &addr);
+	if (!n) {
+		n = grow(&m->neighs, &m->n_neighs, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		n->addr = addr;
+	}
+	/*
+	 * A removed entry is most often garbage collection of a neighbour
+	 * the kernel saw no traffic for (pinned traffic bypasses it): keep
+	 * its MAC. Only a failed resolution makes it unusable.
+	 */
+	if (nlh->nlmsg_type == RTM_DELNEIGH) {
+		n->failed = false;
+		return 0;
+	}
+	n->failed = ndm->ndm_state & NUD_FAILED;
+	if (lladdr && (ndm->ndm_state & NUD_HAS_MAC)) {
+		memcpy(n->mac, lladdr, FP_ETH_ALEN);
+		n->has_mac = true;
+	}
+	return 0;
+}
+
+/* --- routes --- */
+
+static __u32 route_hash(const struct route_key *k)
+{
+	const __u8 *p = (const __u8 *)k;
+	__u32 h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct refcount *find_ref(const struct model *m,
+				 const struct route_path *p)
+{
+	for (int i = 0; i < m->n_refs; i++) {
+		struct refcount *r = &m->refs[i];
+
+		if (r->nh_id == p->nh_id && addr_eq(&r->addr, &p->gw))
+			return r;
+	}
+	return NULL;
+}
+
+static int ref_add(struct model *m, const struct route_path *p, int delta)
+{
+	struct refcount *r = find_ref(m, p);
+
+	if (!r) {
+		if (delta < 0)
+			return 0;
+		r = grow(&m->refs, &m->n_refs, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->nh_id = p->nh_id;
+		r->addr = p->gw;
+	}
+	r->count += delta;
+	if (!r->count)
+		drop(m->refs, &m->n_refs, r - m->refs, sizeof(*r));
+	return 0;
+}
+
+static bool path_eq(const struct route_path *a, const struct route_path *b)
+{
+	return a->nh_id == b->nh_id && addr_eq(&a->gw, &b->gw);
+}
+
+static struct model_route **route_slot(struct model *m,
+				       const struct route_key *k)
+{
+	struct model_route **pp = &m->buckets[route_hash(k) % m->n_buckets];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (!memcmp(&(*pp)->key, k, sizeof(*k)))
+			break;
+	return pp;
+}
+
+static int route_has(const struct model_route *r, const struct route_path *p)
+{
+	for (int i = 0; i < r->n_paths; i++)
+		if (path_eq(&r->paths[i], p))
+			return i;
+	return -1;
+}
+
+static void route_remove_path(struct model *m, struct model_route *r, int i)
+{
+	ref_add(m, &r->paths[i], -1);
+	drop(r->paths, &r->n_paths, i, sizeof(*r->paths));
+}
+
+static void route_unlink(struct model *m, struct model_route **pp)
+{
+	struct model_route *r = *pp;
+
+	while (r->n_paths)
+		route_remove_path(m, r, r->n_paths - 1);
+	*pp = r->next;
+	free(r->paths);
+	free(r);
+	m->n_routes--;
+}
+
+struct parsed_route {
+	struct route_key key;
+	struct route_path paths[64];
+	int n_paths;
+};
+
+static void add_parsed_path(struct parsed_route *pr, __u32 nh_id,
+			    __u32 ifindex, int family, const void *gw)
+{
+	struct route_path *p;
+
+	if (pr->n_paths == (int)(sizeof(pr->paths) / sizeof(pr->paths[0])))
+		return;
+	p = &pr->paths[pr->n_paths++];
+	memset(p, 0, sizeof(*p));
+	p->nh_id = nh_id;
+	if (!nh_id) {
+		p->gw.ifindex = ifindex;
+		p->gw.family = family;
+		memcpy(p->gw.gw, gw, addr_len(family));
+	}
+}
+
+/* RTA_VIA: struct rtvia, an address family and the address. */
+static bool get_via(const struct nlattr *a, int *family, __be32 *dst)
+{
+	const struct rtvia *via = mnl_attr_get_payload(a);
+	int len = mnl_attr_get_payload_len(a);
+
+	if (len < (int)sizeof(*via))
+		return false;
+	*family = fam_of(via->rtvia_family);
+	if (!*family || len != (int)sizeof(*via) + addr_len(*family))
+		return false;
+	memcpy(dst, via->rtvia_addr, addr_len(*family));
+	return true;
+}
+
+static int parse_multipath(struct parsed_route *pr, const struct nlattr *mp)
+{
+	const struct rtnexthop *rtnh = mnl_attr_get_payload(mp);
+	int left = mnl_attr_get_payload_len(mp);
+
+	while (left >= (int)sizeof(*rtnh) && rtnh->rtnh_len >= sizeof(*rtnh) &&
+	       rtnh->rtnh_len <= left) {
+		const struct nlattr *a = (const void *)RTNH_DATA(rtnh);
+		int alen = rtnh->rtnh_len - RTNH_LENGTH(0);
+		__be32 gw[4];
+		int family = 0;
+
+		while (mnl_attr_ok(a, alen)) {
+			if (mnl_attr_get_type(a) == RTA_GATEWAY &&
+			    get_addr(a, pr->key.family, gw))
+				family = pr->key.family;
+			else if (mnl_attr_get_type(a) == RTA_VIA)
+				get_via(a, &family, gw);
+			alen -= MNL_ALIGN(a->nla_len);
+			a = mnl_attr_next(a);
+		}
+		if (family)
+			add_parsed_path(pr, 0, rtnh->rtnh_ifindex, family, gw);
+		left -= RTNH_ALIGN(rtnh->rtnh_len);
+		rtnh = RTNH_NEXT(rtnh);
+	}
+	return 0;
+}
+
+/* Returns 1 for a route that matters, 0 for one to ignore. */
+static int parse_route(const struct nlmsghdr *nlh, struct parsed_route *pr)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a, *mp = NULL;
+	__u32 oif = 0, nh_id = 0;
+	int gw_family = 0;
+	__be32 gw[4];
+
+	memset(pr, 0, sizeof(*pr));
+	pr->key.family = fam_of(rtm->rtm_family);
+	if (!pr->key.family || rtm->rtm_type != RTN_UNICAST ||
+	    (rtm->rtm_flags & RTM_F_CLONED))
+		return 0;
+	pr->key.dst_len = rtm->rtm_dst_len;
+	pr->key.tos = rtm->rtm_tos;
+	pr->key.table = rtm->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		switch (mnl_attr_get_type(a)) {
+		case RTA_DST:
+			get_addr(a, pr->key.family, pr->key.dst);
+			break;
+		case RTA_TABLE:
+			pr->key.table = mnl_attr_get_u32(a);
+			break;
+		case RTA_PRIORITY:
+			pr->key.priority = mnl_attr_get_u32(a);
+			break;
+		case RTA_OIF:
+			oif = mnl_attr_get_u32(a);
+			break;
+		case RTA_GATEWAY:
+			if (get_addr(a, pr->key.family, gw))
+				gw_family = pr->key.family;
+			break;
+		case RTA_VIA:
+			get_via(a, &gw_family, gw);
+			break;
+		case RTA_MULTIPATH:
+			mp = a;
+			break;
+		case RTA_NH_ID:
+			nh_id = mnl_attr_get_u32(a);
+			break;
+		}
+	}
+	if (nh_id)
+		add_parsed_path(pr, nh_id, 0, 0, NULL);
+	else if (mp)
+		parse_multipath(pr, mp);
+	else if (gw_family)
+		add_parsed_path(pr, 0, oif, gw_family, gw);
+	return 1;
+}
+
+static int apply_route(struct model *m, const struct nlmsghdr *nlh)
+{
+	struct parsed_route pr;
+	struct model_route **pp, *r;
+	int err;
+
+	if (!parse_route(nlh, &pr))
+		return 0;
+	pp = route_slot(m, &pr.key);
+	r = *pp;
+
+	if (nlh->nlmsg_type == RTM_DELROUTE) {
+		if (!r)
+			return 0;
+		/* IPv6 deletes one path of a multipath route at a time */
+		for (int i = 0; i < pr.n_paths; i++) {
+			int at = route_has(r, &pr.paths[i]);
+
+			if (at >= 0)
+				route_remove_path(m, r, at);
+		}
+		if (!pr.n_paths || !r->n_paths)
+			route_unlink(m, pp);
+		return 0;
+	}
+
+	if (!pr.n_paths) { /* no gateway: a connected route */
+		if (r && (nlh->nlmsg_flags & NLM_F_REPLACE))
+			route_unlink(m, pp);
+		return 0;
+	}
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->key = pr.key;
+		*pp = r;
+		m->n_routes++;
+	} else if (nlh->nlmsg_flags & NLM_F_REPLACE) {
+		while (r->n_paths)
+			route_remove_path(m, r, r->n_paths - 1);
+	}
+	/* without REPLACE, paths are added (IPv6 appends them one by one) */
+	for (int i = 0; i < pr.n_paths; i++) {
+		struct route_path *p;
+
+		if (route_has(r, &pr.paths[i]) >= 0)
+			continue;
+		p = grow(&r->paths, &r->n_paths, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*p = pr.paths[i];
+		err = ref_add(m, p, 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* --- nexthop objects --- */
+
+/* The kernel removes routes that use a deleted nexthop without telling. */
+static void drop_routes_using(struct model *m, __u32 id)
+{
+	for (__u32 b = 0; b < m->n_buckets; b++) {
+		struct model_route **pp = &m->buckets[b];
+
+		while (*pp) {
+			bool uses = false;
+
+			for (int i = 0; i < (*pp)->n_paths; i++)
+				uses |= (*pp)->paths[i].nh_id == id;
+			if (uses)
+				route_unlink(m, pp);
+			else
+				pp = &(*pp)->next;
+		}
+	}
+}
+
+static int apply_nexthop(struct model *m, const struct nlmsghdr *nlh)
+{
+	const struct nhmsg *nhm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a, *group = NULL;
+	struct model_nhobj obj = {}, *o;
+	int family = fam_of(nhm->nh_family);
+
+	mnl_attr_for_each(a, nlh, sizeof(*nhm)) {
+		switch (mnl_attr_get_type(a)) {
+		case NHA_ID:
+			obj.id = mnl_attr_get_u32(a);
+			break;
+		case NHA_OIF:
+			obj.gw.ifindex = mnl_attr_get_u32(a);
+			break;
+		case NHA_GATEWAY:
+			if (get_addr(a, family, obj.gw.gw))
+				obj.gw.family = family;
+			break;
+		case NHA_GROUP:
+			group = a;
+			break;
+		}
+	}
+	if (!obj.id)
+		return -EINVAL;
+	o = find_nhobj(m, obj.id);
+	if (o) {
+		free(o->group);
+		drop(m->nhobjs, &m->n_nhobjs, o - m->nhobjs, sizeof(*o));
+	}
+	if (nlh->nlmsg_type == RTM_DELNEXTHOP) {
+		drop_routes_using(m, obj.id);
+		return 0;
+	}
+	if (!obj.gw.family)
+		obj.gw.ifindex = 0;
+	if (group) {
+		const struct nexthop_grp *g = mnl_attr_get_payload(group);
+
+		obj.n_group = mnl_attr_get_payload_len(group) / sizeof(*g);
+		obj.group = calloc(obj.n_group, sizeof(*obj.group));
+		if (obj.n_group && !obj.group)
+			return -ENOMEM;
+		for (int i = 0; i < obj.n_group; i++)
+			obj.group[i] = g[i].id;
+	}
+	o = grow(&m->nhobjs, &m->n_nhobjs, sizeof(*o));
+	if (!o) {
+		free(obj.group);
+		return -ENOMEM;
+	}
+	*o = obj;
+	return 0;
+}
+
+int model_apply(struct model *m, const struct nlmsghdr *nlh)
+{
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+			return -EINVAL;
+		return apply_link(m, nlh);
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ndmsg)))
+			return -EINVAL;
+		return apply_neigh(m, nlh);
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
+			return -EINVAL;
+		return apply_route(m, nlh);
+	case RTM_NEWNEXTHOP:
+	case RTM_DELNEXTHOP:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nhmsg)))
+			return -EINVAL;
+		return apply_nexthop(m, nlh);
+	}
+	return 0;
+}
+
+/* --- what the datapath should have --- */
+
+struct nh_list {
+	struct desired_nh *v;
+	int n;
+};
+
+static int list_add(struct nh_list *l, const struct nexthop_addr *a,
+		    bool routed)
+{
+	struct desired_nh *d;
+
+	for (int i = 0; i < l->n; i++) {
+		if (addr_eq(&l->v[i].addr, a)) {
+			l->v[i].routed |= routed;
+			return 0;
+		}
+	}
+	d = grow(&l->v, &l->n, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->addr = *a;
+	d->routed = routed;
+	return 0;
+}
+
+static int add_nhobj(const struct model *m, struct nh_list *l, __u32 id,
+		     int depth)
+{
+	const struct model_nhobj *o = find_nhobj(m, id);
+	int err = 0;
+
+	if (!o || depth > 1)
+		return 0;
+	if (o->gw.family)
+		return list_add(l, &o->gw, true);
+	for (int i = 0; i < o->n_group && !err; i++)
+		err = add_nhobj(m, l, o->group[i], depth + 1);
+	return err;
+}
+
+int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
+		   int n_extra, struct desired_nh **out)
+{
+	struct nh_list l = {};
+	int err = 0;
+
+	for (int i = 0; i < m->n_refs && !err; i++) {
+		const struct refcount *r = &m->refs[i];
+
+		err = r->nh_id ? add_nhobj(m, &l, r->nh_id, 0) :
+				 list_add(&l, &r->addr, true);
+	}
+	for (int i = 0; i < n_extra && !err; i++)
+		err = list_add(&l, &extra[i], false);
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	for (int i = 0; i < l.n; i++) {
+		struct desired_nh *d = &l.v[i];
+		const struct model_link *link = find_link(m, d->addr.ifindex);
+		const struct model_neigh *n = find_neigh(m, &d->addr);
+
+		if (link)
+			memcpy(d->smac, link->mac, FP_ETH_ALEN);
+		if (n && n->has_mac)
+			memcpy(d->dmac, n->mac, FP_ETH_ALEN);
+		d->usable = link && link->up && n && n->has_mac && !n->failed;
+	}
+	*out = l.v;
+	return l.n;
+}
+
+static __u32 table_find(const struct nexthop *cur, __u32 size,
+			const struct nexthop_addr *a)
+{
+	for (__u32 id = 1; id < size; id++) {
+		const struct nexthop *nh = &cur[id];
+
+		if (nh->state != NH_UNUSED && nh->ifindex == a->ifindex &&
+		    nh->family == a->family &&
+		    !memcmp(nh->gw, a->gw, sizeof(nh->gw)))
+			return id;
+	}
+	return 0;
+}
+
+static bool should_release(const struct desired_nh *d,
+			   enum nexthop_state want, __u32 id,
+			   const struct reconcile_opts *o)
+{
+	if (d->routed)
+		return false;
+	if (want == NH_DEAD || o->policy == FP_WITHDRAWN_REPIN)
+		return true; /* generations keep any old pin from matching */
+	if (!o->withdrawn_at[id])
+		o->withdrawn_at[id] = o->now_s;
+	if (o->pins && !o->pins[id])
+		return true;
+	return o->drain_timeout_s &&
+	       o->now_s - o->withdrawn_at[id] >= o->drain_timeout_s;
+}
+
+int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
+	      const struct reconcile_opts *opts, struct nh_change **out)
+{
+	struct nexthop_addr *extra = calloc(size, sizeof(*extra));
+	struct nh_change *ch = NULL;
+	struct desired_nh *want = NULL;
+	int n_extra = 0, n_want, n_ch = 0;
+
+	if (!extra)
+		return -ENOMEM;
+	for (__u32 id = 1; id < size; id++) {
+		if (cur[id].state == NH_UNUSED)
+			continue;
+		extra[n_extra].ifindex = cur[id].ifindex;
+		extra[n_extra].family = cur[id].family;
+		memcpy(extra[n_extra].gw, cur[id].gw, sizeof(cur[id].gw));
+		n_extra++;
+	}
+	n_want = model_nexthops(m, extra, n_extra, &want);
+	free(extra);
+	if (n_want < 0)
+		return n_want;
+
+	for (int i = 0; i < n_want; i++) {
+		const struct desired_nh *d = &want[i];
+		__u32 id = table_find(cur, size, &d->addr);
+		enum nexthop_state state;
+		struct nh_change *c;
+
+		if (d->routed)
+			state = d->usable ? NH_ACTIVE : NH_DEAD;
+		else
+			state = d->usable ? NH_WITHDRAWN : NH_DEAD;
+		if (!id && state != NH_ACTIVE)
+			continue; /* nothing to say of a next hop never usable */
+		if (id && d->routed)
+			opts->withdrawn_at[id] = 0;
+
+		if (id && should_release(d, state, id, opts)) {
+			c = grow(&ch, &n_ch, sizeof(*c));
+			if (!c)
+				goto err_nomem;
+			c->op = NH_RELEASE;
+			c->id = id;
+			opts->withdrawn_at[id] = 0;
+			continue;
+		}
+		if (id && cur[id].state == state &&
+		    (state == NH_DEAD ||
+		     (!memcmp(cur[id].smac, d->smac, FP_ETH_ALEN) &&
+		      !memcmp(cur[id].dmac, d->dmac, FP_ETH_ALEN))))
+			continue;
+		c = grow(&ch, &n_ch, sizeof(*c));
+		if (!c)
+			goto err_nomem;
+		c->op = NH_SET;
+		c->id = id;
+		c->addr = d->addr;
+		c->state = state;
+		/* a dead next hop keeps the MACs it had */
+		memcpy(c->smac, state == NH_DEAD ? cur[id].smac : d->smac, FP_ETH_ALEN);
+		memcpy(c->dmac, state == NH_DEAD ? cur[id].dmac : d->dmac, FP_ETH_ALEN);
+	}
+	free(want);
+	*out = ch;
+	return n_ch;
+
+err_nomem:
+	free(want);
+	free(ch);
+	return -ENOMEM;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What flowpind knows of the kernel: links, neighbours, nexthop objects and
+ * the gateways of unicast routes, built from rtnetlink messages. Plain C on
+ * plain structs: no socket, no map. model_nexthops() turns it into the
+ * next hops the datapath should have, and reconcile() into table changes.
+ */
+#ifndef FLOWPIN_MODEL_H
+#define FLOWPIN_MODEL_H
+
+#include <stdbool.h>
+#include <linux/netlink.h>
+#include "flowpin.h"
+
+struct model_link {
+	__u32 ifindex;
+	__u8 mac[FP_ETH_ALEN];
+	bool up; /* administratively up with carrier */
+};
+
+struct model_neigh {
+	struct nexthop_addr addr;
+	__u8 mac[FP_ETH_ALEN];
+	bool has_mac; /* kept when the entry is garbage-collected */
+	bool failed;  /* the last resolution failed */
+};
+
+struct model_nhobj {
+	__u32 id;
+	struct nexthop_addr gw; /* family 0: no gateway */
+	__u32 *group;		/* member ids of a group */
+	int n_group;
+};
+
+/* A route's identity: the kernel's (table, family, prefix, tos, metric). */
+struct route_key {
+	__u32 table;
+	__u32 priority;
+	__u8 family;
+	__u8 dst_len;
+	__u8 tos;
+	__u8 pad;
+	__be32 dst[4];
+};
+
+/* One path of a route: a gateway, or a nexthop object. */
+struct route_path {
+	__u32 nh_id;
+	struct nexthop_addr gw;
+};
+
+struct model_route {
+	struct route_key key;
+	struct route_path *paths;
+	int n_paths;
+	struct model_route *next; /* hash chain */
+};
+
+struct refcount {
+	struct nexthop_addr addr; /* or nh_id with family 0 */
+	__u32 nh_id;
+	__u32 count;
+};
+
+struct model {
+	struct model_link *links;
+	int n_links;
+	struct model_neigh *neighs;
+	int n_neighs;
+	struct model_nhobj *nhobjs;
+	int n_nhobjs;
+	struct model_route **buckets;
+	__u32 n_buckets;
+	__u32 n_routes;
+	struct refcount *refs; /* paths per gateway / nexthop object */
+	int n_refs;
+};
+
+int model_init(struct model *m);
+void model_free(struct model *m);
+
+/*
+ * Apply one rtnetlink message (RTM_NEW/DEL LINK, NEIGH, NEXTHOP, ROUTE);
+ * others are ignored. Returns 0, or -errno when out of memory or the
+ * message is malformed.
+ */
+int model_apply(struct model *m, const struct nlmsghdr *nlh);
+
+/* One next hop the datapath should have. */
+struct desired_nh {
+	struct nexthop_addr addr;
+	__u8 smac[FP_ETH_ALEN];
+	__u8 dmac[FP_ETH_ALEN];
+	bool routed;	/* a gateway of at least one route */
+	bool usable;	/* link up, MAC known, neighbour not failed */
+};
+
+/* Every gateway the routes use, plus these extra addresses (table entries
+ * that may have left every route). Returns the count, or -errno. */
+int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
+		   int n_extra, struct desired_nh **out);
+
+/* A change to the next-hop table. */
+struct nh_change {
+	enum { NH_SET, NH_RELEASE } op;
+	__u32 id;		  /* NH_RELEASE; NH_SET of a known next hop */
+	struct nexthop_addr addr; /* NH_SET */
+	__u8 smac[FP_ETH_ALEN];
+	__u8 dmac[FP_ETH_ALEN];
+	enum nexthop_state state;
+};
+
+struct reconcile_opts {
+	enum withdrawn_policy policy;
+	__u64 now_s;
+	__u64 drain_timeout_s; /* 0: wait for the last pin */
+	const __u32 *pins;     /* pins per id, or NULL when not counted */
+	__u64 *withdrawn_at;   /* per id, kept by the caller */
+};
+
+/*
+ * Compare the model with the table (cur[id], size ids) and list the
+ * changes that make the table equal to it. Returns the count or -errno.
+ */
+int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
+	      const struct reconcile_opts *opts, struct nh_change **out);
+
+#endif /* FLOWPIN_MODEL_H */

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The netlink-to-next-hop logic with canned rtnetlink messages: no kernel,
+ * no maps. Each test feeds messages to a model, reconciles it against an
+ * in-memory table and checks the table that results.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if.h>
+#include <linux/neighbour.h>
+#include <linux/nexthop.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#include <cmocka.h>
+
+#include "model.h"
+
+#define SIZE 16
+#define NOW 1000
+
+static const __u8 mac_a[6] = { 2, 0, 0, 0, 0, 0xa };
+static const __u8 mac_b[6] = { 2, 0, 0, 0, 0, 0xb };
+static const __u8 mac_c[6] = { 2, 0, 0, 0, 0, 0xc };
+static const __u8 mac_new[6] = { 2, 0, 0, 0, 0, 0xee };
+static const __u8 port_mac[6] = { 2, 0, 0, 0, 0, 0x01 };
+
+struct env {
+	struct model m;
+	struct nexthop table[SIZE]; /* what nexthop_table would hold */
+	__u64 withdrawn_at[SIZE];
+	__u32 pins[SIZE];
+	bool count_pins;
+	enum withdrawn_policy policy;
+	char buf[8192];
+};
+
+static int af(int family)
+{
+	return family == 4 ? AF_INET : AF_INET6;
+}
+
+static struct nlmsghdr *put_header(struct env *e, __u16 type, __u16 flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(e->buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	return nlh;
+}
+
+static void feed(struct env *e, struct nlmsghdr *nlh)
+{
+	assert_int_equal(model_apply(&e->m, nlh), 0);
+}
+
+static void link_msg(struct env *e, __u16 type, int ifindex, bool up)
+{
+	struct nlmsghdr *nlh = put_header(e, type, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = up ? IFF_UP | IFF_LOWER_UP | IFF_RUNNING : 0;
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, port_mac);
+	feed(e, nlh);
+}
+
+static void neigh_msg(struct env *e, __u16 type, int family, int ifindex,
+		      const char *addr, const __u8 *mac, __u16 state)
+{
+	struct nlmsghdr *nlh = put_header(e, type, 0);
+	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	__u8 a[16];
+
+	ndm->ndm_family = af(family);
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = state;
+	inet_pton(af(family), addr, a);
+	mnl_attr_put(nlh, NDA_DST, family == 4 ? 4 : 16, a);
+	if (mac)
+		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	feed(e, nlh);
+}
+
+struct gw {
+	int ifindex;
+	const char *addr;
+};
+
+/* A unicast route in the main table through these gateways. */
+static void route_msg(struct env *e, __u16 type, __u16 flags, int family,
+		      const char *dst, int len, const struct gw *gws, int n)
+{
+	struct nlmsghdr *nlh = put_header(e, type, flags);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	int alen = family == 4 ? 4 : 16;
+	__u8 a[16];
+
+	rtm->rtm_family = af(family);
+	rtm->rtm_dst_len = len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_type = RTN_UNICAST;
+	inet_pton(af(family), dst, a);
+	mnl_attr_put(nlh, RTA_DST, alen, a);
+	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
+	if (n == 1) {
+		inet_pton(af(family), gws[0].addr, a);
+		mnl_attr_put(nlh, RTA_GATEWAY, alen, a);
+		mnl_attr_put_u32(nlh, RTA_OIF, gws[0].ifindex);
+	} else if (n > 1) {
+		struct nlattr *mp = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
+
+		for (int i = 0; i < n; i++) {
+			struct rtnexthop *rtnh = mnl_nlmsg_get_payload_tail(nlh);
+
+			nlh->nlmsg_len += RTNH_ALIGN(sizeof(*rtnh));
+			memset(rtnh, 0, sizeof(*rtnh));
+			rtnh->rtnh_ifindex = gws[i].ifindex;
+			inet_pton(af(family), gws[i].addr, a);
+			mnl_attr_put(nlh, RTA_GATEWAY, alen, a);
+			rtnh->rtnh_len = (char *)mnl_nlmsg_get_payload_tail(nlh) -
+					 (char *)rtnh;
+		}
+		mnl_attr_nest_end(nlh, mp);
+	}
+	feed(e, nlh);
+}
+
+static void route_nh_msg(struct env *e, __u16 type, __u16 flags,
+			 const char *dst, int len, __u32 nh_id)
+{
+	struct nlmsghdr *nlh = put_header(e, type, flags);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	__u8 a[4];
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_type = RTN_UNICAST;
+	inet_pton(AF_INET, dst, a);
+	mnl_attr_put(nlh, RTA_DST, 4, a);
+	mnl_attr_put_u32(nlh, RTA_NH_ID, nh_id);
+	feed(e, nlh);
+}
+
+static void nexthop_msg(struct env *e, __u16 type, __u32 id, int ifindex,
+			const char *gw)
+{
+	struct nlmsghdr *nlh = put_header(e, type, 0);
+	struct nhmsg *nhm = mnl_nlmsg_put_extra_header(nlh, sizeof(*nhm));
+	__u8 a[4];
+
+	nhm->nh_family = AF_INET;
+	mnl_attr_put_u32(nlh, NHA_ID, id);
+	if (gw) {
+		inet_pton(AF_INET, gw, a);
+		mnl_attr_put_u32(nlh, NHA_OIF, ifindex);
+		mnl_attr_put(nlh, NHA_GATEWAY, 4, a);
+	}
+	feed(e, nlh);
+}
+
+static void group_msg(struct env *e, __u16 flags, __u32 id, const __u32 *ids,
+		      int n)
+{
+	struct nlmsghdr *nlh = put_header(e, RTM_NEWNEXTHOP, flags);
+	struct nhmsg *nhm = mnl_nlmsg_put_extra_header(nlh, sizeof(*nhm));
+	struct nexthop_grp g[8] = {};
+
+	nhm->nh_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NHA_ID, id);
+	for (int i = 0; i < n; i++)
+		g[i].id = ids[i];
+	mnl_attr_put(nlh, NHA_GROUP, n * sizeof(g[0]), g);
+	feed(e, nlh);
+}
+
+/* Reconcile and apply the changes the way nexthop_table does. */
+static void sync_table(struct env *e)
+{
+	struct reconcile_opts o = {
+		.policy = e->policy,
+		.now_s = NOW,
+		.pins = e->count_pins ? e->pins : NULL,
+		.withdrawn_at = e->withdrawn_at,
+	};
+	struct nh_change *ch;
+	int n = reconcile(&e->m, e->table, SIZE, &o, &ch);
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		struct nexthop *nh;
+		__u32 id = ch[i].id;
+
+		if (ch[i].op == NH_RELEASE) {
+			e->table[id].state = NH_UNUSED;
+			continue;
+		}
+		if (!id) {
+			for (id = 1; e->table[id].state != NH_UNUSED; id++)
+				assert_true(id < SIZE - 1);
+			e->table[id].gen++;
+		}
+		nh = &e->table[id];
+		if (ch[i].state == NH_DEAD && nh->state != NH_DEAD)
+			nh->gen++;
+		nh->state = ch[i].state;
+		nh->ifindex = ch[i].addr.ifindex;
+		nh->family = ch[i].addr.family;
+		memcpy(nh->gw, ch[i].addr.gw, sizeof(nh->gw));
+		memcpy(nh->smac, ch[i].smac, 6);
+		memcpy(nh->dmac, ch[i].dmac, 6);
+	}
+	free(ch);
+}
+
+static const struct nexthop *find(struct env *e, int family, int ifindex,
+				  const char *addr)
+{
+	__be32 a[4] = {};
+
+	inet_pton(af(family), addr, a);
+	for (int id = 1; id < SIZE; id++) {
+		const struct nexthop *nh = &e->table[id];
+
+		if (nh->state != NH_UNUSED && (int)nh->ifindex == ifindex &&
+		    !memcmp(nh->gw, a, sizeof(a)))
+			return nh;
+	}
+	return NULL;
+}
+
+static int state_of(struct env *e, int family, int ifindex, const char *addr)
+{
+	const struct nexthop *nh = find(e, family, ifindex, addr);
+
+	return nh ? nh->state : NH_UNUSED;
+}
+
+static int n_used(struct env *e)
+{
+	int n = 0;
+
+	for (int id = 1; id < SIZE; id++)
+		n += e->table[id].state != NH_UNUSED;
+	return n;
+}
+
+/* Three ports with a reachable gateway each, IPv4 and IPv6. */
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	if (!e || model_init(&e->m))
+		return -1;
+	*state = e;
+	for (int i = 1; i <= 4; i++)
+		link_msg(e, RTM_NEWLINK, i, true);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.0.1.2", mac_a, NUD_REACHABLE);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 2, "10.0.2.2", mac_b, NUD_REACHABLE);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 3, "10.0.3.2", mac_c, NUD_STALE);
+	neigh_msg(e, RTM_NEWNEIGH, 6, 1, "fd00:1::2", mac_a, NUD_REACHABLE);
+	neigh_msg(e, RTM_NEWNEIGH, 6, 2, "fd00:2::2", mac_b, NUD_REACHABLE);
+	neigh_msg(e, RTM_NEWNEIGH, 6, 3, "fd00:3::2", mac_c, NUD_PERMANENT);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	model_free(&e->m);
+	free(e);
+	return 0;
+}
+
+static const struct gw two4[] = { { 1, "10.0.1.2" }, { 2, "10.0.2.2" } };
+static const struct gw three4[] = { { 1, "10.0.1.2" }, { 2, "10.0.2.2" }, { 3, "10.0.3.2" } };
+static const struct gw three6[] = { { 1, "fd00:1::2" }, { 2, "fd00:2::2" }, { 3, "fd00:3::2" } };
+
+static void two_gateways_then_a_third(void **state)
+{
+	struct env *e = *state;
+	const struct nexthop *nh;
+
+	route_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	assert_int_equal(n_used(e), 2);
+	nh = find(e, 4, 1, "10.0.1.2");
+	assert_non_null(nh);
+	assert_int_equal(nh->state, NH_ACTIVE);
+	assert_memory_equal(nh->dmac, mac_a, 6);
+	assert_memory_equal(nh->smac, port_mac, 6);
+
+	route_msg(e, RTM_NEWROUTE, NLM_F_REPLACE, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	assert_int_equal(n_used(e), 3);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_ACTIVE);
+}
+
+static void gateway_removed_drain(void **state)
+{
+	struct env *e = *state;
+
+	e->count_pins = true;
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	route_msg(e, RTM_NEWROUTE, NLM_F_REPLACE, 4, "198.51.100.0", 24, two4, 2);
+	e->pins[find(e, 4, 3, "10.0.3.2") - e->table] = 5;
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_WITHDRAWN);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+	/* released once its last pin is gone */
+	e->pins[find(e, 4, 3, "10.0.3.2") - e->table] = 0;
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
+	assert_int_equal(n_used(e), 2);
+}
+
+static void gateway_removed_repin(void **state)
+{
+	struct env *e = *state;
+
+	e->policy = FP_WITHDRAWN_REPIN;
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	route_msg(e, RTM_DELROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
+	assert_int_equal(n_used(e), 2);
+}
+
+static void gateway_in_two_routes_stays(void **state)
+{
+	struct env *e = *state;
+	static const struct gw one[] = { { 3, "10.0.3.2" } };
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	route_msg(e, RTM_NEWROUTE, 0, 4, "203.0.113.0", 24, one, 1);
+	sync_table(e);
+	route_msg(e, RTM_NEWROUTE, NLM_F_REPLACE, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_ACTIVE);
+}
+
+static void neighbour_mac_change_keeps_generation(void **state)
+{
+	struct env *e = *state;
+	const struct nexthop *nh;
+	__u32 gen;
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	nh = find(e, 4, 2, "10.0.2.2");
+	gen = nh->gen;
+	neigh_msg(e, RTM_NEWNEIGH, 4, 2, "10.0.2.2", mac_new, NUD_REACHABLE);
+	sync_table(e);
+	nh = find(e, 4, 2, "10.0.2.2");
+	assert_memory_equal(nh->dmac, mac_new, 6);
+	assert_int_equal(nh->gen, gen);
+	assert_int_equal(nh->state, NH_ACTIVE);
+}
+
+static void neighbour_failure_kills(void **state)
+{
+	struct env *e = *state;
+	const struct nexthop *nh;
+	__u32 gen;
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	gen = find(e, 4, 1, "10.0.1.2")->gen;
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.0.1.2", NULL, NUD_FAILED);
+	sync_table(e);
+	nh = find(e, 4, 1, "10.0.1.2");
+	assert_int_equal(nh->state, NH_DEAD);
+	assert_int_equal(nh->gen, gen + 1);
+	assert_memory_equal(nh->dmac, mac_a, 6);
+	/* resolved again: usable, still the new generation */
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.0.1.2", mac_a, NUD_REACHABLE);
+	sync_table(e);
+	nh = find(e, 4, 1, "10.0.1.2");
+	assert_int_equal(nh->state, NH_ACTIVE);
+	assert_int_equal(nh->gen, gen + 1);
+}
+
+static void neighbour_gc_is_not_death(void **state)
+{
+	struct env *e = *state;
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	neigh_msg(e, RTM_DELNEIGH, 4, 1, "10.0.1.2", mac_a, NUD_STALE);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+	assert_memory_equal(find(e, 4, 1, "10.0.1.2")->dmac, mac_a, 6);
+}
+
+static void link_down_and_removal(void **state)
+{
+	struct env *e = *state;
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	link_msg(e, RTM_NEWLINK, 1, false);
+	link_msg(e, RTM_DELLINK, 2, false);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_DEAD);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_DEAD);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_ACTIVE);
+	link_msg(e, RTM_NEWLINK, 1, true);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+}
+
+static void nexthop_objects_and_groups(void **state)
+{
+	struct env *e = *state;
+	static const __u32 g12[] = { 1, 2 }, g123[] = { 1, 2, 3 };
+
+	nexthop_msg(e, RTM_NEWNEXTHOP, 1, 1, "10.0.1.2");
+	nexthop_msg(e, RTM_NEWNEXTHOP, 2, 2, "10.0.2.2");
+	nexthop_msg(e, RTM_NEWNEXTHOP, 3, 3, "10.0.3.2");
+	group_msg(e, NLM_F_CREATE, 100, g12, 2);
+	route_nh_msg(e, RTM_NEWROUTE, 0, "198.51.100.0", 24, 100);
+	sync_table(e);
+	assert_int_equal(n_used(e), 2);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+
+	group_msg(e, NLM_F_REPLACE, 100, g123, 3); /* e.g. a resilient group grows */
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_ACTIVE);
+
+	group_msg(e, NLM_F_REPLACE, 100, g12 + 1, 1);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_WITHDRAWN);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_ACTIVE);
+
+	/* deleting the group takes its routes with it, without a message */
+	nexthop_msg(e, RTM_DELNEXTHOP, 100, 0, NULL);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_WITHDRAWN);
+}
+
+static void ipv6_per_path_delete(void **state)
+{
+	struct env *e = *state;
+
+	route_msg(e, RTM_NEWROUTE, 0, 6, "2001:db8:100::", 64, three6, 3);
+	sync_table(e);
+	assert_int_equal(n_used(e), 3);
+	route_msg(e, RTM_DELROUTE, 0, 6, "2001:db8:100::", 64, three6 + 1, 1);
+	sync_table(e);
+	assert_int_equal(state_of(e, 6, 2, "fd00:2::2"), NH_WITHDRAWN);
+	assert_int_equal(state_of(e, 6, 1, "fd00:1::2"), NH_ACTIVE);
+	assert_int_equal(state_of(e, 6, 3, "fd00:3::2"), NH_ACTIVE);
+	/* appended back, one path at a time */
+	route_msg(e, RTM_NEWROUTE, NLM_F_APPEND, 6, "2001:db8:100::", 64, three6 + 1, 1);
+	sync_table(e);
+	assert_int_equal(state_of(e, 6, 2, "fd00:2::2"), NH_ACTIVE);
+}
+
+static void cloned_and_non_unicast_ignored(void **state)
+{
+	struct env *e = *state;
+	struct nlmsghdr *nlh = put_header(e, RTM_NEWROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	__u8 a[4];
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_flags = RTM_F_CLONED;
+	inet_pton(AF_INET, "10.0.1.2", a);
+	mnl_attr_put(nlh, RTA_GATEWAY, 4, a);
+	mnl_attr_put_u32(nlh, RTA_OIF, 1);
+	feed(e, nlh);
+	rtm->rtm_flags = 0;
+	rtm->rtm_type = RTN_BLACKHOLE;
+	feed(e, nlh);
+	sync_table(e);
+	assert_int_equal(n_used(e), 0);
+}
+
+/* After lost events: a model rebuilt from a dump replaces the old one. */
+static void resync_removes_vanished_keeps_rest(void **state)
+{
+	struct env *e = *state;
+	const struct nexthop *nh;
+	__u32 gen1;
+	int id1;
+
+	e->policy = FP_WITHDRAWN_REPIN;
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	nh = find(e, 4, 1, "10.0.1.2");
+	id1 = nh - e->table;
+	gen1 = nh->gen;
+
+	/* the dump: gateway 3 left, gateway 1 has a new MAC */
+	model_free(&e->m);
+	assert_int_equal(model_init(&e->m), 0);
+	for (int i = 1; i <= 3; i++)
+		link_msg(e, RTM_NEWLINK, i, true);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.0.1.2", mac_new, NUD_REACHABLE);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 2, "10.0.2.2", mac_b, NUD_REACHABLE);
+	route_msg(e, RTM_NEWROUTE, NLM_F_MULTI, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
+	nh = find(e, 4, 1, "10.0.1.2");
+	assert_int_equal(nh - e->table, id1); /* same id, same generation */
+	assert_int_equal(nh->gen, gen1);
+	assert_memory_equal(nh->dmac, mac_new, 6);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_ACTIVE);
+}
+
+static void malformed_messages_refused(void **state)
+{
+	struct env *e = *state;
+	struct nlmsghdr *nlh = put_header(e, RTM_NEWNEIGH, 0);
+	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+
+	ndm->ndm_family = AF_INET;
+	assert_int_equal(model_apply(&e->m, nlh), -EINVAL); /* no NDA_DST */
+	nlh->nlmsg_len = NLMSG_LENGTH(2);
+	assert_int_equal(model_apply(&e->m, nlh), -EINVAL);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(two_gateways_then_a_third),
+		T(gateway_removed_drain),
+		T(gateway_removed_repin),
+		T(gateway_in_two_routes_stays),
+		T(neighbour_mac_change_keeps_generation),
+		T(neighbour_failure_kills),
+		T(neighbour_gc_is_not_death),
+		T(link_down_and_removal),
+		T(nexthop_objects_and_groups),
+		T(ipv6_per_path_delete),
+		T(cloned_and_non_unicast_ignored),
+		T(resync_removes_vanished_keeps_rest),
+		T(malformed_messages_refused),
+	};
+
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
