@@ -127,13 +127,22 @@ struct nexthop_addr {
  * for flowpinctl and bpftool. The datapath never reads it.
  */
 struct daemon_status {
+	__u32 layout;		/* FP_LAYOUT of the daemon that pinned the maps */
 	__u32 pid;		/* 0 when the daemon stopped cleanly */
+	__u64 obj_hash;		/* hash of the BPF object it attached */
 	__u32 withdrawn_policy; /* enum withdrawn_policy in force */
+	__u32 pad;
 	__u64 started_s;	/* CLOCK_REALTIME seconds of the daemon's start */
 	__u64 synced_s;		/* CLOCK_REALTIME seconds of the last full sync */
 	__u32 xdp_mode;		/* enum xdp_attach_mode of libxdp */
 	__u32 resyncs;		/* full re-dumps after lost netlink events */
 };
+
+/*
+ * Bumped whenever a map's key or value changes meaning: a daemon refuses
+ * pinned maps of another layout rather than mix them.
+ */
+#define FP_LAYOUT 1
 
 /* Default pin path: every map is pinned there under its own name. */
 #define FP_PIN_PATH "/sys/fs/bpf/flowpin"

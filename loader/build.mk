@@ -1,2 +1,8 @@
 # libflowpin.a: what flowpind, flowpinctl and the tests share.
-LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o
+LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o $(BUILD)/log.o \
+	    $(BUILD)/rtnl.o $(BUILD)/datapath.o
+PROGS += $(BUILD)/flowpind
+
+$(BUILD)/flowpind: $(BUILD)/flowpind.o $(BUILD)/libflowpin.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

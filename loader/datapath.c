@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "flowpin.skel.h"
+#include "datapath.h"
+#include "log.h"
+
+#define BPFFS "/sys/fs/bpf"
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * libxdp and our pins need a bpffs. A fresh machine, and the private /sys
+ * of `ip netns exec`, have none: mount one.
+ */
+static int ensure_bpffs(const char *pin_path)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	if (!is_bpffs(BPFFS) && mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
+		pr_warn("no bpffs at %s and mounting one failed: %s\n", BPFFS,
+			strerror(errno));
+		return -errno;
+	}
+	snprintf(parent, sizeof(parent), "%s", pin_path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (!is_bpffs(parent)) {
+		pr_warn("%s is not on a bpffs\n", parent);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static __u64 fnv64(const void *data, size_t len, __u64 h)
+{
+	const __u8 *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static const char *mode_name(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "skb";
+	case XDP_MODE_HW:
+		return "hw";
+	default:
+		return "auto";
+	}
+}
+
+static bool is_veth(const char *name)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool veth = false;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		veth = !strcmp(info.driver, "veth");
+	close(fd);
+	return veth;
+}
+
+static int map_path(const struct datapath *dp, const struct bpf_map *map,
+		    char *buf, size_t size)
+{
+	if (snprintf(buf, size, "%s/%s", dp->pin_path, bpf_map__name(map)) >=
+	    (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Check a pinned map against ours; reuse it when it matches. */
+static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (map_path(dp, map, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		pr_warn("cannot open pinned map %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		goto err_close;
+	}
+	if (info.type != bpf_map__type(map) ||
+	    info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map)) {
+		pr_warn("pinned map %s has another layout than this flowpind's; stop the datapath that uses it and remove %s\n",
+			path, dp->pin_path);
+		err = -EEXIST;
+		goto err_close;
+	}
+	if (info.max_entries != bpf_map__max_entries(map)) {
+		pr_warn("pinned map %s holds %u entries, not %u: start with the size it was created with (-n), or remove %s to start empty\n",
+			path, info.max_entries, bpf_map__max_entries(map),
+			dp->pin_path);
+		err = -EEXIST;
+		goto err_close;
+	}
+	err = bpf_map__reuse_fd(map, fd);
+	if (err)
+		goto err_close;
+	close(fd);
+	dp->reused[idx] = true;
+	return 0;
+
+err_close:
+	close(fd);
+	return err;
+}
+
+static int read_prev_status(struct datapath *dp)
+{
+	__u32 key = 0;
+
+	if (!dp->reused[0] && bpf_map__fd(dp->skel->maps.daemon_status) < 0)
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.daemon_status), &key,
+				&dp->prev))
+		return 0;
+	dp->have_prev = dp->prev.layout != 0;
+	if (dp->have_prev && dp->prev.layout != FP_LAYOUT) {
+		pr_warn("maps in %s have layout %u, this flowpind uses %u: stop the datapath that uses them and remove %s\n",
+			dp->pin_path, dp->prev.layout, FP_LAYOUT, dp->pin_path);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int make_pin_dir(struct datapath *dp)
+{
+	if (!mkdir(dp->pin_path, 0700)) {
+		dp->made_dir = true;
+		return 0;
+	}
+	if (errno != EEXIST) {
+		pr_warn("cannot create %s: %s\n", dp->pin_path, strerror(errno));
+		return -errno;
+	}
+	/* anyone who can open a pinned map can change it */
+	if (chmod(dp->pin_path, 0700)) {
+		pr_warn("cannot restrict %s to root: %s\n", dp->pin_path,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
+{
+	dp->ports = calloc(o->n_ifaces, sizeof(*dp->ports));
+	if (!dp->ports)
+		return -ENOMEM;
+	for (int i = 0; i < o->n_ifaces; i++) {
+		struct port *p = &dp->ports[i];
+
+		if (strlen(o->ifaces[i]) >= IF_NAMESIZE ||
+		    !(p->ifindex = if_nametoindex(o->ifaces[i]))) {
+			pr_warn("unknown interface %s\n", o->ifaces[i]);
+			return -ENODEV;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", o->ifaces[i]);
+		for (int j = 0; j < i; j++) {
+			if (dp->ports[j].ifindex == p->ifindex) {
+				pr_warn("interface %s given twice\n", p->name);
+				return -EINVAL;
+			}
+		}
+		dp->n_ports++;
+	}
+	return 0;
+}
+
+int datapath_open(struct datapath *dp, const struct datapath_opts *o)
+{
+	struct bpf_map *map;
+	size_t elf_len;
+	const void *elf;
+	int err, i = 0;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->mode = o->mode;
+	snprintf(dp->pin_path, sizeof(dp->pin_path), "%s", o->pin_path);
+	err = resolve_ports(dp, o);
+	if (err)
+		goto err_free;
+	err = ensure_bpffs(dp->pin_path);
+	if (err)
+		goto err_free;
+
+	dp->skel = flowpin__open();
+	if (!dp->skel) {
+		err = -errno;
+		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
+		goto err_free;
+	}
+	dp->skel->rodata->withdrawn_policy = o->policy;
+	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
+	bpf_map__set_max_entries(dp->skel->maps.flow_cache,
+				 o->max_flows < FP_MAX_CACHED_FLOWS ?
+					 o->max_flows : FP_MAX_CACHED_FLOWS);
+	/* what is attached: this object with these settings */
+	elf = flowpin__elf_bytes(&elf_len);
+	dp->obj_hash = fnv64(elf, elf_len, 14695981039346656037ULL);
+	dp->obj_hash = fnv64(&o->policy, sizeof(o->policy), dp->obj_hash);
+
+	err = make_pin_dir(dp);
+	if (err)
+		goto err_destroy;
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (i >= DP_MAX_MAPS)
+			break;
+		if (bpf_map__is_internal(map)) { /* .rodata: part of the program */
+			i++;
+			continue;
+		}
+		err = reuse_map(dp, map, i++);
+		if (err)
+			goto err_dir;
+	}
+	err = flowpin__load(dp->skel);
+	if (err) {
+		if (err == -EPERM)
+			pr_warn("loading the BPF program needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)\n");
+		else
+			pr_warn("the kernel refused the BPF program: %s (-v shows the verifier's log)\n",
+				strerror(-err));
+		goto err_dir;
+	}
+	err = read_prev_status(dp);
+	if (err)
+		goto err_dir;
+	return 0;
+
+err_dir:
+	if (dp->made_dir)
+		rmdir(dp->pin_path);
+err_destroy:
+	flowpin__destroy(dp->skel);
+	dp->skel = NULL;
+err_free:
+	free(dp->ports);
+	dp->ports = NULL;
+	return err;
+}
+
+static int pin_maps(struct datapath *dp)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int i = 0;
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		int idx = i++;
+
+		if (idx >= DP_MAX_MAPS || dp->reused[idx] ||
+		    bpf_map__is_internal(map))
+			continue;
+		if (map_path(dp, map, path, sizeof(path)) ||
+		    bpf_map__pin(map, path)) {
+			pr_warn("cannot pin %s: %s\n", path, strerror(errno));
+			return -errno;
+		}
+		dp->pinned_now[idx] = true;
+	}
+	return 0;
+}
+
+void datapath_unpin_new(struct datapath *dp)
+{
+	struct bpf_map *map;
+	int i = 0;
+
+	if (!dp->skel)
+		return;
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		int idx = i++;
+
+		if (idx < DP_MAX_MAPS && dp->pinned_now[idx]) {
+			bpf_map__unpin(map, NULL);
+			dp->pinned_now[idx] = false;
+		}
+	}
+	if (dp->made_dir)
+		rmdir(dp->pin_path);
+}
+
+static bool prog_uses_map(__u32 prog_id, int map_fd)
+{
+	struct bpf_prog_info info = {};
+	struct bpf_map_info minfo = {};
+	__u32 len = sizeof(info), mlen = sizeof(minfo), ids[DP_MAX_MAPS];
+	bool uses = false;
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(map_fd, &minfo, &mlen))
+		goto out;
+	info.nr_map_ids = DP_MAX_MAPS;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	for (__u32 i = 0; i < info.nr_map_ids && i < DP_MAX_MAPS; i++)
+		uses |= ids[i] == minfo.id;
+out:
+	if (fd >= 0)
+		close(fd);
+	return uses;
+}
+
+/* flowpin's program on this port (legacy or in a dispatcher), or NULL. */
+static struct xdp_program *find_flowpin(struct xdp_multiprog *mp)
+{
+	struct xdp_program *p;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		return p && !strcmp(xdp_program__name(p), "flowpin") ? p : NULL;
+	}
+	for (p = xdp_multiprog__next_prog(NULL, mp); p;
+	     p = xdp_multiprog__next_prog(p, mp))
+		if (!strcmp(xdp_program__name(p), "flowpin"))
+			return p;
+	return NULL;
+}
+
+static __u32 mode_flags(enum xdp_attach_mode m)
+{
+	return m == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE :
+	       m == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : 0;
+}
+
+static struct xdp_multiprog *get_mp(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+
+	return libxdp_get_error(mp) ? NULL : mp;
+}
+
+/*
+ * Attach to one port. A flowpin already there that runs this object with
+ * these maps is adopted as it is; another flowpin is replaced in place, so
+ * the port never runs without one.
+ */
+static int attach_port(struct datapath *dp, struct port *p)
+{
+	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
+	struct xdp_multiprog *mp = get_mp(p->ifindex);
+	struct xdp_program *old = NULL;
+	const char *how = "attached";
+	int err = 0;
+
+	if (mp && xdp_multiprog__main_prog(mp)) {
+		old = find_flowpin(mp);
+		if (!old && xdp_multiprog__is_legacy(mp)) {
+			struct xdp_program *other = xdp_multiprog__main_prog(mp);
+
+			pr_warn("%s already runs XDP program %s (id %u), not loaded through libxdp: remove it first (ip link set dev %s xdp off)\n",
+				p->name, xdp_program__name(other),
+				xdp_program__id(other), p->name);
+			err = -EBUSY;
+			goto out;
+		}
+	}
+	if (old && dp->have_prev && dp->prev.obj_hash == dp->obj_hash &&
+	    prog_uses_map(xdp_program__id(old), pins_fd)) {
+		how = "adopted";
+	} else if (old && xdp_multiprog__is_legacy(mp)) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+			    .old_prog_fd = xdp_program__fd(old));
+		enum xdp_attach_mode m = xdp_multiprog__attach_mode(mp);
+
+		err = bpf_xdp_attach(p->ifindex, xdp_program__fd(dp->prog),
+				     XDP_FLAGS_REPLACE | mode_flags(m), &opts);
+		if (err) {
+			pr_warn("cannot replace the flowpin on %s: %s\n",
+				p->name, strerror(-err));
+			goto out;
+		}
+		how = "replaced the earlier flowpin on";
+	} else {
+		err = xdp_program__attach(dp->prog, p->ifindex, dp->mode, 0);
+		if (err) {
+			char buf[256];
+
+			libxdp_strerror(err, buf, sizeof(buf));
+			pr_warn("cannot attach to %s in %s mode: %s\n", p->name,
+				mode_name(dp->mode), buf);
+			goto out;
+		}
+		if (old) /* a dispatcher ran both for a moment */
+			xdp_program__detach(old, p->ifindex,
+					    xdp_multiprog__attach_mode(mp), 0);
+	}
+	p->attached = true;
+	xdp_multiprog__close(mp);
+	mp = get_mp(p->ifindex);
+	if (mp)
+		pr_info("%s %s in %s mode%s\n", how, p->name,
+			mode_name(xdp_multiprog__attach_mode(mp)),
+			xdp_multiprog__is_legacy(mp) ?
+				" (alone: libxdp's dispatcher is not in use)" :
+				" (through libxdp's dispatcher)");
+	if (mp && dp->mode == XDP_MODE_UNSPEC)
+		dp->mode = xdp_multiprog__attach_mode(mp);
+	if (is_veth(p->name))
+		pr_warn("%s is a veth: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on)\n",
+			p->name);
+out:
+	xdp_multiprog__close(mp);
+	return err;
+}
+
+static bool is_port(const struct datapath *dp, __u32 ifindex)
+{
+	for (int i = 0; i < dp->n_ports; i++)
+		if (dp->ports[i].ifindex == (int)ifindex)
+			return true;
+	return false;
+}
+
+static int fill_tx_ports(struct datapath *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.tx_ports);
+	__u32 key, *prev = NULL, stale[FP_MAX_PORTS];
+	int n_stale = 0;
+
+	/* ports of an earlier run that are not ours any more */
+	while (n_stale < FP_MAX_PORTS && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (!is_port(dp, key))
+			stale[n_stale++] = key;
+		prev = &key;
+	}
+	for (int i = 0; i < n_stale; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+	for (int i = 0; i < dp->n_ports; i++) {
+		struct bpf_devmap_val v = { .ifindex = dp->ports[i].ifindex };
+		__u32 k = dp->ports[i].ifindex;
+
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+			pr_warn("cannot add %s to tx_ports: %s\n",
+				dp->ports[i].name, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int datapath_attach(struct datapath *dp)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .obj = dp->skel->obj,
+			    .prog_name = "flowpin");
+	int err;
+
+	dp->prog = xdp_program__create(&xopts);
+	err = libxdp_get_error(dp->prog);
+	if (err) {
+		dp->prog = NULL;
+		pr_warn("libxdp cannot use the program: %s\n", strerror(-err));
+		return err;
+	}
+	err = fill_tx_ports(dp);
+	if (err)
+		goto err_unpin;
+	for (int i = 0; i < dp->n_ports; i++) {
+		err = attach_port(dp, &dp->ports[i]);
+		if (err)
+			goto err_detach;
+	}
+	err = pin_maps(dp);
+	if (err)
+		goto err_detach;
+	return 0;
+
+err_detach:
+	datapath_detach(dp);
+err_unpin:
+	datapath_unpin_new(dp);
+	return err;
+}
+
+void datapath_detach(struct datapath *dp)
+{
+	for (int i = 0; i < dp->n_ports; i++) {
+		struct port *p = &dp->ports[i];
+		struct xdp_multiprog *mp;
+		struct xdp_program *fp;
+		int err;
+
+		if (!p->attached)
+			continue;
+		mp = get_mp(p->ifindex);
+		fp = mp ? find_flowpin(mp) : NULL;
+		if (fp) {
+			err = xdp_multiprog__is_legacy(mp) ?
+				      xdp_multiprog__detach(mp) :
+				      xdp_program__detach(fp, p->ifindex,
+							  xdp_multiprog__attach_mode(mp), 0);
+			if (err)
+				pr_warn("cannot detach from %s: %s\n", p->name,
+					strerror(-err));
+			else
+				pr_info("detached from %s\n", p->name);
+		}
+		xdp_multiprog__close(mp);
+		p->attached = false;
+	}
+}
+
+void datapath_close(struct datapath *dp)
+{
+	xdp_program__close(dp->prog);
+	flowpin__destroy(dp->skel);
+	free(dp->ports);
+	memset(dp, 0, sizeof(*dp));
+}
+
+int datapath_write_status(struct datapath *dp, const struct daemon_status *st)
+{
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.daemon_status), &key,
+				st, BPF_ANY))
+		return -errno;
+	return 0;
+}

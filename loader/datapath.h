@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The datapath as flowpind runs it: the BPF object with its maps pinned in
+ * bpffs, attached to the ports through libxdp, or adopted from an earlier
+ * flowpind that was killed or re-executed.
+ */
+#ifndef FLOWPIN_DATAPATH_H
+#define FLOWPIN_DATAPATH_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <xdp/libxdp.h>
+
+#include "flowpin.h"
+
+struct datapath_opts {
+	const char *pin_path;
+	enum xdp_attach_mode mode; /* XDP_MODE_UNSPEC: native where possible */
+	__u32 max_flows;
+	enum withdrawn_policy policy;
+	char *const *ifaces;
+	int n_ifaces;
+};
+
+struct port {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool attached; /* by this process, or adopted */
+};
+
+#define DP_MAX_MAPS 16
+
+struct datapath {
+	struct flowpin *skel;
+	struct xdp_program *prog;
+	char pin_path[PATH_MAX];
+	bool made_dir;
+	bool pinned_now[DP_MAX_MAPS]; /* maps this process pinned */
+	bool reused[DP_MAX_MAPS];     /* maps found pinned */
+	struct port *ports;
+	int n_ports;
+	enum xdp_attach_mode mode;
+	__u64 obj_hash;
+	struct daemon_status prev; /* what the last daemon wrote, if any */
+	bool have_prev;
+};
+
+/*
+ * Resolve the ports, make sure a bpffs is there, reuse maps pinned by an
+ * earlier daemon when their layout matches, load the program. Nothing is
+ * attached yet. On error, nothing is left behind.
+ */
+int datapath_open(struct datapath *dp, const struct datapath_opts *o);
+
+/*
+ * Attach to every port (or adopt the flowpin already there), fill tx_ports,
+ * pin the maps. On error, what this call did is undone.
+ */
+int datapath_attach(struct datapath *dp);
+
+/* Remove the program from every port (the kernel forwards alone again). */
+void datapath_detach(struct datapath *dp);
+
+/* Undo datapath_open()'s pins when nothing was ever attached. */
+void datapath_unpin_new(struct datapath *dp);
+void datapath_close(struct datapath *dp);
+
+int datapath_write_status(struct datapath *dp, const struct daemon_status *st);
+
+#endif

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * flowpind: attach flowpin to the ports and keep its next-hop table equal
+ * to the kernel's routes, neighbours and links.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "flowpin.skel.h"
+#include "datapath.h"
+#include "log.h"
+#include "model.h"
+#include "nexthop_table.h"
+#include "rtnl.h"
+
+#define RCVBUF (32 << 20)
+#define KEEPALIVE_S 5 /* NTF_USE for next hops in use */
+#define PIN_COUNT_S 10 /* count pins per next hop, to release drained ones */
+
+struct daemon {
+	struct datapath dp;
+	struct nexthop_table nht;
+	struct rtnl rtnl;
+	struct model model;
+	struct daemon_status status;
+	enum withdrawn_policy policy;
+	__u64 drain_timeout_s;
+	__u64 *withdrawn_at;
+	__u32 *pins;
+	bool pins_counted;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: flowpind [options] IFACE...\n"
+		"Attach flowpin to these ports and keep its maps in sync with the kernel.\n\n"
+		"  -m, --mode native|skb|auto      XDP mode (auto: native where the driver has it)\n"
+		"  -p, --pin-path DIR              where maps are pinned (default %s)\n"
+		"  -n, --max-flows N               capacity of the pin table (default %u)\n"
+		"      --withdrawn drain|repin     what pinned flows do when their next hop leaves\n"
+		"                                  every route (default drain)\n"
+		"      --drain-timeout SECONDS     release a drained next hop after this long\n"
+		"                                  even if flows are still pinned to it (default 0: never)\n"
+		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
+		"  -h, --help\n\n"
+		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
+		"detaching (a restart or upgrade that breaks no connection).\n",
+		FP_PIN_PATH, FP_MAX_FLOWS);
+}
+
+static void sd_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract socket */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa,
+	       offsetof(struct sockaddr_un, sun_path) + len);
+	close(fd);
+}
+
+static void warn_hash_policy(void)
+{
+	static const char *const files[] = {
+		"/proc/sys/net/ipv4/fib_multipath_hash_policy",
+		"/proc/sys/net/ipv6/fib_multipath_hash_policy",
+	};
+
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+		int policy = -1;
+
+		if (!f)
+			continue;
+		if (fscanf(f, "%d", &policy) == 1 && policy == 0)
+			pr_warn("%s is 0: the multipath hash ignores ports, so all flows between two hosts take one path\n",
+				files[i] + strlen("/proc/sys/"));
+		fclose(f);
+	}
+}
+
+static const char *nh_str(const struct nexthop_addr *a, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "?", dev[IF_NAMESIZE] = "?";
+
+	inet_ntop(a->family == FP_AF_INET ? AF_INET : AF_INET6, a->gw, addr,
+		  sizeof(addr));
+	if_indextoname(a->ifindex, dev);
+	snprintf(buf, len, "%s dev %s", addr, dev);
+	return buf;
+}
+
+static const char *const state_names[] = {
+	[NH_UNUSED] = "released", [NH_ACTIVE] = "active",
+	[NH_WITHDRAWN] = "withdrawn", [NH_DEAD] = "dead",
+};
+
+/* Make the next-hop table equal to the model. */
+static int sync_table(struct daemon *d)
+{
+	struct reconcile_opts o = {
+		.policy = d->policy,
+		.now_s = time(NULL),
+		.drain_timeout_s = d->drain_timeout_s,
+		.pins = d->pins_counted ? d->pins : NULL,
+		.withdrawn_at = d->withdrawn_at,
+	};
+	struct nh_change *ch;
+	char buf[96];
+	int n, err = 0;
+
+	n = reconcile(&d->model, d->nht.nh, d->nht.size, &o, &ch);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && !err; i++) {
+		struct nexthop_addr a = ch[i].addr;
+		const struct nexthop *nh;
+
+		if (ch[i].op == NH_RELEASE) {
+			nh = nexthop_table_get(&d->nht, ch[i].id);
+			nexthop_addr_from(&a, nh->ifindex, nh->family, nh->gw);
+			err = nexthop_table_release(&d->nht, ch[i].id);
+			pr_info("next hop %s: released\n", nh_str(&a, buf, sizeof(buf)));
+			continue;
+		}
+		err = nexthop_table_set(&d->nht, &a, ch[i].smac, ch[i].dmac,
+					ch[i].state);
+		if (err >= 0) {
+			pr_info("next hop %s: %s, id %d\n",
+				nh_str(&a, buf, sizeof(buf)),
+				state_names[ch[i].state], err);
+			err = 0;
+		}
+	}
+	free(ch);
+	if (err)
+		pr_warn("cannot write the next-hop table: %s\n", strerror(-err));
+	return err;
+}
+
+static int apply_msg(const struct nlmsghdr *nlh, void *data)
+{
+	int err = model_apply(data, nlh);
+
+	if (err == -EINVAL) {
+		pr_debug("ignoring a malformed rtnetlink message (type %u)\n",
+			 nlh->nlmsg_type);
+		return 0;
+	}
+	return err;
+}
+
+static int discard_msg(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return 0;
+}
+
+/*
+ * Rebuild the model from a full dump. Events queued before it are already
+ * in the dump: drop them. Events that arrive during it are applied after.
+ */
+static int full_sync(struct daemon *d)
+{
+	struct model fresh;
+	int err;
+
+	rtnl_read_events(&d->rtnl, discard_msg, NULL);
+	for (int tries = 0; tries < 10; tries++) {
+		err = model_init(&fresh);
+		if (err)
+			return err;
+		err = rtnl_dump(&d->rtnl, apply_msg, &fresh);
+		if (!err) {
+			model_free(&d->model);
+			d->model = fresh;
+			d->status.synced_s = time(NULL);
+			return sync_table(d);
+		}
+		model_free(&fresh);
+		if (err != -EINTR)
+			break;
+		pr_debug("dump interrupted by changes, repeating it\n");
+	}
+	pr_warn("cannot dump the kernel's routing state: %s\n", strerror(-err));
+	return err;
+}
+
+static int handle_events(struct daemon *d)
+{
+	int err = rtnl_read_events(&d->rtnl, apply_msg, &d->model);
+
+	if (err == -ENOBUFS) {
+		pr_warn("netlink events were lost: resyncing from a full dump\n");
+		d->status.resyncs++;
+		err = full_sync(d);
+		datapath_write_status(&d->dp, &d->status);
+		return err;
+	}
+	if (err)
+		return err;
+	return sync_table(d);
+}
+
+/* Keep the kernel's neighbour entries of next hops in use resolved. */
+static void keepalive(struct daemon *d)
+{
+	for (__u32 id = 1; id < d->nht.size; id++) {
+		const struct nexthop *nh = &d->nht.nh[id];
+		struct nexthop_addr a;
+
+		if (nh->state != NH_ACTIVE && nh->state != NH_WITHDRAWN)
+			continue;
+		nexthop_addr_from(&a, nh->ifindex, nh->family, nh->gw);
+		rtnl_neigh_use(&d->rtnl, &a);
+	}
+}
+
+/* Pins per next hop, read in batches so the datapath is not disturbed. */
+static int count_pins(struct daemon *d)
+{
+	int fd = bpf_map__fd(d->dp.skel->maps.flow_pins);
+	struct flow_key keys[1024];
+	struct flow_pin vals[1024];
+	__u32 batch, count;
+	bool first = true;
+	int err;
+
+	memset(d->pins, 0, d->nht.size * sizeof(*d->pins));
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		count = 1024;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
+					   keys, vals, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++) {
+			const struct nexthop *nh =
+				nexthop_table_get(&d->nht, vals[i].nh_id);
+
+			if (nh && nh->gen == vals[i].nh_gen)
+				d->pins[vals[i].nh_id]++;
+		}
+		if (err) /* ENOENT: that was the last batch */
+			break;
+		first = false;
+	}
+	d->pins_counted = true;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct datapath_opts *o,
+		      struct daemon *d, int *verbose)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "pin-path", required_argument, NULL, 'p' },
+		{ "max-flows", required_argument, NULL, 'n' },
+		{ "withdrawn", required_argument, NULL, 'w' },
+		{ "drain-timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "m:p:n:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "native"))
+				o->mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "skb"))
+				o->mode = XDP_MODE_SKB;
+			else if (!strcmp(optarg, "auto"))
+				o->mode = XDP_MODE_UNSPEC;
+			else
+				goto bad;
+			break;
+		case 'p':
+			o->pin_path = optarg;
+			break;
+		case 'n':
+			errno = 0;
+			o->max_flows = strtoul(optarg, &end, 0);
+			if (errno || *end || o->max_flows < 16 ||
+			    o->max_flows > (1U << 28))
+				goto bad;
+			break;
+		case 'w':
+			if (!strcmp(optarg, "drain"))
+				o->policy = FP_WITHDRAWN_DRAIN;
+			else if (!strcmp(optarg, "repin"))
+				o->policy = FP_WITHDRAWN_REPIN;
+			else
+				goto bad;
+			break;
+		case 't':
+			errno = 0;
+			d->drain_timeout_s = strtoull(optarg, &end, 0);
+			if (errno || *end)
+				goto bad;
+			break;
+		case 'v':
+			(*verbose)++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	o->ifaces = argv + optind;
+	o->n_ifaces = argc - optind;
+	if (!o->n_ifaces) {
+		fprintf(stderr, "flowpind: no interface given (flowpind --help)\n");
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "flowpind: invalid value '%s' for --%s\n", optarg,
+		c == 'm' ? "mode" : c == 'n' ? "max-flows" :
+		c == 'w' ? "withdrawn" : "drain-timeout");
+	return -EINVAL;
+}
+
+static int open_fds(sigset_t *mask, int *sigfd, int *timerfd)
+{
+	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
+
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, mask, NULL))
+		return -errno;
+	*sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	*timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*sigfd < 0 || *timerfd < 0 || timerfd_settime(*timerfd, 0, &tick, NULL))
+		return -errno;
+	return 0;
+}
+
+/* Returns the signal that ended the loop, or -errno. */
+static int run(struct daemon *d, int sigfd, int timerfd)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = rtnl_event_fd(&d->rtnl), .events = POLLIN },
+		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = timerfd, .events = POLLIN },
+	};
+	unsigned long ticks = 0;
+	int err;
+
+	for (;;) {
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[0].revents) {
+			err = handle_events(d);
+			if (err)
+				return err;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				return si.ssi_signo;
+		}
+		if (pfd[2].revents) {
+			__u64 n;
+
+			if (read(timerfd, &n, sizeof(n)) != sizeof(n))
+				continue;
+			ticks += n;
+			if (ticks % KEEPALIVE_S == 0)
+				keepalive(d);
+			if (ticks % PIN_COUNT_S == 0 && !count_pins(d)) {
+				err = sync_table(d);
+				if (err)
+					return err;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct datapath_opts o = {
+		.pin_path = FP_PIN_PATH,
+		.mode = XDP_MODE_UNSPEC,
+		.max_flows = FP_MAX_FLOWS,
+		.policy = FP_WITHDRAWN_DRAIN,
+	};
+	struct daemon d = {};
+	int verbose = 0, sigfd = -1, timerfd = -1, sig, err;
+	char status[PATH_MAX + 128];
+	sigset_t mask;
+
+	if (parse_args(argc, argv, &o, &d, &verbose))
+		return 2;
+	log_init("flowpind", verbose >= 2 ? LOG_TRACE :
+			     verbose ? LOG_DEBUG : LOG_INFO);
+	d.policy = o.policy;
+	warn_hash_policy();
+
+	err = open_fds(&mask, &sigfd, &timerfd);
+	if (err)
+		goto out;
+	err = datapath_open(&d.dp, &o);
+	if (err)
+		goto out;
+	err = nexthop_table_open(&d.nht, bpf_map__fd(d.dp.skel->maps.nexthops),
+				 bpf_map__fd(d.dp.skel->maps.nexthop_index));
+	if (err) {
+		pr_warn("cannot read the next-hop table: %s\n", strerror(-err));
+		goto err_dp;
+	}
+	d.withdrawn_at = calloc(d.nht.size, sizeof(*d.withdrawn_at));
+	d.pins = calloc(d.nht.size, sizeof(*d.pins));
+	if (!d.withdrawn_at || !d.pins || model_init(&d.model)) {
+		err = -ENOMEM;
+		goto err_nht;
+	}
+	/* Subscribe first, then dump, so no change falls between the two. */
+	err = rtnl_open(&d.rtnl, RCVBUF);
+	if (err) {
+		pr_warn("cannot open rtnetlink: %s\n", strerror(-err));
+		goto err_nht;
+	}
+	err = full_sync(&d);
+	if (err)
+		goto err_rtnl;
+	err = datapath_attach(&d.dp);
+	if (err)
+		goto err_rtnl;
+
+	d.status = (struct daemon_status){
+		.layout = FP_LAYOUT,
+		.pid = getpid(),
+		.obj_hash = d.dp.obj_hash,
+		.withdrawn_policy = d.policy,
+		.started_s = time(NULL),
+		.synced_s = d.status.synced_s,
+		.xdp_mode = d.dp.mode,
+	};
+	datapath_write_status(&d.dp, &d.status);
+	snprintf(status, sizeof(status),
+		 "READY=1\nSTATUS=forwarding on %d port(s), pins in %s",
+		 d.dp.n_ports, d.dp.pin_path);
+	sd_notify(status);
+	pr_info("ready: %d port(s), maps pinned in %s\n", d.dp.n_ports,
+		d.dp.pin_path);
+
+	sig = run(&d, sigfd, timerfd);
+	if (sig == SIGHUP) {
+		/* The datapath stays attached; the new image adopts it. */
+		pr_info("re-executing, the datapath stays attached\n");
+		sd_notify("RELOADING=1");
+		rtnl_close(&d.rtnl);
+		sigprocmask(SIG_UNBLOCK, &mask, NULL);
+		execv("/proc/self/exe", argv);
+		pr_warn("cannot re-execute: %s; the datapath stays attached\n",
+			strerror(errno));
+		return 1;
+	}
+	if (sig < 0)
+		pr_warn("stopping after an error: %s\n", strerror(-sig));
+	sd_notify("STOPPING=1");
+	datapath_detach(&d.dp);
+	d.status.pid = 0;
+	datapath_write_status(&d.dp, &d.status);
+	err = sig < 0 ? sig : 0;
+	rtnl_close(&d.rtnl);
+	model_free(&d.model);
+	nexthop_table_close(&d.nht);
+	datapath_close(&d.dp);
+	goto out;
+
+err_rtnl:
+	rtnl_close(&d.rtnl);
+err_nht:
+	model_free(&d.model);
+	nexthop_table_close(&d.nht);
+err_dp:
+	datapath_unpin_new(&d.dp);
+	datapath_close(&d.dp);
+out:
+	free(d.withdrawn_at);
+	free(d.pins);
+	return err ? 1 : 0;
+}

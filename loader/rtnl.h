@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rtnetlink I/O for flowpind: an event socket subscribed to the groups
+ * the model needs, a request socket for dumps and neighbour keep-alives.
+ */
+#ifndef FLOWPIN_RTNL_H
+#define FLOWPIN_RTNL_H
+
+#include <linux/netlink.h>
+#include "flowpin.h"
+
+struct mnl_socket;
+
+struct rtnl {
+	struct mnl_socket *events;
+	struct mnl_socket *req;
+	unsigned int seq;
+	char *buf;
+};
+
+typedef int (*rtnl_cb)(const struct nlmsghdr *nlh, void *data);
+
+/* rcvbuf: bytes for the event socket (SO_RCVBUFFORCE when allowed). */
+int rtnl_open(struct rtnl *r, int rcvbuf);
+void rtnl_close(struct rtnl *r);
+int rtnl_event_fd(const struct rtnl *r);
+
+/*
+ * Dump links, neighbours, nexthop objects and routes into cb. Returns 0,
+ * -EINTR when the kernel flagged the dump inconsistent (NLM_F_DUMP_INTR):
+ * start again with an empty model, or -errno.
+ */
+int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data);
+
+/*
+ * Feed every pending event to cb without blocking. Returns 0, -ENOBUFS when
+ * events were lost (a full resync is the only correct answer), or -errno.
+ */
+int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data);
+
+/* Tell the kernel this neighbour is in use (NTF_USE), so it stays resolved. */
+int rtnl_neigh_use(struct rtnl *r, const struct nexthop_addr *a);
+
+#endif
