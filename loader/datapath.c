@@ -412,7 +412,8 @@ static int attach_port(struct datapath *dp, struct port *p)
 			    .old_prog_fd = xdp_program__fd(old));
 		enum xdp_attach_mode m = xdp_multiprog__attach_mode(mp);
 
-		err = bpf_xdp_attach(p->ifindex, xdp_program__fd(dp->prog),
+		err = bpf_xdp_attach(p->ifindex,
+				     bpf_program__fd(dp->skel->progs.flowpin),
 				     XDP_FLAGS_REPLACE | mode_flags(m), &opts);
 		if (err) {
 			pr_warn("cannot replace the flowpin on %s: %s\n",
@@ -437,14 +438,13 @@ static int attach_port(struct datapath *dp, struct port *p)
 	p->attached = true;
 	xdp_multiprog__close(mp);
 	mp = get_mp(p->ifindex);
-	if (mp)
-		pr_info("%s %s in %s mode%s\n", how, p->name,
-			mode_name(xdp_multiprog__attach_mode(mp)),
-			xdp_multiprog__is_legacy(mp) ?
-				" (alone: libxdp's dispatcher is not in use)" :
-				" (through libxdp's dispatcher)");
 	if (mp && dp->mode == XDP_MODE_UNSPEC)
 		dp->mode = xdp_multiprog__attach_mode(mp);
+	pr_info("%s %s in %s mode%s\n", how, p->name,
+		mode_name(mp ? xdp_multiprog__attach_mode(mp) : dp->mode),
+		!mp ? "" : xdp_multiprog__is_legacy(mp) ?
+		" (alone: libxdp's dispatcher is not in use)" :
+		" (through libxdp's dispatcher)");
 	if (is_veth(p->name))
 		pr_warn("%s is a veth: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on)\n",
 			p->name);

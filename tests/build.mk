@@ -5,3 +5,10 @@ TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o
 $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+TESTS += $(BUILD)/test_flowpind
+$(BUILD)/test_flowpind: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
+
+$(BUILD)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
