@@ -12,3 +12,8 @@ $(BUILD)/test_flowpind: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
 $(BUILD)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Shell test programs run from the source tree.
+TESTS += $(BUILD)/test_unit
+$(BUILD)/test_unit: tests/unit.sh $(BUILD)/flowpind | $(BUILD)
+	$(Q)install -m 0755 $< $@

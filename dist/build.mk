@@ -1,0 +1,20 @@
+# make install: binaries (the BPF object is embedded), the unit and its settings.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /etc/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/flowpin
+
+$(BUILD)/flowpind.service: dist/flowpind.service.in | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@
+
+install: $(PROGS) $(BUILD)/flowpind.service
+	install -D -m 0755 $(PROGS) -t $(DESTDIR)$(SBINDIR)
+	install -D -m 0644 $(BUILD)/flowpind.service $(DESTDIR)$(UNITDIR)/flowpind.service
+	install -D -m 0644 README.md docs/DESIGN.md -t $(DESTDIR)$(DOCDIR)
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/flowpind || \
+		install -D -m 0644 dist/flowpind.default $(DESTDIR)$(SYSCONFDIR)/default/flowpind
+
+.PHONY: install
