@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,13 +288,30 @@ static void follows_the_kernel(void **state)
 	sh("ip route del 203.0.113.64/26; ip nexthop del id 7; ip neigh replace 10.0.2.2 lladdr 02:00:00:00:02:02 dev out2 nud permanent");
 }
 
-static void pin_dir_is_private(void **state)
+/* Ready for systemd only after the first full sync, with a status line. */
+static void pin_dir_is_private_and_systemd_told(void **state)
 {
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char msg[512] = "";
 	struct stat st;
-	pid_t pid = start(PORTS, NULL);
+	pid_t pid;
+	int fd;
 
 	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/fp-notify-%d", getpid());
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	pid = start(PORTS, NULL);
+	unsetenv("NOTIFY_SOCKET");
 	assert_int_equal(wait_ready(pid), 0);
+	assert_true(recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0);
+	close(fd);
+	unlink(sa.sun_path);
+	assert_non_null(strstr(msg, "READY=1\nSTATUS=forwarding on 5 port(s)"));
+	/* the table was filled before READY */
+	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", NULL), NH_ACTIVE);
 	assert_int_equal(stat(pin_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(stop(pid, SIGTERM), 0);
@@ -410,7 +429,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(follows_the_kernel, setup, teardown),
-		cmocka_unit_test_setup_teardown(pin_dir_is_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(pin_dir_is_private_and_systemd_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	};
