@@ -234,6 +234,9 @@ static int handle_events(struct daemon *d)
 /* Keep the kernel's neighbour entries of next hops in use resolved. */
 static void keepalive(struct daemon *d)
 {
+	char buf[96];
+	int err;
+
 	for (__u32 id = 1; id < d->nht.size; id++) {
 		const struct nexthop *nh = &d->nht.nh[id];
 		struct nexthop_addr a;
@@ -241,7 +244,10 @@ static void keepalive(struct daemon *d)
 		if (nh->state != NH_ACTIVE && nh->state != NH_WITHDRAWN)
 			continue;
 		nexthop_addr_from(&a, nh->ifindex, nh->family, nh->gw);
-		rtnl_neigh_use(&d->rtnl, &a);
+		err = rtnl_neigh_use(&d->rtnl, &a);
+		if (err)
+			pr_debug("next hop %s: cannot refresh its neighbour entry: %s\n",
+				 nh_str(&a, buf, sizeof(buf)), strerror(-err));
 	}
 }
 
