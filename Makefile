@@ -40,7 +40,7 @@ LIB_OBJS :=
 
 all: build-all
 
-include bpf/build.mk loader/build.mk tools/build.mk tests/build.mk tests/scenario.mk dist/build.mk
+include bpf/build.mk loader/build.mk tools/build.mk tests/build.mk tests/scenario.mk dist/build.mk bench/build.mk
 
 build-all: $(PROGS) $(TESTS)
 

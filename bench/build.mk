@@ -1,0 +1,1 @@
+# make bench (issue 6): not part of make test.
