@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * flowpinctl's text side without a kernel: addresses, prefixes, FLOWs,
+ * command lines, command prefixes, tables, JSON escaping, Prometheus text.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "cmd_table.h"
+#include "ctl_args.h"
+#include "flow_text.h"
+#include "json_writer.h"
+#include "stats_text.h"
+#include "table.h"
+
+/* What a function printed to a FILE, as a string to compare. */
+struct capture {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *capture_start(struct capture *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->f = open_memstream(&c->buf, &c->len);
+	assert_non_null(c->f);
+	return c->f;
+}
+
+static const char *capture_end(struct capture *c)
+{
+	fclose(c->f);
+	return c->buf;
+}
+
+static void addresses(void **state)
+{
+	struct fp_addr a;
+	char buf[ADDR_TEXT_MAX];
+
+	(void)state;
+	assert_int_equal(addr_parse("10.0.0.1", &a), 0);
+	assert_int_equal(a.family, FP_AF_INET);
+	assert_int_equal(a.a[0], htonl(0x0a000001));
+	assert_int_equal(a.a[1], 0);
+	assert_int_equal(addr_parse("2001:db8::1", &a), 0);
+	assert_int_equal(a.family, FP_AF_INET6);
+	assert_string_equal(addr_format(a.family, a.a, buf, sizeof(buf)),
+			    "2001:db8::1");
+	assert_int_equal(addr_parse("10.0.0.256", &a), -EINVAL);
+	assert_int_equal(addr_parse("10.0.0", &a), -EINVAL);
+	assert_int_equal(addr_parse("", &a), -EINVAL);
+	assert_int_equal(addr_parse("2001:db8:::1", &a), -EINVAL);
+	assert_int_equal(addr_parse("[2001:db8::1]", &a), -EINVAL);
+}
+
+static void prefixes(void **state)
+{
+	struct fp_prefix p;
+	struct fp_addr a;
+
+	(void)state;
+	assert_int_equal(prefix_parse("10.1.2.3/16", &p), 0);
+	assert_int_equal(p.len, 16);
+	assert_int_equal(p.addr.a[0], htonl(0x0a010000)); /* host bits gone */
+	addr_parse("10.1.255.255", &a);
+	assert_true(prefix_match(&p, a.family, a.a));
+	addr_parse("10.2.0.0", &a);
+	assert_false(prefix_match(&p, a.family, a.a));
+	addr_parse("2001:db8::1", &a);
+	assert_false(prefix_match(&p, a.family, a.a)); /* other family */
+
+	assert_int_equal(prefix_parse("2001:db8:100::/56", &p), 0);
+	addr_parse("2001:db8:100:ff::1", &a);
+	assert_true(prefix_match(&p, a.family, a.a));
+	addr_parse("2001:db8:101::1", &a);
+	assert_false(prefix_match(&p, a.family, a.a));
+	assert_int_equal(prefix_parse("::/0", &p), 0);
+	assert_true(prefix_match(&p, a.family, a.a));
+	assert_int_equal(prefix_parse("0.0.0.0/0", &p), 0);
+	assert_false(prefix_match(&p, a.family, a.a));
+	assert_int_equal(prefix_parse("192.0.2.7", &p), 0); /* a host */
+	assert_int_equal(p.len, 32);
+	addr_parse("192.0.2.7", &a);
+	assert_true(prefix_match(&p, a.family, a.a));
+	addr_parse("192.0.2.6", &a);
+	assert_false(prefix_match(&p, a.family, a.a));
+
+	assert_int_equal(prefix_parse("10.0.0.0/33", &p), -EINVAL);
+	assert_int_equal(prefix_parse("2001:db8::/129", &p), -EINVAL);
+	assert_int_equal(prefix_parse("10.0.0.0/", &p), -EINVAL);
+	assert_int_equal(prefix_parse("10.0.0.0/-1", &p), -EINVAL);
+	assert_int_equal(prefix_parse("10.0.0.0/8x", &p), -EINVAL);
+	assert_int_equal(prefix_parse("foo/8", &p), -EINVAL);
+}
+
+static void flow_round_trip(const char *in, const char *out)
+{
+	char buf[FLOW_TEXT_MAX];
+	struct flow_key key;
+	const char *why;
+
+	assert_int_equal(flow_parse(in, &key, &why), 0);
+	assert_null(why);
+	assert_string_equal(flow_format(&key, buf, sizeof(buf)), out);
+}
+
+static void flows(void **state)
+{
+	char *argv[] = { "udp", "[2001:db8::1]:53", "[2001:db8::2]:5353" };
+	struct flow_key key;
+	const char *why;
+
+	(void)state;
+	flow_round_trip("tcp 10.0.0.1:40000 198.51.100.10:80",
+			"tcp 10.0.0.1:40000 198.51.100.10:80");
+	flow_round_trip("TCP  10.0.0.1:1\t10.0.0.2:2", "tcp 10.0.0.1:1 10.0.0.2:2");
+	flow_round_trip("6 10.0.0.1:1 10.0.0.2:2", "tcp 10.0.0.1:1 10.0.0.2:2");
+	flow_round_trip("tcp [2001:db8::1]:443 [2001:db8::2]:80",
+			"tcp [2001:db8::1]:443 [2001:db8::2]:80");
+	flow_round_trip("icmp 10.0.0.1 10.0.0.2", "icmp 10.0.0.1 10.0.0.2");
+	flow_round_trip("icmpv6 2001:db8::1 [2001:db8::2]",
+			"icmpv6 2001:db8::1 2001:db8::2");
+	flow_round_trip("ipv6-icmp 2001:db8::1 2001:db8::2",
+			"icmpv6 2001:db8::1 2001:db8::2");
+	flow_round_trip("udp 10.0.0.1 10.0.0.2", "udp 10.0.0.1 10.0.0.2");
+	flow_round_trip("gre 10.0.0.1 10.0.0.2", "gre 10.0.0.1 10.0.0.2");
+	flow_round_trip("253 10.0.0.1 10.0.0.2", "253 10.0.0.1 10.0.0.2");
+
+	/* the key's bytes as the datapath makes them */
+	assert_int_equal(flow_parse("tcp 10.0.0.1:40000 198.51.100.10:80", &key,
+				    NULL), 0);
+	assert_int_equal(key.family, FP_AF_INET);
+	assert_int_equal(key.proto, IPPROTO_TCP);
+	assert_int_equal(key.sport, htons(40000));
+	assert_int_equal(key.dport, htons(80));
+	assert_int_equal(key.saddr[0], htonl(0x0a000001));
+	assert_int_equal(key.daddr[0], htonl(0xc633640a));
+	assert_int_equal(key.saddr[1] | key.daddr[3] | key.pad, 0);
+
+	assert_int_equal(flow_parse_argv(3, argv, &key, &why), 0);
+	assert_int_equal(key.family, FP_AF_INET6);
+	assert_int_equal(key.dport, htons(5353));
+
+	static const char *const bad[] = {
+		"", "tcp", "tcp 10.0.0.1:1", "tcp 10.0.0.1:1 10.0.0.2:2 x",
+		"foo 10.0.0.1:1 10.0.0.2:2", "256 10.0.0.1 10.0.0.2",
+		"tcp 10.0.0.1:65536 10.0.0.2:1", "tcp 10.0.0.1: 10.0.0.2:1",
+		"tcp 10.0.0.1:1 10.0.0.2", "icmp 10.0.0.1:1 10.0.0.2:1",
+		"tcp 10.0.0.1:1 [2001:db8::2]:1", "icmp 2001:db8::1 2001:db8::2",
+		"icmpv6 10.0.0.1 10.0.0.2", "tcp [10.0.0.1]:1 [10.0.0.2]:2",
+		"tcp [2001:db8::1:1 [2001:db8::2]:1", "tcp [2001:db8::1]x 10.0.0.2",
+		"tcp 10.0.0.1:x 10.0.0.2:1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (flow_parse(bad[i], &key, &why) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_non_null(why);
+	}
+}
+
+static void formats(void **state)
+{
+	static const __u8 mac[6] = { 0x02, 0, 0xab, 0, 0x01, 0xff };
+	char buf[DURATION_TEXT_MAX], mbuf[MAC_TEXT_MAX], pbuf[PROTO_TEXT_MAX];
+
+	(void)state;
+	assert_string_equal(mac_format(mac, mbuf), "02:00:ab:00:01:ff");
+	assert_string_equal(proto_name(IPPROTO_ICMPV6, pbuf), "icmpv6");
+	assert_string_equal(proto_name(99, pbuf), "99");
+	assert_string_equal(nexthop_state_name(NH_WITHDRAWN), "withdrawn");
+	assert_string_equal(nexthop_state_name(9), "invalid");
+	assert_string_equal(withdrawn_policy_name(FP_WITHDRAWN_REPIN), "repin");
+	assert_string_equal(xdp_mode_name(2), "skb");
+	assert_string_equal(duration_format(59, buf), "59s");
+	assert_string_equal(duration_format(61, buf), "1m01s");
+	assert_string_equal(duration_format(3 * 3600 + 5 * 60, buf), "3h05m");
+	assert_string_equal(duration_format(2 * 86400 + 3600, buf), "2d01h");
+}
+
+static void numbers(void **state)
+{
+	unsigned long long n;
+	double d;
+
+	(void)state;
+	assert_int_equal(uint_parse("42", 100, &n), 0);
+	assert_int_equal(n, 42);
+	assert_int_equal(uint_parse("101", 100, &n), -EINVAL);
+	assert_int_equal(uint_parse("-1", ~0ULL, &n), -EINVAL);
+	assert_int_equal(uint_parse(" 1", ~0ULL, &n), -EINVAL);
+	assert_int_equal(uint_parse("99999999999999999999", ~0ULL, &n), -EINVAL);
+	assert_int_equal(seconds_parse("0.5", &d), 0);
+	assert_true(d == 0.5);
+	assert_int_equal(seconds_parse("0", &d), -EINVAL);
+	assert_int_equal(seconds_parse("1s", &d), -EINVAL);
+	assert_int_equal(seconds_parse("nan", &d), -EINVAL);
+	assert_int_equal(seconds_parse("-1", &d), -EINVAL);
+}
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(v) ((int)(sizeof(v) / sizeof(char *)) - 1)
+
+static void global_args(void **state)
+{
+	char **v1 = ARGV("flowpinctl", "-j", "-p", "/x", "flows", "--count");
+	char **v2 = ARGV("flowpinctl", "--pin-path=/y", "status");
+	char **v3 = ARGV("flowpinctl", "-q", "status");
+	char **v4 = ARGV("flowpinctl", "-p");
+	struct global_args g;
+
+	(void)state;
+	assert_int_equal(global_args_parse(6, v1, &g), 0);
+	assert_true(g.json);
+	assert_string_equal(g.pin_path, "/x");
+	assert_int_equal(g.next, 4);
+	assert_int_equal(global_args_parse(3, v2, &g), 0);
+	assert_false(g.json);
+	assert_string_equal(g.pin_path, "/y");
+	assert_int_equal(g.next, 2);
+	assert_int_equal(global_args_parse(3, v3, &g), -EINVAL);
+	assert_int_equal(global_args_parse(2, v4, &g), -EINVAL);
+	assert_int_equal(global_args_parse(1, v4, &g), 0);
+	assert_string_equal(g.pin_path, FP_PIN_PATH);
+	assert_int_equal(g.next, 1);
+}
+
+static void command_args(void **state)
+{
+	struct flows_args f;
+	struct stats_args s;
+	struct flush_args x;
+
+	(void)state;
+	assert_int_equal(flows_args_parse(9, ARGV("flows", "--nexthop", "10.0.1.2",
+		"--src", "10.0.0.0/8", "--dst=2001:db8::/32", "--limit", "5",
+		"--count"), &f), -EINVAL); /* --src and --dst of two families */
+	assert_int_equal(flows_args_parse(9, ARGV("flows", "--nexthop", "10.0.1.2",
+		"--src", "10.0.0.0/8", "--dst=192.0.2.0/24", "--limit", "5",
+		"--count"), &f), 0);
+	assert_true(f.has_nexthop && f.has_src && f.has_dst && f.count);
+	assert_int_equal(f.limit, 5);
+	assert_int_equal(f.src.len, 8);
+	assert_int_equal(f.dst.addr.a[0], htonl(0xc0000200));
+	assert_int_equal(flows_args_parse(1, ARGV("flows"), &f), 0);
+	assert_false(f.has_nexthop || f.has_src || f.has_dst || f.count);
+	assert_int_equal(flows_args_parse(2, ARGV("flows", "--limit"), &f), -EINVAL);
+	assert_int_equal(flows_args_parse(3, ARGV("flows", "--limit", "0"), &f), -EINVAL);
+	assert_int_equal(flows_args_parse(2, ARGV("flows", "--count=1"), &f), -EINVAL);
+	assert_int_equal(flows_args_parse(2, ARGV("flows", "10.0.0.1"), &f), -EINVAL);
+	assert_int_equal(flows_args_parse(3, ARGV("flows", "--src", "x"), &f), -EINVAL);
+	assert_int_equal(flows_args_parse(3, ARGV("flows", "--nexthop", "10.0.0.0/8"), &f), -EINVAL);
+
+	assert_int_equal(stats_args_parse(1, ARGV("stats"), &s), 0);
+	assert_true(s.interval == 0 && !s.prometheus);
+	assert_int_equal(stats_args_parse(5, ARGV("stats", "--interval", "2.5", "--count", "3"), &s), 0);
+	assert_true(s.interval == 2.5);
+	assert_int_equal(s.count, 3);
+	assert_int_equal(stats_args_parse(2, ARGV("stats", "--prometheus"), &s), 0);
+	assert_true(s.prometheus);
+	assert_int_equal(stats_args_parse(3, ARGV("stats", "--count", "3"), &s), -EINVAL);
+	assert_int_equal(stats_args_parse(4, ARGV("stats", "--prometheus", "--interval", "1"), &s), -EINVAL);
+
+	assert_int_equal(flush_args_parse(2, ARGV("flush", "--all"), &x), 0);
+	assert_true(x.all && !x.has_nexthop);
+	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "fd00:1::2"), &x), 0);
+	assert_int_equal(x.nexthop.family, FP_AF_INET6);
+	assert_int_equal(flush_args_parse(1, ARGV("flush"), &x), -EINVAL);
+	assert_int_equal(flush_args_parse(4, ARGV("flush", "--all", "--nexthop", "10.0.0.1"), &x), -EINVAL);
+	assert_int_equal(no_args_parse(1, ARGV("status")), 0);
+	assert_int_equal(no_args_parse(2, ARGV("status", "x")), -EINVAL);
+}
+
+static int handler(struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+static void command_prefixes(void **state)
+{
+	static const struct cmd cmds[] = {
+		{ "status", handler, "", "" }, { "stats", handler, "", "" },
+		{ "flows", handler, "", "" },  { "flush", handler, "", "" },
+		{ "nexthops", handler, "", "" }, { "s", handler, "", "" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	const struct cmd *c;
+
+	(void)state;
+	assert_int_equal(cmd_find(cmds, "stats", &c), 0);
+	assert_ptr_equal(c, &cmds[1]);
+	assert_int_equal(cmd_find(cmds, "statu", &c), 0);
+	assert_ptr_equal(c, &cmds[0]);
+	assert_int_equal(cmd_find(cmds, "n", &c), 0);
+	assert_ptr_equal(c, &cmds[4]);
+	assert_int_equal(cmd_find(cmds, "s", &c), 0); /* exact beats prefix */
+	assert_ptr_equal(c, &cmds[5]);
+	assert_int_equal(cmd_find(cmds, "sta", &c), -ENOTUNIQ);
+	assert_int_equal(cmd_find(cmds, "fl", &c), -ENOTUNIQ);
+	assert_int_equal(cmd_find(cmds, "flowsx", &c), -ENOENT);
+	assert_int_equal(cmd_find(cmds, "", &c), -ENOENT);
+	assert_null(c);
+}
+
+static void tables(void **state)
+{
+	static const struct table_col cols[] = {
+		{ "NAME", false }, { "N", true }, { "LAST", false },
+	};
+	struct capture c;
+	struct table t;
+
+	(void)state;
+	assert_int_equal(table_init(&t, capture_start(&c), cols, 3), 0);
+	table_cell(&t, "a");
+	table_cell(&t, "%d", 1000);
+	table_cell(&t, "x");
+	table_cell(&t, "longer_name");
+	table_cell(&t, "%d", 7);
+	table_cell(&t, "y");
+	table_end(&t);
+	assert_string_equal(capture_end(&c),
+			    "NAME            N  LAST\n"
+			    "a            1000  x\n"
+			    "longer_name     7  y\n");
+	free(c.buf);
+
+	/* no rows: the header alone */
+	assert_int_equal(table_init(&t, capture_start(&c), cols, 3), 0);
+	table_end(&t);
+	assert_string_equal(capture_end(&c), "NAME  N  LAST\n");
+	free(c.buf);
+	assert_int_equal(table_init(&t, stdout, cols, 0), -EINVAL);
+}
+
+/* More rows than a block: printed in blocks, columns only widen. */
+static void table_streams(void **state)
+{
+	static const struct table_col cols[] = { { "ID", true }, { "X", false } };
+	struct capture c;
+	struct table t;
+	const char *out, *last;
+
+	(void)state;
+	assert_int_equal(table_init(&t, capture_start(&c), cols, 2), 0);
+	for (int i = 0; i < TABLE_BLOCK + 1; i++) {
+		table_cell(&t, "%d", i < TABLE_BLOCK ? 1 : 123456);
+		table_cell(&t, "x");
+	}
+	assert_int_equal(t.nrows, 1); /* one block went out */
+	table_end(&t);
+	out = capture_end(&c);
+	assert_true(!strncmp(out, "ID  X\n 1  x\n", 12));
+	last = strstr(out, "123456");
+	assert_non_null(last);
+	assert_string_equal(last, "123456  x\n");
+	free(c.buf);
+}
+
+static void json_output(void **state)
+{
+	struct json_writer w;
+	struct capture c;
+
+	(void)state;
+	jw_init(&w, capture_start(&c));
+	jw_object_start(&w);
+	jw_string_field(&w, "s", "a\"b\\c\n\t\x01\x7f/é");
+	jw_uint_field(&w, "u", 18446744073709551615ULL);
+	jw_bool_field(&w, "t", true);
+	jw_double_field(&w, "d", 1.5);
+	jw_double_field(&w, "inf", 1.0 / 0.0);
+	jw_name(&w, "a");
+	jw_array_start(&w);
+	jw_uint(&w, 1);
+	jw_object_start(&w);
+	jw_object_end(&w);
+	jw_array_start(&w);
+	jw_array_end(&w);
+	jw_null(&w);
+	jw_array_end(&w);
+	jw_object_end(&w);
+	jw_array_start(&w); /* a second top-level value: its own line */
+	jw_array_end(&w);
+	assert_string_equal(capture_end(&c),
+			    "{\"s\":\"a\\\"b\\\\c\\n\\t\\u0001\\u007f/é\","
+			    "\"u\":18446744073709551615,\"t\":true,\"d\":1.5,"
+			    "\"inf\":null,\"a\":[1,{},[],null]}\n[]\n");
+	free(c.buf);
+}
+
+#define TABLE_HEAD "COUNTER                       PACKETS  PER_SECOND\n" \
+		   "packets                           100        25.0\n"
+
+static void stats_output(void **state)
+{
+	__u64 before[FP_STAT_MAX] = {}, now[FP_STAT_MAX] = {};
+	struct json_writer w;
+	struct capture c;
+	const char *out;
+
+	(void)state;
+	now[FP_STAT_PACKETS] = 100;
+	now[FP_STAT_FORWARDED] = 90;
+	now[FP_PASS_NON_IP] = 4;
+	now[FP_PASS_ICMP_ERR_UNPINNED] = 6;
+	before[FP_STAT_PACKETS] = 50;
+	assert_string_equal(fp_stat_name(FP_PASS_FIB_NO_NEIGH),
+			    "pass_fib_no_neighbour");
+	assert_string_equal(fp_stat_name(FP_STAT_MAX), "unknown");
+	assert_true(fp_stat_is_pass(FP_PASS_NON_IP));
+	assert_false(fp_stat_is_pass(FP_STAT_REDIRECT_FAIL));
+	assert_int_equal(stats_passed(now), 10);
+	assert_true(stat_rate(50, 100, 2) == 25);
+	assert_true(stat_rate(100, 30, 2) == 15); /* restarted */
+	assert_true(stat_rate(1, 2, 0) == 0);
+
+	stats_prometheus(capture_start(&c), now);
+	out = capture_end(&c);
+	assert_non_null(strstr(out, "# HELP flowpin_packets_total "));
+	assert_non_null(strstr(out, "# TYPE flowpin_packets_total counter\nflowpin_packets_total 100\n"));
+	assert_non_null(strstr(out, "\nflowpin_forwarded_total 90\n"));
+	assert_non_null(strstr(out, "# TYPE flowpin_passed_total counter\n"));
+	assert_non_null(strstr(out, "\nflowpin_passed_total{reason=\"non_ip\"} 4\n"));
+	assert_non_null(strstr(out, "\nflowpin_passed_total{reason=\"icmp_error_unpinned\"} 6\n"));
+	assert_null(strstr(out, "pass_"));
+	/* every sample line is NAME[{LABELS}] VALUE */
+	for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
+		unsigned long long v;
+		char name[128];
+
+		if (*l == '#')
+			continue;
+		assert_int_equal(sscanf(l, "%127s %llu", name, &v), 2);
+		assert_true(!strncmp(name, "flowpin_", 8));
+	}
+	free(c.buf);
+
+	prom_label_value(capture_start(&c), "a\"b\\c\nd");
+	assert_string_equal(capture_end(&c), "\"a\\\"b\\\\c\\nd\"");
+	free(c.buf);
+
+	jw_init(&w, capture_start(&c));
+	stats_json(&w, now, before, 2);
+	out = capture_end(&c);
+	assert_non_null(strstr(out, "{\"counters\":{\"packets\":100,\"cache_hit\":0,"));
+	assert_true(out[0] == '{');
+	assert_non_null(strstr(out, "\"passed\":10,\"interval_s\":2,\"per_second\":{\"packets\":25,"));
+	free(c.buf);
+
+	assert_int_equal(stats_table(capture_start(&c), now, before, 2), 0);
+	out = capture_end(&c);
+	assert_true(!strncmp(out, TABLE_HEAD, strlen(TABLE_HEAD)));
+	assert_non_null(strstr(out, "\npassed                             10         5.0\n"));
+	free(c.buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(addresses),
+		cmocka_unit_test(prefixes),
+		cmocka_unit_test(flows),
+		cmocka_unit_test(formats),
+		cmocka_unit_test(numbers),
+		cmocka_unit_test(global_args),
+		cmocka_unit_test(command_args),
+		cmocka_unit_test(command_prefixes),
+		cmocka_unit_test(tables),
+		cmocka_unit_test(table_streams),
+		cmocka_unit_test(json_output),
+		cmocka_unit_test(stats_output),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
