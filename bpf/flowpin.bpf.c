@@ -26,6 +26,8 @@
 /* Load-time settings, written by the loader between open and load. */
 const volatile __u32 withdrawn_policy = FP_WITHDRAWN_DRAIN;
 const volatile __u64 cache_sync_ns = FP_CACHE_SYNC_NS;
+const volatile __u64 pin_rate = FP_PIN_RATE;   /* per second and CPU; 0: no limit */
+const volatile __u64 pin_burst = FP_PIN_BURST;
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -154,6 +156,35 @@ static __always_inline enum pin_found pin_find(const struct flow_key *key,
 	return PIN_OK;
 }
 
+/* Take one token from this CPU's bucket of new pins; false when empty. */
+static __always_inline bool pin_allowed(void)
+{
+	struct pin_budget *b;
+	__u32 zero = 0;
+	__u64 now, elapsed;
+
+	if (!pin_rate)
+		return true;
+	b = bpf_map_lookup_elem(&pin_budget, &zero);
+	if (!b)
+		return true;
+	now = bpf_ktime_get_ns();
+	elapsed = now - b->refilled_ns;
+	if (elapsed >= 1000000000ULL)
+		b->tokens = pin_burst;
+	else
+		b->tokens += elapsed * pin_rate / 1000000000ULL;
+	if (b->tokens > pin_burst)
+		b->tokens = pin_burst;
+	/* keep the remainder of a partial token for the next refill */
+	if (elapsed >= 1000000000ULL || elapsed * pin_rate >= 1000000000ULL)
+		b->refilled_ns = now;
+	if (!b->tokens)
+		return false;
+	b->tokens--;
+	return true;
+}
+
 /* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
 static __always_inline __u32 fib_pass_reason(long rc)
 {
@@ -232,6 +263,10 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 		return FP_PASS_NO_TX_PORT;
 	pin.nh_gen = (*nhp)->gen;
 
+	if (!pin_allowed()) {
+		stat_inc(FP_STAT_UNPINNED_RATE);
+		return 0; /* forwarded where the FIB said, without a pin */
+	}
 	pin_publish(key, &pin);
 	if (pin.nh_id != *id) {
 		*nhp = pin_nexthop(&pin); /* another CPU won with its own pin */

@@ -59,6 +59,14 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* This CPU's budget of new pins. Written by the datapath only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pin_budget);
+} pin_budget SEC(".maps");
+
 /* flowpind's own status, for operators. Written by the daemon only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

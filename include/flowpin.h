@@ -70,6 +70,23 @@ struct flow_pin_cached {
 	__u64 synced_ns; /* bpf_ktime_get_coarse_ns() of the last check */
 };
 
+/*
+ * pin_budget map (per CPU, one entry): a token bucket of new pins. A flood
+ * of new flows may not evict the pins of established ones: above the rate,
+ * new flows are forwarded without a pin.
+ */
+struct pin_budget {
+	__u64 tokens;
+	__u64 refilled_ns; /* bpf_ktime_get_ns() of the last refill */
+};
+
+#ifndef FP_PIN_RATE
+#define FP_PIN_RATE 100000 /* new pins per second and CPU; 0: no limit */
+#endif
+#ifndef FP_PIN_BURST
+#define FP_PIN_BURST 10000
+#endif
+
 #ifndef FP_CACHE_SYNC_NS
 #define FP_CACHE_SYNC_NS 1000000000ULL
 #endif
@@ -159,6 +176,7 @@ enum fp_stat {
 	FP_STAT_PIN_STALE,	 /* pin whose next hop was invalidated, resolved again */
 	FP_STAT_LOST_PIN,	 /* TCP without SYN that found no pin */
 	FP_STAT_ICMP_ERR_PINNED, /* ICMP error sent along its flow's pin */
+	FP_STAT_UNPINNED_RATE,	 /* new flow forwarded unpinned: pin rate exceeded */
 	FP_STAT_FORWARDED,	 /* XDP_REDIRECT returned */
 	FP_STAT_REDIRECT_FAIL,	 /* bpf_redirect_map() refused */
 	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
@@ -192,6 +210,7 @@ enum fp_stat {
 	[FP_STAT_PIN_STALE] = "pin_stale",                                     \
 	[FP_STAT_LOST_PIN] = "lost_pin",                                       \
 	[FP_STAT_ICMP_ERR_PINNED] = "icmp_error_pinned",                       \
+	[FP_STAT_UNPINNED_RATE] = "unpinned_rate_limited",                     \
 	[FP_STAT_FORWARDED] = "forwarded",                                     \
 	[FP_STAT_REDIRECT_FAIL] = "redirect_fail",                             \
 	[FP_PASS_NON_IP] = "pass_non_ip",                                      \

@@ -238,6 +238,8 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 		goto err_free;
 	}
 	dp->skel->rodata->withdrawn_policy = o->policy;
+	dp->skel->rodata->pin_rate = o->pin_rate;
+	dp->skel->rodata->pin_burst = o->pin_burst;
 	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
 	bpf_map__set_max_entries(dp->skel->maps.flow_cache,
 				 o->max_flows < FP_MAX_CACHED_FLOWS ?
@@ -246,6 +248,8 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	elf = flowpin__elf_bytes(&elf_len);
 	dp->obj_hash = fnv64(elf, elf_len, 14695981039346656037ULL);
 	dp->obj_hash = fnv64(&o->policy, sizeof(o->policy), dp->obj_hash);
+	dp->obj_hash = fnv64(&o->pin_rate, sizeof(o->pin_rate), dp->obj_hash);
+	dp->obj_hash = fnv64(&o->pin_burst, sizeof(o->pin_burst), dp->obj_hash);
 
 	err = make_pin_dir(dp);
 	if (err)

@@ -19,6 +19,8 @@ struct datapath_opts {
 	enum xdp_attach_mode mode; /* XDP_MODE_UNSPEC: native where possible */
 	__u32 max_flows;
 	enum withdrawn_policy policy;
+	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
+	__u64 pin_burst;
 	char *const *ifaces;
 	int n_ifaces;
 };

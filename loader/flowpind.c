@@ -59,11 +59,14 @@ static void usage(FILE *f)
 		"                                  every route (default drain)\n"
 		"      --drain-timeout SECONDS     release a drained next hop after this long\n"
 		"                                  even if flows are still pinned to it (default 0: never)\n"
+		"      --pin-rate N                new pins per second and CPU; above it new flows are\n"
+		"                                  forwarded unpinned (default %u; 0: no limit)\n"
+		"      --pin-burst N               new pins a CPU may make at once (default %u)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
 		"  -h, --help\n\n"
 		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
 		"detaching (a restart or upgrade that breaks no connection).\n",
-		FP_PIN_PATH, FP_MAX_FLOWS);
+		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST);
 }
 
 static void sd_notify(const char *msg)
@@ -294,6 +297,8 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "max-flows", required_argument, NULL, 'n' },
 		{ "withdrawn", required_argument, NULL, 'w' },
 		{ "drain-timeout", required_argument, NULL, 't' },
+		{ "pin-rate", required_argument, NULL, 'r' },
+		{ "pin-burst", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -337,6 +342,14 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			if (errno || *end)
 				goto bad;
 			break;
+		case 'r':
+		case 'b':
+			errno = 0;
+			*(c == 'r' ? &o->pin_rate : &o->pin_burst) =
+				strtoull(optarg, &end, 0);
+			if (errno || *end || (c == 'b' && !o->pin_burst))
+				goto bad;
+			break;
 		case 'v':
 			(*verbose)++;
 			break;
@@ -358,7 +371,8 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 bad:
 	fprintf(stderr, "flowpind: invalid value '%s' for --%s\n", optarg,
 		c == 'm' ? "mode" : c == 'n' ? "max-flows" :
-		c == 'w' ? "withdrawn" : "drain-timeout");
+		c == 'w' ? "withdrawn" : c == 'r' ? "pin-rate" :
+		c == 'b' ? "pin-burst" : "drain-timeout");
 	return -EINVAL;
 }
 
@@ -431,6 +445,8 @@ int main(int argc, char **argv)
 		.mode = XDP_MODE_UNSPEC,
 		.max_flows = FP_MAX_FLOWS,
 		.policy = FP_WITHDRAWN_DRAIN,
+		.pin_rate = FP_PIN_RATE,
+		.pin_burst = FP_PIN_BURST,
 	};
 	struct daemon d = {};
 	int verbose = 0, sigfd = -1, timerfd = -1, sig, err;

@@ -119,6 +119,14 @@ static int add_nexthop(struct flowpin_fixture *f, int family, const char *gw,
 int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 		 __u64 cache_sync_ns)
 {
+	struct fixture_opts o = { .policy = policy, .cache_sync_ns = cache_sync_ns };
+
+	return fixture_load_opts(f, &o);
+}
+
+int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
+{
+	__u32 flows = o->max_flows ? o->max_flows : 16384;
 	static const __u8 in0_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 	static const __u8 in0_gw_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
 	static const __u8 dead_mac[6] = { 0x02, 0, 0, 0, 0x05, 0x04 };
@@ -129,10 +137,12 @@ int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 	f->skel = flowpin__open();
 	if (!f->skel)
 		return -errno;
-	f->skel->rodata->withdrawn_policy = policy;
-	f->skel->rodata->cache_sync_ns = cache_sync_ns;
-	bpf_map__set_max_entries(f->skel->maps.flow_pins, 16384);
-	bpf_map__set_max_entries(f->skel->maps.flow_cache, 16384);
+	f->skel->rodata->withdrawn_policy = o->policy;
+	f->skel->rodata->cache_sync_ns = o->cache_sync_ns;
+	f->skel->rodata->pin_rate = o->pin_rate;
+	f->skel->rodata->pin_burst = o->pin_burst;
+	bpf_map__set_max_entries(f->skel->maps.flow_pins, flows);
+	bpf_map__set_max_entries(f->skel->maps.flow_cache, flows);
 	bpf_map__set_max_entries(f->skel->maps.nexthops, 64);
 	err = flowpin__load(f->skel);
 	if (err)

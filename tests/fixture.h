@@ -44,6 +44,16 @@ void router_destroy(void);
 /* The multipath route to SVC4/SVC6 through these egress numbers (1..5). */
 int route_svc(const int *outs, int n);
 
+struct fixture_opts {
+	enum withdrawn_policy policy;
+	__u64 cache_sync_ns;
+	__u32 max_flows; /* flow_pins and flow_cache; 0: 16384 */
+	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
+	__u64 pin_burst;
+};
+
+int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);
+/* No pin rate limit, 16384 flows. */
 int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 		 __u64 cache_sync_ns);
 void fixture_unload(struct flowpin_fixture *f);

@@ -362,6 +362,95 @@ static void cache_republishes(void **state)
 	}
 }
 
+/*
+ * A flood of new flows, ten times the pin table, while established flows
+ * stay active on the other CPU (or idle). Returns how many established flows a route
+ * change then moves; *evicted: how many lost their shared pin (a CPU's
+ * cache may still hold them; another CPU would re-hash them).
+ */
+static int flood(struct test_state *st, __u64 pin_rate, bool active,
+		 int *evicted)
+{
+	struct fixture_opts o = {
+		.policy = FP_WITHDRAWN_DRAIN,
+		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.max_flows = 1024,
+		.pin_rate = pin_rate,
+		.pin_burst = 64,
+	};
+	struct flowpin_fixture *fx = &st->fx;
+	int egress[64], moved = 0;
+	struct flow_key key;
+	char src[64];
+
+	fixture_unload(fx);
+	assert_int_equal(fixture_load_opts(fx, &o), 0);
+	/* pinned on the flood's CPU: LRU nodes stay on a CPU's own list
+	 * until that CPU inserts again */
+	for (int i = 0; i < 64; i++)
+		egress[i] = send_flow(st, 26000 + i, TCP_SYN, 0);
+
+	srandom(7);
+	for (int k = 0; k < 10 * 1024; k++) {
+		struct pkt_spec s = flow(st->family, random() % 60000 + 1024, TCP_SYN);
+		int e;
+
+		if (st->family == 4)
+			snprintf(src, sizeof(src), "10.%ld.%ld.%ld", random() % 200 + 50,
+				 random() % 256, random() % 254 + 1);
+		else
+			snprintf(src, sizeof(src), "2001:db8:%lx::%lx", random() % 0xffff,
+				 random() % 0xffff + 1);
+		s.src = src;
+		e = send_spec(fx, &s, 0);
+		assert_in_range(e, 1, 4); /* pinned or not, it is forwarded */
+		if (active && k % 256 == 0)
+			for (int i = 0; i < 64; i++)
+				assert_int_equal(send_flow(st, 26000 + i, TCP_ACK, 1), egress[i]);
+	}
+	*evicted = 0;
+	for (int i = 0; i < 64; i++) {
+		struct pkt_spec s = flow(st->family, 26000 + i, TCP_ACK);
+
+		pkt_flow_key(&s, &key);
+		*evicted += pin_of(fx, &key) == 0;
+	}
+	assert_int_equal(route_svc(five, 5), 0);
+	for (int i = 0; i < 64; i++)
+		moved += send_flow(st, 26000 + i, TCP_ACK, 0) != egress[i];
+	return moved;
+}
+
+static void flood_of_new_flows(void **state)
+{
+	struct test_state *st = *state;
+	int evicted, moved;
+	__u64 unpinned;
+
+	/* the threat: without a limit, a flood evicts the pins of flows that
+	 * were quiet while it lasted, and a route change then moves them */
+	moved = flood(st, 0, false, &evicted);
+	print_message("    no pin rate limit, flows idle during the flood: %d of 64 pins evicted, %d flows moved\n",
+		      evicted, moved);
+	assert_true(evicted > 0);
+
+	assert_int_equal(route_svc(four, 4), 0);
+	moved = flood(st, 1000, true, &evicted);
+	unpinned = stat_of(&st->fx, FP_STAT_UNPINNED_RATE);
+	print_message("    1000 pins/s per CPU, flows active: %d evicted, %d moved, %llu flood flows forwarded unpinned\n",
+		      evicted, moved, (unsigned long long)unpinned);
+	assert_int_equal(evicted, 0);
+	assert_int_equal(moved, 0);
+	assert_true(unpinned > 9 * 1024);
+
+	assert_int_equal(route_svc(four, 4), 0);
+	moved = flood(st, 1000, false, &evicted);
+	print_message("    1000 pins/s per CPU, flows idle: %d evicted, %d moved\n",
+		      evicted, moved);
+	assert_int_equal(evicted, 0);
+	assert_int_equal(moved, 0);
+}
+
 #define BOTH(fn, setup_fn)                                                     \
 	{ #fn " v4", fn, setup_fn, teardown, &v4 },                            \
 	{ #fn " v6", fn, setup_fn, teardown, &v6 }
@@ -390,6 +479,7 @@ int main(void)
 		BOTH(dead_nexthop, setup),
 		BOTH(pinned_mtu, setup),
 		BOTH(cache_republishes, setup_sync_always),
+		BOTH(flood_of_new_flows, setup),
 	};
 
 	return cmocka_run_group_tests_name("pinning", tests, group_setup,
