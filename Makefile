@@ -21,6 +21,14 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc
 
+# SANITIZE=1: userspace with ASan and UBSan, in its own build folder.
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=undefined
+export ASAN_OPTIONS ?= abort_on_error=0:detect_leaks=1
+endif
+
 ifeq ($(V),1)
 Q :=
 msg :=

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -32,7 +34,7 @@
 #define PORTS "out1", "out2", "out3", "out4", "out5"
 
 static char pin_path[64], log_path[64];
-static const char *flowpind = "build/flowpind";
+static char flowpind[PATH_MAX], xdp_pass_obj[PATH_MAX]; /* beside this test */
 static bool as_nobody; /* start flowpind without privileges */
 static pid_t started[16]; /* stopped by teardown if a test fails */
 static int n_started;
@@ -400,7 +402,7 @@ static void bad_input(void **state)
 	snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/fp-test-%d", getpid());
 
 	/* someone else's program, attached without libxdp */
-	assert_int_equal(sh("ip link set dev out2 xdpgeneric obj build/xdp_pass.bpf.o sec xdp"), 0);
+	assert_int_equal(sh("ip link set dev out2 xdpgeneric obj %s sec xdp", xdp_pass_obj), 0);
 	refuse("foreign XDP program", "already runs XDP program not_flowpin",
 	       start("out1", "out2", NULL));
 	assert_int_equal(sh("ip link set dev out2 xdpgeneric off"), 0);
@@ -433,8 +435,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	};
+	char self[PATH_MAX] = "";
 	int ret;
 
+	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
+		return 1;
+	snprintf(flowpind, sizeof(flowpind), "%s/flowpind", dirname(self));
+	snprintf(xdp_pass_obj, sizeof(xdp_pass_obj), "%s/xdp_pass.bpf.o", self);
 	if (access(flowpind, X_OK)) {
 		fprintf(stderr, "%s is not built\n", flowpind);
 		return 1;
