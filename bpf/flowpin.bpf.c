@@ -330,7 +330,8 @@ int flowpin(struct xdp_md *ctx)
 	int reason;
 
 	stat_inc(FP_STAT_PACKETS);
-	reason = parse_packet(ctx, &pkt);
+	reason = parse_packet((void *)(long)ctx->data,
+			      (void *)(long)ctx->data_end, &pkt);
 	if (reason)
 		return pass(reason);
 

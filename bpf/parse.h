@@ -270,13 +270,15 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 	return parse_l4(c, pkt);
 }
 
-/* Ethernet, then IPv4 or IPv6, then ports; ICMP errors' quoted flow too. */
-static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
+/*
+ * Ethernet, then IPv4 or IPv6, then ports; ICMP errors' quoted flow too.
+ * Takes the frame's bounds rather than the XDP context, so the same code
+ * runs in userspace under a fuzzer.
+ */
+static __always_inline int parse_packet(void *data, void *data_end,
+					struct packet *pkt)
 {
-	struct cursor c = {
-		.pos = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-	};
+	struct cursor c = { .pos = data, .end = data_end };
 	struct ethhdr *eth = cursor_pull(&c, sizeof(*eth));
 
 	if (!eth)

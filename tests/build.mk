@@ -17,3 +17,14 @@ $(BUILD)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(BUILD)
 TESTS += $(BUILD)/test_unit
 $(BUILD)/test_unit: tests/unit.sh $(BUILD)/flowpind | $(BUILD)
 	$(Q)install -m 0755 $< $@
+
+# The parser under libFuzzer, ASan and UBSan (clang only).
+TESTS += $(BUILD)/test_fuzz
+$(BUILD)/fuzz_parse: tests/fuzz_parse.c bpf/parse.h include/flowpin.h | $(BUILD)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Wall -Werror \
+		-Iinclude -Ibpf -I$(ARCH_INC) $< -o $@
+
+$(BUILD)/test_fuzz: tests/fuzz.sh $(BUILD)/fuzz_parse | $(BUILD)
+	$(Q)install -m 0755 $< $@

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Fuzz the datapath's parser in userspace (libFuzzer, ASan, UBSan).
+# FUZZ_RUNS sets the number of inputs (default 500000).
+set -u
+here=$(dirname "$(readlink -f "$0")")
+runs=${FUZZ_RUNS:-500000}
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+log=$("$here/fuzz_parse" -runs="$runs" -max_len=512 -seed=1 \
+	-use_value_profile=1 "$corpus" 2>&1)
+rc=$?
+printf '%s\n' "$log" | grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs|ERROR|SUMMARY" | tail -n 3
+if [ $rc = 0 ]; then
+	echo "fuzz: 1 passed, 0 failed ($runs inputs, corpus of $(ls "$corpus" | wc -l))"
+else
+	printf '%s\n' "$log" | tail -n 30
+	echo "fuzz: 0 passed, 1 failed"
+fi
+exit $rc
