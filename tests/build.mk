@@ -1,5 +1,5 @@
 # Test programs; tests/run-all runs every $(BUILD)/test_* it finds.
-TESTS += $(BUILD)/test_model $(BUILD)/test_nexthop_table $(BUILD)/test_packets $(BUILD)/test_pinning
+TESTS += $(BUILD)/test_model $(BUILD)/test_nexthop_table $(BUILD)/test_random_frames $(BUILD)/test_packets $(BUILD)/test_pinning
 TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
