@@ -42,6 +42,7 @@ struct daemon {
 	struct daemon_status status;
 	enum withdrawn_policy policy;
 	__u64 drain_timeout_s;
+	int rcvbuf; /* bytes of the netlink event socket's receive buffer */
 	__u64 *withdrawn_at;
 	__u32 *pins;
 	bool pins_counted;
@@ -62,11 +63,13 @@ static void usage(FILE *f)
 		"      --pin-rate N                new pins per second and CPU; above it new flows are\n"
 		"                                  forwarded unpinned (default %u; 0: no limit)\n"
 		"      --pin-burst N               new pins a CPU may make at once (default %u)\n"
+		"      --netlink-rcvbuf BYTES      receive buffer of the event socket (default %d;\n"
+		"                                  tiny values are for testing lost events)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
 		"  -h, --help\n\n"
 		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
 		"detaching (a restart or upgrade that breaks no connection).\n",
-		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST);
+		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST, RCVBUF);
 }
 
 static void sd_notify(const char *msg)
@@ -299,6 +302,7 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "drain-timeout", required_argument, NULL, 't' },
 		{ "pin-rate", required_argument, NULL, 'r' },
 		{ "pin-burst", required_argument, NULL, 'b' },
+		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -350,6 +354,12 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			if (errno || *end || (c == 'b' && !o->pin_burst))
 				goto bad;
 			break;
+		case 'R':
+			errno = 0;
+			d->rcvbuf = strtol(optarg, &end, 0);
+			if (errno || *end || d->rcvbuf <= 0)
+				goto bad;
+			break;
 		case 'v':
 			(*verbose)++;
 			break;
@@ -372,7 +382,8 @@ bad:
 	fprintf(stderr, "flowpind: invalid value '%s' for --%s\n", optarg,
 		c == 'm' ? "mode" : c == 'n' ? "max-flows" :
 		c == 'w' ? "withdrawn" : c == 'r' ? "pin-rate" :
-		c == 'b' ? "pin-burst" : "drain-timeout");
+		c == 'b' ? "pin-burst" : c == 'R' ? "netlink-rcvbuf" :
+		"drain-timeout");
 	return -EINVAL;
 }
 
@@ -448,7 +459,7 @@ int main(int argc, char **argv)
 		.pin_rate = FP_PIN_RATE,
 		.pin_burst = FP_PIN_BURST,
 	};
-	struct daemon d = {};
+	struct daemon d = { .rcvbuf = RCVBUF };
 	int verbose = 0, sigfd = -1, timerfd = -1, sig, err;
 	char status[PATH_MAX + 128];
 	sigset_t mask;
@@ -479,7 +490,7 @@ int main(int argc, char **argv)
 		goto err_nht;
 	}
 	/* Subscribe first, then dump, so no change falls between the two. */
-	err = rtnl_open(&d.rtnl, RCVBUF);
+	err = rtnl_open(&d.rtnl, d.rcvbuf);
 	if (err) {
 		pr_warn("cannot open rtnetlink: %s\n", strerror(-err));
 		goto err_nht;

@@ -1,13 +1,14 @@
 # Test programs; tests/run-all runs every $(BUILD)/test_* it finds.
-TESTS += $(BUILD)/test_model $(BUILD)/test_nexthop_table $(BUILD)/test_random_frames $(BUILD)/test_packets $(BUILD)/test_pinning
-TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o
+TESTS += $(BUILD)/test_model $(BUILD)/test_nexthop_table $(BUILD)/test_random_frames \
+	 $(BUILD)/test_faults $(BUILD)/test_packets $(BUILD)/test_pinning
+TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 TESTS += $(BUILD)/test_flowpind
-$(BUILD)/test_flowpind: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
+$(BUILD)/test_flowpind $(BUILD)/test_faults: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
 
 $(BUILD)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(BUILD)
 	$(call msg,BPF,$@)

@@ -29,158 +29,10 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "daemon.h"
 #include "netns.h"
 
 #define PORTS "out1", "out2", "out3", "out4", "out5"
-
-static char pin_path[64], log_path[64];
-static char flowpind[PATH_MAX], xdp_pass_obj[PATH_MAX]; /* beside this test */
-static bool as_nobody; /* start flowpind without privileges */
-static pid_t started[16]; /* stopped by teardown if a test fails */
-static int n_started;
-
-static __u64 now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
-}
-
-/* Start flowpind with these arguments, its stderr in log_path. */
-static pid_t start(const char *first, ...)
-{
-	const char *argv[40] = { "setpriv", "--reuid=65534", "--regid=65534",
-				 "--clear-groups", "--inh-caps=-all",
-				 flowpind, "-p", pin_path };
-	int argc = 8;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, first);
-	for (const char *a = first; a && argc < 39; a = va_arg(ap, const char *))
-		argv[argc++] = a;
-	va_end(ap);
-	truncate(log_path, 0);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 2);
-		if (as_nobody)
-			execvp(argv[0], (char **)argv);
-		else
-			execv(flowpind, (char **)argv + 5);
-		_exit(127);
-	}
-	if (n_started < 16)
-		started[n_started++] = pid;
-	return pid;
-}
-
-static bool log_has(const char *what)
-{
-	char buf[16384];
-	FILE *f = fopen(log_path, "r");
-	size_t n;
-
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return strstr(buf, what);
-}
-
-static int wait_ready(pid_t pid)
-{
-	for (int i = 0; i < 500; i++) {
-		if (log_has("ready:"))
-			return 0;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-		usleep(10000);
-	}
-	return -1;
-}
-
-/* Exit status of a flowpind that must stop by itself. */
-static int wait_exit(pid_t pid)
-{
-	int status;
-
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-static int stop(pid_t pid, int sig)
-{
-	kill(pid, sig);
-	return wait_exit(pid);
-}
-
-static int pinned_fd(const char *map)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", pin_path, map);
-	return bpf_obj_get(path);
-}
-
-static bool pin_dir_exists(void)
-{
-	struct stat st;
-
-	return !stat(pin_path, &st);
-}
-
-static void remove_pins(void)
-{
-	DIR *d = opendir(pin_path);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_path, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(pin_path);
-}
-
-/* The next hop of this gateway as the datapath sees it, state or -1. */
-static int nh_state(int family, int ifindex, const char *gw, struct nexthop *out)
-{
-	struct nexthop_addr addr;
-	struct nexthop_entry e;
-	int idx_fd = pinned_fd("nexthop_index"), nh_fd = pinned_fd("nexthops");
-	__u8 buf[16];
-	__u32 id;
-	int state = -1;
-
-	inet_pton(family == FP_AF_INET ? AF_INET : AF_INET6, gw, buf);
-	nexthop_addr_from(&addr, ifindex, family, buf);
-	if (idx_fd >= 0 && nh_fd >= 0 &&
-	    !bpf_map_lookup_elem(idx_fd, &addr, &id) &&
-	    !bpf_map_lookup_elem(nh_fd, &id, &e)) {
-		state = e.slot[e.live & 1].state;
-		if (out)
-			*out = e.slot[e.live & 1];
-	}
-	close(idx_fd);
-	close(nh_fd);
-	return state;
-}
 
 /*
  * Milliseconds from `since_us` (taken when the command that changed the
@@ -210,8 +62,6 @@ static int setup(void **state)
 	static const int four[] = { 1, 2, 3, 4 };
 
 	(void)state;
-	snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/fp-test-%d", getpid());
-	snprintf(log_path, sizeof(log_path), "/tmp/flowpind-test-%d.log", getpid());
 	unlink(log_path);
 	return route_svc(four, 4);
 }
@@ -219,11 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < n_started; i++) {
-		if (!kill(started[i], SIGKILL))
-			waitpid(started[i], NULL, 0);
-	}
-	n_started = 0;
+	daemon_kill_all();
 	for (int i = 1; i <= N_OUT; i++)
 		sh("ip link set dev out%d xdp off 2>/dev/null", i);
 	remove_pins();
@@ -235,12 +81,12 @@ static void follows_the_kernel(void **state)
 {
 	static const int five[] = { 1, 2, 3, 4, 5 }, three[] = { 1, 2, 3 };
 	struct nexthop nh;
-	pid_t pid = start(PORTS, NULL);
+	pid_t pid = daemon_start(PORTS, NULL);
 	double ms[6];
 	__u64 t;
 
 	(void)state;
-	assert_int_equal(wait_ready(pid), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
 	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[1], "10.0.1.2", &nh), NH_ACTIVE);
 	assert_memory_equal(nh.dmac, rt.gw_mac[1], 6);
 	assert_memory_equal(nh.smac, rt.out_mac[1], 6);
@@ -283,7 +129,7 @@ static void follows_the_kernel(void **state)
 	for (int i = 0; i < 6; i++)
 		assert_true(ms[i] >= 0 && ms[i] < 100);
 
-	assert_int_equal(stop(pid, SIGTERM), 0);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
 	for (int i = 1; i <= N_OUT; i++)
 		assert_int_equal(xdp_prog_id(i), 0); /* the kernel forwards alone */
 	assert_true(pin_dir_exists()); /* pins are kept for the next start */
@@ -305,9 +151,9 @@ static void pin_dir_is_private_and_systemd_told(void **state)
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
-	pid = start(PORTS, NULL);
+	pid = daemon_start(PORTS, NULL);
 	unsetenv("NOTIFY_SOCKET");
-	assert_int_equal(wait_ready(pid), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
 	assert_true(recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0);
 	close(fd);
 	unlink(sa.sun_path);
@@ -316,7 +162,7 @@ static void pin_dir_is_private_and_systemd_told(void **state)
 	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", NULL), NH_ACTIVE);
 	assert_int_equal(stat(pin_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	assert_int_equal(stop(pid, SIGTERM), 0);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
 }
 
 /* A restart, a SIGHUP and a SIGKILL keep the program and the pins. */
@@ -324,12 +170,12 @@ static void restarts_keep_datapath(void **state)
 {
 	struct flow_key key = { .family = FP_AF_INET, .proto = 6, .sport = 1 };
 	struct flow_pin pin = { .nh_id = 1, .nh_gen = 1 }, got;
-	pid_t pid = start(PORTS, NULL), pid2;
+	pid_t pid = daemon_start(PORTS, NULL), pid2;
 	__u32 prog;
 	int fd;
 
 	(void)state;
-	assert_int_equal(wait_ready(pid), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
 	prog = xdp_prog_id(1);
 	assert_true(prog > 0);
 	fd = pinned_fd("flow_pins");
@@ -338,16 +184,16 @@ static void restarts_keep_datapath(void **state)
 
 	assert_int_equal(kill(pid, SIGHUP), 0);
 	assert_int_equal(truncate(log_path, 0), 0);
-	assert_int_equal(wait_ready(pid), 0); /* same process, new image */
-	assert_true(log_has("adopted out1"));
+	assert_int_equal(daemon_wait_ready(pid), 0); /* same process, new image */
+	assert_true(daemon_log_has("adopted out1"));
 	assert_int_equal(xdp_prog_id(1), prog);
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(xdp_prog_id(1), prog); /* still forwarding */
-	pid2 = start(PORTS, NULL);
-	assert_int_equal(wait_ready(pid2), 0);
-	assert_true(log_has("adopted out1"));
+	pid2 = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid2), 0);
+	assert_true(daemon_log_has("adopted out1"));
 	assert_int_equal(xdp_prog_id(1), prog);
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
@@ -357,25 +203,25 @@ static void restarts_keep_datapath(void **state)
 	/* another policy is another program: replaced in place, pins kept */
 	kill(pid2, SIGKILL);
 	waitpid(pid2, NULL, 0);
-	pid2 = start("--withdrawn", "repin", PORTS, NULL);
-	assert_int_equal(wait_ready(pid2), 0);
-	if (!log_has("replaced the earlier flowpin on out1"))
+	pid2 = daemon_start("--withdrawn", "repin", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid2), 0);
+	if (!daemon_log_has("replaced the earlier flowpin on out1"))
 		sh("cat %s >&2", log_path);
-	assert_true(log_has("replaced the earlier flowpin on out1"));
+	assert_true(daemon_log_has("replaced the earlier flowpin on out1"));
 	assert_true(xdp_prog_id(1) > 0);
 	assert_int_not_equal(xdp_prog_id(1), prog);
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
 	close(fd);
-	assert_int_equal(stop(pid2, SIGTERM), 0);
+	assert_int_equal(daemon_stop(pid2, SIGTERM), 0);
 }
 
 /* Bad input: one line, non-zero exit, nothing attached or pinned. */
 static void refuse(const char *why, const char *expect, pid_t pid)
 {
-	int status = wait_exit(pid);
+	int status = daemon_wait_exit(pid);
 
-	if (status == 0 || status == -1 || !log_has(expect)) {
+	if (status == 0 || status == -1 || !daemon_log_has(expect)) {
 		sh("cat %s >&2", log_path);
 		fail_msg("%s: exit %d, expected a message with '%s'", why,
 			 status, expect);
@@ -391,20 +237,20 @@ static void bad_input(void **state)
 
 	(void)state;
 	refuse("unknown interface", "unknown interface nosuch0",
-	       start("out1", "nosuch0", NULL));
+	       daemon_start("out1", "nosuch0", NULL));
 	assert_false(pin_dir_exists());
 	refuse("bad mode", "invalid value 'fast' for --mode",
-	       start("-m", "fast", "out1", NULL));
-	refuse("no interface", "no interface given", start(NULL));
+	       daemon_start("-m", "fast", "out1", NULL));
+	refuse("no interface", "no interface given", daemon_start(NULL));
 
 	snprintf(pin_path, sizeof(pin_path), "/tmp/fp-test-%d", getpid());
-	refuse("pin path not on bpffs", "is not on a bpffs", start("out1", NULL));
+	refuse("pin path not on bpffs", "is not on a bpffs", daemon_start("out1", NULL));
 	snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/fp-test-%d", getpid());
 
 	/* someone else's program, attached without libxdp */
 	assert_int_equal(sh("ip link set dev out2 xdpgeneric obj %s sec xdp", xdp_pass_obj), 0);
 	refuse("foreign XDP program", "already runs XDP program not_flowpin",
-	       start("out1", "out2", NULL));
+	       daemon_start("out1", "out2", NULL));
 	assert_int_equal(sh("ip link set dev out2 xdpgeneric off"), 0);
 	assert_false(pin_dir_exists());
 
@@ -415,14 +261,14 @@ static void bad_input(void **state)
 	snprintf(path, sizeof(path), "%s/flow_pins", pin_path);
 	assert_int_equal(bpf_obj_pin(fd, path), 0);
 	close(fd);
-	refuse("layout mismatch", "has another layout", start("out1", NULL));
+	refuse("layout mismatch", "has another layout", daemon_start("out1", NULL));
 	fd = pinned_fd("flow_pins"); /* not ours to remove */
 	assert_true(fd >= 0);
 	close(fd);
 	remove_pins();
 
 	as_nobody = true;
-	refuse("no privileges", "needs CAP_BPF", start("out1", NULL));
+	refuse("no privileges", "needs CAP_BPF", daemon_start("out1", NULL));
 	as_nobody = false;
 	assert_false(pin_dir_exists());
 }
@@ -435,17 +281,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	};
-	char self[PATH_MAX] = "";
 	int ret;
 
-	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
+	if (daemon_paths_init("fp-test"))
 		return 1;
-	snprintf(flowpind, sizeof(flowpind), "%s/flowpind", dirname(self));
-	snprintf(xdp_pass_obj, sizeof(xdp_pass_obj), "%s/xdp_pass.bpf.o", self);
-	if (access(flowpind, X_OK)) {
-		fprintf(stderr, "%s is not built\n", flowpind);
-		return 1;
-	}
 	if (router_create())
 		return 1;
 	ret = cmocka_run_group_tests_name("flowpind", tests, NULL, NULL);

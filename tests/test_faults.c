@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * flowpind under faults: netlink events lost to a tiny receive buffer,
+ * dumps raced by route churn, SIGKILL at random points of its start and
+ * sync, and only the capabilities its unit grants.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "fixture.h"
+#include "netns.h"
+
+#define PORTS "out1", "out2", "out3", "out4", "out5"
+
+static const int four[] = { 1, 2, 3, 4 };
+
+static int setup(void **state)
+{
+	(void)state;
+	unlink(log_path);
+	return route_svc(four, 4);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	daemon_kill_all();
+	for (int i = 1; i <= N_OUT; i++)
+		sh("ip link set dev out%d xdp off 2>/dev/null", i);
+	sh("ip route flush root 100.64.0.0/10 2>/dev/null");
+	remove_pins();
+	return 0;
+}
+
+/*
+ * The table equals the kernel: of the gateways 1..4 (only the service route
+ * uses them; gateway 5 serves other routes too), 1..n are active.
+ */
+static bool table_is(int n_active)
+{
+	char gw[32];
+
+	for (int i = 1; i <= 4; i++) {
+		int s;
+
+		snprintf(gw, sizeof(gw), "10.0.%d.2", i);
+		s = nh_state(FP_AF_INET, rt.ifindex_out[i], gw, NULL);
+		if ((i <= n_active) != (s == NH_ACTIVE))
+			return false;
+	}
+	return true;
+}
+
+static bool wait_table(int n_active, int ms)
+{
+	char gw[32];
+
+	for (int t = 0; t < ms; t++) {
+		if (table_is(n_active))
+			return true;
+		usleep(1000);
+	}
+	for (int i = 1; i <= 4; i++) {
+		snprintf(gw, sizeof(gw), "10.0.%d.2", i);
+		print_message("    gateway %s: state %d, expected %s\n", gw,
+			      nh_state(FP_AF_INET, rt.ifindex_out[i], gw, NULL),
+			      i <= n_active ? "active" : "not active");
+	}
+	return false;
+}
+
+static struct daemon_status status_of(void)
+{
+	struct daemon_status st = {};
+	__u32 key = 0;
+	int fd = pinned_fd("daemon_status");
+
+	bpf_map_lookup_elem(fd, &key, &st);
+	close(fd);
+	return st;
+}
+
+/*
+ * A burst of route changes: 5,000 host routes through every gateway, then
+ * 5,000 deletes, ending with gateways 4 and 5 in no route.
+ */
+static void write_burst(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	for (int k = 0; k < 5000; k++)
+		fprintf(f, "route add 100.64.%d.%d/32 via 10.0.%d.2 dev out%d\n",
+			k / 250, k % 250 + 1, k % 5 + 1, k % 5 + 1);
+	for (int k = 0; k < 5000; k++)
+		if (k % 5 >= 3 || k % 2)
+			fprintf(f, "route del 100.64.%d.%d/32\n", k / 250, k % 250 + 1);
+	fprintf(f, "route replace " SVC4_NET " nexthop via 10.0.1.2 dev out1 nexthop via 10.0.2.2 dev out2 nexthop via 10.0.3.2 dev out3\n");
+	fclose(f);
+}
+
+static void lost_events_resync(void **state)
+{
+	char batch[64];
+	pid_t pid;
+	__u64 t;
+	struct daemon_status st;
+
+	(void)state;
+	snprintf(batch, sizeof(batch), "/tmp/fp-burst-%d", getpid());
+	write_burst(batch);
+	pid = daemon_start("--netlink-rcvbuf", "2048", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(table_is(4));
+
+	assert_int_equal(sh("ip -batch %s", batch), 0);
+	t = now_us();
+	unlink(batch);
+	assert_true(wait_table(3, 5000));
+	st = status_of();
+	print_message("    10,000 route changes: %u resync(s) after lost events, table equal to the kernel %.1f ms after the burst\n",
+		      st.resyncs, (now_us() - t) / 1000.0);
+	assert_true(daemon_log_has("netlink events were lost"));
+	assert_true(st.resyncs > 0);
+	/* it keeps following changes after the resync */
+	assert_int_equal(route_svc(four, 4), 0);
+	assert_true(wait_table(4, 2000));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
+/*
+ * Route churn while flowpind dumps a table of 20,000 routes: every start
+ * ends equal to the kernel.
+ */
+static void dumps_raced_by_churn(void **state)
+{
+	char batch[64], churn_batch[64];
+	int restarts = 0, interrupted = 0;
+	pid_t churn, pid;
+	FILE *f;
+
+	(void)state;
+	snprintf(batch, sizeof(batch), "/tmp/fp-table-%d", getpid());
+	snprintf(churn_batch, sizeof(churn_batch), "/tmp/fp-churn-%d", getpid());
+	f = fopen(batch, "w");
+	assert_non_null(f);
+	for (int k = 0; k < 20000; k++)
+		fprintf(f, "route add 100.%d.%d.%d/32 via 10.0.%d.2 dev out%d\n",
+			96 + k / 62500, k / 250 % 250, k % 250 + 1, k % 3 + 1,
+			k % 3 + 1);
+	fclose(f);
+	assert_int_equal(sh("ip -batch %s", batch), 0);
+	f = fopen(churn_batch, "w");
+	assert_non_null(f);
+	for (int k = 0; k < 2000; k++)
+		fprintf(f, "route replace 100.127.%d.%d/32 via 10.0.%d.2 dev out%d\n",
+			k / 250, k % 250 + 1, k % 2 + 4, k % 2 + 4);
+	for (int k = 0; k < 2000; k++)
+		fprintf(f, "route del 100.127.%d.%d/32\n", k / 250, k % 250 + 1);
+	fclose(f);
+	churn = fork();
+	if (churn == 0) {
+		for (;;)
+			sh("ip -force -batch %s >/dev/null 2>&1", churn_batch);
+	}
+	for (int i = 0; i < 10; i++) {
+		pid = daemon_start("-v", PORTS, NULL);
+		assert_int_equal(daemon_wait_ready(pid), 0);
+		interrupted += daemon_log_has("dump interrupted");
+		restarts++;
+		assert_int_equal(daemon_stop(pid, SIGKILL), 128);
+	}
+	kill(churn, SIGKILL);
+	waitpid(churn, NULL, 0);
+	unlink(batch);
+	unlink(churn_batch);
+	sh("ip route flush root 100.64.0.0/10");
+	pid = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(wait_table(4, 2000));
+	print_message("    %d starts under route churn, %d saw an interrupted dump and repeated it\n",
+		      restarts, interrupted);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
+/* Where each of these flows goes through the program attached to out1. */
+static void route_flows(int prog_fd, int *egress, int n)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+
+	for (int i = 0; i < n; i++) {
+		struct pkt_spec s = {
+			.family = 4, .proto = IPPROTO_TCP, .src = CLIENT4,
+			.dst = SVC4, .sport = 27000 + i, .dport = 443,
+		};
+		struct xdp_md ctx = { .data_end = pkt_build(&s, in),
+				      .ingress_ifindex = rt.ifindex_in0 };
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+			    .data_size_in = ctx.data_end, .data_out = out,
+			    .data_size_out = PKT_MAX, .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
+		assert_int_equal(opts.retval, XDP_REDIRECT);
+		egress[i] = egress_of(out);
+	}
+}
+
+static int attached_prog_fd(void)
+{
+	__u32 id = 0;
+
+	bpf_xdp_query_id(rt.ifindex_out[1], 0, &id);
+	return id ? bpf_prog_get_fd_by_id(id) : -1;
+}
+
+static void sigkill_at_random_points(void **state)
+{
+	static const int three[] = { 1, 2, 3 };
+	int egress[64], now[64], fd;
+	pid_t pid;
+
+	(void)state;
+	pid = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	fd = attached_prog_fd();
+	assert_true(fd >= 0);
+	route_flows(fd, egress, 64);
+	close(fd);
+	assert_int_equal(daemon_stop(pid, SIGKILL), 128);
+
+	srandom(11);
+	for (int i = 0; i < 10; i++) {
+		long delay_us = random() % 40000; /* start, load, sync, attach */
+
+		/* something to sync: the route changes while it starts */
+		assert_int_equal(route_svc(i % 2 ? three : four, i % 2 ? 3 : 4), 0);
+		pid = daemon_start(PORTS, NULL);
+		usleep(delay_us);
+		daemon_stop(pid, SIGKILL);
+
+		pid = daemon_start(PORTS, NULL);
+		assert_int_equal(daemon_wait_ready(pid), 0);
+		assert_true(wait_table(i % 2 ? 3 : 4, 2000));
+		fd = attached_prog_fd();
+		assert_true(fd >= 0);
+		route_flows(fd, now, 64);
+		close(fd);
+		for (int k = 0; k < 64; k++)
+			assert_int_equal(now[k], egress[k]); /* no pinned flow moved */
+		assert_int_equal(daemon_stop(pid, SIGKILL), 128);
+	}
+	print_message("    10 kills between 0 and 40 ms into the start: maps consistent, 64 of 64 flows kept\n");
+}
+
+/* Only the unit's capabilities; the pins are closed to everyone else. */
+static void least_privilege(void **state)
+{
+	pid_t pid, child;
+	int status;
+
+	(void)state;
+	pid = daemon_start_wrapped((const char *[]){ "setpriv",
+		"--bounding-set=-all,+bpf,+net_admin,+sys_admin",
+		"--inh-caps=-all", NULL }, PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(table_is(4));
+
+	child = fork();
+	if (child == 0) {
+		char path[128];
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(10);
+		if (opendir(pin_path) || errno != EACCES)
+			_exit(11);
+		snprintf(path, sizeof(path), "%s/flow_pins", pin_path);
+		if (bpf_obj_get(path) >= 0 || open(path, O_RDONLY) >= 0)
+			_exit(12);
+		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(lost_events_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(dumps_raced_by_churn, setup, teardown),
+		cmocka_unit_test_setup_teardown(sigkill_at_random_points, setup, teardown),
+		cmocka_unit_test_setup_teardown(least_privilege, setup, teardown),
+	};
+	int ret;
+
+	if (daemon_paths_init("fp-faults") || router_create())
+		return 1;
+	ret = cmocka_run_group_tests_name("faults", tests, NULL, NULL);
+	router_destroy();
+	return ret;
+}
