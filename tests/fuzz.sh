@@ -7,7 +7,7 @@ runs=${FUZZ_RUNS:-500000}
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 log=$("$here/fuzz_parse" -runs="$runs" -max_len=512 -seed=1 \
-	-use_value_profile=1 "$corpus" 2>&1)
+	-use_value_profile=1 -artifact_prefix="$here/fuzz-" "$corpus" 2>&1)
 rc=$?
 printf '%s\n' "$log" | grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs|ERROR|SUMMARY" | tail -n 3
 if [ $rc = 0 ]; then
