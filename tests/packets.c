@@ -173,7 +173,11 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 
 static bool has_ports(const struct pkt_spec *s)
 {
-	return (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) && !s->frag;
+	/* IPv4: MF or an offset make a fragment, DF does not; IPv6: any
+	 * fragment header */
+	bool fragment = s->family == 4 ? s->frag & 0x3fff : s->frag;
+
+	return (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) && !fragment;
 }
 
 void pkt_flow_key(const struct pkt_spec *s, struct flow_key *key)

@@ -20,7 +20,7 @@ struct pkt_spec {
 	__u8 tcp_flags;	     /* TCP: 0 means ACK */
 	__u16 payload;	     /* bytes after the L4 header */
 	__u8 ip_opts;	     /* IPv4 option bytes (multiple of 4) */
-	__u16 frag;	     /* MF (0x2000) | offset; IPv6: adds a fragment header */
+	__u16 frag;	     /* IPv4 DF (0x4000) | MF (0x2000) | offset; IPv6: adds a fragment header */
 	const __u8 *ext;     /* IPv6 extension headers before L4, 8 bytes each */
 	int n_ext;
 	__u8 icmp_type, icmp_code;

@@ -38,6 +38,8 @@ struct pkt_case {
 #define PASS(reason) .verdict = XDP_PASS, .stat = { reason }
 
 static const __u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const __u8 mcast4[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+static const __u8 mcast6[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
 static const __u8 ext3[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING };
 static const __u8 ext7[] = { IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
 			     IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
@@ -75,6 +77,7 @@ static const struct pkt_case cases[] = {
 	{ "v4 frame longer than tot_len (padding)", V4(IPPROTO_UDP, 40006, .payload = 30, .len_delta = -20), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v4 first fragment: pinned without ports", V4(IPPROTO_UDP, 40007, .frag = IP_MF, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v4 middle fragment: same pin", V4(IPPROTO_UDP, 1, .frag = IP_MF | 9, .payload = 64), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 first fragment: pinned without ports" },
+	{ "v4 df only: not a fragment, ports used", V4(IPPROTO_UDP, 40008, .frag = 0x4000), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v4 last fragment on cpu 1: same pin", V4(IPPROTO_UDP, 2, .frag = 18, .payload = 10), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v4 first fragment: pinned without ports" },
 	/* incremental checksum update across the wrap-around points */
 	{ "v4 checksum 0x0000", CHECK4(40010, 0x0000), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
@@ -110,6 +113,8 @@ static const struct pkt_case cases[] = {
 	{ "vlan tagged", V4(IPPROTO_UDP, 40020, .vlan = 100), PASS(FP_PASS_VLAN) },
 	{ "qinq outer tag", V4(IPPROTO_UDP, 40021, .ethertype = 0x88a8), PASS(FP_PASS_VLAN) },
 	{ "broadcast mac", V4(IPPROTO_UDP, 40022, .dmac = bcast), PASS(FP_PASS_MULTICAST) },
+	{ "v4 multicast mac", V4(IPPROTO_UDP, 40022, .dmac = mcast4), PASS(FP_PASS_MULTICAST) },
+	{ "v6 multicast mac", V6(IPPROTO_UDP, 40022, .dmac = mcast6), PASS(FP_PASS_MULTICAST) },
 	{ "v4 multicast address", TO4(IPPROTO_UDP, "239.1.2.3"), PASS(FP_PASS_MULTICAST) },
 	{ "v4 limited broadcast", TO4(IPPROTO_UDP, "255.255.255.255"), PASS(FP_PASS_MULTICAST) },
 	{ "v6 multicast address", TO6(IPPROTO_UDP, "ff0e::1"), PASS(FP_PASS_MULTICAST) },
@@ -148,6 +153,9 @@ static const struct pkt_case cases[] = {
 	{ "v4 icmp header cut short", V4(IPPROTO_ICMP, 0, .icmp_type = 8, .cut = 14 + 20 + 4), PASS(FP_PASS_MALFORMED) },
 	{ "v4 ihl 4", V4(IPPROTO_UDP, 40031, .ihl = 4), PASS(FP_PASS_MALFORMED) },
 	{ "v4 ihl 0", V4(IPPROTO_UDP, 40031, .ihl = FIELD_ZERO), PASS(FP_PASS_MALFORMED) },
+	{ "v4 ihl 1", V4(IPPROTO_UDP, 40031, .ihl = 1), PASS(FP_PASS_MALFORMED) },
+	{ "v4 ihl 2", V4(IPPROTO_UDP, 40031, .ihl = 2), PASS(FP_PASS_MALFORMED) },
+	{ "v4 ihl 3", V4(IPPROTO_UDP, 40031, .ihl = 3), PASS(FP_PASS_MALFORMED) },
 	{ "v4 ihl 15 without options", V4(IPPROTO_UDP, 40031, .ihl = 15), PASS(FP_PASS_MALFORMED) },
 	{ "v4 tot_len beyond the frame", V4(IPPROTO_UDP, 40032, .len_delta = 1), PASS(FP_PASS_MALFORMED) },
 	{ "v4 tot_len below the header", V4(IPPROTO_UDP, 40032, .len_delta = -20), PASS(FP_PASS_MALFORMED) },
@@ -157,6 +165,10 @@ static const struct pkt_case cases[] = {
 	{ "v6 extension header cut short", V6(IPPROTO_UDP, 40034, .ext = ext3, .n_ext = 1, .cut = 14 + 40 + 6), PASS(FP_PASS_MALFORMED) },
 	{ "v6 extension chain longer than the bound", V6(IPPROTO_UDP, 40035, .ext = ext7, .n_ext = 7), PASS(FP_PASS_MALFORMED) },
 	{ "v6 tcp header cut short", V6(IPPROTO_TCP, 40030, .cut = 14 + 40 + 10), PASS(FP_PASS_MALFORMED) },
+	{ "v6 udp cut right after the extension headers", V6(IPPROTO_UDP, 40036, .ext = ext3, .n_ext = 3, .cut = 14 + 40 + 24), PASS(FP_PASS_MALFORMED) },
+	{ "v6 icmpv6 header cut short", V6(IPPROTO_ICMPV6, 0, .icmp_type = 128, .cut = 14 + 40 + 7), PASS(FP_PASS_MALFORMED) },
+	{ "v4 icmp error cut after the quoted ip header", ICMP4(.icmp_type = 3, .quote = &reply4, .cut = 14 + 20 + 8 + 20), PASS(FP_PASS_MALFORMED) },
+	{ "v6 icmp error cut inside the quoted ip header", ICMP6(.icmp_type = 1, .quote = &reply6, .cut = 14 + 40 + 8 + 20), PASS(FP_PASS_MALFORMED) },
 };
 
 static struct flowpin_fixture fx;
