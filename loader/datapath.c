@@ -450,7 +450,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 		" (alone: libxdp's dispatcher is not in use)" :
 		" (through libxdp's dispatcher)");
 	if (is_veth(p->name))
-		pr_warn("%s is a veth: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on)\n",
+		pr_warn("%s is a veth: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on), and in native mode the sending peer needs checksum offload off (ethtool -K PEER tx off)\n",
 			p->name);
 out:
 	xdp_multiprog__close(mp);

@@ -1,1 +1,25 @@
-# Scenario suite and make demo (issue 5).
+# Scenario suite and make demo (issue 5): real kernel TCP connections
+# through network namespaces, with the kernel alone and with flowpind.
+#
+# make test    runs $(BUILD)/test_scenarios with every other test program
+# make demo    the add-a-backend and drain scenarios, kernel vs flowpin
+.PHONY: demo
+
+SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client
+TESTS += $(BUILD)/test_scenarios
+
+# tests/scenario/NAME.c -> $(BUILD)/scenario_NAME, one file each.
+$(BUILD)/scenario_%: tests/scenario/%.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+# run-all runs executables: a wrapper that knows where the suite lives.
+$(BUILD)/test_scenarios: tests/scenario/scenarios.sh $(SCENARIO_BINS) | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)printf '#!/bin/sh\nexec "%s" --build "%s" "$$@"\n' \
+		"$(CURDIR)/tests/scenario/scenarios.sh" "$(abspath $(BUILD))" > $@
+	$(Q)chmod +x $@
+
+demo: check-deps
+	$(Q)$(MAKE) --no-print-directory build-all
+	$(Q)tests/scenario/scenarios.sh --build $(BUILD) --demo

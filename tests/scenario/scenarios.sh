@@ -1,0 +1,665 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The scenario suite (issue 5): real kernel TCP connections through network
+# namespaces, with the kernel alone and with flowpind, side by side.
+#
+#   client ns --- router ns ---+--- backend ns b1 .. b5
+#                 (flowpind)       (service address on lo, scenario_echo)
+#
+# Each run builds the topology afresh, opens CONNS long-lived connections per
+# family (IPv4 and IPv6) to the service address, notes each one's backend,
+# makes one change on the router, then sends on every connection and counts
+# those no longer answered by the same backend. Every run also checks that
+# new connections spread over every backend of the route (and never reach a
+# withdrawn one). Ends with "scenarios: N passed, M failed".
+#
+# Usage: scenarios.sh [--build DIR] [--demo] [--only "SCENARIO..."]
+#                     [--modes "native skb"] [--conns N] [--kernel-only] [-v]
+#                     [--hold SECONDS]  (keep each run's topology up, to look)
+# FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
+set -u -o pipefail
+
+BUILD=build
+DEMO=0
+ONLY=
+MODES="native skb"
+CONNS=200
+SPREAD=100
+KERNEL_ONLY=0
+VERBOSE=0
+HOLD=0
+
+usage() {
+	sed -n '/^# Usage:/,/^# FLOWPIND/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=$2; shift ;;
+	--demo) DEMO=1 ;;
+	--only) ONLY=$2; shift ;;
+	--modes) MODES=$2; shift ;;
+	--conns) CONNS=$2; shift ;;
+	--kernel-only) KERNEL_ONLY=1 ;;
+	-v) VERBOSE=1 ;;
+	--hold) HOLD=$2; shift ;;
+	*) usage ;;
+	esac
+	shift
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "scenarios: needs root (network namespaces, XDP)" >&2
+	exit 1
+fi
+BUILD=$(cd "$BUILD" && pwd) || exit 1
+for b in scenario_echo scenario_client; do
+	[ -x "$BUILD/$b" ] || { echo "scenarios: $BUILD/$b missing: run make" >&2; exit 1; }
+done
+FLOWPIND=${FLOWPIND:-$BUILD/flowpind}
+FLOWPINCTL=$BUILD/flowpinctl
+
+# Everything this run creates carries this prefix: namespaces, the pin
+# directory, the temporary folder. Devices live only inside the namespaces.
+ID=fps-$$
+PIN=/sys/fs/bpf/$ID
+TMP=$(mktemp -d "/tmp/$ID.XXXXXX") || exit 1
+PORT=7777
+SVC4=203.0.113.10        # TEST-NET-3
+SVC6=2001:db8:5::10      # documentation prefix
+NBACKENDS=5              # b1..b4 in the route at start, b5 to add
+WITHDRAWN=b2             # the backend the withdraw scenarios take away
+IDLE_TIMER=1             # resilient group's idle timer in the idle scenario
+SETTLE=0.5               # after a change; flowpind follows within ~100 ms
+CHECK_MS=2000            # how long a connection may take to answer
+
+C=$ID-c
+R=$ID-r
+ROUTER_BACKEND_PORTS=()
+for i in $(seq $NBACKENDS); do ROUTER_BACKEND_PORTS+=("rb$i"); done
+NSES=()
+PIDS=()
+DAEMON_PID=
+CLIENT_PID=
+CFD=
+CLIENT_LINES=0
+REPLY=
+MOUNTED_BPFFS=0
+
+log() { [ "$VERBOSE" = 1 ] && echo "  .. $*" >&2; return 0; }
+
+# --- cleanup: every path out of the script goes through here -------------
+
+stop_pid() { # PID [SIGNAL]
+	local pid=$1 i
+	kill -"${2:-TERM}" "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# Undo one run: client, daemon, servers, namespaces, pin directory.
+teardown() {
+	local p ns
+	if [ -n "$CFD" ]; then
+		echo quit 1>&"$CFD" 2>/dev/null
+		exec {CFD}>&-
+		CFD=
+	fi
+	[ -n "$CLIENT_PID" ] && stop_pid "$CLIENT_PID"
+	CLIENT_PID=
+	# SIGTERM: flowpind detaches and exits 0 (maps stay pinned)
+	[ -n "$DAEMON_PID" ] && stop_pid "$DAEMON_PID"
+	DAEMON_PID=
+	for p in "${PIDS[@]}"; do
+		stop_pid "$p"
+	done
+	PIDS=()
+	for ns in "${NSES[@]}"; do
+		# anything still running in our namespaces was started by us
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	NSES=()
+	rm -rf "$PIN"
+}
+
+cleanup() {
+	trap - EXIT INT TERM
+	teardown
+	rm -rf "$TMP"
+	# unmount only a bpffs we mounted ourselves and nobody uses
+	if [ "$MOUNTED_BPFFS" = 1 ] && [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ]; then
+		umount /sys/fs/bpf 2>/dev/null
+	fi
+}
+trap cleanup EXIT
+# a write to a client that died must fail, not end the suite
+trap '' PIPE
+trap 'echo "scenarios: interrupted" >&2; exit 130' INT TERM
+
+# --- topology ---------------------------------------------------------------
+
+nsx() { # NS CMD...: run in a namespace, keeping this mount namespace
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# Link i (0 = client, 1..5 = backends): 10.99.i.0/24 and fd99:0:0:i::/64,
+# router .1 / ::1, the other end .2 / ::2.
+gw4() { echo "10.99.$1.2"; }
+gw6() { echo "fd99:0:0:$1::2"; }
+
+# On the veths of the client and the backends:
+# - gro on: veth drops XDP-redirected frames unless the receiver runs NAPI
+#   (an XDP program or GRO);
+# - tx off: a veth hands its peer packets with the TCP/UDP checksum left to
+#   "hardware" (CHECKSUM_PARTIAL); native XDP sees only bytes, so a frame it
+#   redirects arrives with a checksum that is not finished and the receiver
+#   drops it (TcpInCsumErrors). A real NIC's frames carry full checksums.
+VETH_OFFLOADS="gro on tx off"
+
+# VARIANT: multipath (RTA_MULTIPATH routes), nhobj (nexthop objects in a
+# hash-threshold group), resilient, resilient-idle (idle timer IDLE_TIMER).
+topo_up() {
+	local variant=$1 i ns
+	for ns in "$C" "$R" $(for i in $(seq $NBACKENDS); do echo "$ID-b$i"; done); do
+		ip netns add "$ns" || return 1
+		NSES+=("$ns")
+		# no DAD: IPv6 neighbour discovery needs a usable link-local at once
+		nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 || return 1
+	done
+	nsx "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv6.fib_multipath_hash_policy=1 || return 1
+
+	ip link add c0 netns "$C" type veth peer name r0 netns "$R" || return 1
+	ip -n "$C" -batch - <<-EOF || return 1
+		link set lo up
+		link set c0 up
+		addr add 10.99.0.2/24 dev c0
+		addr add fd99::2/64 dev c0 nodad
+		route add default via 10.99.0.1
+		route add default via fd99::1
+	EOF
+	{
+		echo "link set lo up"
+		echo "link set r0 up"
+		echo "addr add 10.99.0.1/24 dev r0"
+		echo "addr add fd99::1/64 dev r0 nodad"
+	} >"$TMP/router.batch"
+	for i in $(seq $NBACKENDS); do
+		ns=$ID-b$i
+		ip link add "rb$i" netns "$R" type veth peer name b0 netns "$ns" || return 1
+		ip -n "$ns" -batch - <<-EOF || return 1
+			link set lo up
+			link set b0 up
+			addr add $SVC4/32 dev lo
+			addr add $SVC6/128 dev lo
+			addr add 10.99.$i.2/24 dev b0
+			addr add fd99:0:0:$i::2/64 dev b0 nodad
+			route add default via 10.99.$i.1
+			route add default via fd99:0:0:$i::1
+		EOF
+		{
+			echo "link set rb$i up"
+			echo "addr add 10.99.$i.1/24 dev rb$i"
+			echo "addr add fd99:0:0:$i::1/64 dev rb$i nodad"
+		} >>"$TMP/router.batch"
+		nsx "$ns" ethtool -K b0 $VETH_OFFLOADS >/dev/null || return 1
+	done
+	nsx "$C" ethtool -K c0 $VETH_OFFLOADS >/dev/null || return 1
+	ip -n "$R" -batch "$TMP/router.batch" || return 1
+	VARIANT=$variant
+	NH_MADE=" "
+	route_set 1 2 3 4
+}
+
+# Point the service route (IPv4 and IPv6) at these backends.
+route_set() {
+	local i hops4='' hops6='' grp4='' grp6='' res=''
+	case $VARIANT in
+	multipath)
+		for i in "$@"; do
+			hops4+=" nexthop via $(gw4 "$i") dev rb$i"
+			hops6+=" nexthop via $(gw6 "$i") dev rb$i"
+		done
+		ip -n "$R" route replace "$SVC4/32" $hops4 &&
+			ip -n "$R" -6 route replace "$SVC6/128" $hops6
+		return
+		;;
+	resilient) res="type resilient buckets 64" ;;
+	resilient-idle) res="type resilient buckets 64 idle_timer $IDLE_TIMER" ;;
+	esac
+	# nexthop objects: ids i (IPv4) and 10+i (IPv6), groups 100 and 110
+	for i in "$@"; do
+		case $NH_MADE in *" $i "*) ;; *)
+			ip -n "$R" nexthop add id "$i" via "$(gw4 "$i")" dev "rb$i" &&
+				ip -n "$R" nexthop add id "1$i" via "$(gw6 "$i")" dev "rb$i" ||
+				return 1
+			NH_MADE+="$i "
+		esac
+		grp4+="${grp4:+/}$i"
+		grp6+="${grp6:+/}1$i"
+	done
+	ip -n "$R" nexthop replace id 100 group "$grp4" $res &&
+		ip -n "$R" nexthop replace id 110 group "$grp6" $res &&
+		ip -n "$R" route replace "$SVC4/32" nhid 100 &&
+		ip -n "$R" -6 route replace "$SVC6/128" nhid 110
+}
+
+# The backend's MAC changes and the router's neighbour entries are replaced.
+mac_change() {
+	local i mac
+	for i in 1 2 3 4; do
+		mac=02:fb:00:00:00:0$i
+		ip -n "$ID-b$i" link set dev b0 address "$mac" &&
+			ip -n "$R" neigh replace "$(gw4 "$i")" lladdr "$mac" dev "rb$i" nud reachable &&
+			ip -n "$R" neigh replace "$(gw6 "$i")" lladdr "$mac" dev "rb$i" nud reachable ||
+			return 1
+	done
+}
+
+wait_file() { # FILE PATTERN COUNT TIMEOUT_S [PID]: PATTERN seen COUNT times
+	local n=0 max=$(($4 * 20)) seen
+	for (( ; ; n++)); do
+		seen=$(grep -c -- "$2" "$1" 2>/dev/null)
+		[ "${seen:-0}" -ge "$3" ] && return 0
+		[ $n -gt $max ] && return 1
+		[ -n "${5:-}" ] && ! kill -0 "$5" 2>/dev/null && return 1
+		sleep 0.05
+	done
+}
+
+servers_up() {
+	local i
+	for i in $(seq $NBACKENDS); do
+		ip netns exec "$ID-b$i" "$BUILD/scenario_echo" "b$i" $PORT \
+			>"$RUNDIR/echo-b$i.log" 2>&1 &
+		PIDS+=($!)
+	done
+	for i in $(seq $NBACKENDS); do
+		wait_file "$RUNDIR/echo-b$i.log" listening 1 5 || return 1
+	done
+}
+
+# The router resolves every backend (IPv4 and IPv6) before anything is
+# measured: a connection to each backend's own address from the router.
+# IPv6 ECMP steers around a next hop whose neighbour failed, and a next hop
+# still resolving would make the first flows depend on timing.
+neighbours_up() {
+	local i cmds='' _try
+	for i in $(seq $NBACKENDS); do
+		cmds+="spread n$i $(gw4 "$i") $PORT 1"$'\n'"spread n$i $(gw6 "$i") $PORT 1"$'\n'
+	done
+	for _try in 1 2 3; do
+		ip netns exec "$R" "$BUILD/scenario_client" <<<"$cmds" >"$RUNDIR/neighbours" 2>&1
+		[ "$(grep -c ' ok=1 ' "$RUNDIR/neighbours")" = $((NBACKENDS * 2)) ] &&
+			! ip -n "$R" neigh show | grep -qv 'REACHABLE\|STALE\|DELAY\|PROBE' &&
+			return 0
+		sleep 0.5
+	done
+	echo "router cannot reach every backend:" >>"$RUNDIR/errors"
+	ip -n "$R" neigh show >>"$RUNDIR/errors"
+	return 1
+}
+
+client_up() {
+	rm -f "$TMP/client.in"
+	mkfifo "$TMP/client.in" || return 1
+	ip netns exec "$C" "$BUILD/scenario_client" <"$TMP/client.in" \
+		>"$RUNDIR/client.out" 2>"$RUNDIR/client.err" &
+	CLIENT_PID=$!
+	exec {CFD}>"$TMP/client.in"
+	CLIENT_LINES=0
+}
+
+# Send one command to the client; its answer is left in REPLY.
+client_cmd() {
+	local n=0
+	CLIENT_LINES=$((CLIENT_LINES + 1))
+	REPLY=
+	echo "$*" >&"$CFD" || return 1
+	wait_file "$RUNDIR/client.out" '' $CLIENT_LINES 20 "$CLIENT_PID" || {
+		echo "client gave no answer to: $*" >>"$RUNDIR/errors"
+		return 1
+	}
+	REPLY=$(sed -n "${CLIENT_LINES}p" "$RUNDIR/client.out")
+	log "$REPLY"
+	case $REPLY in *error*) return 1 ;; esac
+}
+
+daemon_start() { # MODE POLICY
+	mountpoint -q /sys/fs/bpf || {
+		mount -t bpf bpf /sys/fs/bpf && MOUNTED_BPFFS=1
+	} || return 1
+	local before
+	before=$(grep -c "\<ready\>" "$RUNDIR/flowpind.log" 2>/dev/null)
+	# nsenter itself, not a function: $! must be flowpind's own pid
+	nsenter --net="/run/netns/$R" "$FLOWPIND" -m "$1" -p "$PIN" --withdrawn "$2" \
+		r0 "${ROUTER_BACKEND_PORTS[@]}" \
+		2>>"$RUNDIR/flowpind.log" &
+	DAEMON_PID=$!
+	wait_file "$RUNDIR/flowpind.log" "\\<ready\\>" $((${before:-0} + 1)) 15 "$DAEMON_PID" || {
+		echo "flowpind did not get ready" >>"$RUNDIR/errors"
+		return 1
+	}
+}
+
+# --- scenarios --------------------------------------------------------------
+
+# name      route           policy change    flowpin   kernel  what changes
+SCENARIO_TABLE="
+add         multipath       drain  add       zero      some    5th backend added to a multipath route
+drain       multipath       drain  withdraw  zero      some    $WITHDRAWN withdrawn, --withdrawn drain
+repin       multipath       repin  withdraw  withdrawn some    $WITHDRAWN withdrawn, --withdrawn repin
+nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
+nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
+nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
+res-drain   resilient       drain  withdraw  zero      some    resilient group: $WITHDRAWN withdrawn, drain
+res-repin   resilient       repin  withdraw  withdrawn some    resilient group: $WITHDRAWN withdrawn, repin
+mac         multipath       drain  mac       zero      zero    every backend's MAC changes (neigh replace)
+hitless     multipath       drain  hitless   zero      some    flowpind SIGHUP restart, then 5th added
+sigkill     multipath       drain  sigkill   zero      some    flowpind SIGKILLed, 5th added, restarted
+idle        resilient-idle  drain  idle      zero      some    idle > resilient idle timer, then 5th added
+"
+# route: how the service route is made (see route_set); flowpin, kernel:
+# what each must show (zero broken, some broken, or only the withdrawn
+# backend's connections broken).
+ALL_SCENARIOS=$(awk 'NF { printf "%s ", $1 }' <<<"$SCENARIO_TABLE")
+DEMO_SCENARIOS="add drain"
+
+spec() { # NAME -> route policy change flowpin kernel description...
+	local line
+	line=$(awk -v n="$1" '$1 == n { $1 = ""; print substr($0, 2) }' <<<"$SCENARIO_TABLE")
+	[ -n "$line" ] && echo "$line"
+}
+
+describe() {
+	local _v _p _c _f _k what
+	read -r _v _p _c _f _k what <<<"$(spec "$1")"
+	echo "$what"
+}
+
+# Make the change of a scenario. COLUMN is kernel, native or skb.
+change() { # CHANGE COLUMN
+	local col=$2
+	case $1 in
+	add) route_set 1 2 3 4 5 ;;
+	withdraw) route_set 1 3 4 ;;
+	mac) mac_change ;;
+	hitless)
+		if [ "$col" != kernel ]; then
+			kill -HUP "$DAEMON_PID" || return 1
+			# the re-executed daemon says ready again after its first sync
+			wait_file "$RUNDIR/flowpind.log" "\\<ready\\>" 2 15 "$DAEMON_PID" || {
+				echo "flowpind not ready again after SIGHUP" >>"$RUNDIR/errors"
+				return 1
+			}
+		fi
+		route_set 1 2 3 4 5
+		;;
+	sigkill)
+		if [ "$col" != kernel ]; then
+			kill -KILL "$DAEMON_PID"
+			wait "$DAEMON_PID" 2>/dev/null
+			DAEMON_PID=
+		fi
+		# the route changes while no daemon runs; the datapath keeps pins
+		route_set 1 2 3 4 5 || return 1
+		if [ "$col" != kernel ]; then
+			daemon_start "$col" "$POLICY" || return 1
+		fi
+		;;
+	idle)
+		sleep $((IDLE_TIMER * 2)).5
+		route_set 1 2 3 4 5
+		;;
+	esac
+}
+
+# --- results ----------------------------------------------------------------
+
+PASSED=0
+FAILED=0
+declare -A CELL  # scenario/family/column -> "broken/total" (! marks a failure)
+
+field() { # LINE KEY
+	local w
+	for w in $1; do
+		[ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return; }
+	done
+	echo ""
+}
+
+verdict() { # OK WHAT
+	if [ "$1" = 1 ]; then
+		PASSED=$((PASSED + 1))
+	else
+		FAILED=$((FAILED + 1))
+		echo "  FAIL $2" >&2
+		FAIL_RUN=1
+	fi
+}
+
+# Judge one family of one run from the client's answers.
+judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED
+	local scen=$1 fam=$2 col=$3 must=$4 opened=$5 checked=$6 spread=$7
+	local expect=$8 excluded=$9 name ok total broken b v bk of
+	name="$scen $fam ${col}"
+	total=$(field "$checked" total)
+	broken=$(field "$checked" broken)
+	ok=1
+	# connections: all opened, then broken as the expectation says
+	if [ -z "$total" ] || [ "$(field "$opened" ok)" != "$CONNS" ] ||
+		[ "$total" != "$CONNS" ]; then
+		ok=0
+	else
+		case $must in
+		zero) [ "$broken" = 0 ] || ok=0 ;;
+		some) [ "$broken" -gt 0 ] || ok=0 ;;
+		withdrawn)
+			for b in $(seq $NBACKENDS); do
+				v=$(field "$checked" "b$b")
+				[ -z "$v" ] && continue
+				bk=${v%/*}
+				of=${v#*/}
+				if [ "b$b" = "$WITHDRAWN" ]; then
+					[ "$bk" = "$of" ] && [ "$of" -gt 0 ] || ok=0
+				else
+					[ "$bk" = 0 ] || ok=0
+				fi
+			done
+			;;
+		esac
+	fi
+	CELL[$scen/$fam/$col]="${broken:-?}/${total:-?}"
+	if [ $ok = 0 ]; then
+		CELL[$scen/$fam/$col]+="!"
+	elif [ "$must" = withdrawn ]; then
+		CELL[$scen/$fam/$col]+=" ($WITHDRAWN's)"
+	fi
+	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected $must ($checked)"
+
+	# spread: the initial connections reached b1..b4, new ones every
+	# backend of the route and never an excluded one
+	ok=1
+	for b in 1 2 3 4; do
+		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
+	done
+	[ -z "$(field "$opened" b5)" ] || ok=0
+	[ "$(field "$spread" fail)" = 0 ] || ok=0
+	for b in $expect; do
+		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
+	done
+	for b in $excluded; do
+		[ -z "$(field "$spread" "b$b")" ] || ok=0
+	done
+	[ $ok = 1 ] || CELL[$scen/$fam/$col]+="~"
+	verdict $ok "$name: new connections spread (before: $opened; after: $spread)"
+}
+
+# One scenario in one column: fresh topology, change, judge, tear down.
+run_one() { # SCEN COL
+	local scen=$1 col=$2 variant must_fp must_k chg must expect excluded what
+	local opened4='' opened6='' checked4='' checked6='' spread4='' spread6='' step=setup
+	read -r variant POLICY chg must_fp must_k _ <<<"$(spec "$scen")"
+	[ "$col" = kernel ] && must=$must_k || must=$must_fp
+	RUNDIR=$TMP/$scen-$col
+	mkdir -p "$RUNDIR"
+	FAIL_RUN=0
+	local t0=$SECONDS
+
+	case $chg in
+	withdraw) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
+	mac) expect="1 2 3 4" excluded=5 ;;
+	*) expect="1 2 3 4 5" excluded= ;;
+	esac
+
+	{
+		step=topology && topo_up "$variant" &&
+			step=servers && servers_up &&
+			step=client && client_up &&
+			step=neighbours && neighbours_up &&
+			{ [ "$col" = kernel ] || { step=flowpind && daemon_start "$col" "$POLICY"; }; } &&
+			step=open && client_cmd open v4 $SVC4 $PORT "$CONNS" && opened4=$REPLY &&
+			client_cmd open v6 $SVC6 $PORT "$CONNS" && opened6=$REPLY &&
+			step=change && change "$chg" "$col" &&
+			sleep $SETTLE &&
+			step=check && client_cmd check v4 $CHECK_MS && checked4=$REPLY &&
+			client_cmd check v6 $CHECK_MS && checked6=$REPLY &&
+			step=spread && client_cmd spread a4 $SVC4 $PORT $SPREAD && spread4=$REPLY &&
+			client_cmd spread a6 $SVC6 $PORT $SPREAD && spread6=$REPLY &&
+			step=finished
+	} 2>>"$RUNDIR/errors"
+	[ "$step" = finished ] || echo "  $scen/$col: failed at step '$step'" >&2
+	{
+		ip -n "$R" route show $SVC4
+		ip -n "$R" -6 route show $SVC6
+		ip -n "$R" nexthop show
+		ip -n "$R" neigh show
+	} >"$RUNDIR/router" 2>&1
+	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
+		for what in stats nexthops; do
+			nsx "$R" "$FLOWPINCTL" -p "$PIN" $what >"$RUNDIR/flowpinctl-$what" 2>&1
+		done
+	fi
+	[ "$HOLD" != 0 ] && [ "$col" != kernel ] && echo "  holding $ID for $HOLD s" >&2 && sleep "$HOLD"
+
+	if [ "$DEMO" = 1 ] && [ "$col" != kernel ] && [ "$step" = finished ]; then
+		save_flowpinctl >"$TMP/demo-flowpinctl"
+	fi
+	teardown
+
+	judge "$scen" IPv4 "$col" "$must" "$opened4" "$checked4" "$spread4" "$expect" "$excluded"
+	judge "$scen" IPv6 "$col" "$must" "$opened6" "$checked6" "$spread6" "$expect" "$excluded"
+	printf '  %-10s %-7s %3ss  IPv4 %-7s IPv6 %s\n' "$scen" "$col" $((SECONDS - t0)) \
+		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}"
+	if [ "$FAIL_RUN" = 1 ]; then
+		for f in "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind.log "$RUNDIR"/router \
+			"$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats; do
+			[ -s "$f" ] || continue
+			echo "  --- ${f##*/}"
+			if [ "$VERBOSE" = 1 ]; then
+				grep -v ' 0$' "$f" # all of it, less the idle counters
+			else
+				grep -v 'is a veth: frames redirected\| 0$' "$f" | tail -n 12
+			fi
+		done >&2
+	fi
+	return 0
+}
+
+# What flowpinctl says on the router, while the run is still up.
+save_flowpinctl() {
+	local cmd
+	[ -x "$FLOWPINCTL" ] || {
+		echo "(build/flowpinctl not built: nothing to show)"
+		return 0
+	}
+	echo "In the router namespace, at the end of the '$scen' run with flowpin:"
+	for cmd in status nexthops "flows --limit 5"; do
+		echo
+		echo "\$ flowpinctl -p $PIN $cmd"
+		nsx "$R" "$FLOWPINCTL" -p "$PIN" $cmd 2>&1 | head -n 30
+	done
+}
+
+print_table() {
+	local scen fam col hdr line
+	echo
+	echo "Broken connections (broken/total) after each change, per family;"
+	echo "kernel = no XDP, flowpin = flowpind on the router's ports."
+	echo "! = not what the suite expects, ~ = new connections did not spread as expected"
+	echo
+	hdr=$(printf '| %-10s | %-44s | %-6s | %-8s' scenario change family kernel)
+	line="|------------|----------------------------------------------|--------|----------"
+	for col in $FP_COLS; do
+		hdr+=$(printf ' | %-15s' "flowpin $col")
+		line+="|-----------------"
+	done
+	echo "$hdr | flowpin must show |"
+	echo "$line|-------------------|"
+	for scen in $SCENARIOS; do
+		for fam in IPv4 IPv6; do
+			printf '| %-10s | %-44s | %-6s | %-8s' "$scen" "$(describe "$scen")" $fam \
+				"${CELL[$scen/$fam/kernel]:--}"
+			for col in $FP_COLS; do
+				printf ' | %-15s' "${CELL[$scen/$fam/$col]:-n/a}"
+			done
+			read -r _ _ _ must _ <<<"$(spec "$scen")"
+			case $must in
+			zero) must="0 broken" ;;
+			withdrawn) must="only $WITHDRAWN's broken" ;;
+			esac
+			printf ' | %-17s |\n' "$must"
+		done
+	done
+	echo
+}
+
+# --- main -------------------------------------------------------------------
+
+if [ "$DEMO" = 1 ]; then
+	SCENARIOS=${ONLY:-$DEMO_SCENARIOS}
+	[ "$MODES" = "native skb" ] && MODES=native
+else
+	SCENARIOS=${ONLY:-$ALL_SCENARIOS}
+fi
+for s in $SCENARIOS; do
+	spec "$s" >/dev/null || { echo "scenarios: unknown scenario $s" >&2; exit 2; }
+done
+
+FP_COLS=$MODES
+if [ "$KERNEL_ONLY" = 1 ]; then
+	FP_COLS=
+elif [ ! -x "$FLOWPIND" ]; then
+	echo "scenarios: $FLOWPIND not built: running the kernel column only" >&2
+	FP_COLS=
+fi
+
+start=$SECONDS
+echo "scenarios: $CONNS connections per family, topology prefix $ID"
+for scen in $SCENARIOS; do
+	run_one "$scen" kernel
+	for col in $FP_COLS; do
+		run_one "$scen" "$col"
+	done
+done
+
+print_table
+[ "$DEMO" = 1 ] && [ -s "$TMP/demo-flowpinctl" ] && { cat "$TMP/demo-flowpinctl"; echo; }
+[ -z "$FP_COLS" ] && echo "flowpin: not run (no $FLOWPIND)"
+echo "took $((SECONDS - start)) s"
+echo "scenarios: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
