@@ -237,9 +237,14 @@ static int handle_events(struct daemon *d)
 	return sync_table(d);
 }
 
-/* Keep the kernel's neighbour entries of next hops in use resolved. */
+/*
+ * Keep the kernel's neighbour entries of next hops in use resolved. Static
+ * entries need nothing, and NTF_USE would strip NUD_PERMANENT from them
+ * (neigh_add() passes NEIGH_UPDATE_F_USE, which clears it).
+ */
 static void keepalive(struct daemon *d)
 {
+	const struct model_neigh *n;
 	char buf[96];
 	int err;
 
@@ -250,6 +255,9 @@ static void keepalive(struct daemon *d)
 		if (nh->state != NH_ACTIVE && nh->state != NH_WITHDRAWN)
 			continue;
 		nexthop_addr_from(&a, nh->ifindex, nh->family, nh->gw);
+		n = model_neigh(&d->model, &a);
+		if (n && n->is_static)
+			continue;
 		err = rtnl_neigh_use(&d->rtnl, &a);
 		if (err)
 			pr_debug("next hop %s: cannot refresh its neighbour entry: %s\n",

@@ -89,6 +89,12 @@ static struct model_neigh *find_neigh(const struct model *m,
 	return NULL;
 }
 
+const struct model_neigh *model_neigh(const struct model *m,
+				      const struct nexthop_addr *a)
+{
+	return find_neigh(m, a);
+}
+
 static struct model_nhobj *find_nhobj(const struct model *m, __u32 id)
 {
 	for (int i = 0; i < m->n_nhobjs; i++)
@@ -181,6 +187,7 @@ static int apply_neigh(struct model *m, const struct nlmsghdr *nlh)
 		return 0;
 	}
 	n->failed = ndm->ndm_state & NUD_FAILED;
+	n->is_static = ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP);
 	if (lladdr && (ndm->ndm_state & NUD_HAS_MAC)) {
 		memcpy(n->mac, lladdr, FP_ETH_ALEN);
 		n->has_mac = true;

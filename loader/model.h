@@ -21,8 +21,9 @@ struct model_link {
 struct model_neigh {
 	struct nexthop_addr addr;
 	__u8 mac[FP_ETH_ALEN];
-	bool has_mac; /* kept when the entry is garbage-collected */
-	bool failed;  /* the last resolution failed */
+	bool has_mac;	/* kept when the entry is garbage-collected */
+	bool failed;	/* the last resolution failed */
+	bool is_static; /* NUD_PERMANENT or NUD_NOARP: never resolved */
 };
 
 struct model_nhobj {
@@ -85,6 +86,10 @@ void model_free(struct model *m);
  * message is malformed.
  */
 int model_apply(struct model *m, const struct nlmsghdr *nlh);
+
+/* The neighbour entry of a gateway, or NULL. */
+const struct model_neigh *model_neigh(const struct model *m,
+				      const struct nexthop_addr *a);
 
 /* One next hop the datapath should have. */
 struct desired_nh {

@@ -216,6 +216,32 @@ static void restarts_keep_datapath(void **state)
 	assert_int_equal(daemon_stop(pid2, SIGTERM), 0);
 }
 
+static bool neigh_state_is(const char *addr, const char *dev, const char *state)
+{
+	return sh("ip neigh show %s dev %s | grep -q ' %s'", addr, dev, state) == 0;
+}
+
+/*
+ * Every 5 s flowpind marks the neighbours of next hops in use (NTF_USE),
+ * since pinned traffic bypasses the kernel; static entries are left alone.
+ */
+static void keepalive_spares_static_neighbours(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(sh("ip neigh replace 10.0.4.2 lladdr 02:00:00:00:04:02 dev out4 nud stale"), 0);
+	pid = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	sleep(6);
+	assert_true(neigh_state_is("10.0.1.2", "out1", "PERMANENT"));
+	assert_true(neigh_state_is("fd00:2::2", "out2", "PERMANENT"));
+	assert_false(neigh_state_is("10.0.4.2", "out4", "STALE")); /* probed */
+	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[1], "10.0.1.2", NULL), NH_ACTIVE);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	sh("ip neigh replace 10.0.4.2 lladdr 02:00:00:00:04:02 dev out4 nud permanent");
+}
+
 /* Bad input: one line, non-zero exit, nothing attached or pinned. */
 static void refuse(const char *why, const char *expect, pid_t pid)
 {
@@ -279,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(follows_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_dir_is_private_and_systemd_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath, setup, teardown),
+		cmocka_unit_test_setup_teardown(keepalive_spares_static_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	};
 	int ret;
