@@ -11,7 +11,7 @@
 
 #include "model.h"
 
-#define N_BUCKETS 4096
+#define N_BUCKETS 4096 /* at start; doubled when chains grow past 2 */
 /* The kernel's NUD_VALID: states in which the link-layer address is good. */
 #define NUD_HAS_MAC                                                            \
 	(NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE |    \
@@ -254,6 +254,31 @@ static struct model_route **route_slot(struct model *m,
 	return pp;
 }
 
+/* Keep chains short: a full Internet table is 1M routes. */
+static int route_rehash(struct model *m)
+{
+	__u32 n = m->n_buckets * 2;
+	struct model_route **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (__u32 i = 0; i < m->n_buckets; i++) {
+		struct model_route *r = m->buckets[i], *next;
+
+		for (; r; r = next) {
+			struct model_route **head = &b[route_hash(&r->key) % n];
+
+			next = r->next;
+			r->next = *head;
+			*head = r;
+		}
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->n_buckets = n;
+	return 0;
+}
+
 static int route_has(const struct model_route *r, const struct route_path *p)
 {
 	for (int i = 0; i < r->n_paths; i++)
@@ -434,6 +459,12 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		return 0;
 	}
 	if (!r) {
+		if (m->n_routes >= 2 * m->n_buckets) {
+			err = route_rehash(m);
+			if (err)
+				return err;
+			pp = route_slot(m, &pr.key);
+		}
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return -ENOMEM;

@@ -520,6 +520,30 @@ static void resync_removes_vanished_keeps_rest(void **state)
 	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_ACTIVE);
 }
 
+/* Enough routes to grow the route hash; every one is still found. */
+static void many_routes(void **state)
+{
+	struct env *e = *state;
+	char dst[32];
+
+	for (int k = 0; k < 20000; k++) {
+		snprintf(dst, sizeof(dst), "100.64.%d.%d", k / 250, k % 250);
+		route_msg(e, RTM_NEWROUTE, 0, 4, dst, 32, &two4[k % 2], 1);
+	}
+	assert_true(e->m.n_buckets > 4096);
+	assert_int_equal(e->m.n_routes, 20000);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_ACTIVE);
+	for (int k = 1; k < 20000; k += 2) {
+		snprintf(dst, sizeof(dst), "100.64.%d.%d", k / 250, k % 250);
+		route_msg(e, RTM_DELROUTE, 0, 4, dst, 32, &two4[1], 1);
+	}
+	assert_int_equal(e->m.n_routes, 10000);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_WITHDRAWN);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+}
+
 static void malformed_messages_refused(void **state)
 {
 	struct env *e = *state;
@@ -548,6 +572,7 @@ int main(void)
 		T(ipv6_per_path_delete),
 		T(cloned_and_non_unicast_ignored),
 		T(resync_removes_vanished_keeps_rest),
+		T(many_routes),
 		T(malformed_messages_refused),
 	};
 
