@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* flowpin_bench: the sections of make bench, and what they share. */
+#ifndef FLOWPIN_BENCH_H
+#define FLOWPIN_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#include "bench_frames.h"
+
+#define BENCH_CPU 1 /* the CPU BPF_PROG_TEST_RUN runs on */
+
+struct bench {
+	bool smoke;
+	const char *build;     /* where flowpind is */
+	char tmp[64];	       /* /tmp/fpb-PID: route files, logs */
+	char pin_base[64];     /* /sys/fs/bpf/fpb-PID: flowpind's pins */
+	int routes;	       /* routes in the main table, as counted */
+	__be32 dsts[BENCH_NDST]; /* destinations of the table in use */
+	const char *table;     /* "10 routes" or "750k routes" */
+	int checks_failed, checks_passed;
+};
+
+/* A line of the final table. */
+void row(const char *section, const char *what, const char *value,
+	 const char *ratio, const char *target, const char *met);
+void print_table(FILE *f);
+
+/* Count one verification; print what failed. */
+bool check(struct bench *b, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+double now_s(void);
+double median(double *v, int n);
+double percentile(double *v, int n, double p);
+void sleep_us(long us);
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Put this thread back on every CPU (children inherit it). */
+void run_anywhere(void);
+
+/* Router setup beyond tests/fixture: the 10-route table's extras. */
+int bench_router(struct bench *b);
+/* Add the generated full-size table; fills b->dsts from it. */
+int bench_big_table(struct bench *b, int n);
+int count_routes(void);
+
+/* flowpind as a child process, in this network namespace. */
+struct daemon_proc {
+	pid_t pid;
+	char pin[96];
+	char log[96];
+	double ready_s;	 /* spawn -> "ready:" */
+	long rss_kb, hwm_kb;
+};
+int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag);
+void daemon_stop(struct daemon_proc *d);
+
+/* The sections. */
+int bench_cost(struct bench *b, bool many_flows);
+int bench_pps(struct bench *b, struct daemon_proc *d);
+int bench_mem(struct bench *b);
+int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes);
+
+#endif

@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Section 1: ns per packet with BPF_PROG_TEST_RUN, on one CPU. The driver
+ * (driver.bpf.c) sets up each iteration's frame and tail-calls P0, flowpin
+ * or the reference forwarder, so all of them see the same frames. Variants
+ * run interleaved, round after round; the figures are medians over rounds,
+ * each round's figure the kernel's own average over `repeat` iterations.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.h"
+#include "fixture.h"
+#include "netns.h"
+#include "bench_driver.skel.h"
+#include "bench_p0.skel.h"
+#include "bench_xdp_ref.skel.h"
+
+enum variant { V_P0, V_REF, V_HIT, V_SHARED, V_MISS, V_MAX };
+
+static const char *const variant_names[V_MAX] = {
+	[V_P0] = "P0 parse only (harness floor)",
+	[V_REF] = "reference: FIB every packet",
+	[V_HIT] = "flowpin per-CPU cache hit",
+	[V_SHARED] = "flowpin shared-table hit",
+	[V_MISS] = "flowpin miss (new flow: FIB + pin)",
+};
+
+struct cost {
+	struct bench *b;
+	struct flowpin *fp;
+	struct bench_driver *drv;
+	struct bench_p0 *p0;
+	struct bench_xdp_ref *ref;
+	struct nexthop_table nht;
+	bool nht_open;
+	__u8 frame[PKT_MAX];
+	size_t frame_len;
+	__u64 next_new; /* first flow number never sent */
+	int ncpu;
+};
+
+struct run_result {
+	__u32 ns;
+	__u32 retval;
+	__u8 out[PKT_MAX];
+	__u32 out_len;
+};
+
+static int load_flowpin(struct cost *c, __u32 size)
+{
+	int err, id;
+
+	c->fp = flowpin__open();
+	if (!c->fp)
+		return -errno;
+	/* an hour: a hit is a hit, not the once-a-second check with flow_pins */
+	c->fp->rodata->cache_sync_ns = 3600ULL * 1000000000ULL;
+	/*
+	 * The pin rate limit stays in the path but never bites (one token a
+	 * nanosecond): a miss here is a real new pin, not an unpinned
+	 * forward. With the default limit, new flows past it cost about what
+	 * the reference forwarder does (FIB lookup, no pin insert).
+	 */
+	c->fp->rodata->pin_rate = 1000000000ULL;
+	c->fp->rodata->pin_burst = 1000000000ULL;
+	bpf_map__set_max_entries(c->fp->maps.flow_pins, size);
+	bpf_map__set_max_entries(c->fp->maps.flow_cache, size);
+	bpf_map__set_max_entries(c->fp->maps.nexthops, 64);
+	err = flowpin__load(c->fp);
+	if (err)
+		return err;
+	err = nexthop_table_open(&c->nht, bpf_map__fd(c->fp->maps.nexthops),
+				 bpf_map__fd(c->fp->maps.nexthop_index));
+	if (err)
+		return err;
+	c->nht_open = true;
+	for (int i = 1; i <= N_OUT; i++) {
+		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
+		struct nexthop_addr a;
+		__u32 key = rt.ifindex_out[i];
+		__be32 gw = htonl(0x0a000002 | i << 8); /* 10.0.i.2 */
+
+		if (bpf_map_update_elem(bpf_map__fd(c->fp->maps.tx_ports), &key,
+					&v, BPF_ANY))
+			return -errno;
+		nexthop_addr_from(&a, rt.ifindex_out[i], FP_AF_INET, &gw);
+		id = nexthop_table_set(&c->nht, &a, rt.out_mac[i], rt.gw_mac[i],
+				       NH_ACTIVE);
+		if (id < 0)
+			return id;
+	}
+	return 0;
+}
+
+static int load_all(struct cost *c, __u32 size)
+{
+	int fds[BT_MAX], err;
+
+	c->ncpu = libbpf_num_possible_cpus();
+	err = load_flowpin(c, size);
+	if (err)
+		return err;
+	c->p0 = bench_p0__open_and_load();
+	c->ref = bench_xdp_ref__open_and_load();
+	c->drv = bench_driver__open_and_load();
+	if (!c->p0 || !c->ref || !c->drv)
+		return -errno ? -errno : -EINVAL;
+	for (int i = 1; i <= N_OUT; i++) {
+		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
+		__u32 key = rt.ifindex_out[i];
+
+		if (bpf_map_update_elem(bpf_map__fd(c->ref->maps.tx_ports), &key,
+					&v, BPF_ANY))
+			return -errno;
+	}
+	fds[BT_P0] = bpf_program__fd(c->p0->progs.p0);
+	fds[BT_FLOWPIN] = bpf_program__fd(c->fp->progs.flowpin);
+	fds[BT_REF] = bpf_program__fd(c->ref->progs.xdp_ref);
+	for (__u32 i = 0; i < BT_MAX; i++)
+		if (bpf_map_update_elem(bpf_map__fd(c->drv->maps.targets), &i,
+					&fds[i], BPF_ANY))
+			return -errno;
+	memcpy(c->drv->bss->dsts, c->b->dsts, sizeof(c->b->dsts));
+	return 0;
+}
+
+static void unload_all(struct cost *c)
+{
+	bench_driver__destroy(c->drv);
+	bench_xdp_ref__destroy(c->ref);
+	bench_p0__destroy(c->p0);
+	if (c->nht_open)
+		nexthop_table_close(&c->nht);
+	flowpin__destroy(c->fp);
+}
+
+static int run(struct cost *c, enum bench_target target, __u64 base,
+	       __u32 mask, bool new_flows, __u32 repeat, struct run_result *r)
+{
+	struct xdp_md ctx = {
+		.data_end = c->frame_len,
+		.ingress_ifindex = rt.ifindex_in0,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->frame,
+		    .data_size_in = c->frame_len, .data_out = r->out,
+		    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	int err;
+
+	c->drv->bss->target = target;
+	c->drv->bss->flow_base = base;
+	c->drv->bss->flow_mask = mask;
+	c->drv->bss->new_flows = new_flows;
+	c->drv->bss->iter = 0;
+	err = bpf_prog_test_run_opts(bpf_program__fd(c->drv->progs.driver),
+				     &opts);
+	if (err) {
+		say("test run: %s\n", strerror(-err));
+		return err;
+	}
+	r->ns = opts.duration;
+	r->retval = opts.retval;
+	r->out_len = opts.data_size_out;
+	return 0;
+}
+
+static void fp_stats(struct cost *c, __u64 *sum)
+{
+	__u64 vals[c->ncpu];
+
+	for (__u32 i = 0; i < FP_STAT_MAX; i++) {
+		sum[i] = 0;
+		if (bpf_map_lookup_elem(bpf_map__fd(c->fp->maps.stats), &i, vals))
+			continue;
+		for (int k = 0; k < c->ncpu; k++)
+			sum[i] += vals[k];
+	}
+}
+
+static __u64 ref_forwarded(struct cost *c)
+{
+	__u64 vals[c->ncpu], sum = 0;
+	__u32 k = REF_FORWARDED;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(c->ref->maps.ref_stats), &k, vals))
+		return 0;
+	for (int i = 0; i < c->ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+/* Empty this CPU's (and every CPU's) flow_cache: the next packet of each
+ * flow finds its pin in flow_pins only. */
+static int clear_cache(struct cost *c)
+{
+	enum { CHUNK = 8192 };
+	int fd = bpf_map__fd(c->fp->maps.flow_cache);
+	struct flow_key *keys = malloc(CHUNK * sizeof(*keys));
+	void *vals = malloc((size_t)CHUNK * 16 * c->ncpu);
+	__u32 batch = 0, count;
+	bool first = true;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		count = CHUNK;
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &batch,
+						      &batch, keys, vals,
+						      &count, &opts);
+		if (err) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static void flow_key_of(struct cost *c, __u64 flow, struct flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = FP_AF_INET;
+	k->proto = IPPROTO_UDP;
+	k->sport = htons(BENCH_SPORT);
+	k->dport = htons(BENCH_DPORT);
+	k->saddr[0] = htonl(BENCH_SRC_BASE + (__u32)(flow >> BENCH_NDST_SHIFT));
+	k->daddr[0] = c->b->dsts[flow & (BENCH_NDST - 1)];
+}
+
+/* A forwarded frame: to a gateway's MAC, TTL 63, checksum still valid. */
+static bool forwarded_ok(const struct run_result *r)
+{
+	const __u8 *ip = r->out + 14;
+
+	return r->retval == XDP_REDIRECT && r->out_len >= 34 && egress_of(r->out) &&
+	       ip[8] == 63 && ipv4_csum_valid(ip);
+}
+
+struct samples {
+	double v[V_MAX][64];
+	double hit1[64], shared1[64]; /* 1 flow: single-iteration runs */
+	int n;
+};
+
+/* One flow's shared-table hits: the cache entry is deleted before each
+ * single-iteration run. A run of 1 carries the timer's own overhead, which
+ * the same single-iteration runs of cache hits measure. */
+static int shared_one_flow(struct cost *c, int samples, struct samples *s,
+			   int round)
+{
+	double *sh = malloc(samples * sizeof(double));
+	double *hit = malloc(samples * sizeof(double));
+	struct run_result r;
+	struct flow_key key;
+	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
+	int fd = bpf_map__fd(c->fp->maps.flow_cache), err = 0, del_ok = 0;
+
+	if (!sh || !hit)
+		return -ENOMEM;
+	flow_key_of(c, 0, &key);
+	fp_stats(c, before);
+	for (int i = 0; i < samples && !err; i++) {
+		del_ok += !bpf_map_delete_elem(fd, &key);
+		err = run(c, BT_FLOWPIN, 0, 0, false, 1, &r);
+		sh[i] = r.ns;
+	}
+	fp_stats(c, after);
+	check(c->b, del_ok == samples && after[FP_STAT_PIN_HIT] - before[FP_STAT_PIN_HIT] == (__u64)samples,
+	      "shared hit, 1 flow: %d deletes, pin_hit +%llu of %d", del_ok,
+	      after[FP_STAT_PIN_HIT] - before[FP_STAT_PIN_HIT], samples);
+	fp_stats(c, before);
+	for (int i = 0; i < samples && !err; i++) {
+		err = run(c, BT_FLOWPIN, 0, 0, false, 1, &r);
+		hit[i] = r.ns;
+	}
+	fp_stats(c, after);
+	check(c->b, after[FP_STAT_CACHE_HIT] - before[FP_STAT_CACHE_HIT] == (__u64)samples,
+	      "cache hit x1, 1 flow: cache_hit +%llu of %d",
+	      after[FP_STAT_CACHE_HIT] - before[FP_STAT_CACHE_HIT], samples);
+	s->shared1[round] = median(sh, samples);
+	s->hit1[round] = median(hit, samples);
+	free(sh);
+	free(hit);
+	return err;
+}
+
+static int measure(struct cost *c, enum variant v, __u32 flows, int round,
+		   struct samples *s)
+{
+	struct bench *b = c->b;
+	__u32 mask = flows - 1;
+	__u32 n = flows > 1 ? flows : (b->smoke ? 1 << 12 : 1 << 18);
+	__u32 n_new = b->smoke ? 1 << 12 : 1 << 17;
+	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX], rb;
+	struct run_result r;
+	int err;
+
+#define D(stat) (after[stat] - before[stat])
+	switch (v) {
+	case V_P0:
+		err = run(c, BT_P0, 0, mask, false, n, &r);
+		check(b, !err && r.retval == XDP_DROP, "P0: verdict %u", r.retval);
+		break;
+	case V_REF:
+		rb = ref_forwarded(c);
+		err = run(c, BT_REF, 0, mask, false, n, &r);
+		check(b, !err && forwarded_ok(&r) && ref_forwarded(c) - rb == n,
+		      "reference: verdict %u, forwarded +%llu of %u", r.retval,
+		      ref_forwarded(c) - rb, n);
+		break;
+	case V_HIT:
+		fp_stats(c, before);
+		err = run(c, BT_FLOWPIN, 0, mask, false, n, &r);
+		fp_stats(c, after);
+		check(b, !err && forwarded_ok(&r) && D(FP_STAT_CACHE_HIT) == n &&
+			      D(FP_STAT_FORWARDED) == n,
+		      "cache hit: verdict %u, cache_hit +%llu forwarded +%llu of %u",
+		      r.retval, D(FP_STAT_CACHE_HIT), D(FP_STAT_FORWARDED), n);
+		break;
+	case V_SHARED:
+		if (flows == 1) {
+			err = shared_one_flow(c, b->smoke ? 50 : 300, s, round);
+			r.ns = 0;
+			break;
+		}
+		err = clear_cache(c);
+		if (err)
+			return err;
+		fp_stats(c, before);
+		err = run(c, BT_FLOWPIN, 0, mask, false, flows, &r);
+		fp_stats(c, after);
+		check(b, !err && forwarded_ok(&r) && D(FP_STAT_PIN_HIT) == flows &&
+			      D(FP_STAT_FORWARDED) == flows,
+		      "shared hit: verdict %u, pin_hit +%llu forwarded +%llu of %u",
+		      r.retval, D(FP_STAT_PIN_HIT), D(FP_STAT_FORWARDED), flows);
+		break;
+	case V_MISS:
+		fp_stats(c, before);
+		err = run(c, BT_FLOWPIN, c->next_new, 0, true, n_new, &r);
+		c->next_new += n_new;
+		fp_stats(c, after);
+		check(b, !err && forwarded_ok(&r) && D(FP_STAT_PIN_NEW) == n_new &&
+			      D(FP_STAT_FORWARDED) == n_new,
+		      "miss: verdict %u, pin_new +%llu forwarded +%llu of %u",
+		      r.retval, D(FP_STAT_PIN_NEW), D(FP_STAT_FORWARDED), n_new);
+		break;
+	default:
+		return -EINVAL;
+	}
+#undef D
+	s->v[v][round] = r.ns;
+	return err;
+}
+
+int bench_cost(struct bench *b, bool many_flows)
+{
+	__u32 flows = many_flows ? (b->smoke ? 1 << 12 : 1 << 20) : 1;
+	int rounds = b->smoke ? 2 : 7;
+	struct pkt_spec spec = {
+		.family = 4, .proto = IPPROTO_UDP, .src = CLIENT4,
+		.dst = "100.64.0.1", .sport = BENCH_SPORT, .dport = BENCH_DPORT,
+		.payload = BENCH_FRAME_LEN - 42,
+	};
+	struct cost c = { .b = b };
+	struct samples *s = calloc(1, sizeof(*s));
+	struct run_result r;
+	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
+	char label[64], what[128], val[48], ratio[48];
+	double med[V_MAX], ref;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	snprintf(label, sizeof(label), "%s, %s", b->table,
+		 many_flows ? (b->smoke ? "4096 flows" : "1M flows") : "1 flow");
+	say("section 1: %s\n", label);
+	c.frame_len = pkt_build(&spec, c.frame);
+	c.next_new = 1ULL << 32; /* far from the flows 0 .. flows-1 */
+	err = run_on_cpu(BENCH_CPU);
+	if (!err)
+		err = load_all(&c, many_flows ? 1 << 22 : 1 << 21);
+	if (err) {
+		say("cannot load the programs: %s\n", strerror(-err));
+		goto out;
+	}
+	/* Pin every flow of the set (and fill this CPU's cache). */
+	fp_stats(&c, before);
+	err = run(&c, BT_FLOWPIN, 0, flows - 1, false, flows, &r);
+	fp_stats(&c, after);
+	if (err || !check(b, after[FP_STAT_PIN_NEW] - before[FP_STAT_PIN_NEW] == flows,
+			  "priming %s: pin_new +%llu of %u (pass_fib_no_neigh +%llu, nexthop_unknown +%llu)",
+			  label, after[FP_STAT_PIN_NEW] - before[FP_STAT_PIN_NEW], flows,
+			  after[FP_PASS_FIB_NO_NEIGH] - before[FP_PASS_FIB_NO_NEIGH],
+			  after[FP_PASS_NEXTHOP_UNKNOWN] - before[FP_PASS_NEXTHOP_UNKNOWN])) {
+		err = err ? err : -EIO;
+		goto out;
+	}
+	for (int round = 0; round < rounds && !err; round++)
+		for (int k = 0; k < V_MAX && !err; k++)
+			err = measure(&c, (round + k) % V_MAX, flows, round, s);
+	if (err)
+		goto out;
+
+	for (int v = 0; v < V_MAX; v++)
+		med[v] = median(s->v[v], rounds);
+	if (flows == 1) {
+		double corr[64];
+
+		for (int i = 0; i < rounds; i++)
+			corr[i] = s->shared1[i] - (s->hit1[i] - s->v[V_HIT][i]);
+		med[V_SHARED] = median(corr, rounds);
+		say("  1-flow shared hit: single runs %.0f ns, single-run cache hit %.0f ns"
+		    " (timer overhead %.0f ns subtracted)\n",
+		    median(s->shared1, rounds), median(s->hit1, rounds),
+		    median(s->hit1, rounds) - med[V_HIT]);
+	}
+	ref = med[V_REF];
+	for (int v = 0; v < V_MAX; v++) {
+		const char *target = NULL, *met = NULL;
+		bool big = !strcmp(b->table, "750k routes");
+		double q = med[v] / ref;
+
+		say("  %-40s median %6.1f ns  (rounds:", variant_names[v], med[v]);
+		for (int i = 0; i < rounds; i++)
+			say(" %.0f", s->v[v][i]);
+		say(")\n");
+		snprintf(what, sizeof(what), "%s: %s", label, variant_names[v]);
+		snprintf(val, sizeof(val), "%.1f ns", med[v]);
+		snprintf(ratio, sizeof(ratio), "%.2fx ref", q);
+		if (big && v == V_HIT) {
+			target = "<= 0.35x ref";
+			met = q <= 0.35 ? "yes" : "NO";
+		} else if (big && v == V_MISS) {
+			target = "<= 1.3x ref";
+			met = q <= 1.3 ? "yes" : "NO";
+		}
+		row("1", what, val, v == V_REF ? "1.00" : ratio, target, met);
+	}
+out:
+	if (err)
+		check(b, false, "section 1 (%s): %s", label, strerror(-err));
+	unload_all(&c);
+	run_anywhere();
+	free(s);
+	return err;
+}

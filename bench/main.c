@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * flowpin_bench: make bench (issue 6). Runs in a private network namespace
+ * (tests/fixture's router, plus the bench's routes) and prints one table.
+ *
+ *   flowpin_bench [--smoke] [--build DIR] [--out FILE] [--routes N]
+ *
+ * --smoke: tiny sizes, no big table; ends with "bench_smoke: N passed, M
+ * failed" for tests/run-all.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+#include "bench.h"
+#include "fixture.h"
+#include "netns.h"
+
+static struct bench b;
+static struct daemon_proc *running;
+
+static void cleanup(void)
+{
+	if (running)
+		daemon_stop(running);
+	running = NULL;
+	if (b.tmp[0])
+		sh("rm -rf '%s'", b.tmp);
+	b.tmp[0] = 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exit(1); /* runs cleanup() */
+}
+
+static void machine(char *buf, size_t len)
+{
+	char model[128] = "?", line[256], load[64] = "?";
+	struct utsname u;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "model name : %127[^\n]", model) == 1)
+			break;
+	if (f)
+		fclose(f);
+	f = fopen("/proc/loadavg", "r");
+	if (f && fgets(load, sizeof(load), f))
+		load[strcspn(load, "\n")] = 0;
+	if (f)
+		fclose(f);
+	uname(&u);
+	snprintf(buf, len, "%s, %ld cores, kernel %s, load average %s", model,
+		 sysconf(_SC_NPROCESSORS_ONLN), u.release, load);
+}
+
+static void startup_row(struct daemon_proc *d)
+{
+	char what[128], val[64], rss[64];
+
+	snprintf(what, sizeof(what), "flowpind start + first sync, %s (%d routes)",
+		 b.table, b.routes);
+	snprintf(val, sizeof(val), "%.2f s", d->ready_s);
+	snprintf(rss, sizeof(rss), "RSS %.1f MiB (peak %.1f)", d->rss_kb / 1024.0,
+		 d->hwm_kb / 1024.0);
+	row("4", what, val, rss, b.routes >= 750000 ? "<= 3 s" : NULL,
+	    b.routes >= 750000 ? (d->ready_s <= 3 ? "yes" : "NO") : NULL);
+	say("flowpind ready after %.2f s, VmRSS %ld kB, VmHWM %ld kB\n",
+	    d->ready_s, d->rss_kb, d->hwm_kb);
+}
+
+/* flowpind on the current table: start time, pps, change latency. */
+static int with_daemon(const char *tag, int changes)
+{
+	struct daemon_proc d;
+	int err = daemon_start(&b, &d, tag);
+
+	if (!check(&b, !err, "flowpind did not start (%s)", tag))
+		return -1;
+	running = &d;
+	startup_row(&d);
+	bench_pps(&b, &d);
+	bench_cp_latency(&b, &d, changes);
+	daemon_stop(&d);
+	running = NULL;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "smoke", no_argument, NULL, 's' },
+		{ "build", required_argument, NULL, 'b' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "routes", required_argument, NULL, 'r' },
+		{},
+	};
+	const char *out = NULL;
+	int n_routes = 750000, c;
+	char before[256], after[256];
+	double t0 = now_s();
+
+	b.build = "build";
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': b.smoke = true; break;
+		case 'b': b.build = optarg; break;
+		case 'o': out = optarg; break;
+		case 'r': n_routes = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: %s [--smoke] [--build DIR] [--out FILE] [--routes N]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (geteuid()) {
+		fprintf(stderr, "flowpin_bench: needs root\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(b.tmp, sizeof(b.tmp), "/tmp/fpb-%d", getpid());
+	snprintf(b.pin_base, sizeof(b.pin_base), "/sys/fs/bpf/fpb-%d", getpid());
+	if (sh("mkdir -p '%s'", b.tmp))
+		return 1;
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	machine(before, sizeof(before));
+	say("machine: %s\n", before);
+
+	if (router_create() || bench_router(&b)) {
+		check(&b, false, "cannot build the router namespace");
+		goto done;
+	}
+	bench_mem(&b);
+	bench_cost(&b, false);
+	bench_cost(&b, true);
+	with_daemon("small", b.smoke ? 30 : 1000);
+	if (!b.smoke) {
+		if (!check(&b, !bench_big_table(&b, n_routes), "cannot add %d routes",
+			   n_routes))
+			goto done;
+		bench_cost(&b, false);
+		bench_cost(&b, true);
+		with_daemon("big", 300);
+	}
+done:
+	router_destroy();
+	machine(after, sizeof(after));
+	printf("\nflowpin bench%s, %.0f s\n", b.smoke ? " (smoke sizes)" : "",
+	       now_s() - t0);
+	printf("machine: %s\n", before);
+	printf("load average at the end: %s\n\n", strstr(after, "load average") ?
+	       strstr(after, "load average") + strlen("load average ") : "?");
+	print_table(stdout);
+	if (out) {
+		FILE *f = fopen(out, "w");
+
+		if (f) {
+			fprintf(f, "machine: %s\n\n", before);
+			print_table(f);
+			fclose(f);
+		}
+	}
+	printf("\nchecks: %d passed, %d failed\n", b.checks_passed, b.checks_failed);
+	if (b.smoke)
+		printf("bench_smoke: %d passed, %d failed\n", b.checks_passed,
+		       b.checks_failed);
+	return b.checks_failed ? 1 : 0;
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+/* P0: flowpin's own parser and nothing else, the floor of every figure. */
+#include "parse.h"
+
+SEC("xdp")
+int p0(struct xdp_md *ctx)
+{
+	struct packet pkt = {};
+
+	return parse_packet((void *)(long)ctx->data,
+			    (void *)(long)ctx->data_end, &pkt) ?
+		       XDP_PASS :
+		       XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "GPL";
