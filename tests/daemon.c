@@ -15,8 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "fixture.h"
 #include "nexthop_table.h"
 
 char pin_path[64], log_path[64];
@@ -200,6 +202,15 @@ void daemon_kill_all(void)
 			waitpid(started[i], NULL, 0);
 	}
 	n_started = 0;
+}
+
+void daemon_cleanup(void)
+{
+	daemon_kill_all();
+	for (int i = 1; i <= N_OUT; i++)
+		bpf_xdp_detach(rt.ifindex_out[i], 0, NULL);
+	remove_pins();
+	unlink(log_path);
 }
 
 int daemon_paths_init(const char *name)

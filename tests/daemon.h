@@ -28,6 +28,8 @@ int daemon_wait_ready(pid_t pid); /* 0 once it said "ready:" */
 int daemon_wait_exit(pid_t pid);  /* its exit status, -1 if it hung */
 int daemon_stop(pid_t pid, int sig);
 void daemon_kill_all(void);	  /* every daemon started, SIGKILL */
+/* After a test: kill its daemons, detach what they left, remove pins and log. */
+void daemon_cleanup(void);
 
 int pinned_fd(const char *map);
 bool pin_dir_exists(void);

@@ -202,6 +202,23 @@ void fixture_unload(struct flowpin_fixture *f)
 	f->skel = NULL;
 }
 
+int router_load(struct flowpin_fixture *f)
+{
+	if (router_create())
+		return -1;
+	if (fixture_load(f, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS)) {
+		router_destroy();
+		return -1;
+	}
+	return 0;
+}
+
+void router_unload(struct flowpin_fixture *f)
+{
+	fixture_unload(f);
+	router_destroy();
+}
+
 int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		__u8 *out, __u32 *out_len, int ingress_ifindex)
 {

@@ -58,6 +58,10 @@ int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 		 __u64 cache_sync_ns);
 void fixture_unload(struct flowpin_fixture *f);
 
+/* router_create() then fixture_load() with defaults; undone by router_unload(). */
+int router_load(struct flowpin_fixture *f);
+void router_unload(struct flowpin_fixture *f);
+
 /* Run one frame through the program on the current CPU; returns verdict. */
 int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		__u8 *out, __u32 *out_len, int ingress_ifindex);

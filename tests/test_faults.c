@@ -42,11 +42,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	daemon_kill_all();
-	for (int i = 1; i <= N_OUT; i++)
-		sh("ip link set dev out%d xdp off 2>/dev/null", i);
+	daemon_cleanup();
 	sh("ip route flush root 100.64.0.0/10 2>/dev/null");
-	remove_pins();
 	return 0;
 }
 

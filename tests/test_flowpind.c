@@ -69,11 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	daemon_kill_all();
-	for (int i = 1; i <= N_OUT; i++)
-		sh("ip link set dev out%d xdp off 2>/dev/null", i);
-	remove_pins();
-	unlink(log_path);
+	daemon_cleanup();
 	return 0;
 }
 

@@ -269,20 +269,13 @@ static void run_case(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (router_create())
-		return -1;
-	if (fixture_load(&fx, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS)) {
-		router_destroy();
-		return -1;
-	}
-	return 0;
+	return router_load(&fx);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	fixture_unload(&fx);
-	router_destroy();
+	router_unload(&fx);
 	return 0;
 }
 
