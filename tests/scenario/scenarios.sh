@@ -549,10 +549,14 @@ run_one() { # SCEN COL
 		ip -n "$R" nexthop show
 		ip -n "$R" neigh show
 	} >"$RUNDIR/router" 2>&1
+	local pinned='' running=''
 	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
 		for what in stats nexthops; do
 			nsx "$R" "$FLOWPINCTL" -p "$PIN" $what >"$RUNDIR/flowpinctl-$what" 2>&1
 		done
+		# flowpinctl against the live daemon and real connections
+		pinned=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" flows --count 2>/dev/null)
+		running=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" status 2>/dev/null | grep -c '^daemon: *running')
 	fi
 	[ "$HOLD" != 0 ] && [ "$col" != kernel ] && echo "  holding $ID for $HOLD s" >&2 && sleep "$HOLD"
 
@@ -563,6 +567,11 @@ run_one() { # SCEN COL
 
 	judge "$scen" IPv4 "$col" "$must" "$opened4" "$checked4" "$spread4" "$expect" "$excluded"
 	judge "$scen" IPv6 "$col" "$must" "$opened6" "$checked6" "$spread6" "$expect" "$excluded"
+	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
+		local ok=0
+		[ "${pinned:-0}" -ge $((2 * CONNS)) ] 2>/dev/null && [ "$running" = 1 ] && ok=1
+		verdict $ok "$scen/$col: flowpinctl sees the daemon running and ${pinned:-?} pinned flows (at least $((2 * CONNS)))"
+	fi
 	printf '  %-10s %-7s %3ss  IPv4 %-7s IPv6 %s\n' "$scen" "$col" $((SECONDS - t0)) \
 		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}"
 	if [ "$FAIL_RUN" = 1 ]; then
