@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,6 +87,30 @@ static int dump_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Whether these n bytes hold the end of a dump. */
+static bool has_done(const void *buf, int n)
+{
+	const struct nlmsghdr *nlh = buf;
+
+	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+		if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
+			return true;
+	return false;
+}
+
+/* Read the rest of a dump up to its NLMSG_DONE, and drop it. */
+static int drain_dump(struct rtnl *r)
+{
+	int n;
+
+	do {
+		n = mnl_socket_recvfrom(r->req, r->buf, BUF_SIZE);
+		if (n < 0)
+			return -errno;
+	} while (!has_done(r->buf, n));
+	return 0;
+}
+
 static int dump_one(struct rtnl *r, int type, size_t hdrlen, int family,
 		    struct dump_ctx *d)
 {
@@ -107,6 +132,19 @@ static int dump_one(struct rtnl *r, int type, size_t hdrlen, int family,
 			return -errno;
 		ret = mnl_cb_run(r->buf, n, r->seq, portid, dump_msg, d);
 	} while (ret > MNL_CB_STOP);
+	/*
+	 * libmnl stops at the first message flagged NLM_F_DUMP_INTR, before
+	 * the dump's end: read the rest, or the next request reads it.
+	 */
+	if (ret < 0 && errno == EINTR) {
+		if (!has_done(r->buf, n)) {
+			int err = drain_dump(r);
+
+			if (err)
+				return err;
+		}
+		return -EINTR;
+	}
 	if (ret < 0) {
 		/* nexthop objects need 5.3; their absence is not an error */
 		if (type == RTM_GETNEXTHOP && (errno == EINVAL || errno == EOPNOTSUPP))
@@ -122,6 +160,7 @@ int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data)
 	int err;
 
 	/* Links and neighbours first: next hops are built from them. */
+	/* -EINTR from one stops the others: the caller starts again */
 	err = dump_one(r, RTM_GETLINK, sizeof(struct ifinfomsg), AF_UNSPEC, &d);
 	if (!err)
 		err = dump_one(r, RTM_GETNEIGH, sizeof(struct ndmsg), AF_UNSPEC, &d);

@@ -31,6 +31,7 @@
 #define PORTS "out1", "out2", "out3", "out4", "out5"
 
 static const int four[] = { 1, 2, 3, 4 };
+static pid_t churn; /* a background route and link churner, if running */
 
 static int setup(void **state)
 {
@@ -42,8 +43,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	if (churn > 0) {
+		kill(churn, SIGKILL);
+		waitpid(churn, NULL, 0);
+		churn = 0;
+	}
 	daemon_cleanup();
 	sh("ip route flush root 100.64.0.0/10 2>/dev/null");
+	sh("for k in $(seq 1 400); do echo \"link del fpv$k\"; done | ip -force -batch - >/dev/null 2>&1; ip link del churn0 >/dev/null 2>&1; true");
 	return 0;
 }
 
@@ -144,14 +151,16 @@ static void lost_events_resync(void **state)
 }
 
 /*
- * Route churn while flowpind dumps a table of 20,000 routes: every start
- * ends equal to the kernel.
+ * Churn while flowpind dumps 20,000 routes and 800 links: routes replaced
+ * and deleted, veths added and removed. Link dumps are the ones the kernel
+ * flags NLM_F_DUMP_INTR (dev_base_seq moved); every start must end equal
+ * to the kernel, whether its dump was interrupted or not.
  */
 static void dumps_raced_by_churn(void **state)
 {
 	char batch[64], churn_batch[64];
 	int restarts = 0, interrupted = 0;
-	pid_t churn, pid;
+	pid_t pid;
 	FILE *f;
 
 	(void)state;
@@ -172,28 +181,36 @@ static void dumps_raced_by_churn(void **state)
 			k / 250, k % 250 + 1, k % 2 + 4, k % 2 + 4);
 	for (int k = 0; k < 2000; k++)
 		fprintf(f, "route del 100.127.%d.%d/32\n", k / 250, k % 250 + 1);
+	for (int k = 0; k < 200; k++)
+		fprintf(f, "link add churn0 type veth peer name churn1\nlink del churn0\n");
 	fclose(f);
+	assert_int_equal(sh("for k in $(seq 1 400); do echo \"link add fpv$k type veth peer name fpp$k\"; done | ip -batch -"), 0);
 	churn = fork();
 	if (churn == 0) {
 		for (;;)
 			sh("ip -force -batch %s >/dev/null 2>&1", churn_batch);
 	}
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 20; i++) {
 		pid = daemon_start("-v", PORTS, NULL);
-		assert_int_equal(daemon_wait_ready(pid), 0);
+		if (daemon_wait_ready(pid)) {
+			sh("grep -v 'is a veth' %s | tail -n 5 >&2", log_path);
+			fail_msg("start %d under churn did not get ready", i);
+		}
 		interrupted += daemon_log_has("dump interrupted");
 		restarts++;
 		assert_int_equal(daemon_stop(pid, SIGKILL), 128);
 	}
 	kill(churn, SIGKILL);
 	waitpid(churn, NULL, 0);
+	churn = 0;
 	unlink(batch);
 	unlink(churn_batch);
 	sh("ip route flush root 100.64.0.0/10");
+	sh("for k in $(seq 1 400); do echo \"link del fpv$k\"; done | ip -force -batch - >/dev/null 2>&1; ip link del churn0 >/dev/null 2>&1; true");
 	pid = daemon_start(PORTS, NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
 	assert_true(wait_table(4, 2000));
-	print_message("    %d starts under route churn, %d saw an interrupted dump and repeated it\n",
+	print_message("    %d starts under route and link churn, %d saw an interrupted dump and repeated it\n",
 		      restarts, interrupted);
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
 }
