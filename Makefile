@@ -20,7 +20,7 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc \
-	    libclang-rt-14-dev
+	    libclang-rt-14-dev util-linux systemd
 
 # SANITIZE=1: userspace with ASan and UBSan, in its own build folder.
 ifeq ($(SANITIZE),1)
