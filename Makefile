@@ -82,6 +82,9 @@ $(BUILD)/libflowpin.a: $(LIB_OBJS)
 
 # Install what is missing, so `make test` works on a fresh Debian 12.
 check-deps:
+	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
+
+deps:
 	@command -v $(CLANG) >/dev/null && command -v $(BPFTOOL) >/dev/null && \
 	 command -v ip >/dev/null && \
 	 pkg-config --exists $(PKGS) cmocka 2>/dev/null || $(MAKE) --no-print-directory deps
