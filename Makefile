@@ -85,11 +85,6 @@ check-deps:
 	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
 
 deps:
-	@command -v $(CLANG) >/dev/null && command -v $(BPFTOOL) >/dev/null && \
-	 command -v ip >/dev/null && \
-	 pkg-config --exists $(PKGS) cmocka 2>/dev/null || $(MAKE) --no-print-directory deps
-
-deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS)
 
