@@ -37,6 +37,11 @@ static __always_inline void stat_inc(__u32 idx)
 		*cnt += 1; /* per-CPU slot: no atomic needed */
 }
 
+static __always_inline bool addr_eq(const __be32 *a, const __be32 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
 static __always_inline int pass(__u32 reason)
 {
 	stat_inc(reason);
@@ -336,8 +341,13 @@ int flowpin(struct xdp_md *ctx)
 		return pass(reason);
 
 	if (pkt.icmp_error) {
-		/* Errors follow their flow's pin; they never make one. */
-		if (pin_find(&pkt.inner_key, &nh) != PIN_OK)
+		/*
+		 * Errors follow their flow's pin; they never make one. Only an
+		 * error sent to the quoted packet's source belongs to the flow:
+		 * others (to this router, say) are the kernel's to route.
+		 */
+		if (!addr_eq(pkt.key.daddr, pkt.inner_key.daddr) ||
+		    pin_find(&pkt.inner_key, &nh) != PIN_OK)
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
 		stat_inc(FP_STAT_ICMP_ERR_PINNED);
 		return forward(ctx, &pkt, nh);

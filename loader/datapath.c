@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -170,11 +171,34 @@ static int read_prev_status(struct datapath *dp)
 	return 0;
 }
 
+/* Two daemons on one set of maps would hand out the same ids. */
+static int lock_pin_dir(struct datapath *dp)
+{
+	dp->lock_fd = open(dp->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dp->lock_fd < 0) {
+		pr_warn("cannot open %s: %s\n", dp->pin_path, strerror(errno));
+		return -errno;
+	}
+	if (flock(dp->lock_fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		if (err == -EWOULDBLOCK)
+			pr_warn("another flowpind is using %s: give this one another pin path (-p)\n",
+				dp->pin_path);
+		else
+			pr_warn("cannot lock %s: %s\n", dp->pin_path, strerror(-err));
+		close(dp->lock_fd);
+		dp->lock_fd = -1;
+		return err == -EWOULDBLOCK ? -EBUSY : err;
+	}
+	return 0;
+}
+
 static int make_pin_dir(struct datapath *dp)
 {
 	if (!mkdir(dp->pin_path, 0700)) {
 		dp->made_dir = true;
-		return 0;
+		return lock_pin_dir(dp);
 	}
 	if (errno != EEXIST) {
 		pr_warn("cannot create %s: %s\n", dp->pin_path, strerror(errno));
@@ -186,7 +210,7 @@ static int make_pin_dir(struct datapath *dp)
 			strerror(errno));
 		return -errno;
 	}
-	return 0;
+	return lock_pin_dir(dp);
 }
 
 static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
@@ -222,6 +246,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	int err, i = 0;
 
 	memset(dp, 0, sizeof(*dp));
+	dp->lock_fd = -1;
 	dp->mode = o->mode;
 	snprintf(dp->pin_path, sizeof(dp->pin_path), "%s", o->pin_path);
 	err = resolve_ports(dp, o);
@@ -280,6 +305,9 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	return 0;
 
 err_dir:
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
+	dp->lock_fd = -1;
 	if (dp->made_dir)
 		rmdir(dp->pin_path);
 err_destroy:
@@ -438,6 +466,8 @@ static int attach_port(struct datapath *dp, struct port *p)
 		if (old) /* a dispatcher ran both for a moment */
 			xdp_program__detach(old, p->ifindex,
 					    xdp_multiprog__attach_mode(mp), 0);
+		else
+			p->fresh = true;
 	}
 	p->attached = true;
 	xdp_multiprog__close(mp);
@@ -519,6 +549,9 @@ int datapath_attach(struct datapath *dp)
 	return 0;
 
 err_detach:
+	/* undo what this call did: ports that ran flowpin before keep it */
+	for (int i = 0; i < dp->n_ports; i++)
+		dp->ports[i].attached &= dp->ports[i].fresh;
 	datapath_detach(dp);
 err_unpin:
 	datapath_unpin_new(dp);
@@ -555,6 +588,8 @@ void datapath_detach(struct datapath *dp)
 
 void datapath_close(struct datapath *dp)
 {
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
 	xdp_program__close(dp->prog);
 	flowpin__destroy(dp->skel);
 	free(dp->ports);

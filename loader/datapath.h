@@ -29,6 +29,7 @@ struct port {
 	char name[IF_NAMESIZE];
 	int ifindex;
 	bool attached; /* by this process, or adopted */
+	bool fresh;    /* attached by this call where nothing ran before */
 };
 
 #define DP_MAX_MAPS 16
@@ -37,6 +38,7 @@ struct datapath {
 	struct flowpin *skel;
 	struct xdp_program *prog;
 	char pin_path[PATH_MAX];
+	int lock_fd; /* flock on the pin directory: one daemon per maps */
 	bool made_dir;
 	bool pinned_now[DP_MAX_MAPS]; /* maps this process pinned */
 	bool reused[DP_MAX_MAPS];     /* maps found pinned */

@@ -46,6 +46,8 @@ struct daemon {
 	__u64 *withdrawn_at;
 	__u32 *pins;
 	bool pins_counted;
+	__u64 pins_counted_s;
+	char exe[PATH_MAX]; /* what SIGHUP executes: the installed binary */
 };
 
 static void usage(FILE *f)
@@ -137,6 +139,7 @@ static int sync_table(struct daemon *d)
 		.now_s = time(NULL),
 		.drain_timeout_s = d->drain_timeout_s,
 		.pins = d->pins_counted ? d->pins : NULL,
+		.pins_counted_s = d->pins_counted_s,
 		.withdrawn_at = d->withdrawn_at,
 	};
 	struct nh_change *ch;
@@ -191,9 +194,13 @@ static int discard_msg(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
+#define DUMP_TRIES 5
+
 /*
  * Rebuild the model from a full dump. Events queued before it are already
- * in the dump: drop them. Events that arrive during it are applied after.
+ * in the dump: drop them. Events that arrive during it are applied after,
+ * which also corrects a dump the kernel flagged inconsistent: one is
+ * repeated, but under constant churn the last one is kept.
  */
 static int full_sync(struct daemon *d)
 {
@@ -201,12 +208,16 @@ static int full_sync(struct daemon *d)
 	int err;
 
 	rtnl_read_events(&d->rtnl, discard_msg, NULL);
-	for (int tries = 0; tries < 10; tries++) {
+	for (int tries = 1;; tries++) {
 		err = model_init(&fresh);
 		if (err)
 			return err;
 		err = rtnl_dump(&d->rtnl, apply_msg, &fresh);
-		if (!err) {
+		if (!err || (err == -EINTR && tries == DUMP_TRIES)) {
+			if (err)
+				pr_warn("the kernel's state changed during %d dumps in a row: keeping the last; the events that follow correct it\n",
+					tries);
+			model_keep_macs(&fresh, &d->model, d->nht.nh, d->nht.size);
 			model_free(&d->model);
 			d->model = fresh;
 			d->status.synced_s = time(NULL);
@@ -221,20 +232,27 @@ static int full_sync(struct daemon *d)
 	return err;
 }
 
-static int handle_events(struct daemon *d)
+/*
+ * Apply pending events. Failures are logged where they happen and never
+ * stop the daemon: the datapath keeps forwarding, and the next event or
+ * resync tries again.
+ */
+static void handle_events(struct daemon *d)
 {
 	int err = rtnl_read_events(&d->rtnl, apply_msg, &d->model);
 
-	if (err == -ENOBUFS) {
-		pr_warn("netlink events were lost: resyncing from a full dump\n");
+	if (err) {
+		if (err == -ENOBUFS)
+			pr_warn("netlink events were lost: resyncing from a full dump\n");
+		else
+			pr_warn("reading netlink events: %s; resyncing\n",
+				strerror(-err));
 		d->status.resyncs++;
-		err = full_sync(d);
+		full_sync(d);
 		datapath_write_status(&d->dp, &d->status);
-		return err;
+		return;
 	}
-	if (err)
-		return err;
-	return sync_table(d);
+	sync_table(d);
 }
 
 /*
@@ -276,6 +294,7 @@ static int count_pins(struct daemon *d)
 	int err;
 
 	memset(d->pins, 0, d->nht.size * sizeof(*d->pins));
+	d->pins_counted_s = time(NULL);
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
@@ -421,7 +440,6 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 		{ .fd = timerfd, .events = POLLIN },
 	};
 	unsigned long ticks = 0;
-	int err;
 
 	for (;;) {
 		if (poll(pfd, 3, -1) < 0) {
@@ -429,11 +447,8 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 				continue;
 			return -errno;
 		}
-		if (pfd[0].revents) {
-			err = handle_events(d);
-			if (err)
-				return err;
-		}
+		if (pfd[0].revents)
+			handle_events(d);
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
 
@@ -448,11 +463,8 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 			ticks += n;
 			if (ticks % KEEPALIVE_S == 0)
 				keepalive(d);
-			if (ticks % PIN_COUNT_S == 0 && !count_pins(d)) {
-				err = sync_table(d);
-				if (err)
-					return err;
-			}
+			if (ticks % PIN_COUNT_S == 0 && !count_pins(d))
+				sync_table(d);
 		}
 	}
 }
@@ -474,6 +486,9 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o, &d, &verbose))
 		return 2;
+	/* resolved now, so a SIGHUP after an upgrade runs the new binary */
+	if (readlink("/proc/self/exe", d.exe, sizeof(d.exe) - 1) < 0)
+		snprintf(d.exe, sizeof(d.exe), "%s", argv[0]);
 	log_init("flowpind", verbose >= 2 ? LOG_TRACE :
 			     verbose ? LOG_DEBUG : LOG_INFO);
 	d.policy = o.policy;
@@ -533,8 +548,8 @@ int main(int argc, char **argv)
 		pr_info("re-executing, the datapath stays attached\n");
 		sd_notify("RELOADING=1");
 		rtnl_close(&d.rtnl);
-		sigprocmask(SIG_UNBLOCK, &mask, NULL);
-		execv("/proc/self/exe", argv);
+		/* signals stay blocked: the new image's signalfd gets any pending */
+		execv(d.exe, argv);
 		pr_warn("cannot re-execute: %s; the datapath stays attached\n",
 			strerror(errno));
 		return 1;

@@ -182,10 +182,8 @@ static int apply_neigh(struct model *m, const struct nlmsghdr *nlh)
 	 * the kernel saw no traffic for (pinned traffic bypasses it): keep
 	 * its MAC. Only a failed resolution makes it unusable.
 	 */
-	if (nlh->nlmsg_type == RTM_DELNEIGH) {
-		n->failed = false;
-		return 0;
-	}
+	if (nlh->nlmsg_type == RTM_DELNEIGH)
+		return 0; /* MAC and failure, as they were */
 	n->failed = ndm->ndm_state & NUD_FAILED;
 	n->is_static = ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP);
 	if (lladdr && (ndm->ndm_state & NUD_HAS_MAC)) {
@@ -193,6 +191,45 @@ static int apply_neigh(struct model *m, const struct nlmsghdr *nlh)
 		n->has_mac = true;
 	}
 	return 0;
+}
+
+/* A neighbour of this address with this MAC, unless the model knows better. */
+static void remember_mac(struct model *m, const struct nexthop_addr *a,
+			 const __u8 *mac, bool failed)
+{
+	struct model_neigh *n = find_neigh(m, a);
+
+	if (n && (n->has_mac || n->failed))
+		return;
+	if (!n) {
+		n = grow(&m->neighs, &m->n_neighs, sizeof(*n));
+		if (!n)
+			return; /* best effort: the next hop is then dead */
+		n->addr = *a;
+		n->failed = failed;
+	}
+	memcpy(n->mac, mac, FP_ETH_ALEN);
+	n->has_mac = true;
+}
+
+void model_keep_macs(struct model *fresh, const struct model *old,
+		     const struct nexthop *cur, __u32 size)
+{
+	for (int i = 0; i < old->n_neighs; i++)
+		if (old->neighs[i].has_mac)
+			remember_mac(fresh, &old->neighs[i].addr,
+				     old->neighs[i].mac, old->neighs[i].failed);
+	for (__u32 id = 1; id < size; id++) {
+		struct nexthop_addr a;
+
+		if (cur[id].state != NH_ACTIVE && cur[id].state != NH_WITHDRAWN)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.ifindex = cur[id].ifindex;
+		a.family = cur[id].family;
+		memcpy(a.gw, cur[id].gw, sizeof(a.gw));
+		remember_mac(fresh, &a, cur[id].dmac, false);
+	}
 }
 
 /* --- routes --- */
@@ -694,7 +731,8 @@ static bool should_release(const struct desired_nh *d,
 		return true; /* generations keep any old pin from matching */
 	if (!o->withdrawn_at[id])
 		o->withdrawn_at[id] = o->now_s;
-	if (o->pins && !o->pins[id])
+	/* a count from before the withdrawal may miss pins made since */
+	if (o->pins && o->pins_counted_s > o->withdrawn_at[id] && !o->pins[id])
 		return true;
 	return o->drain_timeout_s &&
 	       o->now_s - o->withdrawn_at[id] >= o->drain_timeout_s;

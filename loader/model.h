@@ -91,6 +91,15 @@ int model_apply(struct model *m, const struct nlmsghdr *nlh);
 const struct model_neigh *model_neigh(const struct model *m,
 				      const struct nexthop_addr *a);
 
+/*
+ * A model rebuilt from a dump lacks the MACs of neighbour entries the
+ * kernel garbage-collected (or is resolving again): take them from the
+ * model it replaces and from the table (for a new daemon), unless the dump
+ * says the neighbour failed.
+ */
+void model_keep_macs(struct model *fresh, const struct model *old,
+		     const struct nexthop *cur, __u32 size);
+
 /* One next hop the datapath should have. */
 struct desired_nh {
 	struct nexthop_addr addr;
@@ -120,6 +129,7 @@ struct reconcile_opts {
 	__u64 now_s;
 	__u64 drain_timeout_s; /* 0: wait for the last pin */
 	const __u32 *pins;     /* pins per id, or NULL when not counted */
+	__u64 pins_counted_s;  /* when that count started */
 	__u64 *withdrawn_at;   /* per id, kept by the caller */
 };
 

@@ -87,28 +87,32 @@ static int dump_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Whether these n bytes hold the end of a dump. */
-static bool has_done(const void *buf, int n)
+/*
+ * libmnl stops at the first message flagged NLM_F_DUMP_INTR. Apply the
+ * rest of the dump anyway, from that message (the n bytes just received)
+ * to NLMSG_DONE: the caller decides whether to repeat, and reading the
+ * dump to its end keeps the next request from reading stale replies.
+ */
+static int finish_dump(struct rtnl *r, int n, struct dump_ctx *d)
 {
-	const struct nlmsghdr *nlh = buf;
+	const struct nlmsghdr *nlh = (const void *)r->buf;
+	bool unapplied = false; /* libmnl applied what came before the flag */
 
-	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
-		if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
-			return true;
-	return false;
-}
-
-/* Read the rest of a dump up to its NLMSG_DONE, and drop it. */
-static int drain_dump(struct rtnl *r)
-{
-	int n;
-
-	do {
+	for (;;) {
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+			if (nlh->nlmsg_type == NLMSG_DONE ||
+			    nlh->nlmsg_type == NLMSG_ERROR)
+				return 0;
+			unapplied |= nlh->nlmsg_flags & NLM_F_DUMP_INTR;
+			if (unapplied)
+				dump_msg(nlh, d);
+		}
 		n = mnl_socket_recvfrom(r->req, r->buf, BUF_SIZE);
 		if (n < 0)
 			return -errno;
-	} while (!has_done(r->buf, n));
-	return 0;
+		nlh = (const void *)r->buf;
+		unapplied = true;
+	}
 }
 
 static int dump_one(struct rtnl *r, int type, size_t hdrlen, int family,
@@ -132,18 +136,9 @@ static int dump_one(struct rtnl *r, int type, size_t hdrlen, int family,
 			return -errno;
 		ret = mnl_cb_run(r->buf, n, r->seq, portid, dump_msg, d);
 	} while (ret > MNL_CB_STOP);
-	/*
-	 * libmnl stops at the first message flagged NLM_F_DUMP_INTR, before
-	 * the dump's end: read the rest, or the next request reads it.
-	 */
 	if (ret < 0 && errno == EINTR) {
-		if (!has_done(r->buf, n)) {
-			int err = drain_dump(r);
-
-			if (err)
-				return err;
-		}
-		return -EINTR;
+		d->intr = true;
+		return finish_dump(r, n, d);
 	}
 	if (ret < 0) {
 		/* nexthop objects need 5.3; their absence is not an error */
@@ -160,7 +155,6 @@ int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data)
 	int err;
 
 	/* Links and neighbours first: next hops are built from them. */
-	/* -EINTR from one stops the others: the caller starts again */
 	err = dump_one(r, RTM_GETLINK, sizeof(struct ifinfomsg), AF_UNSPEC, &d);
 	if (!err)
 		err = dump_one(r, RTM_GETNEIGH, sizeof(struct ndmsg), AF_UNSPEC, &d);

@@ -27,8 +27,8 @@ int rtnl_event_fd(const struct rtnl *r);
 
 /*
  * Dump links, neighbours, nexthop objects and routes into cb. Returns 0,
- * -EINTR when the kernel flagged the dump inconsistent (NLM_F_DUMP_INTR):
- * start again with an empty model, or -errno.
+ * -EINTR when the kernel flagged a dump inconsistent (NLM_F_DUMP_INTR;
+ * everything was still fed to cb), or -errno.
  */
 int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data);
 

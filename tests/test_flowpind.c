@@ -238,8 +238,8 @@ static void keepalive_spares_static_neighbours(void **state)
 	sh("ip neigh replace 10.0.4.2 lladdr 02:00:00:00:04:02 dev out4 nud permanent");
 }
 
-/* Bad input: one line, non-zero exit, nothing attached or pinned. */
-static void refuse(const char *why, const char *expect, pid_t pid)
+/* Refused: one line, non-zero exit. */
+static void refuse_leaving(const char *why, const char *expect, pid_t pid)
 {
 	int status = daemon_wait_exit(pid);
 
@@ -248,6 +248,12 @@ static void refuse(const char *why, const char *expect, pid_t pid)
 		fail_msg("%s: exit %d, expected a message with '%s'", why,
 			 status, expect);
 	}
+}
+
+/* Bad input: refused, and nothing attached or pinned. */
+static void refuse(const char *why, const char *expect, pid_t pid)
+{
+	refuse_leaving(why, expect, pid);
 	if (xdp_prog_id(1))
 		fail_msg("%s: a program was left on out1", why);
 }
@@ -288,6 +294,17 @@ static void bad_input(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	remove_pins();
+
+	/* one daemon per pin path */
+	{
+		pid_t first = daemon_start("out1", NULL);
+
+		assert_int_equal(daemon_wait_ready(first), 0);
+		refuse_leaving("a second daemon on the same pins",
+			       "another flowpind is using", daemon_start("out2", NULL));
+		assert_int_equal(daemon_stop(first, SIGTERM), 0);
+		remove_pins();
+	}
 
 	as_nobody = true;
 	refuse("no privileges", "needs CAP_BPF", daemon_start("out1", NULL));

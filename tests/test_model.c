@@ -35,6 +35,7 @@ struct env {
 	__u64 withdrawn_at[SIZE];
 	__u32 pins[SIZE];
 	bool count_pins;
+	__u64 pins_counted_s;
 	enum withdrawn_policy policy;
 	char buf[8192];
 };
@@ -186,6 +187,7 @@ static void sync_table(struct env *e)
 		.policy = e->policy,
 		.now_s = NOW,
 		.pins = e->count_pins ? e->pins : NULL,
+		.pins_counted_s = e->pins_counted_s,
 		.withdrawn_at = e->withdrawn_at,
 	};
 	struct nh_change *ch;
@@ -314,8 +316,13 @@ static void gateway_removed_drain(void **state)
 	sync_table(e);
 	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_WITHDRAWN);
 	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
-	/* released once its last pin is gone */
+	/* a count from before the withdrawal says nothing */
 	e->pins[find(e, 4, 3, "10.0.3.2") - e->table] = 0;
+	e->pins_counted_s = NOW - 5;
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_WITHDRAWN);
+	/* released once a later count finds its last pin gone */
+	e->pins_counted_s = NOW + 1;
 	sync_table(e);
 	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
 	assert_int_equal(n_used(e), 2);
@@ -544,6 +551,50 @@ static void many_routes(void **state)
 	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
 }
 
+/*
+ * A dump after lost events, or a new daemon's first one, misses the
+ * neighbour entries the kernel collected: their MACs come from the old
+ * model and from the table, so their next hops stay active.
+ */
+static void resync_keeps_collected_neighbours(void **state)
+{
+	struct env *e = *state;
+	struct model old = e->m;
+	__u32 gen = 0;
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	gen = find(e, 4, 3, "10.0.3.2")->gen;
+	old = e->m;
+	assert_int_equal(model_init(&e->m), 0);
+	for (int i = 1; i <= 3; i++)
+		link_msg(e, RTM_NEWLINK, i, true);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.0.1.2", mac_a, NUD_REACHABLE);
+	/* 10.0.2.2: collected; 10.0.3.2: being resolved again, no MAC */
+	neigh_msg(e, RTM_NEWNEIGH, 4, 3, "10.0.3.2", NULL, NUD_INCOMPLETE);
+	route_msg(e, RTM_NEWROUTE, NLM_F_MULTI, 4, "198.51.100.0", 24, three4, 3);
+	model_keep_macs(&e->m, &old, e->table, SIZE);
+	model_free(&old);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_ACTIVE);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_ACTIVE);
+	assert_int_equal(find(e, 4, 3, "10.0.3.2")->gen, gen);
+
+	/* a new daemon: no old model, the table alone remembers */
+	model_free(&e->m);
+	assert_int_equal(model_init(&e->m), 0);
+	assert_int_equal(model_init(&old), 0);
+	for (int i = 1; i <= 3; i++)
+		link_msg(e, RTM_NEWLINK, i, true);
+	route_msg(e, RTM_NEWROUTE, NLM_F_MULTI, 4, "198.51.100.0", 24, three4, 3);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.0.1.2", NULL, NUD_FAILED);
+	model_keep_macs(&e->m, &old, e->table, SIZE);
+	model_free(&old);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_ACTIVE);
+	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_DEAD); /* failed wins */
+}
+
 static void malformed_messages_refused(void **state)
 {
 	struct env *e = *state;
@@ -573,6 +624,7 @@ int main(void)
 		T(cloned_and_non_unicast_ignored),
 		T(resync_removes_vanished_keeps_rest),
 		T(many_routes),
+		T(resync_keeps_collected_neighbours),
 		T(malformed_messages_refused),
 	};
 

@@ -102,6 +102,8 @@ static const struct pkt_case cases[] = {
 	{ "v4 icmp frag needed follows its flow", ICMP4(.icmp_type = 3, .icmp_code = 4, .quote = &reply4), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
 	{ "v4 icmp time exceeded on cpu 1 follows its flow", ICMP4(.icmp_type = 11, .quote = &reply4), .cpu = 1, FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
 	{ "v6 packet too big follows its flow", ICMP6(.icmp_type = 2, .quote = &reply6), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 tcp syn: new pin" },
+	{ "v4 icmp error to the router quoting a pinned flow", SPEC(4, IPPROTO_ICMP, "10.0.0.254", "10.0.0.1", 0, 0, .icmp_type = 3, .icmp_code = 4, .quote = &reply4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
+	{ "v6 icmp error elsewhere quoting a pinned flow", SPEC(6, IPPROTO_ICMPV6, "2001:db8::254", "2001:db8:200::9", 0, 0, .icmp_type = 2, .quote = &reply6), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v4 icmp error of an unpinned flow", ICMP4(.icmp_type = 3, .icmp_code = 1, .quote = &stranger4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v6 icmp error of an unpinned flow", ICMP6(.icmp_type = 1, .quote = &stranger6), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v4 icmp error with a truncated quote", ICMP4(.icmp_type = 3, .quote = &reply4, .cut = 14 + 20 + 8 + 22), PASS(FP_PASS_MALFORMED) },
