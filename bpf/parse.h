@@ -185,6 +185,24 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 	return 0;
 }
 
+/* 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16: never forwarded (the kernel's martians). */
+static __always_inline bool ipv4_martian(__be32 a)
+{
+	__u32 h = bpf_ntohl(a);
+
+	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 16) == 0xa9fe;
+}
+
+/* ::, ::1, fe80::/10: not to be forwarded. */
+static __always_inline bool ipv6_martian(const struct in6_addr *a)
+{
+	const __u32 *w = a->in6_u.u6_addr32;
+
+	if ((w[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000))
+		return true;
+	return !w[0] && !w[1] && !w[2] && (!w[3] || w[3] == bpf_htonl(1));
+}
+
 static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
 {
 	struct iphdr *iph = cursor_pull(c, sizeof(*iph));
@@ -205,6 +223,13 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
 	if ((iph->daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) ||
 	    iph->daddr == 0xffffffff)
 		return FP_PASS_MULTICAST;
+	if (ipv4_martian(iph->saddr) || ipv4_martian(iph->daddr) ||
+	    (iph->saddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) ||
+	    iph->saddr == 0xffffffff)
+		return FP_PASS_MARTIAN;
+	/* options (source route, router alert, record route) are the kernel's */
+	if (hlen > sizeof(*iph))
+		return FP_PASS_IP_OPTIONS;
 	if (iph->ttl <= 1)
 		return FP_PASS_TTL;
 
@@ -237,6 +262,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 		return FP_PASS_MALFORMED;
 	if (ip6h->daddr.in6_u.u6_addr8[0] == 0xff)
 		return FP_PASS_MULTICAST;
+	if (ipv6_martian(&ip6h->saddr) || ipv6_martian(&ip6h->daddr) ||
+	    ip6h->saddr.in6_u.u6_addr8[0] == 0xff)
+		return FP_PASS_MARTIAN;
+	/* hop-by-hop options (router alert: MLD, RSVP) are the kernel's */
+	if (ip6h->nexthdr == IPPROTO_HOPOPTS)
+		return FP_PASS_IP_OPTIONS;
 	if (ip6h->hop_limit <= 1)
 		return FP_PASS_TTL;
 

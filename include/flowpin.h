@@ -184,6 +184,8 @@ enum fp_stat {
 	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
 	FP_PASS_TTL,		 /* TTL or hop limit <= 1 */
 	FP_PASS_MALFORMED,	 /* truncated or invalid headers */
+	FP_PASS_IP_OPTIONS,	 /* IPv4 options or IPv6 hop-by-hop: the kernel's */
+	FP_PASS_MARTIAN,	 /* loopback, unspecified, link-local or group addresses */
 	FP_PASS_MTU,	 /* pinned flow, frame larger than egress MTU */
 	FP_PASS_FIB_BLACKHOLE,
 	FP_PASS_FIB_UNREACHABLE,
@@ -218,6 +220,8 @@ enum fp_stat {
 	[FP_PASS_MULTICAST] = "pass_multicast",                                \
 	[FP_PASS_TTL] = "pass_ttl",                                            \
 	[FP_PASS_MALFORMED] = "pass_malformed",                                \
+	[FP_PASS_IP_OPTIONS] = "pass_ip_options",                              \
+	[FP_PASS_MARTIAN] = "pass_martian",                                    \
 	[FP_PASS_MTU] = "pass_mtu",                                   \
 	[FP_PASS_FIB_BLACKHOLE] = "pass_fib_blackhole",                        \
 	[FP_PASS_FIB_UNREACHABLE] = "pass_fib_unreachable",                    \

@@ -252,6 +252,11 @@ static void handle_events(struct daemon *d)
 		datapath_write_status(&d->dp, &d->status);
 		return;
 	}
+	if (d->model.stale) {
+		pr_debug("a link went down or lost an address: dumping again\n");
+		full_sync(d);
+		return;
+	}
 	sync_table(d);
 }
 

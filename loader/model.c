@@ -131,12 +131,17 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	const struct nlattr *a;
 
 	if (nlh->nlmsg_type == RTM_DELLINK) {
-		if (l)
+		if (l) {
 			drop(m->links, &m->n_links, l - m->links, sizeof(*l));
+			m->stale = true;
+		}
 		return 0;
 	}
 	if (!l && !(l = grow(&m->links, &m->n_links, sizeof(*l))))
 		return -ENOMEM;
+	if (l->admin_up && !(ifi->ifi_flags & IFF_UP))
+		m->stale = true;
+	l->admin_up = ifi->ifi_flags & IFF_UP;
 	l->ifindex = ifi->ifi_index;
 	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
 	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
@@ -624,6 +629,9 @@ int model_apply(struct model *m, const struct nlmsghdr *nlh)
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
 			return -EINVAL;
 		return apply_route(m, nlh);
+	case RTM_DELADDR:
+		m->stale = true;
+		return 0;
 	case RTM_NEWNEXTHOP:
 	case RTM_DELNEXTHOP:
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nhmsg)))

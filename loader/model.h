@@ -15,7 +15,8 @@
 struct model_link {
 	__u32 ifindex;
 	__u8 mac[FP_ETH_ALEN];
-	bool up; /* administratively up with carrier */
+	bool up;       /* administratively up with carrier */
+	bool admin_up; /* IFF_UP */
 };
 
 struct model_neigh {
@@ -75,6 +76,11 @@ struct model {
 	__u32 n_routes;
 	struct refcount *refs; /* paths per gateway / nexthop object */
 	int n_refs;
+	/*
+	 * The kernel removed routes without a message (IPv4 routes go when
+	 * their link is set down or loses its address): dump again.
+	 */
+	bool stale;
 };
 
 int model_init(struct model *m);
