@@ -81,6 +81,15 @@ static int load_flowpin(struct cost *c, __u32 size)
 	if (err)
 		return err;
 	c->nht_open = true;
+	{
+		/* frames come in on in0, addressed to its MAC (the driver's) */
+		struct port_mac pm = { .mac = { 0x02, 0, 0, 0, 0, 0x01 } };
+		__u32 key = rt.ifindex_in0;
+
+		if (bpf_map_update_elem(bpf_map__fd(c->fp->maps.port_macs), &key,
+					&pm, BPF_ANY))
+			return -errno;
+	}
 	for (int i = 1; i <= N_OUT; i++) {
 		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
 		struct nexthop_addr a;

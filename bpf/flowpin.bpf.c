@@ -42,6 +42,21 @@ static __always_inline bool addr_eq(const __be32 *a, const __be32 *b)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
+/* Is the frame addressed to the port it came in on? Unknown port: no. */
+static __always_inline bool for_this_port(struct xdp_md *ctx,
+					  const struct ethhdr *eth)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	const struct port_mac *p = bpf_map_lookup_elem(&port_macs, &ifindex);
+
+	if (!p)
+		return false;
+	for (int i = 0; i < FP_ETH_ALEN; i++)
+		if (p->mac[i] != eth->h_dest[i])
+			return false;
+	return true;
+}
+
 static __always_inline int pass(__u32 reason)
 {
 	stat_inc(reason);
@@ -339,6 +354,8 @@ int flowpin(struct xdp_md *ctx)
 			      (void *)(long)ctx->data_end, &pkt);
 	if (reason)
 		return pass(reason);
+	if (!for_this_port(ctx, pkt.eth))
+		return pass(FP_PASS_OTHER_HOST);
 
 	if (pkt.icmp_error) {
 		/*

@@ -131,6 +131,16 @@ struct nexthop_entry {
 	struct nexthop slot[2];
 };
 
+/*
+ * port_macs map: each port's own MAC, by ifindex. XDP runs before the
+ * kernel drops frames addressed to other hosts (PACKET_OTHERHOST), which a
+ * port in promiscuous mode receives: flowpin hands those to the kernel.
+ */
+struct port_mac {
+	__u8 mac[FP_ETH_ALEN];
+	__u16 pad;
+};
+
 /* nexthop_index map: what bpf_fib_lookup() answers -> the next hop's id. */
 struct nexthop_addr {
 	__u32 ifindex;
@@ -182,6 +192,7 @@ enum fp_stat {
 	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
 	FP_PASS_VLAN,		 /* 802.1Q / 802.1ad tagged */
 	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
+	FP_PASS_OTHER_HOST,	 /* not addressed to the port's MAC */
 	FP_PASS_TTL,		 /* TTL or hop limit <= 1 */
 	FP_PASS_MALFORMED,	 /* truncated or invalid headers */
 	FP_PASS_IP_OPTIONS,	 /* IPv4 options or IPv6 hop-by-hop: the kernel's */
@@ -218,6 +229,7 @@ enum fp_stat {
 	[FP_PASS_NON_IP] = "pass_non_ip",                                      \
 	[FP_PASS_VLAN] = "pass_vlan",                                          \
 	[FP_PASS_MULTICAST] = "pass_multicast",                                \
+	[FP_PASS_OTHER_HOST] = "pass_other_host",                              \
 	[FP_PASS_TTL] = "pass_ttl",                                            \
 	[FP_PASS_MALFORMED] = "pass_malformed",                                \
 	[FP_PASS_IP_OPTIONS] = "pass_ip_options",                              \

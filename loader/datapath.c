@@ -495,6 +495,38 @@ static bool is_port(const struct datapath *dp, __u32 ifindex)
 	return false;
 }
 
+int datapath_set_port_mac(struct datapath *dp, struct port *p, const __u8 *mac)
+{
+	struct port_mac v = {};
+	__u32 key = p->ifindex;
+
+	memcpy(v.mac, mac, FP_ETH_ALEN);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.port_macs), &key,
+				&v, BPF_ANY)) {
+		pr_warn("cannot record the MAC of %s: %s\n", p->name,
+			strerror(errno));
+		return -errno;
+	}
+	memcpy(p->mac, mac, FP_ETH_ALEN);
+	return 0;
+}
+
+static int port_mac_of(const struct port *p, __u8 *mac)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, FP_ETH_ALEN);
+	close(fd);
+	return err;
+}
+
 static int fill_tx_ports(struct datapath *dp)
 {
 	int fd = bpf_map__fd(dp->skel->maps.tx_ports);
@@ -513,11 +545,23 @@ static int fill_tx_ports(struct datapath *dp)
 		struct bpf_devmap_val v = { .ifindex = dp->ports[i].ifindex };
 		__u32 k = dp->ports[i].ifindex;
 
+		__u8 mac[FP_ETH_ALEN];
+		int err;
+
 		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
 			pr_warn("cannot add %s to tx_ports: %s\n",
 				dp->ports[i].name, strerror(errno));
 			return -errno;
 		}
+		err = port_mac_of(&dp->ports[i], mac);
+		if (err) {
+			pr_warn("cannot read the MAC of %s: %s\n",
+				dp->ports[i].name, strerror(-err));
+			return err;
+		}
+		err = datapath_set_port_mac(dp, &dp->ports[i], mac);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -30,6 +30,7 @@ struct port {
 	int ifindex;
 	bool attached; /* by this process, or adopted */
 	bool fresh;    /* attached by this call where nothing ran before */
+	__u8 mac[6];   /* as written in port_macs */
 };
 
 #define DP_MAX_MAPS 16
@@ -71,5 +72,8 @@ void datapath_unpin_new(struct datapath *dp);
 void datapath_close(struct datapath *dp);
 
 int datapath_write_status(struct datapath *dp, const struct daemon_status *st);
+
+/* A port's MAC changed (ip link set address): frames now come to this one. */
+int datapath_set_port_mac(struct datapath *dp, struct port *p, const __u8 *mac);
 
 #endif

@@ -131,7 +131,20 @@ static const char *const state_names[] = {
 	[NH_WITHDRAWN] = "withdrawn", [NH_DEAD] = "dead",
 };
 
-/* Make the next-hop table equal to the model. */
+/* A port whose MAC changed receives frames for the new one. */
+static void sync_port_macs(struct daemon *d)
+{
+	for (int i = 0; i < d->dp.n_ports; i++) {
+		struct port *p = &d->dp.ports[i];
+		const struct model_link *l = model_link(&d->model, p->ifindex);
+
+		if (l && memcmp(l->mac, p->mac, FP_ETH_ALEN) &&
+		    !datapath_set_port_mac(&d->dp, p, l->mac))
+			pr_info("port %s has a new MAC\n", p->name);
+	}
+}
+
+/* Make the next-hop table (and the ports' MACs) equal to the model. */
 static int sync_table(struct daemon *d)
 {
 	struct reconcile_opts o = {
@@ -146,6 +159,8 @@ static int sync_table(struct daemon *d)
 	char buf[96];
 	int n, err = 0;
 
+	if (d->dp.ports[0].attached)
+		sync_port_macs(d);
 	n = reconcile(&d->model, d->nht.nh, d->nht.size, &o, &ch);
 	if (n < 0)
 		return n;

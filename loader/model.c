@@ -89,6 +89,11 @@ static struct model_neigh *find_neigh(const struct model *m,
 	return NULL;
 }
 
+const struct model_link *model_link(const struct model *m, __u32 ifindex)
+{
+	return find_link(m, ifindex);
+}
+
 const struct model_neigh *model_neigh(const struct model *m,
 				      const struct nexthop_addr *a)
 {

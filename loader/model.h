@@ -93,6 +93,9 @@ void model_free(struct model *m);
  */
 int model_apply(struct model *m, const struct nlmsghdr *nlh);
 
+/* A link as the model knows it, or NULL. */
+const struct model_link *model_link(const struct model *m, __u32 ifindex);
+
 /* The neighbour entry of a gateway, or NULL. */
 const struct model_neigh *model_neigh(const struct model *m,
 				      const struct nexthop_addr *a);

@@ -159,6 +159,22 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 			goto err_destroy;
 		}
 	}
+	/* the ports' own MACs: frames to others are not the router's */
+	for (int i = 0; i <= N_OUT + 1; i++) {
+		static const __u8 in_mac[2][6] = { { 0x02, 0, 0, 0, 0, 0x01 },
+						   { 0x02, 0, 0, 0, 0, 0x02 } };
+		__u32 key = i == 0 ? rt.ifindex_in0 :
+			    i == N_OUT + 1 ? rt.ifindex_in1 : rt.ifindex_out[i];
+		struct port_mac v = {};
+
+		memcpy(v.mac, i == 0 ? in_mac[0] : i == N_OUT + 1 ? in_mac[1] :
+				       rt.out_mac[i], 6);
+		if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.port_macs),
+					&key, &v, BPF_ANY)) {
+			err = -errno;
+			goto err_destroy;
+		}
+	}
 	err = nexthop_table_open(&f->nht, bpf_map__fd(f->skel->maps.nexthops),
 				 bpf_map__fd(f->skel->maps.nexthop_index));
 	if (err)

@@ -28,7 +28,7 @@
 #include "fixture.h"
 #include "netns.h"
 
-#define PORTS "out1", "out2", "out3", "out4", "out5"
+#define PORTS "in0", "out1", "out2", "out3", "out4", "out5"
 
 static const int four[] = { 1, 2, 3, 4 };
 static pid_t churn; /* a background route and link churner, if running */

@@ -120,6 +120,29 @@ static void follows_the_kernel(void **state)
 			    "ip neigh replace 10.0.3.2 lladdr 02:00:00:00:03:02 dev out3 nud permanent && "
 			    "ip neigh replace fd00:3::2 lladdr 02:00:00:00:03:02 dev out3 nud permanent"), 0);
 
+	/* a port's new MAC: frames to it are the router's from now on */
+	assert_int_equal(sh("ip link set out1 address 02:00:00:00:01:99"), 0);
+	t = now_us();
+	{
+		struct port_mac pm = {};
+		__u32 key = rt.ifindex_out[1];
+		int fd = pinned_fd("port_macs");
+
+		while (now_us() - t < 2000000 &&
+		       (bpf_map_lookup_elem(fd, &key, &pm) || pm.mac[5] != 0x99))
+			usleep(200);
+		close(fd);
+		assert_int_equal(pm.mac[5], 0x99);
+		nh_state(FP_AF_INET, rt.ifindex_out[1], "10.0.1.2", &nh);
+		assert_int_equal(nh.smac[5], 0x99); /* and its next hops' source MAC */
+	}
+	/* a new MAC flushes the port's neighbours, permanent ones too */
+	assert_int_equal(sh("ip link set out1 address 02:00:00:00:01:01 && "
+			    "ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev out1 nud permanent && "
+			    "ip neigh replace fd00:1::2 lladdr 02:00:00:00:01:02 dev out1 nud permanent && "
+			    "ip neigh replace 10.0.1.99 lladdr 02:00:00:00:01:99 dev out1 nud permanent && "
+			    "ip neigh replace fd00:1::99 lladdr 02:00:00:00:01:99 dev out1 nud permanent"), 0);
+
 	print_message("    ms from the change to the map: route add %.1f, route del %.1f, nexthop %.1f, neigh %.1f, link down %.1f, up %.1f\n",
 		      ms[0], ms[1], ms[2], ms[3], ms[4], ms[5]);
 	for (int i = 0; i < 6; i++)

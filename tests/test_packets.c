@@ -40,6 +40,8 @@ struct pkt_case {
 static const __u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const __u8 mcast4[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
 static const __u8 mcast6[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
+static const __u8 in1_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const __u8 other_host[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 static const __u8 ext3[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING };
 static const __u8 ext7[] = { IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
 			     IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
@@ -123,6 +125,9 @@ static const struct pkt_case cases[] = {
 	{ "vlan tagged", V4(IPPROTO_UDP, 40020, .vlan = 100), PASS(FP_PASS_VLAN) },
 	{ "qinq outer tag", V4(IPPROTO_UDP, 40021, .ethertype = 0x88a8), PASS(FP_PASS_VLAN) },
 	{ "broadcast mac", V4(IPPROTO_UDP, 40022, .dmac = bcast), PASS(FP_PASS_MULTICAST) },
+	{ "v4 unicast to another host's mac (promiscuous port)", V4(IPPROTO_TCP, 40025, .dmac = other_host), PASS(FP_PASS_OTHER_HOST) },
+	{ "v6 unicast to another host's mac (promiscuous port)", V6(IPPROTO_TCP, 40025, .dmac = other_host), PASS(FP_PASS_OTHER_HOST) },
+	{ "v4 to in0's mac but arriving on in1", V4(IPPROTO_UDP, 40026), .ingress = IN1, PASS(FP_PASS_OTHER_HOST) },
 	{ "v4 multicast mac", V4(IPPROTO_UDP, 40022, .dmac = mcast4), PASS(FP_PASS_MULTICAST) },
 	{ "v6 multicast mac", V6(IPPROTO_UDP, 40022, .dmac = mcast6), PASS(FP_PASS_MULTICAST) },
 	{ "v4 multicast address", TO4(IPPROTO_UDP, "239.1.2.3"), PASS(FP_PASS_MULTICAST) },
@@ -146,8 +151,8 @@ static const struct pkt_case cases[] = {
 	{ "v6 larger than the path mtu", TO6(IPPROTO_UDP, "2001:db8:18:1::1", .payload = 1400), PASS(FP_PASS_FIB_FRAG_NEEDED) },
 	{ "v4 mtu checked on the frame, not tot_len", TO4(IPPROTO_UDP, "198.18.1.1", .payload = 1400, .len_delta = -1300), PASS(FP_PASS_FIB_FRAG_NEEDED) },
 	{ "v4 fits the path mtu", TO4(IPPROTO_UDP, "198.18.1.1", .payload = 1200), FWD(FP_STAT_PIN_NEW), .egress_mask = 1 << 5 },
-	{ "v4 forwarding disabled on ingress", V4(IPPROTO_UDP, 40024), .ingress = IN1, PASS(FP_PASS_FIB_FWD_DISABLED) },
-	{ "v6 forwarding disabled on ingress", V6(IPPROTO_UDP, 40024), .ingress = IN1, PASS(FP_PASS_FIB_FWD_DISABLED) },
+	{ "v4 forwarding disabled on ingress", V4(IPPROTO_UDP, 40024, .dmac = in1_mac), .ingress = IN1, PASS(FP_PASS_FIB_FWD_DISABLED) },
+	{ "v6 forwarding disabled on ingress", V6(IPPROTO_UDP, 40024, .dmac = in1_mac), .ingress = IN1, PASS(FP_PASS_FIB_FWD_DISABLED) },
 	{ "v4 connected host: not a known next hop", TO4(IPPROTO_UDP, "10.0.1.99"), PASS(FP_PASS_NEXTHOP_UNKNOWN) },
 	{ "v6 connected host: not a known next hop", TO6(IPPROTO_UDP, "fd00:1::99"), PASS(FP_PASS_NEXTHOP_UNKNOWN) },
 	{ "v4 next hop known but dead", TO4(IPPROTO_UDP, "198.18.3.1"), PASS(FP_PASS_NEXTHOP_NOT_READY) },
