@@ -307,33 +307,49 @@ static void keepalive(struct daemon *d)
 static int count_pins(struct daemon *d)
 {
 	int fd = bpf_map__fd(d->dp.skel->maps.flow_pins);
+	struct pollfd events = { .fd = rtnl_event_fd(&d->rtnl), .events = POLLIN };
+	__u32 *counting = calloc(d->nht.size, sizeof(*counting));
+	__u64 started = time(NULL);
 	struct flow_key keys[1024];
 	struct flow_pin vals[1024];
 	__u32 batch, count;
 	bool first = true;
 	int err;
 
-	memset(d->pins, 0, d->nht.size * sizeof(*d->pins));
-	d->pins_counted_s = time(NULL);
+	if (!counting)
+		return -ENOMEM;
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
 		count = 1024;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
 					   keys, vals, &count, &opts);
-		if (err && errno != ENOENT)
-			return -errno;
+		if (err && errno != ENOENT) {
+			err = -errno;
+			free(counting);
+			return err;
+		}
 		for (__u32 i = 0; i < count; i++) {
 			const struct nexthop *nh =
 				nexthop_table_get(&d->nht, vals[i].nh_id);
 
 			if (nh && nh->gen == vals[i].nh_gen)
-				d->pins[vals[i].nh_id]++;
+				counting[vals[i].nh_id]++;
 		}
 		if (err) /* ENOENT: that was the last batch */
 			break;
 		first = false;
+		/*
+		 * A million pins take a second or more: routing changes do not
+		 * wait for the count. They use the last complete one, and none
+		 * is trusted for a next hop withdrawn after it started.
+		 */
+		if (poll(&events, 1, 0) > 0)
+			handle_events(d);
 	}
+	memcpy(d->pins, counting, d->nht.size * sizeof(*d->pins));
+	free(counting);
+	d->pins_counted_s = started;
 	d->pins_counted = true;
 	return 0;
 }
