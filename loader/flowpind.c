@@ -170,7 +170,7 @@ static int sync_table(struct daemon *d)
 
 		if (ch[i].op == NH_RELEASE) {
 			nh = nexthop_table_get(&d->nht, ch[i].id);
-			nexthop_addr_from(&a, nh->ifindex, nh->family, nh->gw);
+			nexthop_addr_of(&a, nh);
 			err = nexthop_table_release(&d->nht, ch[i].id);
 			pr_info("next hop %s: released\n", nh_str(&a, buf, sizeof(buf)));
 			continue;
@@ -292,7 +292,7 @@ static void keepalive(struct daemon *d)
 
 		if (nh->state != NH_ACTIVE && nh->state != NH_WITHDRAWN)
 			continue;
-		nexthop_addr_from(&a, nh->ifindex, nh->family, nh->gw);
+		nexthop_addr_of(&a, nh);
 		n = model_neigh(&d->model, &a);
 		if (n && n->is_static)
 			continue;

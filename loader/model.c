@@ -10,6 +10,7 @@
 #include <libmnl/libmnl.h>
 
 #include "model.h"
+#include "nexthop_table.h"
 
 #define N_BUCKETS 4096 /* at start; doubled when chains grow past 2 */
 /* The kernel's NUD_VALID: states in which the link-layer address is good. */
@@ -234,10 +235,7 @@ void model_keep_macs(struct model *fresh, const struct model *old,
 
 		if (cur[id].state != NH_ACTIVE && cur[id].state != NH_WITHDRAWN)
 			continue;
-		memset(&a, 0, sizeof(a));
-		a.ifindex = cur[id].ifindex;
-		a.family = cur[id].family;
-		memcpy(a.gw, cur[id].gw, sizeof(a.gw));
+		nexthop_addr_of(&a, &cur[id]);
 		remember_mac(fresh, &a, cur[id].dmac, false);
 	}
 }
@@ -720,20 +718,6 @@ int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 	return l.n;
 }
 
-static __u32 table_find(const struct nexthop *cur, __u32 size,
-			const struct nexthop_addr *a)
-{
-	for (__u32 id = 1; id < size; id++) {
-		const struct nexthop *nh = &cur[id];
-
-		if (nh->state != NH_UNUSED && nh->ifindex == a->ifindex &&
-		    nh->family == a->family &&
-		    !memcmp(nh->gw, a->gw, sizeof(nh->gw)))
-			return id;
-	}
-	return 0;
-}
-
 static bool should_release(const struct desired_nh *d,
 			   enum nexthop_state want, __u32 id,
 			   const struct reconcile_opts *o)
@@ -764,10 +748,7 @@ int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
 	for (__u32 id = 1; id < size; id++) {
 		if (cur[id].state == NH_UNUSED)
 			continue;
-		extra[n_extra].ifindex = cur[id].ifindex;
-		extra[n_extra].family = cur[id].family;
-		memcpy(extra[n_extra].gw, cur[id].gw, sizeof(cur[id].gw));
-		n_extra++;
+		nexthop_addr_of(&extra[n_extra++], &cur[id]);
 	}
 	n_want = model_nexthops(m, extra, n_extra, &want);
 	free(extra);
@@ -776,7 +757,7 @@ int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
 
 	for (int i = 0; i < n_want; i++) {
 		const struct desired_nh *d = &want[i];
-		__u32 id = table_find(cur, size, &d->addr);
+		__u32 id = nexthop_find(cur, size, &d->addr);
 		enum nexthop_state state;
 		struct nh_change *c;
 

@@ -16,6 +16,22 @@ void nexthop_addr_from(struct nexthop_addr *addr, __u32 ifindex, int family,
 	memcpy(addr->gw, gw, family == FP_AF_INET ? 4 : 16);
 }
 
+void nexthop_addr_of(struct nexthop_addr *addr, const struct nexthop *nh)
+{
+	nexthop_addr_from(addr, nh->ifindex, nh->family, nh->gw);
+}
+
+__u32 nexthop_find(const struct nexthop *nh, __u32 size,
+		   const struct nexthop_addr *addr)
+{
+	for (__u32 id = 1; id < size; id++)
+		if (nh[id].state != NH_UNUSED && nh[id].ifindex == addr->ifindex &&
+		    nh[id].family == addr->family &&
+		    !memcmp(nh[id].gw, addr->gw, sizeof(nh[id].gw)))
+			return id;
+	return 0;
+}
+
 /*
  * Updating an element of a map-in-map waits for an RCU grace period
  * (maybe_wait_bpf_programs() in kernel/bpf/syscall.c): every XDP program
@@ -128,21 +144,10 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 	return err;
 }
 
-static bool addr_matches(const struct nexthop *nh,
-			 const struct nexthop_addr *addr)
-{
-	return nh->state != NH_UNUSED && nh->ifindex == addr->ifindex &&
-	       nh->family == addr->family &&
-	       !memcmp(nh->gw, addr->gw, sizeof(nh->gw));
-}
-
 __u32 nexthop_table_find(const struct nexthop_table *t,
 			 const struct nexthop_addr *addr)
 {
-	for (__u32 id = 1; id < t->size; id++)
-		if (addr_matches(&t->nh[id], addr))
-			return id;
-	return 0;
+	return nexthop_find(t->nh, t->size, addr);
 }
 
 const struct nexthop *nexthop_table_get(const struct nexthop_table *t,
@@ -215,7 +220,7 @@ int nexthop_table_release(struct nexthop_table *t, __u32 id)
 	if (!nexthop_table_get(t, id))
 		return -ENOENT;
 	nh = t->nh[id];
-	nexthop_addr_from(&addr, nh.ifindex, nh.family, nh.gw);
+	nexthop_addr_of(&addr, &nh);
 	if (bpf_map_delete_elem(t->index_fd, &addr) && errno != ENOENT)
 		return -errno;
 	nh.state = NH_UNUSED;

@@ -49,5 +49,10 @@ int nexthop_table_release(struct nexthop_table *t, __u32 id);
 
 void nexthop_addr_from(struct nexthop_addr *addr, __u32 ifindex, int family,
 		       const void *gw);
+/* Plain helpers on next hops, for the table and for model.c alike. */
+void nexthop_addr_of(struct nexthop_addr *addr, const struct nexthop *nh);
+/* The id (1..size-1) of the next hop in use with this address, or 0. */
+__u32 nexthop_find(const struct nexthop *nh, __u32 size,
+		   const struct nexthop_addr *addr);
 
 #endif /* FLOWPIN_NEXTHOP_TABLE_H */

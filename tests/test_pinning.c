@@ -265,7 +265,7 @@ static void mac_change(void **state)
 	for (int i = 0; i < N_FLOWS; i++)
 		egress[i] = send_flow(st, 22000 + i, TCP_SYN, 0);
 	assert_non_null(nh);
-	nexthop_addr_from(&addr, nh->ifindex, nh->family, nh->gw);
+	nexthop_addr_of(&addr, nh);
 	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac, new_mac,
 					   NH_ACTIVE), (int)nh_id(st, 2));
 
