@@ -12,8 +12,13 @@
 
 #define BENCH_CPU 1 /* the CPU BPF_PROG_TEST_RUN runs on */
 
+#define SECTION(b, n) ((b)->sections & (1U << (n)))
+
 struct bench {
 	bool smoke;
+	unsigned sections;     /* bit N: run section N (default: all) */
+	bool keep;	       /* keep tmp (flowpind's logs) at the end */
+	bool daemon_verbose;   /* run flowpind with -v */
 	const char *build;     /* where flowpind is */
 	char tmp[64];	       /* /tmp/fpb-PID: route files, logs */
 	char pin_base[64];     /* /sys/fs/bpf/fpb-PID: flowpind's pins */

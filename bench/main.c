@@ -4,6 +4,11 @@
  * (tests/fixture's router, plus the bench's routes) and prints one table.
  *
  *   flowpin_bench [--smoke] [--build DIR] [--out FILE] [--routes N]
+ *                 [--sections LIST] [--keep] [--daemon-verbose]
+ *
+ * --sections 1,4: run only these of the issue's sections (1 ns/packet,
+ * 2 pps, 3 memory, 4 control plane). --keep leaves /tmp/fpb-PID (flowpind's
+ * logs, the route files) behind; --daemon-verbose runs flowpind with -v.
  *
  * --smoke: tiny sizes, no big table; ends with "bench_smoke: N passed, M
  * failed" for tests/run-all.
@@ -30,8 +35,10 @@ static void cleanup(void)
 	if (running)
 		daemon_stop(running);
 	running = NULL;
-	if (b.tmp[0])
+	if (b.tmp[0] && !b.keep)
 		sh("rm -rf '%s'", b.tmp);
+	else if (b.tmp[0])
+		fprintf(stderr, "flowpin_bench: kept %s\n", b.tmp);
 	b.tmp[0] = 0;
 }
 
@@ -86,12 +93,29 @@ static int with_daemon(const char *tag, int changes)
 	if (!check(&b, !err, "flowpind did not start (%s)", tag))
 		return -1;
 	running = &d;
-	startup_row(&d);
-	bench_pps(&b, &d);
-	bench_cp_latency(&b, &d, changes);
+	if (SECTION(&b, 4))
+		startup_row(&d);
+	if (SECTION(&b, 2))
+		bench_pps(&b, &d);
+	if (SECTION(&b, 4))
+		bench_cp_latency(&b, &d, changes);
 	daemon_stop(&d);
 	running = NULL;
 	return 0;
+}
+
+/* "1,4" -> bits 1 and 4; 0 on anything else */
+static unsigned parse_sections(const char *s)
+{
+	unsigned bits = 0;
+
+	for (; *s; s++) {
+		if (*s >= '1' && *s <= '4')
+			bits |= 1U << (*s - '0');
+		else if (*s != ',')
+			return 0;
+	}
+	return bits;
 }
 
 int main(int argc, char **argv)
@@ -101,6 +125,9 @@ int main(int argc, char **argv)
 		{ "build", required_argument, NULL, 'b' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "routes", required_argument, NULL, 'r' },
+		{ "sections", required_argument, NULL, 'S' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "daemon-verbose", no_argument, NULL, 'v' },
 		{},
 	};
 	const char *out = NULL;
@@ -109,15 +136,25 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 
 	b.build = "build";
+	b.sections = ~0U;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': b.smoke = true; break;
 		case 'b': b.build = optarg; break;
 		case 'o': out = optarg; break;
 		case 'r': n_routes = atoi(optarg); break;
+		case 'S':
+			b.sections = parse_sections(optarg);
+			if (!b.sections) {
+				fprintf(stderr, "flowpin_bench: --sections takes numbers 1-4, as in 1,4\n");
+				return 2;
+			}
+			break;
+		case 'k': b.keep = true; break;
+		case 'v': b.daemon_verbose = true; break;
 		default:
-			fprintf(stderr, "usage: %s [--smoke] [--build DIR] [--out FILE] [--routes N]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--smoke] [--build DIR] [--out FILE] [--routes N] "
+				"[--sections LIST] [--keep] [--daemon-verbose]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -140,17 +177,24 @@ int main(int argc, char **argv)
 		check(&b, false, "cannot build the router namespace");
 		goto done;
 	}
-	bench_mem(&b);
-	bench_cost(&b, false);
-	bench_cost(&b, true);
-	with_daemon("small", b.smoke ? 30 : 1000);
-	if (!b.smoke) {
+	if (SECTION(&b, 3))
+		bench_mem(&b);
+	if (SECTION(&b, 1)) {
+		bench_cost(&b, false);
+		bench_cost(&b, true);
+	}
+	if (SECTION(&b, 2) || SECTION(&b, 4))
+		with_daemon("small", b.smoke ? 30 : 1000);
+	if (!b.smoke && (b.sections & ~(1U << 3))) {
 		if (!check(&b, !bench_big_table(&b, n_routes), "cannot add %d routes",
 			   n_routes))
 			goto done;
-		bench_cost(&b, false);
-		bench_cost(&b, true);
-		with_daemon("big", 300);
+		if (SECTION(&b, 1)) {
+			bench_cost(&b, false);
+			bench_cost(&b, true);
+		}
+		if (SECTION(&b, 2) || SECTION(&b, 4))
+			with_daemon("big", 300);
 	}
 done:
 	router_destroy();

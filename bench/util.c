@@ -351,8 +351,12 @@ int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag)
 			_exit(127);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(bin, "flowpind", "-p", d->pin, "in0", "out1", "out2", "out3",
-		      "out4", "out5", (char *)NULL);
+		char *argv[] = { "flowpind", "-p", d->pin, "in0", "out1", "out2",
+				 "out3", "out4", "out5", NULL, NULL };
+
+		if (b->daemon_verbose)
+			argv[9] = "-v";
+		execv(bin, argv);
 		_exit(127);
 	}
 	while (now_s() - t0 < 120) {
