@@ -293,8 +293,12 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 		if (!*nhp)
 			return FP_PASS_NEXTHOP_NOT_READY;
 	}
+	/*
+	 * The flow enters this CPU's cache on its next packet, from
+	 * flow_pins: one-packet flows (DNS, scans, floods) never take a
+	 * cache slot, and a new flow costs one insert, not two.
+	 */
 	stat_inc(FP_STAT_PIN_NEW);
-	cache_fill(key, &pin);
 	return 0;
 }
 
@@ -313,24 +317,24 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 {
 	__u32 ifindex = nh->ifindex;
 	__u32 mtu_len = 0;
+	long rc;
 
-	if (!bpf_map_lookup_elem(&tx_ports, &ifindex))
-		return pass(FP_PASS_NO_TX_PORT);
 	/*
 	 * Pinned packets skip the FIB and its MTU check: check the frame
 	 * against the egress MTU, and let the kernel send "fragmentation
-	 * needed" / "packet too big" (or fragment) when it does not fit.
+	 * needed" / "packet too big" (or fragment) when it does not fit. A
+	 * negative answer means the device is gone.
 	 */
-	if (bpf_check_mtu(ctx, ifindex, &mtu_len, 0, 0))
-		return pass(FP_PASS_MTU);
+	rc = bpf_check_mtu(ctx, ifindex, &mtu_len, 0, 0);
+	if (rc)
+		return pass(rc < 0 ? FP_PASS_NO_TX_PORT : FP_PASS_MTU);
 	/*
 	 * The helper only records the target; the frame leaves after we
-	 * return, so it can still be rewritten. On failure it is untouched.
+	 * return, so it can still be rewritten. It fails, leaving the frame
+	 * untouched, when the port is not in tx_ports.
 	 */
-	if (bpf_redirect_map(&tx_ports, ifindex, 0) != XDP_REDIRECT) {
-		stat_inc(FP_STAT_REDIRECT_FAIL);
-		return XDP_PASS;
-	}
+	if (bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) != XDP_REDIRECT)
+		return pass(FP_PASS_NO_TX_PORT);
 	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
 	if (pkt->ip4)

@@ -377,16 +377,19 @@ static bool is_bpffs(const char *path)
 	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC_;
 }
 
+/* Two packets: the first pins the flow, the second puts it in cpu's cache. */
 static int pin_flow(struct pinned_flow *pf, const struct pkt_spec *s, int cpu)
 {
 	__u8 in[PKT_MAX], out[PKT_MAX];
 	size_t len = pkt_build(s, in);
 	__u32 out_len;
 
-	if (run_on_cpu(cpu) ||
-	    fixture_run(&T.fx, in, len, out, &out_len, rt.ifindex_in0) !=
-		    XDP_REDIRECT)
+	if (run_on_cpu(cpu))
 		return -1;
+	for (int i = 0; i < 2; i++)
+		if (fixture_run(&T.fx, in, len, out, &out_len, rt.ifindex_in0) !=
+		    XDP_REDIRECT)
+			return -1;
 	pkt_flow_key(s, &pf->key);
 	pf->nh_id = pin_of(&T.fx, &pf->key);
 	flow_format(&pf->key, pf->text, sizeof(pf->text));

@@ -66,9 +66,12 @@ static const struct pkt_spec stranger6 = SPEC(6, IPPROTO_UDP, SVC6, CLIENT6, 53,
 #define CHECK4(sp, c) V4(IPPROTO_UDP, sp, .force_check = true, .check = c)
 
 static const struct pkt_case cases[] = {
-	/* pins: new, this CPU's cache, the shared table from another CPU */
+	/*
+	 * pins: new; the second packet from the shared table (it fills this
+	 * CPU's cache); the shared table from another CPU; this CPU's cache
+	 */
 	{ "v4 tcp syn: new pin", V4(IPPROTO_TCP, 40001, .tcp_flags = TCP_SYN), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
-	{ "v4 tcp ack: cache hit", V4(IPPROTO_TCP, 40001), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 tcp syn: new pin" },
+	{ "v4 tcp ack: shared pin hit fills the cache", V4(IPPROTO_TCP, 40001), FWD(FP_STAT_PIN_HIT), .same_as = "v4 tcp syn: new pin" },
 	{ "v4 tcp on cpu 1: shared pin hit", V4(IPPROTO_TCP, 40001), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v4 tcp syn: new pin" },
 	{ "v4 tcp back on cpu 0: cache hit", V4(IPPROTO_TCP, 40001), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 tcp syn: new pin" },
 	{ "v4 udp: new pin", V4(IPPROTO_UDP, 40002, .payload = 100), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
@@ -86,7 +89,7 @@ static const struct pkt_case cases[] = {
 	{ "v4 ttl 2: forwarded with ttl 1", V4(IPPROTO_UDP, 40005, .ttl = 2), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v4 frame longer than tot_len (padding)", V4(IPPROTO_UDP, 40006, .payload = 30, .len_delta = -20), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v4 first fragment: pinned without ports", V4(IPPROTO_UDP, 40007, .frag = IP_MF, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
-	{ "v4 middle fragment: same pin", V4(IPPROTO_UDP, 1, .frag = IP_MF | 9, .payload = 64), FWD(FP_STAT_CACHE_HIT), .same_as = "v4 first fragment: pinned without ports" },
+	{ "v4 middle fragment: same pin", V4(IPPROTO_UDP, 1, .frag = IP_MF | 9, .payload = 64), FWD(FP_STAT_PIN_HIT), .same_as = "v4 first fragment: pinned without ports" },
 	{ "v4 df only: not a fragment, ports used", V4(IPPROTO_UDP, 40008, .frag = 0x4000), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v4 last fragment on cpu 1: same pin", V4(IPPROTO_UDP, 2, .frag = 18, .payload = 10), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v4 first fragment: pinned without ports" },
 	/* incremental checksum update across the wrap-around points */
@@ -98,7 +101,7 @@ static const struct pkt_case cases[] = {
 	{ "v4 checksum 0xffff", CHECK4(40015, 0xffff), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 
 	{ "v6 tcp syn: new pin", V6(IPPROTO_TCP, 40001, .tcp_flags = TCP_SYN), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
-	{ "v6 tcp ack: cache hit", V6(IPPROTO_TCP, 40001), FWD(FP_STAT_CACHE_HIT), .same_as = "v6 tcp syn: new pin" },
+	{ "v6 tcp ack: shared pin hit fills the cache", V6(IPPROTO_TCP, 40001), FWD(FP_STAT_PIN_HIT), .same_as = "v6 tcp syn: new pin" },
 	{ "v6 tcp on cpu 1: shared pin hit", V6(IPPROTO_TCP, 40001), .cpu = 1, FWD(FP_STAT_PIN_HIT), .same_as = "v6 tcp syn: new pin" },
 	{ "v6 udp: new pin", V6(IPPROTO_UDP, 40002, .payload = 100), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v6 icmpv6 echo: new pin, no ports", V6(IPPROTO_ICMPV6, 0, .icmp_type = 128), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
@@ -106,7 +109,7 @@ static const struct pkt_case cases[] = {
 	{ "v6 dstopts, routing", V6(IPPROTO_UDP, 40004, .ext = ext3 + 1, .n_ext = 2), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v6 hop limit 2: forwarded with 1", V6(IPPROTO_UDP, 40005, .ttl = 2), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v6 first fragment: pinned without ports", V6(IPPROTO_UDP, 40007, .frag = IP_MF, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
-	{ "v6 later fragment after dstopts: same pin", V6(IPPROTO_UDP, 3, .frag = 9, .ext = ext3 + 1, .n_ext = 1, .payload = 16), FWD(FP_STAT_CACHE_HIT), .same_as = "v6 first fragment: pinned without ports" },
+	{ "v6 later fragment after dstopts: same pin", V6(IPPROTO_UDP, 3, .frag = 9, .ext = ext3 + 1, .n_ext = 1, .payload = 16), FWD(FP_STAT_PIN_HIT), .same_as = "v6 first fragment: pinned without ports" },
 
 	/* ICMP errors follow the pin of the flow they quote */
 	{ "v4 icmp frag needed follows its flow", ICMP4(.icmp_type = 3, .icmp_code = 4, .quote = &reply4), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },

@@ -246,6 +246,10 @@ static void cpu_migration(void **state)
 	for (int i = 0; i < N_FLOWS; i++)
 		assert_int_equal(send_flow(st, 21000 + i, TCP_ACK, 1), egress[i]);
 	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_HIT), N_FLOWS);
+	/* CPU 0's second packet: the shared pin, now in its cache too */
+	for (int i = 0; i < N_FLOWS; i++)
+		assert_int_equal(send_flow(st, 21000 + i, TCP_ACK, 0), egress[i]);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_HIT), 2 * N_FLOWS);
 	for (int i = 0; i < N_FLOWS; i++)
 		assert_int_equal(send_flow(st, 21000 + i, TCP_ACK, 0), egress[i]);
 	assert_int_equal(stat_of(&st->fx, FP_STAT_CACHE_HIT), N_FLOWS);
@@ -332,6 +336,31 @@ static void pinned_mtu(void **state)
 }
 
 /*
+ * A pinned flow whose egress port leaves tx_ports goes to the kernel,
+ * counted, and keeps its pin: it is forwarded again once the port is back.
+ */
+static void pinned_port_removed(void **state)
+{
+	struct test_state *st = *state;
+	int tx_fd = bpf_map__fd(st->fx.skel->maps.tx_ports);
+	int e = send_flow(st, 26000, TCP_SYN, 0);
+	__u64 before = stat_of(&st->fx, FP_PASS_NO_TX_PORT);
+	struct bpf_devmap_val v = {};
+	__u32 key;
+
+	assert_in_range(e, 1, 4);
+	assert_int_equal(send_flow(st, 26000, TCP_ACK, 0), e); /* cached now */
+	key = v.ifindex = rt.ifindex_out[e];
+	assert_int_equal(bpf_map_delete_elem(tx_fd, &key), 0);
+	assert_int_equal(send_flow(st, 26000, TCP_ACK, 0), 0);
+	assert_int_equal(send_flow(st, 26000, TCP_ACK, 1), 0);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_NO_TX_PORT), before + 2);
+	assert_int_equal(bpf_map_update_elem(tx_fd, &key, &v, BPF_ANY), 0);
+	assert_int_equal(send_flow(st, 26000, TCP_ACK, 0), e);
+	assert_int_equal(send_flow(st, 26000, TCP_ACK, 1), e);
+}
+
+/*
  * A pin lost from flow_pins (evicted, flushed) while this CPU still serves
  * the flow from its cache is put back, so other CPUs agree.
  */
@@ -346,6 +375,8 @@ static void cache_republishes(void **state)
 	for (int i = 0; i < N_FLOWS; i++) {
 		struct pkt_spec s = flow(st->family, 25000 + i, TCP_ACK);
 
+		/* the second packet puts the flow in its CPU's cache */
+		assert_int_equal(send_spec(&st->fx, &s, i & 1), egress[i]);
 		pkt_flow_key(&s, &key);
 		assert_int_equal(bpf_map_delete_elem(pins_fd, &key), 0);
 	}
@@ -478,6 +509,7 @@ int main(void)
 		BOTH(mac_change, setup),
 		BOTH(dead_nexthop, setup),
 		BOTH(pinned_mtu, setup),
+		BOTH(pinned_port_removed, setup),
 		BOTH(cache_republishes, setup_sync_always),
 		BOTH(flood_of_new_flows, setup),
 	};
