@@ -356,6 +356,8 @@ int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag)
 
 		if (b->daemon_verbose)
 			argv[9] = "-v";
+		/* as dist/flowpind.service runs it */
+		setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
 		execv(bin, argv);
 		_exit(127);
 	}

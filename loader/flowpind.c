@@ -202,6 +202,14 @@ static int apply_msg(const struct nlmsghdr *nlh, void *data)
 	return err;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int discard_msg(const struct nlmsghdr *nlh, void *data)
 {
 	(void)nlh;
@@ -220,6 +228,7 @@ static int discard_msg(const struct nlmsghdr *nlh, void *data)
 static int full_sync(struct daemon *d)
 {
 	struct model fresh;
+	double t0 = mono_s();
 	int err;
 
 	rtnl_read_events(&d->rtnl, discard_msg, NULL);
@@ -236,6 +245,8 @@ static int full_sync(struct daemon *d)
 			model_free(&d->model);
 			d->model = fresh;
 			d->status.synced_s = time(NULL);
+			pr_debug("full dump: %u routes through gateways in %.2f s\n",
+				 d->model.n_routes, mono_s() - t0);
 			return sync_table(d);
 		}
 		model_free(&fresh);
@@ -518,6 +529,7 @@ int main(int argc, char **argv)
 	struct daemon d = { .rcvbuf = RCVBUF };
 	int verbose = 0, sigfd = -1, timerfd = -1, sig, err;
 	char status[PATH_MAX + 128];
+	double t0;
 	sigset_t mask;
 
 	if (parse_args(argc, argv, &o, &d, &verbose))
@@ -533,9 +545,11 @@ int main(int argc, char **argv)
 	err = open_fds(&mask, &sigfd, &timerfd);
 	if (err)
 		goto out;
+	t0 = mono_s();
 	err = datapath_open(&d.dp, &o);
 	if (err)
 		goto out;
+	pr_debug("maps and program ready in %.2f s\n", mono_s() - t0);
 	err = nexthop_table_open(&d.nht, bpf_map__fd(d.dp.skel->maps.nexthops),
 				 bpf_map__fd(d.dp.skel->maps.nexthop_index));
 	if (err) {
@@ -557,9 +571,11 @@ int main(int argc, char **argv)
 	err = full_sync(&d);
 	if (err)
 		goto err_rtnl;
+	t0 = mono_s();
 	err = datapath_attach(&d.dp);
 	if (err)
 		goto err_rtnl;
+	pr_debug("attached in %.2f s\n", mono_s() - t0);
 
 	d.status = (struct daemon_status){
 		.layout = FP_LAYOUT,

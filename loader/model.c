@@ -476,6 +476,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 {
 	struct parsed_route pr;
 	struct model_route **pp, *r;
+	struct route_path *paths;
 	int err;
 
 	if (!parse_route(nlh, &pr))
@@ -504,7 +505,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		return 0;
 	}
 	if (!r) {
-		if (m->n_routes >= 2 * m->n_buckets) {
+		if (m->n_routes >= m->n_buckets) {
 			err = route_rehash(m);
 			if (err)
 				return err;
@@ -520,17 +521,19 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		while (r->n_paths)
 			route_remove_path(m, r, r->n_paths - 1);
 	}
-	/* without REPLACE, paths are added (IPv6 appends them one by one) */
+	/*
+	 * Without REPLACE, paths are added (IPv6 appends them one by one).
+	 * One realloc for all of them: a full table is a million routes.
+	 */
+	paths = realloc(r->paths, (r->n_paths + pr.n_paths) * sizeof(*paths));
+	if (!paths)
+		return -ENOMEM;
+	r->paths = paths;
 	for (int i = 0; i < pr.n_paths; i++) {
-		struct route_path *p;
-
 		if (route_has(r, &pr.paths[i]) >= 0)
 			continue;
-		p = grow(&r->paths, &r->n_paths, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		*p = pr.paths[i];
-		err = ref_add(m, p, 1);
+		r->paths[r->n_paths] = pr.paths[i];
+		err = ref_add(m, &r->paths[r->n_paths++], 1);
 		if (err)
 			return err;
 	}
