@@ -128,6 +128,36 @@ static bool get_addr(const struct nlattr *a, int family, __be32 *dst)
 	return true;
 }
 
+/*
+ * Does a route of the model go through this link? Only those routes can
+ * have gone without a message when it went down or lost an address.
+ */
+static bool link_routed(const struct model *m, __u32 ifindex)
+{
+	for (int i = 0; i < m->n_refs; i++) {
+		const struct refcount *r = &m->refs[i];
+		const struct model_nhobj *o;
+
+		if (!r->nh_id) {
+			if (r->addr.ifindex == ifindex)
+				return true;
+			continue;
+		}
+		o = find_nhobj(m, r->nh_id);
+		if (!o)
+			continue;
+		if (o->gw.family && o->gw.ifindex == ifindex)
+			return true;
+		for (int g = 0; g < o->n_group; g++) {
+			const struct model_nhobj *mem = find_nhobj(m, o->group[g]);
+
+			if (mem && mem->gw.ifindex == ifindex)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* --- links --- */
 
 static int apply_link(struct model *m, const struct nlmsghdr *nlh)
@@ -139,14 +169,14 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		if (l) {
 			drop(m->links, &m->n_links, l - m->links, sizeof(*l));
-			m->stale = true;
+			m->stale |= link_routed(m, ifi->ifi_index);
 		}
 		return 0;
 	}
 	if (!l && !(l = grow(&m->links, &m->n_links, sizeof(*l))))
 		return -ENOMEM;
 	if (l->admin_up && !(ifi->ifi_flags & IFF_UP))
-		m->stale = true;
+		m->stale |= link_routed(m, ifi->ifi_index);
 	l->admin_up = ifi->ifi_flags & IFF_UP;
 	l->ifindex = ifi->ifi_index;
 	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
@@ -636,7 +666,10 @@ int model_apply(struct model *m, const struct nlmsghdr *nlh)
 			return -EINVAL;
 		return apply_route(m, nlh);
 	case RTM_DELADDR:
-		m->stale = true;
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
+			return -EINVAL;
+		m->stale |= link_routed(m, ((const struct ifaddrmsg *)
+					    mnl_nlmsg_get_payload(nlh))->ifa_index);
 		return 0;
 	case RTM_NEWNEXTHOP:
 	case RTM_DELNEXTHOP:

@@ -78,7 +78,8 @@ struct model {
 	int n_refs;
 	/*
 	 * The kernel removed routes without a message (IPv4 routes go when
-	 * their link is set down or loses its address): dump again.
+	 * their link is set down or loses its address), and a route of the
+	 * model went through that link: dump again.
 	 */
 	bool stale;
 };

@@ -70,6 +70,17 @@ static void link_msg(struct env *e, __u16 type, int ifindex, bool up)
 	feed(e, nlh);
 }
 
+static void addr_del_msg(struct env *e, int ifindex)
+{
+	struct nlmsghdr *nlh = put_header(e, RTM_DELADDR, 0);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = 24;
+	ifa->ifa_index = ifindex;
+	feed(e, nlh);
+}
+
 static void neigh_msg(struct env *e, __u16 type, int family, int ifindex,
 		      const char *addr, const __u8 *mac, __u16 state)
 {
@@ -429,6 +440,38 @@ static void link_down_and_removal(void **state)
 	assert_true(e->m.stale);
 }
 
+/*
+ * Only a link a route goes through makes the model stale when it goes
+ * down, goes away or loses an address: other links' churn (containers'
+ * veths) must not cost a full dump of a big table each time.
+ */
+static void unrouted_link_churn_keeps_model(void **state)
+{
+	struct env *e = *state;
+	static const struct gw via4[] = { { 4, "10.0.4.2" } };
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	link_msg(e, RTM_NEWLINK, 4, false);
+	link_msg(e, RTM_NEWLINK, 4, true);
+	addr_del_msg(e, 4);
+	link_msg(e, RTM_DELLINK, 4, false);
+	assert_false(e->m.stale);
+	link_msg(e, RTM_NEWLINK, 4, true);
+	route_msg(e, RTM_NEWROUTE, 0, 4, "203.0.113.0", 24, via4, 1);
+	addr_del_msg(e, 4);
+	assert_true(e->m.stale);
+	e->m.stale = false;
+	/* a nexthop object on link 4 counts once a route uses it */
+	route_msg(e, RTM_DELROUTE, 0, 4, "203.0.113.0", 24, via4, 1);
+	nexthop_msg(e, RTM_NEWNEXTHOP, 7, 4, "10.0.4.2");
+	link_msg(e, RTM_NEWLINK, 4, false);
+	assert_false(e->m.stale);
+	link_msg(e, RTM_NEWLINK, 4, true);
+	route_nh_msg(e, RTM_NEWROUTE, 0, "203.0.113.0", 24, 7);
+	link_msg(e, RTM_NEWLINK, 4, false);
+	assert_true(e->m.stale);
+}
+
 static void nexthop_objects_and_groups(void **state)
 {
 	struct env *e = *state;
@@ -623,6 +666,7 @@ int main(void)
 		T(neighbour_failure_kills),
 		T(neighbour_gc_is_not_death),
 		T(link_down_and_removal),
+		T(unrouted_link_churn_keeps_model),
 		T(nexthop_objects_and_groups),
 		T(ipv6_per_path_delete),
 		T(cloned_and_non_unicast_ignored),
