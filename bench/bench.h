@@ -64,7 +64,8 @@ int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag);
 void daemon_stop(struct daemon_proc *d);
 
 /* The sections. */
-int bench_cost(struct bench *b, bool many_flows);
+/* Section 1 with this many flows, round robin (1, 4096, 1M). */
+int bench_cost(struct bench *b, __u32 flows);
 int bench_pps(struct bench *b, struct daemon_proc *d);
 int bench_mem(struct bench *b);
 int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes);
