@@ -294,9 +294,10 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 			return FP_PASS_NEXTHOP_NOT_READY;
 	}
 	/*
-	 * The flow enters this CPU's cache on its next packet, from
-	 * flow_pins: one-packet flows (DNS, scans, floods) never take a
-	 * cache slot, and a new flow costs one insert, not two.
+	 * The flow enters a CPU's cache when a packet there finds its pin in
+	 * flow_pins: on this CPU, its next packet. One-packet flows (DNS,
+	 * scans, floods) never take a cache slot, and a flow's first packet
+	 * makes one insert, not two.
 	 */
 	stat_inc(FP_STAT_PIN_NEW);
 	return 0;
@@ -326,15 +327,21 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 	 * negative answer means the device is gone.
 	 */
 	rc = bpf_check_mtu(ctx, ifindex, &mtu_len, 0, 0);
+	if (rc < 0)
+		return pass(FP_PASS_NO_TX_PORT);
 	if (rc)
-		return pass(rc < 0 ? FP_PASS_NO_TX_PORT : FP_PASS_MTU);
+		return pass(bpf_map_lookup_elem(&tx_ports, &ifindex) ?
+				    FP_PASS_MTU : FP_PASS_NO_TX_PORT);
 	/*
 	 * The helper only records the target; the frame leaves after we
-	 * return, so it can still be rewritten. It fails, leaving the frame
-	 * untouched, when the port is not in tx_ports.
+	 * return, so it can still be rewritten. When the port is not in
+	 * tx_ports it fails with XDP_PASS, the frame untouched: no separate
+	 * devmap lookup on the hot path.
 	 */
-	if (bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) != XDP_REDIRECT)
-		return pass(FP_PASS_NO_TX_PORT);
+	if (bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) != XDP_REDIRECT) {
+		stat_inc(FP_STAT_REDIRECT_FAIL);
+		return XDP_PASS;
+	}
 	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
 	if (pkt->ip4)

@@ -169,7 +169,7 @@ struct daemon_status {
  * Bumped whenever a map's key or value changes meaning: a daemon refuses
  * pinned maps of another layout rather than mix them.
  */
-#define FP_LAYOUT 2 /* 2: redirect_fail folded into pass_no_tx_port */
+#define FP_LAYOUT 1
 
 /* Default pin path: every map is pinned there under its own name. */
 #define FP_PIN_PATH "/sys/fs/bpf/flowpin"
@@ -188,6 +188,7 @@ enum fp_stat {
 	FP_STAT_ICMP_ERR_PINNED, /* ICMP error sent along its flow's pin */
 	FP_STAT_UNPINNED_RATE,	 /* new flow forwarded unpinned: pin rate exceeded */
 	FP_STAT_FORWARDED,	 /* XDP_REDIRECT returned */
+	FP_STAT_REDIRECT_FAIL,	 /* bpf_redirect_map() refused: port not in tx_ports */
 	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
 	FP_PASS_VLAN,		 /* 802.1Q / 802.1ad tagged */
 	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
@@ -224,6 +225,7 @@ enum fp_stat {
 	[FP_STAT_ICMP_ERR_PINNED] = "icmp_error_pinned",                       \
 	[FP_STAT_UNPINNED_RATE] = "unpinned_rate_limited",                     \
 	[FP_STAT_FORWARDED] = "forwarded",                                     \
+	[FP_STAT_REDIRECT_FAIL] = "redirect_fail",                             \
 	[FP_PASS_NON_IP] = "pass_non_ip",                                      \
 	[FP_PASS_VLAN] = "pass_vlan",                                          \
 	[FP_PASS_MULTICAST] = "pass_multicast",                                \

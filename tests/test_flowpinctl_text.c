@@ -423,7 +423,7 @@ static void stats_output(void **state)
 			    "pass_fib_no_neighbour");
 	assert_string_equal(fp_stat_name(FP_STAT_MAX), "unknown");
 	assert_true(fp_stat_is_pass(FP_PASS_NON_IP));
-	assert_false(fp_stat_is_pass(FP_STAT_FORWARDED));
+	assert_false(fp_stat_is_pass(FP_STAT_REDIRECT_FAIL));
 	assert_int_equal(stats_passed(now), 10);
 	assert_true(stat_rate(50, 100, 2) == 25);
 	assert_true(stat_rate(100, 30, 2) == 15); /* restarted */

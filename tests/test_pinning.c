@@ -338,13 +338,18 @@ static void pinned_mtu(void **state)
 /*
  * A pinned flow whose egress port leaves tx_ports goes to the kernel,
  * counted, and keeps its pin: it is forwarded again once the port is back.
+ * A frame too big for that port is counted for the missing port, not the
+ * MTU.
  */
 static void pinned_port_removed(void **state)
 {
 	struct test_state *st = *state;
 	int tx_fd = bpf_map__fd(st->fx.skel->maps.tx_ports);
 	int e = send_flow(st, 26000, TCP_SYN, 0);
-	__u64 before = stat_of(&st->fx, FP_PASS_NO_TX_PORT);
+	__u64 fails = stat_of(&st->fx, FP_STAT_REDIRECT_FAIL);
+	__u64 no_port = stat_of(&st->fx, FP_PASS_NO_TX_PORT);
+	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	struct pkt_spec big = flow(st->family, 26000, TCP_ACK);
 	struct bpf_devmap_val v = {};
 	__u32 key;
 
@@ -354,10 +359,16 @@ static void pinned_port_removed(void **state)
 	assert_int_equal(bpf_map_delete_elem(tx_fd, &key), 0);
 	assert_int_equal(send_flow(st, 26000, TCP_ACK, 0), 0);
 	assert_int_equal(send_flow(st, 26000, TCP_ACK, 1), 0);
-	assert_int_equal(stat_of(&st->fx, FP_PASS_NO_TX_PORT), before + 2);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_REDIRECT_FAIL), fails + 2);
+	big.payload = 1600;
+	assert_int_equal(send_spec(&st->fx, &big, 0), 0);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_NO_TX_PORT), no_port + 1);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu);
 	assert_int_equal(bpf_map_update_elem(tx_fd, &key, &v, BPF_ANY), 0);
 	assert_int_equal(send_flow(st, 26000, TCP_ACK, 0), e);
 	assert_int_equal(send_flow(st, 26000, TCP_ACK, 1), e);
+	assert_int_equal(send_spec(&st->fx, &big, 0), 0);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 1);
 }
 
 /*
