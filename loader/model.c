@@ -12,7 +12,7 @@
 #include "model.h"
 #include "nexthop_table.h"
 
-#define N_BUCKETS 4096 /* at start; doubled when chains grow past 2 */
+#define N_BUCKETS 4096 /* at start; doubled at one route per bucket */
 /* The kernel's NUD_VALID: states in which the link-layer address is good. */
 #define NUD_HAS_MAC                                                            \
 	(NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE |    \
@@ -129,33 +129,37 @@ static bool get_addr(const struct nlattr *a, int family, __be32 *dst)
 }
 
 /*
- * Does a route of the model go through this link? Only those routes can
- * have gone without a message when it went down or lost an address.
+ * The kernel changes the routing state without a message in a few cases;
+ * the model is then stale and flowpind dumps again. These say whether an
+ * event on a link can have done so to anything the model holds.
  */
+
+/* A route of the model has a gateway on this link. */
 static bool link_routed(const struct model *m, __u32 ifindex)
 {
-	for (int i = 0; i < m->n_refs; i++) {
-		const struct refcount *r = &m->refs[i];
-		const struct model_nhobj *o;
-
-		if (!r->nh_id) {
-			if (r->addr.ifindex == ifindex)
-				return true;
-			continue;
-		}
-		o = find_nhobj(m, r->nh_id);
-		if (!o)
-			continue;
-		if (o->gw.family && o->gw.ifindex == ifindex)
+	for (int i = 0; i < m->n_refs; i++)
+		if (!m->refs[i].nh_id && m->refs[i].addr.ifindex == ifindex)
 			return true;
-		for (int g = 0; g < o->n_group; g++) {
-			const struct model_nhobj *mem = find_nhobj(m, o->group[g]);
-
-			if (mem && mem->gw.ifindex == ifindex)
-				return true;
-		}
-	}
 	return false;
+}
+
+/* A nexthop object of the model, used or not, is on this link. */
+static bool link_has_nhobj(const struct model *m, __u32 ifindex)
+{
+	for (int i = 0; i < m->n_nhobjs; i++)
+		if (m->nhobjs[i].gw.family && m->nhobjs[i].gw.ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/*
+ * A link set down or removed: the kernel drops the IPv4 routes through it
+ * and deletes the nexthop objects on it (shrinking groups, and dropping
+ * the routes left without a path), all without a message.
+ */
+static bool link_down_stales(const struct model *m, __u32 ifindex)
+{
+	return link_routed(m, ifindex) || link_has_nhobj(m, ifindex);
 }
 
 /* --- links --- */
@@ -169,14 +173,17 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		if (l) {
 			drop(m->links, &m->n_links, l - m->links, sizeof(*l));
-			m->stale |= link_routed(m, ifi->ifi_index);
+			m->stale |= link_down_stales(m, ifi->ifi_index);
 		}
 		return 0;
 	}
 	if (!l && !(l = grow(&m->links, &m->n_links, sizeof(*l))))
 		return -ENOMEM;
 	if (l->admin_up && !(ifi->ifi_flags & IFF_UP))
-		m->stale |= link_routed(m, ifi->ifi_index);
+		m->stale |= link_down_stales(m, ifi->ifi_index);
+	/* carrier lost: routes stay (marked linkdown), nexthop objects go */
+	else if (l->up && !(ifi->ifi_flags & (IFF_RUNNING | IFF_LOWER_UP)))
+		m->stale |= link_has_nhobj(m, ifi->ifi_index);
 	l->admin_up = ifi->ifi_flags & IFF_UP;
 	l->ifindex = ifi->ifi_index;
 	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
@@ -375,6 +382,7 @@ static void route_unlink(struct model *m, struct model_route **pp)
 	while (r->n_paths)
 		route_remove_path(m, r, r->n_paths - 1);
 	*pp = r->next;
+	m->n_prefsrc_routes -= r->prefsrc;
 	free(r->paths);
 	free(r);
 	m->n_routes--;
@@ -382,6 +390,7 @@ static void route_unlink(struct model *m, struct model_route **pp)
 
 struct parsed_route {
 	struct route_key key;
+	bool prefsrc; /* has a preferred source address */
 	struct route_path paths[64];
 	int n_paths;
 };
@@ -491,6 +500,9 @@ static int parse_route(const struct nlmsghdr *nlh, struct parsed_route *pr)
 		case RTA_NH_ID:
 			nh_id = mnl_attr_get_u32(a);
 			break;
+		case RTA_PREFSRC:
+			pr->prefsrc = true;
+			break;
 		}
 	}
 	if (nh_id)
@@ -550,6 +562,10 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 	} else if (nlh->nlmsg_flags & NLM_F_REPLACE) {
 		while (r->n_paths)
 			route_remove_path(m, r, r->n_paths - 1);
+	}
+	if (pr.key.family == FP_AF_INET) {
+		m->n_prefsrc_routes += pr.prefsrc - r->prefsrc;
+		r->prefsrc = pr.prefsrc;
 	}
 	/*
 	 * Without REPLACE, paths are added (IPv6 appends them one by one).
@@ -647,6 +663,21 @@ static int apply_nexthop(struct model *m, const struct nlmsghdr *nlh)
 	return 0;
 }
 
+/*
+ * An IPv4 address removed: the kernel drops, without a message, the IPv4
+ * routes through its link when it was the link's last address, and the
+ * routes on any link whose preferred source it was. (IPv6 reports its
+ * route removals.)
+ */
+static int apply_deladdr(struct model *m, const struct nlmsghdr *nlh)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (ifa->ifa_family == AF_INET)
+		m->stale |= m->n_prefsrc_routes || link_down_stales(m, ifa->ifa_index);
+	return 0;
+}
+
 int model_apply(struct model *m, const struct nlmsghdr *nlh)
 {
 	switch (nlh->nlmsg_type) {
@@ -668,9 +699,7 @@ int model_apply(struct model *m, const struct nlmsghdr *nlh)
 	case RTM_DELADDR:
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 			return -EINVAL;
-		m->stale |= link_routed(m, ((const struct ifaddrmsg *)
-					    mnl_nlmsg_get_payload(nlh))->ifa_index);
-		return 0;
+		return apply_deladdr(m, nlh);
 	case RTM_NEWNEXTHOP:
 	case RTM_DELNEXTHOP:
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nhmsg)))

@@ -55,6 +55,7 @@ struct model_route {
 	struct route_key key;
 	struct route_path *paths;
 	int n_paths;
+	bool prefsrc; /* IPv4, with a preferred source address */
 	struct model_route *next; /* hash chain */
 };
 
@@ -76,10 +77,11 @@ struct model {
 	__u32 n_routes;
 	struct refcount *refs; /* paths per gateway / nexthop object */
 	int n_refs;
+	__u32 n_prefsrc_routes; /* IPv4 routes with a preferred source */
 	/*
-	 * The kernel removed routes without a message (IPv4 routes go when
-	 * their link is set down or loses its address), and a route of the
-	 * model went through that link: dump again.
+	 * The kernel may have removed routes or nexthop objects of the model
+	 * without a message (a link set down, removed, without carrier, or an
+	 * IPv4 address removed): dump again.
 	 */
 	bool stale;
 };

@@ -70,12 +70,23 @@ static void link_msg(struct env *e, __u16 type, int ifindex, bool up)
 	feed(e, nlh);
 }
 
-static void addr_del_msg(struct env *e, int ifindex)
+static void link_flags_msg(struct env *e, int ifindex, unsigned int flags)
+{
+	struct nlmsghdr *nlh = put_header(e, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = flags;
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, port_mac);
+	feed(e, nlh);
+}
+
+static void addr_del_msg(struct env *e, int family, int ifindex)
 {
 	struct nlmsghdr *nlh = put_header(e, RTM_DELADDR, 0);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = af(family);
 	ifa->ifa_prefixlen = 24;
 	ifa->ifa_index = ifindex;
 	feed(e, nlh);
@@ -428,7 +439,11 @@ static void link_down_and_removal(void **state)
 	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
 	sync_table(e);
 	link_msg(e, RTM_NEWLINK, 1, false);
+	/* IPv4 routes through a link set down or removed go without a message */
+	assert_true(e->m.stale);
+	e->m.stale = false;
 	link_msg(e, RTM_DELLINK, 2, false);
+	assert_true(e->m.stale);
 	sync_table(e);
 	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_DEAD);
 	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_DEAD);
@@ -436,13 +451,33 @@ static void link_down_and_removal(void **state)
 	link_msg(e, RTM_NEWLINK, 1, true);
 	sync_table(e);
 	assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
-	/* IPv4 routes through a link set down go without a message */
-	assert_true(e->m.stale);
+}
+
+/* A route via a gateway, with a preferred source address. */
+static void route_prefsrc_msg(struct env *e, __u16 type, const char *dst,
+			      int ifindex, const char *gw, const char *src)
+{
+	struct nlmsghdr *nlh = put_header(e, type, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	__u8 a[4];
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 24;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_type = RTN_UNICAST;
+	inet_pton(AF_INET, dst, a);
+	mnl_attr_put(nlh, RTA_DST, 4, a);
+	inet_pton(AF_INET, gw, a);
+	mnl_attr_put(nlh, RTA_GATEWAY, 4, a);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	inet_pton(AF_INET, src, a);
+	mnl_attr_put(nlh, RTA_PREFSRC, 4, a);
+	feed(e, nlh);
 }
 
 /*
- * Only a link a route goes through makes the model stale when it goes
- * down, goes away or loses an address: other links' churn (containers'
+ * The model is stale (dump again) only when the kernel may have removed
+ * something of it without a message. Other links' churn (containers'
  * veths) must not cost a full dump of a big table each time.
  */
 static void unrouted_link_churn_keeps_model(void **state)
@@ -453,23 +488,48 @@ static void unrouted_link_churn_keeps_model(void **state)
 	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
 	link_msg(e, RTM_NEWLINK, 4, false);
 	link_msg(e, RTM_NEWLINK, 4, true);
-	addr_del_msg(e, 4);
+	link_flags_msg(e, 4, IFF_UP); /* carrier lost */
+	link_msg(e, RTM_NEWLINK, 4, true);
+	addr_del_msg(e, 4, 4);
 	link_msg(e, RTM_DELLINK, 4, false);
 	assert_false(e->m.stale);
+
+	/* a gateway on the link: its address, then its admin state */
 	link_msg(e, RTM_NEWLINK, 4, true);
 	route_msg(e, RTM_NEWROUTE, 0, 4, "203.0.113.0", 24, via4, 1);
-	addr_del_msg(e, 4);
-	assert_true(e->m.stale);
-	e->m.stale = false;
-	/* a nexthop object on link 4 counts once a route uses it */
-	route_msg(e, RTM_DELROUTE, 0, 4, "203.0.113.0", 24, via4, 1);
-	nexthop_msg(e, RTM_NEWNEXTHOP, 7, 4, "10.0.4.2");
-	link_msg(e, RTM_NEWLINK, 4, false);
+	addr_del_msg(e, 6, 4); /* IPv6 reports its route removals */
+	link_flags_msg(e, 4, IFF_UP); /* routes stay, marked linkdown */
 	assert_false(e->m.stale);
 	link_msg(e, RTM_NEWLINK, 4, true);
-	route_nh_msg(e, RTM_NEWROUTE, 0, "203.0.113.0", 24, 7);
+	addr_del_msg(e, 4, 4);
+	assert_true(e->m.stale);
+	e->m.stale = false;
 	link_msg(e, RTM_NEWLINK, 4, false);
 	assert_true(e->m.stale);
+	e->m.stale = false;
+	link_msg(e, RTM_NEWLINK, 4, true);
+	route_msg(e, RTM_DELROUTE, 0, 4, "203.0.113.0", 24, via4, 1);
+
+	/* a nexthop object on the link, used by no route: the kernel deletes it */
+	nexthop_msg(e, RTM_NEWNEXTHOP, 7, 4, "10.0.4.2");
+	link_flags_msg(e, 4, IFF_UP);
+	assert_true(e->m.stale);
+	e->m.stale = false;
+	link_msg(e, RTM_NEWLINK, 4, true);
+	link_msg(e, RTM_NEWLINK, 4, false);
+	assert_true(e->m.stale);
+	e->m.stale = false;
+	link_msg(e, RTM_NEWLINK, 4, true);
+	nexthop_msg(e, RTM_DELNEXTHOP, 7, 4, "10.0.4.2");
+
+	/* a route with a preferred source: any IPv4 address may be it */
+	route_prefsrc_msg(e, RTM_NEWROUTE, "203.0.113.0", 1, "10.0.1.2", "192.0.2.1");
+	addr_del_msg(e, 4, 4);
+	assert_true(e->m.stale);
+	e->m.stale = false;
+	route_prefsrc_msg(e, RTM_DELROUTE, "203.0.113.0", 1, "10.0.1.2", "192.0.2.1");
+	addr_del_msg(e, 4, 4);
+	assert_false(e->m.stale);
 }
 
 static void nexthop_objects_and_groups(void **state)
