@@ -31,13 +31,15 @@
 
 #define GW(host) htonl(0x0a000500 | (host)) /* 10.0.5.host, on out5 */
 
+static __u32 last_seq;
+
 static struct nlmsghdr *request(char *buf, int type)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-	nlh->nlmsg_seq = time(NULL);
+	nlh->nlmsg_seq = ++last_seq;
 	return nlh;
 }
 
@@ -102,20 +104,29 @@ static struct nlmsghdr *neigh_msg(char *buf, int ifindex, const __u8 *mac)
 	return nlh;
 }
 
-/* The ack, if it came: 1 ok, 0 not yet, < 0 the kernel's error. */
-static int ack_of(struct mnl_socket *nl)
+/*
+ * The ack of request seq, if it came: 1 with *kernel_err its error (0:
+ * done), 0 not yet, < 0 the socket failed.
+ */
+static int ack_of(struct mnl_socket *nl, __u32 seq, int *kernel_err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	const struct nlmsghdr *nlh = (const void *)buf;
-	ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
-	const struct nlmsgerr *e;
 
-	if (n < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	if (!mnl_nlmsg_ok(nlh, n) || nlh->nlmsg_type != NLMSG_ERROR)
-		return -EPROTO;
-	e = mnl_nlmsg_get_payload(nlh);
-	return e->error ? e->error : 1;
+	for (;;) {
+		int n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+		const struct nlmsghdr *nlh = (const void *)buf;
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq != seq)
+				continue;
+			*kernel_err = e->error;
+			return 1;
+		}
+	}
 }
 
 static int nh_of(int idx_fd, int nh_fd, int ifindex, int host,
@@ -169,7 +180,7 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 	}
 	say("section 4: %d changes, %s\n", changes, b->table);
 	for (int k = 0; k < changes; k++) {
-		int type = k % CH_MAX, host = 0, acked = 0;
+		int type = k % CH_MAX, host = 0, acked = 0, kernel_err = 0;
 		__u8 dmac[6] = { 0x02, 0, 0, 0x40 };
 		bool want_active = true, seen = false;
 		double t0, t_map = 0, t_ack = 0;
@@ -202,13 +213,16 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 			failed++;
 			continue;
 		}
-		/* the map for 2 s; the ack for as long as the kernel takes */
-		while (!acked || (!seen && now_s() - t0 < 2)) {
+		/* the map for 2 s; the ack for up to 30 s */
+		while ((!acked && now_s() - t0 < 30) || (!seen && now_s() - t0 < 2)) {
 			struct nexthop nh;
 			bool active;
 
-			if (!acked && (acked = ack_of(nl)))
-				t_ack = now_s();
+			if (!acked) {
+				acked = ack_of(nl, nlh->nlmsg_seq, &kernel_err);
+				if (acked)
+					t_ack = now_s();
+			}
 			if (!seen) {
 				active = !nh_of(idx_fd, nh_fd, ifindex, host, &nh) &&
 					 nh.state == NH_ACTIVE;
@@ -221,9 +235,11 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 			if (!acked || !seen)
 				sleep_us(20);
 		}
-		if (acked < 0) {
-			say("  change %d (%s): the kernel refused it: %s\n", k,
-			    kind[type], strerror(-acked));
+		if (acked <= 0 || kernel_err) {
+			say("  change %d (%s): %s: %s\n", k, kind[type],
+			    acked < 0 ? "reading the ack" :
+			    !acked ? "no ack" : "the kernel refused it",
+			    strerror(acked < 0 ? -acked : !acked ? ETIMEDOUT : -kernel_err));
 			failed++;
 		} else {
 			ack[type][n_ack[type]++] = (t_ack - t0) * 1e3;
@@ -243,7 +259,7 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 	mnl_socket_close(nl);
 	close(nh_fd);
 	close(idx_fd);
-	check(b, !failed, "control plane: the kernel refused %d of %d changes",
+	check(b, !failed, "control plane: %d of %d changes not acked by the kernel",
 	      failed, changes);
 	check(b, lost == 0, "control plane: %d of %d changes never reached the maps",
 	      lost, changes);
