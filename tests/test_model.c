@@ -153,8 +153,9 @@ static void route_msg(struct env *e, __u16 type, __u16 flags, int family,
 	feed(e, nlh);
 }
 
-static void route_nh_msg(struct env *e, __u16 type, __u16 flags,
-			 const char *dst, int len, __u32 nh_id)
+/* An IPv4 unicast route of the main table, up to its destination. */
+static struct nlmsghdr *route4_head(struct env *e, __u16 type, __u16 flags,
+				    const char *dst, int len)
 {
 	struct nlmsghdr *nlh = put_header(e, type, flags);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
@@ -166,6 +167,14 @@ static void route_nh_msg(struct env *e, __u16 type, __u16 flags,
 	rtm->rtm_type = RTN_UNICAST;
 	inet_pton(AF_INET, dst, a);
 	mnl_attr_put(nlh, RTA_DST, 4, a);
+	return nlh;
+}
+
+static void route_nh_msg(struct env *e, __u16 type, __u16 flags,
+			 const char *dst, int len, __u32 nh_id)
+{
+	struct nlmsghdr *nlh = route4_head(e, type, flags, dst, len);
+
 	mnl_attr_put_u32(nlh, RTA_NH_ID, nh_id);
 	feed(e, nlh);
 }
@@ -457,16 +466,9 @@ static void link_down_and_removal(void **state)
 static void route_prefsrc_msg(struct env *e, __u16 type, const char *dst,
 			      int ifindex, const char *gw, const char *src)
 {
-	struct nlmsghdr *nlh = put_header(e, type, 0);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct nlmsghdr *nlh = route4_head(e, type, 0, dst, 24);
 	__u8 a[4];
 
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 24;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_type = RTN_UNICAST;
-	inet_pton(AF_INET, dst, a);
-	mnl_attr_put(nlh, RTA_DST, 4, a);
 	inet_pton(AF_INET, gw, a);
 	mnl_attr_put(nlh, RTA_GATEWAY, 4, a);
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
