@@ -33,7 +33,6 @@ void model_free(struct model *m)
 
 		for (; r; r = next) {
 			next = r->next;
-			free(r->paths);
 			free(r);
 		}
 	}
@@ -138,7 +137,8 @@ static bool get_addr(const struct nlattr *a, int family, __be32 *dst)
 static bool link_routed(const struct model *m, __u32 ifindex)
 {
 	for (int i = 0; i < m->n_refs; i++)
-		if (!m->refs[i].nh_id && m->refs[i].addr.ifindex == ifindex)
+		if (m->refs[i].count && !m->refs[i].nh_id &&
+		    m->refs[i].addr.ifindex == ifindex)
 			return true;
 	return false;
 }
@@ -289,40 +289,43 @@ static __u32 route_hash(const struct route_key *k)
 	return h;
 }
 
-static struct refcount *find_ref(const struct model *m,
-				 const struct route_path *p)
+static bool ref_is(const struct refcount *r, const struct route_path *p)
 {
-	for (int i = 0; i < m->n_refs; i++) {
-		struct refcount *r = &m->refs[i];
-
-		if (r->nh_id == p->nh_id && addr_eq(&r->addr, &p->gw))
-			return r;
-	}
-	return NULL;
+	return r->count && r->nh_id == p->nh_id && addr_eq(&r->addr, &p->gw);
 }
 
-static int ref_add(struct model *m, const struct route_path *p, int delta)
+/* Take a reference on path p; returns its index in m->refs, or -ENOMEM. */
+static int ref_get(struct model *m, const struct route_path *p)
 {
-	struct refcount *r = find_ref(m, p);
+	struct refcount *r;
+	int free_slot = -1;
 
-	if (!r) {
-		if (delta < 0)
-			return 0;
+	for (int i = 0; i < m->n_refs; i++) {
+		if (ref_is(&m->refs[i], p)) {
+			m->refs[i].count++;
+			return i;
+		}
+		if (!m->refs[i].count && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot >= 0) {
+		r = &m->refs[free_slot];
+	} else {
 		r = grow(&m->refs, &m->n_refs, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
-		r->nh_id = p->nh_id;
-		r->addr = p->gw;
 	}
-	r->count += delta;
-	if (!r->count)
-		drop(m->refs, &m->n_refs, r - m->refs, sizeof(*r));
-	return 0;
+	r->nh_id = p->nh_id;
+	r->addr = p->gw;
+	r->count = 1;
+	return r - m->refs;
 }
 
-static bool path_eq(const struct route_path *a, const struct route_path *b)
+/* Drop a reference; a slot at count 0 is free for the next new path. */
+static void ref_put(struct model *m, __u32 idx)
 {
-	return a->nh_id == b->nh_id && addr_eq(&a->gw, &b->gw);
+	if (!--m->refs[idx].count)
+		memset(&m->refs[idx], 0, sizeof(m->refs[idx]));
 }
 
 static struct model_route **route_slot(struct model *m,
@@ -361,18 +364,21 @@ static int route_rehash(struct model *m)
 	return 0;
 }
 
-static int route_has(const struct model_route *r, const struct route_path *p)
+/* The route's index of path p, or -1. */
+static int route_has(const struct model *m, const struct model_route *r,
+		     const struct route_path *p)
 {
 	for (int i = 0; i < r->n_paths; i++)
-		if (path_eq(&r->paths[i], p))
+		if (ref_is(&m->refs[r->ref[i]], p))
 			return i;
 	return -1;
 }
 
 static void route_remove_path(struct model *m, struct model_route *r, int i)
 {
-	ref_add(m, &r->paths[i], -1);
-	drop(r->paths, &r->n_paths, i, sizeof(*r->paths));
+	ref_put(m, r->ref[i]);
+	memmove(&r->ref[i], &r->ref[i + 1], (r->n_paths - i - 1) * sizeof(r->ref[0]));
+	r->n_paths--;
 }
 
 static void route_unlink(struct model *m, struct model_route **pp)
@@ -383,9 +389,23 @@ static void route_unlink(struct model *m, struct model_route **pp)
 		route_remove_path(m, r, r->n_paths - 1);
 	*pp = r->next;
 	m->n_prefsrc_routes -= r->prefsrc;
-	free(r->paths);
 	free(r);
 	m->n_routes--;
+}
+
+/* Room for n paths; the route may move, so *pp (its link) is updated. */
+static struct model_route *route_reserve(struct model_route **pp, int n)
+{
+	struct model_route *r = *pp;
+
+	if (r && r->cap >= n)
+		return r;
+	r = realloc(r, sizeof(*r) + n * sizeof(r->ref[0]));
+	if (!r)
+		return NULL;
+	r->cap = n;
+	*pp = r;
+	return r;
 }
 
 struct parsed_route {
@@ -518,8 +538,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 {
 	struct parsed_route pr;
 	struct model_route **pp, *r;
-	struct route_path *paths;
-	int err;
+	int idx;
 
 	if (!parse_route(nlh, &pr))
 		return 0;
@@ -531,7 +550,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 			return 0;
 		/* IPv6 deletes one path of a multipath route at a time */
 		for (int i = 0; i < pr.n_paths; i++) {
-			int at = route_has(r, &pr.paths[i]);
+			int at = route_has(m, r, &pr.paths[i]);
 
 			if (at >= 0)
 				route_remove_path(m, r, at);
@@ -548,16 +567,19 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 	}
 	if (!r) {
 		if (m->n_routes >= m->n_buckets) {
-			err = route_rehash(m);
+			int err = route_rehash(m);
+
 			if (err)
 				return err;
 			pp = route_slot(m, &pr.key);
 		}
-		r = calloc(1, sizeof(*r));
+		r = route_reserve(pp, pr.n_paths);
 		if (!r)
 			return -ENOMEM;
+		r->next = NULL;
 		r->key = pr.key;
-		*pp = r;
+		r->n_paths = 0;
+		r->prefsrc = false;
 		m->n_routes++;
 	} else if (nlh->nlmsg_flags & NLM_F_REPLACE) {
 		while (r->n_paths)
@@ -567,21 +589,17 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		m->n_prefsrc_routes += pr.prefsrc - r->prefsrc;
 		r->prefsrc = pr.prefsrc;
 	}
-	/*
-	 * Without REPLACE, paths are added (IPv6 appends them one by one).
-	 * One realloc for all of them: a full table is a million routes.
-	 */
-	paths = realloc(r->paths, (r->n_paths + pr.n_paths) * sizeof(*paths));
-	if (!paths)
+	/* without REPLACE, paths are added (IPv6 appends them one by one) */
+	r = route_reserve(pp, r->n_paths + pr.n_paths);
+	if (!r)
 		return -ENOMEM;
-	r->paths = paths;
 	for (int i = 0; i < pr.n_paths; i++) {
-		if (route_has(r, &pr.paths[i]) >= 0)
+		if (route_has(m, r, &pr.paths[i]) >= 0)
 			continue;
-		r->paths[r->n_paths] = pr.paths[i];
-		err = ref_add(m, &r->paths[r->n_paths++], 1);
-		if (err)
-			return err;
+		idx = ref_get(m, &pr.paths[i]);
+		if (idx < 0)
+			return idx;
+		r->ref[r->n_paths++] = idx;
 	}
 	return 0;
 }
@@ -598,7 +616,7 @@ static void drop_routes_using(struct model *m, __u32 id)
 			bool uses = false;
 
 			for (int i = 0; i < (*pp)->n_paths; i++)
-				uses |= (*pp)->paths[i].nh_id == id;
+				uses |= m->refs[(*pp)->ref[i]].nh_id == id;
 			if (uses)
 				route_unlink(m, pp);
 			else
@@ -759,6 +777,8 @@ int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 	for (int i = 0; i < m->n_refs && !err; i++) {
 		const struct refcount *r = &m->refs[i];
 
+		if (!r->count)
+			continue;
 		err = r->nh_id ? add_nhobj(m, &l, r->nh_id, 0) :
 				 list_add(&l, &r->addr, true);
 	}

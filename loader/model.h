@@ -51,14 +51,21 @@ struct route_path {
 	struct nexthop_addr gw;
 };
 
+/*
+ * A route: one allocation, its paths as indexes into model.refs (a full
+ * table is a million routes, and each path would otherwise be a 28-byte
+ * copy of a gateway most routes share).
+ */
 struct model_route {
-	struct route_key key;
-	struct route_path *paths;
-	int n_paths;
-	bool prefsrc; /* IPv4, with a preferred source address */
 	struct model_route *next; /* hash chain */
+	struct route_key key;
+	__u16 n_paths;
+	__u16 cap;
+	bool prefsrc; /* IPv4, with a preferred source address */
+	__u32 ref[];  /* model.refs index of each path */
 };
 
+/* A path some routes use, and how many; count 0 is a free slot. */
 struct refcount {
 	struct nexthop_addr addr; /* or nh_id with family 0 */
 	__u32 nh_id;
@@ -75,7 +82,7 @@ struct model {
 	struct model_route **buckets;
 	__u32 n_buckets;
 	__u32 n_routes;
-	struct refcount *refs; /* paths per gateway / nexthop object */
+	struct refcount *refs; /* paths per gateway / nexthop object; stable indexes */
 	int n_refs;
 	__u32 n_prefsrc_routes; /* IPv4 routes with a preferred source */
 	/*
