@@ -453,9 +453,10 @@ static void unpin_maps(void)
 		fprintf(stderr, "rmdir %s: %s\n", T.pin_dir, strerror(errno));
 }
 
-static int write_daemon_status(void)
+static int write_daemon_status_layout(__u32 layout)
 {
 	struct daemon_status ds = {
+		.layout = layout,
 		.pid = getpid(),
 		.withdrawn_policy = FP_WITHDRAWN_REPIN,
 		.started_s = time(NULL) - 3700,
@@ -467,6 +468,11 @@ static int write_daemon_status(void)
 
 	return bpf_map_update_elem(bpf_map__fd(T.fx.skel->maps.daemon_status),
 				   &key, &ds, BPF_ANY);
+}
+
+static int write_daemon_status(void)
+{
+	return write_daemon_status_layout(FP_LAYOUT);
 }
 
 static int group_setup(void **state)
@@ -821,6 +827,12 @@ static void bad_input(void **state)
 	assert_bad("stats --interval 0", "--interval");
 	assert_bad("detach nosuchdev0", "no interface");
 	assert_bad("status extra", "unexpected argument");
+
+	/* maps pinned by a flowpind of another layout */
+	assert_int_equal(write_daemon_status_layout(FP_LAYOUT + 1), 0);
+	assert_bad("stats", "layout");
+	assert_int_equal(write_daemon_status(), 0);
+	assert_int_equal(ctl("stats"), 0);
 
 	/* the last -p wins */
 	assert_bad("-p /nonexistent/flowpin status",

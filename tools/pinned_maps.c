@@ -97,6 +97,30 @@ static int map_open(struct pinned_maps *m, enum fp_map map)
 	return 0;
 }
 
+/*
+ * Maps of another layout would be read wrongly (counters under other
+ * names): refuse them, as flowpind does. Layout 0: no daemon wrote one.
+ */
+static int layout_check(struct pinned_maps *m)
+{
+	struct daemon_status ds = {};
+	__u32 key = 0;
+	int err;
+
+	if (m->fd[FP_MAP_DAEMON_STATUS] < 0) {
+		err = map_open(m, FP_MAP_DAEMON_STATUS);
+		if (err || m->fd[FP_MAP_DAEMON_STATUS] < 0)
+			return err;
+	}
+	if (bpf_map_lookup_elem(m->fd[FP_MAP_DAEMON_STATUS], &key, &ds) ||
+	    !ds.layout || ds.layout == FP_LAYOUT)
+		return 0;
+	fprintf(stderr,
+		"flowpinctl: maps in %s have layout %u, this flowpinctl reads layout %u: use the flowpinctl of the flowpind that pinned them\n",
+		m->path, ds.layout, FP_LAYOUT);
+	return -EPROTO;
+}
+
 int pinned_maps_open(struct pinned_maps *m, const char *path,
 		     unsigned int mask)
 {
@@ -124,7 +148,10 @@ int pinned_maps_open(struct pinned_maps *m, const char *path,
 			return err;
 		}
 	}
-	return 0;
+	err = layout_check(m);
+	if (err)
+		pinned_maps_close(m);
+	return err;
 }
 
 void pinned_maps_close(struct pinned_maps *m)
