@@ -18,6 +18,7 @@
 #include "bench.h"
 #include "fixture.h"
 #include "netns.h"
+#include "stats_text.h"
 #include "bench_driver.skel.h"
 #include "bench_p0.skel.h"
 #include "bench_xdp_ref.skel.h"
@@ -313,7 +314,7 @@ static int measure(struct cost *c, enum variant v, __u32 flows, int round,
 {
 	struct bench *b = c->b;
 	__u32 mask = flows - 1;
-	/* at least 2^18 iterations; a big flow set once round */
+	/* at least 2^18 iterations; a big flow set in one pass */
 	__u32 n = flows >= (1U << 18) ? flows : (b->smoke ? 1 << 12 : 1 << 18);
 	__u32 n_new = b->smoke ? 1 << 12 : 1 << 17;
 	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX], rb;
@@ -377,6 +378,28 @@ static int measure(struct cost *c, enum variant v, __u32 flows, int round,
 	return err;
 }
 
+/* One pass over the flow set; every packet must count stat once. */
+static int prime(struct cost *c, __u32 flows, enum fp_stat stat,
+		 const char *label)
+{
+	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
+	struct run_result r;
+	int err;
+
+	fp_stats(c, before);
+	err = run(c, BT_FLOWPIN, 0, flows - 1, false, flows, &r);
+	fp_stats(c, after);
+	if (err)
+		return err;
+	if (!check(c->b, after[stat] - before[stat] == flows,
+		   "priming %s: %s +%llu of %u (pass_fib_no_neigh +%llu, nexthop_unknown +%llu)",
+		   label, fp_stat_name(stat), after[stat] - before[stat], flows,
+		   after[FP_PASS_FIB_NO_NEIGH] - before[FP_PASS_FIB_NO_NEIGH],
+		   after[FP_PASS_NEXTHOP_UNKNOWN] - before[FP_PASS_NEXTHOP_UNKNOWN]))
+		return -EIO;
+	return 0;
+}
+
 int bench_cost(struct bench *b, __u32 flows)
 {
 	int rounds = b->smoke ? 2 : 7;
@@ -387,8 +410,6 @@ int bench_cost(struct bench *b, __u32 flows)
 	};
 	struct cost c = { .b = b };
 	struct samples *s = calloc(1, sizeof(*s));
-	struct run_result r;
-	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
 	char label[64], what[128], val[48], ratio[48];
 	double med[V_MAX], ref;
 	int err;
@@ -419,26 +440,11 @@ int bench_cost(struct bench *b, __u32 flows)
 	}
 	/* Pin every flow of the set, then fill this CPU's cache: a flow
 	 * enters it on its second packet. */
-	fp_stats(&c, before);
-	err = run(&c, BT_FLOWPIN, 0, flows - 1, false, flows, &r);
-	fp_stats(&c, after);
-	if (err || !check(b, after[FP_STAT_PIN_NEW] - before[FP_STAT_PIN_NEW] == flows,
-			  "priming %s: pin_new +%llu of %u (pass_fib_no_neigh +%llu, nexthop_unknown +%llu)",
-			  label, after[FP_STAT_PIN_NEW] - before[FP_STAT_PIN_NEW], flows,
-			  after[FP_PASS_FIB_NO_NEIGH] - before[FP_PASS_FIB_NO_NEIGH],
-			  after[FP_PASS_NEXTHOP_UNKNOWN] - before[FP_PASS_NEXTHOP_UNKNOWN])) {
-		err = err ? err : -EIO;
+	err = prime(&c, flows, FP_STAT_PIN_NEW, label);
+	if (!err)
+		err = prime(&c, flows, FP_STAT_PIN_HIT, label);
+	if (err)
 		goto out;
-	}
-	fp_stats(&c, before);
-	err = run(&c, BT_FLOWPIN, 0, flows - 1, false, flows, &r);
-	fp_stats(&c, after);
-	if (err || !check(b, after[FP_STAT_PIN_HIT] - before[FP_STAT_PIN_HIT] == flows,
-			  "priming %s, second packets: pin_hit +%llu of %u", label,
-			  after[FP_STAT_PIN_HIT] - before[FP_STAT_PIN_HIT], flows)) {
-		err = err ? err : -EIO;
-		goto out;
-	}
 	for (int round = 0; round < rounds && !err; round++)
 		for (int k = 0; k < V_MAX && !err; k++)
 			err = measure(&c, (round + k) % V_MAX, flows, round, s);

@@ -24,6 +24,7 @@
 #include "bench.h"
 #include "fixture.h"
 #include "netns.h"
+#include "stats_text.h"
 #include "bench_gen.skel.h"
 #include "bench_sink.skel.h"
 #include "bench_xdp_ref.skel.h"
@@ -150,6 +151,18 @@ static __u64 delivered(struct pps *p)
 	return percpu_sum(p, bpf_map__fd(p->sink->maps.received), 0);
 }
 
+/* flowpin's counters a run reports; forwarded first, checked against delivery */
+static const enum fp_stat run_stats[] = { FP_STAT_FORWARDED, FP_STAT_CACHE_HIT,
+					  FP_STAT_PIN_HIT, FP_STAT_PIN_NEW,
+					  FP_STAT_UNPINNED_RATE };
+#define N_RUN_STATS (sizeof(run_stats) / sizeof(run_stats[0]))
+
+static void run_counts(struct pps *p, __u64 *v)
+{
+	for (size_t i = 0; i < N_RUN_STATS; i++)
+		v[i] = percpu_sum(p, p->stats_fd, run_stats[i]);
+}
+
 /* One figure per forwarder with this many flows, round robin. */
 static int measure_flows(struct pps *p, __u32 flows)
 {
@@ -157,8 +170,7 @@ static int measure_flows(struct pps *p, __u32 flows)
 	int reps = b->smoke ? 1 : 3, err;
 	double secs = b->smoke ? 0.3 : 2.0;
 	double pps[M_MAX][8] = {}, ns_pkt[M_MAX][8] = {}, med[M_MAX], med_ns[M_MAX];
-	__u64 fwd0 = 0, fwd1 = 0, hit0 = 0, hit1 = 0, ph0 = 0, ph1 = 0, pn0 = 0,
-	      pn1 = 0, un0 = 0, un1 = 0;
+	__u64 run0[N_RUN_STATS] = {}, run1[N_RUN_STATS] = {};
 	char what[128], val[64], ratio[64];
 
 	p->gen->bss->flow_mask = flows - 1;
@@ -175,13 +187,8 @@ static int measure_flows(struct pps *p, __u32 flows)
 			generate(p, m, secs / 2); /* warm up: pins (rate-limited), caches */
 			got0 = delivered(p);
 			prog_stats(fd, &ns0, &c0);
-			if (m == M_FLOWPIN) {
-				fwd0 = percpu_sum(p, p->stats_fd, FP_STAT_FORWARDED);
-				hit0 = percpu_sum(p, p->stats_fd, FP_STAT_CACHE_HIT);
-				ph0 = percpu_sum(p, p->stats_fd, FP_STAT_PIN_HIT);
-				pn0 = percpu_sum(p, p->stats_fd, FP_STAT_PIN_NEW);
-				un0 = percpu_sum(p, p->stats_fd, FP_STAT_UNPINNED_RATE);
-			}
+			if (m == M_FLOWPIN)
+				run_counts(p, run0);
 			t0 = now_s();
 			sent = generate(p, m, secs);
 			sleep_us(20000); /* let the last batches drain */
@@ -189,14 +196,10 @@ static int measure_flows(struct pps *p, __u32 flows)
 			got1 = delivered(p);
 			prog_stats(fd, &ns1, &c1);
 			if (m == M_FLOWPIN) {
-				fwd1 = percpu_sum(p, p->stats_fd, FP_STAT_FORWARDED);
-				hit1 = percpu_sum(p, p->stats_fd, FP_STAT_CACHE_HIT);
-				ph1 = percpu_sum(p, p->stats_fd, FP_STAT_PIN_HIT);
-				pn1 = percpu_sum(p, p->stats_fd, FP_STAT_PIN_NEW);
-				un1 = percpu_sum(p, p->stats_fd, FP_STAT_UNPINNED_RATE);
-				check(b, fwd1 - fwd0 >= (got1 - got0) * 99 / 100,
+				run_counts(p, run1);
+				check(b, run1[0] - run0[0] >= (got1 - got0) * 99 / 100,
 				      "pps flowpin: forwarded +%llu, delivered +%llu",
-				      fwd1 - fwd0, got1 - got0);
+				      run1[0] - run0[0], got1 - got0);
 			}
 			pps[m][r] = (got1 - got0) / dt;
 			ns_pkt[m][r] = c1 > c0 ? (double)(ns1 - ns0) / (c1 - c0) : 0;
@@ -212,8 +215,11 @@ static int measure_flows(struct pps *p, __u32 flows)
 		med[m] = median(pps[m], reps);
 		med_ns[m] = median(ns_pkt[m], reps);
 	}
-	say("  flowpin, last run: forwarded %llu, cache_hit %llu, pin_hit %llu, pin_new %llu, unpinned_rate_limited %llu\n",
-	    fwd1 - fwd0, hit1 - hit0, ph1 - ph0, pn1 - pn0, un1 - un0);
+	say("  flowpin, last run:");
+	for (size_t i = 0; i < N_RUN_STATS; i++)
+		say("%s %s %llu", i ? "," : "", fp_stat_name(run_stats[i]),
+		    run1[i] - run0[i]);
+	say("\n");
 	for (int m = 0; m < M_MAX; m++) {
 		const char *target = NULL, *met = NULL;
 		char extra[64] = "";

@@ -353,9 +353,10 @@ int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag)
 		dup2(fd, 2);
 		char *argv[] = { "flowpind", "-p", d->pin, "in0", "out1", "out2",
 				 "out3", "out4", "out5", NULL, NULL };
+		int argc = 9;
 
 		if (b->daemon_verbose)
-			argv[9] = "-v";
+			argv[argc++] = "-v";
 		/* as dist/flowpind.service runs it */
 		setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
 		execv(bin, argv);
