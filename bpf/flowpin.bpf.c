@@ -124,25 +124,27 @@ static __always_inline void cache_fill(const struct flow_key *key,
 	bpf_map_update_elem(&flow_cache, key, &c, BPF_ANY);
 }
 
-enum pin_found {
-	PIN_NONE,  /* the flow has no pin */
-	PIN_STALE, /* it has one, but its next hop was invalidated */
-	PIN_OK,
-};
-
-/* This CPU's cache, then the shared pins. */
-static __always_inline enum pin_found pin_find(const struct flow_key *key,
-					       const struct nexthop **nhp)
+/*
+ * This CPU's cache, then the shared pins: the next hop of the flow's pin, or
+ * NULL with *stale set when it has a pin whose next hop was invalidated.
+ *
+ * Next hops travel as return values, checked for NULL where they arrive:
+ * older verifiers (6.1, 6.12) lose track of a pointer written through a
+ * pointer and of which pass reason goes with a NULL one.
+ */
+static __always_inline const struct nexthop *
+pin_find(const struct flow_key *key, bool *stale)
 {
 	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
+	const struct nexthop *nh;
 	struct flow_pin *shared;
 	__u64 now;
 
-	if (c && (*nhp = pin_nexthop(&c->pin))) {
+	if (c && (nh = pin_nexthop(&c->pin))) {
 		now = bpf_ktime_get_coarse_ns();
 		if (now - c->synced_ns < cache_sync_ns) {
 			stat_inc(FP_STAT_CACHE_HIT);
-			return PIN_OK;
+			return nh;
 		}
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
@@ -152,28 +154,30 @@ static __always_inline enum pin_found pin_find(const struct flow_key *key,
 		shared = bpf_map_lookup_elem(&flow_pins, key);
 		if (!shared) {
 			pin_publish(key, &c->pin);
-			*nhp = pin_nexthop(&c->pin);
+			nh = pin_nexthop(&c->pin);
 		} else if (shared->nh_id != c->pin.nh_id ||
 			   shared->nh_gen != c->pin.nh_gen) {
 			c->pin = *shared;
-			*nhp = pin_nexthop(shared);
+			nh = pin_nexthop(shared);
 		}
 		c->synced_ns = now;
-		if (*nhp) {
+		if (nh) {
 			stat_inc(FP_STAT_CACHE_HIT);
-			return PIN_OK;
+			return nh;
 		}
 	}
 
 	shared = bpf_map_lookup_elem(&flow_pins, key);
 	if (!shared)
-		return PIN_NONE;
-	*nhp = pin_nexthop(shared);
-	if (!*nhp)
-		return PIN_STALE;
+		return NULL;
+	nh = pin_nexthop(shared);
+	if (!nh) {
+		*stale = true;
+		return NULL;
+	}
 	stat_inc(FP_STAT_PIN_HIT);
 	cache_fill(key, shared);
-	return PIN_OK;
+	return nh;
 }
 
 /* Take one token from this CPU's bucket of new pins; false when empty. */
@@ -216,14 +220,16 @@ static __always_inline __u32 fib_pass_reason(long rc)
 
 /*
  * Ask the kernel's routing table, as its own forwarding would, and pin the
- * answer. Returns 0 with *nhp set, or a pass reason.
+ * answer. Returns the next hop to use, or NULL with *reason set to why the
+ * packet goes to the kernel.
  */
-static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
-				   const struct nexthop **nhp)
+static __always_inline const struct nexthop *
+pin_new(struct xdp_md *ctx, struct packet *pkt, __u32 *reason)
 {
 	const struct flow_key *key = &pkt->key;
 	struct bpf_fib_lookup fib = {};
 	struct nexthop_addr addr = {};
+	const struct nexthop *nh;
 	struct flow_pin pin;
 	__u32 *id;
 	long rc;
@@ -246,7 +252,8 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 		__builtin_memcpy(fib.ipv6_src, key->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, key->daddr, 16);
 	} else {
-		return FP_PASS_MALFORMED; /* parse_packet() set one of them */
+		*reason = FP_PASS_MALFORMED; /* parse_packet() set one of them */
+		return NULL;
 	}
 
 	/*
@@ -255,8 +262,10 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 	 * delivers local traffic and counts what it drops.
 	 */
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return fib_pass_reason(rc);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		*reason = fib_pass_reason(rc);
+		return NULL;
+	}
 
 	/*
 	 * On SUCCESS the helper leaves the gateway in ipv4_dst / ipv6_dst
@@ -272,26 +281,34 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 		__builtin_memcpy(addr.gw, fib.ipv6_dst, 16);
 	}
 	id = bpf_map_lookup_elem(&nexthop_index, &addr);
-	if (!id)
-		return FP_PASS_NEXTHOP_UNKNOWN;
+	if (!id) {
+		*reason = FP_PASS_NEXTHOP_UNKNOWN;
+		return NULL;
+	}
 	pin.nh_id = *id;
-	*nhp = nexthop_get(pin.nh_id);
-	if (!*nhp || (*nhp)->state != NH_ACTIVE)
-		return FP_PASS_NEXTHOP_NOT_READY;
+	nh = nexthop_get(pin.nh_id);
+	if (!nh || nh->state != NH_ACTIVE) {
+		*reason = FP_PASS_NEXTHOP_NOT_READY;
+		return NULL;
+	}
 	/* Pin only what we can send: a flow the kernel forwards stays unpinned. */
-	if (!bpf_map_lookup_elem(&tx_ports, &(*nhp)->ifindex))
-		return FP_PASS_NO_TX_PORT;
-	pin.nh_gen = (*nhp)->gen;
+	if (!bpf_map_lookup_elem(&tx_ports, &nh->ifindex)) {
+		*reason = FP_PASS_NO_TX_PORT;
+		return NULL;
+	}
+	pin.nh_gen = nh->gen;
 
 	if (!pin_allowed()) {
 		stat_inc(FP_STAT_UNPINNED_RATE);
-		return 0; /* forwarded where the FIB said, without a pin */
+		return nh; /* forwarded where the FIB said, without a pin */
 	}
 	pin_publish(key, &pin);
 	if (pin.nh_id != *id) {
-		*nhp = pin_nexthop(&pin); /* another CPU won with its own pin */
-		if (!*nhp)
-			return FP_PASS_NEXTHOP_NOT_READY;
+		nh = pin_nexthop(&pin); /* another CPU won with its own pin */
+		if (!nh) {
+			*reason = FP_PASS_NEXTHOP_NOT_READY;
+			return NULL;
+		}
 	}
 	/*
 	 * The flow enters a CPU's cache when a packet there finds its pin in
@@ -300,7 +317,7 @@ static __always_inline int pin_new(struct xdp_md *ctx, struct packet *pkt,
 	 * makes one insert, not two.
 	 */
 	stat_inc(FP_STAT_PIN_NEW);
-	return 0;
+	return nh;
 }
 
 /* RFC 1624 incremental update for a TTL decrement, as ip_decrease_ttl(). */
@@ -356,9 +373,9 @@ SEC("xdp")
 int flowpin(struct xdp_md *ctx)
 {
 	struct packet pkt = {};
-	const struct nexthop *nh = NULL;
-	enum pin_found found;
-	int reason;
+	const struct nexthop *nh;
+	bool stale = false;
+	__u32 reason;
 
 	stat_inc(FP_STAT_PACKETS);
 	reason = parse_packet((void *)(long)ctx->data,
@@ -374,20 +391,22 @@ int flowpin(struct xdp_md *ctx)
 		 * error sent to the quoted packet's source belongs to the flow:
 		 * others (to this router, say) are the kernel's to route.
 		 */
-		if (!addr_eq(pkt.key.daddr, pkt.inner_key.daddr) ||
-		    pin_find(&pkt.inner_key, &nh) != PIN_OK)
+		if (!addr_eq(pkt.key.daddr, pkt.inner_key.daddr))
+			return pass(FP_PASS_ICMP_ERR_UNPINNED);
+		nh = pin_find(&pkt.inner_key, &stale);
+		if (!nh)
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
 		stat_inc(FP_STAT_ICMP_ERR_PINNED);
 		return forward(ctx, &pkt, nh);
 	}
 
-	found = pin_find(&pkt.key, &nh);
-	if (found != PIN_OK) {
-		reason = pin_new(ctx, &pkt, &nh);
-		if (reason)
+	nh = pin_find(&pkt.key, &stale);
+	if (!nh) {
+		nh = pin_new(ctx, &pkt, &reason);
+		if (!nh)
 			return pass(reason);
 		/* A forwarded TCP flow seen mid-stream has lost its pin. */
-		if (found == PIN_STALE)
+		if (stale)
 			stat_inc(FP_STAT_PIN_STALE);
 		else if (pkt.key.proto == IPPROTO_TCP &&
 			 !(pkt.tcp_flags & TCP_FLAG_SYN))

@@ -15,7 +15,6 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
-#include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -25,6 +24,14 @@
 #ifndef ETH_P_8021AD
 #define ETH_P_8021AD 0x88A8
 #endif
+
+/*
+ * From <linux/icmp.h>, which pulls glibc's <sys/socket.h> through
+ * <linux/if.h>: under -target bpf glibc takes its 32-bit branch and needs
+ * gnu/stubs-32.h, which a fresh Debian lacks. BPF objects include no glibc.
+ */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
 
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
@@ -213,7 +220,13 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
 	hlen = iph->ihl * 4;
 	if (iph->version != 4 || hlen < sizeof(*iph))
 		return FP_PASS_MALFORMED;
-	if (hlen > sizeof(*iph) && !cursor_pull(c, hlen - sizeof(*iph)))
+	/*
+	 * Options stay under the cursor: a packet with options goes to the
+	 * kernel below, so only an option-less header is followed by ports.
+	 * Older verifiers (6.1, 6.12) lose the bounds of a cursor moved by
+	 * hlen, and then refuse every later read through it.
+	 */
+	if ((void *)iph + hlen > c->end)
 		return FP_PASS_MALFORMED;
 	tot_len = bpf_ntohs(iph->tot_len);
 	if (tot_len < hlen || tot_len > pkt->l3_len)
