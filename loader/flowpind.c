@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 
 #include "flowpin.skel.h"
 #include "datapath.h"
+#include "kernel.h"
 #include "log.h"
 #include "model.h"
 #include "nexthop_table.h"
@@ -93,6 +95,18 @@ static void sd_notify(const char *msg)
 	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa,
 	       offsetof(struct sockaddr_un, sun_path) + len);
 	close(fd);
+}
+
+/* One line and false on a kernel older than the oldest one tested. */
+static bool check_kernel(void)
+{
+	struct utsname u;
+
+	if (uname(&u) || kernel_release_ok(u.release))
+		return true;
+	pr_warn("Linux %s or later is needed; this kernel is %s\n",
+		FP_MIN_KERNEL, u.release);
+	return false;
 }
 
 static void warn_hash_policy(void)
@@ -540,6 +554,8 @@ int main(int argc, char **argv)
 	log_init("flowpind", verbose >= 2 ? LOG_TRACE :
 			     verbose ? LOG_DEBUG : LOG_INFO);
 	d.policy = o.policy;
+	if (!check_kernel())
+		return 1;
 	warn_hash_policy();
 
 	err = open_fds(&mask, &sigfd, &timerfd);
