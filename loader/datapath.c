@@ -566,19 +566,57 @@ static int fill_tx_ports(struct datapath *dp)
 	return 0;
 }
 
-int datapath_attach(struct datapath *dp)
+/*
+ * The program libxdp attaches: a second, unloaded copy of the object that
+ * uses the skeleton's maps. libxdp must load a program itself to put it in
+ * its dispatcher (as an extension of the dispatcher's slot, not as XDP);
+ * the skeleton's own copy, loaded in datapath_open(), cannot go there.
+ */
+static int open_attach_prog(struct datapath *dp)
 {
-	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .obj = dp->skel->obj,
-			    .prog_name = "flowpin");
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = "flowpin");
+	/* the skeleton's name, so internal maps (.rodata) get the same names */
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "flowpin");
+	struct bpf_map *map;
+	size_t elf_len;
+	const void *elf = flowpin__elf_bytes(&elf_len);
 	int err;
 
+	dp->attach_obj = bpf_object__open_mem(elf, elf_len, &oopts);
+	if (!dp->attach_obj) {
+		err = -errno;
+		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	/* every map, .rodata with its load-time settings included */
+	bpf_object__for_each_map(map, dp->attach_obj) {
+		struct bpf_map *used = bpf_object__find_map_by_name(
+			dp->skel->obj, bpf_map__name(map));
+
+		err = used ? bpf_map__reuse_fd(map, bpf_map__fd(used)) : -ENOENT;
+		if (err) {
+			pr_warn("cannot share map %s with the attached program: %s\n",
+				bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	xopts.obj = dp->attach_obj;
 	dp->prog = xdp_program__create(&xopts);
 	err = libxdp_get_error(dp->prog);
 	if (err) {
 		dp->prog = NULL;
 		pr_warn("libxdp cannot use the program: %s\n", strerror(-err));
-		return err;
 	}
+	return err;
+}
+
+int datapath_attach(struct datapath *dp)
+{
+	int err;
+
+	err = open_attach_prog(dp);
+	if (err)
+		return err;
 	err = fill_tx_ports(dp);
 	if (err)
 		goto err_unpin;
@@ -635,6 +673,7 @@ void datapath_close(struct datapath *dp)
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
 	xdp_program__close(dp->prog);
+	bpf_object__close(dp->attach_obj);
 	flowpin__destroy(dp->skel);
 	free(dp->ports);
 	memset(dp, 0, sizeof(*dp));

@@ -37,7 +37,8 @@ struct port {
 
 struct datapath {
 	struct flowpin *skel;
-	struct xdp_program *prog;
+	struct xdp_program *prog;	/* what libxdp attaches ... */
+	struct bpf_object *attach_obj;	/* ... from this copy of the object */
 	char pin_path[PATH_MAX];
 	int lock_fd; /* flock on the pin directory: one daemon per maps */
 	bool made_dir;

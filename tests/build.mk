@@ -1,5 +1,5 @@
 # Test programs; tests/run-all runs every $(BUILD)/test_* it finds.
-TESTS += $(BUILD)/test_model $(BUILD)/test_nexthop_table $(BUILD)/test_random_frames \
+TESTS += $(BUILD)/test_model $(BUILD)/test_kernel $(BUILD)/test_nexthop_table $(BUILD)/test_random_frames \
 	 $(BUILD)/test_faults $(BUILD)/test_packets $(BUILD)/test_pinning
 TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o
 
@@ -28,4 +28,9 @@ $(BUILD)/fuzz_parse: tests/fuzz_parse.c bpf/parse.h include/flowpin.h | $(BUILD)
 		-Iinclude -Ibpf -I$(ARCH_INC) $< -o $@
 
 $(BUILD)/test_fuzz: tests/fuzz.sh $(BUILD)/fuzz_parse | $(BUILD)
+	$(Q)install -m 0755 $< $@
+
+# flowpind beside another XDP program, through libxdp's dispatcher.
+TESTS += $(BUILD)/test_coexist
+$(BUILD)/test_coexist: tests/coexist.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl $(BUILD)/xdp_pass.bpf.o
 	$(Q)install -m 0755 $< $@
