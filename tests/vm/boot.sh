@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot an installed kernel under qemu and run one command in it, on this
+# machine's own root: a small initramfs (busybox and the kernel's virtio and
+# 9p modules) mounts / read-only over virtio-9p, puts tmpfs on /tmp and /run,
+# mounts proc, sys, dev and a bpffs, and runs COMMAND chrooted there, in the
+# current folder. Prints what the command prints; exits with its status
+# (124 when the guest ran out of time, 125 when it never ran the command).
+#
+# Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] KERNEL COMMAND...
+#   KERNEL is a release with /boot/vmlinuz-KERNEL and /lib/modules/KERNEL.
+# QEMU_ACCEL (default tcg) chooses the accelerator.
+set -u -o pipefail
+
+TIMEOUT=1500
+MEM=3072
+usage() {
+	sed -n '/^# Usage:/,/^# QEMU_ACCEL/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+while getopts t:m:h opt; do
+	case $opt in
+	t) TIMEOUT=$OPTARG ;;
+	m) MEM=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 2 ] || usage
+KVER=$1
+shift
+
+kernel=/boot/vmlinuz-$KVER
+moddir=/lib/modules/$KVER
+[ -r "$kernel" ] || { echo "boot: $kernel: no such kernel" >&2; exit 125; }
+[ -d "$moddir" ] || { echo "boot: $moddir: no modules for $KVER" >&2; exit 125; }
+for tool in qemu-system-x86_64 busybox cpio; do
+	command -v $tool >/dev/null || { echo "boot: $tool missing: run make deps" >&2; exit 125; }
+done
+
+tmp=$(mktemp -d /tmp/flowpin-vm.XXXXXX) || exit 125
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/initramfs
+mkdir -p "$root"/{bin,modules,proc,sys,dev,mnt}
+cp "$(command -v busybox)" "$root/bin/busybox"
+
+# The modules 9p over virtio-pci needs, in load order; some kernels build
+# part of them in ("builtin" lines). Compressed ones are unpacked: busybox's
+# insmod takes plain .ko files only.
+mods=$(modprobe -a -S "$KVER" --show-depends virtio_pci 9pnet_virtio 9p 2>/dev/null |
+	sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++')
+for m in $mods; do
+	base=${m##*/}
+	case $m in
+	*.ko.xz) xz -dc "$m" > "$root/modules/${base%.xz}" ;;
+	*.ko.zst) zstd -qdc "$m" > "$root/modules/${base%.zst}" ;;
+	*.ko.gz) gzip -dc "$m" > "$root/modules/${base%.gz}" ;;
+	*) cp "$m" "$root/modules/$base" ;;
+	esac || { echo "boot: cannot unpack $m" >&2; exit 125; }
+	base=${base%.xz}; base=${base%.zst}; base=${base%.gz}
+	echo "$base" >> "$root/modules.order"
+done
+touch "$root/modules.order"
+
+# The command, quoted for the guest's shell.
+printf 'cd %q || exit 125\n' "$PWD" > "$root/cmd"
+printf '%q ' "$@" >> "$root/cmd"
+echo >> "$root/cmd"
+
+cat > "$root/init" <<'EOF'
+#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
+$B mount -t devtmpfs dev /dev
+for m in $($B cat /modules.order); do
+	$B insmod /modules/$m || echo "vm: insmod $m failed"
+done
+rc=125
+# the virtio device may still be probing: give it a few seconds
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	$B grep -qs host /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag && break
+	$B sleep 0.5
+done
+if $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host /mnt; then
+	$B mount -t tmpfs tmp /mnt/tmp
+	$B mount -t tmpfs run /mnt/run
+	$B mount -t proc proc /mnt/proc
+	$B mount -t sysfs sys /mnt/sys
+	$B mount -t devtmpfs dev /mnt/dev
+	$B mkdir -p /mnt/dev/pts /mnt/dev/shm
+	$B cp /cmd /mnt/dev/vmcmd # readable inside the chroot
+	$B mount -t devpts devpts /mnt/dev/pts
+	$B mount -t tmpfs shm /mnt/dev/shm
+	$B mount -t bpf bpf /mnt/sys/fs/bpf
+	$B mount -t tracefs tracefs /mnt/sys/kernel/tracing 2>/dev/null
+	$B ip link set lo up
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	HOME=/root TERM=dumb LANG=C.UTF-8 \
+		$B chroot /mnt /bin/sh /dev/vmcmd
+	rc=$?
+else
+	echo "vm: cannot mount the host's root"
+fi
+echo "flowpin-vm-exit: $rc"
+$B poweroff -f
+EOF
+chmod +x "$root/init"
+# The kernel loads modules on demand (veth, vrf, ...) by running
+# /sbin/modprobe in the initramfs: hand that to the host's modprobe.
+mkdir -p "$root/sbin"
+printf '#!/bin/busybox sh\nexec /bin/busybox chroot /mnt /sbin/modprobe "$@"\n' > "$root/sbin/modprobe"
+chmod +x "$root/sbin/modprobe"
+
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$tmp/initrd" || exit 125
+
+accel=${QEMU_ACCEL:-tcg}
+[ "$accel" = tcg ] && accel=tcg,thread=multi
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
+	-accel "$accel" -cpu max -smp 2 -m "$MEM" \
+	-display none -monitor none -serial stdio -no-reboot -net none \
+	-kernel "$kernel" -initrd "$tmp/initrd" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=root,mount_tag=host \
+	</dev/null 2>&1 | tee "$tmp/console" | grep --line-buffered -v '^flowpin-vm-exit: '
+qrc=${PIPESTATUS[0]}
+[ "$qrc" = 124 ] && { echo "boot: $KVER: no answer within ${TIMEOUT}s" >&2; exit 124; }
+rc=$(sed -n 's/^flowpin-vm-exit: \([0-9]*\).*/\1/p' "$tmp/console" | tr -d '\r' | tail -n 1)
+[ -n "$rc" ] || { echo "boot: $KVER: the guest did not run the command (qemu exit $qrc)" >&2; exit 125; }
+exit "$rc"
