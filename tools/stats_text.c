@@ -16,6 +16,7 @@ static const char *const stat_help[FP_PASS_NON_IP] = {
 	[FP_STAT_PIN_STALE] = "Pins whose next hop was invalidated, resolved again.",
 	[FP_STAT_LOST_PIN] = "TCP segments without SYN that found no pin.",
 	[FP_STAT_ICMP_ERR_PINNED] = "ICMP errors sent along their flow's pin.",
+	[FP_STAT_UNPINNED_RATE] = "New flows forwarded without a pin: the pin rate was exceeded.",
 	[FP_STAT_FORWARDED] = "Packets redirected (XDP_REDIRECT).",
 	[FP_STAT_REDIRECT_FAIL] = "Pinned packets whose port left tx_ports: bpf_redirect_map() refused them.",
 };
