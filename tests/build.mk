@@ -34,3 +34,8 @@ $(BUILD)/test_fuzz: tests/fuzz.sh $(BUILD)/fuzz_parse | $(BUILD)
 TESTS += $(BUILD)/test_coexist
 $(BUILD)/test_coexist: tests/coexist.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl $(BUILD)/xdp_pass.bpf.o
 	$(Q)install -m 0755 $< $@
+
+# The BPF objects build without glibc's 32-bit headers (a fresh Debian 12).
+TESTS += $(BUILD)/test_bpf_build
+$(BUILD)/test_bpf_build: tests/bpf_build.sh | $(BUILD)
+	$(Q)install -m 0755 $< $@
