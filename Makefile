@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # make          build everything into build/
 # make test     run every test tier (root; installs missing packages first)
+# make test-kernels  the kernel's tests on Debian's 6.1 and 6.12, under qemu
 # make deps     install the Debian packages flowpin needs
 # V=1           show the commands
 #
@@ -20,7 +21,11 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc \
-	    libclang-rt-14-dev util-linux systemd
+	    libclang-rt-14-dev util-linux systemd iputils-ping
+# The kernel matrix: qemu, an initramfs' makings, and Debian 12's kernels
+# (6.1 and 6.12), installed as files for qemu only: no initrd, no boot entry.
+VM_PKGS  := qemu-system-x86 busybox-static cpio xz-utils kmod \
+	    linux-image-amd64 linux-image-6.12-amd64
 
 # SANITIZE=1: userspace with ASan and UBSan, in its own build folder.
 ifeq ($(SANITIZE),1)
@@ -40,7 +45,11 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean test deps check-deps
+.PHONY: all clean test test-kernels deps check-deps FORCE
+
+# The version: VERSION, and in a git checkout the commit it was built from.
+VERSION  := $(shell cat VERSION)$(shell git describe --always --dirty \
+	      --match none 2>/dev/null | sed 's/^/+g/')
 
 # Filled in by the build.mk files.
 PROGS :=
@@ -64,15 +73,22 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/%.o: loader/%.c loader/*.h include/flowpin.h $(SKELS) | $(BUILD)
+# Rewritten only when the version changes, so nothing rebuilds otherwise.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	$(Q)echo '#define FP_VERSION "$(VERSION)"' | cmp -s - $@ || \
+		echo '#define FP_VERSION "$(VERSION)"' > $@
+FORCE:
+
+$(BUILD)/%.o: loader/%.c loader/*.h include/flowpin.h $(SKELS) $(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: tools/%.c tools/*.h loader/*.h include/flowpin.h | $(BUILD)
+$(BUILD)/%.o: tools/%.c tools/*.h loader/*.h include/flowpin.h $(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itools -c $< -o $@
 
-$(BUILD)/%.o: tests/%.c tests/*.h loader/*.h include/flowpin.h $(SKELS) | $(BUILD)
+$(BUILD)/%.o: tests/%.c tests/*.h loader/*.h include/flowpin.h $(SKELS) \
+		$(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
@@ -82,15 +98,30 @@ $(BUILD)/libflowpin.a: $(LIB_OBJS)
 
 # Install what is missing, so `make test` works on a fresh Debian 12.
 check-deps:
-	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
+	@dpkg -s $(DEB_PKGS) $(VM_PKGS) >/dev/null 2>&1 || \
+		$(MAKE) --no-print-directory deps
 
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS)
+	DEBIAN_FRONTEND=noninteractive INITRD=No apt-get install -y -q \
+		--no-install-recommends $(VM_PKGS)
+
+# make test runs the kernel matrix too, but not for the sanitizer build
+# (the same tests again, slower) or with TEST_KERNELS=0.
+TEST_KERNELS ?= $(if $(filter 1,$(SANITIZE)),0,1)
 
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory build-all
 	$(Q)tests/run-all $(BUILD)
+ifeq ($(TEST_KERNELS),1)
+	$(Q)tests/vm/kernels.sh --build $(BUILD)
+endif
+
+# Boot Debian's kernels under qemu and run the kernel's tests in each.
+test-kernels: check-deps
+	$(Q)$(MAKE) --no-print-directory build-all
+	$(Q)tests/vm/kernels.sh --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

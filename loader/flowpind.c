@@ -31,6 +31,7 @@
 #include "model.h"
 #include "nexthop_table.h"
 #include "rtnl.h"
+#include "version.h"
 
 #define RCVBUF (32 << 20)
 #define KEEPALIVE_S 5 /* NTF_USE for next hops in use */
@@ -70,6 +71,7 @@ static void usage(FILE *f)
 		"      --netlink-rcvbuf BYTES      receive buffer of the event socket (default %d;\n"
 		"                                  tiny values are for testing lost events)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
+		"  -V, --version\n"
 		"  -h, --help\n\n"
 		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
 		"detaching (a restart or upgrade that breaks no connection).\n",
@@ -392,13 +394,14 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "pin-burst", required_argument, NULL, 'b' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:p:n:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:p:n:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "native"))
@@ -451,6 +454,9 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		case 'v':
 			(*verbose)++;
 			break;
+		case 'V':
+			printf("flowpind %s\n", FP_VERSION);
+			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);

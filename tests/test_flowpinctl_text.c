@@ -20,6 +20,7 @@
 #include "flow_text.h"
 #include "json_writer.h"
 #include "stats_text.h"
+#include "version.h"
 #include "table.h"
 
 /* What a function printed to a FILE, as a string to compare. */
@@ -431,6 +432,7 @@ static void stats_output(void **state)
 
 	stats_prometheus(capture_start(&c), now);
 	out = capture_end(&c);
+	assert_non_null(strstr(out, "\nflowpin_build_info{version=\"" FP_VERSION "\"} 1\n"));
 	assert_non_null(strstr(out, "# HELP flowpin_packets_total "));
 	assert_non_null(strstr(out, "# TYPE flowpin_packets_total counter\nflowpin_packets_total 100\n"));
 	assert_non_null(strstr(out, "\nflowpin_forwarded_total 90\n"));

@@ -34,6 +34,14 @@ check "file system read-only but the pins" has "ProtectSystem=strict"
 check "pin path writable" has "ReadWritePaths=/sys/fs/bpf"
 check "reload keeps the datapath (SIGHUP)" has 'ExecReload=/bin/kill -HUP $MAINPID'
 check "installed binary runs" "$tmp/usr/local/sbin/flowpind" --help
+version_is() { # PROGRAM: prints "NAME VERSION[+gCOMMIT]" and exits 0
+	local out
+	out=$("$1" --version) || return 1
+	grep -qx "${1##*/} $(cat VERSION)\(+g[0-9a-f]*\(-dirty\)\{0,1\}\)\{0,1\}" <<<"$out" ||
+		{ echo "got: $out"; return 1; }
+}
+check "flowpind --version" version_is "$tmp/usr/local/sbin/flowpind"
+check "flowpinctl --version" version_is "$tmp/usr/local/sbin/flowpinctl"
 
 echo "unit: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -14,6 +14,7 @@
 #include "ctl_args.h"
 #include "flowpinctl.h"
 #include "stats_text.h"
+#include "version.h"
 
 #define PROG_NAME "flowpin"
 
@@ -292,9 +293,11 @@ int do_status(struct ctl *ctl, int argc, char **argv)
 	prog_id = find_prog_id(ctl);
 	if (ctl->json) {
 		jw_object_start(&ctl->jw);
+		jw_string_field(&ctl->jw, "version", FP_VERSION);
 		jw_string_field(&ctl->jw, "pin_path", ctl->pin_path);
 		jw_uint_field(&ctl->jw, "prog_id", prog_id);
 	} else {
+		printf("version:    flowpinctl %s\n", FP_VERSION);
 		printf("pin path:   %s\n", ctl->pin_path);
 		if (prog_id)
 			printf("program:    %s, id %u\n", PROG_NAME, prog_id);

@@ -72,6 +72,8 @@ int global_args_parse(int argc, char **argv, struct global_args *a)
 			a->json = true;
 		} else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
 			a->help = true;
+		} else if (!strcmp(s, "-V") || !strcmp(s, "--version")) {
+			a->version = true;
 		} else if (!strcmp(s, "-p") || !strcmp(s, "--pin-path")) {
 			if (++i == argc)
 				return arg_error(NULL, "%s needs a path", s);

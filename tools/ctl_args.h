@@ -13,6 +13,7 @@ struct global_args {
 	const char *pin_path;
 	bool json;
 	bool help;
+	bool version;
 	int next; /* argv index of the command */
 };
 

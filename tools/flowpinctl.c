@@ -13,6 +13,7 @@
 #include "cmd_table.h"
 #include "ctl_args.h"
 #include "flowpinctl.h"
+#include "version.h"
 
 static int do_help(struct ctl *ctl, int argc, char **argv);
 
@@ -41,6 +42,7 @@ static void usage(FILE *out)
 		"Usage: flowpinctl [-p PIN_PATH] [-j] COMMAND [ARGS]\n"
 		"  -p, --pin-path PATH   where flowpind pinned the maps (default %s)\n"
 		"  -j, --json            JSON output\n"
+		"  -V, --version         flowpinctl's version\n"
 		"Commands (any unique prefix will do):\n",
 		FP_PIN_PATH);
 	for (const struct cmd *c = cmds; c->name; c++)
@@ -94,6 +96,10 @@ int main(int argc, char **argv)
 		return 2;
 	if (g.help) {
 		usage(stdout);
+		return 0;
+	}
+	if (g.version) {
+		printf("flowpinctl %s\n", FP_VERSION);
 		return 0;
 	}
 	if (g.next >= argc) {

@@ -4,6 +4,7 @@
 
 #include "stats_text.h"
 #include "table.h"
+#include "version.h"
 
 static const char *const stat_names[FP_STAT_MAX] = { FP_STAT_NAMES };
 
@@ -116,6 +117,11 @@ void prom_label_value(FILE *out, const char *s)
 
 void stats_prometheus(FILE *out, const __u64 *v)
 {
+	fputs("# HELP flowpin_build_info The flowpin version that reads these counters.\n"
+	      "# TYPE flowpin_build_info gauge\n"
+	      "flowpin_build_info{version=", out);
+	prom_label_value(out, FP_VERSION);
+	fputs("} 1\n", out);
 	for (int i = 0; i < FP_PASS_NON_IP; i++) {
 		const char *name = fp_stat_name(i);
 
