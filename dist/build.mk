@@ -13,7 +13,7 @@ $(BUILD)/flowpind.service: dist/flowpind.service.in | $(BUILD)
 install: $(PROGS) $(BUILD)/flowpind.service
 	install -D -m 0755 $(PROGS) -t $(DESTDIR)$(SBINDIR)
 	install -D -m 0644 $(BUILD)/flowpind.service $(DESTDIR)$(UNITDIR)/flowpind.service
-	install -D -m 0644 README.md docs/DESIGN.md -t $(DESTDIR)$(DOCDIR)
+	install -D -m 0644 README.md docs/DESIGN.md LICENSE -t $(DESTDIR)$(DOCDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/flowpind || \
 		install -D -m 0644 dist/flowpind.default $(DESTDIR)$(SYSCONFDIR)/default/flowpind
 
