@@ -3,7 +3,7 @@
 #
 # flowpind beside another XDP program on one port, through libxdp's
 # dispatcher: attached in both orders, both programs run, and a restart, a
-# replace (new settings), a reload (SIGHUP) and a detach of flowpin leave the
+# replace (new settings after a SIGKILL), a reload (SIGHUP) and a detach of flowpin leave the
 # other program attached and running.
 #
 #   c (10.9.1.2) --- cr|rc  r (flowpind on rc, rb)  rb|br --- b (203.0.113.10 on lo)
@@ -179,9 +179,11 @@ check "flowpind's stop leaves the other attached" other_alone
 check "the other still runs after the stop" traffic_runs other
 check "a restart attaches beside it again" start_daemon
 check "after the restart both are in the dispatcher" both_attached
-stop_daemon
+# SIGKILL leaves flowpin attached: the next flowpind, with new settings,
+# replaces that program with its own
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 check "flowpind with new settings replaces its program" start_daemon --pin-rate 5000
-check "the log says it replaced the earlier flowpin" grep -q 'attached\|replaced' "$TMP/flowpind.log"
+check "the log says it replaced the earlier flowpin" grep -q 'replaced the earlier flowpin on rc' "$TMP/flowpind.log"
 check "after the replace both are in the dispatcher" both_attached
 check "after the replace both run" traffic_runs both
 check "flowpinctl detach removes flowpin only" in_ns r "$FLOWPINCTL" -p "$PIN" detach rc

@@ -91,6 +91,11 @@ if $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose h
 	$B mount -t devtmpfs dev /mnt/dev
 	$B mkdir -p /mnt/dev/pts /mnt/dev/shm
 	$B cp /cmd /mnt/dev/vmcmd # readable inside the chroot
+	# what udev would add: bash's <(...) needs /dev/fd
+	$B ln -s /proc/self/fd /mnt/dev/fd
+	$B ln -s /proc/self/fd/0 /mnt/dev/stdin
+	$B ln -s /proc/self/fd/1 /mnt/dev/stdout
+	$B ln -s /proc/self/fd/2 /mnt/dev/stderr
 	$B mount -t devpts devpts /mnt/dev/pts
 	$B mount -t tmpfs shm /mnt/dev/shm
 	$B mount -t bpf bpf /mnt/sys/fs/bpf

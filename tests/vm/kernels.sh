@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel matrix: boot each installed kernel under qemu and run there the
+# tests that exercise the kernel (tests/vm/guest.sh). One line per kernel,
+# then "kernels: N passed, M failed", counting kernels.
+#
+# Usage: tests/vm/kernels.sh [--build DIR] [KERNEL...]
+#   KERNEL defaults to every /boot/vmlinuz-* with its modules installed:
+#   `make deps` installs Debian 12's 6.1 (linux-image-amd64) and 6.12
+#   (linux-image-6.12-amd64). Each VM's output is kept in
+#   BUILD/kernels/KERNEL.log.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+build=build
+if [ "${1:-}" = --build ]; then
+	build=$2
+	shift 2
+fi
+case ${1:-} in -*)
+	sed -n '/^# Usage:/,/^#   BUILD/s/^# \{0,1\}//p' "$0" >&2
+	exit 2 ;;
+esac
+
+kernels=("$@")
+if [ ${#kernels[@]} = 0 ]; then
+	for k in /boot/vmlinuz-*; do
+		k=${k#/boot/vmlinuz-}
+		[ -d "/lib/modules/$k" ] && kernels+=("$k")
+	done
+fi
+if [ ${#kernels[@]} = 0 ]; then
+	echo "kernels: no kernel in /boot: run make deps" >&2
+	echo "kernels: 0 passed, 1 failed"
+	exit 1
+fi
+
+mkdir -p "$build/kernels"
+passed=0 failed=0 lines=()
+for k in "${kernels[@]}"; do
+	echo "== $k"
+	start=$SECONDS
+	tests/vm/boot.sh "$k" tests/vm/guest.sh "$build" 2>&1 | sed -u 's/\r$//' | tee "$build/kernels/$k.log"
+	rc=${PIPESTATUS[0]}
+	counts=$(sed -n 's/^vm: \([0-9]* passed, [0-9]* failed\)$/\1/p' "$build/kernels/$k.log" | tail -n 1)
+	if [ "$rc" = 0 ] && [ -n "$counts" ]; then
+		result=passed
+		passed=$((passed + 1))
+	else
+		result="FAILED (exit $rc)"
+		failed=$((failed + 1))
+	fi
+	lines+=("$(printf '%-24s %s: %s in %d s' "$k" "$result" "${counts:-no result}" $((SECONDS - start)))")
+done
+
+echo
+printf '%s\n' "${lines[@]}"
+echo "kernels: $passed passed, $failed failed"
+[ "$failed" = 0 ]
