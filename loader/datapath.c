@@ -463,11 +463,13 @@ static int attach_port(struct datapath *dp, struct port *p)
 				mode_name(dp->mode), buf);
 			goto out;
 		}
-		if (old) /* a dispatcher ran both for a moment */
+		if (old) { /* a dispatcher ran both for a moment */
 			xdp_program__detach(old, p->ifindex,
 					    xdp_multiprog__attach_mode(mp), 0);
-		else
+			how = "replaced the earlier flowpin on";
+		} else {
 			p->fresh = true;
+		}
 	}
 	p->attached = true;
 	xdp_multiprog__close(mp);
