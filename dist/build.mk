@@ -1,9 +1,11 @@
-# make install: binaries (the BPF object is embedded), the unit and its settings.
+# make install: binaries (the BPF object is embedded), the unit and its
+# settings, the man pages and the docs.
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /etc/systemd/system
 DOCDIR     ?= $(PREFIX)/share/doc/flowpin
+MANDIR     ?= $(PREFIX)/share/man
 
 $(BUILD)/flowpind.service: dist/flowpind.service.in | $(BUILD)
 	$(call msg,GEN,$@)
@@ -14,6 +16,7 @@ install: $(PROGS) $(BUILD)/flowpind.service
 	install -D -m 0755 $(PROGS) -t $(DESTDIR)$(SBINDIR)
 	install -D -m 0644 $(BUILD)/flowpind.service $(DESTDIR)$(UNITDIR)/flowpind.service
 	install -D -m 0644 README.md docs/DESIGN.md LICENSE -t $(DESTDIR)$(DOCDIR)
+	install -D -m 0644 man/flowpind.8 man/flowpinctl.8 -t $(DESTDIR)$(MANDIR)/man8
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/flowpind || \
 		install -D -m 0644 dist/flowpind.default $(DESTDIR)$(SYSCONFDIR)/default/flowpind
 

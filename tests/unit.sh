@@ -43,5 +43,29 @@ version_is() { # PROGRAM: prints "NAME VERSION[+gCOMMIT]" and exits 0
 check "flowpind --version" version_is "$tmp/usr/local/sbin/flowpind"
 check "flowpinctl --version" version_is "$tmp/usr/local/sbin/flowpinctl"
 
+# The man pages: installed, no warnings from either formatter, and every
+# option and command the programs list is in them.
+man_lint() {
+	local out
+	out=$(mandoc -T lint -W warning "$1" 2>&1; groff -ww -z -man "$1" 2>&1)
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+man_has_all() { # PAGE WORDS...
+	local page=$1 w missing=
+	shift
+	for w in "$@"; do
+		grep -q -- "$(sed 's/-/\\\\-/g' <<<"$w")" "$page" || missing="$missing $w"
+	done
+	[ -z "$missing" ] || { echo "not in ${page##*/}:$missing"; return 1; }
+}
+man8=$tmp/usr/local/share/man/man8
+check "flowpind(8) installed and clean" man_lint "$man8/flowpind.8"
+check "flowpinctl(8) installed and clean" man_lint "$man8/flowpinctl.8"
+check "flowpind(8) has every option of --help" man_has_all "$man8/flowpind.8" \
+	$("$tmp/usr/local/sbin/flowpind" --help | grep -o -- '--[a-z-]*' | sort -u)
+check "flowpinctl(8) has every command and option of help" man_has_all "$man8/flowpinctl.8" \
+	$("$tmp/usr/local/sbin/flowpinctl" --help | grep -o -- '--[a-z-]*' | sort -u) \
+	$("$tmp/usr/local/sbin/flowpinctl" --help | sed -n 's/^  \([a-z]\+\)\( .*\)\{0,1\}$/\1/p')
+
 echo "unit: $passed passed, $failed failed"
 [ "$failed" = 0 ]
