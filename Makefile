@@ -21,7 +21,7 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc \
-	    libclang-rt-14-dev util-linux systemd iputils-ping
+	    libclang-rt-14-dev util-linux systemd iputils-ping mandoc
 # The kernel matrix: qemu, an initramfs' makings, and Debian 12's kernels
 # (6.1 and 6.12), installed as files for qemu only: no initrd, no boot entry.
 VM_PKGS  := qemu-system-x86 busybox-static cpio xz-utils kmod \
@@ -45,7 +45,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean test test-kernels deps check-deps FORCE
+.PHONY: all progs clean test test-kernels deps check-deps deb test-deb FORCE
 
 # The version: VERSION, and in a git checkout the commit it was built from.
 VERSION  := $(shell cat VERSION)$(shell git describe --always --dirty \
@@ -61,6 +61,9 @@ all: build-all
 include bpf/build.mk loader/build.mk tools/build.mk tests/build.mk tests/scenario.mk dist/build.mk bench/build.mk
 
 build-all: $(PROGS) $(TESTS)
+
+# Only what make install ships (the Debian package builds this).
+progs: $(PROGS)
 
 $(BUILD):
 	$(Q)mkdir -p $@
@@ -96,14 +99,17 @@ $(BUILD)/libflowpin.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
+# Building the Debian package (make deb) and checking it.
+PKG_PKGS := debhelper dpkg-dev lintian
+
 # Install what is missing, so `make test` works on a fresh Debian 12.
 check-deps:
-	@dpkg -s $(DEB_PKGS) $(VM_PKGS) >/dev/null 2>&1 || \
+	@dpkg -s $(DEB_PKGS) $(VM_PKGS) $(PKG_PKGS) >/dev/null 2>&1 || \
 		$(MAKE) --no-print-directory deps
 
 deps:
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS) $(PKG_PKGS)
 	DEBIAN_FRONTEND=noninteractive INITRD=No apt-get install -y -q \
 		--no-install-recommends $(VM_PKGS)
 
@@ -122,6 +128,21 @@ endif
 test-kernels: check-deps
 	$(Q)$(MAKE) --no-print-directory build-all
 	$(Q)tests/vm/kernels.sh --build $(BUILD)
+
+# flowpin_VERSION_ARCH.deb in $(BUILD)/, with Debian's own tools.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH = $(shell dpkg-architecture -q DEB_HOST_ARCH)
+deb: check-deps | $(BUILD)
+	dpkg-buildpackage -b -us -uc
+	mv ../flowpin_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	   ../flowpin-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	   ../flowpin_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+	   ../flowpin_$(DEB_VERSION)_$(DEB_ARCH).changes $(BUILD)/
+	lintian --fail-on error $(BUILD)/flowpin_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+# Install the package, run it, verify its unit, purge it: nothing may stay.
+test-deb: deb
+	tests/deb.sh $(BUILD)/flowpin_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 clean:
 	rm -rf $(BUILD)
