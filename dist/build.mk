@@ -17,6 +17,8 @@ install: $(PROGS) $(BUILD)/flowpind.service
 	install -D -m 0644 $(BUILD)/flowpind.service $(DESTDIR)$(UNITDIR)/flowpind.service
 	install -D -m 0644 README.md docs/DESIGN.md LICENSE -t $(DESTDIR)$(DOCDIR)
 	install -D -m 0644 man/flowpind.8 man/flowpinctl.8 -t $(DESTDIR)$(MANDIR)/man8
+	install -D -m 0644 dist/flowpin-alerts.yml dist/grafana-flowpin.json \
+		-t $(DESTDIR)$(DOCDIR)/examples
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/flowpind || \
 		install -D -m 0644 dist/flowpind.default $(DESTDIR)$(SYSCONFDIR)/default/flowpind
 

@@ -624,6 +624,13 @@ static void stats_table_json_prometheus(void **state)
 	snprintf(want, sizeof(want), "flowpin_passed_total{reason=\"no_tx_port\"} %llu\n",
 		 (unsigned long long)sum[FP_PASS_NO_TX_PORT]);
 	assert_non_null(strstr(T.out, want));
+	/* the gauges, read from the same maps: every flow is pinned */
+	snprintf(want, sizeof(want), "\nflowpin_map_entries{map=\"flow_pins\"} %d\n",
+		 NFLOWS);
+	assert_non_null(strstr(T.out, want));
+	assert_non_null(strstr(T.out, "\nflowpin_map_max_entries{map=\"flow_pins\"} "));
+	assert_non_null(strstr(T.out, "\nflowpin_daemon_up "));
+	assert_non_null(strstr(T.out, "\nflowpin_nexthops{state=\"active\"} "));
 
 	/* two reports of rates, one JSON object a line */
 	assert_int_equal(ctl("-j stats --interval 0.1 --count 2"), 0);

@@ -479,6 +479,117 @@ static void stats_output(void **state)
 	free(c.buf);
 }
 
+/*
+ * The exposition format's rules, as promtool checks them: every sample's
+ * family has one HELP and one TYPE line before it, names are
+ * [a-zA-Z_:][a-zA-Z0-9_:]*, counters end in _total, and no family appears
+ * twice.
+ */
+static void assert_exposition_format(const char *out)
+{
+	char families[64][128];
+	int n = 0;
+
+	for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
+		char name[128], type[32];
+		size_t len;
+
+		if (!strncmp(l, "# HELP ", 7))
+			continue;
+		if (!strncmp(l, "# TYPE ", 7)) {
+			assert_int_equal(sscanf(l + 7, "%127s %31s", name, type), 2);
+			for (int i = 0; i < n; i++)
+				assert_string_not_equal(families[i], name);
+			assert_true(n < 64);
+			strcpy(families[n++], name);
+			len = strlen(name);
+			if (!strcmp(type, "counter"))
+				assert_true(len > 6 && !strcmp(name + len - 6, "_total"));
+			else
+				assert_string_equal(type, "gauge");
+			continue;
+		}
+		len = strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:");
+		assert_true(len > 0 && !(l[0] >= '0' && l[0] <= '9'));
+		assert_true(l[len] == ' ' || l[len] == '{');
+		/* a sample of the family declared last */
+		assert_true(n > 0);
+		assert_int_equal(strlen(families[n - 1]), len);
+		assert_memory_equal(families[n - 1], l, len);
+	}
+}
+
+static void gauges_output(void **state)
+{
+	struct fp_gauges g = {
+		.maps = { { "flow_pins", 10, 262144 }, { "flow_cache", 4, 65536 } },
+		.n_maps = 2,
+		.nexthops = { [NH_ACTIVE] = 4, [NH_WITHDRAWN] = 1, [NH_DEAD] = 2 },
+		.daemon_running = true,
+		.daemon_synced = true,
+		.synced_s = 1000,
+		.now_s = 1030,
+		.resyncs = 3,
+	};
+	__u64 now[FP_STAT_MAX] = {};
+	struct capture c;
+	const char *out;
+	FILE *f;
+
+	(void)state;
+	f = capture_start(&c);
+	stats_prometheus(f, now);
+	gauges_prometheus(f, &g);
+	out = capture_end(&c);
+	assert_exposition_format(out);
+	assert_non_null(strstr(out, "\nflowpin_map_entries{map=\"flow_pins\"} 10\n"));
+	assert_non_null(strstr(out, "\nflowpin_map_max_entries{map=\"flow_cache\"} 65536\n"));
+	assert_non_null(strstr(out, "\nflowpin_nexthops{state=\"active\"} 4\n"));
+	assert_non_null(strstr(out, "\nflowpin_nexthops{state=\"withdrawn\"} 1\n"));
+	assert_non_null(strstr(out, "\nflowpin_nexthops{state=\"dead\"} 2\n"));
+	assert_non_null(strstr(out, "\nflowpin_daemon_up 1\n"));
+	assert_non_null(strstr(out, "\nflowpin_daemon_synced 1\n"));
+	assert_non_null(strstr(out, "\nflowpin_daemon_resyncs_total 3\n"));
+	assert_non_null(strstr(out, "\nflowpin_daemon_last_sync_timestamp_seconds 1000\n"));
+	assert_non_null(strstr(out, "\nflowpin_daemon_seconds_since_sync 30\n"));
+
+	/* every metric the shipped alert rules and dashboard use exists */
+	for (int i = 0; i < 2; i++) {
+		static const char *const files[] = { "dist/flowpin-alerts.yml",
+						     "dist/grafana-flowpin.json" };
+		char buf[16384], name[128], want[160];
+		size_t len;
+		FILE *in = fopen(files[i], "r"); /* run-all runs from the tree */
+
+		assert_non_null(in);
+		len = fread(buf, 1, sizeof(buf) - 1, in);
+		fclose(in);
+		buf[len] = 0;
+		for (const char *p = strstr(buf, "flowpin_"); p;
+		     p = strstr(p + 1, "flowpin_")) {
+			size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+
+			assert_true(n < sizeof(name));
+			memcpy(name, p, n);
+			name[n] = 0;
+			snprintf(want, sizeof(want), "# TYPE %s ", name);
+			if (!strstr(out, want))
+				fail_msg("%s uses %s, which flowpinctl does not export",
+					 files[i], name);
+		}
+	}
+	free(c.buf);
+
+	/* a daemon that never synced has no sync time to give */
+	g = (struct fp_gauges){ .n_maps = 0 };
+	gauges_prometheus(capture_start(&c), &g);
+	out = capture_end(&c);
+	assert_exposition_format(out);
+	assert_non_null(strstr(out, "\nflowpin_daemon_up 0\n"));
+	assert_null(strstr(out, "since_sync"));
+	free(c.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +605,7 @@ int main(void)
 		cmocka_unit_test(table_streams),
 		cmocka_unit_test(json_output),
 		cmocka_unit_test(stats_output),
+		cmocka_unit_test(gauges_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

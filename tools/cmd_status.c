@@ -106,24 +106,27 @@ static __u32 find_prog_id(struct ctl *ctl)
 	return 0;
 }
 
-static void status_daemon(struct ctl *ctl)
+/* The daemon's status record, and its state: running, gone, stopped, ... */
+static const char *daemon_state(struct ctl *ctl, struct daemon_status *ds)
 {
-	struct daemon_status ds = {};
-	struct json_writer *w = &ctl->jw;
-	__u64 now = time(NULL);
-	const char *state;
-	char up[DURATION_TEXT_MAX], sync[DURATION_TEXT_MAX];
 	__u32 key = 0;
 
-	if (ctl->maps.fd[FP_MAP_DAEMON_STATUS] < 0)
-		state = "unknown";
-	else if (bpf_map_lookup_elem(ctl->maps.fd[FP_MAP_DAEMON_STATUS], &key,
-				     &ds))
-		state = "unknown";
-	else if (ds.pid)
-		state = kill(ds.pid, 0) && errno == ESRCH ? "gone" : "running";
-	else
-		state = ds.started_s ? "stopped" : "never started";
+	memset(ds, 0, sizeof(*ds));
+	if (ctl->maps.fd[FP_MAP_DAEMON_STATUS] < 0 ||
+	    bpf_map_lookup_elem(ctl->maps.fd[FP_MAP_DAEMON_STATUS], &key, ds))
+		return "unknown";
+	if (ds->pid)
+		return kill(ds->pid, 0) && errno == ESRCH ? "gone" : "running";
+	return ds->started_s ? "stopped" : "never started";
+}
+
+static void status_daemon(struct ctl *ctl)
+{
+	struct daemon_status ds;
+	struct json_writer *w = &ctl->jw;
+	__u64 now = time(NULL);
+	const char *state = daemon_state(ctl, &ds);
+	char up[DURATION_TEXT_MAX], sync[DURATION_TEXT_MAX];
 	if (ctl->json) {
 		jw_name(w, "daemon");
 		jw_object_start(w);
@@ -342,6 +345,43 @@ static int stats_sleep(double secs)
 	return 0;
 }
 
+/* The maps' fill, the next hops by state and the daemon, for --prometheus. */
+static int gauges_read(struct ctl *ctl, struct fp_gauges *g)
+{
+	static const enum fp_map maps[] = {
+		FP_MAP_FLOW_PINS, FP_MAP_FLOW_CACHE, FP_MAP_NEXTHOPS,
+		FP_MAP_NEXTHOP_INDEX,
+	};
+	struct daemon_status ds;
+	struct nexthop *nh;
+	__u32 n;
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		struct fp_gauge_map *gm = &g->maps[g->n_maps++];
+
+		gm->name = fp_map_name(maps[i]);
+		gm->max_entries = ctl->maps.info[maps[i]].max_entries;
+		err = map_count(&ctl->maps, maps[i], &gm->entries);
+		if (err)
+			return err;
+	}
+	err = nexthops_read(&ctl->maps, &nh, &n);
+	if (err)
+		return err;
+	for (__u32 id = 0; id < n; id++)
+		if (nh[id].state <= NH_DEAD)
+			g->nexthops[nh[id].state]++;
+	free(nh);
+	g->daemon_running = !strcmp(daemon_state(ctl, &ds), "running");
+	g->daemon_synced = g->daemon_running && ds.synced_s;
+	g->synced_s = ds.synced_s;
+	g->resyncs = ds.resyncs;
+	g->now_s = time(NULL);
+	return 0;
+}
+
 int do_stats(struct ctl *ctl, int argc, char **argv)
 {
 	__u64 before[FP_STAT_MAX], now[FP_STAT_MAX];
@@ -352,7 +392,7 @@ int do_stats(struct ctl *ctl, int argc, char **argv)
 	err = stats_args_parse(argc, argv, &a);
 	if (err)
 		return err;
-	err = ctl_open(ctl, FP_MAP_BIT(FP_MAP_STATS));
+	err = ctl_open(ctl, a.prometheus ? ~0u : FP_MAP_BIT(FP_MAP_STATS));
 	if (err)
 		return err;
 	err = stats_read(&ctl->maps, now);
@@ -376,9 +416,20 @@ int do_stats(struct ctl *ctl, int argc, char **argv)
 		fflush(stdout);
 	}
 	if (!err && !a.interval) {
-		if (a.prometheus)
+		struct fp_gauges g;
+
+		if (a.prometheus) {
+			err = gauges_read(ctl, &g);
+			if (err) {
+				fprintf(stderr, "flowpinctl: reading the maps: %s\n",
+					strerror(-err));
+				return err;
+			}
 			stats_prometheus(stdout, now);
-		else if (ctl->json)
+			gauges_prometheus(stdout, &g);
+			return 0;
+		}
+		if (ctl->json)
 			stats_json(&ctl->jw, now, NULL, 0);
 		else
 			err = stats_table(stdout, now, NULL, 0);

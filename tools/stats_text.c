@@ -138,3 +138,57 @@ void stats_prometheus(FILE *out, const __u64 *v)
 		fprintf(out, "} %" PRIu64 "\n", (uint64_t)v[i]);
 	}
 }
+
+static void prom_head(FILE *out, const char *name, const char *type,
+		      const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void gauges_prometheus(FILE *out, const struct fp_gauges *g)
+{
+	static const char *const states[] = {
+		[NH_ACTIVE] = "active",
+		[NH_WITHDRAWN] = "withdrawn",
+		[NH_DEAD] = "dead",
+	};
+
+	prom_head(out, "flowpin_map_entries", "gauge",
+		  "Entries in a map: pins, cached pins, next hops in use.");
+	for (int i = 0; i < g->n_maps; i++) {
+		fputs("flowpin_map_entries{map=", out);
+		prom_label_value(out, g->maps[i].name);
+		fprintf(out, "} %" PRIu64 "\n", (uint64_t)g->maps[i].entries);
+	}
+	prom_head(out, "flowpin_map_max_entries", "gauge",
+		  "Capacity of a map.");
+	for (int i = 0; i < g->n_maps; i++) {
+		fputs("flowpin_map_max_entries{map=", out);
+		prom_label_value(out, g->maps[i].name);
+		fprintf(out, "} %" PRIu64 "\n", (uint64_t)g->maps[i].max_entries);
+	}
+	prom_head(out, "flowpin_nexthops", "gauge",
+		  "Next hops in the table, by state.");
+	for (int s = NH_ACTIVE; s <= NH_DEAD; s++)
+		fprintf(out, "flowpin_nexthops{state=\"%s\"} %" PRIu64 "\n",
+			states[s], (uint64_t)g->nexthops[s]);
+	prom_head(out, "flowpin_daemon_up", "gauge",
+		  "1 when flowpind is running on these maps.");
+	fprintf(out, "flowpin_daemon_up %d\n", g->daemon_running);
+	prom_head(out, "flowpin_daemon_synced", "gauge",
+		  "1 when flowpind runs and has mirrored the kernel's tables.");
+	fprintf(out, "flowpin_daemon_synced %d\n", g->daemon_synced);
+	prom_head(out, "flowpin_daemon_resyncs_total", "counter",
+		  "Full re-dumps after lost netlink events.");
+	fprintf(out, "flowpin_daemon_resyncs_total %u\n", g->resyncs);
+	if (!g->synced_s)
+		return; /* never synced: no timestamp to give */
+	prom_head(out, "flowpin_daemon_last_sync_timestamp_seconds", "gauge",
+		  "Unix time of flowpind's last full dump of the kernel's tables.");
+	fprintf(out, "flowpin_daemon_last_sync_timestamp_seconds %" PRIu64 "\n",
+		(uint64_t)g->synced_s);
+	prom_head(out, "flowpin_daemon_seconds_since_sync", "gauge",
+		  "Seconds since flowpind's last full dump of the kernel's tables.");
+	fprintf(out, "flowpin_daemon_seconds_since_sync %" PRIu64 "\n",
+		(uint64_t)(g->now_s > g->synced_s ? g->now_s - g->synced_s : 0));
+}

@@ -26,6 +26,25 @@ int stats_table(FILE *out, const __u64 *now, const __u64 *before,
 void stats_json(struct json_writer *w, const __u64 *now, const __u64 *before,
 		double secs);
 void stats_prometheus(FILE *out, const __u64 *v);
+/* What --prometheus reports beside the counters: the maps and the daemon. */
+struct fp_gauge_map {
+	const char *name;
+	__u64 entries;
+	__u64 max_entries;
+};
+
+struct fp_gauges {
+	struct fp_gauge_map maps[4]; /* flow_pins, flow_cache, nexthops, nexthop_index */
+	int n_maps;
+	__u64 nexthops[NH_DEAD + 1]; /* by enum nexthop_state */
+	bool daemon_running;	     /* its pid is alive */
+	bool daemon_synced;	     /* running, and its first dump is done */
+	__u64 synced_s;		     /* CLOCK_REALTIME of the last full dump; 0: never */
+	__u64 now_s;
+	__u32 resyncs;
+};
+
+void gauges_prometheus(FILE *out, const struct fp_gauges *g);
 /* A label value in the exposition format: \, " and newline escaped. */
 void prom_label_value(FILE *out, const char *s);
 
