@@ -5,7 +5,8 @@
 # machine's own root: a small initramfs (busybox and the kernel's virtio and
 # 9p modules) mounts / read-only over virtio-9p, puts tmpfs on /tmp and /run,
 # mounts proc, sys, dev and a bpffs, and runs COMMAND chrooted there, in the
-# current folder. Prints what the command prints; exits with its status
+# current folder (shared on its own too, so it may be under /tmp). Prints
+# what the command prints; exits with its status
 # (124 when the guest ran out of time, 125 when it never ran the command).
 #
 # Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] KERNEL COMMAND...
@@ -63,6 +64,10 @@ for m in $mods; do
 done
 touch "$root/modules.order"
 
+# The current folder is shared on its own too, and mounted over the tmpfs
+# the guest puts on /tmp and /run, so a clone under /tmp works as well.
+printf '%s\n' "$PWD" > "$root/cwd"
+
 # The command, quoted for the guest's shell.
 printf 'cd %q || exit 125\n' "$PWD" > "$root/cmd"
 printf '%q ' "$@" >> "$root/cmd"
@@ -78,9 +83,10 @@ for m in $($B cat /modules.order); do
 	$B insmod /modules/$m || echo "vm: insmod $m failed"
 done
 rc=125
-# the virtio device may still be probing: give it a few seconds
+# the virtio devices may still be probing: give them a few seconds
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	$B grep -qs host /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag && break
+	tags=$($B cat /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null | $B tr '\0' ' ')
+	case $tags in *host*work*|*work*host*) break ;; esac
 	$B sleep 0.5
 done
 if $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host /mnt; then
@@ -99,6 +105,10 @@ if $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose h
 	$B mount -t devpts devpts /mnt/dev/pts
 	$B mount -t tmpfs shm /mnt/dev/shm
 	$B mount -t bpf bpf /mnt/sys/fs/bpf
+	cwd=$($B cat /cwd)
+	$B mkdir -p "/mnt$cwd" 2>/dev/null
+	$B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose work "/mnt$cwd" ||
+		echo "vm: cannot mount $cwd"
 	$B mount -t tracefs tracefs /mnt/sys/kernel/tracing 2>/dev/null
 	$B ip link set lo up
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -129,6 +139,8 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=host \
+	-fsdev local,id=work,path="${PWD//,/,,}",security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=work,mount_tag=work \
 	</dev/null 2>&1 | tee "$tmp/console" | grep --line-buffered -v '^flowpin-vm-exit: '
 qrc=${PIPESTATUS[0]}
 [ "$qrc" = 124 ] && { echo "boot: $KVER: no answer within ${TIMEOUT}s" >&2; exit 124; }
