@@ -102,6 +102,46 @@ static __always_inline bool icmp_is_error(__u8 proto, __u8 type)
 	       type == ICMPV6_TIME_EXCEED;
 }
 
+static __always_inline bool ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT;
+}
+
+/*
+ * Step over IPv6 extension headers (at most FP_MAX_IPV6_EXT) and set *proto
+ * to the protocol they lead to. The walk stops at a Fragment header: what
+ * follows it is a header only in a datagram's first fragment, and payload
+ * in the others. Every fragment of a datagram must get one key, so its
+ * protocol is the Fragment header's next header, without ports, in all of
+ * them. Returns 0, or a pass reason.
+ */
+static __always_inline int ipv6_skip_ext(struct cursor *c, __u8 nexthdr,
+					 __u8 *proto, bool *fragment)
+{
+	for (int i = 0; i < FP_MAX_IPV6_EXT; i++) {
+		__u8 *hdr;
+
+		if (!ipv6_is_ext(nexthdr))
+			break;
+		hdr = cursor_pull(c, 8);
+		if (!hdr)
+			return FP_PASS_MALFORMED;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			*fragment = true;
+			*proto = hdr[0];
+			return 0;
+		}
+		if (hdr[1] && !cursor_pull(c, hdr[1] * 8)) /* (len + 1) * 8 */
+			return FP_PASS_MALFORMED;
+		nexthdr = hdr[0];
+	}
+	if (ipv6_is_ext(nexthdr))
+		return FP_PASS_MALFORMED; /* longer chain than we walk */
+	*proto = nexthdr;
+	return 0;
+}
+
 /*
  * An ICMP error quotes the header of the packet that caused it: a packet
  * that travelled from the flow's destination back towards its source.
@@ -131,12 +171,19 @@ static __always_inline int parse_icmp_error(struct cursor *c,
 			return 0;
 	} else {
 		struct ipv6hdr *ip6h = cursor_pull(c, sizeof(*ip6h));
+		bool fragment = false;
+		int reason;
 
 		if (!ip6h || ip6h->version != 6)
 			return FP_PASS_MALFORMED;
-		in->proto = ip6h->nexthdr;
 		__builtin_memcpy(in->saddr, &ip6h->daddr, 16);
 		__builtin_memcpy(in->daddr, &ip6h->saddr, 16);
+		/* the quoted packet's own extension headers, as for a packet */
+		reason = ipv6_skip_ext(c, ip6h->nexthdr, &in->proto, &fragment);
+		if (reason)
+			return reason;
+		if (fragment)
+			return 0; /* its flow used port 0 */
 	}
 	if (in->proto != IPPROTO_TCP && in->proto != IPPROTO_UDP)
 		return 0;
@@ -257,17 +304,12 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
 	return parse_l4(c, pkt);
 }
 
-static __always_inline bool ipv6_is_ext(__u8 nexthdr)
-{
-	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
-	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT;
-}
-
 static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 {
 	struct ipv6hdr *ip6h = cursor_pull(c, sizeof(*ip6h));
 	bool fragment = false;
-	__u8 nexthdr;
+	__u8 nexthdr = 0;
+	int reason;
 
 	if (!ip6h || ip6h->version != 6)
 		return FP_PASS_MALFORMED;
@@ -284,25 +326,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 	if (ip6h->hop_limit <= 1)
 		return FP_PASS_TTL;
 
-	nexthdr = ip6h->nexthdr;
-	for (int i = 0; i < FP_MAX_IPV6_EXT; i++) {
-		__u8 *hdr;
-
-		if (!ipv6_is_ext(nexthdr))
-			break;
-		hdr = cursor_pull(c, 8);
-		if (!hdr)
-			return FP_PASS_MALFORMED;
-		if (nexthdr == IPPROTO_FRAGMENT) {
-			fragment = true;
-		} else if (hdr[1] &&
-			   !cursor_pull(c, hdr[1] * 8)) { /* (len + 1) * 8 */
-			return FP_PASS_MALFORMED;
-		}
-		nexthdr = hdr[0];
-	}
-	if (ipv6_is_ext(nexthdr))
-		return FP_PASS_MALFORMED; /* longer chain than we walk */
+	reason = ipv6_skip_ext(c, ip6h->nexthdr, &nexthdr, &fragment);
+	if (reason)
+		return reason;
 
 	pkt->ip6 = ip6h;
 	pkt->key.family = FP_AF_INET6;

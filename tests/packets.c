@@ -59,11 +59,15 @@ static size_t build_l3(const struct pkt_spec *s, __u8 *p)
 	if (s->quote) {
 		struct pkt_spec q = *s->quote;
 
-		/* RFC 792: the quoted IP header and 8 bytes of what follows */
+		/*
+		 * RFC 792: the quoted IP header and 8 bytes of what follows;
+		 * RFC 4443: as much of the packet as fits in 1280 bytes, so
+		 * its extension headers and ports too.
+		 */
 		quote_len = build_l3(&q, quote);
-		size_t qhdr = q.family == 4 ? (quote[0] & 0xf) * 4 : 40;
-		if (quote_len > qhdr + 8)
-			quote_len = qhdr + 8;
+		size_t qmax = q.family == 4 ? (quote[0] & 0xf) * 4 + 8 : 1280 - 48;
+		if (quote_len > qmax)
+			quote_len = qmax;
 	}
 	body = l4 + quote_len + s->payload;
 
@@ -103,14 +107,15 @@ static size_t build_l3(const struct pkt_spec *s, __u8 *p)
 		addr(6, s->dst, p + 24);
 		for (int i = 0; i < n_ext; i++) {
 			__u8 *e = p + 40 + 8 * i;
-			bool frag = i == s->n_ext;
+			bool frag = s->frag && i == (s->frag_first ? 0 : s->n_ext);
+			int x = s->frag && s->frag_first ? i - 1 : i; /* index in .ext */
 
-			*nh = frag ? IPPROTO_FRAGMENT : s->ext[i];
+			*nh = frag ? IPPROTO_FRAGMENT : s->ext[x];
 			if (frag) {
 				put16(e + 2, (s->frag & 0x1fff) << 3 |
 						     (s->frag & 0x2000 ? 1 : 0));
 				e[7] = 0x42; /* identification */
-			} else if (s->ext[i] != IPPROTO_ROUTING) {
+			} else if (s->ext[x] != IPPROTO_ROUTING) {
 				e[2] = 1; /* PadN, 4 bytes */
 				e[3] = 4;
 			}
@@ -185,6 +190,9 @@ void pkt_flow_key(const struct pkt_spec *s, struct flow_key *key)
 	memset(key, 0, sizeof(*key));
 	key->family = s->family == 4 ? FP_AF_INET : FP_AF_INET6;
 	key->proto = s->proto;
+	/* an IPv6 fragment's protocol is its Fragment header's next header */
+	if (s->family == 6 && s->frag && s->frag_first && s->n_ext)
+		key->proto = s->ext[0];
 	addr(s->family, s->src, key->saddr);
 	addr(s->family, s->dst, key->daddr);
 	if (has_ports(s)) {

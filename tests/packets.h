@@ -23,6 +23,7 @@ struct pkt_spec {
 	__u16 frag;	     /* IPv4 DF (0x4000) | MF (0x2000) | offset; IPv6: adds a fragment header */
 	const __u8 *ext;     /* IPv6 extension headers before L4, 8 bytes each */
 	int n_ext;
+	bool frag_first;     /* IPv6: the fragment header before .ext, not after */
 	__u8 icmp_type, icmp_code;
 	const struct pkt_spec *quote; /* ICMP error: the packet it quotes */
 	__u16 vlan;	     /* insert an 802.1Q tag with this TCI */

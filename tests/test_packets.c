@@ -62,6 +62,8 @@ static const struct pkt_spec reply4 = SPEC(4, IPPROTO_TCP, SVC4, CLIENT4, 80, 40
 static const struct pkt_spec reply6 = SPEC(6, IPPROTO_TCP, SVC6, CLIENT6, 80, 40001);
 static const struct pkt_spec stranger4 = SPEC(4, IPPROTO_UDP, SVC4, CLIENT4, 53, 999);
 static const struct pkt_spec stranger6 = SPEC(6, IPPROTO_UDP, SVC6, CLIENT6, 53, 999);
+/* Reply of the flow of "v6 dstopts, routing": its extension headers too. */
+static const struct pkt_spec reply6_ext = SPEC(6, IPPROTO_UDP, SVC6, CLIENT6, 80, 40004, .ext = ext3 + 1, .n_ext = 2);
 
 #define CHECK4(sp, c) V4(IPPROTO_UDP, sp, .force_check = true, .check = c)
 
@@ -110,11 +112,16 @@ static const struct pkt_case cases[] = {
 	{ "v6 hop limit 2: forwarded with 1", V6(IPPROTO_UDP, 40005, .ttl = 2), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v6 first fragment: pinned without ports", V6(IPPROTO_UDP, 40007, .frag = IP_MF, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
 	{ "v6 later fragment after dstopts: same pin", V6(IPPROTO_UDP, 3, .frag = 9, .ext = ext3 + 1, .n_ext = 1, .payload = 16), FWD(FP_STAT_PIN_HIT), .same_as = "v6 first fragment: pinned without ports" },
+	/* fragment -> dstopts -> udp: keyed by the fragment header's next header */
+	{ "v6 first fragment, dstopts after it: pinned", V6(IPPROTO_UDP, 40037, .frag = IP_MF, .frag_first = true, .ext = ext3 + 1, .n_ext = 1, .payload = 64), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	/* its later fragment's payload happens to read as dstopts -> tcp */
+	{ "v6 later fragment: payload not read as headers", V6(IPPROTO_TCP, 40037, .frag = 9, .frag_first = true, .ext = ext3 + 1, .n_ext = 1, .payload = 16), FWD(FP_STAT_PIN_HIT), .same_as = "v6 first fragment, dstopts after it: pinned" },
 
 	/* ICMP errors follow the pin of the flow they quote */
 	{ "v4 icmp frag needed follows its flow", ICMP4(.icmp_type = 3, .icmp_code = 4, .quote = &reply4), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
 	{ "v4 icmp time exceeded on cpu 1 follows its flow", ICMP4(.icmp_type = 11, .quote = &reply4), .cpu = 1, FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
 	{ "v6 packet too big follows its flow", ICMP6(.icmp_type = 2, .quote = &reply6), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 tcp syn: new pin" },
+	{ "v6 icmp error quoting extension headers follows its flow", ICMP6(.icmp_type = 1, .quote = &reply6_ext), FWD(FP_STAT_PIN_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 dstopts, routing" },
 	{ "v4 icmp error to the router quoting a pinned flow", SPEC(4, IPPROTO_ICMP, "10.0.0.254", "10.0.0.1", 0, 0, .icmp_type = 3, .icmp_code = 4, .quote = &reply4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v6 icmp error elsewhere quoting a pinned flow", SPEC(6, IPPROTO_ICMPV6, "2001:db8::254", "2001:db8:200::9", 0, 0, .icmp_type = 2, .quote = &reply6), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v4 icmp error of an unpinned flow", ICMP4(.icmp_type = 3, .icmp_code = 1, .quote = &stranger4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
