@@ -125,6 +125,78 @@ static __always_inline void cache_fill(const struct flow_key *key,
 }
 
 /*
+ * The question bpf_fib_lookup() is asked for a packet, as the kernel's own
+ * forwarding would ask it. False when the packet is neither IPv4 nor IPv6.
+ */
+static __always_inline bool fib_params(struct xdp_md *ctx,
+				       const struct packet *pkt,
+				       struct bpf_fib_lookup *fib)
+{
+	const struct flow_key *key = &pkt->key;
+
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ctx->ingress_ifindex;
+	/* Filled ports and protocol let the kernel's L4 ECMP hash apply. */
+	fib->l4_protocol = key->proto;
+	fib->sport = key->sport;
+	fib->dport = key->dport;
+	/* The MTU check must see the frame's real size, not tot_len's. */
+	fib->tot_len = pkt->l3_len;
+	if (pkt->ip4) {
+		fib->family = AF_INET;
+		fib->tos = pkt->ip4->tos;
+		fib->ipv4_src = key->saddr[0];
+		fib->ipv4_dst = key->daddr[0];
+		return true;
+	}
+	if (pkt->ip6) {
+		fib->family = AF_INET6;
+		fib->flowinfo = *(__be32 *)pkt->ip6 & IPV6_FLOWINFO_MASK;
+		__builtin_memcpy(fib->ipv6_src, key->saddr, 16);
+		__builtin_memcpy(fib->ipv6_dst, key->daddr, 16);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the kernel now refuses to forward the flow: a blackhole,
+ * unreachable or prohibit route or rule, a local destination, or
+ * forwarding turned off on the port. That is an operator's decision, and it
+ * wins over the pin. Any SUCCESS keeps the pin, whatever gateway the FIB
+ * names now (that is what pins are for), and so does a route that is gone
+ * (a routing daemon restarting).
+ */
+static __always_inline bool route_rejects(struct xdp_md *ctx,
+					  const struct packet *pkt)
+{
+	struct bpf_fib_lookup fib;
+	long rc;
+
+	if (!fib_params(ctx, pkt, &fib))
+		return false;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
+	    rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
+	    rc == BPF_FIB_LKUP_RET_PROHIBIT ||
+	    rc == BPF_FIB_LKUP_RET_FWD_DISABLED)
+		return true;
+	if (rc != BPF_FIB_LKUP_RET_NOT_FWDED)
+		return false;
+	/*
+	 * NOT_FWDED is no route at all, a local destination, or, for IPv6,
+	 * a reject rule (the helper maps every IPv6 lookup error to it).
+	 * The main table alone (BPF_FIB_LOOKUP_DIRECT skips the rules and the
+	 * local table) tells them apart: when it still routes the flow, a
+	 * rule or a local address took it; when it does not, the route is
+	 * gone. The lookup wrote its answer into fib: ask afresh.
+	 */
+	fib_params(ctx, pkt, &fib);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT);
+	return rc != BPF_FIB_LKUP_RET_NOT_FWDED;
+}
+
+/*
  * This CPU's cache, then the shared pins: the next hop of the flow's pin, or
  * NULL with *stale set when it has a pin whose next hop was invalidated.
  *
@@ -133,7 +205,8 @@ static __always_inline void cache_fill(const struct flow_key *key,
  * pointer and of which pass reason goes with a NULL one.
  */
 static __always_inline const struct nexthop *
-pin_find(const struct flow_key *key, bool *stale)
+pin_find(struct xdp_md *ctx, const struct packet *pkt,
+	 const struct flow_key *key, bool *stale)
 {
 	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
 	const struct nexthop *nh;
@@ -145,6 +218,16 @@ pin_find(const struct flow_key *key, bool *stale)
 		if (now - c->synced_ns < cache_sync_ns) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
+		}
+		/*
+		 * Once per cache_sync_ns, the kernel's routing has its say: a
+		 * flow it now rejects loses its pin everywhere, and this
+		 * packet goes to the kernel, which drops it.
+		 */
+		if (pkt && route_rejects(ctx, pkt)) {
+			bpf_map_delete_elem(&flow_pins, key);
+			bpf_map_delete_elem(&flow_cache, key);
+			return NULL;
 		}
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
@@ -227,31 +310,14 @@ static __always_inline const struct nexthop *
 pin_new(struct xdp_md *ctx, struct packet *pkt, __u32 *reason)
 {
 	const struct flow_key *key = &pkt->key;
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup fib;
 	struct nexthop_addr addr = {};
 	const struct nexthop *nh;
 	struct flow_pin pin;
 	__u32 *id;
 	long rc;
 
-	fib.ifindex = ctx->ingress_ifindex;
-	/* Filled ports and protocol let the kernel's L4 ECMP hash apply. */
-	fib.l4_protocol = key->proto;
-	fib.sport = key->sport;
-	fib.dport = key->dport;
-	/* The MTU check must see the frame's real size, not tot_len's. */
-	fib.tot_len = pkt->l3_len;
-	if (pkt->ip4) {
-		fib.family = AF_INET;
-		fib.tos = pkt->ip4->tos;
-		fib.ipv4_src = key->saddr[0];
-		fib.ipv4_dst = key->daddr[0];
-	} else if (pkt->ip6) {
-		fib.family = AF_INET6;
-		fib.flowinfo = *(__be32 *)pkt->ip6 & IPV6_FLOWINFO_MASK;
-		__builtin_memcpy(fib.ipv6_src, key->saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, key->daddr, 16);
-	} else {
+	if (!fib_params(ctx, pkt, &fib)) {
 		*reason = FP_PASS_MALFORMED; /* parse_packet() set one of them */
 		return NULL;
 	}
@@ -393,14 +459,15 @@ int flowpin(struct xdp_md *ctx)
 		 */
 		if (!addr_eq(pkt.key.daddr, pkt.inner_key.daddr))
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
-		nh = pin_find(&pkt.inner_key, &stale);
+		/* the error's own route is not the flow's: no recheck */
+		nh = pin_find(ctx, NULL, &pkt.inner_key, &stale);
 		if (!nh)
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
 		stat_inc(FP_STAT_ICMP_ERR_PINNED);
 		return forward(ctx, &pkt, nh);
 	}
 
-	nh = pin_find(&pkt.key, &stale);
+	nh = pin_find(ctx, &pkt, &pkt.key, &stale);
 	if (!nh) {
 		nh = pin_new(ctx, &pkt, &reason);
 		if (!nh)

@@ -405,6 +405,80 @@ static void cache_republishes(void **state)
 }
 
 /*
+ * An operator's reject wins over pins: a blackhole, unreachable or prohibit
+ * route, a prohibit rule or a local address stops pinned flows at their next sync with
+ * the FIB (every cache hit here: cache_sync_ns is 0), and removes their
+ * pins. A route that is simply gone does not: pinned flows keep going.
+ */
+static void rejects_stop_pinned_flows(void **state)
+{
+	struct test_state *st = *state;
+	const char *ip = st->family == 4 ? "ip -4" : "ip -6";
+	const char *svc = st->family == 4 ? SVC4 : SVC6;
+	const char *net = st->family == 4 ? SVC4_NET : SVC6_NET;
+	static const struct {
+		const char *add, *del;
+		enum fp_stat reason;
+	} rejects[] = {
+		{ "route replace blackhole %s", NULL, FP_PASS_FIB_BLACKHOLE },
+		{ "route replace unreachable %s", NULL, FP_PASS_FIB_UNREACHABLE },
+		{ "route replace prohibit %s", NULL, FP_PASS_FIB_PROHIBIT },
+		{ "rule add prohibit to %s priority 100", "rule del priority 100",
+		  0 /* IPv4: FP_PASS_FIB_PROHIBIT; IPv6: NOT_FWDED */ },
+		{ "addr add %s dev lo", "addr flush dev lo scope global",
+		  FP_PASS_FIB_NOT_FWDED },
+	};
+	int pins_fd = bpf_map__fd(st->fx.skel->maps.flow_pins);
+
+	for (size_t r = 0; r < sizeof(rejects) / sizeof(rejects[0]); r++) {
+		__u16 sport = 26000 + 10 * r;
+		struct pkt_spec s = flow(st->family, sport, TCP_ACK);
+		enum fp_stat reason;
+		struct flow_pin pin;
+		struct flow_key key;
+		__u64 before;
+		int e;
+
+		e = send_flow(st, sport, TCP_SYN, 0);
+		assert_in_range(e, 1, 4);
+		assert_int_equal(send_flow(st, sport, TCP_ACK, 0), e); /* cached */
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), rejects[r].add, svc);
+		assert_int_equal(sh("%s %s", ip, cmd), 0);
+		reason = rejects[r].reason ? rejects[r].reason :
+			 st->family == 4 ? FP_PASS_FIB_PROHIBIT :
+					   FP_PASS_FIB_NOT_FWDED;
+		before = stat_of(&st->fx, reason);
+		assert_int_equal(send_spec(&st->fx, &s, 0), 0);
+		assert_int_equal(stat_of(&st->fx, reason), before + 1);
+		pkt_flow_key(&s, &key);
+		assert_int_equal(pin_of(&st->fx, &key), 0);
+		assert_int_not_equal(bpf_map_lookup_elem(pins_fd, &key, &pin), 0);
+		/* on the other CPU too: the pin is gone everywhere */
+		assert_int_equal(send_spec(&st->fx, &s, 1), 0);
+		if (rejects[r].del)
+			assert_int_equal(sh("%s %s", ip, rejects[r].del), 0);
+		else
+			assert_int_equal(sh("%s route del %s", ip, svc), 0);
+		/* once the reject is lifted, the flow is forwarded again */
+		assert_in_range(send_spec(&st->fx, &s, 0), 1, 4);
+	}
+
+	/* a route that disappears is not a drop decision */
+	{
+		struct pkt_spec s = flow(st->family, 26900, TCP_ACK);
+		int e = send_flow(st, 26900, TCP_SYN, 0);
+
+		assert_in_range(e, 1, 4);
+		assert_int_equal(send_spec(&st->fx, &s, 0), e);
+		assert_int_equal(sh("%s route del %s", ip, net), 0);
+		assert_int_equal(send_spec(&st->fx, &s, 0), e);
+		assert_int_equal(send_spec(&st->fx, &s, 1), e);
+	}
+}
+
+/*
  * A flood of new flows, ten times the pin table, while established flows
  * stay active on the other CPU (or idle). Returns how many established flows a route
  * change then moves; *evicted: how many lost their shared pin (a CPU's
@@ -522,6 +596,7 @@ int main(void)
 		BOTH(pinned_mtu, setup),
 		BOTH(pinned_port_removed, setup),
 		BOTH(cache_republishes, setup_sync_always),
+		BOTH(rejects_stop_pinned_flows, setup_sync_always),
 		BOTH(flood_of_new_flows, setup),
 	};
 
