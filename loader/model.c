@@ -410,6 +410,7 @@ static struct model_route *route_reserve(struct model_route **pp, int n)
 
 struct parsed_route {
 	struct route_key key;
+	bool unicast; /* else a blackhole, unreachable, local, ...: no paths */
 	bool prefsrc; /* has a preferred source address */
 	struct route_path paths[64];
 	int n_paths;
@@ -487,9 +488,14 @@ static int parse_route(const struct nlmsghdr *nlh, struct parsed_route *pr)
 
 	memset(pr, 0, sizeof(*pr));
 	pr->key.family = fam_of(rtm->rtm_family);
-	if (!pr->key.family || rtm->rtm_type != RTN_UNICAST ||
-	    (rtm->rtm_flags & RTM_F_CLONED))
+	if (!pr->key.family || (rtm->rtm_flags & RTM_F_CLONED))
 		return 0;
+	/*
+	 * Other types have no gateways, but their key matters: a unicast
+	 * route replaced by a blackhole arrives as one NEWROUTE with
+	 * NLM_F_REPLACE and the new type.
+	 */
+	pr->unicast = rtm->rtm_type == RTN_UNICAST;
 	pr->key.dst_len = rtm->rtm_dst_len;
 	pr->key.tos = rtm->rtm_tos;
 	pr->key.table = rtm->rtm_table;
@@ -525,6 +531,8 @@ static int parse_route(const struct nlmsghdr *nlh, struct parsed_route *pr)
 			break;
 		}
 	}
+	if (!pr->unicast)
+		return 1;
 	if (nh_id)
 		add_parsed_path(pr, nh_id, 0, 0, NULL);
 	else if (mp)
@@ -544,6 +552,10 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		return 0;
 	pp = route_slot(m, &pr.key);
 	r = *pp;
+	/* a route of another type only matters where it replaces ours */
+	if (!pr.unicast && (nlh->nlmsg_type != RTM_NEWROUTE ||
+			    !(nlh->nlmsg_flags & NLM_F_REPLACE)))
+		return 0;
 
 	if (nlh->nlmsg_type == RTM_DELROUTE) {
 		if (!r)
@@ -560,7 +572,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		return 0;
 	}
 
-	if (!pr.n_paths) { /* no gateway: a connected route */
+	if (!pr.n_paths) { /* no gateway: a connected or a reject route */
 		if (r && (nlh->nlmsg_flags & NLM_F_REPLACE))
 			route_unlink(m, pp);
 		return 0;

@@ -603,6 +603,64 @@ static void cloned_and_non_unicast_ignored(void **state)
 	assert_int_equal(n_used(e), 0);
 }
 
+/*
+ * `ip route replace blackhole PREFIX` over a unicast route: one NEWROUTE
+ * with NLM_F_REPLACE and the new type. The route's gateways leave it, as
+ * if it had been deleted; a reject route of another key changes nothing,
+ * and neither does deleting one.
+ */
+static void unicast_replaced_by_reject(void **state)
+{
+	static const __u8 types[] = { RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT };
+	struct env *e = *state;
+
+	for (size_t t = 0; t < sizeof(types); t++) {
+		struct nlmsghdr *nlh;
+		struct rtmsg *rtm;
+		__u8 a[4];
+
+		route_msg(e, RTM_NEWROUTE, NLM_F_REPLACE, 4, "198.51.100.0", 24, two4, 2);
+		route_msg(e, RTM_NEWROUTE, 0, 4, "192.0.2.0", 24, three4 + 2, 1);
+		sync_table(e);
+		assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+
+		/* a blackhole elsewhere, added and deleted: nothing moves */
+		nlh = put_header(e, RTM_NEWROUTE, NLM_F_CREATE);
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = AF_INET;
+		rtm->rtm_dst_len = 32;
+		rtm->rtm_table = RT_TABLE_MAIN;
+		rtm->rtm_type = types[t];
+		inet_pton(AF_INET, "198.51.100.10", a);
+		mnl_attr_put(nlh, RTA_DST, 4, a);
+		feed(e, nlh);
+		nlh->nlmsg_type = RTM_DELROUTE;
+		feed(e, nlh);
+		sync_table(e);
+		assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_ACTIVE);
+
+		/* the same key as the unicast route, replacing it */
+		inet_pton(AF_INET, "198.51.100.0", a);
+		nlh = put_header(e, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = AF_INET;
+		rtm->rtm_dst_len = 24;
+		rtm->rtm_table = RT_TABLE_MAIN;
+		rtm->rtm_type = types[t];
+		mnl_attr_put(nlh, RTA_DST, 4, a);
+		feed(e, nlh);
+		sync_table(e);
+		assert_int_equal(state_of(e, 4, 1, "10.0.1.2"), NH_WITHDRAWN);
+		assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_WITHDRAWN);
+		/* a route not replaced keeps its gateway */
+		assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_ACTIVE);
+		/* and deleting the reject route leaves the model as it is */
+		nlh->nlmsg_type = RTM_DELROUTE;
+		nlh->nlmsg_flags = NLM_F_REQUEST;
+		feed(e, nlh);
+	}
+}
+
 /* After lost events: a model rebuilt from a dump replaces the old one. */
 static void resync_removes_vanished_keeps_rest(void **state)
 {
@@ -732,6 +790,7 @@ int main(void)
 		T(nexthop_objects_and_groups),
 		T(ipv6_per_path_delete),
 		T(cloned_and_non_unicast_ignored),
+		T(unicast_replaced_by_reject),
 		T(resync_removes_vanished_keeps_rest),
 		T(many_routes),
 		T(resync_keeps_collected_neighbours),
