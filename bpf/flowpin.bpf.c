@@ -197,6 +197,22 @@ static __always_inline bool route_rejects(struct xdp_md *ctx,
 }
 
 /*
+ * A pin the kernel's routing now rejects is removed everywhere, and its
+ * packet goes to the kernel, which drops it. No packet (an ICMP error,
+ * whose own route is not the flow's): no check.
+ */
+static __always_inline bool pin_rejected(struct xdp_md *ctx,
+					 const struct packet *pkt,
+					 const struct flow_key *key)
+{
+	if (!pkt || !route_rejects(ctx, pkt))
+		return false;
+	bpf_map_delete_elem(&flow_pins, key);
+	bpf_map_delete_elem(&flow_cache, key);
+	return true;
+}
+
+/*
  * This CPU's cache, then the shared pins: the next hop of the flow's pin, or
  * NULL with *stale set when it has a pin whose next hop was invalidated.
  *
@@ -219,16 +235,9 @@ pin_find(struct xdp_md *ctx, const struct packet *pkt,
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
 		}
-		/*
-		 * Once per cache_sync_ns, the kernel's routing has its say: a
-		 * flow it now rejects loses its pin everywhere, and this
-		 * packet goes to the kernel, which drops it.
-		 */
-		if (pkt && route_rejects(ctx, pkt)) {
-			bpf_map_delete_elem(&flow_pins, key);
-			bpf_map_delete_elem(&flow_cache, key);
+		/* once per cache_sync_ns, the kernel's routing has its say */
+		if (pin_rejected(ctx, pkt, key))
 			return NULL;
-		}
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
 		 * and a pin it lost (evicted, flushed) is put back, so other
@@ -258,6 +267,9 @@ pin_find(struct xdp_md *ctx, const struct packet *pkt,
 		*stale = true;
 		return NULL;
 	}
+	/* and whenever a CPU takes the pin into its cache */
+	if (pin_rejected(ctx, pkt, key))
+		return NULL;
 	stat_inc(FP_STAT_PIN_HIT);
 	cache_fill(key, shared);
 	return nh;

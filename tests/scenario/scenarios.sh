@@ -74,6 +74,7 @@ WITHDRAWN=b2             # the backend the withdraw scenarios take away
 IDLE_TIMER=1             # resilient group's idle timer in the idle scenario
 SETTLE=0.5               # after a change; flowpind follows within ~100 ms
 CHECK_MS=2000            # how long a connection may take to answer
+REJECT_WITHIN=1.5        # a reject stops pinned flows within this (1 s recheck)
 
 C=$ID-c
 R=$ID-r
@@ -372,10 +373,16 @@ mac         multipath       drain  mac       zero      zero    every backend's M
 hitless     multipath       drain  hitless   zero      some    flowpind SIGHUP restart, then 5th added
 sigkill     multipath       drain  sigkill   zero      some    flowpind SIGKILLed, 5th added, restarted
 idle        resilient-idle  drain  idle      zero      some    idle > resilient idle timer, then 5th added
+blackhole   multipath       drain  blackhole all       all     a blackhole route replaces the route
+unreachable multipath       drain  unreachable all     all     an unreachable route replaces the route
+prohibit    multipath       drain  prohibit  all       all     a prohibit route replaces the route
+rule        multipath       drain  rule      all       all     ip rule prohibit to the service address
 "
 # route: how the service route is made (see route_set); flowpin, kernel:
-# what each must show (zero broken, some broken, or only the withdrawn
-# backend's connections broken).
+# what each must show (zero broken, some broken, all broken, or only the
+# withdrawn backend's connections broken). The reject scenarios check
+# REJECT_WITHIN s after the change: an operator's reject wins over pins at
+# flowpin's once-a-second recheck of each pin against the FIB.
 ALL_SCENARIOS=$(awk 'NF { printf "%s ", $1 }' <<<"$SCENARIO_TABLE")
 DEMO_SCENARIOS="add drain"
 
@@ -425,8 +432,20 @@ change() { # CHANGE COLUMN
 		sleep $((IDLE_TIMER * 2)).5
 		route_set 1 2 3 4 5
 		;;
+	blackhole | unreachable | prohibit)
+		ip -n "$R" route replace "$1" "$SVC4/32" &&
+			ip -n "$R" -6 route replace "$1" "$SVC6/128" &&
+			sleep $REJECT_WITHIN
+		;;
+	rule)
+		ip -n "$R" rule add prohibit to "$SVC4" &&
+			ip -n "$R" -6 rule add prohibit to "$SVC6" &&
+			sleep $REJECT_WITHIN
+		;;
 	esac
 }
+
+is_reject() { case $1 in blackhole | unreachable | prohibit | rule) return 0 ;; esac; return 1; }
 
 # --- results ----------------------------------------------------------------
 
@@ -453,9 +472,9 @@ verdict() { # OK WHAT
 }
 
 # Judge one family of one run from the client's answers.
-judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED
+judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPREAD_FAILS
 	local scen=$1 fam=$2 col=$3 must=$4 opened=$5 checked=$6 spread=$7
-	local expect=$8 excluded=$9 name ok total broken b v bk of
+	local expect=$8 excluded=$9 spread_fails=${10} name ok total broken b v bk of
 	name="$scen $fam ${col}"
 	total=$(field "$checked" total)
 	broken=$(field "$checked" broken)
@@ -468,6 +487,7 @@ judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED
 		case $must in
 		zero) [ "$broken" = 0 ] || ok=0 ;;
 		some) [ "$broken" -gt 0 ] || ok=0 ;;
+		all) [ "$broken" = "$total" ] || ok=0 ;;
 		withdrawn)
 			for b in $(seq $NBACKENDS); do
 				v=$(field "$checked" "b$b")
@@ -492,13 +512,14 @@ judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED
 	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected $must ($checked)"
 
 	# spread: the initial connections reached b1..b4, new ones every
-	# backend of the route and never an excluded one
+	# backend of the route and never an excluded one (after a reject,
+	# none: every new connection fails)
 	ok=1
 	for b in 1 2 3 4; do
 		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
 	done
 	[ -z "$(field "$opened" b5)" ] || ok=0
-	[ "$(field "$spread" fail)" = 0 ] || ok=0
+	[ "$(field "$spread" fail)" = "$spread_fails" ] || ok=0
 	for b in $expect; do
 		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
 	done
@@ -520,9 +541,12 @@ run_one() { # SCEN COL
 	FAIL_RUN=0
 	local t0=$SECONDS
 
+	local spread_fails=0
 	case $chg in
 	withdraw) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
 	mac) expect="1 2 3 4" excluded=5 ;;
+	blackhole | unreachable | prohibit | rule)
+		expect= excluded="1 2 3 4 5" spread_fails=$SPREAD ;;
 	*) expect="1 2 3 4 5" excluded= ;;
 	esac
 
@@ -565,9 +589,14 @@ run_one() { # SCEN COL
 	fi
 	teardown
 
-	judge "$scen" IPv4 "$col" "$must" "$opened4" "$checked4" "$spread4" "$expect" "$excluded"
-	judge "$scen" IPv6 "$col" "$must" "$opened6" "$checked6" "$spread6" "$expect" "$excluded"
-	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
+	judge "$scen" IPv4 "$col" "$must" "$opened4" "$checked4" "$spread4" "$expect" "$excluded" $spread_fails
+	judge "$scen" IPv6 "$col" "$must" "$opened6" "$checked6" "$spread6" "$expect" "$excluded" $spread_fails
+	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ] && is_reject "$chg"; then
+		# every connection sent after the reject: every pin is gone
+		local ok=0
+		[ "$pinned" = 0 ] && [ "$running" = 1 ] && ok=1
+		verdict $ok "$scen/$col: flowpinctl sees the daemon running and ${pinned:-?} pinned flows (none after the reject)"
+	elif [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
 		local ok=0
 		[ "${pinned:-0}" -ge $((2 * CONNS)) ] 2>/dev/null && [ "$running" = 1 ] && ok=1
 		verdict $ok "$scen/$col: flowpinctl sees the daemon running and ${pinned:-?} pinned flows (at least $((2 * CONNS)))"
