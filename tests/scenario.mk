@@ -6,7 +6,11 @@
 .PHONY: demo
 
 SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client
+# Not in the sanitizer build: the suite runs the same daemon code as
+# test_flowpind and test_faults do there, and takes minutes.
+ifneq ($(SANITIZE),1)
 TESTS += $(BUILD)/test_scenarios
+endif
 
 # tests/scenario/NAME.c -> $(BUILD)/scenario_NAME, one file each.
 $(BUILD)/scenario_%: tests/scenario/%.c | $(BUILD)
