@@ -172,45 +172,78 @@ static int read_prev_status(struct datapath *dp)
 }
 
 /* Two daemons on one set of maps would hand out the same ids. */
-static int lock_pin_dir(struct datapath *dp)
-{
-	dp->lock_fd = open(dp->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dp->lock_fd < 0) {
-		pr_warn("cannot open %s: %s\n", dp->pin_path, strerror(errno));
-		return -errno;
-	}
-	if (flock(dp->lock_fd, LOCK_EX | LOCK_NB)) {
-		int err = -errno;
-
-		if (err == -EWOULDBLOCK)
-			pr_warn("another flowpind is using %s: give this one another pin path (-p)\n",
-				dp->pin_path);
-		else
-			pr_warn("cannot lock %s: %s\n", dp->pin_path, strerror(-err));
-		close(dp->lock_fd);
-		dp->lock_fd = -1;
-		return err == -EWOULDBLOCK ? -EBUSY : err;
-	}
-	return 0;
-}
-
+/*
+ * The pin directory: one this call makes, or one that is already a
+ * directory owned by root on a bpffs. A bpffs mounted without mode= lets
+ * any user create the path first, as a symlink to somewhere else or as a
+ * directory of theirs holding maps of their making. So the path is opened
+ * without following a symlink, and checked, restricted to root and locked
+ * through that fd, which nobody can swap.
+ */
 static int make_pin_dir(struct datapath *dp)
 {
-	if (!mkdir(dp->pin_path, 0700)) {
+	const char *path = dp->pin_path;
+	struct statfs sfs;
+	struct stat st;
+	int fd, err;
+
+	if (!mkdir(path, 0700)) {
 		dp->made_dir = true;
-		return lock_pin_dir(dp);
-	}
-	if (errno != EEXIST) {
-		pr_warn("cannot create %s: %s\n", dp->pin_path, strerror(errno));
+	} else if (errno != EEXIST) {
+		pr_warn("cannot create %s: %s\n", path, strerror(errno));
 		return -errno;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ELOOP || err == -ENOTDIR)
+			pr_warn("%s is not a directory (a symlink or a file): refusing it\n",
+				path);
+		else
+			pr_warn("cannot open %s: %s\n", path, strerror(-err));
+		goto err_dir;
+	}
+	if (fstat(fd, &st) || fstatfs(fd, &sfs)) {
+		err = -errno;
+		pr_warn("cannot inspect %s: %s\n", path, strerror(-err));
+		goto err_close;
+	}
+	err = -EPERM;
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		pr_warn("%s is not on a bpffs: refusing it\n", path);
+		goto err_close;
+	}
+	if (st.st_uid != geteuid()) {
+		pr_warn("%s belongs to uid %u, not to flowpind's user: refusing it\n",
+			path, (unsigned int)st.st_uid);
+		goto err_close;
 	}
 	/* anyone who can open a pinned map can change it */
-	if (chmod(dp->pin_path, 0700)) {
-		pr_warn("cannot restrict %s to root: %s\n", dp->pin_path,
-			strerror(errno));
-		return -errno;
+	if (fchmod(fd, 0700)) {
+		err = -errno;
+		pr_warn("cannot restrict %s to root: %s\n", path, strerror(-err));
+		goto err_close;
 	}
-	return lock_pin_dir(dp);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		if (err == -EWOULDBLOCK)
+			pr_warn("another flowpind is using %s: give this one another pin path (-p)\n",
+				path);
+		else
+			pr_warn("cannot lock %s: %s\n", path, strerror(-err));
+		err = err == -EWOULDBLOCK ? -EBUSY : err;
+		goto err_close;
+	}
+	dp->lock_fd = fd;
+	return 0;
+
+err_close:
+	close(fd);
+err_dir:
+	if (dp->made_dir)
+		rmdir(path);
+	dp->made_dir = false;
+	return err;
 }
 
 static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)

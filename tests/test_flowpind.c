@@ -307,6 +307,37 @@ static void bad_input(void **state)
 	assert_int_equal(sh("ip link set dev out2 xdpgeneric off"), 0);
 	assert_false(pin_dir_exists());
 
+	/*
+	 * A pin path planted by another user (a bpffs without mode= is
+	 * world-writable): a symlink to elsewhere, or a directory of theirs.
+	 * Refused, and neither is changed.
+	 */
+	{
+		char target[128];
+		struct stat st;
+
+		snprintf(target, sizeof(target), "/sys/fs/bpf/fp-target-%d", getpid());
+		assert_int_equal(mkdir(target, 0755), 0);
+		assert_int_equal(symlink(target, pin_path), 0);
+		refuse("pin path is a symlink", "is not a directory (a symlink or a file)",
+		       daemon_start("out1", NULL));
+		assert_int_equal(stat(target, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0755);
+		assert_int_equal(lstat(pin_path, &st), 0);
+		assert_true(S_ISLNK(st.st_mode));
+		assert_int_equal(unlink(pin_path), 0);
+		assert_int_equal(rmdir(target), 0);
+
+		assert_int_equal(mkdir(pin_path, 0777), 0);
+		assert_int_equal(chmod(pin_path, 0777), 0); /* past the umask */
+		assert_int_equal(chown(pin_path, 65534, 65534), 0);
+		refuse("pin path owned by another user", "belongs to uid 65534",
+		       daemon_start("out1", NULL));
+		assert_int_equal(stat(pin_path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0777);
+		assert_int_equal(rmdir(pin_path), 0);
+	}
+
 	/* maps of another layout pinned where ours go */
 	assert_int_equal(mkdir(pin_path, 0700), 0);
 	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flow_pins", 8, 8, 128, NULL);
