@@ -160,12 +160,24 @@ static void sync_port_macs(struct daemon *d)
 	}
 }
 
+/*
+ * Seconds on the clock the drain timeout and pin counts use: boot time,
+ * which neither steps with the wall clock nor stops in suspend.
+ */
+static __u64 boot_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec;
+}
+
 /* Make the next-hop table (and the ports' MACs) equal to the model. */
 static int sync_table(struct daemon *d)
 {
 	struct reconcile_opts o = {
 		.policy = d->policy,
-		.now_s = time(NULL),
+		.now_s = boot_s(),
 		.drain_timeout_s = d->drain_timeout_s,
 		.pins = d->pins_counted ? d->pins : NULL,
 		.pins_counted_s = d->pins_counted_s,
@@ -336,7 +348,7 @@ static int count_pins(struct daemon *d)
 	int fd = bpf_map__fd(d->dp.skel->maps.flow_pins);
 	struct pollfd events = { .fd = rtnl_event_fd(&d->rtnl), .events = POLLIN };
 	__u32 *counting = calloc(d->nht.size, sizeof(*counting));
-	__u64 started = time(NULL);
+	__u64 started = boot_s();
 	struct flow_key keys[1024];
 	struct flow_pin vals[1024];
 	__u32 batch, count;

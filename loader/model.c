@@ -828,7 +828,7 @@ static bool should_release(const struct desired_nh *d,
 	/* a count from before the withdrawal may miss pins made since */
 	if (o->pins && o->pins_counted_s > o->withdrawn_at[id] && !o->pins[id])
 		return true;
-	return o->drain_timeout_s &&
+	return o->drain_timeout_s && o->now_s >= o->withdrawn_at[id] &&
 	       o->now_s - o->withdrawn_at[id] >= o->drain_timeout_s;
 }
 

@@ -145,7 +145,7 @@ struct nh_change {
 
 struct reconcile_opts {
 	enum withdrawn_policy policy;
-	__u64 now_s;
+	__u64 now_s;	       /* seconds of boot time (CLOCK_BOOTTIME) */
 	__u64 drain_timeout_s; /* 0: wait for the last pin */
 	const __u32 *pins;     /* pins per id, or NULL when not counted */
 	__u64 pins_counted_s;  /* when that count started */

@@ -37,6 +37,8 @@ struct env {
 	bool count_pins;
 	__u64 pins_counted_s;
 	enum withdrawn_policy policy;
+	__u64 now_s;	       /* 0: NOW */
+	__u64 drain_timeout_s;
 	char buf[8192];
 };
 
@@ -216,7 +218,8 @@ static void sync_table(struct env *e)
 {
 	struct reconcile_opts o = {
 		.policy = e->policy,
-		.now_s = NOW,
+		.now_s = e->now_s ? e->now_s : NOW,
+		.drain_timeout_s = e->drain_timeout_s,
 		.pins = e->count_pins ? e->pins : NULL,
 		.pins_counted_s = e->pins_counted_s,
 		.withdrawn_at = e->withdrawn_at,
@@ -359,6 +362,32 @@ static void gateway_removed_drain(void **state)
 	sync_table(e);
 	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
 	assert_int_equal(n_used(e), 2);
+}
+
+/*
+ * --drain-timeout counts from the withdrawal on flowpind's clock: a clock
+ * that reads earlier than the withdrawal (a wall clock stepped back) does
+ * not release the next hop; the timeout does.
+ */
+static void drain_timeout_counts_forward(void **state)
+{
+	struct env *e = *state;
+
+	e->drain_timeout_s = 3600;
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, three4, 3);
+	sync_table(e);
+	route_msg(e, RTM_NEWROUTE, NLM_F_REPLACE, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e); /* withdrawn at NOW */
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_WITHDRAWN);
+	e->now_s = NOW - 1;
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_WITHDRAWN);
+	e->now_s = NOW + 3599;
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_WITHDRAWN);
+	e->now_s = NOW + 3600;
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
 }
 
 static void gateway_removed_repin(void **state)
@@ -791,6 +820,7 @@ int main(void)
 		T(ipv6_per_path_delete),
 		T(cloned_and_non_unicast_ignored),
 		T(unicast_replaced_by_reject),
+		T(drain_timeout_counts_forward),
 		T(resync_removes_vanished_keeps_rest),
 		T(many_routes),
 		T(resync_keeps_collected_neighbours),
