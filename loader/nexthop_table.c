@@ -67,6 +67,39 @@ static int wait_for_readers(struct nexthop_table *t)
 	return 0;
 }
 
+/*
+ * Make nexthop_index name exactly the next hops in use. A writer killed
+ * between writing a next hop and its index entry leaves one missing (an
+ * active next hop nothing is pinned to again) or one too many.
+ */
+static int index_rebuild(struct nexthop_table *t)
+{
+	struct nexthop_addr key, next, addr;
+	bool first = true;
+	__u32 id;
+
+	for (id = 1; id < t->size; id++) {
+		if (t->nh[id].state == NH_UNUSED)
+			continue;
+		nexthop_addr_of(&addr, &t->nh[id]);
+		if (bpf_map_update_elem(t->index_fd, &addr, &id, BPF_ANY))
+			return -errno;
+	}
+	/* then every entry that names no next hop of that address */
+	while (!bpf_map_get_next_key(t->index_fd, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(t->index_fd, &key, &id))
+			continue;
+		if (nexthop_find(t->nh, t->size, &key) == id && id)
+			continue;
+		if (bpf_map_delete_elem(t->index_fd, &key) && errno != ENOENT)
+			return -errno;
+		first = true; /* the walk's position went with it: start over */
+	}
+	return 0;
+}
+
 int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 {
 	struct bpf_map_info info = {};
@@ -97,6 +130,9 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 		t->live[id] = e.live & 1;
 		t->nh[id] = e.slot[t->live[id]];
 	}
+	err = index_rebuild(t);
+	if (err)
+		goto err_free;
 	err = sync_create(t);
 	if (err)
 		goto err_free;
@@ -130,6 +166,16 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 	__u8 next = !t->live[id];
 	int err;
 
+	/*
+	 * A flip whose wait failed may still have readers of the slot this
+	 * write would overwrite: wait for them first, or write nothing.
+	 */
+	if (t->wait_pending) {
+		err = wait_for_readers(t);
+		if (err)
+			return err;
+		t->wait_pending = false;
+	}
 	e.live = t->live[id];
 	e.slot[e.live] = t->nh[id];
 	e.slot[next] = *nh;
@@ -141,6 +187,7 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 	t->live[id] = next;
 	t->nh[id] = *nh;
 	err = wait_for_readers(t);
+	t->wait_pending = err != 0;
 	return err;
 }
 

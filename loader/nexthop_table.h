@@ -20,6 +20,7 @@ struct nexthop_table {
 	__u32 size;	   /* ids 1..size-1 */
 	struct nexthop *nh; /* copy of every live slot, by id */
 	__u8 *live;	   /* which slot of each entry is live, by id */
+	bool wait_pending; /* a flip whose wait for readers failed */
 };
 
 int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd);

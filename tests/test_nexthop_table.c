@@ -172,6 +172,74 @@ static void reopen_adopts_table(void **state)
 	nexthop_table_close(&again);
 }
 
+/*
+ * A writer killed between its two writes (the next hop, then its index
+ * entry) leaves an active next hop no lookup finds, or an index entry for
+ * an id that was released. The next writer rebuilds the index from the
+ * next hops when it adopts the table.
+ */
+static void reopen_rebuilds_index(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_table again;
+	struct nexthop_addr a, b, stale;
+	__u32 got, unused_id = SIZE - 1;
+	int ida, idb;
+
+	addr4(&a, 7, 1);
+	addr4(&b, 7, 2);
+	addr4(&stale, 7, 3);
+	ida = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	idb = nexthop_table_set(&m->t, &b, smac, dmac, NH_ACTIVE);
+	assert_true(ida > 0 && idb > 0);
+	/* killed before a's index entry was written */
+	assert_int_equal(bpf_map_delete_elem(m->index_fd, &a), 0);
+	/* an index entry left behind for an id now unused */
+	assert_int_equal(bpf_map_update_elem(m->index_fd, &stale, &unused_id, BPF_ANY), 0);
+	/* and one naming the wrong id for b */
+	assert_int_equal(bpf_map_update_elem(m->index_fd, &b, &ida, BPF_ANY), 0);
+
+	assert_int_equal(nexthop_table_open(&again, m->nexthops_fd, m->index_fd), 0);
+	assert_int_equal(bpf_map_lookup_elem(m->index_fd, &a, &got), 0);
+	assert_int_equal(got, ida);
+	assert_int_equal(bpf_map_lookup_elem(m->index_fd, &b, &got), 0);
+	assert_int_equal(got, idb);
+	assert_int_not_equal(bpf_map_lookup_elem(m->index_fd, &stale, &got), 0);
+	nexthop_table_close(&again);
+}
+
+/*
+ * The wait for readers after a flip fails (here: its map is gone): the next
+ * write must not overwrite the slot readers may still hold, so it fails
+ * too, until a wait succeeds.
+ */
+static void failed_wait_blocks_next_write(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_entry e;
+	struct nexthop_addr a;
+	int sync_fd = m->t.sync_fd, id;
+	__u32 key;
+
+	addr4(&a, 7, 1);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	assert_true(id > 0);
+	key = id;
+	m->t.sync_fd = -1;
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE) < 0);
+	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
+	/* the flip happened: the old slot must stay as it was */
+	assert_memory_equal(e.slot[!(e.live & 1)].dmac, dmac, 6);
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE) < 0);
+	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
+	assert_memory_equal(e.slot[!(e.live & 1)].dmac, dmac, 6);
+	assert_memory_equal(e.slot[e.live & 1].dmac, dmac2, 6);
+	m->t.sync_fd = sync_fd;
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), id);
+	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
+	assert_memory_equal(e.slot[e.live & 1].dmac, dmac, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +248,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(death_and_reuse_bump_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_table_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(reopen_adopts_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(reopen_rebuilds_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_wait_blocks_next_write, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("nexthop_table", tests, NULL, NULL);
