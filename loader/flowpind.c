@@ -50,6 +50,7 @@ struct daemon {
 	__u32 *pins;
 	bool pins_counted;
 	__u64 pins_counted_s;
+	__u64 write_errors; /* next-hop changes that failed to reach the maps */
 	char exe[PATH_MAX]; /* what SIGHUP executes: the installed binary */
 };
 
@@ -185,36 +186,46 @@ static int sync_table(struct daemon *d)
 	};
 	struct nh_change *ch;
 	char buf[96];
-	int n, err = 0;
+	int n, err = 0, failed = 0;
 
 	if (d->dp.ports[0].attached)
 		sync_port_macs(d);
 	n = reconcile(&d->model, d->nht.nh, d->nht.size, &o, &ch);
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n && !err; i++) {
+	/* in reconcile()'s order; one failed write does not stop the rest */
+	for (int i = 0; i < n; i++) {
 		struct nexthop_addr a = ch[i].addr;
 		const struct nexthop *nh;
+		int ret;
 
 		if (ch[i].op == NH_RELEASE) {
 			nh = nexthop_table_get(&d->nht, ch[i].id);
 			nexthop_addr_of(&a, nh);
-			err = nexthop_table_release(&d->nht, ch[i].id);
-			pr_info("next hop %s: released\n", nh_str(&a, buf, sizeof(buf)));
-			continue;
+			ret = nexthop_table_release(&d->nht, ch[i].id);
+			if (!ret)
+				pr_info("next hop %s: released\n",
+					nh_str(&a, buf, sizeof(buf)));
+		} else {
+			ret = nexthop_table_set(&d->nht, &a, ch[i].smac,
+						ch[i].dmac, ch[i].state);
+			if (ret >= 0)
+				pr_info("next hop %s: %s, id %d\n",
+					nh_str(&a, buf, sizeof(buf)),
+					state_names[ch[i].state], ret);
 		}
-		err = nexthop_table_set(&d->nht, &a, ch[i].smac, ch[i].dmac,
-					ch[i].state);
-		if (err >= 0) {
-			pr_info("next hop %s: %s, id %d\n",
-				nh_str(&a, buf, sizeof(buf)),
-				state_names[ch[i].state], err);
-			err = 0;
+		if (ret < 0) {
+			pr_warn("next hop %s: cannot write it: %s\n",
+				nh_str(&a, buf, sizeof(buf)), strerror(-ret));
+			failed++;
+			err = err ? err : ret;
 		}
 	}
 	free(ch);
-	if (err)
-		pr_warn("cannot write the next-hop table: %s\n", strerror(-err));
+	d->write_errors += failed;
+	if (failed)
+		pr_warn("%d of %d next-hop changes failed (%llu since start); the next event or resync tries again\n",
+			failed, n, (unsigned long long)d->write_errors);
 	return err;
 }
 

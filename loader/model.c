@@ -832,6 +832,37 @@ static bool should_release(const struct desired_nh *d,
 	       o->now_s - o->withdrawn_at[id] >= o->drain_timeout_s;
 }
 
+/*
+ * Releases first, then deaths, then changes of known next hops, then new
+ * ones: with every id in use, a new next hop only fits once a release has
+ * run, and a failed write must not hold back a death (pinned traffic would
+ * keep going to a failed neighbour).
+ */
+static int change_rank(const struct nh_change *c)
+{
+	if (c->op == NH_RELEASE)
+		return 0;
+	if (c->state == NH_DEAD)
+		return 1;
+	return c->id ? 2 : 3;
+}
+
+static int order_changes(struct nh_change *ch, int n)
+{
+	struct nh_change *sorted = malloc(n * sizeof(*sorted));
+	int k = 0;
+
+	if (!sorted)
+		return -ENOMEM;
+	for (int rank = 0; rank <= 3; rank++)
+		for (int i = 0; i < n; i++)
+			if (change_rank(&ch[i]) == rank)
+				sorted[k++] = ch[i];
+	memcpy(ch, sorted, n * sizeof(*ch));
+	free(sorted);
+	return 0;
+}
+
 int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
 	      const struct reconcile_opts *opts, struct nh_change **out)
 {
@@ -893,9 +924,14 @@ int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
 		memcpy(c->dmac, state == NH_DEAD ? cur[id].dmac : d->dmac, FP_ETH_ALEN);
 	}
 	free(want);
+	if (n_ch > 1 && order_changes(ch, n_ch))
+		goto err_nomem_ch;
 	*out = ch;
 	return n_ch;
 
+err_nomem_ch:
+	free(ch);
+	return -ENOMEM;
 err_nomem:
 	free(want);
 	free(ch);

@@ -390,6 +390,54 @@ static void drain_timeout_counts_forward(void **state)
 	assert_int_equal(state_of(e, 4, 3, "10.0.3.2"), NH_UNUSED);
 }
 
+/*
+ * reconcile() lists releases, then deaths, then changes, then new next
+ * hops: with every id in use, a new next hop fits only after a release,
+ * and a write that fails must not hold back a death.
+ */
+static void changes_release_and_kill_first(void **state)
+{
+	static const struct gw gw1[] = { { 1, "10.0.1.2" } };
+	static const struct gw gw2[] = { { 2, "10.0.2.2" } };
+	static const struct gw gw3[] = { { 3, "10.0.3.2" } };
+	static const struct gw fresh[] = { { 4, "10.0.4.2" } };
+	struct env *e = *state;
+	struct reconcile_opts o = {
+		.policy = FP_WITHDRAWN_REPIN,
+		.now_s = NOW,
+		.withdrawn_at = e->withdrawn_at,
+	};
+	struct nh_change *ch;
+	int n, rank = 0;
+
+	e->policy = FP_WITHDRAWN_REPIN;
+	neigh_msg(e, RTM_NEWNEIGH, 4, 4, "10.0.4.2", mac_a, NUD_REACHABLE);
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, gw1, 1);
+	route_msg(e, RTM_NEWROUTE, 0, 4, "192.0.2.0", 24, gw2, 1);
+	route_msg(e, RTM_NEWROUTE, 0, 4, "203.0.113.0", 24, gw3, 1);
+	sync_table(e);
+	/* in one batch: a new gateway, one withdrawn (repin: released),
+	 * one whose neighbour failed, one whose MAC changed */
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.18.0.0", 24, fresh, 1);
+	route_msg(e, RTM_DELROUTE, 0, 4, "198.51.100.0", 24, gw1, 1);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 2, "10.0.2.2", mac_b, NUD_FAILED);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 3, "10.0.3.2", mac_new, NUD_REACHABLE);
+	n = reconcile(&e->m, e->table, SIZE, &o, &ch);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < n; i++) {
+		int r = ch[i].op == NH_RELEASE ? 0 : ch[i].state == NH_DEAD ? 1 :
+						  ch[i].id ? 2 : 3;
+
+		assert_true(r >= rank);
+		rank = r;
+	}
+	assert_int_equal(ch[0].op, NH_RELEASE);
+	assert_int_equal(ch[1].state, NH_DEAD);
+	assert_true(ch[2].id != 0);
+	assert_int_equal(ch[3].id, 0);
+	free(ch);
+}
+
 static void gateway_removed_repin(void **state)
 {
 	struct env *e = *state;
@@ -821,6 +869,7 @@ int main(void)
 		T(cloned_and_non_unicast_ignored),
 		T(unicast_replaced_by_reject),
 		T(drain_timeout_counts_forward),
+		T(changes_release_and_kill_first),
 		T(resync_removes_vanished_keeps_rest),
 		T(many_routes),
 		T(resync_keeps_collected_neighbours),
