@@ -14,10 +14,19 @@ BPFTOOL  ?= bpftool
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
 PKGS     := libbpf libxdp libmnl
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's (or dpkg-buildflags'): what
+# the build needs is in FP_CFLAGS, so `make CFLAGS=...` keeps it.
+# WERROR=0 turns warnings back into warnings (a newer compiler's, say).
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD)
+WERROR   ?= 1
+FP_CFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+	     -Iinclude -Iloader -I$(BUILD)
+ALL_CFLAGS = $(CPPFLAGS) $(FP_CFLAGS) $(CFLAGS)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
+# The source folder is mapped out of the debug info: the embedded object
+# does not depend on where the tree was built.
+BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC) \
+	      -fdebug-prefix-map=$(CURDIR)=.
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc \
@@ -30,7 +39,7 @@ VM_PKGS  := qemu-system-x86 busybox-static cpio xz-utils kmod \
 # SANITIZE=1: userspace with ASan and UBSan, in its own build folder.
 ifeq ($(SANITIZE),1)
 BUILD    := build-san
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+FP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 export ASAN_OPTIONS ?= abort_on_error=0:detect_leaks=1
 endif
@@ -84,16 +93,16 @@ FORCE:
 
 $(BUILD)/%.o: loader/%.c loader/*.h include/flowpin.h $(SKELS) $(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.o: tools/%.c tools/*.h loader/*.h include/flowpin.h $(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itools -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools -c $< -o $@
 
 $(BUILD)/%.o: tests/%.c tests/*.h loader/*.h include/flowpin.h $(SKELS) \
 		$(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
 $(BUILD)/libflowpin.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

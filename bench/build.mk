@@ -16,13 +16,13 @@ $(BUILD)/bench_%.bpf.o: bench/%.bpf.c bench/*.h bpf/*.h include/flowpin.h | $(BU
 $(BUILD)/bench_%.o: bench/%.c bench/*.h tests/*.h loader/*.h tools/stats_text.h include/flowpin.h \
 		$(SKELS) $(BENCH_SKELS) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Ibench -Itests -Itools -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -Itests -Itools -c $< -o $@
 
 $(BUILD)/flowpin_bench: $(BENCH_OBJS) $(addprefix $(BUILD)/,fixture.o netns.o packets.o) \
 		$(FLOWPINCTL_TEXT_OBJS) \
 		$(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lpthread -lm
 
 # The smoke run (tiny sizes, about 20 s) in make test.
 TESTS += $(BUILD)/test_bench_smoke

@@ -7,10 +7,12 @@ UNITDIR    ?= /etc/systemd/system
 DOCDIR     ?= $(PREFIX)/share/doc/flowpin
 MANDIR     ?= $(PREFIX)/share/man
 
-$(BUILD)/flowpind.service: dist/flowpind.service.in | $(BUILD)
-	$(call msg,GEN,$@)
+# Made again whenever the paths change (make install PREFIX=/usr after a
+# plain make install), and only then.
+$(BUILD)/flowpind.service: dist/flowpind.service.in FORCE | $(BUILD)
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-		-e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@
+		-e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
 install: $(PROGS) $(BUILD)/flowpind.service
 	install -D -m 0755 $(PROGS) -t $(DESTDIR)$(SBINDIR)

@@ -5,4 +5,4 @@ PROGS += $(BUILD)/flowpind
 
 $(BUILD)/flowpind: $(BUILD)/flowpind.o $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)

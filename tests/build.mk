@@ -5,7 +5,7 @@ TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/dae
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 TESTS += $(BUILD)/test_flowpind
 $(BUILD)/test_flowpind $(BUILD)/test_faults: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o

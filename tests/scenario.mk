@@ -15,7 +15,7 @@ endif
 # tests/scenario/NAME.c -> $(BUILD)/scenario_NAME, one file each.
 $(BUILD)/scenario_%: tests/scenario/%.c | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
 # run-all runs executables: a wrapper that knows where the suite lives.
 $(BUILD)/test_scenarios: tests/scenario/scenarios.sh $(SCENARIO_BINS) | $(BUILD)

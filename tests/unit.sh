@@ -67,5 +67,15 @@ check "flowpinctl(8) has every command and option of help" man_has_all "$man8/fl
 	$("$tmp/usr/local/sbin/flowpinctl" --help | grep -o -- '--[a-z-]*' | sort -u) \
 	$("$tmp/usr/local/sbin/flowpinctl" --help | sed -n 's/^  \([a-z]\+\)\( .*\)\{0,1\}$/\1/p')
 
+# The build takes the user's flags and paths.
+check "make CFLAGS=... keeps the build's own flags" \
+	make -s --no-print-directory BUILD="$tmp/b" CFLAGS=-O1 "$tmp/b/flowpinctl"
+reinstall_to_usr() {
+	make -s --no-print-directory install DESTDIR="$tmp/usr-prefix" PREFIX=/usr >/dev/null &&
+		grep -qx 'ExecStart=/usr/sbin/flowpind $FLOWPIND_OPTS $FLOWPIND_INTERFACES' \
+			"$tmp/usr-prefix/etc/systemd/system/flowpind.service"
+}
+check "make install PREFIX=/usr after make install points the unit at /usr" reinstall_to_usr
+
 echo "unit: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -13,14 +13,14 @@ TESTS += $(BUILD)/test_flowpinctl_text $(BUILD)/test_flowpinctl_netns
 
 $(BUILD)/flowpinctl: $(FLOWPINCTL_OBJS) $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lm
 
-$(BUILD)/test_flowpinctl_text.o $(BUILD)/test_flowpinctl_netns.o: CFLAGS += -Itools
+$(BUILD)/test_flowpinctl_text.o $(BUILD)/test_flowpinctl_netns.o: FP_CFLAGS += -Itools
 $(BUILD)/test_flowpinctl_text.o $(BUILD)/test_flowpinctl_netns.o: tools/*.h
 
 $(BUILD)/test_flowpinctl_text: $(BUILD)/test_flowpinctl_text.o $(FLOWPINCTL_TEXT_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ -lcmocka -lm
 
 # Runs $(BUILD)/flowpinctl: built first. The fixture's objects are named
 # here: TEST_OBJS is not set yet when this file is read.
@@ -28,4 +28,4 @@ $(BUILD)/test_flowpinctl_netns: $(BUILD)/test_flowpinctl_netns.o \
 		$(addprefix $(BUILD)/,fixture.o netns.o packets.o) \
 		$(FLOWPINCTL_TEXT_OBJS) $(BUILD)/libflowpin.a | $(BUILD)/flowpinctl
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -lm
