@@ -67,6 +67,22 @@ check "flowpinctl(8) has every command and option of help" man_has_all "$man8/fl
 	$("$tmp/usr/local/sbin/flowpinctl" --help | grep -o -- '--[a-z-]*' | sort -u) \
 	$("$tmp/usr/local/sbin/flowpinctl" --help | sed -n 's/^  \([a-z]\+\)\( .*\)\{0,1\}$/\1/p')
 
+# Under systemd, stderr is the journal: lines carry sd-daemon priorities.
+journal_priorities() {
+	local err=$tmp/journal
+	: > "$err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$err") "$tmp/usr/local/sbin/flowpind" \
+		nosuch0 2>>"$err"
+	grep -q '^<4>unknown interface nosuch0$' "$err" || { cat "$err"; false; }
+}
+check "warnings reach the journal as warnings (<4>)" journal_priorities
+check "outside the journal, lines name the program" sh -c \
+	"'$tmp/usr/local/sbin/flowpind' nosuch0 2>&1 | grep -qx 'flowpind: unknown interface nosuch0'"
+has_all() { for l in "$@"; do has "$l" || return 1; done; }
+check "a filtered call fails, it does not kill (containers)" has "SystemCallErrorNumber=EPERM"
+check "the sandbox systemd-analyze security asks for" has_all ProtectKernelTunables=yes \
+	ProtectKernelLogs=yes PrivateDevices=yes RestrictNamespaces=yes UMask=0077
+
 # The build takes the user's flags and paths.
 check "make CFLAGS=... keeps the build's own flags" \
 	make -s --no-print-directory BUILD="$tmp/b" CFLAGS=-O1 "$tmp/b/flowpinctl"
