@@ -841,6 +841,30 @@ static void bad_input(void **state)
 	assert_int_equal(write_daemon_status(), 0);
 	assert_int_equal(ctl("stats"), 0);
 
+	/*
+	 * A map of another type with the same sizes (another build's): not
+	 * read, and an error of the maps (exit 1), not of the command (2).
+	 */
+	{
+		char dir[64], file[96];
+		int fd, rc;
+
+		snprintf(dir, sizeof(dir), "/sys/fs/bpf/fpctl-wrong-%d", getpid());
+		snprintf(file, sizeof(file), "%s/stats", dir);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "stats", 4, 8, FP_STAT_MAX, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_pin(fd, file), 0);
+		close(fd);
+		rc = ctl("-p %s stats", dir);
+		unlink(file); /* before any assertion can leave it behind */
+		rmdir(dir);
+		assert_int_equal(rc, 1);
+		assert_int_equal(count_lines(T.err), 1);
+		assert_string_equal(T.out, "");
+		assert_non_null(strstr(T.err, "pinned by another build"));
+	}
+
 	/* the last -p wins */
 	assert_bad("-p /nonexistent/flowpin status",
 		   "no flowpin maps pinned at /nonexistent/flowpin");

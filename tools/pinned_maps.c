@@ -17,21 +17,24 @@
 
 static const struct {
 	const char *name;
+	__u32 type;
 	__u32 key_size, value_size;
 } map_defs[FP_MAP_COUNT] = {
-	[FP_MAP_FLOW_CACHE] = { "flow_cache", sizeof(struct flow_key),
+	[FP_MAP_FLOW_CACHE] = { "flow_cache", BPF_MAP_TYPE_LRU_PERCPU_HASH,
+				sizeof(struct flow_key),
 				sizeof(struct flow_pin_cached) },
-	[FP_MAP_FLOW_PINS] = { "flow_pins", sizeof(struct flow_key),
-			       sizeof(struct flow_pin) },
-	[FP_MAP_NEXTHOPS] = { "nexthops", sizeof(__u32),
+	[FP_MAP_FLOW_PINS] = { "flow_pins", BPF_MAP_TYPE_LRU_HASH,
+			       sizeof(struct flow_key), sizeof(struct flow_pin) },
+	[FP_MAP_NEXTHOPS] = { "nexthops", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			      sizeof(struct nexthop_entry) },
-	[FP_MAP_NEXTHOP_INDEX] = { "nexthop_index", sizeof(struct nexthop_addr),
-				   sizeof(__u32) },
-	[FP_MAP_TX_PORTS] = { "tx_ports", sizeof(__u32),
-			      sizeof(struct bpf_devmap_val) },
-	[FP_MAP_STATS] = { "stats", sizeof(__u32), sizeof(__u64) },
-	[FP_MAP_DAEMON_STATUS] = { "daemon_status", sizeof(__u32),
-				   sizeof(struct daemon_status) },
+	[FP_MAP_NEXTHOP_INDEX] = { "nexthop_index", BPF_MAP_TYPE_HASH,
+				   sizeof(struct nexthop_addr), sizeof(__u32) },
+	[FP_MAP_TX_PORTS] = { "tx_ports", BPF_MAP_TYPE_DEVMAP_HASH,
+			      sizeof(__u32), sizeof(struct bpf_devmap_val) },
+	[FP_MAP_STATS] = { "stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			   sizeof(__u64) },
+	[FP_MAP_DAEMON_STATUS] = { "daemon_status", BPF_MAP_TYPE_ARRAY,
+				   sizeof(__u32), sizeof(struct daemon_status) },
 };
 
 const char *fp_map_name(enum fp_map m)
@@ -86,13 +89,23 @@ static int map_open(struct pinned_maps *m, enum fp_map map)
 	m->fd[map] = fd;
 	if (bpf_obj_get_info_by_fd(fd, &m->info[map], &len))
 		return report_open_error(m->path, file, -errno);
+	/*
+	 * Another build's maps, not bad input (-EINVAL exits 2): a per-CPU
+	 * map of the same sizes would fill a buffer sized for one value.
+	 */
+	if (m->info[map].type != map_defs[map].type) {
+		fprintf(stderr,
+			"flowpinctl: %s: a map of type %u, this flowpinctl expects %u: pinned by another build\n",
+			file, m->info[map].type, map_defs[map].type);
+		return -EPROTO;
+	}
 	if (m->info[map].key_size != map_defs[map].key_size ||
 	    m->info[map].value_size != map_defs[map].value_size) {
 		fprintf(stderr,
 			"flowpinctl: %s: key/value of %u/%u bytes, this flowpinctl expects %u/%u: pinned by another build\n",
 			file, m->info[map].key_size, m->info[map].value_size,
 			map_defs[map].key_size, map_defs[map].value_size);
-		return -EINVAL;
+		return -EPROTO;
 	}
 	return 0;
 }
