@@ -23,20 +23,15 @@ for src in bench/*.bpf.c; do
 	objs+=("bench_$(basename "$src" .c).o")
 done
 
-passed=0 failed=0
-for o in "${objs[@]}"; do
-	if out=$(unshare -m sh -c 'mount --make-rprivate / &&
+. tests/check.sh
+build_hidden() { # OBJECT: built with gnu/stubs-32.h hidden
+	unshare -m sh -c 'mount --make-rprivate / &&
 		mount --bind "$1/gnu" "$2" &&
 		! test -e "$2/stubs-32.h" &&
 		make -s --no-print-directory BUILD="$1/build" "$1/build/$3"' \
-		sh "$tmp" "$gnu" "$o" 2>&1); then
-		echo "[       OK ] $o builds without gnu/stubs-32.h"
-		passed=$((passed + 1))
-	else
-		echo "[  FAILED  ] $o builds without gnu/stubs-32.h"
-		printf '%s\n' "$out" | tail -n 15 | sed 's/^/    /'
-		failed=$((failed + 1))
-	fi
+		sh "$tmp" "$gnu" "$1"
+}
+for o in "${objs[@]}"; do
+	check "$o builds without gnu/stubs-32.h" build_hidden "$o"
 done
-echo "bpf_build: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary bpf_build

@@ -22,31 +22,19 @@ SVC=203.0.113.10
 TMP=$(mktemp -d "/tmp/$ID.XXXXXX") || exit 1
 DAEMON_PID=
 MOUNTED_BPFFS=0
-passed=0 failed=0
+# check runs in this shell: start_daemon sets DAEMON_PID
+. "$BUILD/../tests/check.sh"
 
 cleanup() {
 	stop_daemon
 	for ns in c r b; do ip netns del "$ID-$ns" 2>/dev/null; done
-	rm -rf "$PIN" "$TMP"
+	rm -rf "$PIN" "$TMP" "$check_out"
 	[ "$MOUNTED_BPFFS" = 1 ] && [ -z "$(ls -A /sys/fs/bpf)" ] && umount /sys/fs/bpf
 }
 trap cleanup EXIT
 
 in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ID-$ns" "$@"; }
 
-# Runs COMMAND in this shell (start_daemon sets DAEMON_PID), output to a file.
-check() { # NAME COMMAND...
-	local name=$1
-	shift
-	if "$@" >"$TMP/check.out" 2>&1; then
-		echo "[       OK ] $name"
-		passed=$((passed + 1))
-	else
-		echo "[  FAILED  ] $name"
-		sed 's/^/    /' "$TMP/check.out"
-		failed=$((failed + 1))
-	fi
-}
 
 setup() {
 	ip netns add "$ID-c" && ip netns add "$ID-r" && ip netns add "$ID-b" || return 1
@@ -203,5 +191,4 @@ check "flowpin still forwards" traffic_runs flowpin
 stop_daemon
 check "flowpind's stop leaves rc clean" sh -c "! nsenter --net=/run/netns/$ID-r xdp-loader status rc | grep -q flowpin"
 
-echo "coexist: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary coexist

@@ -8,19 +8,7 @@
 # Usage: tests/deb.sh PACKAGE.deb
 set -u
 deb=$(readlink -f "${1:?usage: tests/deb.sh PACKAGE.deb}")
-passed=0 failed=0
-check() { # NAME COMMAND...
-	local name=$1
-	shift
-	if out=$("$@" 2>&1); then
-		echo "[       OK ] $name"
-		passed=$((passed + 1))
-	else
-		echo "[  FAILED  ] $name"
-		printf '%s\n' "$out" | tail -n 20 | sed 's/^/    /'
-		failed=$((failed + 1))
-	fi
-}
+. "$(dirname "$0")/check.sh"
 if dpkg -s flowpin >/dev/null 2>&1; then
 	echo "deb: flowpin is already installed here; not touching it" >&2
 	echo "deb: 0 passed, 1 failed"
@@ -44,5 +32,4 @@ for f in $files /etc/default/flowpind; do
 done
 check "nothing is left after the purge" sh -c "[ -z '$left' ] || { echo 'left:$left'; false; }"
 
-echo "deb: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary deb

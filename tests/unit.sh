@@ -3,19 +3,7 @@
 # and it asks for what flowpind needs and no more.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-passed=0 failed=0
-check() { # name, command...
-	local name=$1
-	shift
-	if out=$("$@" 2>&1); then
-		echo "[       OK ] $name"
-		passed=$((passed + 1))
-	else
-		echo "[  FAILED  ] $name"
-		printf '%s\n' "$out" | sed 's/^/    /'
-		failed=$((failed + 1))
-	fi
-}
+. tests/check.sh
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -93,5 +81,4 @@ reinstall_to_usr() {
 }
 check "make install PREFIX=/usr after make install points the unit at /usr" reinstall_to_usr
 
-echo "unit: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary unit

@@ -145,6 +145,14 @@ static void prom_head(FILE *out, const char *name, const char *type,
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static void prom_map_sample(FILE *out, const char *metric, const char *map,
+			    __u64 value)
+{
+	fprintf(out, "%s{map=", metric);
+	prom_label_value(out, map);
+	fprintf(out, "} %" PRIu64 "\n", (uint64_t)value);
+}
+
 void gauges_prometheus(FILE *out, const struct fp_gauges *g)
 {
 	static const char *const states[] = {
@@ -155,18 +163,14 @@ void gauges_prometheus(FILE *out, const struct fp_gauges *g)
 
 	prom_head(out, "flowpin_map_entries", "gauge",
 		  "Entries in a map: pins, cached pins, next hops in use.");
-	for (int i = 0; i < g->n_maps; i++) {
-		fputs("flowpin_map_entries{map=", out);
-		prom_label_value(out, g->maps[i].name);
-		fprintf(out, "} %" PRIu64 "\n", (uint64_t)g->maps[i].entries);
-	}
+	for (int i = 0; i < g->n_maps; i++)
+		prom_map_sample(out, "flowpin_map_entries", g->maps[i].name,
+				g->maps[i].entries);
 	prom_head(out, "flowpin_map_max_entries", "gauge",
 		  "Capacity of a map.");
-	for (int i = 0; i < g->n_maps; i++) {
-		fputs("flowpin_map_max_entries{map=", out);
-		prom_label_value(out, g->maps[i].name);
-		fprintf(out, "} %" PRIu64 "\n", (uint64_t)g->maps[i].max_entries);
-	}
+	for (int i = 0; i < g->n_maps; i++)
+		prom_map_sample(out, "flowpin_map_max_entries", g->maps[i].name,
+				g->maps[i].max_entries);
 	prom_head(out, "flowpin_nexthops", "gauge",
 		  "Next hops in the table, by state.");
 	for (int s = NH_ACTIVE; s <= NH_DEAD; s++)
