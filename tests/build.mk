@@ -27,7 +27,12 @@ $(BUILD)/fuzz_parse: tests/fuzz_parse.c bpf/parse.h include/flowpin.h | $(BUILD)
 		-fno-sanitize-recover=undefined -Wall -Werror \
 		-Iinclude -Ibpf -I$(ARCH_INC) $< -o $@
 
-$(BUILD)/test_fuzz: tests/fuzz.sh $(BUILD)/fuzz_parse | $(BUILD)
+# Valid frames of every kind, from the packet tests' builder, as its seeds.
+$(BUILD)/fuzz_seeds: $(BUILD)/fuzz_seeds.o $(BUILD)/packets.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@
+
+$(BUILD)/test_fuzz: tests/fuzz.sh $(BUILD)/fuzz_parse $(BUILD)/fuzz_seeds | $(BUILD)
 	$(Q)install -m 0755 $< $@
 
 # flowpind beside another XDP program, through libxdp's dispatcher.

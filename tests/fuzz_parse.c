@@ -5,6 +5,7 @@
  * a parse result that breaks an invariant below aborts.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,100 @@ static int ipv4_csum_ok_ref(const uint8_t *p, size_t len)
 	return fold(sum) == 0xffff;
 }
 
+static unsigned long parsed4, parsed6;
+
+/* At the end of a run: a run that parsed no IPv4 or IPv6 frame proved little. */
+static void report(void)
+{
+	fprintf(stderr, "fuzz_parse: parsed %lu IPv4 and %lu IPv6 frames\n",
+		parsed4, parsed6);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	atexit(report);
+	return 0;
+}
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+/*
+ * libFuzzer's mutations, then, three times in four, a correct IPv4 header
+ * checksum: a mutated header would fail the checksum almost always, and
+ * the checks after it (TTL, martians, fragments, ports) would go unfuzzed.
+ */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+			       unsigned int seed)
+{
+	size_t hlen;
+	uint32_t sum = 0;
+
+	size = LLVMFuzzerMutate(data, size, max_size);
+	if (seed % 4 == 0 || size < 14 + 20 || data[12] != 0x08 || data[13] != 0)
+		return size;
+	hlen = (data[14] & 0xf) * 4;
+	if (hlen < 20 || 14 + hlen > size)
+		return size;
+	data[14 + 10] = data[14 + 11] = 0;
+	for (size_t i = 0; i < hlen; i += 2)
+		sum += data[14 + i] << 8 | data[14 + i + 1];
+	sum = ~fold(sum) & 0xffff;
+	data[14 + 10] = sum >> 8;
+	data[14 + 11] = sum & 0xff;
+	return size;
+}
+
+static int is_ext(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 60 || nh == 44;
+}
+
+/*
+ * The key from the header bytes, computed here independently: addresses,
+ * protocol (an IPv6 walk stops at a Fragment header), and the ports of an
+ * unfragmented TCP or UDP packet.
+ */
+static void check_key(const struct packet *pkt, const uint8_t *ip,
+		      const uint8_t *end)
+{
+	const struct flow_key *k = &pkt->key;
+	const uint8_t *l4;
+	int fragment;
+	uint8_t proto;
+
+	if (pkt->ip4) {
+		check(!memcmp(k->saddr, ip + 12, 4) && !memcmp(k->daddr, ip + 16, 4));
+		proto = ip[9];
+		fragment = (ip[6] & 0x3f) || ip[7];
+		l4 = ip + 20; /* options are the kernel's: never parsed OK */
+	} else {
+		check(!memcmp(k->saddr, ip + 8, 16) && !memcmp(k->daddr, ip + 24, 16));
+		proto = ip[6];
+		fragment = 0;
+		l4 = ip + 40;
+		for (int i = 0; i < 6 && is_ext(proto); i++) {
+			check(l4 + 8 <= end);
+			if (proto == 44) {
+				fragment = 1;
+				proto = l4[0];
+				l4 += 8;
+				break;
+			}
+			proto = l4[0];
+			l4 += (l4[1] + 1) * 8;
+		}
+	}
+	check(k->proto == proto);
+	if (!fragment && (proto == IPPROTO_TCP || proto == IPPROTO_UDP)) {
+		check(l4 + 4 <= end);
+		check(!memcmp(&k->sport, l4, 2) && !memcmp(&k->dport, l4 + 2, 2));
+	} else {
+		check(!k->sport && !k->dport);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = malloc(size + NET_IP_ALIGN);
@@ -50,11 +145,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check(!!pkt.ip4 + !!pkt.ip6 == 1);
 	check(pkt.l3_len == size - 14);
+	check_key(&pkt, pkt.ip4 ? (const uint8_t *)pkt.ip4 : (const uint8_t *)pkt.ip6, end);
+	if (pkt.ip4)
+		parsed4++;
+	else
+		parsed6++;
 	if (pkt.ip4) {
 		const uint8_t *ip = (const uint8_t *)pkt.ip4;
 		size_t hlen = (ip[0] & 0xf) * 4;
 
-		check(ip == frame + 14 && hlen >= 20 && hlen <= pkt.l3_len);
+		/* options are the kernel's: only a 20-byte header parses OK */
+		check(ip == frame + 14 && hlen == 20 && hlen <= pkt.l3_len);
+		/* martians never: 0/8, 127/8, 169.254/16, group or broadcast source */
+		check(ip[12] != 0 && ip[12] != 127 && !(ip[12] == 169 && ip[13] == 254));
+		check(ip[16] != 0 && ip[16] != 127 && !(ip[16] == 169 && ip[17] == 254));
+		check((ip[12] & 0xf0) != 0xe0 && (ip[16] & 0xf0) != 0xe0);
 		check(pkt.key.family == FP_AF_INET && ip[8] > 1);
 		check(ipv4_csum_ok_ref(ip, hlen));
 		check(((ip[2] << 8) | ip[3]) <= pkt.l3_len);
@@ -64,7 +169,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *ip = (const uint8_t *)pkt.ip6;
 
 		check(ip == frame + 14 && pkt.key.family == FP_AF_INET6);
-		check(ip[7] > 1 && ip[24] != 0xff);
+		static const uint8_t zero[15];
+
+		check(ip[7] > 1 && ip[24] != 0xff && ip[8] != 0xff);
+		/* martians never: ::, ::1 and fe80::/10, either way */
+		for (int a = 8; a <= 24; a += 16) {
+			check(!(ip[a] == 0xfe && (ip[a + 1] & 0xc0) == 0x80));
+			check(memcmp(ip + a, zero, 15) || ip[a + 15] > 1);
+		}
 	}
 	if (pkt.key.proto != IPPROTO_TCP && pkt.key.proto != IPPROTO_UDP)
 		check(!pkt.key.sport && !pkt.key.dport);
