@@ -235,6 +235,8 @@ static void route_flows(int prog_fd, int *egress, int n)
 		assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
 		assert_int_equal(opts.retval, XDP_REDIRECT);
 		egress[i] = egress_of(out);
+		/* an unknown egress (0) must not count as "kept" */
+		assert_in_range(egress[i], 1, 4);
 	}
 }
 
