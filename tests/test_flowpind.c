@@ -257,7 +257,10 @@ static void keepalive_spares_static_neighbours(void **state)
 	sleep(6);
 	assert_true(neigh_state_is("10.0.1.2", "out1", "PERMANENT"));
 	assert_true(neigh_state_is("fd00:2::2", "out2", "PERMANENT"));
-	assert_false(neigh_state_is("10.0.4.2", "out4", "STALE")); /* probed */
+	/* probed: still there (a deleted entry is not STALE either), and no
+	 * longer STALE */
+	assert_int_equal(sh("ip neigh show 10.0.4.2 dev out4 | grep -q ."), 0);
+	assert_false(neigh_state_is("10.0.4.2", "out4", "STALE"));
 	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[1], "10.0.1.2", NULL), NH_ACTIVE);
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
 	sh("ip neigh replace 10.0.4.2 lladdr 02:00:00:00:04:02 dev out4 nud permanent");
