@@ -171,14 +171,14 @@ static int read_prev_status(struct datapath *dp)
 	return 0;
 }
 
-/* Two daemons on one set of maps would hand out the same ids. */
 /*
  * The pin directory: one this call makes, or one that is already a
  * directory owned by root on a bpffs. A bpffs mounted without mode= lets
  * any user create the path first, as a symlink to somewhere else or as a
  * directory of theirs holding maps of their making. So the path is opened
  * without following a symlink, and checked, restricted to root and locked
- * through that fd, which nobody can swap.
+ * through that fd, which nobody can swap. The lock keeps a second daemon
+ * off these maps: two would hand out the same ids.
  */
 static int make_pin_dir(struct datapath *dp)
 {
