@@ -17,14 +17,16 @@
 # Usage: scenarios.sh [--build DIR] [--demo] [--only "SCENARIO..."]
 #                     [--modes "native skb"] [--conns N] [--kernel-only] [-v]
 #                     [--hold SECONDS]  (keep each run's topology up, to look)
+# SCENARIOS_ONLY and SCENARIOS_CONNS are the defaults of --only and --conns
+# (for a caller that cannot pass options, as run-all).
 # FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
 set -u -o pipefail
 
 BUILD=build
 DEMO=0
-ONLY=
+ONLY=${SCENARIOS_ONLY:-}
 MODES="native skb"
-CONNS=200
+CONNS=${SCENARIOS_CONNS:-200}
 SPREAD=100
 KERNEL_ONLY=0
 VERBOSE=0
