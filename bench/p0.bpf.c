@@ -5,10 +5,11 @@
 SEC("xdp")
 int p0(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	struct packet pkt = {};
 
-	return parse_packet((void *)(long)ctx->data,
-			    (void *)(long)ctx->data_end, &pkt) ?
+	return parse_packet(data, data_end, data_end - data, &pkt) ?
 		       XDP_PASS :
 		       XDP_DROP;
 }

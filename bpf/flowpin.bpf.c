@@ -5,8 +5,16 @@
  * parse -> pin lookup (this CPU's flow_cache, then the shared flow_pins)
  * -> on a miss, bpf_fib_lookup() and a new pin -> rewrite and redirect.
  * Anything else goes to the kernel with XDP_PASS, counted by reason.
+ *
+ * Two entry points run the same code: flowpin at XDP (native or generic),
+ * flowpin_tc at tc ingress, on the kernel's skb. The tc one keeps what an
+ * skb carries and an XDP frame loses: GSO (a 64 kB TCP segment is checked
+ * and forwarded whole, segmented on the way out) and checksums left to the
+ * hardware (CHECKSUM_PARTIAL, which veth peers send). Internally both speak
+ * XDP verdicts; flowpin_tc turns them into tc's.
  */
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -22,6 +30,29 @@
 #endif
 #define IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
 #define TCP_FLAG_SYN 0x02
+/*
+ * tc: headers a nonlinear skb must have in its linear part before parsing.
+ * Deeper headers (long IPv6 extension chains) in a paged skb are passed.
+ */
+#define TC_PULL_LEN 256
+
+/* Where the program runs. Constant per entry point once inlined. */
+struct hook {
+	void *ctx;	/* struct xdp_md, or struct __sk_buff at tc */
+	__u32 ifindex;	/* the port the packet came in on */
+	bool skb;	/* tc: an skb, maybe GSO, maybe CHECKSUM_COMPLETE */
+	__u32 gso_size;	/* tc, GSO: payload bytes per segment */
+};
+
+/*
+ * The L3 length the MTU must hold: a GSO packet's segments', or 0 for the
+ * frame as it is.
+ */
+static __always_inline __u32 seg_l3_len(const struct hook *h,
+					const struct packet *pkt)
+{
+	return h->gso_size ? pkt->hdr_len + h->gso_size : 0;
+}
 
 /* Load-time settings, written by the loader between open and load. */
 const volatile __u32 withdrawn_policy = FP_WITHDRAWN_DRAIN;
@@ -43,10 +74,10 @@ static __always_inline bool addr_eq(const __be32 *a, const __be32 *b)
 }
 
 /* Is the frame addressed to the port it came in on? Unknown port: no. */
-static __always_inline bool for_this_port(struct xdp_md *ctx,
+static __always_inline bool for_this_port(const struct hook *h,
 					  const struct ethhdr *eth)
 {
-	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 ifindex = h->ifindex;
 	const struct port_mac *p = bpf_map_lookup_elem(&port_macs, &ifindex);
 
 	if (!p)
@@ -128,20 +159,23 @@ static __always_inline void cache_fill(const struct flow_key *key,
  * The question bpf_fib_lookup() is asked for a packet, as the kernel's own
  * forwarding would ask it. False when the packet is neither IPv4 nor IPv6.
  */
-static __always_inline bool fib_params(struct xdp_md *ctx,
+static __always_inline bool fib_params(const struct hook *h,
 				       const struct packet *pkt,
 				       struct bpf_fib_lookup *fib)
 {
 	const struct flow_key *key = &pkt->key;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = ctx->ingress_ifindex;
+	fib->ifindex = h->ifindex;
 	/* Filled ports and protocol let the kernel's L4 ECMP hash apply. */
 	fib->l4_protocol = key->proto;
 	fib->sport = key->sport;
 	fib->dport = key->dport;
-	/* The MTU check must see the frame's real size, not tot_len's. */
-	fib->tot_len = pkt->l3_len;
+	/*
+	 * The MTU check must see the frame's real size, not tot_len's; a GSO
+	 * packet's, that of the segments it leaves in.
+	 */
+	fib->tot_len = seg_l3_len(h, pkt) ?: pkt->l3_len;
 	if (pkt->ip4) {
 		fib->family = AF_INET;
 		fib->tos = pkt->ip4->tos;
@@ -167,15 +201,15 @@ static __always_inline bool fib_params(struct xdp_md *ctx,
  * names now (that is what pins are for), and so does a route that is gone
  * (a routing daemon restarting).
  */
-static __always_inline bool route_rejects(struct xdp_md *ctx,
+static __always_inline bool route_rejects(const struct hook *h,
 					  const struct packet *pkt)
 {
 	struct bpf_fib_lookup fib;
 	long rc;
 
-	if (!fib_params(ctx, pkt, &fib))
+	if (!fib_params(h, pkt, &fib))
 		return false;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
 	    rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
 	    rc == BPF_FIB_LKUP_RET_PROHIBIT ||
@@ -191,8 +225,8 @@ static __always_inline bool route_rejects(struct xdp_md *ctx,
 	 * rule or a local address took it; when it does not, the route is
 	 * gone. The lookup wrote its answer into fib: ask afresh.
 	 */
-	fib_params(ctx, pkt, &fib);
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT);
+	fib_params(h, pkt, &fib);
+	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT);
 	return rc != BPF_FIB_LKUP_RET_NOT_FWDED;
 }
 
@@ -201,11 +235,11 @@ static __always_inline bool route_rejects(struct xdp_md *ctx,
  * packet goes to the kernel, which drops it. No packet (an ICMP error,
  * whose own route is not the flow's): no check.
  */
-static __always_inline bool pin_rejected(struct xdp_md *ctx,
+static __always_inline bool pin_rejected(const struct hook *h,
 					 const struct packet *pkt,
 					 const struct flow_key *key)
 {
-	if (!pkt || !route_rejects(ctx, pkt))
+	if (!pkt || !route_rejects(h, pkt))
 		return false;
 	bpf_map_delete_elem(&flow_pins, key);
 	bpf_map_delete_elem(&flow_cache, key);
@@ -221,7 +255,7 @@ static __always_inline bool pin_rejected(struct xdp_md *ctx,
  * pointer and of which pass reason goes with a NULL one.
  */
 static __always_inline const struct nexthop *
-pin_find(struct xdp_md *ctx, const struct packet *pkt,
+pin_find(const struct hook *h, const struct packet *pkt,
 	 const struct flow_key *key, bool *stale)
 {
 	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
@@ -236,7 +270,7 @@ pin_find(struct xdp_md *ctx, const struct packet *pkt,
 			return nh;
 		}
 		/* once per cache_sync_ns, the kernel's routing has its say */
-		if (pin_rejected(ctx, pkt, key))
+		if (pin_rejected(h, pkt, key))
 			return NULL;
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
@@ -268,7 +302,7 @@ pin_find(struct xdp_md *ctx, const struct packet *pkt,
 		return NULL;
 	}
 	/* and whenever a CPU takes the pin into its cache */
-	if (pin_rejected(ctx, pkt, key))
+	if (pin_rejected(h, pkt, key))
 		return NULL;
 	stat_inc(FP_STAT_PIN_HIT);
 	cache_fill(key, shared);
@@ -319,7 +353,7 @@ static __always_inline __u32 fib_pass_reason(long rc)
  * packet goes to the kernel.
  */
 static __always_inline const struct nexthop *
-pin_new(struct xdp_md *ctx, struct packet *pkt, __u32 *reason)
+pin_new(const struct hook *h, struct packet *pkt, __u32 *reason)
 {
 	const struct flow_key *key = &pkt->key;
 	struct bpf_fib_lookup fib;
@@ -329,7 +363,7 @@ pin_new(struct xdp_md *ctx, struct packet *pkt, __u32 *reason)
 	__u32 *id;
 	long rc;
 
-	if (!fib_params(ctx, pkt, &fib)) {
+	if (!fib_params(h, pkt, &fib)) {
 		*reason = FP_PASS_MALFORMED; /* parse_packet() set one of them */
 		return NULL;
 	}
@@ -339,7 +373,7 @@ pin_new(struct xdp_md *ctx, struct packet *pkt, __u32 *reason)
 	 * neighbours, sends ICMP errors (unreachable, fragmentation needed),
 	 * delivers local traffic and counts what it drops.
 	 */
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		*reason = fib_pass_reason(rc);
 		return NULL;
@@ -408,47 +442,82 @@ static __always_inline void ipv4_decrease_ttl(struct iphdr *iph)
 	iph->ttl--;
 }
 
-static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
+/*
+ * An skb that arrived with CHECKSUM_COMPLETE carries the sum of its bytes
+ * from the network header on: tell it of the hop limit's change, as the
+ * kernel's own IPv6 forwarding would. (An IPv4 header sums to the same
+ * value after a TTL decrement and its checksum update.) Other skbs, and XDP
+ * frames, carry no such sum.
+ */
+static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
+					  __be32 to)
+{
+	if (h->skb)
+		bpf_csum_update(h->ctx, bpf_csum_diff(&from, 4, &to, 4, 0));
+}
+
+/*
+ * Send the packet to its next hop: the frame is rewritten, and the helper
+ * only records where it goes; it leaves after we return. XDP sends through
+ * tx_ports (a devmap); tc through bpf_redirect(), after the same check
+ * that the port is flowpin's.
+ */
+static __always_inline int forward(const struct hook *h, struct packet *pkt,
 				   const struct nexthop *nh)
 {
 	__u32 ifindex = nh->ifindex;
-	__u32 mtu_len = 0;
+	__u32 mtu_len, seg_len;
 	long rc;
 
 	/*
-	 * Pinned packets skip the FIB and its MTU check: check the frame
-	 * against the egress MTU, and let the kernel send "fragmentation
-	 * needed" / "packet too big" (or fragment) when it does not fit. A
-	 * negative answer means the device is gone.
+	 * Pinned packets skip the FIB and its MTU check: check the frame (a
+	 * GSO packet's segments) against the egress MTU, and let the kernel
+	 * send "fragmentation needed" / "packet too big" (or fragment) when
+	 * it does not fit. A negative answer means the device is gone.
 	 */
-	rc = bpf_check_mtu(ctx, ifindex, &mtu_len, 0, 0);
+	seg_len = seg_l3_len(h, pkt);
+	mtu_len = seg_len;
+	rc = bpf_check_mtu(h->ctx, ifindex, &mtu_len, 0, 0);
 	if (rc < 0)
 		return pass(FP_PASS_NO_TX_PORT);
-	if (rc)
+	/*
+	 * The helper lets every GSO skb through and leaves the device's MTU
+	 * in mtu_len: the segments are checked here. (BPF_MTU_CHK_SEGS would
+	 * trust a transport header that received skbs may not have set.)
+	 */
+	if (rc || seg_len > mtu_len)
 		return pass(bpf_map_lookup_elem(&tx_ports, &ifindex) ?
 				    FP_PASS_MTU : FP_PASS_NO_TX_PORT);
 	/*
-	 * The helper only records the target; the frame leaves after we
-	 * return, so it can still be rewritten. When the port is not in
-	 * tx_ports it fails with XDP_PASS, the frame untouched: no separate
-	 * devmap lookup on the hot path.
+	 * When the port is not in tx_ports, bpf_redirect_map() fails with
+	 * XDP_PASS, the frame untouched: no separate devmap lookup on XDP's
+	 * hot path.
 	 */
-	if (bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) != XDP_REDIRECT) {
+	if (h->skb ? !bpf_map_lookup_elem(&tx_ports, &ifindex) ||
+			     bpf_redirect(ifindex, 0) != TC_ACT_REDIRECT :
+		     bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) !=
+			     XDP_REDIRECT) {
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_PASS;
 	}
 	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
-	if (pkt->ip4)
+	if (pkt->ip4) {
 		ipv4_decrease_ttl(pkt->ip4);
-	else if (pkt->ip6)
+	} else if (pkt->ip6) {
+		__be32 *word = (__be32 *)pkt->ip6 + 1; /* ..., hop limit */
+		__be32 old = *word;
+
 		pkt->ip6->hop_limit--;
+		skb_csum_diff(h, old, *word);
+	}
 	stat_inc(FP_STAT_FORWARDED);
 	return XDP_REDIRECT;
 }
 
-SEC("xdp")
-int flowpin(struct xdp_md *ctx)
+/* parse -> pin -> forward, for either entry point. An XDP verdict. */
+static __always_inline int flowpin_run(const struct hook *h, void *data,
+				       void *data_end, __u32 frame_len)
 {
 	struct packet pkt = {};
 	const struct nexthop *nh;
@@ -456,11 +525,10 @@ int flowpin(struct xdp_md *ctx)
 	__u32 reason;
 
 	stat_inc(FP_STAT_PACKETS);
-	reason = parse_packet((void *)(long)ctx->data,
-			      (void *)(long)ctx->data_end, &pkt);
+	reason = parse_packet(data, data_end, frame_len, &pkt);
 	if (reason)
 		return pass(reason);
-	if (!for_this_port(ctx, pkt.eth))
+	if (!for_this_port(h, pkt.eth))
 		return pass(FP_PASS_OTHER_HOST);
 
 	if (pkt.icmp_error) {
@@ -472,16 +540,16 @@ int flowpin(struct xdp_md *ctx)
 		if (!addr_eq(pkt.key.daddr, pkt.inner_key.daddr))
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
 		/* the error's own route is not the flow's: no recheck */
-		nh = pin_find(ctx, NULL, &pkt.inner_key, &stale);
+		nh = pin_find(h, NULL, &pkt.inner_key, &stale);
 		if (!nh)
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
 		stat_inc(FP_STAT_ICMP_ERR_PINNED);
-		return forward(ctx, &pkt, nh);
+		return forward(h, &pkt, nh);
 	}
 
-	nh = pin_find(ctx, &pkt, &pkt.key, &stale);
+	nh = pin_find(h, &pkt, &pkt.key, &stale);
 	if (!nh) {
-		nh = pin_new(ctx, &pkt, &reason);
+		nh = pin_new(h, &pkt, &reason);
 		if (!nh)
 			return pass(reason);
 		/* A forwarded TCP flow seen mid-stream has lost its pin. */
@@ -491,7 +559,35 @@ int flowpin(struct xdp_md *ctx)
 			 !(pkt.tcp_flags & TCP_FLAG_SYN))
 			stat_inc(FP_STAT_LOST_PIN);
 	}
-	return forward(ctx, &pkt, nh);
+	return forward(h, &pkt, nh);
+}
+
+SEC("xdp")
+int flowpin(struct xdp_md *ctx)
+{
+	struct hook h = { .ctx = ctx, .ifindex = ctx->ingress_ifindex };
+
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return flowpin_run(&h, data, data_end, data_end - data);
+}
+
+SEC("tc")
+int flowpin_tc(struct __sk_buff *skb)
+{
+	struct hook h = { .ctx = skb, .ifindex = skb->ingress_ifindex,
+			  .skb = true, .gso_size = skb->gso_size };
+	__u32 head = skb->data_end - skb->data;
+
+	/* the headers of a paged skb (GSO, say) may not all be linear */
+	if (head < skb->len && head < TC_PULL_LEN)
+		bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ? skb->len :
+								 TC_PULL_LEN);
+	return flowpin_run(&h, (void *)(long)skb->data,
+			   (void *)(long)skb->data_end, skb->len) == XDP_REDIRECT ?
+		       TC_ACT_REDIRECT :
+		       TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -49,6 +49,7 @@ struct packet {
 	struct iphdr *ip4;	   /* one of ip4 / ip6 is set */
 	struct ipv6hdr *ip6;
 	__u32 l3_len;		   /* real length from the L3 header on */
+	__u32 hdr_len;		   /* TCP, UDP: L3 header to payload (a GSO segment's headers) */
 	__u8 tcp_flags;
 	bool icmp_error;
 };
@@ -210,6 +211,8 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 		key->sport = th->source;
 		key->dport = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
+		pkt->hdr_len = (void *)th - (void *)pkt->eth -
+			       sizeof(struct ethhdr) + th->doff * 4;
 		return 0;
 	}
 	case IPPROTO_UDP: {
@@ -219,6 +222,8 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 			return FP_PASS_MALFORMED;
 		key->sport = uh->source;
 		key->dport = uh->dest;
+		pkt->hdr_len = (void *)(uh + 1) - (void *)pkt->eth -
+			       sizeof(struct ethhdr);
 		return 0;
 	}
 	case IPPROTO_ICMP:
@@ -343,10 +348,11 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 /*
  * Ethernet, then IPv4 or IPv6, then ports; ICMP errors' quoted flow too.
  * Takes the frame's bounds rather than the XDP context, so the same code
- * runs in userspace under a fuzzer.
+ * runs in userspace under a fuzzer. [data, data_end) holds the headers;
+ * frame_len is the whole frame's length, which is more in a paged skb.
  */
 static __always_inline int parse_packet(void *data, void *data_end,
-					struct packet *pkt)
+					__u32 frame_len, struct packet *pkt)
 {
 	struct cursor c = { .pos = data, .end = data_end };
 	struct ethhdr *eth = cursor_pull(&c, sizeof(*eth));
@@ -363,7 +369,7 @@ static __always_inline int parse_packet(void *data, void *data_end,
 	if (mac_is_multicast(eth->h_dest))
 		return FP_PASS_MULTICAST;
 
-	pkt->l3_len = c.end - c.pos;
+	pkt->l3_len = frame_len - sizeof(*eth);
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(&c, pkt);
 	return parse_ipv6(&c, pkt);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
 
 #include "fixture.h"
 #include "netns.h"
@@ -147,7 +148,10 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	err = flowpin__load(f->skel);
 	if (err)
 		goto err_destroy;
-	f->prog_fd = bpf_program__fd(f->skel->progs.flowpin);
+	f->hook = o->hook;
+	f->prog_fd = bpf_program__fd(o->hook == HOOK_TC ?
+					     f->skel->progs.flowpin_tc :
+					     f->skel->progs.flowpin);
 
 	for (int i = 1; i <= N_OUT; i++) {
 		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
@@ -218,11 +222,15 @@ void fixture_unload(struct flowpin_fixture *f)
 	f->skel = NULL;
 }
 
-int router_load(struct flowpin_fixture *f)
+int router_load(struct flowpin_fixture *f, enum fixture_hook hook)
 {
+	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
+				  .cache_sync_ns = FP_CACHE_SYNC_NS,
+				  .hook = hook };
+
 	if (router_create())
 		return -1;
-	if (fixture_load(f, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS)) {
+	if (fixture_load_opts(f, &o)) {
 		router_destroy();
 		return -1;
 	}
@@ -235,17 +243,27 @@ void router_unload(struct flowpin_fixture *f)
 	router_destroy();
 }
 
-int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
-		__u8 *out, __u32 *out_len, int ingress_ifindex)
+int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
+		    __u8 *out, __u32 *out_len, int ingress_ifindex,
+		    __u16 gso_size)
 {
-	struct xdp_md ctx = {
+	struct xdp_md xdp = {
 		.data_end = len,
 		.ingress_ifindex = ingress_ifindex,
 	};
+	/* as tc ingress sees it: skb->dev and skb_iif are the port */
+	struct __sk_buff skb = {
+		.ifindex = ingress_ifindex,
+		.ingress_ifindex = ingress_ifindex,
+		.gso_size = gso_size,
+		.gso_segs = gso_size ? (len - 14 + gso_size - 1) / gso_size : 0,
+	};
+	bool tc = f->hook == HOOK_TC;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
 		    .data_size_in = len, .data_out = out,
-		    .data_size_out = PKT_MAX, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		    .data_size_out = PKT_MAX,
+		    .ctx_in = tc ? (void *)&skb : (void *)&xdp,
+		    .ctx_size_in = tc ? sizeof(skb) : sizeof(xdp), .repeat = 1);
 	int err = bpf_prog_test_run_opts(f->prog_fd, &opts);
 
 	if (err) {
@@ -253,7 +271,16 @@ int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		return -1;
 	}
 	*out_len = opts.data_size_out;
-	return opts.retval;
+	if (!tc)
+		return opts.retval;
+	return opts.retval == TC_ACT_REDIRECT ? XDP_REDIRECT :
+	       opts.retval == TC_ACT_OK ? XDP_PASS : -2;
+}
+
+int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
+		__u8 *out, __u32 *out_len, int ingress_ifindex)
+{
+	return fixture_run_gso(f, in, len, out, out_len, ingress_ifindex, 0);
 }
 
 void fixture_stats(struct flowpin_fixture *f, __u64 *sum)

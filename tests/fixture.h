@@ -28,9 +28,13 @@ struct router {
 	__u8 gw_mac[N_OUT + 1][6];	/* neighbour MACs */
 };
 
+/* The entry point frames run through: XDP's, or tc ingress's on an skb. */
+enum fixture_hook { HOOK_XDP = 0, HOOK_TC };
+
 struct flowpin_fixture {
 	struct flowpin *skel;
 	struct nexthop_table nht;
+	enum fixture_hook hook;
 	int prog_fd;
 	__u32 nh4[N_OUT + 1], nh6[N_OUT + 1]; /* next-hop ids per egress */
 };
@@ -50,6 +54,7 @@ struct fixture_opts {
 	__u32 max_flows; /* flow_pins and flow_cache; 0: 16384 */
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
 	__u64 pin_burst;
+	enum fixture_hook hook;
 };
 
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);
@@ -59,12 +64,20 @@ int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 void fixture_unload(struct flowpin_fixture *f);
 
 /* router_create() then fixture_load() with defaults; undone by router_unload(). */
-int router_load(struct flowpin_fixture *f);
+int router_load(struct flowpin_fixture *f, enum fixture_hook hook);
 void router_unload(struct flowpin_fixture *f);
 
-/* Run one frame through the program on the current CPU; returns verdict. */
+/*
+ * Run one frame through the program on the current CPU. Returns the verdict
+ * as XDP's (a tc program's TC_ACT_REDIRECT is XDP_REDIRECT, TC_ACT_OK is
+ * XDP_PASS; anything else is -2), or -1 when the run failed.
+ */
 int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		__u8 *out, __u32 *out_len, int ingress_ifindex);
+/* The same as a GSO skb of gso_size-byte segments (tc only). */
+int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
+		    __u8 *out, __u32 *out_len, int ingress_ifindex,
+		    __u16 gso_size);
 void fixture_stats(struct flowpin_fixture *f, __u64 *sum /* [FP_STAT_MAX] */);
 
 /* Egress number (1..5) a forwarded frame went to, by its MACs; 0 if none. */

@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	memcpy(frame, data, size);
-	ret = parse_packet(frame, end, &pkt);
+	ret = parse_packet(frame, end, size, &pkt);
 	check(ret == 0 || (ret >= FP_PASS_NON_IP && ret < FP_STAT_MAX));
 	if (ret) {
 		free(buf);
@@ -180,6 +180,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pkt.key.proto != IPPROTO_TCP && pkt.key.proto != IPPROTO_UDP)
 		check(!pkt.key.sport && !pkt.key.dport);
+	/*
+	 * A GSO segment's headers: from L3 to the payload, so the L4 header
+	 * (doff words for TCP, 8 bytes for UDP) ends there and holds the ports.
+	 */
+	if (pkt.key.sport || pkt.key.dport) {
+		const uint8_t *l3 = pkt.ip4 ? (const uint8_t *)pkt.ip4 :
+					      (const uint8_t *)pkt.ip6;
+		const uint8_t *min = l3 + (pkt.ip4 ? 20 : 40);
+		bool found = false;
+
+		for (int doff = 5; doff <= 15 && !found; doff++) {
+			int l4len = pkt.key.proto == IPPROTO_TCP ? doff * 4 : 8;
+			const uint8_t *l4 = l3 + pkt.hdr_len - l4len;
+
+			found = l4 >= min &&
+				l4 + (pkt.key.proto == IPPROTO_TCP ? 20 : 8) <= end &&
+				(pkt.key.proto == IPPROTO_UDP || l4[12] >> 4 == doff) &&
+				!memcmp(l4, &pkt.key.sport, 2) &&
+				!memcmp(l4 + 2, &pkt.key.dport, 2);
+		}
+		check(found);
+	}
 	if (pkt.icmp_error)
 		check(pkt.inner_key.family == pkt.key.family);
 	check(!(frame[0] & 1)); /* never a group MAC */

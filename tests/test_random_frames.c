@@ -138,6 +138,7 @@ static void campaign(void **state)
 	const char *env = getenv("FRAMES");
 	unsigned long frames = env ? strtoul(env, NULL, 0) : 1000000;
 	__u8 in[PKT_MAX], out[PKT_MAX];
+	unsigned long refused = 0;
 
 	(void)state;
 	for (unsigned long i = 0; i < frames; i++) {
@@ -150,17 +151,26 @@ static void campaign(void **state)
 		if (i % 4096 == 0) /* both CPUs, in turns */
 			assert_int_equal(run_on_cpu((i / 4096) & 1), 0);
 		verdict = fixture_run(&fx, in, len, out, &out_len, rt.ifindex_in0);
+		/* the kernel's test runner builds no skb this short */
+		if (fx.hook == HOOK_TC && verdict == -1 && len <= 14 + 40) {
+			refused++;
+			continue;
+		}
 		check_frame(in, len, verdict, out, out_len);
 	}
-	print_message("    %lu frames (%lu random, %lu mutated): %lu passed to the kernel, %lu forwarded\n",
-		      frames, counts[2], counts[3], counts[0], counts[1]);
+	print_message("    %s: %lu frames (%lu random, %lu mutated): %lu passed to the kernel, %lu forwarded, %lu too short for an skb\n",
+		      fx.hook == HOOK_TC ? "tc" : "xdp", frames, counts[2],
+		      counts[3], counts[0], counts[1], refused);
 	assert_true(counts[1] > frames / 20); /* the campaign reaches forwarding */
 }
+
+static enum fixture_hook hook;
 
 static int setup(void **state)
 {
 	(void)state;
-	return router_load(&fx);
+	memset(counts, 0, sizeof(counts));
+	return router_load(&fx, hook);
 }
 
 static int teardown(void **state)
@@ -173,6 +183,12 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(campaign) };
+	int failed;
 
-	return cmocka_run_group_tests_name("random frames", tests, setup, teardown);
+	hook = HOOK_XDP;
+	failed = cmocka_run_group_tests_name("random frames (xdp)", tests,
+					     setup, teardown);
+	hook = HOOK_TC;
+	return failed | cmocka_run_group_tests_name("random frames (tc)", tests,
+						    setup, teardown);
 }
