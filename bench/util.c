@@ -351,9 +351,11 @@ int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag)
 			_exit(127);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		char *argv[] = { "flowpind", "-p", d->pin, "in0", "out1", "out2",
-				 "out3", "out4", "out5", NULL, NULL };
-		int argc = 9;
+		/* native XDP: what the bench measures (auto picks tc on veth) */
+		char *argv[] = { "flowpind", "-m", "native", "-p", d->pin, "in0",
+				 "out1", "out2", "out3", "out4", "out5", NULL,
+				 NULL };
+		int argc = 11;
 
 		if (b->daemon_verbose)
 			argv[argc++] = "-v";

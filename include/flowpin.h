@@ -161,7 +161,7 @@ struct daemon_status {
 	__u32 pad;
 	__u64 started_s;	/* CLOCK_REALTIME seconds of the daemon's start */
 	__u64 synced_s;		/* CLOCK_REALTIME seconds of the last full sync */
-	__u32 xdp_mode;		/* enum xdp_attach_mode of libxdp */
+	__u32 xdp_mode;		/* enum xdp_attach_mode of libxdp, or FP_MODE_TC */
 	__u32 resyncs;		/* full re-dumps after lost netlink events */
 };
 
@@ -170,6 +170,15 @@ struct daemon_status {
  * pinned maps of another layout rather than mix them.
  */
 #define FP_LAYOUT 1
+
+/*
+ * Where the program runs on a port besides libxdp's XDP modes (1 native,
+ * 2 skb, 3 hw): tc ingress, as a direct-action filter on the clsact qdisc
+ * with this handle and priority.
+ */
+#define FP_MODE_TC 4
+#define FP_TC_HANDLE 0xf10f
+#define FP_TC_PRIORITY 1
 
 /* Default pin path: every map is pinned there under its own name. */
 #define FP_PIN_PATH "/sys/fs/bpf/flowpin"

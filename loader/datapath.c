@@ -21,6 +21,7 @@
 #include "flowpin.skel.h"
 #include "datapath.h"
 #include "log.h"
+#include "tc_hook.h"
 
 #define BPFFS "/sys/fs/bpf"
 
@@ -65,9 +66,11 @@ static __u64 fnv64(const void *data, size_t len, __u64 h)
 	return h;
 }
 
-static const char *mode_name(enum xdp_attach_mode m)
+static const char *mode_name(__u32 m)
 {
 	switch (m) {
+	case FP_MODE_TC:
+		return "tc";
 	case XDP_MODE_NATIVE:
 		return "native";
 	case XDP_MODE_SKB:
@@ -281,6 +284,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	memset(dp, 0, sizeof(*dp));
 	dp->lock_fd = -1;
 	dp->mode = o->mode;
+	dp->status_mode = o->mode;
 	snprintf(dp->pin_path, sizeof(dp->pin_path), "%s", o->pin_path);
 	err = resolve_ports(dp, o);
 	if (err)
@@ -445,18 +449,19 @@ static struct xdp_multiprog *get_mp(int ifindex)
 }
 
 /*
- * Attach to one port. A flowpin already there that runs this object with
- * these maps is adopted as it is; another flowpin is replaced in place, so
- * the port never runs without one.
+ * XDP on one port. A flowpin already there that runs this object with these
+ * maps is adopted as it is; another flowpin is replaced in place, so the
+ * port never runs without one. *how says which.
  */
-static int attach_port(struct datapath *dp, struct port *p)
+static int attach_xdp(struct datapath *dp, struct port *p, __u32 mode,
+		      const char **how)
 {
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
 	struct xdp_multiprog *mp = get_mp(p->ifindex);
 	struct xdp_program *old = NULL;
-	const char *how = "attached";
 	int err = 0;
 
+	*how = "attached";
 	if (mp && xdp_multiprog__main_prog(mp)) {
 		old = find_flowpin(mp);
 		if (!old && xdp_multiprog__is_legacy(mp)) {
@@ -471,7 +476,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 	}
 	if (old && dp->have_prev && dp->prev.obj_hash == dp->obj_hash &&
 	    prog_uses_map(xdp_program__id(old), pins_fd)) {
-		how = "adopted";
+		*how = "adopted";
 	} else if (old && xdp_multiprog__is_legacy(mp)) {
 		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
 			    .old_prog_fd = xdp_program__fd(old));
@@ -485,41 +490,145 @@ static int attach_port(struct datapath *dp, struct port *p)
 				p->name, strerror(-err));
 			goto out;
 		}
-		how = "replaced the earlier flowpin on";
+		*how = "replaced the earlier flowpin on";
 	} else {
-		err = xdp_program__attach(dp->prog, p->ifindex, dp->mode, 0);
-		if (err) {
-			char buf[256];
-
-			libxdp_strerror(err, buf, sizeof(buf));
-			pr_warn("cannot attach to %s in %s mode: %s\n", p->name,
-				mode_name(dp->mode), buf);
+		err = xdp_program__attach(dp->prog, p->ifindex, mode, 0);
+		if (err)
 			goto out;
-		}
 		if (old) { /* a dispatcher ran both for a moment */
 			xdp_program__detach(old, p->ifindex,
 					    xdp_multiprog__attach_mode(mp), 0);
-			how = "replaced the earlier flowpin on";
-		} else {
-			p->fresh = true;
+			*how = "replaced the earlier flowpin on";
 		}
 	}
-	p->attached = true;
 	xdp_multiprog__close(mp);
 	mp = get_mp(p->ifindex);
-	if (mp && dp->mode == XDP_MODE_UNSPEC)
-		dp->mode = xdp_multiprog__attach_mode(mp);
-	pr_info("%s %s in %s mode%s\n", how, p->name,
-		mode_name(mp ? xdp_multiprog__attach_mode(mp) : dp->mode),
-		!mp ? "" : xdp_multiprog__is_legacy(mp) ?
-		" (alone: libxdp's dispatcher is not in use)" :
-		" (through libxdp's dispatcher)");
-	if (is_veth(p->name))
-		pr_warn("%s is a veth: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on), and in native mode the sending peer needs checksum offload off (ethtool -K PEER tx off)\n",
-			p->name);
+	p->mode = mp ? xdp_multiprog__attach_mode(mp) : mode;
+	p->dispatcher = mp && !xdp_multiprog__is_legacy(mp);
 out:
 	xdp_multiprog__close(mp);
 	return err;
+}
+
+/* Take flowpin's XDP program off a port (legacy, or out of a dispatcher). */
+static int detach_xdp(struct port *p)
+{
+	struct xdp_multiprog *mp = get_mp(p->ifindex);
+	struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
+	int err = 0;
+
+	if (fp)
+		err = xdp_multiprog__is_legacy(mp) ?
+			      xdp_multiprog__detach(mp) :
+			      xdp_program__detach(fp, p->ifindex,
+						  xdp_multiprog__attach_mode(mp), 0);
+	xdp_multiprog__close(mp);
+	return err;
+}
+
+/* The tc ingress hook on one port, adopted or replaced in place as above. */
+static int attach_tc(struct datapath *dp, struct port *p, const char **how)
+{
+	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
+	__u32 old = tc_hook_prog_id(p->ifindex);
+	int err;
+
+	if (old && dp->have_prev && dp->prev.obj_hash == dp->obj_hash &&
+	    prog_uses_map(old, pins_fd)) {
+		*how = "adopted";
+	} else {
+		err = tc_hook_attach(p->ifindex,
+				     bpf_program__fd(dp->skel->progs.flowpin_tc),
+				     &p->made_qdisc);
+		if (err)
+			return err;
+		/* what held flowpin's place was flowpin's, or is gone now */
+		*how = old ? "replaced the earlier flowpin on" : "attached";
+	}
+	p->mode = FP_MODE_TC;
+	p->dispatcher = false;
+	return 0;
+}
+
+/*
+ * auto: tc on veth, where native XDP forwards frames with checksums left
+ * to the hardware unfinished and delivers only to peers that run NAPI, and
+ * generic XDP cannot forward GSO packets; native XDP on every other driver
+ * that has it, and tc on those that do not.
+ */
+static __u32 auto_mode(const struct port *p, const char **why)
+{
+	if (is_veth(p->name)) {
+		*why = " (auto: a veth)";
+		return FP_MODE_TC;
+	}
+	*why = " (auto: the driver has native XDP)";
+	return XDP_MODE_NATIVE;
+}
+
+/*
+ * Attach to one port in the mode asked for (or auto's), then take off a
+ * flowpin that an earlier run left at the other hook: the port never runs
+ * without one.
+ */
+static int attach_port(struct datapath *dp, struct port *p)
+{
+	const char *how = "attached", *why = "";
+	__u32 mode = dp->mode;
+	bool had_xdp, had_tc;
+	int err;
+
+	{
+		struct xdp_multiprog *mp = get_mp(p->ifindex);
+
+		had_xdp = mp && find_flowpin(mp);
+		xdp_multiprog__close(mp);
+	}
+	had_tc = tc_hook_prog_id(p->ifindex) != 0;
+	if (mode == XDP_MODE_UNSPEC)
+		mode = auto_mode(p, &why);
+	if (mode == FP_MODE_TC) {
+		err = attach_tc(dp, p, &how);
+	} else {
+		err = attach_xdp(dp, p, mode, &how);
+		if (err && dp->mode == XDP_MODE_UNSPEC) {
+			why = " (auto: the driver has no native XDP)";
+			err = attach_tc(dp, p, &how);
+		}
+	}
+	if (err) {
+		char buf[256];
+
+		libxdp_strerror(err, buf, sizeof(buf));
+		pr_warn("cannot attach to %s in %s mode: %s\n", p->name,
+			mode_name(mode), buf);
+		return err;
+	}
+	if (p->mode == FP_MODE_TC && had_xdp) {
+		err = detach_xdp(p);
+		how = "replaced the earlier flowpin (XDP) on";
+	} else if (p->mode != FP_MODE_TC && had_tc) {
+		err = tc_hook_detach(p->ifindex, false);
+		how = "replaced the earlier flowpin (tc) on";
+	}
+	if (err)
+		pr_warn("cannot take the earlier flowpin off %s: %s\n",
+			p->name, strerror(-err));
+	p->attached = true;
+	p->fresh = !had_xdp && !had_tc;
+	if (dp->mode == XDP_MODE_UNSPEC && p == &dp->ports[0])
+		dp->status_mode = p->mode;
+	pr_info("%s %s in %s mode%s%s\n", how, p->name, mode_name(p->mode), why,
+		p->mode == FP_MODE_TC ? "" :
+		p->dispatcher ? " (through libxdp's dispatcher)" :
+		" (alone: libxdp's dispatcher is not in use)");
+	if (is_veth(p->name) && p->mode == XDP_MODE_NATIVE)
+		pr_warn("%s is a veth in native mode: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on), and the sending peer needs checksum offload off (ethtool -K PEER tx off); tc mode (auto's choice on veth) needs neither\n",
+			p->name);
+	if (p->mode == XDP_MODE_SKB)
+		pr_warn("%s runs generic XDP (skb mode), which cannot forward GSO packets: bulk TCP from senders with TSO or GRO goes to the kernel unpinned; tc mode keeps it pinned\n",
+			p->name);
+	return 0;
 }
 
 static bool is_port(const struct datapath *dp, __u32 ifindex)
@@ -635,6 +744,10 @@ static int open_attach_prog(struct datapath *dp)
 			return err;
 		}
 	}
+	/* libxdp loads the XDP program of this copy, not the tc one */
+	bpf_program__set_autoload(
+		bpf_object__find_program_by_name(dp->attach_obj, "flowpin_tc"),
+		false);
 	xopts.obj = dp->attach_obj;
 	dp->prog = xdp_program__create(&xopts);
 	err = libxdp_get_error(dp->prog);
@@ -679,26 +792,18 @@ void datapath_detach(struct datapath *dp)
 {
 	for (int i = 0; i < dp->n_ports; i++) {
 		struct port *p = &dp->ports[i];
-		struct xdp_multiprog *mp;
-		struct xdp_program *fp;
 		int err;
 
 		if (!p->attached)
 			continue;
-		mp = get_mp(p->ifindex);
-		fp = mp ? find_flowpin(mp) : NULL;
-		if (fp) {
-			err = xdp_multiprog__is_legacy(mp) ?
-				      xdp_multiprog__detach(mp) :
-				      xdp_program__detach(fp, p->ifindex,
-							  xdp_multiprog__attach_mode(mp), 0);
-			if (err)
-				pr_warn("cannot detach from %s: %s\n", p->name,
-					strerror(-err));
-			else
-				pr_info("detached from %s\n", p->name);
-		}
-		xdp_multiprog__close(mp);
+		err = p->mode == FP_MODE_TC ?
+			      tc_hook_detach(p->ifindex, p->made_qdisc) :
+			      detach_xdp(p);
+		if (err && err != -ENOENT)
+			pr_warn("cannot detach from %s: %s\n", p->name,
+				strerror(-err));
+		else if (!err)
+			pr_info("detached from %s\n", p->name);
 		p->attached = false;
 	}
 }

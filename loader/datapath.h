@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The datapath as flowpind runs it: the BPF object with its maps pinned in
- * bpffs, attached to the ports through libxdp, or adopted from an earlier
- * flowpind that was killed or re-executed.
+ * bpffs, attached to the ports through libxdp (XDP) or at tc ingress, or
+ * adopted from an earlier flowpind that was killed or re-executed.
  */
 #ifndef FLOWPIN_DATAPATH_H
 #define FLOWPIN_DATAPATH_H
@@ -16,7 +16,7 @@
 
 struct datapath_opts {
 	const char *pin_path;
-	enum xdp_attach_mode mode; /* XDP_MODE_UNSPEC: native where possible */
+	__u32 mode; /* XDP_MODE_NATIVE, XDP_MODE_SKB, FP_MODE_TC; XDP_MODE_UNSPEC: auto */
 	__u32 max_flows;
 	enum withdrawn_policy policy;
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
@@ -30,6 +30,9 @@ struct port {
 	int ifindex;
 	bool attached; /* by this process, or adopted */
 	bool fresh;    /* attached by this call where nothing ran before */
+	__u32 mode;    /* what runs there: an XDP mode, or FP_MODE_TC */
+	bool dispatcher; /* XDP: in libxdp's dispatcher */
+	bool made_qdisc; /* tc: this process added the clsact qdisc */
 	__u8 mac[6];   /* as written in port_macs */
 };
 
@@ -46,7 +49,8 @@ struct datapath {
 	bool reused[DP_MAX_MAPS];     /* maps found pinned */
 	struct port *ports;
 	int n_ports;
-	enum xdp_attach_mode mode;
+	__u32 mode;	   /* asked for; XDP_MODE_UNSPEC: auto */
+	__u32 status_mode; /* for daemon_status: the mode, or auto's first choice */
 	__u64 obj_hash;
 	struct daemon_status prev; /* what the last daemon wrote, if any */
 	bool have_prev;

@@ -59,7 +59,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: flowpind [options] IFACE...\n"
 		"Attach flowpin to these ports and keep its maps in sync with the kernel.\n\n"
-		"  -m, --mode native|skb|auto      XDP mode (auto: native where the driver has it)\n"
+		"  -m, --mode native|skb|tc|auto   where the program runs: XDP in the driver (native),\n"
+		"                                  generic XDP (skb), tc ingress (tc); auto: tc on\n"
+		"                                  veth, native where the driver has it, else tc\n"
 		"  -p, --pin-path DIR              where maps are pinned (default %s)\n"
 		"  -n, --max-flows N               capacity of the pin table (default %u)\n"
 		"      --withdrawn drain|repin     what pinned flows do when their next hop leaves\n"
@@ -431,6 +433,8 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 				o->mode = XDP_MODE_NATIVE;
 			else if (!strcmp(optarg, "skb"))
 				o->mode = XDP_MODE_SKB;
+			else if (!strcmp(optarg, "tc"))
+				o->mode = FP_MODE_TC;
 			else if (!strcmp(optarg, "auto"))
 				o->mode = XDP_MODE_UNSPEC;
 			else
@@ -629,7 +633,7 @@ int main(int argc, char **argv)
 		.withdrawn_policy = d.policy,
 		.started_s = time(NULL),
 		.synced_s = d.status.synced_s,
-		.xdp_mode = d.dp.mode,
+		.xdp_mode = d.dp.status_mode,
 	};
 	datapath_write_status(&d.dp, &d.status);
 	snprintf(status, sizeof(status),

@@ -240,6 +240,7 @@ static void route_flows(int prog_fd, int *egress, int n)
 	}
 }
 
+/* The XDP program on out1 (these tests run flowpind in native mode). */
 static int attached_prog_fd(void)
 {
 	__u32 id = 0;
@@ -255,7 +256,7 @@ static void sigkill_at_random_points(void **state)
 	pid_t pid;
 
 	(void)state;
-	pid = daemon_start(PORTS, NULL);
+	pid = daemon_start("-m", "native", PORTS, NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
 	fd = attached_prog_fd();
 	assert_true(fd >= 0);
@@ -269,11 +270,11 @@ static void sigkill_at_random_points(void **state)
 
 		/* something to sync: the route changes while it starts */
 		assert_int_equal(route_svc(i % 2 ? three : four, i % 2 ? 3 : 4), 0);
-		pid = daemon_start(PORTS, NULL);
+		pid = daemon_start("-m", "native", PORTS, NULL);
 		usleep(delay_us);
 		daemon_stop(pid, SIGKILL);
 
-		pid = daemon_start(PORTS, NULL);
+		pid = daemon_start("-m", "native", PORTS, NULL);
 		assert_int_equal(daemon_wait_ready(pid), 0);
 		assert_true(wait_table(i % 2 ? 3 : 4, 2000));
 		fd = attached_prog_fd();

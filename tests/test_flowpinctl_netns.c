@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "tc_hook.h"
 #include "flow_text.h"
 #include "netns.h"
 
@@ -1012,6 +1013,38 @@ static void detach_interface(void **state)
 	assert_string_equal(T.out, "out3: detached (native)\n");
 	assert_int_equal(bpf_xdp_query_id(rt.ifindex_out[3], 0, &id), 0);
 	assert_int_equal(id, 0);
+
+	/* flowpin at tc ingress: seen, and taken off, the same way */
+	{
+		int tc_fd = bpf_program__fd(T.fx.skel->progs.flowpin_tc);
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		bool made, seen = false;
+
+		assert_int_equal(bpf_obj_get_info_by_fd(tc_fd, &info, &len), 0);
+		assert_int_equal(tc_hook_attach(rt.ifindex_out[2], tc_fd, &made), 0);
+		v = ctl_json("status");
+		ifs = jget(v, "interfaces");
+		for (int i = 0; i < ifs->n; i++) {
+			const struct jval *f = ifs->items[i];
+
+			if (strcmp(jstr(f, "name"), "out2"))
+				continue;
+			assert_true(jbool(f, "attached"));
+			assert_string_equal(jstr(f, "mode"), "tc");
+			assert_string_equal(jstr(f, "program"), "flowpin_tc");
+			assert_int_equal(jnum(f, "prog_id"), info.id);
+			seen = true;
+		}
+		assert_true(seen);
+		json_free(v);
+		assert_int_equal(ctl("detach"), 0);
+		assert_string_equal(T.out, "out2: detached (tc)\n");
+		assert_int_equal(tc_hook_prog_id(rt.ifindex_out[2]), 0);
+		assert_bad("detach out2", "flowpin is not attached");
+		if (made)
+			tc_hook_detach(rt.ifindex_out[2], true);
+	}
 }
 
 int main(void)

@@ -184,6 +184,7 @@ static void formats(void **state)
 	assert_string_equal(nexthop_state_name(9), "invalid");
 	assert_string_equal(withdrawn_policy_name(FP_WITHDRAWN_REPIN), "repin");
 	assert_string_equal(xdp_mode_name(2), "skb");
+	assert_string_equal(xdp_mode_name(FP_MODE_TC), "tc");
 	assert_string_equal(duration_format(59, buf), "59s");
 	assert_string_equal(duration_format(61, buf), "1m01s");
 	assert_string_equal(duration_format(3 * 3600 + 5 * 60, buf), "3h05m");

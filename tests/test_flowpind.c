@@ -31,8 +31,10 @@
 #include "fixture.h"
 #include "daemon.h"
 #include "netns.h"
+#include "tc_hook.h"
 
 #define PORTS "out1", "out2", "out3", "out4", "out5"
+
 
 /*
  * Milliseconds from `since_us` (taken when the command that changed the
@@ -55,6 +57,12 @@ static __u32 xdp_prog_id(int out)
 
 	bpf_xdp_query_id(rt.ifindex_out[out], 0, &id);
 	return id;
+}
+
+/* The program at flowpin's place at tc ingress; 0 if none. */
+static __u32 tc_prog_id(int out)
+{
+	return tc_hook_prog_id(rt.ifindex_out[out]);
 }
 
 static int setup(void **state)
@@ -186,19 +194,28 @@ static void pin_dir_is_private_and_systemd_told(void **state)
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
 }
 
-/* A restart, a SIGHUP and a SIGKILL keep the program and the pins. */
-static void restarts_keep_datapath(void **state)
+/*
+ * A restart, a SIGHUP and a SIGKILL keep the program and the pins, in XDP
+ * (-m native) and at tc (the default on these veths). MODE is a -m value,
+ * or NULL for none.
+ */
+static void restarts_keep_datapath(const char *mode)
 {
 	struct flow_key key = { .family = FP_AF_INET, .proto = 6, .sport = 1 };
 	struct flow_pin pin = { .nh_id = 1, .nh_gen = 1 }, got;
-	pid_t pid = daemon_start(PORTS, NULL), pid2;
+	__u32 (*prog_id)(int) = mode ? xdp_prog_id : tc_prog_id;
+	__u32 (*other_id)(int) = mode ? tc_prog_id : xdp_prog_id;
+	pid_t pid = mode ? daemon_start("-m", mode, PORTS, NULL) :
+			   daemon_start(PORTS, NULL), pid2;
 	__u32 prog;
 	int fd;
 
-	(void)state;
 	assert_int_equal(daemon_wait_ready(pid), 0);
-	prog = xdp_prog_id(1);
+	assert_true(daemon_log_has(mode ? "attached out1 in native mode" :
+				   "attached out1 in tc mode (auto: a veth)"));
+	prog = prog_id(1);
 	assert_true(prog > 0);
+	assert_int_equal(other_id(1), 0);
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_update_elem(fd, &key, &pin, BPF_ANY), 0);
 	close(fd);
@@ -207,15 +224,16 @@ static void restarts_keep_datapath(void **state)
 	assert_int_equal(truncate(log_path, 0), 0);
 	assert_int_equal(daemon_wait_ready(pid), 0); /* same process, new image */
 	assert_true(daemon_log_has("adopted out1"));
-	assert_int_equal(xdp_prog_id(1), prog);
+	assert_int_equal(prog_id(1), prog);
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(xdp_prog_id(1), prog); /* still forwarding */
-	pid2 = daemon_start(PORTS, NULL);
+	assert_int_equal(prog_id(1), prog); /* still forwarding */
+	pid2 = mode ? daemon_start("-m", mode, PORTS, NULL) :
+		      daemon_start(PORTS, NULL);
 	assert_int_equal(daemon_wait_ready(pid2), 0);
 	assert_true(daemon_log_has("adopted out1"));
-	assert_int_equal(xdp_prog_id(1), prog);
+	assert_int_equal(prog_id(1), prog);
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
 	assert_memory_equal(&got, &pin, sizeof(pin));
@@ -224,17 +242,49 @@ static void restarts_keep_datapath(void **state)
 	/* another policy is another program: replaced in place, pins kept */
 	kill(pid2, SIGKILL);
 	waitpid(pid2, NULL, 0);
-	pid2 = daemon_start("--withdrawn", "repin", PORTS, NULL);
+	pid2 = mode ? daemon_start("--withdrawn", "repin", "-m", mode, PORTS, NULL) :
+		      daemon_start("--withdrawn", "repin", PORTS, NULL);
 	assert_int_equal(daemon_wait_ready(pid2), 0);
 	if (!daemon_log_has("replaced the earlier flowpin on out1"))
 		sh("cat %s >&2", log_path);
 	assert_true(daemon_log_has("replaced the earlier flowpin on out1"));
-	assert_true(xdp_prog_id(1) > 0);
-	assert_int_not_equal(xdp_prog_id(1), prog);
+	assert_true(prog_id(1) > 0);
+	assert_int_not_equal(prog_id(1), prog);
+	fd = pinned_fd("flow_pins");
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
+	close(fd);
+
+	/* the other hook: flowpin moves there, never off the port, pins kept */
+	kill(pid2, SIGKILL);
+	waitpid(pid2, NULL, 0);
+	pid2 = mode ? daemon_start(PORTS, NULL) :
+		      daemon_start("-m", "native", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid2), 0);
+	if (!daemon_log_has(mode ? "replaced the earlier flowpin (XDP) on out1 in tc mode" :
+				   "replaced the earlier flowpin (tc) on out1 in native mode"))
+		sh("cat %s >&2", log_path);
+	assert_true(daemon_log_has(mode ? "replaced the earlier flowpin (XDP) on out1 in tc mode" :
+					  "replaced the earlier flowpin (tc) on out1 in native mode"));
+	assert_int_equal(prog_id(1), 0);
+	assert_true(other_id(1) > 0);
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
 	close(fd);
 	assert_int_equal(daemon_stop(pid2, SIGTERM), 0);
+	assert_int_equal(xdp_prog_id(1), 0);
+	assert_int_equal(tc_prog_id(1), 0);
+}
+
+static void restarts_keep_datapath_native(void **state)
+{
+	(void)state;
+	restarts_keep_datapath("native");
+}
+
+static void restarts_keep_datapath_tc(void **state)
+{
+	(void)state;
+	restarts_keep_datapath(NULL);
 }
 
 static bool neigh_state_is(const char *addr, const char *dev, const char *state)
@@ -282,7 +332,7 @@ static void refuse_leaving(const char *why, const char *expect, pid_t pid)
 static void refuse(const char *why, const char *expect, pid_t pid)
 {
 	refuse_leaving(why, expect, pid);
-	if (xdp_prog_id(1))
+	if (xdp_prog_id(1) || tc_prog_id(1))
 		fail_msg("%s: a program was left on out1", why);
 }
 
@@ -306,7 +356,7 @@ static void bad_input(void **state)
 	/* someone else's program, attached without libxdp */
 	assert_int_equal(sh("ip link set dev out2 xdpgeneric obj %s sec xdp", xdp_pass_obj), 0);
 	refuse("foreign XDP program", "already runs XDP program not_flowpin",
-	       daemon_start("out1", "out2", NULL));
+	       daemon_start("-m", "native", "out1", "out2", NULL));
 	assert_int_equal(sh("ip link set dev out2 xdpgeneric off"), 0);
 	assert_false(pin_dir_exists());
 
@@ -376,7 +426,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(follows_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_dir_is_private_and_systemd_told, setup, teardown),
-		cmocka_unit_test_setup_teardown(restarts_keep_datapath, setup, teardown),
+		cmocka_unit_test_setup_teardown(restarts_keep_datapath_native, setup, teardown),
+		cmocka_unit_test_setup_teardown(restarts_keep_datapath_tc, setup, teardown),
 		cmocka_unit_test_setup_teardown(keepalive_spares_static_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	};

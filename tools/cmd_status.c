@@ -14,16 +14,17 @@
 #include "ctl_args.h"
 #include "flowpinctl.h"
 #include "stats_text.h"
+#include "tc_hook.h"
 #include "version.h"
 
 #define PROG_NAME "flowpin"
 
 /* What an interface runs: flowpin or not, how, with which program id. */
 struct xdp_state {
-	bool attached;	  /* some XDP program is there */
+	bool attached;	  /* some XDP program is there, or flowpin at tc */
 	bool flowpin;	  /* and flowpin is it, or one of the dispatcher's */
 	bool dispatcher;
-	enum xdp_attach_mode mode;
+	__u32 mode;	  /* an XDP mode, or FP_MODE_TC */
 	__u32 prog_id;
 	char prog_name[BPF_OBJ_NAME_LEN];
 };
@@ -55,25 +56,36 @@ static void xdp_state_of(int ifindex, struct xdp_state *s)
 {
 	struct xdp_multiprog *mp = multiprog_get(ifindex);
 	struct xdp_program *p;
+	__u32 tc_id;
 
 	memset(s, 0, sizeof(*s));
-	if (!mp)
+	if (mp) {
+		p = xdp_multiprog__main_prog(mp);
+		s->attached = p != NULL;
+		s->dispatcher = !xdp_multiprog__is_legacy(mp);
+		s->mode = xdp_multiprog__attach_mode(mp);
+		if (p) {
+			snprintf(s->prog_name, sizeof(s->prog_name), "%s",
+				 xdp_program__name(p));
+			s->prog_id = xdp_program__id(p);
+		}
+		p = flowpin_of(mp);
+		if (p) {
+			s->flowpin = true;
+			s->prog_id = xdp_program__id(p);
+		}
+		xdp_multiprog__close(mp);
+	}
+	if (s->flowpin)
 		return;
-	p = xdp_multiprog__main_prog(mp);
-	s->attached = p != NULL;
-	s->dispatcher = !xdp_multiprog__is_legacy(mp);
-	s->mode = xdp_multiprog__attach_mode(mp);
-	if (p) {
-		snprintf(s->prog_name, sizeof(s->prog_name), "%s",
-			 xdp_program__name(p));
-		s->prog_id = xdp_program__id(p);
+	/* flowpin at tc ingress, in its own place there */
+	tc_id = tc_hook_prog_id(ifindex);
+	if (tc_id) {
+		s->attached = s->flowpin = true;
+		s->dispatcher = false;
+		s->mode = FP_MODE_TC;
+		s->prog_id = tc_id;
 	}
-	p = flowpin_of(mp);
-	if (p) {
-		s->flowpin = true;
-		s->prog_id = xdp_program__id(p);
-	}
-	xdp_multiprog__close(mp);
 }
 
 /* The loaded program named flowpin that uses these flow_pins; 0 if none. */
@@ -152,7 +164,7 @@ static void status_daemon(struct ctl *ctl)
 		printf(", synced %s ago",
 		       duration_format(now - ds.synced_s, sync));
 	if (ds.started_s)
-		printf(", xdp mode %s, policy %s, %u resyncs",
+		printf(", mode %s, policy %s, %u resyncs",
 		       xdp_mode_name(ds.xdp_mode),
 		       withdrawn_policy_name(ds.withdrawn_policy), ds.resyncs);
 	printf("\n");
@@ -162,7 +174,7 @@ static int status_interfaces(struct ctl *ctl)
 {
 	static const struct table_col cols[] = {
 		{ "INTERFACE", false }, { "IFINDEX", true },
-		{ "XDP", false },	{ "MODE", false },
+		{ "PROGRAM", false }, { "MODE", false },
 		{ "PROG_ID", true },	{ "DISPATCHER", false },
 	};
 	struct json_writer *w = &ctl->jw;
@@ -192,7 +204,8 @@ static int status_interfaces(struct ctl *ctl)
 			jw_string_field(w, "name", name);
 			jw_uint_field(w, "ifindex", *ifindex);
 			jw_bool_field(w, "attached", s.flowpin);
-			jw_string_field(w, "program", s.prog_name);
+			jw_string_field(w, "program", s.mode == FP_MODE_TC ?
+					PROG_NAME "_tc" : s.prog_name);
 			jw_string_field(w, "mode", s.attached ?
 				xdp_mode_name(s.mode) : "none");
 			jw_uint_field(w, "prog_id", s.prog_id);
@@ -202,7 +215,8 @@ static int status_interfaces(struct ctl *ctl)
 		}
 		table_cell(&t, "%s", name);
 		table_cell(&t, "%u", *ifindex);
-		table_cell(&t, "%s", s.flowpin ? PROG_NAME :
+		table_cell(&t, "%s", s.flowpin ? s.mode == FP_MODE_TC ?
+						 PROG_NAME "_tc" : PROG_NAME :
 			   s.attached ? s.prog_name : "-");
 		table_cell(&t, "%s", s.attached ? xdp_mode_name(s.mode) : "-");
 		table_cell(&t, "%u", s.prog_id);
@@ -540,10 +554,17 @@ static int detach_one(struct ctl *ctl, int ifindex, const char *name,
 {
 	struct xdp_multiprog *mp = multiprog_get(ifindex);
 	struct xdp_program *p = mp ? flowpin_of(mp) : NULL;
-	enum xdp_attach_mode mode;
+	__u32 mode = FP_MODE_TC;
 	int err;
 
-	if (!p) {
+	if (p) {
+		mode = xdp_multiprog__attach_mode(mp);
+		err = xdp_multiprog__is_legacy(mp) ?
+			      xdp_multiprog__detach(mp) :
+			      xdp_program__detach(p, ifindex, mode, 0);
+	} else if (tc_hook_prog_id(ifindex)) {
+		err = tc_hook_detach(ifindex, false);
+	} else {
 		if (mp)
 			xdp_multiprog__close(mp);
 		if (!explicit)
@@ -552,12 +573,8 @@ static int detach_one(struct ctl *ctl, int ifindex, const char *name,
 			name);
 		return -ENOENT;
 	}
-	mode = xdp_multiprog__attach_mode(mp);
-	if (xdp_multiprog__is_legacy(mp))
-		err = xdp_multiprog__detach(mp);
-	else
-		err = xdp_program__detach(p, ifindex, mode, 0);
-	xdp_multiprog__close(mp);
+	if (mp)
+		xdp_multiprog__close(mp);
 	if (err) {
 		fprintf(stderr, "flowpinctl detach: %s: %s\n", name,
 			strerror(-err));

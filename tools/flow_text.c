@@ -314,9 +314,10 @@ const char *withdrawn_policy_name(__u32 policy)
 
 const char *xdp_mode_name(__u32 mode)
 {
-	static const char *const names[] = { "unspec", "native", "skb", "hw" };
+	static const char *const names[] = { "auto", "native", "skb", "hw",
+					     "tc" };
 
-	return mode < 4 ? names[mode] : "unknown";
+	return mode < 5 ? names[mode] : "unknown";
 }
 
 char *duration_format(__u64 secs, char *buf)
