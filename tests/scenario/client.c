@@ -13,10 +13,15 @@
  *     -> check TAG total=N same=S broken=B b1=BROKEN/OF b2=...
  *   spread TAG ADDR PORT N    open N new connections, count backends, close
  *     -> spread TAG ok=N fail=F b1=C1 ...
+ *   bulk TAG BYTES TIMEOUT_MS on every connection of TAG at once, send BYTES
+ *                             bytes and read them back (the server echoes
+ *                             them), then the backend's name: full-sized
+ *                             segments both ways, GSO where the stack uses it
+ *     -> bulk TAG total=N same=S broken=B b1=BROKEN/OF b2=...
  *   quit
  *
  * A connection is broken when it is reset, closed, silent until the
- * timeout, or answered by another backend. A backend is named by the line
+ * timeout, answered by another backend, or (bulk) echoes other bytes. A backend is named by the line
  * the server greets with. Every wait is bounded: all connections of one
  * command are handled at once, with one deadline.
  */
@@ -243,6 +248,19 @@ out:
 	freeaddrinfo(ai);
 }
 
+/* Count a connection's answer: 1 when its own backend gave it, else 0. */
+static int tally_answer(struct tally *t, const struct conn *c,
+			const struct pending *answer)
+{
+	int s = tally_slot(t, c->backend);
+
+	t->count[s]++;
+	if (!answer->err && !strcmp(answer->line, c->backend))
+		return 1;
+	t->broken[s]++;
+	return 0;
+}
+
 static void cmd_check(const char *tag, int timeout_ms)
 {
 	struct tally t = { 0 };
@@ -264,24 +282,149 @@ static void cmd_check(const char *tag, int timeout_ms)
 		idx[n++] = i;
 	}
 	pending_wait(p, n, timeout_ms);
-	for (int j = 0; j < n; j++) {
-		struct conn *c = &conns[idx[j]];
-		int s = tally_slot(&t, c->backend);
-
-		t.count[s]++;
-		total++;
-		if (!p[j].err && !strcmp(p[j].line, c->backend)) {
-			same++;
-		} else {
-			t.broken[s]++;
-			broken++;
-		}
-	}
+	for (int j = 0; j < n; j++)
+		same += tally_answer(&t, &conns[idx[j]], &p[j]);
+	total = n;
+	broken = n - same;
 	printf("check %s total=%d same=%d broken=%d", tag, total, same, broken);
 	tally_print(&t, 1);
 out:
 	free(p);
 	free(idx);
+}
+
+/* One connection's bulk transfer. */
+struct bulk {
+	int fd;
+	long sent, got;	  /* payload bytes, the "bulk N" line not counted */
+	int hdr_sent;
+	int err;	  /* 1 while going, then 0 or a negative errno */
+	struct pending name;
+};
+
+static unsigned char bulk_byte(long k)
+{
+	return (unsigned char)(k % 251);
+}
+
+/* Move what can move on b without blocking; sets b->err when done. */
+static void bulk_step(struct bulk *b, long bytes, short revents)
+{
+	char buf[65536], hdr[32];
+	ssize_t n;
+
+	if (revents & POLLOUT) {
+		int hl = snprintf(hdr, sizeof(hdr), "bulk %ld\n", bytes);
+
+		if (b->hdr_sent < hl) {
+			n = send(b->fd, hdr + b->hdr_sent, hl - b->hdr_sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN) {
+				b->err = -errno;
+				return;
+			}
+			b->hdr_sent += n > 0 ? n : 0;
+		}
+		while (b->hdr_sent == hl && b->sent < bytes) {
+			long k = bytes - b->sent < (long)sizeof(buf) ?
+					 bytes - b->sent : (long)sizeof(buf);
+
+			for (long i = 0; i < k; i++)
+				buf[i] = bulk_byte(b->sent + i);
+			n = send(b->fd, buf, k, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno != EAGAIN)
+					b->err = -errno;
+				break;
+			}
+			b->sent += n;
+		}
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)) || b->err != 1)
+		return;
+	while (b->got < bytes) {
+		long k = bytes - b->got < (long)sizeof(buf) ?
+				 bytes - b->got : (long)sizeof(buf);
+
+		n = recv(b->fd, buf, k, MSG_DONTWAIT);
+		if (n == 0) {
+			b->err = -ECONNRESET;
+			return;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				b->err = -errno;
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if ((unsigned char)buf[i] != bulk_byte(b->got + i)) {
+				b->err = -EPROTO;
+				return;
+			}
+		}
+		b->got += n;
+	}
+	b->name.fd = b->fd;
+	pending_read(&b->name);
+	if (b->name.err != 1)
+		b->err = b->name.err;
+}
+
+static void cmd_bulk(const char *tag, long bytes, int timeout_ms)
+{
+	struct tally t = { 0 };
+	int total = 0, same = 0, broken = 0, n = 0;
+	struct bulk *b = calloc(nconns + 1, sizeof(*b));
+	struct pollfd *pfd = calloc(nconns + 1, sizeof(*pfd));
+	int *idx = calloc(nconns + 1, sizeof(*idx));
+	size_t *conn = calloc(nconns + 1, sizeof(*conn));
+	long long deadline = now_ms() + timeout_ms;
+
+	if (!b || !pfd || !idx || !conn || bytes < 1) {
+		printf("bulk %s error %s\n", tag, strerror(ENOMEM));
+		goto out;
+	}
+	for (size_t i = 0; i < nconns; i++) {
+		if (strcmp(conns[i].tag, tag))
+			continue;
+		b[n].fd = conns[i].fd;
+		b[n].err = 1;
+		b[n].name.err = 1;
+		conn[n++] = i;
+	}
+	for (;;) {
+		long long left = deadline - now_ms();
+		int w = 0;
+
+		for (int i = 0; i < n; i++) {
+			if (b[i].err != 1)
+				continue;
+			pfd[w].fd = b[i].fd;
+			pfd[w].events = POLLIN |
+					(b[i].sent < bytes ? POLLOUT : 0);
+			idx[w++] = i;
+		}
+		if (!w || left <= 0)
+			break;
+		if (poll(pfd, w, (int)left) < 0 && errno != EINTR)
+			break;
+		for (int j = 0; j < w; j++)
+			if (pfd[j].revents)
+				bulk_step(&b[idx[j]], bytes, pfd[j].revents);
+	}
+	for (int j = 0; j < n; j++) {
+		b[j].name.err = b[j].err; /* a transfer's error, or the name's */
+		same += tally_answer(&t, &conns[conn[j]], &b[j].name);
+	}
+	total = n;
+	broken = n - same;
+	printf("bulk %s total=%d same=%d broken=%d", tag, total, same, broken);
+	tally_print(&t, 1);
+out:
+	free(b);
+	free(pfd);
+	free(idx);
+	free(conn);
 }
 
 static void raise_nofile(void)
@@ -302,6 +445,7 @@ int main(void)
 	raise_nofile();
 	while (fgets(line, sizeof(line), stdin)) {
 		char tag[NAME_LEN], addr[64], port[8];
+		long bytes;
 		int n;
 
 		if (sscanf(line, "open %31s %63s %7s %d", tag, addr, port, &n) == 4)
@@ -310,6 +454,8 @@ int main(void)
 			cmd_open("spread", tag, addr, port, n, 0);
 		else if (sscanf(line, "check %31s %d", tag, &n) == 2)
 			cmd_check(tag, n);
+		else if (sscanf(line, "bulk %31s %ld %d", tag, &bytes, &n) == 3)
+			cmd_bulk(tag, bytes, n);
 		else if (!strncmp(line, "quit", 4))
 			break;
 		else

@@ -4,6 +4,8 @@
  * address (IPv4 and IPv6, one dual-stack socket), greets each new
  * connection with its own name and answers every line it receives with its
  * name again, so the client can tell which backend holds a connection.
+ * A line "bulk N" is followed by N bytes, which are sent back as they
+ * come, and then the name.
  *
  * Usage: scenario_echo NAME PORT
  * Prints "listening" on stdout once it accepts connections.
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,15 @@
 #include <unistd.h>
 
 #define MAX_EVENTS 64
+#define MAX_FD 65536
+#define SEND_TIMEOUT_MS 5000
+
+/* Per connection: the line being read, or the bytes of a bulk left to echo. */
+static struct {
+	long bulk_left;
+	int len;
+	char line[32];
+} state[MAX_FD];
 
 static int listen_any(unsigned short port)
 {
@@ -57,12 +69,34 @@ static void raise_nofile(void)
 	}
 }
 
+/* All of buf, waiting (bounded) while the socket's buffer is full. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			if (poll(&p, 1, SEND_TIMEOUT_MS) <= 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* Answer every complete line with the name; 0, or -1 when the peer left. */
 static int serve(int fd, const char *reply, size_t reply_len)
 {
-	char buf[4096];
+	char buf[65536];
 	ssize_t n;
 
+	if (fd >= MAX_FD)
+		return -1;
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0)
@@ -70,9 +104,32 @@ static int serve(int fd, const char *reply, size_t reply_len)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n')
+			if (state[fd].bulk_left) {
+				long k = n - i < state[fd].bulk_left ?
+						 n - i : state[fd].bulk_left;
+
+				if (send_all(fd, buf + i, k))
+					return -1;
+				state[fd].bulk_left -= k;
+				i += k - 1;
+				if (!state[fd].bulk_left &&
+				    send_all(fd, reply, reply_len))
+					return -1;
 				continue;
-			if (send(fd, reply, reply_len, MSG_NOSIGNAL) != (ssize_t)reply_len)
+			}
+			if (buf[i] != '\n') {
+				if (state[fd].len < (int)sizeof(state[fd].line) - 1)
+					state[fd].line[state[fd].len++] = buf[i];
+				continue;
+			}
+			state[fd].line[state[fd].len] = '\0';
+			state[fd].len = 0;
+			if (sscanf(state[fd].line, "bulk %ld",
+				   &state[fd].bulk_left) == 1 &&
+			    state[fd].bulk_left > 0)
+				continue;
+			state[fd].bulk_left = 0;
+			if (send_all(fd, reply, reply_len))
 				return -1;
 		}
 	}
@@ -138,6 +195,8 @@ int main(int argc, char **argv)
 
 				if (cfd < 0)
 					break;
+				if (cfd < MAX_FD)
+					memset(&state[cfd], 0, sizeof(state[cfd]));
 				ev.events = EPOLLIN;
 				ev.data.fd = cfd;
 				if (send(cfd, reply, reply_len, MSG_NOSIGNAL) != (ssize_t)reply_len ||

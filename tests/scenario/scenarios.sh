@@ -10,12 +10,14 @@
 # Each run builds the topology afresh, opens CONNS long-lived connections per
 # family (IPv4 and IPv6) to the service address, notes each one's backend,
 # makes one change on the router, then sends on every connection and counts
-# those no longer answered by the same backend. Every run also checks that
+# those no longer answered by the same backend; after an added or withdrawn
+# backend, it also sends BULK_BYTES each way on every connection (full-sized
+# segments, GSO where the stack uses it). Every run also checks that
 # new connections spread over every backend of the route (and never reach a
 # withdrawn one). Ends with "scenarios: N passed, M failed".
 #
 # Usage: scenarios.sh [--build DIR] [--demo] [--only "SCENARIO..."]
-#                     [--modes "native skb"] [--conns N] [--kernel-only] [-v]
+#                     [--modes "native skb tc auto"] [--conns N] [--kernel-only] [-v]
 #                     [--hold SECONDS]  (keep each run's topology up, to look)
 # SCENARIOS_ONLY and SCENARIOS_CONNS are the defaults of --only and --conns
 # (for a caller that cannot pass options, as run-all).
@@ -25,7 +27,7 @@ set -u -o pipefail
 BUILD=build
 DEMO=0
 ONLY=${SCENARIOS_ONLY:-}
-MODES="native skb"
+MODES="native skb auto"
 CONNS=${SCENARIOS_CONNS:-200}
 SPREAD=100
 KERNEL_ONLY=0
@@ -77,6 +79,8 @@ IDLE_TIMER=1             # resilient group's idle timer in the idle scenario
 SETTLE=0.5               # after a change; flowpind follows within ~100 ms
 CHECK_MS=2000            # how long a connection may take to answer
 REJECT_WITHIN=1.5        # a reject stops pinned flows within this (1 s recheck)
+BULK_BYTES=262144        # each way, on every connection, after add / withdraw
+BULK_MS=20000            # how long all of them may take
 
 C=$ID-c
 R=$ID-r
@@ -162,19 +166,30 @@ nsx() { # NS CMD...: run in a namespace, keeping this mount namespace
 gw4() { echo "10.99.$1.2"; }
 gw6() { echo "fd99:0:0:$1::2"; }
 
-# On the veths of the client and the backends:
-# - gro on: veth drops XDP-redirected frames unless the receiver runs NAPI
-#   (an XDP program or GRO);
-# - tx off: a veth hands its peer packets with the TCP/UDP checksum left to
-#   "hardware" (CHECKSUM_PARTIAL); native XDP sees only bytes, so a frame it
-#   redirects arrives with a checksum that is not finished and the receiver
-#   drops it (TcpInCsumErrors). A real NIC's frames carry full checksums.
-VETH_OFFLOADS="gro on tx off"
+# The columns: kernel (no flowpin), and flowpind in each of MODES. "auto" is
+# flowpind with no -m at all. The veths keep the offloads they are created
+# with (TSO, GSO, checksum offload on; GRO off), as in any lab or container
+# host, except in the columns that need them changed:
+# - native: gro on, because veth drops XDP-redirected frames unless the
+#   receiver runs NAPI (an XDP program or GRO); tx off, because a veth hands
+#   its peer packets with the TCP/UDP checksum left to "hardware"
+#   (CHECKSUM_PARTIAL), and native XDP, which sees only bytes, redirects
+#   them unfinished: the receiver drops them (TcpInCsumErrors);
+# - skb: tx off (which also turns TSO off), because generic XDP cannot
+#   redirect a GSO packet bigger than the MTU, and hands it to the kernel.
+# tc (auto's choice on veth) needs neither: it forwards the kernel's skb.
+veth_offloads() { # COLUMN
+	case $1 in
+	native) echo "gro on tx off" ;;
+	skb) echo "tx off" ;;
+	esac
+}
 
 # VARIANT: multipath (RTA_MULTIPATH routes), nhobj (nexthop objects in a
 # hash-threshold group), resilient, resilient-idle (idle timer IDLE_TIMER).
-topo_up() {
-	local variant=$1 i ns
+topo_up() { # VARIANT COLUMN
+	local variant=$1 offloads i ns
+	offloads=$(veth_offloads "$2")
 	for ns in "$C" "$R" $(for i in $(seq $NBACKENDS); do echo "$ID-b$i"; done); do
 		ip netns add "$ns" || return 1
 		NSES+=("$ns")
@@ -219,9 +234,13 @@ topo_up() {
 			echo "addr add 10.99.$i.1/24 dev rb$i"
 			echo "addr add fd99:0:0:$i::1/64 dev rb$i nodad"
 		} >>"$TMP/router.batch"
-		nsx "$ns" ethtool -K b0 $VETH_OFFLOADS >/dev/null || return 1
+		if [ -n "$offloads" ]; then
+			nsx "$ns" ethtool -K b0 $offloads >/dev/null || return 1
+		fi
 	done
-	nsx "$C" ethtool -K c0 $VETH_OFFLOADS >/dev/null || return 1
+	if [ -n "$offloads" ]; then
+		nsx "$C" ethtool -K c0 $offloads >/dev/null || return 1
+	fi
 	ip -n "$R" -batch "$TMP/router.batch" || return 1
 	VARIANT=$variant
 	NH_MADE=" "
@@ -346,10 +365,11 @@ daemon_start() { # MODE POLICY
 	mountpoint -q /sys/fs/bpf || {
 		mount -t bpf bpf /sys/fs/bpf && MOUNTED_BPFFS=1
 	} || return 1
-	local before
+	local before mode=(-m "$1")
+	[ "$1" = auto ] && mode=() # the default: no -m
 	before=$(grep -c "\<ready\>" "$RUNDIR/flowpind.log" 2>/dev/null)
 	# nsenter itself, not a function: $! must be flowpind's own pid
-	nsenter --net="/run/netns/$R" "$FLOWPIND" -m "$1" -p "$PIN" --withdrawn "$2" \
+	nsenter --net="/run/netns/$R" "$FLOWPIND" "${mode[@]}" -p "$PIN" --withdrawn "$2" \
 		r0 "${ROUTER_BACKEND_PORTS[@]}" \
 		2>>"$RUNDIR/flowpind.log" &
 	DAEMON_PID=$!
@@ -473,38 +493,43 @@ verdict() { # OK WHAT
 	fi
 }
 
+# Does a check's (or a bulk's) answer show what MUST says? 1 or 0.
+conns_as_expected() { # MUST ANSWER
+	local must=$1 answer=$2 total broken b v bk of
+	total=$(field "$answer" total)
+	broken=$(field "$answer" broken)
+	[ -n "$total" ] && [ "$total" = "$CONNS" ] || { echo 0; return; }
+	case $must in
+	zero) [ "$broken" = 0 ] || { echo 0; return; } ;;
+	some) [ "$broken" -gt 0 ] || { echo 0; return; } ;;
+	all) [ "$broken" = "$total" ] || { echo 0; return; } ;;
+	withdrawn)
+		for b in $(seq $NBACKENDS); do
+			v=$(field "$answer" "b$b")
+			[ -z "$v" ] && continue
+			bk=${v%/*}
+			of=${v#*/}
+			if [ "b$b" = "$WITHDRAWN" ]; then
+				[ "$bk" = "$of" ] && [ "$of" -gt 0 ] || { echo 0; return; }
+			else
+				[ "$bk" = 0 ] || { echo 0; return; }
+			fi
+		done
+		;;
+	esac
+	echo 1
+}
+
 # Judge one family of one run from the client's answers.
-judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPREAD_FAILS
+judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPREAD_FAILS [BULK]
 	local scen=$1 fam=$2 col=$3 must=$4 opened=$5 checked=$6 spread=$7
-	local expect=$8 excluded=$9 spread_fails=${10} name ok total broken b v bk of
+	local expect=$8 excluded=$9 spread_fails=${10} bulk=${11:-} name ok total broken b
 	name="$scen $fam ${col}"
 	total=$(field "$checked" total)
 	broken=$(field "$checked" broken)
-	ok=1
 	# connections: all opened, then broken as the expectation says
-	if [ -z "$total" ] || [ "$(field "$opened" ok)" != "$CONNS" ] ||
-		[ "$total" != "$CONNS" ]; then
-		ok=0
-	else
-		case $must in
-		zero) [ "$broken" = 0 ] || ok=0 ;;
-		some) [ "$broken" -gt 0 ] || ok=0 ;;
-		all) [ "$broken" = "$total" ] || ok=0 ;;
-		withdrawn)
-			for b in $(seq $NBACKENDS); do
-				v=$(field "$checked" "b$b")
-				[ -z "$v" ] && continue
-				bk=${v%/*}
-				of=${v#*/}
-				if [ "b$b" = "$WITHDRAWN" ]; then
-					[ "$bk" = "$of" ] && [ "$of" -gt 0 ] || ok=0
-				else
-					[ "$bk" = 0 ] || ok=0
-				fi
-			done
-			;;
-		esac
-	fi
+	ok=0
+	[ "$(field "$opened" ok)" = "$CONNS" ] && ok=$(conns_as_expected "$must" "$checked")
 	CELL[$scen/$fam/$col]="${broken:-?}/${total:-?}"
 	if [ $ok = 0 ]; then
 		CELL[$scen/$fam/$col]+="!"
@@ -512,6 +537,15 @@ judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPR
 		CELL[$scen/$fam/$col]+=" ($WITHDRAWN's)"
 	fi
 	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected $must ($checked)"
+	if [ "$bulk" = - ]; then
+		: # no bulk transfer in this scenario
+	elif [ -n "$bulk" ] && [ "$(conns_as_expected "$must" "$bulk")" = 1 ]; then
+		CELL[$scen/$fam/$col]+=" b$(field "$bulk" broken)"
+		verdict 1 "$name: bulk"
+	else
+		CELL[$scen/$fam/$col]+=" b$(field "$bulk" broken)!"
+		verdict 0 "$name: after $BULK_BYTES bytes each way, broken $(field "$bulk" broken), expected $must (${bulk:-no answer})"
+	fi
 
 	# spread: the initial connections reached b1..b4, new ones every
 	# backend of the route and never an excluded one (after a reject,
@@ -536,7 +570,9 @@ judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPR
 run_one() { # SCEN COL
 	local scen=$1 col=$2 variant must_fp must_k chg must expect excluded what
 	local opened4='' opened6='' checked4='' checked6='' spread4='' spread6='' step=setup
+	local bulk='' bulk4='' bulk6=''
 	read -r variant POLICY chg must_fp must_k _ <<<"$(spec "$scen")"
+	case $chg in add | withdraw) bulk=1 ;; esac
 	[ "$col" = kernel ] && must=$must_k || must=$must_fp
 	RUNDIR=$TMP/$scen-$col
 	mkdir -p "$RUNDIR"
@@ -553,7 +589,7 @@ run_one() { # SCEN COL
 	esac
 
 	{
-		step=topology && topo_up "$variant" &&
+		step=topology && topo_up "$variant" "$col" &&
 			step=servers && servers_up &&
 			step=client && client_up &&
 			step=neighbours && neighbours_up &&
@@ -564,6 +600,10 @@ run_one() { # SCEN COL
 			sleep $SETTLE &&
 			step=check && client_cmd check v4 $CHECK_MS && checked4=$REPLY &&
 			client_cmd check v6 $CHECK_MS && checked6=$REPLY &&
+			{ [ -z "$bulk" ] || {
+				step=bulk && client_cmd bulk v4 $BULK_BYTES $BULK_MS && bulk4=$REPLY &&
+					client_cmd bulk v6 $BULK_BYTES $BULK_MS && bulk6=$REPLY
+			}; } &&
 			step=spread && client_cmd spread a4 $SVC4 $PORT $SPREAD && spread4=$REPLY &&
 			client_cmd spread a6 $SVC6 $PORT $SPREAD && spread6=$REPLY &&
 			step=finished
@@ -591,8 +631,9 @@ run_one() { # SCEN COL
 	fi
 	teardown
 
-	judge "$scen" IPv4 "$col" "$must" "$opened4" "$checked4" "$spread4" "$expect" "$excluded" $spread_fails
-	judge "$scen" IPv6 "$col" "$must" "$opened6" "$checked6" "$spread6" "$expect" "$excluded" $spread_fails
+	[ -n "$bulk" ] || { bulk4=- bulk6=-; }
+	judge "$scen" IPv4 "$col" "$must" "$opened4" "$checked4" "$spread4" "$expect" "$excluded" $spread_fails "$bulk4"
+	judge "$scen" IPv6 "$col" "$must" "$opened6" "$checked6" "$spread6" "$expect" "$excluded" $spread_fails "$bulk6"
 	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ] && is_reject "$chg"; then
 		# every connection sent after the reject: every pin is gone
 		local ok=0
@@ -602,6 +643,14 @@ run_one() { # SCEN COL
 		local ok=0
 		[ "${pinned:-0}" -ge $((2 * CONNS)) ] 2>/dev/null && [ "$running" = 1 ] && ok=1
 		verdict $ok "$scen/$col: flowpinctl sees the daemon running and ${pinned:-?} pinned flows (at least $((2 * CONNS)))"
+	fi
+	if [ "$col" = auto ]; then
+		# no -m: each port says the mode it got, and on veth that is tc
+		local ok=0 n_tc
+		n_tc=$(grep -c " in tc mode (auto: a veth)" "$RUNDIR/flowpind.log" 2>/dev/null)
+		[ "${n_tc:-0}" -ge $((NBACKENDS + 1)) ] &&
+			! grep -q " in native mode\| in skb mode" "$RUNDIR/flowpind.log" && ok=1
+		verdict $ok "$scen/$col: flowpind says tc mode (auto: a veth) for each of $((NBACKENDS + 1)) ports (${n_tc:-0} lines)"
 	fi
 	printf '  %-10s %-7s %3ss  IPv4 %-7s IPv6 %s\n' "$scen" "$col" $((SECONDS - t0)) \
 		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}"
