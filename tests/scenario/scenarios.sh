@@ -27,7 +27,7 @@ set -u -o pipefail
 BUILD=build
 DEMO=0
 ONLY=${SCENARIOS_ONLY:-}
-MODES="native skb auto"
+MODES="native skb auto"  # --demo: auto
 CONNS=${SCENARIOS_CONNS:-200}
 SPREAD=100
 KERNEL_ONLY=0
@@ -566,6 +566,41 @@ judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPR
 	verdict $ok "$name: new connections spread (before: $opened; after: $spread)"
 }
 
+# Did flowpind follow the change? The datapath alone keeps pinned flows
+# going even with the daemon frozen, so the answer is in the maps it writes:
+# new flows pinned to an added backend, a withdrawn one marked (drain) or
+# released (repin), new MACs in place. Prints "ok" or what is missing.
+daemon_followed() { # CHANGE
+	local i n v nh
+	nh=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" nexthops 2>&1)
+	case $1 in
+	add | hitless | sigkill | idle)
+		for v in "$(gw4 5)" "$(gw6 5)"; do
+			n=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" flows --nexthop "$v" --count 2>&1)
+			[ "$n" -gt 0 ] 2>/dev/null || { echo "no new flow pinned to b5 ($v: ${n:-?})"; return; }
+		done
+		;;
+	withdraw)
+		for v in "$(gw4 2)" "$(gw6 2)"; do
+			if [ "$POLICY" = drain ]; then
+				grep -q "^ *[0-9]* *$v .* withdrawn " <<<"$nh" ||
+					{ echo "$v not withdrawn"; return; }
+			elif grep -q "^ *[0-9]* *$v " <<<"$nh"; then
+				echo "$v not released"
+				return
+			fi
+		done
+		;;
+	mac)
+		for i in 1 2 3 4; do
+			grep -q "^ *[0-9]* *$(gw4 "$i") .* 02:fb:00:00:00:0$i " <<<"$nh" ||
+				{ echo "$(gw4 "$i") without its new MAC"; return; }
+		done
+		;;
+	esac
+	echo ok
+}
+
 # One scenario in one column: fresh topology, change, judge, tear down.
 run_one() { # SCEN COL
 	local scen=$1 col=$2 variant must_fp must_k chg must expect excluded what
@@ -615,13 +650,14 @@ run_one() { # SCEN COL
 		ip -n "$R" nexthop show
 		ip -n "$R" neigh show
 	} >"$RUNDIR/router" 2>&1
-	local pinned='' running=''
+	local pinned='' running='' followed=''
 	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
 		for what in stats nexthops; do
 			nsx "$R" "$FLOWPINCTL" -p "$PIN" $what >"$RUNDIR/flowpinctl-$what" 2>&1
 		done
 		# flowpinctl against the live daemon and real connections
 		pinned=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" flows --count 2>/dev/null)
+		followed=$(daemon_followed "$chg")
 		running=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" status 2>/dev/null | grep -c '^daemon: *running')
 	fi
 	[ "$HOLD" != 0 ] && [ "$col" != kernel ] && echo "  holding $ID for $HOLD s" >&2 && sleep "$HOLD"
@@ -643,6 +679,11 @@ run_one() { # SCEN COL
 		local ok=0
 		[ "${pinned:-0}" -ge $((2 * CONNS)) ] 2>/dev/null && [ "$running" = 1 ] && ok=1
 		verdict $ok "$scen/$col: flowpinctl sees the daemon running and ${pinned:-?} pinned flows (at least $((2 * CONNS)))"
+	fi
+	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ] && ! is_reject "$chg"; then
+		local ok=0
+		[ "$followed" = ok ] && ok=1
+		verdict $ok "$scen/$col: flowpind followed the change (${followed:-not checked})"
 	fi
 	if [ "$col" = auto ]; then
 		# no -m: each port says the mode it got, and on veth that is tc
@@ -721,7 +762,8 @@ print_table() {
 
 if [ "$DEMO" = 1 ]; then
 	SCENARIOS=${ONLY:-$DEMO_SCENARIOS}
-	[ "$MODES" = "native skb" ] && MODES=native
+	# what a new user gets: flowpind with no -m, veths as created
+	[ "$MODES" = "native skb auto" ] && MODES=auto
 else
 	SCENARIOS=${ONLY:-$ALL_SCENARIOS}
 fi
