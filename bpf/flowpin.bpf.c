@@ -126,33 +126,53 @@ pin_nexthop(const struct flow_pin *pin)
 }
 
 /*
- * Store a pin in flow_pins unless another CPU stored a usable one first;
- * *pin becomes whichever pin the flow now has.
+ * Map values are copied out once, right after their lookup, and never
+ * written through the pointer: an LRU map can hand an evicted element to
+ * another flow's insert at once, so a pointer held a moment too long reads,
+ * or would write, another flow's pin. Writes go by key.
  */
-static __always_inline void pin_publish(const struct flow_key *key,
-					struct flow_pin *pin)
+static __always_inline bool pin_copy(const struct flow_pin *in,
+				     struct flow_pin *out)
 {
-	struct flow_pin *cur;
-
-	if (!bpf_map_update_elem(&flow_pins, key, pin, BPF_NOEXIST))
-		return;
-	cur = bpf_map_lookup_elem(&flow_pins, key);
-	if (cur && pin_nexthop(cur)) {
-		*pin = *cur;
-		return;
-	}
-	bpf_map_update_elem(&flow_pins, key, pin, BPF_ANY);
+	if (!in)
+		return false;
+	*out = *in;
+	return true;
 }
 
+/*
+ * Store a pin in flow_pins unless another CPU stored a usable one first;
+ * *pin becomes whichever pin the flow now has. The caller has just looked:
+ * no pin, or a stale one. An LRU insert takes a free element before it
+ * looks for the key, evicting another flow's pin when none is free, so an
+ * insert that cannot succeed is never tried: a stale pin is deleted first,
+ * and its element is the one the insert takes.
+ */
+static __always_inline void pin_publish(const struct flow_key *key,
+					struct flow_pin *pin, bool stale)
+{
+	struct flow_pin cur;
+
+	if (stale)
+		bpf_map_delete_elem(&flow_pins, key);
+	if (!bpf_map_update_elem(&flow_pins, key, pin, BPF_NOEXIST))
+		return;
+	/* another CPU's insert came between: theirs stands if usable */
+	if (pin_copy(bpf_map_lookup_elem(&flow_pins, key), &cur) &&
+	    pin_nexthop(&cur))
+		*pin = cur;
+}
+
+/* This CPU's copy of a pin, checked against flow_pins at synced_ns. */
 static __always_inline void cache_fill(const struct flow_key *key,
-				       const struct flow_pin *pin)
+				       const struct flow_pin *pin, __u64 flags)
 {
 	struct flow_pin_cached c = {
 		.pin = *pin,
 		.synced_ns = bpf_ktime_get_coarse_ns(),
 	};
 
-	bpf_map_update_elem(&flow_cache, key, &c, BPF_ANY);
+	bpf_map_update_elem(&flow_cache, key, &c, flags);
 }
 
 /*
@@ -260,12 +280,15 @@ pin_find(const struct hook *h, const struct packet *pkt,
 {
 	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
 	const struct nexthop *nh;
-	struct flow_pin *shared;
-	__u64 now;
+	struct flow_pin mine, shared;
+	__u64 synced_ns;
 
-	if (c && (nh = pin_nexthop(&c->pin))) {
-		now = bpf_ktime_get_coarse_ns();
-		if (now - c->synced_ns < cache_sync_ns) {
+	if (c) {
+		mine = c->pin;
+		synced_ns = c->synced_ns;
+	}
+	if (c && (nh = pin_nexthop(&mine))) {
+		if (bpf_ktime_get_coarse_ns() - synced_ns < cache_sync_ns) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
 		}
@@ -277,26 +300,25 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		 * and a pin it lost (evicted, flushed) is put back, so other
 		 * CPUs keep sending the flow to the same next hop.
 		 */
-		shared = bpf_map_lookup_elem(&flow_pins, key);
-		if (!shared) {
-			pin_publish(key, &c->pin);
-			nh = pin_nexthop(&c->pin);
-		} else if (shared->nh_id != c->pin.nh_id ||
-			   shared->nh_gen != c->pin.nh_gen) {
-			c->pin = *shared;
-			nh = pin_nexthop(shared);
+		if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &shared)) {
+			pin_publish(key, &mine, false);
+			nh = pin_nexthop(&mine);
+		} else if (shared.nh_id != mine.nh_id ||
+			   shared.nh_gen != mine.nh_gen) {
+			mine = shared;
+			nh = pin_nexthop(&mine);
 		}
-		c->synced_ns = now;
+		/* in place, by key: no element is taken, none evicted */
+		cache_fill(key, &mine, BPF_EXIST);
 		if (nh) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
 		}
 	}
 
-	shared = bpf_map_lookup_elem(&flow_pins, key);
-	if (!shared)
+	if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &shared))
 		return NULL;
-	nh = pin_nexthop(shared);
+	nh = pin_nexthop(&shared);
 	if (!nh) {
 		*stale = true;
 		return NULL;
@@ -305,7 +327,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	if (pin_rejected(h, pkt, key))
 		return NULL;
 	stat_inc(FP_STAT_PIN_HIT);
-	cache_fill(key, shared);
+	cache_fill(key, &shared, BPF_ANY);
 	return nh;
 }
 
@@ -353,7 +375,7 @@ static __always_inline __u32 fib_pass_reason(long rc)
  * packet goes to the kernel.
  */
 static __always_inline const struct nexthop *
-pin_new(const struct hook *h, struct packet *pkt, __u32 *reason)
+pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 {
 	const struct flow_key *key = &pkt->key;
 	struct bpf_fib_lookup fib;
@@ -414,7 +436,7 @@ pin_new(const struct hook *h, struct packet *pkt, __u32 *reason)
 		stat_inc(FP_STAT_UNPINNED_RATE);
 		return nh; /* forwarded where the FIB said, without a pin */
 	}
-	pin_publish(key, &pin);
+	pin_publish(key, &pin, stale);
 	if (pin.nh_id != *id) {
 		nh = pin_nexthop(&pin); /* another CPU won with its own pin */
 		if (!nh) {
@@ -549,7 +571,7 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 
 	nh = pin_find(h, &pkt, &pkt.key, &stale);
 	if (!nh) {
-		nh = pin_new(h, &pkt, &reason);
+		nh = pin_new(h, &pkt, stale, &reason);
 		if (!nh)
 			return pass(reason);
 		/* A forwarded TCP flow seen mid-stream has lost its pin. */
