@@ -59,6 +59,7 @@ const volatile __u32 withdrawn_policy = FP_WITHDRAWN_DRAIN;
 const volatile __u64 cache_sync_ns = FP_CACHE_SYNC_NS;
 const volatile __u64 pin_rate = FP_PIN_RATE;   /* per second and CPU; 0: no limit */
 const volatile __u64 pin_burst = FP_PIN_BURST;
+const volatile __u64 pins_per_s = 0; /* all CPUs together; 0: no limit */
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -360,6 +361,32 @@ static __always_inline bool pin_allowed(void)
 	return true;
 }
 
+/*
+ * Count a new pin against every CPU's shared budget of this window; false
+ * when it is spent. The first CPU to see a window end starts the next one
+ * (a compare-and-swap, so only one does); a pin counted across that reset
+ * is at worst one too many or too few.
+ */
+static __always_inline bool turnover_allowed(void)
+{
+	__u64 budget = pins_per_s * FP_TURNOVER_WINDOW_NS / 1000000000ULL;
+	struct pin_turnover *w;
+	__u64 now, start;
+	__u32 zero = 0;
+
+	if (!pins_per_s)
+		return true;
+	w = bpf_map_lookup_elem(&pin_turnover, &zero);
+	if (!w)
+		return true;
+	now = bpf_ktime_get_ns();
+	start = w->start_ns;
+	if (now - start >= FP_TURNOVER_WINDOW_NS &&
+	    __sync_val_compare_and_swap(&w->start_ns, start, now) == start)
+		w->count = 0;
+	return __sync_fetch_and_add(&w->count, 1) < (budget ?: 1);
+}
+
 /* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
 static __always_inline __u32 fib_pass_reason(long rc)
 {
@@ -432,7 +459,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	}
 	pin.nh_gen = nh->gen;
 
-	if (!pin_allowed()) {
+	if (!pin_allowed() || !turnover_allowed()) {
 		stat_inc(FP_STAT_UNPINNED_RATE);
 		return nh; /* forwarded where the FIB said, without a pin */
 	}

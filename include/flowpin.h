@@ -80,6 +80,22 @@ struct pin_budget {
 	__u64 refilled_ns; /* bpf_ktime_get_ns() of the last refill */
 };
 
+/*
+ * pin_turnover map (one entry, shared by every CPU): new pins made in the
+ * current window. However many CPUs a flood of new flows arrives on, the
+ * pin table turns over no faster than max_flows per --min-pin-age: a pin
+ * lives at least that long before a flood can evict it.
+ */
+struct pin_turnover {
+	__u64 start_ns; /* bpf_ktime_get_ns() at the window's start */
+	__u64 count;	/* pins made in it, by every CPU */
+};
+
+#define FP_TURNOVER_WINDOW_NS 100000000ULL /* 100 ms */
+#ifndef FP_MIN_PIN_AGE
+#define FP_MIN_PIN_AGE 10 /* seconds; 0: no shared limit */
+#endif
+
 #ifndef FP_PIN_RATE
 #define FP_PIN_RATE 100000 /* new pins per second and CPU; 0: no limit */
 #endif

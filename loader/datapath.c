@@ -302,6 +302,8 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->skel->rodata->withdrawn_policy = o->policy;
 	dp->skel->rodata->pin_rate = o->pin_rate;
 	dp->skel->rodata->pin_burst = o->pin_burst;
+	dp->skel->rodata->pins_per_s = o->min_pin_age ?
+		(o->max_flows + o->min_pin_age - 1) / o->min_pin_age : 0;
 	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
 	bpf_map__set_max_entries(dp->skel->maps.flow_cache,
 				 o->max_flows < FP_MAX_CACHED_FLOWS ?
@@ -312,6 +314,8 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->obj_hash = fnv64(&o->policy, sizeof(o->policy), dp->obj_hash);
 	dp->obj_hash = fnv64(&o->pin_rate, sizeof(o->pin_rate), dp->obj_hash);
 	dp->obj_hash = fnv64(&o->pin_burst, sizeof(o->pin_burst), dp->obj_hash);
+	dp->obj_hash = fnv64(&dp->skel->rodata->pins_per_s,
+			     sizeof(dp->skel->rodata->pins_per_s), dp->obj_hash);
 
 	err = make_pin_dir(dp);
 	if (err)

@@ -71,6 +71,9 @@ static void usage(FILE *f)
 		"      --pin-rate N                new pins per second and CPU; above it new flows are\n"
 		"                                  forwarded unpinned (default %u; 0: no limit)\n"
 		"      --pin-burst N               new pins a CPU may make at once (default %u)\n"
+		"      --min-pin-age SECONDS       all CPUs together make at most max-flows pins per\n"
+		"                                  SECONDS, so a flood evicts no younger pin\n"
+		"                                  (default %u; 0: no shared limit)\n"
 		"      --netlink-rcvbuf BYTES      receive buffer of the event socket (default %d;\n"
 		"                                  tiny values are for testing lost events)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
@@ -78,7 +81,8 @@ static void usage(FILE *f)
 		"  -h, --help\n\n"
 		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
 		"detaching (a restart or upgrade that breaks no connection).\n",
-		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST, RCVBUF);
+		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST,
+		FP_MIN_PIN_AGE, RCVBUF);
 }
 
 static void sd_notify(const char *msg)
@@ -417,6 +421,7 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "drain-timeout", required_argument, NULL, 't' },
 		{ "pin-rate", required_argument, NULL, 'r' },
 		{ "pin-burst", required_argument, NULL, 'b' },
+		{ "min-pin-age", required_argument, NULL, 'a' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -472,6 +477,12 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			if (errno || *end || (c == 'b' && !o->pin_burst))
 				goto bad;
 			break;
+		case 'a':
+			errno = 0;
+			o->min_pin_age = strtoul(optarg, &end, 0);
+			if (errno || *end || o->min_pin_age > 86400)
+				goto bad;
+			break;
 		case 'R':
 			errno = 0;
 			d->rcvbuf = strtol(optarg, &end, 0);
@@ -504,6 +515,7 @@ bad:
 		c == 'm' ? "mode" : c == 'n' ? "max-flows" :
 		c == 'w' ? "withdrawn" : c == 'r' ? "pin-rate" :
 		c == 'b' ? "pin-burst" : c == 'R' ? "netlink-rcvbuf" :
+		c == 'a' ? "min-pin-age" :
 		"drain-timeout");
 	return -EINVAL;
 }
@@ -572,6 +584,7 @@ int main(int argc, char **argv)
 		.policy = FP_WITHDRAWN_DRAIN,
 		.pin_rate = FP_PIN_RATE,
 		.pin_burst = FP_PIN_BURST,
+		.min_pin_age = FP_MIN_PIN_AGE,
 	};
 	struct daemon d = { .rcvbuf = RCVBUF };
 	int verbose = 0, sigfd = -1, timerfd = -1, sig, err;

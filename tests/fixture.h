@@ -54,6 +54,7 @@ struct fixture_opts {
 	__u32 max_flows; /* flow_pins and flow_cache; 0: 16384 */
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
 	__u64 pin_burst;
+	__u64 pins_per_s; /* all CPUs together; 0: no limit */
 	enum fixture_hook hook;
 };
 

@@ -11,11 +11,13 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <cmocka.h>
 
+#include "daemon.h"
 #include "fixture.h"
 #include "netns.h"
 
@@ -537,6 +539,70 @@ static int flood(struct test_state *st, __u64 pin_rate, bool active,
 	return moved;
 }
 
+/*
+ * A flood of new flows spread over two CPUs and several windows, with no
+ * per-CPU limit: every CPU draws on one budget (pins_per_s, 200 per 100 ms
+ * window here), so the table turns over no faster than that however many
+ * CPUs the flood reaches, and established flows keep their pins.
+ */
+static void flood_over_cpus_shares_one_budget(void **state)
+{
+	struct test_state *st = *state;
+	struct fixture_opts o = {
+		.policy = FP_WITHDRAWN_DRAIN,
+		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.max_flows = 4096,
+		.pins_per_s = 2000,
+	};
+	struct flowpin_fixture *fx = &st->fx;
+	__u64 pinned, limited, t0, windows;
+	int egress[64], evicted = 0;
+	struct flow_key key;
+	char src[64];
+
+	fixture_unload(fx);
+	assert_int_equal(fixture_load_opts(fx, &o), 0);
+	for (int i = 0; i < 64; i++)
+		egress[i] = send_flow(st, 27000 + i, TCP_SYN, 0);
+	pinned = stat_of(fx, FP_STAT_PIN_NEW);
+	limited = stat_of(fx, FP_STAT_UNPINNED_RATE);
+	t0 = now_us();
+	srandom(9);
+	for (int k = 0; k < 8 * 1024; k++) {
+		struct pkt_spec s = flow(st->family, random() % 60000 + 1024, TCP_SYN);
+
+		if (st->family == 4)
+			snprintf(src, sizeof(src), "10.%ld.%ld.%ld", random() % 200 + 50,
+				 random() % 256, random() % 254 + 1);
+		else
+			snprintf(src, sizeof(src), "2001:db8:%lx::%lx", random() % 0xffff,
+				 random() % 0xffff + 1);
+		s.src = src;
+		assert_in_range(send_spec(fx, &s, (k / 512) & 1), 1, 4);
+		if (k % 1024 == 1023)
+			usleep(FP_TURNOVER_WINDOW_NS / 1000); /* the next window */
+	}
+	windows = (now_us() - t0) / (FP_TURNOVER_WINDOW_NS / 1000) + 2;
+	pinned = stat_of(fx, FP_STAT_PIN_NEW) - pinned;
+	limited = stat_of(fx, FP_STAT_UNPINNED_RATE) - limited;
+	for (int i = 0; i < 64; i++) {
+		struct pkt_spec s = flow(st->family, 27000 + i, TCP_ACK);
+
+		pkt_flow_key(&s, &key);
+		evicted += pin_of(fx, &key) == 0;
+	}
+	print_message("    8192 new flows on 2 CPUs in %llu windows: %llu pinned, %llu forwarded unpinned, %d of 64 established pins evicted\n",
+		      (unsigned long long)windows - 2, (unsigned long long)pinned,
+		      (unsigned long long)limited, evicted);
+	assert_int_equal(pinned + limited, 8 * 1024);
+	assert_true(pinned <= 200 * windows);
+	assert_true(pinned >= 200 * (windows - 4)); /* and it was used */
+	assert_int_equal(evicted, 0);
+	assert_int_equal(route_svc(five, 5), 0);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(send_flow(st, 27000 + i, TCP_ACK, i & 1), egress[i]);
+}
+
 static void flood_of_new_flows(void **state)
 {
 	struct test_state *st = *state;
@@ -598,6 +664,7 @@ int main(void)
 		BOTH(cache_republishes, setup_sync_always),
 		BOTH(rejects_stop_pinned_flows, setup_sync_always),
 		BOTH(flood_of_new_flows, setup),
+		BOTH(flood_over_cpus_shares_one_budget, setup),
 	};
 
 	return cmocka_run_group_tests_name("pinning", tests, group_setup,
