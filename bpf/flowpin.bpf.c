@@ -74,9 +74,12 @@ static __always_inline bool addr_eq(const __be32 *a, const __be32 *b)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-/* Is the frame addressed to the port it came in on? Unknown port: no. */
+/*
+ * Is the frame addressed to the port it came in on? Unknown port: no. When
+ * it is, the flow's keys take the port's L3 domain (VRF).
+ */
 static __always_inline bool for_this_port(const struct hook *h,
-					  const struct ethhdr *eth)
+					  struct packet *pkt)
 {
 	__u32 ifindex = h->ifindex;
 	const struct port_mac *p = bpf_map_lookup_elem(&port_macs, &ifindex);
@@ -84,8 +87,10 @@ static __always_inline bool for_this_port(const struct hook *h,
 	if (!p)
 		return false;
 	for (int i = 0; i < FP_ETH_ALEN; i++)
-		if (p->mac[i] != eth->h_dest[i])
+		if (p->mac[i] != pkt->eth->h_dest[i])
 			return false;
+	pkt->key.l3dom = p->l3dom;
+	pkt->inner_key.l3dom = p->l3dom;
 	return true;
 }
 
@@ -577,7 +582,7 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 	reason = parse_packet(data, data_end, frame_len, &pkt);
 	if (reason)
 		return pass(reason);
-	if (!for_this_port(h, pkt.eth))
+	if (!for_this_port(h, &pkt))
 		return pass(FP_PASS_OTHER_HOST);
 
 	if (pkt.icmp_error) {

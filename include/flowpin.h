@@ -43,7 +43,7 @@
 struct flow_key {
 	__u8 family;
 	__u8 proto;
-	__u16 pad;
+	__u16 l3dom;	/* the ingress port's VRF (its ifindex); 0: none */
 	__be16 sport;
 	__be16 dport;
 	__be32 saddr[4];
@@ -151,10 +151,12 @@ struct nexthop_entry {
  * port_macs map: each port's own MAC, by ifindex. XDP runs before the
  * kernel drops frames addressed to other hosts (PACKET_OTHERHOST), which a
  * port in promiscuous mode receives: flowpin hands those to the kernel.
+ * And the port's L3 domain: two VRFs may carry flows with one 5-tuple, and
+ * route them to different gateways.
  */
 struct port_mac {
 	__u8 mac[FP_ETH_ALEN];
-	__u16 pad;
+	__u16 l3dom; /* the port's VRF (its ifindex), 0: none; goes in the key */
 };
 
 /* nexthop_index map: what bpf_fib_lookup() answers -> the next hop's id. */

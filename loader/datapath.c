@@ -643,19 +643,29 @@ static bool is_port(const struct datapath *dp, __u32 ifindex)
 	return false;
 }
 
-int datapath_set_port_mac(struct datapath *dp, struct port *p, const __u8 *mac)
+int datapath_set_port(struct datapath *dp, struct port *p, const __u8 *mac,
+		      __u32 l3dom)
 {
-	struct port_mac v = {};
+	int fd = bpf_map__fd(dp->skel->maps.port_macs);
+	struct port_mac v = { .l3dom = l3dom };
 	__u32 key = p->ifindex;
 
 	memcpy(v.mac, mac, FP_ETH_ALEN);
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.port_macs), &key,
-				&v, BPF_ANY)) {
+	if (l3dom > 0xffff) {
+		/*
+		 * The key holds 16 bits of it: rather than mix this VRF's flows
+		 * with another's, its frames go to the kernel (pass_other_host).
+		 */
+		pr_warn("port %s is in a VRF with ifindex %u, more than flowpin's keys can hold: the kernel forwards its traffic\n",
+			p->name, l3dom);
+		bpf_map_delete_elem(fd, &key);
+	} else if (bpf_map_update_elem(fd, &key, &v, BPF_ANY)) {
 		pr_warn("cannot record the MAC of %s: %s\n", p->name,
 			strerror(errno));
 		return -errno;
 	}
 	memcpy(p->mac, mac, FP_ETH_ALEN);
+	p->l3dom = l3dom;
 	return 0;
 }
 
@@ -707,7 +717,8 @@ static int fill_tx_ports(struct datapath *dp)
 				dp->ports[i].name, strerror(-err));
 			return err;
 		}
-		err = datapath_set_port_mac(dp, &dp->ports[i], mac);
+		err = datapath_set_port(dp, &dp->ports[i], mac,
+					dp->ports[i].l3dom);
 		if (err)
 			return err;
 	}

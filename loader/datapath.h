@@ -35,6 +35,7 @@ struct port {
 	bool dispatcher; /* XDP: in libxdp's dispatcher */
 	bool made_qdisc; /* tc: this process added the clsact qdisc */
 	__u8 mac[6];   /* as written in port_macs */
+	__u32 l3dom;   /* likewise: its VRF's ifindex, 0: none */
 };
 
 #define DP_MAX_MAPS 16
@@ -79,7 +80,11 @@ void datapath_close(struct datapath *dp);
 
 int datapath_write_status(struct datapath *dp, const struct daemon_status *st);
 
-/* A port's MAC changed (ip link set address): frames now come to this one. */
-int datapath_set_port_mac(struct datapath *dp, struct port *p, const __u8 *mac);
+/*
+ * A port's MAC (ip link set address: frames now come to this one) or VRF
+ * (ip link set master: its flows are keyed apart) changed.
+ */
+int datapath_set_port(struct datapath *dp, struct port *p, const __u8 *mac,
+		      __u32 l3dom);
 
 #endif

@@ -154,16 +154,27 @@ static const char *const state_names[] = {
 	[NH_WITHDRAWN] = "withdrawn", [NH_DEAD] = "dead",
 };
 
-/* A port whose MAC changed receives frames for the new one. */
-static void sync_port_macs(struct daemon *d)
+/*
+ * A port whose MAC changed receives frames for the new one; a port moved
+ * into or out of a VRF keys its flows with the new domain.
+ */
+static void sync_ports(struct daemon *d)
 {
 	for (int i = 0; i < d->dp.n_ports; i++) {
 		struct port *p = &d->dp.ports[i];
 		const struct model_link *l = model_link(&d->model, p->ifindex);
+		__u32 l3dom = model_l3dom(&d->model, p->ifindex);
+		bool new_mac = l && memcmp(l->mac, p->mac, FP_ETH_ALEN);
 
-		if (l && memcmp(l->mac, p->mac, FP_ETH_ALEN) &&
-		    !datapath_set_port_mac(&d->dp, p, l->mac))
+		if (!l || (!new_mac && l3dom == p->l3dom))
+			continue;
+		if (datapath_set_port(&d->dp, p, l->mac, l3dom))
+			continue;
+		if (new_mac)
 			pr_info("port %s has a new MAC\n", p->name);
+		else
+			pr_info("port %s is now in L3 domain %u%s\n", p->name,
+				l3dom, l3dom ? " (a VRF)" : " (none)");
 	}
 }
 
@@ -195,7 +206,7 @@ static int sync_table(struct daemon *d)
 	int n, err = 0, failed = 0;
 
 	if (d->dp.ports[0].attached)
-		sync_port_macs(d);
+		sync_ports(d);
 	n = reconcile(&d->model, d->nht.nh, d->nht.size, &o, &ch);
 	if (n < 0)
 		return n;
@@ -634,6 +645,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto err_rtnl;
 	t0 = mono_s();
+	/* port_macs is written with the VRFs the first sync found */
+	for (int i = 0; i < d.dp.n_ports; i++)
+		d.dp.ports[i].l3dom = model_l3dom(&d.model, d.dp.ports[i].ifindex);
 	err = datapath_attach(&d.dp);
 	if (err)
 		goto err_rtnl;

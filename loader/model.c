@@ -94,6 +94,16 @@ const struct model_link *model_link(const struct model *m, __u32 ifindex)
 	return find_link(m, ifindex);
 }
 
+__u32 model_l3dom(const struct model *m, __u32 ifindex)
+{
+	const struct model_link *l = find_link(m, ifindex), *master;
+
+	if (!l || !l->master)
+		return 0;
+	master = find_link(m, l->master);
+	return master && master->is_vrf ? master->ifindex : 0;
+}
+
 const struct model_neigh *model_neigh(const struct model *m,
 				      const struct nexthop_addr *a)
 {
@@ -164,6 +174,19 @@ static bool link_down_stales(const struct model *m, __u32 ifindex)
 
 /* --- links --- */
 
+/* IFLA_LINKINFO's IFLA_INFO_KIND is this kind. */
+static bool link_kind_is(const struct nlattr *linkinfo, const char *kind)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, linkinfo) {
+		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+			return !strcmp(mnl_attr_get_str(a), kind);
+	}
+	return false;
+}
+
 static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -187,10 +210,16 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	l->admin_up = ifi->ifi_flags & IFF_UP;
 	l->ifindex = ifi->ifi_index;
 	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
+	l->master = 0;
 	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_ADDRESS &&
 		    mnl_attr_get_payload_len(a) == FP_ETH_ALEN)
 			memcpy(l->mac, mnl_attr_get_payload(a), FP_ETH_ALEN);
+		else if (mnl_attr_get_type(a) == IFLA_MASTER &&
+			 mnl_attr_get_payload_len(a) == sizeof(__u32))
+			l->master = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == IFLA_LINKINFO)
+			l->is_vrf = link_kind_is(a, "vrf");
 	}
 	return 0;
 }

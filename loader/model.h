@@ -14,9 +14,11 @@
 
 struct model_link {
 	__u32 ifindex;
+	__u32 master;  /* IFLA_MASTER: a bridge, a bond, a VRF, ...; 0: none */
 	__u8 mac[FP_ETH_ALEN];
 	bool up;       /* administratively up with carrier */
 	bool admin_up; /* IFF_UP */
+	bool is_vrf;   /* a VRF device (IFLA_INFO_KIND "vrf") */
 };
 
 struct model_neigh {
@@ -105,6 +107,8 @@ int model_apply(struct model *m, const struct nlmsghdr *nlh);
 
 /* A link as the model knows it, or NULL. */
 const struct model_link *model_link(const struct model *m, __u32 ifindex);
+/* The link's L3 domain: its VRF's ifindex, or 0 outside any VRF. */
+__u32 model_l3dom(const struct model *m, __u32 ifindex);
 
 /* The neighbour entry of a gateway, or NULL. */
 const struct model_neigh *model_neigh(const struct model *m,

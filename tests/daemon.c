@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "tc_hook.h"
 #include "fixture.h"
 #include "nexthop_table.h"
 
@@ -207,8 +208,10 @@ void daemon_kill_all(void)
 void daemon_cleanup(void)
 {
 	daemon_kill_all();
-	for (int i = 1; i <= N_OUT; i++)
+	for (int i = 1; i <= N_OUT; i++) {
 		bpf_xdp_detach(rt.ifindex_out[i], 0, NULL);
+		tc_hook_detach(rt.ifindex_out[i], false);
+	}
 	remove_pins();
 	unlink(log_path);
 }

@@ -147,7 +147,7 @@ static void flows(void **state)
 	assert_int_equal(key.dport, htons(80));
 	assert_int_equal(key.saddr[0], htonl(0x0a000001));
 	assert_int_equal(key.daddr[0], htonl(0xc633640a));
-	assert_int_equal(key.saddr[1] | key.daddr[3] | key.pad, 0);
+	assert_int_equal(key.saddr[1] | key.daddr[3] | key.l3dom, 0);
 
 	assert_int_equal(flow_parse_argv(3, argv, &key, &why), 0);
 	assert_int_equal(key.family, FP_AF_INET6);

@@ -83,6 +83,27 @@ static void link_flags_msg(struct env *e, int ifindex, unsigned int flags)
 	feed(e, nlh);
 }
 
+/* A link of this kind (NULL: none said) enslaved to master (0: none). */
+static void link_kind_msg(struct env *e, int ifindex, const char *kind,
+			  int master)
+{
+	struct nlmsghdr *nlh = put_header(e, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = IFF_UP | IFF_LOWER_UP | IFF_RUNNING;
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, port_mac);
+	if (master)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, master);
+	if (kind) {
+		struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+		mnl_attr_nest_end(nlh, info);
+	}
+	feed(e, nlh);
+}
+
 static void addr_del_msg(struct env *e, int family, int ifindex)
 {
 	struct nlmsghdr *nlh = put_header(e, RTM_DELADDR, 0);
@@ -851,6 +872,28 @@ static void malformed_messages_refused(void **state)
 	assert_int_equal(model_apply(&e->m, nlh), -EINVAL);
 }
 
+/* A port's L3 domain is its master's ifindex when the master is a VRF. */
+static void vrf_domain_follows_master(void **state)
+{
+	struct env *e = *state;
+
+	link_kind_msg(e, 20, "vrf", 0);
+	link_kind_msg(e, 21, "bridge", 0);
+	link_kind_msg(e, 3, "veth", 20);
+	assert_int_equal(model_l3dom(&e->m, 3), 20);
+	assert_int_equal(model_l3dom(&e->m, 20), 0);
+	link_kind_msg(e, 3, "veth", 21); /* a bridge is no L3 domain */
+	assert_int_equal(model_l3dom(&e->m, 3), 0);
+	link_kind_msg(e, 3, "veth", 20);
+	assert_int_equal(model_l3dom(&e->m, 3), 20);
+	link_kind_msg(e, 3, "veth", 0); /* nomaster */
+	assert_int_equal(model_l3dom(&e->m, 3), 0);
+	link_kind_msg(e, 3, "veth", 20);
+	link_msg(e, RTM_DELLINK, 20, false); /* the VRF is gone */
+	assert_int_equal(model_l3dom(&e->m, 3), 0);
+	assert_int_equal(model_l3dom(&e->m, 99), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -874,6 +917,7 @@ int main(void)
 		T(many_routes),
 		T(resync_keeps_collected_neighbours),
 		T(malformed_messages_refused),
+		T(vrf_domain_follows_master),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -319,6 +319,35 @@ static void dead_nexthop(void **state)
 	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_STALE), on3);
 }
 
+/*
+ * A port's L3 domain (its VRF) is part of the flow's key: the same 5-tuple
+ * through a port of another domain is another flow. (The kernel matrix
+ * runs test_vrf with real VRFs; this kernel has none.)
+ */
+static void l3_domain_in_key(void **state)
+{
+	struct test_state *st = *state;
+	struct port_mac pm = { .mac = { 0x02, 0, 0, 0, 0, 0x01 }, .l3dom = 7 };
+	struct pkt_spec s = flow(st->family, 25500, TCP_SYN);
+	int fd = bpf_map__fd(st->fx.skel->maps.port_macs);
+	__u32 in0 = rt.ifindex_in0;
+	struct flow_key key;
+
+	assert_int_equal(bpf_map_update_elem(fd, &in0, &pm, BPF_EXIST), 0);
+	assert_in_range(send_flow(st, 25500, TCP_SYN, 0), 1, 4);
+	pkt_flow_key(&s, &key);
+	assert_int_equal(pin_of(&st->fx, &key), 0);
+	key.l3dom = 7;
+	assert_int_not_equal(pin_of(&st->fx, &key), 0);
+	/* back in no domain: a flow of its own, pinned anew */
+	pm.l3dom = 0;
+	assert_int_equal(bpf_map_update_elem(fd, &in0, &pm, BPF_EXIST), 0);
+	assert_in_range(send_flow(st, 25500, TCP_ACK, 0), 1, 4);
+	key.l3dom = 0;
+	assert_int_not_equal(pin_of(&st->fx, &key), 0);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_LOST_PIN), 1);
+}
+
 /* Pinned packets skip the FIB: the egress MTU is still enforced. */
 static void pinned_mtu(void **state)
 {
@@ -659,6 +688,7 @@ int main(void)
 		BOTH(cpu_migration, setup),
 		BOTH(mac_change, setup),
 		BOTH(dead_nexthop, setup),
+		BOTH(l3_domain_in_key, setup),
 		BOTH(pinned_mtu, setup),
 		BOTH(pinned_port_removed, setup),
 		BOTH(cache_republishes, setup_sync_always),

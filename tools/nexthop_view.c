@@ -143,6 +143,7 @@ void flow_row_json(struct json_writer *w, const struct flow_key *key,
 	jw_string_field(w, "dst", addr_format(key->family, key->daddr, text,
 					      sizeof(text)));
 	jw_uint_field(w, "dport", ntohs(key->dport));
+	jw_uint_field(w, "l3dom", key->l3dom); /* the ingress port's VRF, 0: none */
 	jw_uint_field(w, "nh_id", pin->nh_id);
 	jw_uint_field(w, "nh_gen", pin->nh_gen);
 	jw_bool_field(w, "valid", nh != NULL);

@@ -15,4 +15,4 @@ export COEXIST_REQUIRE_DISPATCHER=1
 # The scenarios with fewer connections: under TCG everything is ~10x slower.
 export SCENARIOS_ONLY="add drain" SCENARIOS_CONNS=32
 exec tests/run-all "${1:-build}" test_packets test_pinning test_random_frames \
-	test_flowpind test_coexist test_scenarios
+	test_flowpind test_vrf test_coexist test_scenarios

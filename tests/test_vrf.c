@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VRFs: one 5-tuple in each of two VRFs is two flows. The real flowpind on
+ * ports of two VRFs with the same addresses and the same gateway address:
+ * each VRF's packets go to its own gateway, with a pin of its own, and a
+ * port moved out of its VRF keys its flows anew. Needs VRF devices:
+ * Debian's kernels have them (the kernel matrix runs this); a kernel
+ * without them skips.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "fixture.h"
+#include "netns.h"
+#include "packets.h"
+
+static const __u8 in_mac[2][6] = { { 2, 0, 0, 0, 0xa, 1 }, { 2, 0, 0, 0, 0xb, 1 } };
+static const __u8 out_mac[2][6] = { { 2, 0, 0, 0, 0xa, 0x11 }, { 2, 0, 0, 0, 0xb, 0x11 } };
+static const __u8 gw_mac[2][6] = { { 2, 0, 0, 0, 0xa, 0x12 }, { 2, 0, 0, 0, 0xb, 0x12 } };
+static int in_if[2], vrf_if[2];
+static bool have_vrf;
+
+static int topology(void)
+{
+	for (int v = 0; v < 2; v++) {
+		char c = "ab"[v];
+
+		if (sh("ip link add vrf-%c type vrf table %d && ip link set dev vrf-%c up",
+		       c, 10 + v, c) ||
+		    sh("ip link add in%c address 02:00:00:00:0%c:01 type veth peer name in%cp",
+		       c, c, c) ||
+		    sh("ip link add out%c address 02:00:00:00:0%c:11 type veth peer name out%cp",
+		       c, c, c) ||
+		    sh("ip link set dev in%c master vrf-%c && ip link set dev out%c master vrf-%c",
+		       c, c, c, c) ||
+		    sh("for d in in%c in%cp out%c out%cp; do ip link set dev $d up; done",
+		       c, c, c, c) ||
+		    /* the same addresses in both VRFs */
+		    sh("ip addr add 10.0.0.1/24 dev in%c && ip addr add 2001:db8::1/64 dev in%c nodad",
+		       c, c) ||
+		    sh("ip addr add 10.0.1.1/24 dev out%c && ip addr add fd00:1::1/64 dev out%c nodad",
+		       c, c) ||
+		    sh("ip neigh replace 10.0.1.2 lladdr 02:00:00:00:0%c:12 dev out%c nud permanent",
+		       c, c) ||
+		    sh("ip neigh replace fd00:1::2 lladdr 02:00:00:00:0%c:12 dev out%c nud permanent",
+		       c, c) ||
+		    sh("ip route add " SVC4 "/32 via 10.0.1.2 dev out%c vrf vrf-%c", c, c) ||
+		    sh("ip -6 route add " SVC6 "/128 via fd00:1::2 dev out%c vrf vrf-%c", c, c))
+			return -1;
+		in_if[v] = if_nametoindex(v ? "inb" : "ina");
+		vrf_if[v] = if_nametoindex(v ? "vrf-b" : "vrf-a");
+	}
+	return sysctl_set("net/ipv4/ip_forward", "1") ||
+	       sysctl_set("net/ipv6/conf/all/forwarding", "1");
+}
+
+/* Which VRF's gateway a frame of the flow, sent in VRF v, goes to; -1: none. */
+static int send_in(int prog_fd, int family, int v)
+{
+	struct pkt_spec s = {
+		.family = family, .proto = IPPROTO_TCP,
+		.src = family == 4 ? CLIENT4 : CLIENT6,
+		.dst = family == 4 ? SVC4 : SVC6,
+		.sport = 40000, .dport = 80, .dmac = in_mac[v],
+	};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct xdp_md ctx = { .data_end = pkt_build(&s, in),
+			      .ingress_ifindex = in_if[v] };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+		    .data_size_in = ctx.data_end, .data_out = out,
+		    .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
+	if (opts.retval != XDP_REDIRECT)
+		return -1;
+	for (int w = 0; w < 2; w++)
+		if (!memcmp(out, gw_mac[w], 6) && !memcmp(out + 6, out_mac[w], 6))
+			return w;
+	return -1;
+}
+
+/* The pin of the flow as keyed in L3 domain l3dom: its next hop id, or 0. */
+static __u32 pin_in(int family, __u16 l3dom)
+{
+	struct pkt_spec s = {
+		.family = family, .proto = IPPROTO_TCP,
+		.src = family == 4 ? CLIENT4 : CLIENT6,
+		.dst = family == 4 ? SVC4 : SVC6, .sport = 40000, .dport = 80,
+	};
+	struct flow_key key;
+	struct flow_pin pin = {};
+	int fd = pinned_fd("flow_pins");
+
+	pkt_flow_key(&s, &key);
+	key.l3dom = l3dom;
+	bpf_map_lookup_elem(fd, &key, &pin);
+	close(fd);
+	return pin.nh_id;
+}
+
+static __u16 port_l3dom(int ifindex)
+{
+	struct port_mac pm = {};
+	__u32 key = ifindex;
+	int fd = pinned_fd("port_macs");
+
+	bpf_map_lookup_elem(fd, &key, &pm);
+	close(fd);
+	return pm.l3dom;
+}
+
+static void same_tuple_in_two_vrfs(int family)
+{
+	int prog_fd;
+	__u32 prog_id = 0;
+	pid_t pid;
+
+	if (!have_vrf)
+		skip();
+	pid = daemon_start("-m", "native", "ina", "inb", "outa", "outb", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(port_l3dom(in_if[0]), vrf_if[0]);
+	assert_int_equal(port_l3dom(in_if[1]), vrf_if[1]);
+	assert_int_equal(bpf_xdp_query_id(in_if[0], 0, &prog_id), 0);
+	prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	assert_true(prog_fd >= 0);
+
+	/* each VRF's gateway, a pin in each domain, and they stay apart */
+	assert_int_equal(send_in(prog_fd, family, 0), 0);
+	assert_int_equal(send_in(prog_fd, family, 1), 1);
+	assert_int_equal(send_in(prog_fd, family, 0), 0);
+	assert_int_equal(send_in(prog_fd, family, 1), 1);
+	assert_int_not_equal(pin_in(family, vrf_if[0]), 0);
+	assert_int_not_equal(pin_in(family, vrf_if[1]), 0);
+	assert_int_not_equal(pin_in(family, vrf_if[0]), pin_in(family, vrf_if[1]));
+	assert_int_equal(pin_in(family, 0), 0);
+
+	/* out of its VRF: the port's flows are keyed in no domain */
+	assert_int_equal(sh("ip link set dev inb nomaster"), 0);
+	for (int i = 0; i < 100 && port_l3dom(in_if[1]); i++)
+		usleep(10000);
+	assert_int_equal(port_l3dom(in_if[1]), 0);
+	assert_true(daemon_log_has("port inb is now in L3 domain 0"));
+	assert_int_equal(sh("ip link set dev inb master vrf-b"), 0);
+	for (int i = 0; i < 100 && port_l3dom(in_if[1]) != vrf_if[1]; i++)
+		usleep(10000);
+	assert_int_equal(port_l3dom(in_if[1]), vrf_if[1]);
+	close(prog_fd);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	remove_pins();
+}
+
+static void same_tuple_in_two_vrfs_v4(void **state)
+{
+	(void)state;
+	same_tuple_in_two_vrfs(4);
+}
+
+static void same_tuple_in_two_vrfs_v6(void **state)
+{
+	(void)state;
+	same_tuple_in_two_vrfs(6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(same_tuple_in_two_vrfs_v4),
+		cmocka_unit_test(same_tuple_in_two_vrfs_v6),
+	};
+	int ret;
+
+	if (daemon_paths_init("fp-vrf") || netns_enter())
+		return 1;
+	/* the kernel loads the module on demand, or has none */
+	have_vrf = !sh("ip link add vrf-probe type vrf table 99 2>/dev/null && ip link del vrf-probe");
+	if (have_vrf && topology()) {
+		netns_leave();
+		return 1;
+	}
+	if (!have_vrf)
+		print_message("no VRF devices in this kernel: skipped (the kernel matrix runs it)\n");
+	ret = cmocka_run_group_tests_name("vrf", tests, NULL, NULL);
+	netns_leave();
+	return ret;
+}
