@@ -28,6 +28,7 @@
 #include "datapath.h"
 #include "kernel.h"
 #include "log.h"
+#include "bypass.h"
 #include "model.h"
 #include "nexthop_table.h"
 #include "rtnl.h"
@@ -36,6 +37,7 @@
 #define RCVBUF (32 << 20)
 #define KEEPALIVE_S 5 /* NTF_USE for next hops in use */
 #define PIN_COUNT_S 10 /* count pins per next hop, to release drained ones */
+#define BYPASS_CHECK_S 10 /* look again for what forwarded flows skip */
 
 struct daemon {
 	struct datapath dp;
@@ -52,6 +54,10 @@ struct daemon {
 	__u64 pins_counted_s;
 	__u64 write_errors; /* next-hop changes that failed to reach the maps */
 	char exe[PATH_MAX]; /* what SIGHUP executes: the installed binary */
+	struct bypass bypass; /* what forwarded flows skip, as last said */
+	bool allow_nat;	      /* --allow-nat */
+	char *const *port_names;
+	int n_port_names;
 };
 
 static void usage(FILE *f)
@@ -74,6 +80,8 @@ static void usage(FILE *f)
 		"      --min-pin-age SECONDS       all CPUs together make at most max-flows pins per\n"
 		"                                  SECONDS, so a flood evicts no younger pin\n"
 		"                                  (default %u; 0: no shared limit)\n"
+		"      --allow-nat                 start even though NAT rules exist (they must not\n"
+		"                                  apply to these ports: flowpin forwards without NAT)\n"
 		"      --netlink-rcvbuf BYTES      receive buffer of the event socket (default %d;\n"
 		"                                  tiny values are for testing lost events)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
@@ -433,6 +441,7 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "pin-rate", required_argument, NULL, 'r' },
 		{ "pin-burst", required_argument, NULL, 'b' },
 		{ "min-pin-age", required_argument, NULL, 'a' },
+		{ "allow-nat", no_argument, NULL, 'N' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -494,6 +503,9 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			if (errno || *end || o->min_pin_age > 86400)
 				goto bad;
 			break;
+		case 'N':
+			d->allow_nat = true;
+			break;
 		case 'R':
 			errno = 0;
 			d->rcvbuf = strtol(optarg, &end, 0);
@@ -529,6 +541,28 @@ bad:
 		c == 'a' ? "min-pin-age" :
 		"drain-timeout");
 	return -EINVAL;
+}
+
+/*
+ * Say what forwarded flows skip: everything at start, then what is new.
+ * At start, NAT is a refusal unless --allow-nat: flowpin would send packets
+ * out un-NATed. Returns -EPERM for that refusal.
+ */
+static int check_bypass(struct daemon *d, bool start)
+{
+	struct bypass now;
+	int err = 0;
+
+	bypass_scan(d->port_names, d->n_port_names, &now);
+	for (int i = 0; i < now.n; i++)
+		if (start || !bypass_has(&d->bypass, now.what[i]))
+			pr_warn("%s\n", now.what[i]);
+	if (start && now.nat && !d->allow_nat) {
+		pr_warn("NAT rules exist, and flowpin would forward around them: remove them, or start with --allow-nat if they never apply to these ports\n");
+		err = -EPERM;
+	}
+	d->bypass = now;
+	return err;
 }
 
 static int open_fds(sigset_t *mask, int *sigfd, int *timerfd)
@@ -582,6 +616,8 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 				keepalive(d);
 			if (ticks % PIN_COUNT_S == 0 && !count_pins(d))
 				sync_table(d);
+			if (ticks % BYPASS_CHECK_S == 0)
+				check_bypass(d, false);
 		}
 	}
 }
@@ -614,6 +650,10 @@ int main(int argc, char **argv)
 	if (!check_kernel())
 		return 1;
 	warn_hash_policy();
+	d.port_names = o.ifaces;
+	d.n_port_names = o.n_ifaces;
+	if (check_bypass(&d, true))
+		return 1;
 
 	err = open_fds(&mask, &sigfd, &timerfd);
 	if (err)

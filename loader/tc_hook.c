@@ -48,8 +48,11 @@ int tc_hook_detach(int ifindex, bool made_qdisc)
 	TC_HOOK(hook, ifindex);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FP_TC_HANDLE,
 		    .priority = FP_TC_PRIORITY);
+	/* the caller says what a failure means; libbpf need not */
+	libbpf_print_fn_t print = libbpf_set_print(NULL);
 	int err = bpf_tc_detach(&hook, &opts);
 
+	libbpf_set_print(print);
 	if (!err && made_qdisc) {
 		/* both points: that is how the clsact qdisc itself goes */
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;

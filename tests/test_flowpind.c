@@ -421,6 +421,47 @@ static void bad_input(void **state)
 	assert_false(pin_dir_exists());
 }
 
+/*
+ * What forwarded flows skip is said at start, one line each, and again
+ * when it appears later; NAT is refused unless --allow-nat.
+ */
+static void says_what_flows_bypass(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(sysctl_set("net/ipv4/conf/out1/rp_filter", "1"), 0);
+	assert_int_equal(sh("ip rule add fwmark 0x7 table 100"), 0);
+	assert_int_equal(sh("nft add table inet fpt && nft 'add chain inet fpt fwdchain { type filter hook forward priority 0; }' && nft add rule inet fpt fwdchain counter"), 0);
+	pid = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("rp_filter is 1 on out1: flowpin forwards its packets without the reverse-path check"));
+	assert_false(daemon_log_has("rp_filter is 1 on out2"));
+	assert_true(daemon_log_has("an IPv4 policy rule on fwmark 0x7 (table 100)"));
+	assert_true(daemon_log_has("nftables chain 'inet fpt fwdchain' (1 rules) filters forwarded packets"));
+	assert_false(daemon_log_has("IPsec"));
+	/* later: an IPsec policy, said within one check interval */
+	assert_int_equal(sh("ip xfrm policy add src 10.9.0.0/24 dst 10.9.1.0/24 dir fwd tmpl src 10.0.1.1 dst 10.0.1.2 proto esp mode tunnel"), 0);
+	for (int i = 0; i < 120 && !daemon_log_has("IPsec"); i++)
+		usleep(100000);
+	assert_true(daemon_log_has("1 IPsec (xfrm) forward or output policies"));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+
+	/* NAT: refused, leaving nothing; started with --allow-nat */
+	assert_int_equal(sh("nft add table ip fpnat && nft 'add chain ip fpnat post { type nat hook postrouting priority 100; }' && nft add rule ip fpnat post oifname out5 masquerade"), 0);
+	remove_pins();
+	refuse("NAT rules", "NAT rules exist, and flowpin would forward around them",
+	       daemon_start(PORTS, NULL));
+	assert_false(pin_dir_exists());
+	pid = daemon_start("--allow-nat", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("nftables NAT chain 'ip fpnat post' has 1 rules: flowpin forwards its flows without NAT"));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+
+	sysctl_set("net/ipv4/conf/out1/rp_filter", "0");
+	sh("ip rule del fwmark 0x7 table 100; ip xfrm policy flush; nft delete table inet fpt; nft delete table ip fpnat");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath_tc, setup, teardown),
 		cmocka_unit_test_setup_teardown(keepalive_spares_static_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
 	};
 	int ret;
 
