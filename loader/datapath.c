@@ -382,6 +382,60 @@ static int pin_maps(struct datapath *dp)
 	return 0;
 }
 
+int datapath_repin(struct datapath *dp)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	struct stat st;
+	int repinned = 0;
+
+	if (lstat(dp->pin_path, &st) && errno == ENOENT &&
+	    mkdir(dp->pin_path, 0700) && errno != EEXIST) {
+		pr_warn("cannot make %s again: %s\n", dp->pin_path,
+			strerror(errno));
+		return -errno;
+	}
+	if (lstat(dp->pin_path, &st) || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		pr_warn("%s is no longer a directory of flowpind's user\n",
+			dp->pin_path);
+		return -EPERM;
+	}
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		struct bpf_map_info mine = {}, there = {};
+		__u32 len = sizeof(mine);
+		int fd;
+
+		if (bpf_map__is_internal(map) ||
+		    map_path(dp, map, path, sizeof(path)))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0 && errno == ENOENT) {
+			if (bpf_obj_pin(bpf_map__fd(map), path)) {
+				pr_warn("cannot pin %s again: %s\n", path,
+					strerror(errno));
+				return -errno;
+			}
+			repinned++;
+			continue;
+		}
+		if (fd < 0)
+			return -errno;
+		bpf_obj_get_info_by_fd(bpf_map__fd(map), &mine, &len);
+		len = sizeof(there);
+		bpf_obj_get_info_by_fd(fd, &there, &len);
+		close(fd);
+		if (mine.id != there.id) {
+			pr_warn("%s is another map than the one in use\n", path);
+			return -EEXIST;
+		}
+	}
+	if (repinned)
+		pr_warn("%d maps were no longer pinned in %s: pinned them again from the ones in use\n",
+			repinned, dp->pin_path);
+	return 0;
+}
+
 void datapath_unpin_new(struct datapath *dp)
 {
 	struct bpf_map *map;
@@ -685,11 +739,34 @@ static int port_mac_of(const struct port *p, __u8 *mac)
 	return err;
 }
 
+/* One port in tx_ports, with its MAC and L3 domain in port_macs. */
+static int fill_port(struct datapath *dp, struct port *p)
+{
+	struct bpf_devmap_val v = { .ifindex = p->ifindex };
+	__u32 k = p->ifindex;
+	__u8 mac[FP_ETH_ALEN];
+	int err;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.tx_ports), &k, &v,
+				BPF_ANY)) {
+		pr_warn("cannot add %s to tx_ports: %s\n", p->name,
+			strerror(errno));
+		return -errno;
+	}
+	err = port_mac_of(p, mac);
+	if (err) {
+		pr_warn("cannot read the MAC of %s: %s\n", p->name,
+			strerror(-err));
+		return err;
+	}
+	return datapath_set_port(dp, p, mac, p->l3dom);
+}
+
 static int fill_tx_ports(struct datapath *dp)
 {
 	int fd = bpf_map__fd(dp->skel->maps.tx_ports);
 	__u32 key, *prev = NULL, stale[FP_MAX_PORTS];
-	int n_stale = 0;
+	int n_stale = 0, err;
 
 	/* ports of an earlier run that are not ours any more */
 	while (n_stale < FP_MAX_PORTS && !bpf_map_get_next_key(fd, prev, &key)) {
@@ -700,29 +777,35 @@ static int fill_tx_ports(struct datapath *dp)
 	for (int i = 0; i < n_stale; i++)
 		bpf_map_delete_elem(fd, &stale[i]);
 	for (int i = 0; i < dp->n_ports; i++) {
-		struct bpf_devmap_val v = { .ifindex = dp->ports[i].ifindex };
-		__u32 k = dp->ports[i].ifindex;
-
-		__u8 mac[FP_ETH_ALEN];
-		int err;
-
-		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
-			pr_warn("cannot add %s to tx_ports: %s\n",
-				dp->ports[i].name, strerror(errno));
-			return -errno;
-		}
-		err = port_mac_of(&dp->ports[i], mac);
-		if (err) {
-			pr_warn("cannot read the MAC of %s: %s\n",
-				dp->ports[i].name, strerror(-err));
-			return err;
-		}
-		err = datapath_set_port(dp, &dp->ports[i], mac,
-					dp->ports[i].l3dom);
+		err = fill_port(dp, &dp->ports[i]);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+void datapath_port_gone(struct datapath *dp, struct port *p)
+{
+	__u32 key = p->ifindex;
+
+	/* the device took its program along, and its tx_ports entry */
+	p->attached = false;
+	p->made_qdisc = false;
+	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tx_ports), &key);
+	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.port_macs), &key);
+}
+
+int datapath_port_back(struct datapath *dp, struct port *p, int ifindex,
+		       __u32 l3dom)
+{
+	int err;
+
+	p->ifindex = ifindex;
+	p->l3dom = l3dom;
+	err = fill_port(dp, p);
+	if (!err)
+		err = attach_port(dp, p);
+	return err;
 }
 
 /*

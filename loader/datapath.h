@@ -34,6 +34,7 @@ struct port {
 	__u32 mode;    /* what runs there: an XDP mode, or FP_MODE_TC */
 	bool dispatcher; /* XDP: in libxdp's dispatcher */
 	bool made_qdisc; /* tc: this process added the clsact qdisc */
+	bool gone;     /* its device was deleted; waiting for one of its name */
 	__u8 mac[6];   /* as written in port_macs */
 	__u32 l3dom;   /* likewise: its VRF's ifindex, 0: none */
 };
@@ -71,8 +72,23 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o);
  */
 int datapath_attach(struct datapath *dp);
 
+/*
+ * A port's device was deleted: its program and tx_ports entry went with it.
+ * When a device of that name comes back, it gets flowpin again.
+ */
+void datapath_port_gone(struct datapath *dp, struct port *p);
+int datapath_port_back(struct datapath *dp, struct port *p, int ifindex,
+		       __u32 l3dom);
+
 /* Remove the program from every port (the kernel forwards alone again). */
 void datapath_detach(struct datapath *dp);
+
+/*
+ * Before a re-exec, which adopts the maps through their pins: pin again
+ * any map whose pin was removed. Fails (and the re-exec must not happen)
+ * when a pin now names another map or the directory is not ours.
+ */
+int datapath_repin(struct datapath *dp);
 
 /* Undo datapath_open()'s pins when nothing was ever attached. */
 void datapath_unpin_new(struct datapath *dp);

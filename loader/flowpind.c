@@ -56,6 +56,7 @@ struct daemon {
 	char exe[PATH_MAX]; /* what SIGHUP executes: the installed binary */
 	struct bypass bypass; /* what forwarded flows skip, as last said */
 	bool allow_nat;	      /* --allow-nat */
+	bool attached;	      /* the ports have flowpin: follow their changes */
 	char *const *port_names;
 	int n_port_names;
 };
@@ -164,17 +165,40 @@ static const char *const state_names[] = {
 
 /*
  * A port whose MAC changed receives frames for the new one; a port moved
- * into or out of a VRF keys its flows with the new domain.
+ * into or out of a VRF keys its flows with the new domain. A port whose
+ * device was deleted is attached again when a device of its name appears.
  */
 static void sync_ports(struct daemon *d)
 {
 	for (int i = 0; i < d->dp.n_ports; i++) {
 		struct port *p = &d->dp.ports[i];
 		const struct model_link *l = model_link(&d->model, p->ifindex);
-		__u32 l3dom = model_l3dom(&d->model, p->ifindex);
-		bool new_mac = l && memcmp(l->mac, p->mac, FP_ETH_ALEN);
+		__u32 l3dom, old;
+		bool new_mac;
 
-		if (!l || (!new_mac && l3dom == p->l3dom))
+		if (!l) {
+			if (!p->gone) {
+				pr_warn("port %s is gone: its flows' packets go to the kernel; flowpin attaches again to a new %s\n",
+					p->name, p->name);
+				datapath_port_gone(&d->dp, p);
+				p->gone = true;
+			}
+			l = model_link_by_name(&d->model, p->name);
+			if (!l)
+				continue;
+			pr_info("port %s is back (ifindex %u)\n", p->name,
+				l->ifindex);
+			old = p->ifindex;
+			if (datapath_port_back(&d->dp, p, l->ifindex,
+					       model_l3dom(&d->model, l->ifindex)))
+				p->ifindex = old; /* tried again at the next sync */
+			else
+				p->gone = false;
+			continue;
+		}
+		l3dom = model_l3dom(&d->model, p->ifindex);
+		new_mac = memcmp(l->mac, p->mac, FP_ETH_ALEN);
+		if (!new_mac && l3dom == p->l3dom)
 			continue;
 		if (datapath_set_port(&d->dp, p, l->mac, l3dom))
 			continue;
@@ -213,7 +237,7 @@ static int sync_table(struct daemon *d)
 	char buf[96];
 	int n, err = 0, failed = 0;
 
-	if (d->dp.ports[0].attached)
+	if (d->attached)
 		sync_ports(d);
 	n = reconcile(&d->model, d->nht.nh, d->nht.size, &o, &ch);
 	if (n < 0)
@@ -691,6 +715,7 @@ int main(int argc, char **argv)
 	err = datapath_attach(&d.dp);
 	if (err)
 		goto err_rtnl;
+	d.attached = true;
 	pr_debug("attached in %.2f s\n", mono_s() - t0);
 
 	d.status = (struct daemon_status){
@@ -710,7 +735,13 @@ int main(int argc, char **argv)
 	pr_info("ready: %d port(s), maps pinned in %s\n", d.dp.n_ports,
 		d.dp.pin_path);
 
-	sig = run(&d, sigfd, timerfd);
+	for (;;) {
+		sig = run(&d, sigfd, timerfd);
+		if (sig != SIGHUP || !datapath_repin(&d.dp))
+			break;
+		pr_warn("not re-executing: the new image would not find these maps; fix %s and send SIGHUP again\n",
+			d.dp.pin_path);
+	}
 	if (sig == SIGHUP) {
 		/* The datapath stays attached; the new image adopts it. */
 		pr_info("re-executing, the datapath stays attached\n");

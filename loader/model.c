@@ -94,6 +94,15 @@ const struct model_link *model_link(const struct model *m, __u32 ifindex)
 	return find_link(m, ifindex);
 }
 
+const struct model_link *model_link_by_name(const struct model *m,
+					    const char *name)
+{
+	for (int i = 0; i < m->n_links; i++)
+		if (!strcmp(m->links[i].name, name))
+			return &m->links[i];
+	return NULL;
+}
+
 __u32 model_l3dom(const struct model *m, __u32 ifindex)
 {
 	const struct model_link *l = find_link(m, ifindex), *master;
@@ -220,6 +229,10 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 			l->master = mnl_attr_get_u32(a);
 		else if (mnl_attr_get_type(a) == IFLA_LINKINFO)
 			l->is_vrf = link_kind_is(a, "vrf");
+		else if (mnl_attr_get_type(a) == IFLA_IFNAME &&
+			 !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+			snprintf(l->name, sizeof(l->name), "%s",
+				 mnl_attr_get_str(a));
 	}
 	return 0;
 }

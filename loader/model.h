@@ -15,6 +15,7 @@
 struct model_link {
 	__u32 ifindex;
 	__u32 master;  /* IFLA_MASTER: a bridge, a bond, a VRF, ...; 0: none */
+	char name[16]; /* IFLA_IFNAME */
 	__u8 mac[FP_ETH_ALEN];
 	bool up;       /* administratively up with carrier */
 	bool admin_up; /* IFF_UP */
@@ -107,6 +108,9 @@ int model_apply(struct model *m, const struct nlmsghdr *nlh);
 
 /* A link as the model knows it, or NULL. */
 const struct model_link *model_link(const struct model *m, __u32 ifindex);
+/* The link of this name, or NULL. */
+const struct model_link *model_link_by_name(const struct model *m,
+					    const char *name);
 /* The link's L3 domain: its VRF's ifindex, or 0 outside any VRF. */
 __u32 model_l3dom(const struct model *m, __u32 ifindex);
 

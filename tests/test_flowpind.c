@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <libgen.h>
+#include <net/if.h>
 #include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -422,6 +423,58 @@ static void bad_input(void **state)
 }
 
 /*
+ * A port deleted and created again under its name gets flowpin again; pins
+ * removed underneath are pinned again before a SIGHUP re-executes, so the
+ * new image adopts the maps in use rather than starting empty.
+ */
+static void ports_and_pins_come_back(void **state)
+{
+	struct flow_key key = { .family = FP_AF_INET, .proto = 17, .sport = 9 };
+	struct flow_pin pin = { .nh_id = 1, .nh_gen = 1 }, got;
+	__u32 k, old = rt.ifindex_out[5];
+	struct bpf_devmap_val dv;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	pid = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(sh("ip link del out5"), 0);
+	assert_int_equal(sh("ip link add out5 address 02:00:00:00:05:01 type veth peer name out5p && ip link set dev out5 up && ip link set dev out5p up && ip addr add 10.0.5.1/24 dev out5"), 0);
+	rt.ifindex_out[5] = if_nametoindex("out5");
+	assert_int_not_equal(rt.ifindex_out[5], old);
+	for (int i = 0; i < 200 && !tc_prog_id(5); i++)
+		usleep(10000);
+	assert_true(daemon_log_has("port out5 is gone"));
+	assert_true(daemon_log_has("port out5 is back"));
+	assert_true(tc_prog_id(5) > 0);
+	fd = pinned_fd("tx_ports");
+	k = rt.ifindex_out[5];
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &dv), 0);
+	k = old;
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &k, &dv), 0);
+	close(fd);
+
+	fd = pinned_fd("flow_pins");
+	assert_int_equal(bpf_map_update_elem(fd, &key, &pin, BPF_ANY), 0);
+	close(fd);
+	remove_pins();
+	assert_false(pin_dir_exists());
+	assert_int_equal(truncate(log_path, 0), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("maps were no longer pinned"));
+	assert_true(daemon_log_has("adopted out1"));
+	fd = pinned_fd("flow_pins");
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
+	assert_memory_equal(&got, &pin, sizeof(pin));
+	close(fd);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	/* the fixture's out5 again, for the tests that follow */
+	sh("ip neigh replace 10.0.5.2 lladdr 02:00:00:00:05:02 dev out5 nud permanent; ip addr add fd00:5::1/64 dev out5 nodad; ip neigh replace fd00:5::2 lladdr 02:00:00:00:05:02 dev out5 nud permanent");
+}
+
+/*
  * What forwarded flows skip is said at start, one line each, and again
  * when it appears later; NAT is refused unless --allow-nat.
  */
@@ -472,6 +525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(keepalive_spares_static_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
+		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
 	};
 	int ret;
 
