@@ -589,6 +589,58 @@ static int check_bypass(struct daemon *d, bool start)
 	return err;
 }
 
+/*
+ * When each withdrawn next hop was withdrawn (boot-time seconds), handed to
+ * the re-executed image in the environment: its drain timeout runs on, and
+ * does not start over at every reload.
+ */
+#define WITHDRAWN_ENV "FLOWPIND_WITHDRAWN_AT"
+
+static void withdrawn_at_export(const struct daemon *d)
+{
+	size_t len = 0, cap = 64;
+	char *v = malloc(cap);
+
+	if (!v)
+		return;
+	v[0] = '\0';
+	for (__u32 id = 1; id < d->nht.size; id++) {
+		if (!d->withdrawn_at[id])
+			continue;
+		if (cap - len < 48) {
+			char *bigger = realloc(v, cap *= 2);
+
+			if (!bigger)
+				break;
+			v = bigger;
+		}
+		len += snprintf(v + len, cap - len, "%s%u=%llu", len ? "," : "",
+				id, (unsigned long long)d->withdrawn_at[id]);
+	}
+	setenv(WITHDRAWN_ENV, v, 1);
+	free(v);
+}
+
+/* Only for next hops the table still holds as withdrawn. */
+static void withdrawn_at_import(struct daemon *d)
+{
+	const char *v = getenv(WITHDRAWN_ENV);
+	unsigned long long t;
+	unsigned int id;
+	int n;
+
+	while (v && sscanf(v, "%u=%llu%n", &id, &t, &n) == 2) {
+		const struct nexthop *nh = id < d->nht.size ?
+			nexthop_table_get(&d->nht, id) : NULL;
+
+		if (nh && nh->state == NH_WITHDRAWN)
+			d->withdrawn_at[id] = t;
+		v += n;
+		v += *v == ',';
+	}
+	unsetenv(WITHDRAWN_ENV);
+}
+
 static int open_fds(sigset_t *mask, int *sigfd, int *timerfd)
 {
 	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
@@ -699,6 +751,7 @@ int main(int argc, char **argv)
 		err = -ENOMEM;
 		goto err_nht;
 	}
+	withdrawn_at_import(&d);
 	/* Subscribe first, then dump, so no change falls between the two. */
 	err = rtnl_open(&d.rtnl, d.rcvbuf);
 	if (err) {
@@ -747,6 +800,7 @@ int main(int argc, char **argv)
 		pr_info("re-executing, the datapath stays attached\n");
 		sd_notify("RELOADING=1");
 		rtnl_close(&d.rtnl);
+		withdrawn_at_export(&d);
 		/* signals stay blocked: the new image's signalfd gets any pending */
 		execv(d.exe, argv);
 		pr_warn("cannot re-execute: %s; the datapath stays attached\n",

@@ -475,6 +475,40 @@ static void ports_and_pins_come_back(void **state)
 }
 
 /*
+ * A drained next hop's timeout counts from its withdrawal, across a SIGHUP
+ * re-exec: the new image takes the times over rather than starting anew.
+ */
+static void drain_timeout_survives_reload(void **state)
+{
+	static const int no2[] = { 1, 3, 4 };
+	__u64 t0;
+	pid_t pid;
+
+	(void)state;
+	pid = daemon_start("--drain-timeout", "5", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	t0 = now_us();
+	assert_int_equal(route_svc(no2, 3), 0);
+	assert_true(wait_state(FP_AF_INET, 2, "10.0.2.2", NH_WITHDRAWN, t0) >= 0);
+	usleep(3000000);
+	assert_int_equal(truncate(log_path, 0), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", NULL), NH_WITHDRAWN);
+	/* 6 s after the withdrawal, 3 s after the reload: due */
+	while (now_us() - t0 < 6000000)
+		usleep(100000);
+	assert_int_equal(sh("ip route add 192.0.2.77/32 via 10.0.1.2 dev out1"), 0);
+	for (int i = 0; i < 20 && !daemon_log_has("10.0.2.2 dev out2: released"); i++)
+		usleep(50000);
+	if (!daemon_log_has("10.0.2.2 dev out2: released"))
+		sh("cat %s >&2", log_path);
+	assert_true(daemon_log_has("10.0.2.2 dev out2: released"));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	sh("ip route del 192.0.2.77/32");
+}
+
+/*
  * What forwarded flows skip is said at start, one line each, and again
  * when it appears later; NAT is refused unless --allow-nat.
  */
@@ -526,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(drain_timeout_survives_reload, setup, teardown),
 	};
 	int ret;
 
