@@ -265,12 +265,9 @@ int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		    .data_size_out = PKT_MAX,
 		    .ctx_in = tc ? (void *)&skb : (void *)&xdp,
 		    .ctx_size_in = tc ? sizeof(skb) : sizeof(xdp), .repeat = 1);
-	int err = bpf_prog_test_run_opts(f->prog_fd, &opts);
-
-	if (err) {
-		fprintf(stderr, "test run: %s\n", strerror(-err));
+	/* a refusal is the caller's to report: random frames expect some */
+	if (bpf_prog_test_run_opts(f->prog_fd, &opts))
 		return -1;
-	}
 	*out_len = opts.data_size_out;
 	if (!tc)
 		return opts.retval;

@@ -19,15 +19,16 @@
 # Usage: scenarios.sh [--build DIR] [--demo] [--only "SCENARIO..."]
 #                     [--modes "native skb tc auto"] [--conns N] [--kernel-only] [-v]
 #                     [--hold SECONDS]  (keep each run's topology up, to look)
-# SCENARIOS_ONLY and SCENARIOS_CONNS are the defaults of --only and --conns
-# (for a caller that cannot pass options, as run-all).
+# SCENARIOS_ONLY, SCENARIOS_CONNS and SCENARIOS_MODES are the defaults of
+# --only, --conns and --modes (for a caller that cannot pass options, as
+# run-all).
 # FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
 set -u -o pipefail
 
 BUILD=build
 DEMO=0
 ONLY=${SCENARIOS_ONLY:-}
-MODES="native skb auto"  # --demo: auto
+MODES=${SCENARIOS_MODES:-native skb auto} # --demo: auto
 CONNS=${SCENARIOS_CONNS:-200}
 SPREAD=100
 KERNEL_ONLY=0
@@ -763,7 +764,7 @@ print_table() {
 if [ "$DEMO" = 1 ]; then
 	SCENARIOS=${ONLY:-$DEMO_SCENARIOS}
 	# what a new user gets: flowpind with no -m, veths as created
-	[ "$MODES" = "native skb auto" ] && MODES=auto
+	[ -z "${SCENARIOS_MODES:-}" ] && [ "$MODES" = "native skb auto" ] && MODES=auto
 else
 	SCENARIOS=${ONLY:-$ALL_SCENARIOS}
 fi
