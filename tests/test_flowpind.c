@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,16 +184,51 @@ static void pin_dir_is_private_and_systemd_told(void **state)
 	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
 	pid = daemon_start(PORTS, NULL);
 	unsetenv("NOTIFY_SOCKET");
-	assert_int_equal(daemon_wait_ready(pid), 0);
+	/* block on the notify socket itself, then read the table at once */
+	{
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 10000), 1);
+	}
 	assert_true(recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0);
+	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", NULL), NH_ACTIVE);
+	assert_int_equal(daemon_wait_ready(pid), 0);
 	close(fd);
 	unlink(sa.sun_path);
 	assert_non_null(strstr(msg, "READY=1\nSTATUS=forwarding on 5 port(s)"));
-	/* the table was filled before READY */
-	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", NULL), NH_ACTIVE);
 	assert_int_equal(stat(pin_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
+/*
+ * Through the program attached to out5 (XDP, or tc with tc set): where
+ * each of n TCP flows from out5's side to the service goes, 1..4.
+ */
+static void flows_through(bool tc, int *egress, int n)
+{
+	static const __u8 out5_mac[6] = { 2, 0, 0, 0, 5, 1 };
+	__u32 id = tc ? tc_prog_id(5) : xdp_prog_id(5);
+	struct flowpin_fixture f = { .hook = tc ? HOOK_TC : HOOK_XDP,
+				     .prog_fd = bpf_prog_get_fd_by_id(id) };
+	__u8 in[PKT_MAX], out[PKT_MAX];
+
+	assert_true(f.prog_fd >= 0);
+	for (int i = 0; i < n; i++) {
+		struct pkt_spec s = {
+			.family = 4, .proto = IPPROTO_TCP, .src = CLIENT4,
+			.dst = SVC4, .sport = 31000 + i, .dport = 443,
+			.dmac = out5_mac,
+		};
+		size_t len = pkt_build(&s, in);
+		__u32 out_len;
+
+		assert_int_equal(fixture_run(&f, in, len, out, &out_len,
+					     rt.ifindex_out[5]), XDP_REDIRECT);
+		egress[i] = egress_of(out);
+		assert_in_range(egress[i], 1, 4);
+	}
+	close(f.prog_fd);
 }
 
 /*
@@ -206,6 +242,8 @@ static void restarts_keep_datapath(const char *mode)
 	struct flow_pin pin = { .nh_id = 1, .nh_gen = 1 }, got;
 	__u32 (*prog_id)(int) = mode ? xdp_prog_id : tc_prog_id;
 	__u32 (*other_id)(int) = mode ? tc_prog_id : xdp_prog_id;
+	static const int five[] = { 1, 2, 3, 4, 5 };
+	int before[32], after[32];
 	pid_t pid = mode ? daemon_start("-m", mode, PORTS, NULL) :
 			   daemon_start(PORTS, NULL), pid2;
 	__u32 prog;
@@ -220,12 +258,26 @@ static void restarts_keep_datapath(const char *mode)
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_update_elem(fd, &key, &pin, BPF_ANY), 0);
 	close(fd);
+	/* real pins, through the real program, kept across every restart */
+	flows_through(!mode, before, 32);
 
 	assert_int_equal(kill(pid, SIGHUP), 0);
 	assert_int_equal(truncate(log_path, 0), 0);
 	assert_int_equal(daemon_wait_ready(pid), 0); /* same process, new image */
 	assert_true(daemon_log_has("adopted out1"));
 	assert_int_equal(prog_id(1), prog);
+	flows_through(!mode, after, 32);
+	assert_memory_equal(after, before, sizeof(before));
+	/* only the new image can follow this: out5 joins the route */
+	{
+		__u64 t = now_us();
+
+		assert_int_equal(route_svc(five, 5), 0);
+		assert_true(wait_state(FP_AF_INET, 5, "10.0.5.2", NH_ACTIVE, t) >= 0);
+		flows_through(!mode, after, 32);
+		assert_memory_equal(after, before, sizeof(before));
+		assert_int_equal(route_svc(five, 4), 0);
+	}
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -239,6 +291,8 @@ static void restarts_keep_datapath(const char *mode)
 	assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
 	assert_memory_equal(&got, &pin, sizeof(pin));
 	close(fd);
+	flows_through(!mode, after, 32);
+	assert_memory_equal(after, before, sizeof(before));
 
 	/* another policy is another program: replaced in place, pins kept */
 	kill(pid2, SIGKILL);
