@@ -9,7 +9,7 @@ SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client
 # Not in the sanitizer build: the suite runs the same daemon code as
 # test_flowpind and test_faults do there, and takes minutes.
 ifneq ($(SANITIZE),1)
-TESTS += $(BUILD)/test_scenarios
+TESTS += $(BUILD)/test_scenarios $(BUILD)/test_mutants
 endif
 
 # tests/scenario/NAME.c -> $(BUILD)/scenario_NAME, one file each.
@@ -22,6 +22,13 @@ $(BUILD)/test_scenarios: tests/scenario/scenarios.sh $(SCENARIO_BINS) | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)printf '#!/bin/sh\nexec "%s" --build "%s" "$$@"\n' \
 		"$(CURDIR)/tests/scenario/scenarios.sh" "$(abspath $(BUILD))" > $@
+	$(Q)chmod +x $@
+
+# Broken daemons the suite must catch (tests/mutants.sh).
+$(BUILD)/test_mutants: tests/mutants.sh $(SCENARIO_BINS) | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)printf '#!/bin/sh\nexec "%s" "%s" "$$@"\n' \
+		"$(CURDIR)/tests/mutants.sh" "$(abspath $(BUILD))" > $@
 	$(Q)chmod +x $@
 
 demo: check-deps
