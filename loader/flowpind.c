@@ -235,18 +235,21 @@ static int sync_table(struct daemon *d)
 	};
 	struct nh_change *ch;
 	char buf[96];
-	int n, err = 0, failed = 0;
+	int n, err = 0, failed = 0, ret;
 
 	if (d->attached)
 		sync_ports(d);
 	n = reconcile(&d->model, d->nht.nh, d->nht.size, &o, &ch);
 	if (n < 0)
 		return n;
-	/* in reconcile()'s order; one failed write does not stop the rest */
+	/*
+	 * In reconcile()'s order, one failed write not stopping the rest, and
+	 * as one batch: one grace period for all of them.
+	 */
+	nexthop_table_begin(&d->nht);
 	for (int i = 0; i < n; i++) {
 		struct nexthop_addr a = ch[i].addr;
 		const struct nexthop *nh;
-		int ret;
 
 		if (ch[i].op == NH_RELEASE) {
 			nh = nexthop_table_get(&d->nht, ch[i].id);
@@ -271,6 +274,12 @@ static int sync_table(struct daemon *d)
 		}
 	}
 	free(ch);
+	ret = nexthop_table_commit(&d->nht);
+	if (ret) {
+		pr_warn("waiting for the datapath's readers failed: %s; the next write waits first\n",
+			strerror(-ret));
+		err = err ? err : ret;
+	}
 	d->write_errors += failed;
 	if (failed)
 		pr_warn("%d of %d next-hop changes failed (%llu since start); the next event or resync tries again\n",

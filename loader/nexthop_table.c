@@ -62,8 +62,13 @@ static int wait_for_readers(struct nexthop_table *t)
 {
 	__u32 key = 0;
 
+	t->waits++;
 	if (bpf_map_update_elem(t->sync_fd, &key, &t->sync_inner_fd, BPF_ANY))
 		return -errno;
+	/* every flip so far has no reader of its old slot left */
+	if (t->any_flipped)
+		memset(t->flipped, 0, t->size);
+	t->any_flipped = false;
 	return 0;
 }
 
@@ -117,7 +122,8 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 	t->size = info.max_entries;
 	t->nh = calloc(t->size, sizeof(*t->nh));
 	t->live = calloc(t->size, 1);
-	if (!t->nh || !t->live) {
+	t->flipped = calloc(t->size, 1);
+	if (!t->nh || !t->live || !t->flipped) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -141,8 +147,10 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 err_free:
 	free(t->nh);
 	free(t->live);
+	free(t->flipped);
 	t->nh = NULL;
 	t->live = NULL;
+	t->flipped = NULL;
 	return err;
 }
 
@@ -154,8 +162,10 @@ void nexthop_table_close(struct nexthop_table *t)
 	close(t->sync_inner_fd);
 	free(t->nh);
 	free(t->live);
+	free(t->flipped);
 	t->nh = NULL;
 	t->live = NULL;
+	t->flipped = NULL;
 }
 
 /* Write the copy not in use, flip, then wait until nobody reads the old. */
@@ -167,10 +177,11 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 	int err;
 
 	/*
-	 * A flip whose wait failed may still have readers of the slot this
-	 * write would overwrite: wait for them first, or write nothing.
+	 * A flip whose wait failed, or this next hop's flip earlier in the
+	 * batch, may still have readers of the slot this write would
+	 * overwrite: wait for them first, or write nothing.
 	 */
-	if (t->wait_pending) {
+	if (t->wait_pending || t->flipped[id]) {
 		err = wait_for_readers(t);
 		if (err)
 			return err;
@@ -186,8 +197,30 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 		return -errno;
 	t->live[id] = next;
 	t->nh[id] = *nh;
+	if (t->batch) {
+		t->flipped[id] = 1;
+		t->any_flipped = true;
+		return 0;
+	}
 	err = wait_for_readers(t);
 	t->wait_pending = err != 0;
+	return err;
+}
+
+void nexthop_table_begin(struct nexthop_table *t)
+{
+	t->batch = true;
+}
+
+int nexthop_table_commit(struct nexthop_table *t)
+{
+	int err = 0;
+
+	t->batch = false;
+	if (t->any_flipped) {
+		err = wait_for_readers(t);
+		t->wait_pending = err != 0;
+	}
 	return err;
 }
 

@@ -4,7 +4,8 @@
  *
  * A next hop is written without the datapath ever reading a half-written
  * copy: see struct nexthop_entry in flowpin.h. Each write waits for an RCU
- * grace period, so batch changes where you can.
+ * grace period, unless it is part of a batch (nexthop_table_begin() ...
+ * nexthop_table_commit()), which waits once for all of its writes.
  */
 #ifndef FLOWPIN_NEXTHOP_TABLE_H
 #define FLOWPIN_NEXTHOP_TABLE_H
@@ -21,9 +22,21 @@ struct nexthop_table {
 	struct nexthop *nh; /* copy of every live slot, by id */
 	__u8 *live;	   /* which slot of each entry is live, by id */
 	bool wait_pending; /* a flip whose wait for readers failed */
+	bool batch;	   /* between begin and commit */
+	__u8 *flipped;	   /* by id: flipped in this batch, not yet waited for */
+	bool any_flipped;
+	__u64 waits;	   /* grace periods waited for, ever */
 };
 
 int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd);
+
+/*
+ * A batch: every write flips without waiting, and commit waits once, so
+ * a thousand changes cost one grace period rather than a thousand. A
+ * next hop written twice in a batch waits before its second write.
+ */
+void nexthop_table_begin(struct nexthop_table *t);
+int nexthop_table_commit(struct nexthop_table *t);
 void nexthop_table_close(struct nexthop_table *t);
 
 /* The next hop with this address, or 0. */

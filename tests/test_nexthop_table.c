@@ -240,6 +240,49 @@ static void failed_wait_blocks_next_write(void **state)
 	assert_memory_equal(e.slot[e.live & 1].dmac, dmac, 6);
 }
 
+/*
+ * A batch (here: filling the table) flips every next hop it writes at
+ * once and waits for the datapath's readers once, at commit; a next hop
+ * written twice in it waits before its second write, whose slot may still
+ * be read.
+ */
+static void batch_waits_once(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_entry e;
+	struct nexthop_addr a;
+	__u64 waits = m->t.waits;
+	__u32 key;
+
+	nexthop_table_begin(&m->t);
+	for (int i = 1; i < SIZE; i++) {
+		addr4(&a, 7, i);
+		assert_true(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE) > 0);
+	}
+	assert_int_equal(m->t.waits, waits); /* live already, not waited for */
+	addr4(&a, 7, SIZE - 1);
+	key = nexthop_table_find(&m->t, &a);
+	read_entry(m, key, &e);
+	assert_int_equal(e.slot[e.live].state, NH_ACTIVE);
+	assert_int_equal(nexthop_table_commit(&m->t), 0);
+	assert_int_equal(m->t.waits, waits + 1);
+
+	nexthop_table_begin(&m->t);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE), (int)key);
+	assert_int_equal(m->t.waits, waits + 1);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), (int)key);
+	assert_int_equal(m->t.waits, waits + 2); /* before the second write */
+	read_entry(m, key, &e);
+	assert_memory_equal(e.slot[e.live].dmac, dmac, 6);
+	assert_memory_equal(e.slot[!e.live].dmac, dmac2, 6);
+	assert_int_equal(nexthop_table_commit(&m->t), 0);
+	assert_int_equal(m->t.waits, waits + 3);
+	/* an empty batch waits for nothing */
+	nexthop_table_begin(&m->t);
+	assert_int_equal(nexthop_table_commit(&m->t), 0);
+	assert_int_equal(m->t.waits, waits + 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +293,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reopen_adopts_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(reopen_rebuilds_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_wait_blocks_next_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_waits_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("nexthop_table", tests, NULL, NULL);
