@@ -41,6 +41,8 @@ void model_free(struct model *m)
 	free(m->buckets);
 	free(m->links);
 	free(m->neighs);
+	free(m->neigh_head);
+	free(m->neigh_next);
 	free(m->nhobjs);
 	free(m->refs);
 	memset(m, 0, sizeof(*m));
@@ -80,13 +82,110 @@ static struct model_link *find_link(const struct model *m, __u32 ifindex)
 	return NULL;
 }
 
+static __u32 neigh_hash(const struct nexthop_addr *a)
+{
+	const __u8 *p = (const __u8 *)a;
+	__u32 h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*a); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
 static struct model_neigh *find_neigh(const struct model *m,
 				      const struct nexthop_addr *a)
 {
-	for (int i = 0; i < m->n_neighs; i++)
-		if (addr_eq(&m->neighs[i].addr, a))
-			return &m->neighs[i];
+	if (!m->n_neigh_buckets)
+		return NULL;
+	for (int i = m->neigh_head[neigh_hash(a) & (m->n_neigh_buckets - 1)];
+	     i; i = m->neigh_next[i - 1])
+		if (addr_eq(&m->neighs[i - 1].addr, a))
+			return &m->neighs[i - 1];
 	return NULL;
+}
+
+static void neigh_link(struct model *m, int i)
+{
+	__u32 b = neigh_hash(&m->neighs[i].addr) & (m->n_neigh_buckets - 1);
+
+	m->neigh_next[i] = m->neigh_head[b];
+	m->neigh_head[b] = i + 1;
+}
+
+static void neigh_unlink(struct model *m, int i)
+{
+	int *pp = &m->neigh_head[neigh_hash(&m->neighs[i].addr) &
+				 (m->n_neigh_buckets - 1)];
+
+	while (*pp && *pp != i + 1)
+		pp = &m->neigh_next[*pp - 1];
+	if (*pp)
+		*pp = m->neigh_next[i];
+}
+
+/* A new entry for this address (zeroed but for it), or NULL. */
+static struct model_neigh *neigh_add(struct model *m,
+				     const struct nexthop_addr *a)
+{
+	struct model_neigh *n;
+
+	if (m->n_neighs == m->cap_neighs) {
+		int cap = m->cap_neighs ? m->cap_neighs * 2 : 64;
+		struct model_neigh *v = realloc(m->neighs, cap * sizeof(*v));
+		int *next;
+
+		if (!v)
+			return NULL;
+		m->neighs = v;
+		next = realloc(m->neigh_next, cap * sizeof(*next));
+		if (!next)
+			return NULL;
+		m->neigh_next = next;
+		m->cap_neighs = cap;
+	}
+	if ((__u32)(m->n_neighs + 1) * 2 > m->n_neigh_buckets) {
+		__u32 nb = m->n_neigh_buckets ? m->n_neigh_buckets * 2 : 128;
+		int *head = calloc(nb, sizeof(*head));
+
+		if (!head)
+			return NULL;
+		free(m->neigh_head);
+		m->neigh_head = head;
+		m->n_neigh_buckets = nb;
+		for (int i = 0; i < m->n_neighs; i++)
+			neigh_link(m, i);
+	}
+	n = &m->neighs[m->n_neighs];
+	memset(n, 0, sizeof(*n));
+	n->addr = *a;
+	neigh_link(m, m->n_neighs++);
+	return n;
+}
+
+/* Remove an entry: the last one takes its place. */
+static void neigh_del(struct model *m, struct model_neigh *n)
+{
+	int i = n - m->neighs, last = m->n_neighs - 1;
+
+	neigh_unlink(m, i);
+	if (i != last) {
+		neigh_unlink(m, last);
+		m->neighs[i] = m->neighs[last];
+		neigh_link(m, i);
+	}
+	m->n_neighs--;
+}
+
+/* Is this address a gateway of a route or a nexthop object of the model? */
+static bool is_gateway(const struct model *m, const struct nexthop_addr *a)
+{
+	for (int i = 0; i < m->n_refs; i++)
+		if (m->refs[i].count && addr_eq(&m->refs[i].addr, a))
+			return true;
+	for (int i = 0; i < m->n_nhobjs; i++)
+		if (addr_eq(&m->nhobjs[i].gw, a))
+			return true;
+	return false;
 }
 
 const struct model_link *model_link(const struct model *m, __u32 ifindex)
@@ -246,7 +345,7 @@ static int apply_neigh(struct model *m, const struct nlmsghdr *nlh)
 	const __u8 *lladdr = NULL;
 	struct model_neigh *n;
 	const struct nlattr *a;
-	bool have_dst = false;
+	bool have_dst = false, resolved;
 
 	addr.family = fam_of(ndm->ndm_family);
 	if (!addr.family || (ndm->ndm_flags & NTF_PROXY))
@@ -261,22 +360,33 @@ static int apply_neigh(struct model *m, const struct nlmsghdr *nlh)
 	if (!have_dst)
 		return -EINVAL;
 	n = find_neigh(m, &addr);
+	if (nlh->nlmsg_type == RTM_DELNEIGH) {
+		/*
+		 * A removed entry is most often garbage collection of a
+		 * neighbour the kernel saw no traffic for (pinned traffic
+		 * bypasses it): a gateway's keeps its MAC, and only a failed
+		 * resolution makes it unusable. Any other goes.
+		 */
+		if (n && !is_gateway(m, &addr))
+			neigh_del(m, n);
+		return 0;
+	}
+	resolved = lladdr && (ndm->ndm_state & NUD_HAS_MAC);
 	if (!n) {
-		n = grow(&m->neighs, &m->n_neighs, sizeof(*n));
+		/* unresolved: of interest only for a gateway (a failure) */
+		if (!resolved && !is_gateway(m, &addr))
+			return 0;
+		if (m->n_neighs >= MODEL_MAX_NEIGHS && !is_gateway(m, &addr)) {
+			m->neighs_skipped++;
+			return 0;
+		}
+		n = neigh_add(m, &addr);
 		if (!n)
 			return -ENOMEM;
-		n->addr = addr;
 	}
-	/*
-	 * A removed entry is most often garbage collection of a neighbour
-	 * the kernel saw no traffic for (pinned traffic bypasses it): keep
-	 * its MAC. Only a failed resolution makes it unusable.
-	 */
-	if (nlh->nlmsg_type == RTM_DELNEIGH)
-		return 0; /* MAC and failure, as they were */
 	n->failed = ndm->ndm_state & NUD_FAILED;
 	n->is_static = ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP);
-	if (lladdr && (ndm->ndm_state & NUD_HAS_MAC)) {
+	if (resolved) {
 		memcpy(n->mac, lladdr, FP_ETH_ALEN);
 		n->has_mac = true;
 	}
@@ -292,10 +402,9 @@ static void remember_mac(struct model *m, const struct nexthop_addr *a,
 	if (n && (n->has_mac || n->failed))
 		return;
 	if (!n) {
-		n = grow(&m->neighs, &m->n_neighs, sizeof(*n));
+		n = neigh_add(m, a);
 		if (!n)
 			return; /* best effort: the next hop is then dead */
-		n->addr = *a;
 		n->failed = failed;
 	}
 	memcpy(n->mac, mac, FP_ETH_ALEN);
@@ -305,8 +414,10 @@ static void remember_mac(struct model *m, const struct nexthop_addr *a,
 void model_keep_macs(struct model *fresh, const struct model *old,
 		     const struct nexthop *cur, __u32 size)
 {
+	/* gateways' MACs only: the dump brought every other entry afresh */
 	for (int i = 0; i < old->n_neighs; i++)
-		if (old->neighs[i].has_mac)
+		if (old->neighs[i].has_mac &&
+		    is_gateway(fresh, &old->neighs[i].addr))
 			remember_mac(fresh, &old->neighs[i].addr,
 				     old->neighs[i].mac, old->neighs[i].failed);
 	for (__u32 id = 1; id < size; id++) {

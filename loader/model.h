@@ -80,6 +80,11 @@ struct model {
 	int n_links;
 	struct model_neigh *neighs;
 	int n_neighs;
+	int cap_neighs;
+	int *neigh_head;	/* hash buckets: index + 1 of a chain's first, 0: none */
+	int *neigh_next;	/* by index: index + 1 of the next in its chain */
+	__u32 n_neigh_buckets;	/* a power of two, at least twice n_neighs */
+	__u64 neighs_skipped;	/* not kept: past MODEL_MAX_NEIGHS */
 	struct model_nhobj *nhobjs;
 	int n_nhobjs;
 	struct model_route **buckets;
@@ -95,6 +100,15 @@ struct model {
 	 */
 	bool stale;
 };
+
+/*
+ * Neighbours the model keeps besides gateways' (which it always keeps):
+ * resolved entries, for a route that may come to use them. Entries the
+ * kernel removes go, unless they are a gateway's (garbage collection of a
+ * neighbour pinned traffic bypasses); unresolved ones are kept only for
+ * gateways. A scan of a connected /64 therefore costs little.
+ */
+#define MODEL_MAX_NEIGHS (1 << 18)
 
 int model_init(struct model *m);
 void model_free(struct model *m);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "model.h"
+#include "nexthop_table.h"
 
 #define SIZE 16
 #define NOW 1000
@@ -539,6 +540,76 @@ static void neighbour_gc_is_not_death(void **state)
 	assert_memory_equal(find(e, 4, 1, "10.0.1.2")->dmac, mac_a, 6);
 }
 
+/* The model's entry for this IPv4 neighbour on ifindex 1, or NULL. */
+static const struct model_neigh *neigh4(struct env *e, const char *addr)
+{
+	struct nexthop_addr na;
+	__u8 a[4];
+
+	inet_pton(AF_INET, addr, a);
+	nexthop_addr_from(&na, 1, FP_AF_INET, a);
+	return model_neigh(&e->m, &na);
+}
+
+/*
+ * A scan of a connected network: unresolved neighbours are not kept (but
+ * a gateway's are), resolved ones go when the kernel removes them (but a
+ * gateway's stay), every kept one is still found after many removals, and
+ * the table stops growing at MODEL_MAX_NEIGHS.
+ */
+static void neighbour_table_stays_small(void **state)
+{
+	struct env *e = *state;
+	int base;
+	char a[64];
+
+	route_msg(e, RTM_NEWROUTE, 0, 4, "198.51.100.0", 24, two4, 2);
+	sync_table(e);
+	base = e->m.n_neighs;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(a, sizeof(a), "10.9.%d.%d", i / 250, i % 250 + 1);
+		neigh_msg(e, RTM_NEWNEIGH, 4, 1, a, NULL, NUD_INCOMPLETE);
+		neigh_msg(e, RTM_NEWNEIGH, 4, 1, a, NULL, NUD_FAILED);
+	}
+	assert_int_equal(e->m.n_neighs, base);
+	neigh_msg(e, RTM_NEWNEIGH, 4, 2, "10.0.2.2", NULL, NUD_FAILED);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 2, "10.0.2.2"), NH_DEAD); /* a gateway's */
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(a, sizeof(a), "10.8.%d.%d", i / 250, i % 250 + 1);
+		neigh_msg(e, RTM_NEWNEIGH, 4, 1, a, mac_a, NUD_REACHABLE);
+	}
+	assert_int_equal(e->m.n_neighs, base + 2000);
+	for (int i = 1; i < 2000; i += 2) {
+		snprintf(a, sizeof(a), "10.8.%d.%d", i / 250, i % 250 + 1);
+		neigh_msg(e, RTM_DELNEIGH, 4, 1, a, mac_a, NUD_STALE);
+	}
+	assert_int_equal(e->m.n_neighs, base + 1000);
+	for (int i = 0; i < 2000; i++) {
+		const struct model_neigh *n;
+
+		snprintf(a, sizeof(a), "10.8.%d.%d", i / 250, i % 250 + 1);
+		n = neigh4(e, a);
+		assert_true((n != NULL) == (i % 2 == 0));
+		if (n)
+			assert_memory_equal(n->mac, mac_a, 6);
+	}
+	neigh_msg(e, RTM_DELNEIGH, 4, 1, "10.0.1.2", mac_a, NUD_STALE);
+	assert_non_null(neigh4(e, "10.0.1.2"));
+
+	for (int i = 0; e->m.n_neighs < MODEL_MAX_NEIGHS; i++) {
+		snprintf(a, sizeof(a), "10.%d.%d.%d", 16 + i / 62500,
+			 i / 250 % 250, i % 250 + 1);
+		neigh_msg(e, RTM_NEWNEIGH, 4, 1, a, mac_a, NUD_REACHABLE);
+	}
+	neigh_msg(e, RTM_NEWNEIGH, 4, 1, "10.99.0.1", mac_a, NUD_REACHABLE);
+	assert_int_equal(e->m.n_neighs, MODEL_MAX_NEIGHS);
+	assert_int_equal(e->m.neighs_skipped, 1);
+	assert_null(neigh4(e, "10.99.0.1"));
+	assert_non_null(neigh4(e, "10.8.0.1"));
+}
+
 static void link_down_and_removal(void **state)
 {
 	struct env *e = *state;
@@ -905,6 +976,7 @@ int main(void)
 		T(neighbour_mac_change_keeps_generation),
 		T(neighbour_failure_kills),
 		T(neighbour_gc_is_not_death),
+		T(neighbour_table_stays_small),
 		T(link_down_and_removal),
 		T(unrouted_link_churn_keeps_model),
 		T(nexthop_objects_and_groups),
