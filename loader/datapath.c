@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -477,6 +478,102 @@ out:
 	return uses;
 }
 
+/* The id of the map named flow_pins that this program uses, or 0. */
+static __u32 pins_map_of(__u32 prog_id)
+{
+	__u32 ids[DP_MAX_MAPS], len, n, found = 0;
+	struct bpf_prog_info info = {};
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd < 0)
+		return 0;
+	info.nr_map_ids = DP_MAX_MAPS;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.nr_map_ids = 0;
+	close(fd);
+	n = info.nr_map_ids < DP_MAX_MAPS ? info.nr_map_ids : DP_MAX_MAPS;
+	for (__u32 i = 0; i < n && !found; i++) {
+		struct bpf_map_info minfo = {};
+		__u32 mlen = sizeof(minfo);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &minfo, &mlen) &&
+		    !strcmp(minfo.name, "flow_pins"))
+			found = minfo.id;
+		close(mfd);
+	}
+	return found;
+}
+
+/* Does this process hold an fd of the map with this id? */
+static bool holds_map(const char *pid, __u32 map_id)
+{
+	char path[PATH_MAX], line[128], want[32];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%s/fdinfo", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	snprintf(want, sizeof(want), "map_id:\t%u\n", map_id);
+	while (!found && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (!found && fgets(line, sizeof(line), f))
+			found = !strcmp(line, want);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The running flowpind, other than this process, that a flowpin program
+ * belongs to: the one holding the program's flow_pins map. 0 when none
+ * does (it stopped or was killed: its program is ours to replace).
+ */
+static pid_t other_instance(__u32 prog_id)
+{
+	__u32 pins = pins_map_of(prog_id);
+	struct dirent *e;
+	pid_t found = 0;
+	DIR *d;
+
+	if (!pins || !(d = opendir("/proc")))
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[PATH_MAX], comm[32] = "";
+		pid_t pid = atoi(e->d_name);
+		FILE *f;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+		if (!strcmp(comm, "flowpind\n") && holds_map(e->d_name, pins))
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
 /* flowpin's program on this port (legacy or in a dispatcher), or NULL. */
 static struct xdp_program *find_flowpin(struct xdp_multiprog *mp)
 {
@@ -631,18 +728,35 @@ static __u32 auto_mode(const struct port *p, const char **why)
  */
 static int attach_port(struct datapath *dp, struct port *p)
 {
+	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
 	const char *how = "attached", *why = "";
-	__u32 mode = dp->mode;
+	__u32 mode = dp->mode, ids[2];
 	bool had_xdp, had_tc;
 	int err;
 
 	{
 		struct xdp_multiprog *mp = get_mp(p->ifindex);
+		struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
 
-		had_xdp = mp && find_flowpin(mp);
+		had_xdp = fp != NULL;
+		ids[0] = fp ? xdp_program__id(fp) : 0;
 		xdp_multiprog__close(mp);
 	}
-	had_tc = tc_hook_prog_id(p->ifindex) != 0;
+	ids[1] = tc_hook_prog_id(p->ifindex);
+	had_tc = ids[1] != 0;
+	/* another flowpind's port: neither replaced nor, later, detached */
+	for (int i = 0; i < 2; i++) {
+		pid_t other;
+
+		if (!ids[i] || prog_uses_map(ids[i], pins_fd))
+			continue;
+		other = other_instance(ids[i]);
+		if (other) {
+			pr_warn("%s is served by another flowpind (pid %d, with other maps): stop it first, or give each its own ports\n",
+				p->name, other);
+			return -EBUSY;
+		}
+	}
 	if (mode == XDP_MODE_UNSPEC)
 		mode = auto_mode(p, &why);
 	if (mode == FP_MODE_TC) {
@@ -886,6 +1000,25 @@ err_unpin:
 	return err;
 }
 
+/* Does the flowpin at the port's hook still use this datapath's maps? */
+static bool ours_on_port(struct datapath *dp, struct port *p)
+{
+	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
+	__u32 id = 0;
+
+	if (p->mode == FP_MODE_TC) {
+		id = tc_hook_prog_id(p->ifindex);
+	} else {
+		struct xdp_multiprog *mp = get_mp(p->ifindex);
+		struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
+
+		id = fp ? xdp_program__id(fp) : 0;
+		xdp_multiprog__close(mp);
+	}
+	/* nothing there is nothing to take off, and not another's either */
+	return !id || prog_uses_map(id, pins_fd);
+}
+
 void datapath_detach(struct datapath *dp)
 {
 	for (int i = 0; i < dp->n_ports; i++) {
@@ -894,6 +1027,12 @@ void datapath_detach(struct datapath *dp)
 
 		if (!p->attached)
 			continue;
+		if (!ours_on_port(dp, p)) {
+			pr_warn("left %s alone: the flowpin on it is no longer this one's\n",
+				p->name);
+			p->attached = false;
+			continue;
+		}
 		err = p->mode == FP_MODE_TC ?
 			      tc_hook_detach(p->ifindex, p->made_qdisc) :
 			      detach_xdp(p);

@@ -563,6 +563,42 @@ static void drain_timeout_survives_reload(void **state)
 }
 
 /*
+ * Two instances (another -p): the second refuses a port the first serves,
+ * leaving nothing behind; once the first is killed, its program is the
+ * second's to replace.
+ */
+static void instances_keep_to_their_ports(void **state)
+{
+	char other[80];
+	__u32 prog;
+	pid_t a, b;
+
+	(void)state;
+	snprintf(other, sizeof(other), "%s-other", pin_path);
+	a = daemon_start("out1", "out2", NULL);
+	assert_int_equal(daemon_wait_ready(a), 0);
+	prog = tc_prog_id(2);
+	assert_true(prog > 0);
+	refuse_leaving("a port another flowpind serves",
+		       "out2 is served by another flowpind",
+		       daemon_start("-p", other, "out3", "out2", NULL));
+	assert_int_equal(tc_prog_id(2), prog);
+	assert_int_equal(tc_prog_id(3), 0); /* undone */
+	assert_int_equal(xdp_prog_id(3), 0);
+
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+	assert_int_equal(truncate(log_path, 0), 0);
+	b = daemon_start("-p", other, "out3", "out2", NULL);
+	assert_int_equal(daemon_wait_ready(b), 0);
+	assert_true(daemon_log_has("replaced the earlier flowpin on out2"));
+	assert_int_not_equal(tc_prog_id(2), prog);
+	assert_int_equal(daemon_stop(b, SIGTERM), 0);
+	assert_int_equal(tc_prog_id(2), 0);
+	sh("rm -rf %s", other);
+}
+
+/*
  * What forwarded flows skip is said at start, one line each, and again
  * when it appears later; NAT is refused unless --allow-nat.
  */
@@ -615,6 +651,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(drain_timeout_survives_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(instances_keep_to_their_ports, setup, teardown),
 	};
 	int ret;
 
