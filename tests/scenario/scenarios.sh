@@ -786,7 +786,11 @@ start=$SECONDS
 echo "scenarios: $CONNS connections per family, topology prefix $ID"
 for scen in $SCENARIOS; do
 	run_one "$scen" kernel
+	read -r _ _ chg _ <<<"$(spec "$scen")"
 	for col in $FP_COLS; do
+		# the drop rule is the same XDP program in native and skb mode,
+		# and each reject run waits out its timeouts (about 15 s)
+		is_reject "$chg" && [ "$col" = skb ] && continue
 		run_one "$scen" "$col"
 	done
 done
