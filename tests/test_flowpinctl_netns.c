@@ -716,6 +716,13 @@ static void flows_json(void **state)
 		assert_int_equal(jnum(v->items[i], "nh_id"),
 				 T.fx.nh4[FLUSH_EGRESS]);
 	json_free(v);
+	/* scoped to its device: the same flows; on another device: none */
+	v = ctl_json("flows --nexthop 10.0.2.2%out2");
+	assert_int_equal(v->n, flows_on(T.fx.nh4[FLUSH_EGRESS]));
+	json_free(v);
+	v = ctl_json("flows --nexthop ::ffff:10.0.2.2");
+	assert_int_equal(v->n, flows_on(T.fx.nh4[FLUSH_EGRESS]));
+	json_free(v);
 	v = ctl_json("flows --limit 3");
 	assert_int_equal(v->n, 3);
 	json_free(v);
@@ -825,6 +832,8 @@ static void bad_input(void **state)
 	assert_bad("flows --dst 2001:db8::/129", "not a prefix");
 	assert_bad("flows --nexthop 10.0.0.300", "not an IPv4 or IPv6 address");
 	assert_bad("flows --nexthop 10.9.9.9", "no next hop 10.9.9.9");
+	assert_bad("flows --nexthop fe80::1", "link-local address: say which device");
+	assert_bad("flows --nexthop 10.0.2.2%out3", "no next hop 10.0.2.2");
 	assert_bad("flows --limit x", "--limit");
 	assert_bad("flows --bogus", "unknown option");
 	assert_bad("lookup tcp 10.0.0.1:80", "malformed FLOW");

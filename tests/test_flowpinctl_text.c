@@ -278,6 +278,17 @@ static void command_args(void **state)
 	assert_true(x.all && !x.has_nexthop);
 	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "fd00:1::2"), &x), 0);
 	assert_int_equal(x.nexthop.family, FP_AF_INET6);
+	/* a link-local next hop names its device; a mapped one is IPv4 */
+	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "fe80::1"), &x), -EINVAL);
+	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "fe80::1%lo"), &x), 0);
+	assert_int_equal(x.nexthop.ifindex, 1);
+	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "fe80::1%1"), &x), 0);
+	assert_int_equal(x.nexthop.ifindex, 1);
+	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "10.0.1.2%nosuchdev0"), &x), -EINVAL);
+	assert_int_equal(flush_args_parse(3, ARGV("flush", "--nexthop", "::ffff:10.0.1.2"), &x), 0);
+	assert_int_equal(x.nexthop.family, FP_AF_INET);
+	assert_int_equal(x.nexthop.a[0], htonl(0x0a000102));
+	assert_int_equal(x.nexthop.ifindex, 0);
 	assert_int_equal(flush_args_parse(1, ARGV("flush"), &x), -EINVAL);
 	assert_int_equal(flush_args_parse(4, ARGV("flush", "--all", "--nexthop", "10.0.0.1"), &x), -EINVAL);
 	assert_int_equal(no_args_parse(1, ARGV("status")), 0);

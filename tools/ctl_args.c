@@ -133,9 +133,10 @@ int stats_args_parse(int argc, char **argv, struct stats_args *a)
 
 static int nexthop_arg(const char *cmd, const char *arg, struct fp_addr *addr)
 {
-	if (addr_parse(arg, addr))
-		return arg_error(cmd, "--nexthop: '%s' is not an IPv4 or IPv6 address",
-				 arg);
+	const char *why;
+
+	if (nexthop_parse(arg, addr, &why))
+		return arg_error(cmd, "--nexthop: '%s': %s", arg, why);
 	return 0;
 }
 

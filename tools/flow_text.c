@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -35,6 +36,42 @@ int addr_parse(const char *s, struct fp_addr *addr)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int nexthop_parse(const char *s, struct fp_addr *addr, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	char *dev;
+
+	*why = "not an IPv4 or IPv6 address";
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	dev = strchr(buf, '%');
+	if (dev)
+		*dev++ = '\0';
+	if (addr_parse(buf, addr))
+		return -EINVAL;
+	if (addr->family == FP_AF_INET6 && !addr->a[0] && !addr->a[1] &&
+	    addr->a[2] == htonl(0xffff)) {
+		addr->family = FP_AF_INET; /* ::ffff:a.b.c.d */
+		addr->a[0] = addr->a[3];
+		addr->a[1] = addr->a[2] = addr->a[3] = 0;
+	}
+	if (dev) {
+		char *end;
+		unsigned long idx = strtoul(dev, &end, 10);
+
+		addr->ifindex = *dev && !*end ? idx : if_nametoindex(dev);
+		if (!addr->ifindex) {
+			*why = "no such device";
+			return -EINVAL;
+		}
+	} else if (addr->family == FP_AF_INET6 &&
+		   (ntohl(addr->a[0]) & 0xffc00000) == 0xfe800000) {
+		*why = "a link-local address: say which device, ADDR%DEV";
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void mask_host_bits(__be32 *a, unsigned int len, unsigned int bits)

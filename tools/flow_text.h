@@ -28,6 +28,7 @@
 struct fp_addr {
 	__u8 family;
 	__be32 a[4]; /* IPv4 in a[0] */
+	__u32 ifindex; /* a next hop's device (ADDR%DEV); 0: any */
 };
 
 struct fp_prefix {
@@ -36,6 +37,12 @@ struct fp_prefix {
 };
 
 int addr_parse(const char *s, struct fp_addr *addr);
+/*
+ * A next hop: ADDR or ADDR%DEV (DEV a name or an ifindex). An IPv4-mapped
+ * IPv6 address is its IPv4 address; an IPv6 link-local one needs %DEV,
+ * since every link has its own. 0, or -EINVAL with *why said.
+ */
+int nexthop_parse(const char *s, struct fp_addr *addr, const char **why);
 /* ADDR/LEN, or a bare address (a host prefix). Host bits are cleared. */
 int prefix_parse(const char *s, struct fp_prefix *p);
 bool prefix_match(const struct fp_prefix *p, __u8 family, const __be32 *addr);

@@ -18,7 +18,8 @@ static int nexthop_view_select(struct nexthop_view *v,
 		return -ENOMEM;
 	for (__u32 id = 1; id < v->n; id++) {
 		v->selected[id] = v->nh[id].state != NH_UNUSED &&
-				  addr_equal(gw, v->nh[id].family, v->nh[id].gw);
+				  addr_equal(gw, v->nh[id].family, v->nh[id].gw) &&
+				  (!gw->ifindex || gw->ifindex == v->nh[id].ifindex);
 		found += v->selected[id];
 	}
 	if (found)
