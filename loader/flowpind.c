@@ -57,6 +57,7 @@ struct daemon {
 	struct bypass bypass; /* what forwarded flows skip, as last said */
 	bool allow_nat;	      /* --allow-nat */
 	bool attached;	      /* the ports have flowpin: follow their changes */
+	bool resync_due;      /* events were lost, or a dump failed: dump at the tick */
 	char *const *port_names;
 	int n_port_names;
 };
@@ -360,24 +361,40 @@ static int full_sync(struct daemon *d)
  * stop the daemon: the datapath keeps forwarding, and the next event or
  * resync tries again.
  */
+/*
+ * A full dump, now or (resync_due) at the next tick: lost events are
+ * answered by one dump however many losses a burst brings, and a dump that
+ * fails is tried again at every tick until one succeeds.
+ */
+static void resync(struct daemon *d)
+{
+	d->resync_due = full_sync(d) != 0;
+	if (!d->resync_due) {
+		d->status.resyncs++;
+		datapath_write_status(&d->dp, &d->status);
+	}
+}
+
 static void handle_events(struct daemon *d)
 {
 	int err = rtnl_read_events(&d->rtnl, apply_msg, &d->model);
 
 	if (err) {
-		if (err == -ENOBUFS)
-			pr_warn("netlink events were lost: resyncing from a full dump\n");
-		else
-			pr_warn("reading netlink events: %s; resyncing\n",
-				strerror(-err));
-		d->status.resyncs++;
-		full_sync(d);
-		datapath_write_status(&d->dp, &d->status);
+		if (!d->resync_due) {
+			if (err == -ENOBUFS)
+				pr_warn("netlink events were lost: resyncing from a full dump\n");
+			else
+				pr_warn("reading netlink events: %s; resyncing\n",
+					strerror(-err));
+		}
+		d->resync_due = true;
 		return;
 	}
+	if (d->resync_due)
+		return; /* the model is behind: the dump comes at the tick */
 	if (d->model.stale) {
 		pr_debug("a link went down or lost an address: dumping again\n");
-		full_sync(d);
+		d->resync_due = full_sync(d) != 0;
 		return;
 	}
 	sync_table(d);
@@ -675,7 +692,9 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = timerfd, .events = POLLIN },
 	};
-	unsigned long ticks = 0;
+	/* due times, not multiples: a timer that overran skips nothing */
+	unsigned long ticks = 0, keepalive_at = KEEPALIVE_S,
+		      count_at = PIN_COUNT_S, bypass_at = BYPASS_CHECK_S;
 
 	for (;;) {
 		if (poll(pfd, 3, -1) < 0) {
@@ -697,12 +716,21 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 			if (read(timerfd, &n, sizeof(n)) != sizeof(n))
 				continue;
 			ticks += n;
-			if (ticks % KEEPALIVE_S == 0)
+			if (d->resync_due)
+				resync(d);
+			if (ticks >= keepalive_at) {
+				keepalive_at = ticks + KEEPALIVE_S;
 				keepalive(d);
-			if (ticks % PIN_COUNT_S == 0 && !count_pins(d))
-				sync_table(d);
-			if (ticks % BYPASS_CHECK_S == 0)
+			}
+			if (ticks >= count_at) {
+				count_at = ticks + PIN_COUNT_S;
+				if (!count_pins(d) && !d->resync_due)
+					sync_table(d);
+			}
+			if (ticks >= bypass_at) {
+				bypass_at = ticks + BYPASS_CHECK_S;
 				check_bypass(d, false);
+			}
 		}
 	}
 }

@@ -176,12 +176,15 @@ int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data)
 	struct dump_ctx d = { .cb = cb, .data = data };
 	int n;
 
-	for (;;) {
+	/* bounded: what is left wakes the caller's poll() again, after it
+	 * has looked at its signals and timers */
+	for (int i = 0; i < RTNL_READ_MAX; i++) {
 		n = mnl_socket_recvfrom(r->events, r->buf, BUF_SIZE);
 		if (n < 0)
 			return errno == EAGAIN ? d.err : -errno;
 		mnl_cb_run(r->buf, n, 0, 0, dump_msg, &d);
 	}
+	return d.err;
 }
 
 int rtnl_neigh_use(struct rtnl *r, const struct nexthop_addr *a)

@@ -33,9 +33,12 @@ int rtnl_event_fd(const struct rtnl *r);
 int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data);
 
 /*
- * Feed every pending event to cb without blocking. Returns 0, -ENOBUFS when
- * events were lost (a full resync is the only correct answer), or -errno.
+ * Feed pending events to cb without blocking, at most RTNL_READ_MAX reads
+ * (of up to 64 kB each) per call, so that a flood of events cannot starve
+ * the caller's signals and timers. Returns 0, -ENOBUFS when events were
+ * lost (a full resync is the only correct answer), or -errno.
  */
+#define RTNL_READ_MAX 64
 int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data);
 
 /* Tell the kernel this neighbour is in use (NTF_USE), so it stays resolved. */

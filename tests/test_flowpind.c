@@ -33,6 +33,7 @@
 #include "fixture.h"
 #include "daemon.h"
 #include "netns.h"
+#include "nexthop_table.h"
 #include "tc_hook.h"
 
 #define PORTS "out1", "out2", "out3", "out4", "out5"
@@ -541,6 +542,24 @@ static void drain_timeout_survives_reload(void **state)
 	(void)state;
 	pid = daemon_start("--drain-timeout", "5", PORTS, NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
+	/* a flow pinned there: only the timeout may release it, not a count */
+	{
+		struct flow_key key = { .family = FP_AF_INET, .proto = 17, .sport = 7 };
+		struct nexthop_addr a;
+		struct nexthop nh;
+		struct flow_pin pin;
+		__be32 gw = htonl(0x0a000202); /* 10.0.2.2 */
+		int fd = pinned_fd("nexthop_index");
+
+		nexthop_addr_from(&a, rt.ifindex_out[2], FP_AF_INET, &gw);
+		assert_int_equal(bpf_map_lookup_elem(fd, &a, &pin.nh_id), 0);
+		close(fd);
+		assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", &nh), NH_ACTIVE);
+		pin.nh_gen = nh.gen;
+		fd = pinned_fd("flow_pins");
+		assert_int_equal(bpf_map_update_elem(fd, &key, &pin, BPF_ANY), 0);
+		close(fd);
+	}
 	t0 = now_us();
 	assert_int_equal(route_svc(no2, 3), 0);
 	assert_true(wait_state(FP_AF_INET, 2, "10.0.2.2", NH_WITHDRAWN, t0) >= 0);
