@@ -69,7 +69,8 @@ check "outside the journal, lines name the program" sh -c \
 has_all() { for l in "$@"; do has "$l" || return 1; done; }
 check "a filtered call fails, it does not kill (containers)" has "SystemCallErrorNumber=EPERM"
 check "the sandbox systemd-analyze security asks for" has_all ProtectKernelTunables=yes \
-	ProtectKernelLogs=yes PrivateDevices=yes RestrictNamespaces=yes UMask=0077
+	ProtectKernelLogs=yes PrivateDevices=yes RestrictNamespaces=yes UMask=0077 \
+	IPAddressDeny=any
 
 # The build takes the user's flags and paths.
 check "make CFLAGS=... keeps the build's own flags" \
