@@ -13,9 +13,10 @@ cd "$(dirname "$0")/../.." || exit 1
 # Debian's kernels have libxdp's dispatcher: there, not loading is a failure.
 export COEXIST_REQUIRE_DISPATCHER=1
 # Sized for TCG, where everything is ~10x slower: fewer random frames, and
-# the scenarios with fewer connections, in native (XDP) and auto (tc on
-# veth) mode; skb mode runs the XDP program native mode's run verified.
-export FRAMES=200000
-export SCENARIOS_ONLY="add drain" SCENARIOS_CONNS=32 SCENARIOS_MODES="native auto"
+# the "add" scenario with fewer connections, in native (XDP) and auto (tc
+# on veth) mode; skb mode runs the XDP program native mode's run verified.
+# The host runs every scenario in every mode.
+export FRAMES=50000
+export SCENARIOS_ONLY="add" SCENARIOS_CONNS=32 SCENARIOS_MODES="native auto"
 exec tests/run-all "${1:-build}" test_packets test_pinning test_random_frames \
 	test_flowpind test_vrf test_coexist test_scenarios
