@@ -60,6 +60,7 @@ const volatile __u64 cache_sync_ns = FP_CACHE_SYNC_NS;
 const volatile __u64 pin_rate = FP_PIN_RATE;   /* per second and CPU; 0: no limit */
 const volatile __u64 pin_burst = FP_PIN_BURST;
 const volatile __u64 pins_per_s = 0; /* all CPUs together; 0: no limit */
+const volatile __u64 daemon_silent_ns = 0; /* new flows to the kernel after; 0: never */
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -392,6 +393,23 @@ static __always_inline bool turnover_allowed(void)
 	return __sync_fetch_and_add(&w->count, 1) < (budget ?: 1);
 }
 
+/*
+ * Has flowpind been silent longer than daemon_silent_ns? Then the next-hop
+ * table may be stale (a neighbour that failed since, a MAC that changed):
+ * new flows are the kernel's, and stay unpinned. Pinned flows keep their
+ * next hops, as they do through any daemon restart.
+ */
+static __always_inline bool daemon_silent(void)
+{
+	__u32 zero = 0;
+	__u64 *beat;
+
+	if (!daemon_silent_ns)
+		return false;
+	beat = bpf_map_lookup_elem(&heartbeat, &zero);
+	return beat && *beat && bpf_ktime_get_ns() - *beat > daemon_silent_ns;
+}
+
 /* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
 static __always_inline __u32 fib_pass_reason(long rc)
 {
@@ -419,6 +437,10 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 
 	if (!fib_params(h, pkt, &fib)) {
 		*reason = FP_PASS_MALFORMED; /* parse_packet() set one of them */
+		return NULL;
+	}
+	if (daemon_silent()) {
+		*reason = FP_PASS_DAEMON_SILENT;
 		return NULL;
 	}
 

@@ -83,6 +83,14 @@ struct {
 	__type(value, struct pin_turnover);
 } pin_turnover SEC(".maps");
 
+/* flowpind's last beat. Written by the daemon only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} heartbeat SEC(".maps");
+
 /* flowpind's own status, for operators. Written by the daemon only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

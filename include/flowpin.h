@@ -92,6 +92,17 @@ struct pin_turnover {
 };
 
 #define FP_TURNOVER_WINDOW_NS 100000000ULL /* 100 ms */
+
+/*
+ * heartbeat map (one entry, a __u64): CLOCK_MONOTONIC ns (the datapath's
+ * bpf_ktime_get_ns()) of flowpind's last beat, once a second. When it is
+ * older than this, the control plane is gone: new flows go to the kernel
+ * unpinned, since the next-hop table may be stale. 0 in the map: no beat
+ * yet (a datapath loaded by a test, say), so no judgement.
+ */
+#ifndef FP_DAEMON_SILENT_S
+#define FP_DAEMON_SILENT_S 30
+#endif
 #ifndef FP_MIN_PIN_AGE
 #define FP_MIN_PIN_AGE 10 /* seconds; 0: no shared limit */
 #endif
@@ -239,6 +250,7 @@ enum fp_stat {
 	FP_PASS_NEXTHOP_NOT_READY, /* known, but not NH_ACTIVE */
 	FP_PASS_NO_TX_PORT,	  /* egress device not in tx_ports */
 	FP_PASS_ICMP_ERR_UNPINNED, /* ICMP error whose flow has no pin */
+	FP_PASS_DAEMON_SILENT,	  /* new flow while flowpind is silent: not pinned */
 	FP_STAT_MAX,
 };
 
@@ -275,6 +287,7 @@ enum fp_stat {
 	[FP_PASS_NEXTHOP_UNKNOWN] = "pass_nexthop_unknown",                    \
 	[FP_PASS_NEXTHOP_NOT_READY] = "pass_nexthop_not_ready",                \
 	[FP_PASS_NO_TX_PORT] = "pass_no_tx_port",                              \
-	[FP_PASS_ICMP_ERR_UNPINNED] = "pass_icmp_error_unpinned",
+	[FP_PASS_ICMP_ERR_UNPINNED] = "pass_icmp_error_unpinned",            \
+	[FP_PASS_DAEMON_SILENT] = "pass_daemon_silent",
 
 #endif /* FLOWPIN_H */

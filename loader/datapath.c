@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -109,6 +110,22 @@ static int map_path(const struct datapath *dp, const struct bpf_map *map,
 	return 0;
 }
 
+/*
+ * Maps whose contents nothing depends on across a restart: counters, rate
+ * budgets, the heartbeat. One of another layout (an upgrade that adds a
+ * counter) is replaced rather than refused; pins and next hops never are.
+ */
+static bool disposable(const struct bpf_map *map)
+{
+	static const char *const names[] = { "stats", "pin_budget",
+					     "pin_turnover", "heartbeat" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(bpf_map__name(map), names[i]))
+			return true;
+	return false;
+}
+
 /* Check a pinned map against ours; reuse it when it matches. */
 static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
 {
@@ -129,6 +146,17 @@ static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		err = -errno;
 		goto err_close;
+	}
+	if (disposable(map) &&
+	    (info.type != bpf_map__type(map) ||
+	     info.key_size != bpf_map__key_size(map) ||
+	     info.value_size != bpf_map__value_size(map) ||
+	     info.max_entries != bpf_map__max_entries(map))) {
+		pr_info("pinned map %s is of another build: a new one replaces it once attached\n",
+			path);
+		dp->repin[idx] = true;
+		close(fd);
+		return 0;
 	}
 	if (info.type != bpf_map__type(map) ||
 	    info.key_size != bpf_map__key_size(map) ||
@@ -303,6 +331,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->skel->rodata->withdrawn_policy = o->policy;
 	dp->skel->rodata->pin_rate = o->pin_rate;
 	dp->skel->rodata->pin_burst = o->pin_burst;
+	dp->skel->rodata->daemon_silent_ns = FP_DAEMON_SILENT_S * 1000000000ULL;
 	dp->skel->rodata->pins_per_s = o->min_pin_age ?
 		(o->max_flows + o->min_pin_age - 1) / o->min_pin_age : 0;
 	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
@@ -317,6 +346,9 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->obj_hash = fnv64(&o->pin_burst, sizeof(o->pin_burst), dp->obj_hash);
 	dp->obj_hash = fnv64(&dp->skel->rodata->pins_per_s,
 			     sizeof(dp->skel->rodata->pins_per_s), dp->obj_hash);
+	dp->obj_hash = fnv64(&dp->skel->rodata->daemon_silent_ns,
+			     sizeof(dp->skel->rodata->daemon_silent_ns),
+			     dp->obj_hash);
 
 	err = make_pin_dir(dp);
 	if (err)
@@ -373,6 +405,8 @@ static int pin_maps(struct datapath *dp)
 		if (idx >= DP_MAX_MAPS || dp->reused[idx] ||
 		    bpf_map__is_internal(map))
 			continue;
+		if (!map_path(dp, map, path, sizeof(path)) && dp->repin[idx])
+			unlink(path); /* the other build's, replaced */
 		if (map_path(dp, map, path, sizeof(path)) ||
 		    bpf_map__pin(map, path)) {
 			pr_warn("cannot pin %s: %s\n", path, strerror(errno));
@@ -1054,6 +1088,20 @@ void datapath_close(struct datapath *dp)
 	flowpin__destroy(dp->skel);
 	free(dp->ports);
 	memset(dp, 0, sizeof(*dp));
+}
+
+int datapath_beat(struct datapath *dp)
+{
+	struct timespec ts;
+	__u32 key = 0;
+	__u64 ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.heartbeat), &key,
+				&ns, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int datapath_write_status(struct datapath *dp, const struct daemon_status *st)

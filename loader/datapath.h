@@ -50,6 +50,7 @@ struct datapath {
 	bool made_dir;
 	bool pinned_now[DP_MAX_MAPS]; /* maps this process pinned */
 	bool reused[DP_MAX_MAPS];     /* maps found pinned */
+	bool repin[DP_MAX_MAPS];      /* found pinned, of another build: replaced */
 	struct port *ports;
 	int n_ports;
 	__u32 mode;	   /* asked for; XDP_MODE_UNSPEC: auto */
@@ -95,6 +96,9 @@ void datapath_unpin_new(struct datapath *dp);
 void datapath_close(struct datapath *dp);
 
 int datapath_write_status(struct datapath *dp, const struct daemon_status *st);
+
+/* flowpind is alive: the datapath pins new flows for another FP_DAEMON_SILENT_S. */
+int datapath_beat(struct datapath *dp);
 
 /*
  * A port's MAC (ip link set address: frames now come to this one) or VRF

@@ -716,6 +716,9 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 			if (read(timerfd, &n, sizeof(n)) != sizeof(n))
 				continue;
 			ticks += n;
+			datapath_beat(&d->dp);
+			if (getenv("WATCHDOG_USEC"))
+				sd_notify("WATCHDOG=1");
 			if (d->resync_due)
 				resync(d);
 			if (ticks >= keepalive_at) {
@@ -799,6 +802,7 @@ int main(int argc, char **argv)
 	if (err)
 		goto err_rtnl;
 	t0 = mono_s();
+	datapath_beat(&d.dp); /* before the program runs with these maps */
 	/* port_macs is written with the VRFs the first sync found */
 	for (int i = 0; i < d.dp.n_ports; i++)
 		d.dp.ports[i].l3dom = model_l3dom(&d.model, d.dp.ports[i].ifindex);

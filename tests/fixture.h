@@ -55,6 +55,7 @@ struct fixture_opts {
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
 	__u64 pin_burst;
 	__u64 pins_per_s; /* all CPUs together; 0: no limit */
+	__u64 daemon_silent_ns; /* 0: new flows pinned however old the beat */
 	enum fixture_hook hook;
 };
 

@@ -618,6 +618,44 @@ static void instances_keep_to_their_ports(void **state)
 }
 
 /*
+ * Counters of another build (an upgrade that adds one) are replaced, not
+ * refused; and flowpind beats once a second in the heartbeat map.
+ */
+static void counters_replaced_and_heartbeat(void **state)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	__u64 beat1 = 0, beat2 = 0;
+	char path[128];
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mkdir(pin_path, 0700), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "stats", 4, 8, 5, NULL);
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "%s/stats", pin_path);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	pid = daemon_start(PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("stats is of another build: a new one replaces it"));
+	fd = pinned_fd("stats");
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	assert_int_equal(info.max_entries, FP_STAT_MAX);
+	close(fd);
+
+	fd = pinned_fd("heartbeat");
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &beat1), 0);
+	usleep(2200000);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &beat2), 0);
+	close(fd);
+	assert_true(beat1 > 0);
+	assert_true(beat2 >= beat1 + 1000000000ULL);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
+/*
  * What forwarded flows skip is said at start, one line each, and again
  * when it appears later; NAT is refused unless --allow-nat.
  */
@@ -671,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(drain_timeout_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(instances_keep_to_their_ports, setup, teardown),
+		cmocka_unit_test_setup_teardown(counters_replaced_and_heartbeat, setup, teardown),
 	};
 	int ret;
 

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
@@ -346,6 +347,47 @@ static void l3_domain_in_key(void **state)
 	key.l3dom = 0;
 	assert_int_not_equal(pin_of(&st->fx, &key), 0);
 	assert_int_equal(stat_of(&st->fx, FP_STAT_LOST_PIN), 1);
+}
+
+/*
+ * flowpind silent longer than the bound (its beat 60 s old, the bound 30 s):
+ * new flows go to the kernel, unpinned; a pinned flow keeps its next hop.
+ * A fresh beat: new flows are pinned again.
+ */
+static void silent_daemon_pins_nothing_new(void **state)
+{
+	struct test_state *st = *state;
+	struct fixture_opts o = {
+		.policy = FP_WITHDRAWN_DRAIN,
+		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.daemon_silent_ns = 30000000000ULL,
+	};
+	struct flowpin_fixture *fx = &st->fx;
+	struct timespec ts;
+	__u32 zero = 0;
+	__u64 now, beat;
+	int fd, e;
+
+	fixture_unload(fx);
+	assert_int_equal(fixture_load_opts(fx, &o), 0);
+	fd = bpf_map__fd(fx->skel->maps.heartbeat);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	beat = now;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &beat, BPF_ANY), 0);
+	e = send_flow(st, 25600, TCP_SYN, 0);
+	assert_in_range(e, 1, 4);
+
+	beat = now - 60000000000ULL;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &beat, BPF_ANY), 0);
+	assert_int_equal(send_flow(st, 25601, TCP_SYN, 0), 0);
+	assert_int_equal(stat_of(fx, FP_PASS_DAEMON_SILENT), 1);
+	assert_int_equal(send_flow(st, 25600, TCP_ACK, 1), e); /* pinned: kept */
+
+	beat = now;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &beat, BPF_ANY), 0);
+	assert_in_range(send_flow(st, 25601, TCP_SYN, 0), 1, 4);
+	assert_int_equal(stat_of(fx, FP_PASS_DAEMON_SILENT), 1);
 }
 
 /* Pinned packets skip the FIB: the egress MTU is still enforced. */
@@ -689,6 +731,7 @@ int main(void)
 		BOTH(mac_change, setup),
 		BOTH(dead_nexthop, setup),
 		BOTH(l3_domain_in_key, setup),
+		BOTH(silent_daemon_pins_nothing_new, setup),
 		BOTH(pinned_mtu, setup),
 		BOTH(pinned_port_removed, setup),
 		BOTH(cache_republishes, setup_sync_always),
