@@ -1,7 +1,8 @@
 # libflowpin.a: what flowpind, flowpinctl and the tests share.
 LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o $(BUILD)/log.o \
 	    $(BUILD)/rtnl.o $(BUILD)/datapath.o $(BUILD)/kernel.o \
-	    $(BUILD)/tc_hook.o $(BUILD)/bypass.o
+	    $(BUILD)/tc_hook.o $(BUILD)/bypass.o \
+	    $(BUILD)/settings.o
 PROGS += $(BUILD)/flowpind
 
 $(BUILD)/flowpind: $(BUILD)/flowpind.o $(BUILD)/libflowpin.a

@@ -1034,23 +1034,53 @@ err_unpin:
 	return err;
 }
 
+/* The id of the flowpin XDP program on the port, or 0. */
+static __u32 xdp_flowpin_id(const struct port *p)
+{
+	struct xdp_multiprog *mp = get_mp(p->ifindex);
+	struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
+	__u32 id = fp ? xdp_program__id(fp) : 0;
+
+	xdp_multiprog__close(mp);
+	return id;
+}
+
 /* Does the flowpin at the port's hook still use this datapath's maps? */
 static bool ours_on_port(struct datapath *dp, struct port *p)
 {
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
 	__u32 id = 0;
 
-	if (p->mode == FP_MODE_TC) {
-		id = tc_hook_prog_id(p->ifindex);
-	} else {
-		struct xdp_multiprog *mp = get_mp(p->ifindex);
-		struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
-
-		id = fp ? xdp_program__id(fp) : 0;
-		xdp_multiprog__close(mp);
-	}
+	id = p->mode == FP_MODE_TC ? tc_hook_prog_id(p->ifindex) :
+				     xdp_flowpin_id(p);
 	/* nothing there is nothing to take off, and not another's either */
 	return !id || prog_uses_map(id, pins_fd);
+}
+
+void datapath_release(struct datapath *dp, const char *name)
+{
+	struct port p = {};
+
+	for (int i = 0; i < dp->n_ports; i++)
+		if (!strcmp(dp->ports[i].name, name))
+			return; /* still a port */
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	p.ifindex = if_nametoindex(name);
+	if (!p.ifindex)
+		return;
+	for (int hook = 0; hook < 2; hook++) {
+		int err;
+
+		p.mode = hook ? FP_MODE_TC : XDP_MODE_NATIVE;
+		if (!ours_on_port(dp, &p) ||
+		    !(hook ? tc_hook_prog_id(p.ifindex) : xdp_flowpin_id(&p)))
+			continue;
+		err = hook ? tc_hook_detach(p.ifindex, false) : detach_xdp(&p);
+		if (err)
+			pr_warn("cannot detach from %s: %s\n", name, strerror(-err));
+		else
+			pr_info("detached from %s: no longer a port\n", name);
+	}
 }
 
 void datapath_detach(struct datapath *dp)

@@ -81,6 +81,12 @@ void datapath_port_gone(struct datapath *dp, struct port *p);
 int datapath_port_back(struct datapath *dp, struct port *p, int ifindex,
 		       __u32 l3dom);
 
+/*
+ * A port of an earlier image that this one does not serve (the settings
+ * changed): take this datapath's flowpin off it, if it is there.
+ */
+void datapath_release(struct datapath *dp, const char *name);
+
 /* Remove the program from every port (the kernel forwards alone again). */
 void datapath_detach(struct datapath *dp);
 

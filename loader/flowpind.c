@@ -29,6 +29,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "bypass.h"
+#include "settings.h"
 #include "model.h"
 #include "nexthop_table.h"
 #include "rtnl.h"
@@ -60,6 +61,7 @@ struct daemon {
 	bool resync_due;      /* events were lost, or a dump failed: dump at the tick */
 	char *const *port_names;
 	int n_port_names;
+	const char *settings; /* --settings: read again on SIGHUP */
 };
 
 static void usage(FILE *f)
@@ -84,6 +86,9 @@ static void usage(FILE *f)
 		"                                  (default %u; 0: no shared limit)\n"
 		"      --allow-nat                 start even though NAT rules exist (they must not\n"
 		"                                  apply to these ports: flowpin forwards without NAT)\n"
+		"      --settings FILE             read FLOWPIND_OPTS and FLOWPIND_INTERFACES from\n"
+		"                                  FILE again on SIGHUP (the unit gives its\n"
+		"                                  EnvironmentFile): a reload applies an edit\n"
 		"      --netlink-rcvbuf BYTES      receive buffer of the event socket (default %d;\n"
 		"                                  tiny values are for testing lost events)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
@@ -492,6 +497,7 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "pin-burst", required_argument, NULL, 'b' },
 		{ "min-pin-age", required_argument, NULL, 'a' },
 		{ "allow-nat", no_argument, NULL, 'N' },
+		{ "settings", required_argument, NULL, 'S' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -555,6 +561,9 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			break;
 		case 'N':
 			d->allow_nat = true;
+			break;
+		case 'S':
+			d->settings = optarg;
 			break;
 		case 'R':
 			errno = 0;
@@ -665,6 +674,35 @@ static void withdrawn_at_import(struct daemon *d)
 		v += *v == ',';
 	}
 	unsetenv(WITHDRAWN_ENV);
+}
+
+/*
+ * The ports of this image, for the next one (a reload whose settings drop
+ * a port): it takes flowpin off those it does not serve.
+ */
+#define PORTS_ENV "FLOWPIND_PORTS"
+
+static void ports_export(const struct daemon *d)
+{
+	char v[FP_MAX_PORTS * (IF_NAMESIZE + 1) + 1] = "";
+	size_t len = 0;
+
+	for (int i = 0; i < d->dp.n_ports && len < sizeof(v); i++)
+		len += snprintf(v + len, sizeof(v) - len, "%s%s", len ? " " : "",
+				d->dp.ports[i].name);
+	setenv(PORTS_ENV, v, 1);
+}
+
+static void ports_import(struct daemon *d)
+{
+	const char *v = getenv(PORTS_ENV);
+	char *copy = v ? strdup(v) : NULL, *save = NULL;
+
+	for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w;
+	     w = strtok_r(NULL, " ", &save))
+		datapath_release(&d->dp, w);
+	free(copy);
+	unsetenv(PORTS_ENV);
 }
 
 static int open_fds(sigset_t *mask, int *sigfd, int *timerfd)
@@ -810,6 +848,7 @@ int main(int argc, char **argv)
 	if (err)
 		goto err_rtnl;
 	d.attached = true;
+	ports_import(&d);
 	pr_debug("attached in %.2f s\n", mono_s() - t0);
 
 	d.status = (struct daemon_status){
@@ -837,13 +876,25 @@ int main(int argc, char **argv)
 			d.dp.pin_path);
 	}
 	if (sig == SIGHUP) {
+		char **next = argv;
+
 		/* The datapath stays attached; the new image adopts it. */
-		pr_info("re-executing, the datapath stays attached\n");
+		if (d.settings) {
+			next = settings_argv(d.exe, d.settings);
+			if (!next) {
+				pr_warn("cannot read %s: %s; re-executing with the same options\n",
+					d.settings, strerror(errno));
+				next = argv;
+			}
+		}
+		pr_info("re-executing%s, the datapath stays attached\n",
+			next != argv ? " with the settings read again" : "");
 		sd_notify("RELOADING=1");
 		rtnl_close(&d.rtnl);
 		withdrawn_at_export(&d);
+		ports_export(&d);
 		/* signals stay blocked: the new image's signalfd gets any pending */
-		execv(d.exe, argv);
+		execv(d.exe, next);
 		pr_warn("cannot re-execute: %s; the datapath stays attached\n",
 			strerror(errno));
 		return 1;

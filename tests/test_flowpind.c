@@ -62,6 +62,18 @@ static __u32 xdp_prog_id(int out)
 	return id;
 }
 
+/* The policy flowpind says it runs with (daemon_status). */
+static __u32 status_policy(void)
+{
+	struct daemon_status st = {};
+	__u32 zero = 0;
+	int fd = pinned_fd("daemon_status");
+
+	bpf_map_lookup_elem(fd, &zero, &st);
+	close(fd);
+	return st.withdrawn_policy;
+}
+
 /* The program at flowpin's place at tc ingress; 0 if none. */
 static __u32 tc_prog_id(int out)
 {
@@ -656,6 +668,48 @@ static void counters_replaced_and_heartbeat(void **state)
 }
 
 /*
+ * systemctl reload after an edit of the settings file: the re-executed
+ * flowpind runs with the file's options and ports, drops the port no
+ * longer listed, takes the new one, and the pins stay.
+ */
+static void reload_reads_the_settings_again(void **state)
+{
+	char file[96];
+	FILE *f;
+	pid_t pid;
+
+	(void)state;
+	snprintf(file, sizeof(file), "/tmp/fp-settings-%d", getpid());
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fprintf(f, "# edited by hand\nFLOWPIND_INTERFACES=\"out1 out2\"\nFLOWPIND_OPTS=\"-p %s --withdrawn drain\"\n",
+		pin_path);
+	fclose(f);
+	pid = daemon_start("--settings", file, "--withdrawn", "drain", "out1", "out2", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(tc_prog_id(2) > 0);
+	assert_int_equal(tc_prog_id(3), 0);
+	assert_int_equal(status_policy(), FP_WITHDRAWN_DRAIN);
+
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fprintf(f, "FLOWPIND_INTERFACES='out1 out3'\n  FLOWPIND_OPTS=\"-p %s --withdrawn repin\"\n",
+		pin_path);
+	fclose(f);
+	assert_int_equal(truncate(log_path, 0), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("re-executing with the settings read again"));
+	assert_true(daemon_log_has("replaced the earlier flowpin on out1"));
+	assert_true(daemon_log_has("detached from out2: no longer a port"));
+	assert_int_equal(tc_prog_id(2), 0);
+	assert_true(tc_prog_id(3) > 0);
+	assert_int_equal(status_policy(), FP_WITHDRAWN_REPIN);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	unlink(file);
+}
+
+/*
  * What forwarded flows skip is said at start, one line each, and again
  * when it appears later; NAT is refused unless --allow-nat.
  */
@@ -710,6 +764,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(drain_timeout_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(instances_keep_to_their_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(counters_replaced_and_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(reload_reads_the_settings_again, setup, teardown),
 	};
 	int ret;
 

@@ -77,7 +77,7 @@ check "make CFLAGS=... keeps the build's own flags" \
 	make -s --no-print-directory BUILD="$tmp/b" CFLAGS=-O1 "$tmp/b/flowpinctl"
 reinstall_to_usr() {
 	make -s --no-print-directory install DESTDIR="$tmp/usr-prefix" PREFIX=/usr >/dev/null &&
-		grep -qx 'ExecStart=/usr/sbin/flowpind $FLOWPIND_OPTS $FLOWPIND_INTERFACES' \
+		grep -qx 'ExecStart=/usr/sbin/flowpind --settings /etc/default/flowpind $FLOWPIND_OPTS $FLOWPIND_INTERFACES' \
 			"$tmp/usr-prefix/etc/systemd/system/flowpind.service"
 }
 check "make install PREFIX=/usr after make install points the unit at /usr" reinstall_to_usr
