@@ -328,6 +328,9 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
 		goto err_free;
 	}
+	/* an XDP mode never attaches the tc program: no need to verify it */
+	if (o->mode == XDP_MODE_NATIVE || o->mode == XDP_MODE_SKB)
+		bpf_program__set_autoload(dp->skel->progs.flowpin_tc, false);
 	dp->skel->rodata->withdrawn_policy = o->policy;
 	dp->skel->rodata->pin_rate = o->pin_rate;
 	dp->skel->rodata->pin_burst = o->pin_burst;

@@ -105,9 +105,12 @@ bool daemon_log_has(const char *what)
 	return strstr(buf, what);
 }
 
+/* Bounds, not expectations: qemu's TCG (the kernel matrix) is slow. */
+#define WAIT_TRIES 3000 /* of 10 ms */
+
 int daemon_wait_ready(pid_t pid)
 {
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < WAIT_TRIES; i++) {
 		if (daemon_log_has("ready:"))
 			return 0;
 		if (waitpid(pid, NULL, WNOHANG) == pid)
@@ -122,7 +125,7 @@ int daemon_wait_exit(pid_t pid)
 {
 	int status;
 
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < WAIT_TRIES; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 		usleep(10000);
