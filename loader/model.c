@@ -82,14 +82,20 @@ static struct model_link *find_link(const struct model *m, __u32 ifindex)
 	return NULL;
 }
 
-static __u32 neigh_hash(const struct nexthop_addr *a)
+/* FNV-1a: the hash of neighbours' and routes' buckets. */
+static __u32 fnv32(const void *data, size_t len)
 {
-	const __u8 *p = (const __u8 *)a;
+	const __u8 *p = data;
 	__u32 h = 2166136261u;
 
-	for (size_t i = 0; i < sizeof(*a); i++)
+	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h;
+}
+
+static __u32 neigh_hash(const struct nexthop_addr *a)
+{
+	return fnv32(a, sizeof(*a));
 }
 
 static struct model_neigh *find_neigh(const struct model *m,
@@ -434,12 +440,7 @@ void model_keep_macs(struct model *fresh, const struct model *old,
 
 static __u32 route_hash(const struct route_key *k)
 {
-	const __u8 *p = (const __u8 *)k;
-	__u32 h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return fnv32(k, sizeof(*k));
 }
 
 static bool ref_is(const struct refcount *r, const struct route_path *p)

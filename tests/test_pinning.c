@@ -551,6 +551,21 @@ static void rejects_stop_pinned_flows(void **state)
 	}
 }
 
+/* A new flow of a flood: a random source address and port; src holds it. */
+static struct pkt_spec flood_flow(struct test_state *st, char *src, size_t len)
+{
+	struct pkt_spec s = flow(st->family, random() % 60000 + 1024, TCP_SYN);
+
+	if (st->family == 4)
+		snprintf(src, len, "10.%ld.%ld.%ld", random() % 200 + 50,
+			 random() % 256, random() % 254 + 1);
+	else
+		snprintf(src, len, "2001:db8:%lx::%lx", random() % 0xffff,
+			 random() % 0xffff + 1);
+	s.src = src;
+	return s;
+}
+
 /*
  * A flood of new flows, ten times the pin table, while established flows
  * stay active on the other CPU (or idle). Returns how many established flows a route
@@ -581,16 +596,9 @@ static int flood(struct test_state *st, __u64 pin_rate, bool active,
 
 	srandom(7);
 	for (int k = 0; k < 10 * 1024; k++) {
-		struct pkt_spec s = flow(st->family, random() % 60000 + 1024, TCP_SYN);
+		struct pkt_spec s = flood_flow(st, src, sizeof(src));
 		int e;
 
-		if (st->family == 4)
-			snprintf(src, sizeof(src), "10.%ld.%ld.%ld", random() % 200 + 50,
-				 random() % 256, random() % 254 + 1);
-		else
-			snprintf(src, sizeof(src), "2001:db8:%lx::%lx", random() % 0xffff,
-				 random() % 0xffff + 1);
-		s.src = src;
 		e = send_spec(fx, &s, 0);
 		assert_in_range(e, 1, 4); /* pinned or not, it is forwarded */
 		if (active && k % 256 == 0)
@@ -640,15 +648,8 @@ static void flood_over_cpus_shares_one_budget(void **state)
 	t0 = now_us();
 	srandom(9);
 	for (int k = 0; k < 8 * 1024; k++) {
-		struct pkt_spec s = flow(st->family, random() % 60000 + 1024, TCP_SYN);
+		struct pkt_spec s = flood_flow(st, src, sizeof(src));
 
-		if (st->family == 4)
-			snprintf(src, sizeof(src), "10.%ld.%ld.%ld", random() % 200 + 50,
-				 random() % 256, random() % 254 + 1);
-		else
-			snprintf(src, sizeof(src), "2001:db8:%lx::%lx", random() % 0xffff,
-				 random() % 0xffff + 1);
-		s.src = src;
 		assert_in_range(send_spec(fx, &s, (k / 512) & 1), 1, 4);
 		if (k % 1024 == 1023)
 			usleep(FP_TURNOVER_WINDOW_NS / 1000); /* the next window */
