@@ -730,7 +730,8 @@ print_table() {
 	local scen fam col hdr line
 	echo
 	echo "Broken connections (broken/total) after each change, per family;"
-	echo "kernel = no XDP, flowpin = flowpind on the router's ports."
+	echo "kernel = the kernel alone, flowpin = flowpind on the router's ports;"
+	echo "bN = N broken after $BULK_BYTES bytes each way on every connection."
 	echo "! = not what the suite expects, ~ = new connections did not spread as expected"
 	echo
 	hdr=$(printf '| %-10s | %-44s | %-6s | %-8s' scenario change family kernel)
