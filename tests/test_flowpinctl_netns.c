@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -52,6 +54,7 @@ static struct {
 	struct flowpin_fixture fx;
 	struct pinned_flow flows[NFLOWS];
 	char pin_dir[64];
+	int lock_fd; /* held on pin_dir, as a running flowpind holds it */
 	char ctl_bin[PATH_MAX];
 	bool mounted;
 	__u32 prog_id;
@@ -437,6 +440,9 @@ static int pin_maps(void)
 		if (!m || bpf_obj_pin(bpf_map__fd(m), path))
 			return -1;
 	}
+	T.lock_fd = open(T.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (T.lock_fd < 0 || flock(T.lock_fd, LOCK_EX | LOCK_NB))
+		return -1;
 	return 0;
 }
 
@@ -450,6 +456,8 @@ static void unpin_maps(void)
 		snprintf(path, sizeof(path), "%s/%s", T.pin_dir, map_names[i]);
 		unlink(path);
 	}
+	if (T.lock_fd > 0)
+		close(T.lock_fd);
 	if (rmdir(T.pin_dir))
 		fprintf(stderr, "rmdir %s: %s\n", T.pin_dir, strerror(errno));
 }
@@ -569,6 +577,12 @@ static void status_table_and_json(void **state)
 		assert_non_null(line_starting(T.out, want));
 	}
 
+	/* its lock released, the daemon whose pid is still alive is gone */
+	flock(T.lock_fd, LOCK_UN);
+	v = ctl_json("status");
+	assert_string_equal(jstr(jget(v, "daemon"), "state"), "gone");
+	json_free(v);
+	assert_int_equal(flock(T.lock_fd, LOCK_EX | LOCK_NB), 0);
 	v = ctl_json("status");
 	assert_string_equal(jstr(jget(v, "daemon"), "state"), "running");
 	assert_int_equal(jnum(jget(v, "daemon"), "pid"), getpid());

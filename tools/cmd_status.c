@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* status, stats, nexthops, detach: what is attached, loaded and counted. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -118,6 +120,18 @@ static __u32 find_prog_id(struct ctl *ctl)
 	return 0;
 }
 
+/* Does a process hold the lock on this directory? 1, 0, or -1: cannot tell. */
+static int dir_locked(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), held;
+
+	if (fd < 0)
+		return -1;
+	held = flock(fd, LOCK_SH | LOCK_NB) ? errno == EWOULDBLOCK ? 1 : -1 : 0;
+	close(fd);
+	return held;
+}
+
 /* The daemon's status record, and its state: running, gone, stopped, ... */
 static const char *daemon_state(struct ctl *ctl, struct daemon_status *ds)
 {
@@ -127,7 +141,15 @@ static const char *daemon_state(struct ctl *ctl, struct daemon_status *ds)
 	if (ctl->maps.fd[FP_MAP_DAEMON_STATUS] < 0 ||
 	    bpf_map_lookup_elem(ctl->maps.fd[FP_MAP_DAEMON_STATUS], &key, ds))
 		return "unknown";
-	if (ds->pid)
+	/* a running flowpind holds the pin directory's lock; a pid may be reused */
+	switch (dir_locked(ctl->pin_path)) {
+	case 1:
+		return "running";
+	case 0:
+		return ds->pid ? "gone" : ds->started_s ? "stopped" :
+						       "never started";
+	}
+	if (ds->pid) /* the lock cannot be asked: the pid must do */
 		return kill(ds->pid, 0) && errno == ESRCH ? "gone" : "running";
 	return ds->started_s ? "stopped" : "never started";
 }
