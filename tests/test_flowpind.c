@@ -93,6 +93,9 @@ static int teardown(void **state)
 {
 	(void)state;
 	daemon_cleanup();
+	/* a second instance's pins (instances_keep_to_their_ports), if a
+	 * failure left them */
+	sh("rm -rf %s-other", pin_path);
 	return 0;
 }
 
