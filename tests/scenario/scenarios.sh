@@ -789,9 +789,9 @@ for scen in $SCENARIOS; do
 	run_one "$scen" kernel
 	read -r _ _ chg _ <<<"$(spec "$scen")"
 	for col in $FP_COLS; do
-		# the drop rule is code both entry points share, checked per
-		# entry point by the packet tests; each reject run waits out its
-		# timeouts (about 15 s): the tc column (auto) shows it for real
+		# the drop rule is code both entry points share: test_pinning
+		# checks it through XDP, this through tc (auto); each reject run
+		# waits out its timeouts (about 15 s)
 		is_reject "$chg" && { [ "$col" = skb ] || [ "$col" = native ]; } && continue
 		run_one "$scen" "$col"
 	done
