@@ -21,6 +21,7 @@
 #include "flowpin.h"
 #include "maps.h"
 #include "parse.h"
+#include "too_big.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -218,6 +219,44 @@ static __always_inline bool fib_params(const struct hook *h,
 		return true;
 	}
 	return false;
+}
+
+/*
+ * The next hop of a SUCCESS answer: the helper leaves the gateway in
+ * ipv4_dst / ipv6_dst (the destination itself for a connected route) and
+ * sets family to the gateway's, which differs for IPv4 routes via IPv6
+ * gateways.
+ */
+static __always_inline void fib_nexthop_addr(const struct bpf_fib_lookup *fib,
+					     struct nexthop_addr *addr)
+{
+	addr->ifindex = fib->ifindex;
+	if (fib->family == AF_INET) {
+		addr->family = FP_AF_INET;
+		addr->gw[0] = fib->ipv4_dst;
+	} else {
+		addr->family = FP_AF_INET6;
+		__builtin_memcpy(addr->gw, fib->ipv6_dst, 16);
+	}
+}
+
+/* Does the kernel's routing send the packet to this next hop now? */
+static __always_inline bool fib_chooses(const struct hook *h,
+					const struct packet *pkt,
+					const struct nexthop *nh)
+{
+	struct nexthop_addr addr = {};
+	struct bpf_fib_lookup fib;
+
+	if (!fib_params(h, pkt, &fib))
+		return false;
+	fib.tot_len = 1; /* the path is the question here, not its MTU */
+	if (bpf_fib_lookup(h->ctx, &fib, sizeof(fib), 0) !=
+	    BPF_FIB_LKUP_RET_SUCCESS)
+		return false;
+	fib_nexthop_addr(&fib, &addr);
+	return addr.ifindex == nh->ifindex && addr.family == nh->family &&
+	       addr_eq(addr.gw, nh->gw);
 }
 
 /*
@@ -455,19 +494,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 		return NULL;
 	}
 
-	/*
-	 * On SUCCESS the helper leaves the gateway in ipv4_dst / ipv6_dst
-	 * (the destination itself for a connected route) and sets family to
-	 * the gateway's, which differs for IPv4 routes via IPv6 gateways.
-	 */
-	addr.ifindex = fib.ifindex;
-	if (fib.family == AF_INET) {
-		addr.family = FP_AF_INET;
-		addr.gw[0] = fib.ipv4_dst;
-	} else {
-		addr.family = FP_AF_INET6;
-		__builtin_memcpy(addr.gw, fib.ipv6_dst, 16);
-	}
+	fib_nexthop_addr(&fib, &addr);
 	id = bpf_map_lookup_elem(&nexthop_index, &addr);
 	if (!id) {
 		*reason = FP_PASS_NEXTHOP_UNKNOWN;
@@ -533,6 +560,91 @@ static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
 }
 
 /*
+ * Turn the frame into its "fragmentation needed" / "packet too big" and
+ * send that back the way the frame came (XDP_TX; the tc entry point
+ * redirects to the ingress port). XDP_DROP when the frame cannot be
+ * reshaped: it may be cut already, and must not reach the kernel so.
+ */
+static __always_inline int too_big_reply(const struct hook *h,
+					 const struct packet *pkt, __u32 mtu)
+{
+	bool v6 = pkt->ip6;
+	__u32 hdr = v6 ? TOO_BIG_HDR6 : TOO_BIG_HDR4;
+	__u32 len = sizeof(struct ethhdr) +
+		    (v6 ? TOO_BIG_QUOTE6 : TOO_BIG_QUOTE4);
+	struct too_big_src s = {};
+	void *data, *end;
+	__s64 sum;
+
+	if (pkt->l3_len < len - sizeof(struct ethhdr))
+		goto drop; /* a path MTU under 548: nothing to quote that much */
+	__builtin_memcpy(s.src_mac, pkt->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(s.dst_mac, pkt->eth->h_dest, ETH_ALEN);
+	s.proto = pkt->eth->h_proto;
+	s.tos = pkt->ip4 ? pkt->ip4->tos : 0;
+	__builtin_memcpy(s.saddr, pkt->key.saddr, 16);
+	__builtin_memcpy(s.daddr, pkt->key.daddr, 16);
+
+	if (h->skb) {
+		struct __sk_buff *skb = h->ctx;
+
+		/* the headers go between Ethernet and the quote */
+		if (bpf_skb_change_tail(skb, len, 0) ||
+		    bpf_skb_adjust_room(skb, hdr, BPF_ADJ_ROOM_MAC, 0) ||
+		    bpf_skb_pull_data(skb, len + hdr))
+			goto drop;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	} else {
+		struct xdp_md *xdp = h->ctx;
+		int cut = (int)len - (int)(sizeof(struct ethhdr) + pkt->l3_len);
+
+		if (bpf_xdp_adjust_tail(xdp, cut) ||
+		    bpf_xdp_adjust_head(xdp, -(int)hdr))
+			goto drop;
+		data = (void *)(long)xdp->data;
+		end = (void *)(long)xdp->data_end;
+	}
+	sum = v6 ? too_big_write6(data, end, &s, mtu) :
+		   too_big_write4(data, end, &s, mtu);
+	if (sum < 0)
+		goto drop;
+	/* CHECKSUM_COMPLETE skbs sum their L3 bytes: add the new ones */
+	if (h->skb)
+		bpf_csum_update(h->ctx, sum);
+	stat_inc(FP_STAT_TOO_BIG_ICMP);
+	return XDP_TX;
+drop:
+	stat_inc(FP_STAT_TOO_BIG_DROP);
+	return XDP_DROP;
+}
+
+/*
+ * A pinned packet too big for its next hop's port (mtu). While the kernel's
+ * routing still sends the flow there, the kernel answers it, as any packet:
+ * "fragmentation needed" or "packet too big" with the route's MTU, or
+ * fragments. Once a route change sends it elsewhere, the kernel would
+ * answer for, or fragment towards, another next hop: flowpin answers for
+ * the pinned path itself. What it cannot answer for is dropped, counted,
+ * never forwarded over another next hop: an IPv4 packet without DF (the
+ * kernel would fragment it; XDP cannot), and a GSO skb (its checksum, left
+ * to the egress, would be finished inside the quote). ICMP errors are
+ * never answered with errors: they are the kernel's.
+ */
+static __always_inline int too_big(const struct hook *h, struct packet *pkt,
+				   const struct nexthop *nh, __u32 mtu)
+{
+	if (pkt->icmp_error || fib_chooses(h, pkt, nh))
+		return pass(FP_PASS_MTU);
+	if (h->gso_size ||
+	    (pkt->ip4 && !(pkt->ip4->frag_off & bpf_htons(IP_DF)))) {
+		stat_inc(FP_STAT_TOO_BIG_DROP);
+		return XDP_DROP;
+	}
+	return too_big_reply(h, pkt, mtu);
+}
+
+/*
  * Send the packet to its next hop: the frame is rewritten, and the helper
  * only records where it goes; it leaves after we return. XDP sends through
  * tx_ports (a devmap); tc through bpf_redirect(), after the same check
@@ -547,9 +659,8 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 
 	/*
 	 * Pinned packets skip the FIB and its MTU check: check the frame (a
-	 * GSO packet's segments) against the egress MTU, and let the kernel
-	 * send "fragmentation needed" / "packet too big" (or fragment) when
-	 * it does not fit. A negative answer means the device is gone.
+	 * GSO packet's segments) against the egress MTU. A negative answer
+	 * means the device is gone.
 	 */
 	seg_len = seg_l3_len(h, pkt);
 	mtu_len = seg_len;
@@ -561,9 +672,11 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	 * in mtu_len: the segments are checked here. (BPF_MTU_CHK_SEGS would
 	 * trust a transport header that received skbs may not have set.)
 	 */
-	if (rc || seg_len > mtu_len)
-		return pass(bpf_map_lookup_elem(&tx_ports, &ifindex) ?
-				    FP_PASS_MTU : FP_PASS_NO_TX_PORT);
+	if (rc || seg_len > mtu_len) {
+		if (!bpf_map_lookup_elem(&tx_ports, &ifindex))
+			return pass(FP_PASS_NO_TX_PORT);
+		return too_big(h, pkt, nh, mtu_len);
+	}
 	/*
 	 * When the port is not in tx_ports, bpf_redirect_map() fails with
 	 * XDP_PASS, the frame untouched: no separate devmap lookup on XDP's
@@ -660,10 +773,17 @@ int flowpin_tc(struct __sk_buff *skb)
 	if (head < skb->len && head < TC_PULL_LEN)
 		bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ? skb->len :
 								 TC_PULL_LEN);
-	return flowpin_run(&h, (void *)(long)skb->data,
-			   (void *)(long)skb->data_end, skb->len) == XDP_REDIRECT ?
-		       TC_ACT_REDIRECT :
-		       TC_ACT_OK;
+	switch (flowpin_run(&h, (void *)(long)skb->data,
+			    (void *)(long)skb->data_end, skb->len)) {
+	case XDP_REDIRECT:
+		return TC_ACT_REDIRECT;
+	case XDP_TX:
+		return bpf_redirect(h.ifindex, 0);
+	case XDP_DROP:
+		return TC_ACT_SHOT;
+	default:
+		return TC_ACT_OK;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

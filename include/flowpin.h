@@ -227,6 +227,8 @@ enum fp_stat {
 	FP_STAT_UNPINNED_RATE,	 /* new flow forwarded unpinned: pin rate exceeded */
 	FP_STAT_FORWARDED,	 /* XDP_REDIRECT returned */
 	FP_STAT_REDIRECT_FAIL,	 /* bpf_redirect_map() refused: port not in tx_ports */
+	FP_STAT_TOO_BIG_ICMP,	 /* pinned packet too big for its path: ICMP error sent back */
+	FP_STAT_TOO_BIG_DROP,	 /* pinned packet too big for its path, no error possible: dropped */
 	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
 	FP_PASS_VLAN,		 /* 802.1Q / 802.1ad tagged */
 	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
@@ -265,6 +267,8 @@ enum fp_stat {
 	[FP_STAT_UNPINNED_RATE] = "unpinned_rate_limited",                     \
 	[FP_STAT_FORWARDED] = "forwarded",                                     \
 	[FP_STAT_REDIRECT_FAIL] = "redirect_fail",                             \
+	[FP_STAT_TOO_BIG_ICMP] = "too_big_icmp",                               \
+	[FP_STAT_TOO_BIG_DROP] = "too_big_drop",                               \
 	[FP_PASS_NON_IP] = "pass_non_ip",                                      \
 	[FP_PASS_VLAN] = "pass_vlan",                                          \
 	[FP_PASS_MULTICAST] = "pass_multicast",                                \

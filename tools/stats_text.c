@@ -20,6 +20,8 @@ static const char *const stat_help[FP_PASS_NON_IP] = {
 	[FP_STAT_UNPINNED_RATE] = "New flows forwarded without a pin: the pin rate was exceeded.",
 	[FP_STAT_FORWARDED] = "Packets redirected (XDP_REDIRECT).",
 	[FP_STAT_REDIRECT_FAIL] = "Pinned packets whose port left tx_ports: bpf_redirect_map() refused them.",
+	[FP_STAT_TOO_BIG_ICMP] = "Pinned packets too big for their path whose route moved: answered with ICMP fragmentation needed or packet too big.",
+	[FP_STAT_TOO_BIG_DROP] = "Pinned packets too big for their path whose route moved, that no ICMP error could answer: dropped.",
 };
 
 const char *fp_stat_name(int idx)

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * "Fragmentation needed" (ICMP) and "packet too big" (ICMPv6), built in
+ * place from the packet that was too big, for the sender to lower its path
+ * MTU. As the kernel's own answer: the quoted packet as it arrived, as much
+ * of it as fits 576 bytes (IPv4) or 1280 bytes (IPv6), and the MTU of the
+ * port the packet would have left by. It goes back out the port the packet
+ * came in on, to the MAC it came from, from the address the packet was for
+ * (as Katran's answers do: the sender sees the error come from the
+ * destination it tried to reach).
+ */
+#ifndef FLOWPIN_TOO_BIG_H
+#define FLOWPIN_TOO_BIG_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "parse.h"
+
+#define ICMP_FRAG_NEEDED 4
+#define IPTOS_TOS_MASK 0x1E
+#define IPTOS_PREC_INTERNETCONTROL 0xc0
+#define IPV6_MIN_MTU 1280
+#define TOO_BIG_TTL 64 /* the kernel's default TTL and hop limit */
+
+/* The error's own headers after Ethernet, and the bytes of the packet it quotes. */
+#define TOO_BIG_HDR4 (sizeof(struct iphdr) + 8)
+#define TOO_BIG_HDR6 (sizeof(struct ipv6hdr) + 8)
+#define TOO_BIG_QUOTE4 (576 - TOO_BIG_HDR4)
+#define TOO_BIG_QUOTE6 (IPV6_MIN_MTU - TOO_BIG_HDR6)
+#define CSUM_CHUNK 512 /* the most bpf_csum_diff() sums in one call */
+
+static __always_inline __u16 csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+/* Sum of len bytes at p, a multiple of 4, within [.., end); -1 when out of bounds. */
+static __always_inline __s64 csum_add_bytes(void *p, __u32 len, void *end,
+					    __s64 sum)
+{
+	if (sum < 0 || p + len > end)
+		return -1;
+	return bpf_csum_diff(NULL, 0, p, len, sum);
+}
+
+/* The quote's sum: TOO_BIG_QUOTE4 or 6 bytes at q. */
+static __always_inline __s64 csum_quote(void *q, bool v6, void *end, __s64 sum)
+{
+	if (v6) {
+		sum = csum_add_bytes(q, CSUM_CHUNK, end, sum);
+		sum = csum_add_bytes(q + CSUM_CHUNK, CSUM_CHUNK, end, sum);
+		return csum_add_bytes(q + 2 * CSUM_CHUNK,
+				      TOO_BIG_QUOTE6 - 2 * CSUM_CHUNK, end, sum);
+	}
+	sum = csum_add_bytes(q, CSUM_CHUNK, end, sum);
+	return csum_add_bytes(q + CSUM_CHUNK, TOO_BIG_QUOTE4 - CSUM_CHUNK, end,
+			      sum);
+}
+
+/*
+ * What the error needs of the packet, copied before the frame is reshaped:
+ * the reshaping invalidates every pointer into it.
+ */
+struct too_big_src {
+	__u8 src_mac[ETH_ALEN], dst_mac[ETH_ALEN];
+	__be16 proto;
+	__u8 tos;
+	__be32 saddr[4], daddr[4];
+};
+
+static __always_inline void too_big_eth(struct ethhdr *eth,
+					const struct too_big_src *s)
+{
+	__builtin_memcpy(eth->h_dest, s->src_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, s->dst_mac, ETH_ALEN);
+	eth->h_proto = s->proto;
+}
+
+/*
+ * Write the error's headers over the frame [data, end), whose bytes after
+ * them already hold the quote. Each returns the sum of the L3 bytes it
+ * wrote (the IP and ICMP headers), or -1.
+ */
+static __always_inline __s64 too_big_write4(void *data, void *end,
+					    const struct too_big_src *s,
+					    __u32 mtu)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	__u8 *icmp = (void *)(iph + 1);
+	__s64 sum;
+
+	if ((void *)(icmp + 8) > end)
+		return -1;
+	too_big_eth(eth, s);
+	__builtin_memset(iph, 0, TOO_BIG_HDR4);
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = (s->tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
+	iph->tot_len = bpf_htons(576);
+	iph->ttl = TOO_BIG_TTL;
+	iph->protocol = IPPROTO_ICMP;
+	iph->saddr = s->daddr[0];
+	iph->daddr = s->saddr[0];
+	sum = csum_add_bytes(iph, sizeof(*iph), end, 0);
+	if (sum < 0)
+		return -1;
+	iph->check = csum_fold(sum);
+	icmp[0] = ICMP_DEST_UNREACH;
+	icmp[1] = ICMP_FRAG_NEEDED;
+	*(__be16 *)(icmp + 6) = bpf_htons(mtu > 0xffff ? 0xffff : mtu);
+	sum = csum_add_bytes(icmp, 8, end, 0);
+	sum = csum_quote(icmp + 8, false, end, sum);
+	if (sum < 0)
+		return -1;
+	*(__u16 *)(icmp + 2) = csum_fold(sum);
+	return csum_add_bytes(iph, TOO_BIG_HDR4, end, 0);
+}
+
+static __always_inline __s64 too_big_write6(void *data, void *end,
+					    const struct too_big_src *s,
+					    __u32 mtu)
+{
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6h = (void *)(eth + 1);
+	__u8 *icmp = (void *)(ip6h + 1);
+	/* the pseudo-header's length and next header (its addresses: ip6h's) */
+	__be32 pseudo[2] = { bpf_htonl(8 + TOO_BIG_QUOTE6),
+			     bpf_htonl(IPPROTO_ICMPV6) };
+	__s64 sum;
+
+	if ((void *)(icmp + 8) > end)
+		return -1;
+	too_big_eth(eth, s);
+	__builtin_memset(ip6h, 0, TOO_BIG_HDR6);
+	ip6h->version = 6;
+	ip6h->payload_len = bpf_htons(8 + TOO_BIG_QUOTE6);
+	ip6h->nexthdr = IPPROTO_ICMPV6;
+	ip6h->hop_limit = TOO_BIG_TTL;
+	__builtin_memcpy(&ip6h->saddr, s->daddr, 16);
+	__builtin_memcpy(&ip6h->daddr, s->saddr, 16);
+	icmp[0] = ICMPV6_PKT_TOOBIG;
+	*(__be32 *)(icmp + 4) = bpf_htonl(mtu < IPV6_MIN_MTU ? IPV6_MIN_MTU : mtu);
+	sum = csum_add_bytes(&ip6h->saddr, 32, end, 0);
+	if (sum < 0)
+		return -1;
+	sum = bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo), sum);
+	sum = csum_add_bytes(icmp, 8, end, sum);
+	sum = csum_quote(icmp + 8, true, end, sum);
+	if (sum < 0)
+		return -1;
+	*(__u16 *)(icmp + 2) = csum_fold(sum);
+	return csum_add_bytes(ip6h, TOO_BIG_HDR6, end, 0);
+}
+
+#endif /* FLOWPIN_TOO_BIG_H */

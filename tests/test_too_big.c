@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pinned packets too big for their pinned path get the answer the kernel
+ * would give on that path, never a forward over another next hop. While the
+ * route still names the pin's next hop, the kernel answers (the packet is
+ * passed untouched). Once it names another, flowpin answers itself: ICMP
+ * "fragmentation needed" / ICMPv6 "packet too big" with the pinned port's
+ * MTU, checked here byte by byte; what it cannot answer (IPv4 without DF, a
+ * GSO skb) is dropped and counted. Through both entry points, both families.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "netns.h"
+
+#define TCP_SYN 0x02
+#define IP_DF 0x4000
+#define PORT_MTU 1300	 /* the pinned port's, lowered under the flow */
+#define BIG_PAYLOAD 1400 /* over PORT_MTU with any header */
+
+static const int four[] = { 1, 2, 3, 4 };
+
+struct test_state {
+	int family;
+	enum fixture_hook hook;
+	struct flowpin_fixture fx;
+	int egress; /* the pinned flow's */
+};
+
+static struct pkt_spec flow(const struct test_state *st, __u16 payload,
+			    bool df)
+{
+	struct pkt_spec s = {
+		.family = st->family,
+		.proto = IPPROTO_TCP,
+		.src = st->family == 4 ? CLIENT4 : CLIENT6,
+		.dst = st->family == 4 ? SVC4 : SVC6,
+		.sport = 33000,
+		.dport = 443,
+		.payload = payload,
+		.frag = st->family == 4 && df ? IP_DF : 0,
+	};
+	return s;
+}
+
+static __u64 stat_of(struct flowpin_fixture *fx, enum fp_stat idx)
+{
+	__u64 sum[FP_STAT_MAX];
+
+	fixture_stats(fx, sum);
+	return sum[idx];
+}
+
+/* The verdict of one frame of s; out holds what the program left. */
+static int send_frame(struct test_state *st, const struct pkt_spec *s, __u8 *in,
+		size_t *len, __u8 *out, __u32 *out_len, __u16 gso_size)
+{
+	*len = pkt_build(s, in);
+	return fixture_run_gso(&st->fx, in, *len, out, out_len, rt.ifindex_in0,
+			       gso_size);
+}
+
+static void put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+/*
+ * The error the kernel sends for `in`, too big for a port of `mtu`: to the
+ * MAC it came from, from the address it was for, quoting 548 (IPv4) or
+ * 1232 (IPv6) bytes of it as it arrived. Returns its length.
+ */
+static size_t expected_error(int family, const __u8 *in, __u16 mtu, __u8 *want)
+{
+	const __u8 *l3 = in + 14;
+	__u8 *ip = want + 14;
+
+	memcpy(want, in + 6, 6);
+	memcpy(want + 6, in, 6);
+	memcpy(want + 12, in + 12, 2);
+	if (family == 4) {
+		__u8 *icmp = ip + 20;
+
+		memset(ip, 0, 28);
+		ip[0] = 0x45;
+		ip[1] = (l3[1] & 0x1e) | 0xc0;
+		put16(ip + 2, 576);
+		ip[8] = 64;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, l3 + 16, 4); /* from the destination */
+		memcpy(ip + 16, l3 + 12, 4); /* to the source */
+		put16(ip + 10, ~csum16(ip, 20, 0));
+		icmp[0] = 3;
+		icmp[1] = 4;
+		put16(icmp + 6, mtu);
+		memcpy(icmp + 8, l3, 548);
+		put16(icmp + 2, ~csum16(icmp, 8 + 548, 0));
+		return 14 + 20 + 8 + 548;
+	}
+	__u8 *icmp = ip + 40;
+	__u32 sum;
+
+	memset(ip, 0, 48);
+	ip[0] = 0x60;
+	put16(ip + 4, 8 + 1232);
+	ip[6] = IPPROTO_ICMPV6;
+	ip[7] = 64;
+	memcpy(ip + 8, l3 + 24, 16);
+	memcpy(ip + 24, l3 + 8, 16);
+	icmp[0] = 2;
+	put16(icmp + 6, mtu); /* a 32-bit MTU; it fits 16 */
+	memcpy(icmp + 8, l3, 1232);
+	sum = csum16(ip + 8, 32, 0) + 8 + 1232 + IPPROTO_ICMPV6;
+	put16(icmp + 2, ~csum16(icmp, 8 + 1232, sum));
+	return 14 + 40 + 8 + 1232;
+}
+
+/* The flow is pinned on a 4-way route, and its port's MTU lowered. */
+static int setup(void **state)
+{
+	struct test_state *st = *state;
+	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
+				  .cache_sync_ns = FP_CACHE_SYNC_NS,
+				  .hook = st->hook };
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec syn;
+	__u32 out_len;
+	size_t len;
+
+	if (route_svc(four, 4) || fixture_load_opts(&st->fx, &o))
+		return -1;
+	syn = flow(st, 0, true);
+	syn.tcp_flags = TCP_SYN;
+	if (send_frame(st, &syn, in, &len, out, &out_len, 0) != XDP_REDIRECT)
+		return -1;
+	st->egress = egress_of(out);
+	if (st->egress < 1 || st->egress > 4)
+		return -1;
+	return sh("ip link set out%d mtu %d", st->egress, PORT_MTU);
+}
+
+static int teardown(void **state)
+{
+	struct test_state *st = *state;
+
+	fixture_unload(&st->fx);
+	sh("ip link set out%d mtu 1500", st->egress);
+	return route_svc(four, 4);
+}
+
+/* Route the service over the three ports the flow is not pinned to. */
+static void route_away(const struct test_state *st)
+{
+	int others[3], n = 0;
+
+	for (int e = 1; e <= 4; e++)
+		if (e != st->egress)
+			others[n++] = e;
+	assert_int_equal(route_svc(others, 3), 0);
+}
+
+/* The route still names the pin's next hop: the kernel's to answer. */
+static void same_path_is_the_kernels(void **state)
+{
+	struct test_state *st = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	struct pkt_spec s;
+	__u32 out_len;
+	size_t len;
+
+	for (int df = 0; df <= 1; df++) {
+		s = flow(st, BIG_PAYLOAD, df);
+		assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+				 XDP_PASS);
+		assert_int_equal(out_len, len);
+		assert_memory_equal(out, in, len);
+	}
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 2);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 0);
+	/* what fits still leaves by the pin */
+	s = flow(st, 1000, true);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+			 XDP_REDIRECT);
+	assert_int_equal(egress_of(out), st->egress);
+}
+
+/* The route moved: the error for the pinned path, byte by byte. */
+static void moved_route_gets_the_pinned_paths_error(void **state)
+{
+	struct test_state *st = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	struct pkt_spec s = flow(st, BIG_PAYLOAD, true);
+	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	size_t len, want_len;
+	__u32 out_len;
+
+	route_away(st);
+	/* tc sends the error back with bpf_redirect() to the ingress port */
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+			 st->hook == HOOK_TC ? XDP_REDIRECT : XDP_TX);
+	want_len = expected_error(st->family, in, PORT_MTU, want);
+	assert_int_equal(out_len, want_len);
+	assert_memory_equal(out, want, want_len);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 1);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED), 1); /* the SYN */
+
+	/* the sender's smaller packets keep the pin */
+	s = flow(st, 1000, true);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+			 XDP_REDIRECT);
+	assert_int_equal(egress_of(out), st->egress);
+}
+
+/* IPv4 without DF: the kernel would fragment it towards the pin. */
+static void moved_route_without_df_is_dropped(void **state)
+{
+	struct test_state *st = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec s = flow(st, BIG_PAYLOAD, false);
+	__u32 out_len;
+	size_t len;
+
+	if (st->family == 6)
+		skip(); /* IPv6 routers never fragment */
+	route_away(st);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0), XDP_DROP);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_DROP), 1);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 0);
+}
+
+/* tc: a GSO skb's segments over the pinned port's MTU. */
+static void moved_route_gso_is_dropped(void **state)
+{
+	struct test_state *st = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec s = flow(st, 1900, true);
+	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	__u32 out_len;
+	size_t len;
+
+	if (st->hook != HOOK_TC)
+		skip(); /* XDP frames are never GSO */
+	/* on the same path: the kernel segments and answers */
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400), XDP_PASS);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 1);
+	route_away(st);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400), XDP_DROP);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_DROP), 1);
+	/* segments that fit leave whole, by the pin */
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1000),
+			 XDP_REDIRECT);
+	assert_int_equal(egress_of(out), st->egress);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return router_create();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	router_destroy();
+	return 0;
+}
+
+#define CASE(fn, st) { #fn, fn, setup, teardown, &st }
+#define CASES(st)                                                              \
+	CASE(same_path_is_the_kernels, st),                                    \
+	CASE(moved_route_gets_the_pinned_paths_error, st),                     \
+	CASE(moved_route_without_df_is_dropped, st),                           \
+	CASE(moved_route_gso_is_dropped, st)
+
+int main(void)
+{
+	static struct test_state xdp4 = { .family = 4, .hook = HOOK_XDP },
+				 xdp6 = { .family = 6, .hook = HOOK_XDP },
+				 tc4 = { .family = 4, .hook = HOOK_TC },
+				 tc6 = { .family = 6, .hook = HOOK_TC };
+	const struct CMUnitTest v4_xdp[] = { CASES(xdp4) },
+				v6_xdp[] = { CASES(xdp6) },
+				v4_tc[] = { CASES(tc4) }, v6_tc[] = { CASES(tc6) };
+	int failed = 0;
+
+	failed |= cmocka_run_group_tests_name("too big (xdp, v4)", v4_xdp,
+					      group_setup, group_teardown);
+	failed |= cmocka_run_group_tests_name("too big (xdp, v6)", v6_xdp,
+					      group_setup, group_teardown);
+	failed |= cmocka_run_group_tests_name("too big (tc, v4)", v4_tc,
+					      group_setup, group_teardown);
+	failed |= cmocka_run_group_tests_name("too big (tc, v6)", v6_tc,
+					      group_setup, group_teardown);
+	return failed;
+}
