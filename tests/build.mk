@@ -1,7 +1,8 @@
 # Test programs; tests/run-all runs every $(BUILD)/test_* it finds.
 TESTS += $(BUILD)/test_model $(BUILD)/test_kernel $(BUILD)/test_nexthop_table $(BUILD)/test_random_frames \
 	 $(BUILD)/test_faults $(BUILD)/test_packets $(BUILD)/test_pinning $(BUILD)/test_too_big
-TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o
+TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o \
+	     $(BUILD)/verdict_model.o
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
