@@ -20,5 +20,5 @@ export FRAMES=50000
 # a 22 s test of the daemon's own clock handling, nothing of the kernel's
 export FLOWPIND_TESTS_SKIP=drain_timeout_survives_reload
 export SCENARIOS_ONLY="add" SCENARIOS_CONNS=32 SCENARIOS_MODES="native auto"
-exec tests/run-all "${1:-build}" test_packets test_pinning test_random_frames \
+exec tests/run-all "${1:-build}" test_packets test_pinning test_too_big test_random_frames \
 	test_flowpind test_vrf test_coexist test_scenarios
