@@ -102,7 +102,7 @@ static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 			return -errno;
 		nexthop_addr_from(&a, rt.ifindex_out[i], FP_AF_INET, &gw);
 		id = nexthop_table_set(&c->nht, &a, rt.out_mac[i], rt.gw_mac[i],
-				       NH_ACTIVE);
+				       0, NH_ACTIVE);
 		if (id < 0)
 			return id;
 	}

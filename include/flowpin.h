@@ -140,7 +140,12 @@ struct nexthop {
 	__u8 state;		/* enum nexthop_state */
 	__u8 dmac[FP_ETH_ALEN]; /* neighbour's MAC */
 	__u8 smac[FP_ETH_ALEN]; /* egress device's MAC */
-	__u16 pad;
+	/*
+	 * The path's MTU where it is below the egress device's: the smallest
+	 * MTU of the routes through this next hop (IPv4: locked ones, as the
+	 * kernel's forwarding counts them). 0: the device's.
+	 */
+	__u16 mtu;
 	__be32 gw[4];		/* gateway address; IPv4 in gw[0] */
 };
 

@@ -266,7 +266,8 @@ static int sync_table(struct daemon *d)
 					nh_str(&a, buf, sizeof(buf)));
 		} else {
 			ret = nexthop_table_set(&d->nht, &a, ch[i].smac,
-						ch[i].dmac, ch[i].state);
+						ch[i].dmac, ch[i].mtu,
+						ch[i].state);
 			if (ret >= 0)
 				pr_info("next hop %s: %s, id %d\n",
 					nh_str(&a, buf, sizeof(buf)),

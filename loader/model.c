@@ -338,6 +338,9 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 			 !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
 			snprintf(l->name, sizeof(l->name), "%s",
 				 mnl_attr_get_str(a));
+		else if (mnl_attr_get_type(a) == IFLA_MTU &&
+			 mnl_attr_get_payload_len(a) == sizeof(__u32))
+			l->mtu = mnl_attr_get_u32(a);
 	}
 	return 0;
 }
@@ -543,6 +546,7 @@ static void route_unlink(struct model *m, struct model_route **pp)
 		route_remove_path(m, r, r->n_paths - 1);
 	*pp = r->next;
 	m->n_prefsrc_routes -= r->prefsrc;
+	m->n_mtu_routes -= r->mtu != 0;
 	free(r);
 	m->n_routes--;
 }
@@ -566,6 +570,7 @@ struct parsed_route {
 	struct route_key key;
 	bool unicast; /* else a blackhole, unreachable, local, ...: no paths */
 	bool prefsrc; /* has a preferred source address */
+	__u16 mtu;    /* what forwarding uses of RTAX_MTU, or 0 */
 	struct route_path paths[64];
 	int n_paths;
 };
@@ -631,6 +636,29 @@ static int parse_multipath(struct parsed_route *pr, const struct nlattr *mp)
 	return 0;
 }
 
+/*
+ * RTA_METRICS: the route's MTU as forwarding uses it. IPv6 always; IPv4
+ * only when locked (`mtu lock N`), as ip_mtu_from_fib_result() does
+ * unless net.ipv4.ip_forward_use_pmtu is set.
+ */
+static __u16 route_mtu(const struct nlattr *metrics, int family)
+{
+	const struct nlattr *a;
+	__u32 mtu = 0, lock = 0;
+
+	mnl_attr_for_each_nested(a, metrics) {
+		if (mnl_attr_get_payload_len(a) != sizeof(__u32))
+			continue;
+		if (mnl_attr_get_type(a) == RTAX_MTU)
+			mtu = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == RTAX_LOCK)
+			lock = mnl_attr_get_u32(a);
+	}
+	if (family == FP_AF_INET && !(lock & (1 << RTAX_MTU)))
+		return 0;
+	return mtu > 0xffff ? 0xffff : mtu;
+}
+
 /* Returns 1 for a route that matters, 0 for one to ignore. */
 static int parse_route(const struct nlmsghdr *nlh, struct parsed_route *pr)
 {
@@ -682,6 +710,9 @@ static int parse_route(const struct nlmsghdr *nlh, struct parsed_route *pr)
 			break;
 		case RTA_PREFSRC:
 			pr->prefsrc = true;
+			break;
+		case RTA_METRICS:
+			pr->mtu = route_mtu(a, pr->key.family);
 			break;
 		}
 	}
@@ -746,6 +777,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		r->key = pr.key;
 		r->n_paths = 0;
 		r->prefsrc = false;
+		r->mtu = 0;
 		m->n_routes++;
 	} else if (nlh->nlmsg_flags & NLM_F_REPLACE) {
 		while (r->n_paths)
@@ -755,6 +787,8 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		m->n_prefsrc_routes += pr.prefsrc - r->prefsrc;
 		r->prefsrc = pr.prefsrc;
 	}
+	m->n_mtu_routes += (pr.mtu != 0) - (r->mtu != 0);
+	r->mtu = pr.mtu;
 	/* without REPLACE, paths are added (IPv6 appends them one by one) */
 	r = route_reserve(pp, r->n_paths + pr.n_paths);
 	if (!r)
@@ -934,6 +968,44 @@ static int add_nhobj(const struct model *m, struct nh_list *l, __u32 id,
 	return err;
 }
 
+static void list_cap(struct nh_list *l, const struct nexthop_addr *a,
+		     __u16 mtu)
+{
+	for (int i = 0; i < l->n; i++)
+		if (addr_eq(&l->v[i].addr, a) &&
+		    (!l->v[i].mtu || mtu < l->v[i].mtu))
+			l->v[i].mtu = mtu;
+}
+
+/* Each next hop's MTU: the smallest of the routes through it. */
+static void cap_by_routes(const struct model *m, struct nh_list *l)
+{
+	for (__u32 b = 0; m->n_mtu_routes && b < m->n_buckets; b++) {
+		for (const struct model_route *r = m->buckets[b]; r;
+		     r = r->next) {
+			for (int i = 0; r->mtu && i < r->n_paths; i++) {
+				const struct refcount *ref = &m->refs[r->ref[i]];
+				const struct model_nhobj *o;
+
+				if (!ref->nh_id) {
+					list_cap(l, &ref->addr, r->mtu);
+					continue;
+				}
+				o = find_nhobj(m, ref->nh_id);
+				if (o && o->gw.family)
+					list_cap(l, &o->gw, r->mtu);
+				for (int j = 0; o && j < o->n_group; j++) {
+					const struct model_nhobj *g =
+						find_nhobj(m, o->group[j]);
+
+					if (g && g->gw.family)
+						list_cap(l, &g->gw, r->mtu);
+				}
+			}
+		}
+	}
+}
+
 int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 		   int n_extra, struct desired_nh **out)
 {
@@ -954,6 +1026,7 @@ int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 		free(l.v);
 		return err;
 	}
+	cap_by_routes(m, &l);
 	for (int i = 0; i < l.n; i++) {
 		struct desired_nh *d = &l.v[i];
 		const struct model_link *link = find_link(m, d->addr.ifindex);
@@ -964,6 +1037,9 @@ int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 		if (n && n->has_mac)
 			memcpy(d->dmac, n->mac, FP_ETH_ALEN);
 		d->usable = link && link->up && n && n->has_mac && !n->failed;
+		/* an MTU the device's already enforces is none */
+		if (link && link->mtu && d->mtu >= link->mtu)
+			d->mtu = 0;
 	}
 	*out = l.v;
 	return l.n;
@@ -1064,7 +1140,8 @@ int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
 		if (id && cur[id].state == state &&
 		    (state == NH_DEAD ||
 		     (!memcmp(cur[id].smac, d->smac, FP_ETH_ALEN) &&
-		      !memcmp(cur[id].dmac, d->dmac, FP_ETH_ALEN))))
+		      !memcmp(cur[id].dmac, d->dmac, FP_ETH_ALEN) &&
+		      cur[id].mtu == d->mtu)))
 			continue;
 		c = grow(&ch, &n_ch, sizeof(*c));
 		if (!c)
@@ -1076,6 +1153,7 @@ int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
 		/* a dead next hop keeps the MACs it had */
 		memcpy(c->smac, state == NH_DEAD ? cur[id].smac : d->smac, FP_ETH_ALEN);
 		memcpy(c->dmac, state == NH_DEAD ? cur[id].dmac : d->dmac, FP_ETH_ALEN);
+		c->mtu = state == NH_DEAD ? cur[id].mtu : d->mtu;
 	}
 	free(want);
 	if (n_ch > 1 && order_changes(ch, n_ch))

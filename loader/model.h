@@ -20,6 +20,7 @@ struct model_link {
 	bool up;       /* administratively up with carrier */
 	bool admin_up; /* IFF_UP */
 	bool is_vrf;   /* a VRF device (IFLA_INFO_KIND "vrf") */
+	__u32 mtu;     /* IFLA_MTU */
 };
 
 struct model_neigh {
@@ -65,6 +66,7 @@ struct model_route {
 	__u16 n_paths;
 	__u16 cap;
 	bool prefsrc; /* IPv4, with a preferred source address */
+	__u16 mtu;    /* the MTU forwarding uses (IPv4: locked), 0: the device's */
 	__u32 ref[];  /* model.refs index of each path */
 };
 
@@ -93,6 +95,7 @@ struct model {
 	struct refcount *refs; /* paths per gateway / nexthop object; stable indexes */
 	int n_refs;
 	__u32 n_prefsrc_routes; /* IPv4 routes with a preferred source */
+	__u32 n_mtu_routes;	/* routes with an MTU of their own */
 	/*
 	 * The kernel may have removed routes or nexthop objects of the model
 	 * without a message (a link set down, removed, without carrier, or an
@@ -148,6 +151,7 @@ struct desired_nh {
 	__u8 dmac[FP_ETH_ALEN];
 	bool routed;	/* a gateway of at least one route */
 	bool usable;	/* link up, MAC known, neighbour not failed */
+	__u16 mtu;	/* struct nexthop's: below the device's MTU, or 0 */
 };
 
 /* Every gateway the routes use, plus these extra addresses (table entries
@@ -162,6 +166,7 @@ struct nh_change {
 	struct nexthop_addr addr; /* NH_SET */
 	__u8 smac[FP_ETH_ALEN];
 	__u8 dmac[FP_ETH_ALEN];
+	__u16 mtu;		  /* NH_SET: struct nexthop's */
 	enum nexthop_state state;
 };
 

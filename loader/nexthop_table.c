@@ -240,7 +240,7 @@ const struct nexthop *nexthop_table_get(const struct nexthop_table *t,
 
 int nexthop_table_set(struct nexthop_table *t, const struct nexthop_addr *addr,
 		      const __u8 smac[FP_ETH_ALEN], const __u8 dmac[FP_ETH_ALEN],
-		      enum nexthop_state state)
+		      __u16 mtu, enum nexthop_state state)
 {
 	__u32 id = nexthop_table_find(t, addr);
 	struct nexthop nh;
@@ -263,6 +263,7 @@ int nexthop_table_set(struct nexthop_table *t, const struct nexthop_addr *addr,
 	memcpy(nh.gw, addr->gw, sizeof(nh.gw));
 	memcpy(nh.smac, smac, FP_ETH_ALEN);
 	memcpy(nh.dmac, dmac, FP_ETH_ALEN);
+	nh.mtu = mtu;
 	if (state == NH_DEAD && nh.state != NH_DEAD)
 		nh.gen++;
 	nh.state = state;

@@ -46,13 +46,14 @@ const struct nexthop *nexthop_table_get(const struct nexthop_table *t,
 					__u32 id);
 
 /*
- * Add a next hop in state NH_ACTIVE, or update the MACs, state and device
- * of the one with this address. Its generation changes only when its id is
- * reused, so pins survive a MAC change. Returns the id (> 0) or -errno.
+ * Add a next hop in state NH_ACTIVE, or update the MACs, path MTU (0: the
+ * device's), state and device of the one with this address. Its generation
+ * changes only when its id is reused, so pins survive a MAC change.
+ * Returns the id (> 0) or -errno.
  */
 int nexthop_table_set(struct nexthop_table *t, const struct nexthop_addr *addr,
 		      const __u8 smac[FP_ETH_ALEN], const __u8 dmac[FP_ETH_ALEN],
-		      enum nexthop_state state);
+		      __u16 mtu, enum nexthop_state state);
 
 /* Change only the state; moving to NH_DEAD bumps the generation. */
 int nexthop_table_set_state(struct nexthop_table *t, __u32 id,

@@ -114,7 +114,7 @@ static int add_nexthop(struct flowpin_fixture *f, int family, const char *gw,
 
 	inet_pton(family == FP_AF_INET ? AF_INET : AF_INET6, gw, buf);
 	nexthop_addr_from(&addr, ifindex, family, buf);
-	return nexthop_table_set(&f->nht, &addr, smac, dmac, state);
+	return nexthop_table_set(&f->nht, &addr, smac, dmac, 0, state);
 }
 
 int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,

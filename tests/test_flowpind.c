@@ -183,6 +183,54 @@ static void follows_the_kernel(void **state)
 	sh("ip route del 203.0.113.64/26; ip nexthop del id 7; ip neigh replace 10.0.2.2 lladdr 02:00:00:00:02:02 dev out2 nud permanent");
 }
 
+/* The next hop's path MTU (0: the device's); -1 when it is not in the table. */
+static int nh_mtu(int family, int out, const char *gw)
+{
+	struct nexthop nh;
+
+	if (nh_state(family, rt.ifindex_out[out], gw, &nh) < 0)
+		return -1;
+	return nh.mtu;
+}
+
+static bool wait_mtu(int family, int out, const char *gw, int mtu)
+{
+	__u64 t = now_us();
+
+	while (now_us() - t < 2000000) {
+		if (nh_mtu(family, out, gw) == mtu)
+			return true;
+		usleep(1000);
+	}
+	print_message("    %s: mtu %d, expected %d\n", gw, nh_mtu(family, out, gw), mtu);
+	return false;
+}
+
+/* Route MTUs below the device's reach the next hops they bound. */
+static void follows_path_mtus(void **state)
+{
+	pid_t pid = daemon_start(PORTS, NULL);
+
+	(void)state;
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(nh_mtu(FP_AF_INET, 2, "10.0.2.2"), 0);
+	assert_int_equal(sh("ip route add 203.0.113.128/25 via 10.0.2.2 dev out2 mtu lock 1400 && "
+			    "ip -6 route add 2001:db8:77::/64 via fd00:2::2 dev out2 mtu 1300"), 0);
+	assert_true(wait_mtu(FP_AF_INET, 2, "10.0.2.2", 1400));
+	assert_true(wait_mtu(FP_AF_INET6, 2, "fd00:2::2", 1300));
+	/* a device as small as the route: the device's check is enough */
+	assert_int_equal(sh("ip link set out2 mtu 1400"), 0);
+	assert_true(wait_mtu(FP_AF_INET, 2, "10.0.2.2", 0));
+	assert_true(wait_mtu(FP_AF_INET6, 2, "fd00:2::2", 1300));
+	assert_int_equal(sh("ip link set out2 mtu 1500"), 0);
+	assert_true(wait_mtu(FP_AF_INET, 2, "10.0.2.2", 1400));
+	assert_int_equal(sh("ip route del 203.0.113.128/25 && "
+			    "ip -6 route del 2001:db8:77::/64"), 0);
+	assert_true(wait_mtu(FP_AF_INET6, 2, "fd00:2::2", 0));
+	assert_true(wait_mtu(FP_AF_INET, 2, "10.0.2.2", 0));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
 /* Ready for systemd only after the first full sync, with a status line. */
 static void pin_dir_is_private_and_systemd_told(void **state)
 {
@@ -759,6 +807,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(follows_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(follows_path_mtus, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_dir_is_private_and_systemd_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath_native, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath_tc, setup, teardown),

@@ -62,38 +62,37 @@ static void feed(struct env *e, struct nlmsghdr *nlh)
 	assert_int_equal(model_apply(&e->m, nlh), 0);
 }
 
-static void link_msg(struct env *e, __u16 type, int ifindex, bool up)
+/* A link message up to its MAC; the caller adds attributes and feeds it. */
+static struct nlmsghdr *link_head(struct env *e, __u16 type, int ifindex,
+				  unsigned int flags)
 {
 	struct nlmsghdr *nlh = put_header(e, type, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 
 	ifi->ifi_index = ifindex;
-	ifi->ifi_flags = up ? IFF_UP | IFF_LOWER_UP | IFF_RUNNING : 0;
+	ifi->ifi_flags = flags;
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, port_mac);
-	feed(e, nlh);
+	return nlh;
+}
+
+#define LINK_UP (IFF_UP | IFF_LOWER_UP | IFF_RUNNING)
+
+static void link_msg(struct env *e, __u16 type, int ifindex, bool up)
+{
+	feed(e, link_head(e, type, ifindex, up ? LINK_UP : 0));
 }
 
 static void link_flags_msg(struct env *e, int ifindex, unsigned int flags)
 {
-	struct nlmsghdr *nlh = put_header(e, RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-
-	ifi->ifi_index = ifindex;
-	ifi->ifi_flags = flags;
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, port_mac);
-	feed(e, nlh);
+	feed(e, link_head(e, RTM_NEWLINK, ifindex, flags));
 }
 
 /* A link of this kind (NULL: none said) enslaved to master (0: none). */
 static void link_kind_msg(struct env *e, int ifindex, const char *kind,
 			  int master)
 {
-	struct nlmsghdr *nlh = put_header(e, RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct nlmsghdr *nlh = link_head(e, RTM_NEWLINK, ifindex, LINK_UP);
 
-	ifi->ifi_index = ifindex;
-	ifi->ifi_flags = IFF_UP | IFF_LOWER_UP | IFF_RUNNING;
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, port_mac);
 	if (master)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, master);
 	if (kind) {
@@ -139,12 +138,12 @@ struct gw {
 };
 
 /* A unicast route in the main table through these gateways. */
-static void route_msg(struct env *e, __u16 type, __u16 flags, int family,
-		      const char *dst, int len, const struct gw *gws, int n)
+/* A unicast route of the main table, up to its destination. */
+static struct nlmsghdr *route_head(struct env *e, __u16 type, __u16 flags,
+				   int family, const char *dst, int len)
 {
 	struct nlmsghdr *nlh = put_header(e, type, flags);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	int alen = family == 4 ? 4 : 16;
 	__u8 a[16];
 
 	rtm->rtm_family = af(family);
@@ -152,7 +151,17 @@ static void route_msg(struct env *e, __u16 type, __u16 flags, int family,
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_type = RTN_UNICAST;
 	inet_pton(af(family), dst, a);
-	mnl_attr_put(nlh, RTA_DST, alen, a);
+	mnl_attr_put(nlh, RTA_DST, family == 4 ? 4 : 16, a);
+	return nlh;
+}
+
+static void route_msg(struct env *e, __u16 type, __u16 flags, int family,
+		      const char *dst, int len, const struct gw *gws, int n)
+{
+	struct nlmsghdr *nlh = route_head(e, type, flags, family, dst, len);
+	int alen = family == 4 ? 4 : 16;
+	__u8 a[16];
+
 	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
 	if (n == 1) {
 		inet_pton(af(family), gws[0].addr, a);
@@ -177,21 +186,10 @@ static void route_msg(struct env *e, __u16 type, __u16 flags, int family,
 	feed(e, nlh);
 }
 
-/* An IPv4 unicast route of the main table, up to its destination. */
 static struct nlmsghdr *route4_head(struct env *e, __u16 type, __u16 flags,
 				    const char *dst, int len)
 {
-	struct nlmsghdr *nlh = put_header(e, type, flags);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	__u8 a[4];
-
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = len;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_type = RTN_UNICAST;
-	inet_pton(AF_INET, dst, a);
-	mnl_attr_put(nlh, RTA_DST, 4, a);
-	return nlh;
+	return route_head(e, type, flags, 4, dst, len);
 }
 
 static void route_nh_msg(struct env *e, __u16 type, __u16 flags,
@@ -272,6 +270,7 @@ static void sync_table(struct env *e)
 		memcpy(nh->gw, ch[i].addr.gw, sizeof(nh->gw));
 		memcpy(nh->smac, ch[i].smac, 6);
 		memcpy(nh->dmac, ch[i].dmac, 6);
+		nh->mtu = ch[i].mtu;
 	}
 	free(ch);
 }
@@ -336,6 +335,37 @@ static int teardown(void **state)
 	model_free(&e->m);
 	free(e);
 	return 0;
+}
+
+/* A one-gateway route with RTA_METRICS: an MTU, locked or not. */
+static void route_mtu_msg(struct env *e, int family, const char *dst,
+			  int len, const struct gw *gw, __u32 mtu, bool lock)
+{
+	struct nlmsghdr *nlh = route_head(e, RTM_NEWROUTE,
+					  NLM_F_CREATE | NLM_F_REPLACE, family,
+					  dst, len);
+	int alen = family == 4 ? 4 : 16;
+	struct nlattr *metrics;
+	__u8 a[16];
+
+	inet_pton(af(family), gw->addr, a);
+	mnl_attr_put(nlh, RTA_GATEWAY, alen, a);
+	mnl_attr_put_u32(nlh, RTA_OIF, gw->ifindex);
+	metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+	if (lock)
+		mnl_attr_put_u32(nlh, RTAX_LOCK, 1 << RTAX_MTU);
+	mnl_attr_put_u32(nlh, RTAX_MTU, mtu);
+	mnl_attr_nest_end(nlh, metrics);
+	feed(e, nlh);
+}
+
+/* A link with this MTU (IFLA_MTU). */
+static void link_mtu_msg(struct env *e, int ifindex, __u32 mtu)
+{
+	struct nlmsghdr *nlh = link_head(e, RTM_NEWLINK, ifindex, LINK_UP);
+
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	feed(e, nlh);
 }
 
 static const struct gw two4[] = { { 1, "10.0.1.2" }, { 2, "10.0.2.2" } };
@@ -965,6 +995,49 @@ static void vrf_domain_follows_master(void **state)
 	assert_int_equal(model_l3dom(&e->m, 99), 0);
 }
 
+/*
+ * A next hop's MTU is the smallest its routes give it (IPv4: locked ones,
+ * as forwarding counts them); none where the device's MTU is as small.
+ */
+static void path_mtus_cap_next_hops(void **state)
+{
+	struct env *e = *state;
+	static const struct gw a4 = { 1, "10.0.1.2" }, b4 = { 2, "10.0.2.2" };
+	static const struct gw a6 = { 1, "fd00:1::2" };
+
+	link_mtu_msg(e, 1, 1500);
+	route_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 4, "198.51.100.0", 24, two4, 2);
+	route_mtu_msg(e, 4, "203.0.113.0", 24, &a4, 1400, true);
+	route_mtu_msg(e, 4, "203.0.114.0", 24, &b4, 1300, false);
+	route_mtu_msg(e, 6, "2001:db8:100::", 64, &a6, 1350, false);
+	sync_table(e);
+	assert_int_equal(find(e, 4, 1, "10.0.1.2")->mtu, 1400);
+	assert_int_equal(find(e, 4, 2, "10.0.2.2")->mtu, 0); /* not locked */
+	assert_int_equal(find(e, 6, 1, "fd00:1::2")->mtu, 1350); /* IPv6: always */
+	assert_int_equal(e->m.n_mtu_routes, 2);
+
+	/* the smallest of two routes; then the smaller one goes */
+	route_mtu_msg(e, 4, "203.0.115.0", 24, &a4, 1280, true);
+	sync_table(e);
+	assert_int_equal(find(e, 4, 1, "10.0.1.2")->mtu, 1280);
+	route_msg(e, RTM_DELROUTE, 0, 4, "203.0.115.0", 24, &a4, 1);
+	sync_table(e);
+	assert_int_equal(find(e, 4, 1, "10.0.1.2")->mtu, 1400);
+	/* a route replaced without an MTU gives up its own */
+	route_msg(e, RTM_NEWROUTE, NLM_F_REPLACE, 4, "203.0.113.0", 24, &a4, 1);
+	sync_table(e);
+	assert_int_equal(find(e, 4, 1, "10.0.1.2")->mtu, 0);
+	assert_int_equal(e->m.n_mtu_routes, 1);
+
+	/* a device MTU as small as the path's: nothing to add */
+	link_mtu_msg(e, 1, 1350);
+	sync_table(e);
+	assert_int_equal(find(e, 6, 1, "fd00:1::2")->mtu, 0);
+	link_mtu_msg(e, 1, 1500);
+	sync_table(e);
+	assert_int_equal(find(e, 6, 1, "fd00:1::2")->mtu, 1350);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -990,6 +1063,7 @@ int main(void)
 		T(resync_keeps_collected_neighbours),
 		T(malformed_messages_refused),
 		T(vrf_domain_follows_master),
+		T(path_mtus_cap_next_hops),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

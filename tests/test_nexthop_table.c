@@ -80,7 +80,7 @@ static void add_writes_live_slot_and_index(void **state)
 	int id;
 
 	addr4(&a, 7, 1);
-	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
 	assert_int_equal(id, 1);
 	assert_int_equal(index_of(m, &a), 1);
 	read_entry(m, id, &e);
@@ -99,9 +99,9 @@ static void mac_change_flips_slot_keeps_generation(void **state)
 	int id;
 
 	addr4(&a, 7, 1);
-	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
 	read_entry(m, id, &before);
-	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE), id);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE), id);
 	read_entry(m, id, &after);
 	assert_int_not_equal(after.live, before.live);
 	/* the copy the datapath read before is untouched */
@@ -120,7 +120,7 @@ static void death_and_reuse_bump_generation(void **state)
 	int id;
 
 	addr4(&a, 7, 1);
-	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
 	gen = nexthop_table_get(&m->t, id)->gen;
 	assert_int_equal(nexthop_table_set_state(&m->t, id, NH_WITHDRAWN), 0);
 	assert_int_equal(nexthop_table_get(&m->t, id)->gen, gen);
@@ -132,7 +132,7 @@ static void death_and_reuse_bump_generation(void **state)
 	assert_int_equal(index_of(m, &a), 0);
 
 	addr4(&b, 8, 9); /* a different next hop takes the free id */
-	assert_int_equal(nexthop_table_set(&m->t, &b, smac, dmac, NH_ACTIVE), id);
+	assert_int_equal(nexthop_table_set(&m->t, &b, smac, dmac, 0, NH_ACTIVE), id);
 	nh = nexthop_table_get(&m->t, id);
 	assert_int_equal(nh->gen, gen + 2);
 	assert_int_equal(nh->ifindex, 8);
@@ -145,10 +145,10 @@ static void full_table_refuses(void **state)
 
 	for (int i = 1; i < SIZE; i++) {
 		addr4(&a, 1, i);
-		assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), i);
+		assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE), i);
 	}
 	addr4(&a, 1, 200);
-	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), -ENOSPC);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE), -ENOSPC);
 	assert_int_equal(index_of(m, &a), 0);
 }
 
@@ -160,14 +160,14 @@ static void reopen_adopts_table(void **state)
 	int id;
 
 	addr4(&a, 7, 1);
-	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
-	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE), id);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE), id);
 	assert_int_equal(nexthop_table_open(&again, m->nexthops_fd, m->index_fd), 0);
 	assert_int_equal(nexthop_table_find(&again, &a), id);
 	assert_memory_equal(nexthop_table_get(&again, id),
 			    nexthop_table_get(&m->t, id), sizeof(struct nexthop));
 	/* a write by the new owner goes to the slot not in use */
-	assert_int_equal(nexthop_table_set(&again, &a, smac, dmac, NH_ACTIVE), id);
+	assert_int_equal(nexthop_table_set(&again, &a, smac, dmac, 0, NH_ACTIVE), id);
 	assert_memory_equal(nexthop_table_get(&again, id)->dmac, dmac, 6);
 	nexthop_table_close(&again);
 }
@@ -189,8 +189,8 @@ static void reopen_rebuilds_index(void **state)
 	addr4(&a, 7, 1);
 	addr4(&b, 7, 2);
 	addr4(&stale, 7, 3);
-	ida = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
-	idb = nexthop_table_set(&m->t, &b, smac, dmac, NH_ACTIVE);
+	ida = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
+	idb = nexthop_table_set(&m->t, &b, smac, dmac, 0, NH_ACTIVE);
 	assert_true(ida > 0 && idb > 0);
 	/* killed before a's index entry was written */
 	assert_int_equal(bpf_map_delete_elem(m->index_fd, &a), 0);
@@ -222,20 +222,20 @@ static void failed_wait_blocks_next_write(void **state)
 	__u32 key;
 
 	addr4(&a, 7, 1);
-	id = nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE);
+	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
 	assert_true(id > 0);
 	key = id;
 	m->t.sync_fd = -1;
-	assert_true(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE) < 0);
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE) < 0);
 	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
 	/* the flip happened: the old slot must stay as it was */
 	assert_memory_equal(e.slot[!(e.live & 1)].dmac, dmac, 6);
-	assert_true(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE) < 0);
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE) < 0);
 	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
 	assert_memory_equal(e.slot[!(e.live & 1)].dmac, dmac, 6);
 	assert_memory_equal(e.slot[e.live & 1].dmac, dmac2, 6);
 	m->t.sync_fd = sync_fd;
-	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), id);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE), id);
 	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
 	assert_memory_equal(e.slot[e.live & 1].dmac, dmac, 6);
 }
@@ -257,7 +257,7 @@ static void batch_waits_once(void **state)
 	nexthop_table_begin(&m->t);
 	for (int i = 1; i < SIZE; i++) {
 		addr4(&a, 7, i);
-		assert_true(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE) > 0);
+		assert_true(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE) > 0);
 	}
 	assert_int_equal(m->t.waits, waits); /* live already, not waited for */
 	addr4(&a, 7, SIZE - 1);
@@ -268,9 +268,9 @@ static void batch_waits_once(void **state)
 	assert_int_equal(m->t.waits, waits + 1);
 
 	nexthop_table_begin(&m->t);
-	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, NH_ACTIVE), (int)key);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE), (int)key);
 	assert_int_equal(m->t.waits, waits + 1);
-	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, NH_ACTIVE), (int)key);
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE), (int)key);
 	assert_int_equal(m->t.waits, waits + 2); /* before the second write */
 	read_entry(m, key, &e);
 	assert_memory_equal(e.slot[e.live].dmac, dmac, 6);

@@ -274,7 +274,7 @@ static void mac_change(void **state)
 	assert_non_null(nh);
 	nexthop_addr_of(&addr, nh);
 	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac, new_mac,
-					   NH_ACTIVE), (int)nh_id(st, 2));
+					   0, NH_ACTIVE), (int)nh_id(st, 2));
 
 	for (int i = 0; i < N_FLOWS; i++) {
 		struct pkt_spec s = flow(st->family, 22000 + i, TCP_ACK);

@@ -547,6 +547,7 @@ int do_nexthops(struct ctl *ctl, int argc, char **argv)
 		jw_uint_field(w, "ifindex", nh->ifindex);
 		jw_string_field(w, "mac", mac);
 		jw_string_field(w, "smac", mac_format(nh->smac, mac));
+		jw_uint_field(w, "mtu", nh->mtu); /* 0: the device's */
 		jw_string_field(w, "state", nexthop_state_name(nh->state));
 		jw_uint_field(w, "gen", nh->gen);
 		jw_uint_field(w, "flows", flows[id]);
