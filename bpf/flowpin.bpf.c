@@ -561,9 +561,10 @@ static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
 
 /*
  * Turn the frame into its "fragmentation needed" / "packet too big" and
- * send that back the way the frame came (XDP_TX; the tc entry point
- * redirects to the ingress port). XDP_DROP when the frame cannot be
- * reshaped: it may be cut already, and must not reach the kernel so.
+ * redirect that to the port the frame came in on, as forward() redirects
+ * (tx_ports; not XDP_TX, which a veth delivers only to a peer with an XDP
+ * program of its own). XDP_DROP when the frame cannot be reshaped or sent:
+ * it may be cut already, and must not reach the kernel so.
  */
 static __always_inline int too_big_reply(const struct hook *h,
 					 const struct packet *pkt, __u32 mtu)
@@ -573,11 +574,14 @@ static __always_inline int too_big_reply(const struct hook *h,
 	__u32 len = sizeof(struct ethhdr) +
 		    (v6 ? TOO_BIG_QUOTE6 : TOO_BIG_QUOTE4);
 	struct too_big_src s = {};
+	__u32 port = h->ifindex;
 	void *data, *end;
 	__s64 sum;
 
 	if (pkt->l3_len < len - sizeof(struct ethhdr))
 		goto drop; /* a path MTU under 548: nothing to quote that much */
+	if (!bpf_map_lookup_elem(&tx_ports, &port))
+		goto drop;
 	__builtin_memcpy(s.src_mac, pkt->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(s.dst_mac, pkt->eth->h_dest, ETH_ALEN);
 	s.proto = pkt->eth->h_proto;
@@ -612,8 +616,14 @@ static __always_inline int too_big_reply(const struct hook *h,
 	/* CHECKSUM_COMPLETE skbs sum their L3 bytes: add the new ones */
 	if (h->skb)
 		bpf_csum_update(h->ctx, sum);
+	if (h->gso_size &&
+	    too_big_csum_partial(data, end, v6, pkt->l4_off, pkt->key.proto))
+		goto drop;
+	if (h->skb ? bpf_redirect(port, 0) != TC_ACT_REDIRECT :
+		     bpf_redirect_map(&tx_ports, port, XDP_DROP) != XDP_REDIRECT)
+		goto drop;
 	stat_inc(FP_STAT_TOO_BIG_ICMP);
-	return XDP_TX;
+	return XDP_REDIRECT;
 drop:
 	stat_inc(FP_STAT_TOO_BIG_DROP);
 	return XDP_DROP;
@@ -627,17 +637,15 @@ drop:
  * answer for, or fragment towards, another next hop: flowpin answers for
  * the pinned path itself. What it cannot answer for is dropped, counted,
  * never forwarded over another next hop: an IPv4 packet without DF (the
- * kernel would fragment it; XDP cannot), and a GSO skb (its checksum, left
- * to the egress, would be finished inside the quote). ICMP errors are
- * never answered with errors: they are the kernel's.
+ * kernel would fragment it; XDP cannot). ICMP errors are never answered
+ * with errors: they are the kernel's.
  */
 static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 				   const struct nexthop *nh, __u32 mtu)
 {
 	if (pkt->icmp_error || fib_chooses(h, pkt, nh))
 		return pass(FP_PASS_MTU);
-	if (h->gso_size ||
-	    (pkt->ip4 && !(pkt->ip4->frag_off & bpf_htons(IP_DF)))) {
+	if (pkt->ip4 && !(pkt->ip4->frag_off & bpf_htons(IP_DF))) {
 		stat_inc(FP_STAT_TOO_BIG_DROP);
 		return XDP_DROP;
 	}
@@ -677,6 +685,9 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 			return pass(FP_PASS_NO_TX_PORT);
 		return too_big(h, pkt, nh, mtu_len);
 	}
+	/* a route's MTU, or IPv6's, below the device's */
+	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu)
+		return too_big(h, pkt, nh, nh->mtu);
 	/*
 	 * When the port is not in tx_ports, bpf_redirect_map() fails with
 	 * XDP_PASS, the frame untouched: no separate devmap lookup on XDP's
@@ -777,8 +788,6 @@ int flowpin_tc(struct __sk_buff *skb)
 			    (void *)(long)skb->data_end, skb->len)) {
 	case XDP_REDIRECT:
 		return TC_ACT_REDIRECT;
-	case XDP_TX:
-		return bpf_redirect(h.ifindex, 0);
 	case XDP_DROP:
 		return TC_ACT_SHOT;
 	default:

@@ -51,6 +51,7 @@ struct packet {
 	struct ipv6hdr *ip6;
 	__u32 l3_len;		   /* real length from the L3 header on */
 	__u32 hdr_len;		   /* TCP, UDP: L3 header to payload (a GSO segment's headers) */
+	__u32 l4_off;		   /* TCP, UDP: L3 header to the TCP or UDP header */
 	__u8 tcp_flags;
 	bool icmp_error;
 };
@@ -212,8 +213,9 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 		key->sport = th->source;
 		key->dport = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
-		pkt->hdr_len = (void *)th - (void *)pkt->eth -
-			       sizeof(struct ethhdr) + th->doff * 4;
+		pkt->l4_off = (void *)th - (void *)pkt->eth -
+			      sizeof(struct ethhdr);
+		pkt->hdr_len = pkt->l4_off + th->doff * 4;
 		return 0;
 	}
 	case IPPROTO_UDP: {
@@ -223,8 +225,9 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 			return FP_PASS_MALFORMED;
 		key->sport = uh->source;
 		key->dport = uh->dest;
-		pkt->hdr_len = (void *)(uh + 1) - (void *)pkt->eth -
-			       sizeof(struct ethhdr);
+		pkt->l4_off = (void *)uh - (void *)pkt->eth -
+			      sizeof(struct ethhdr);
+		pkt->hdr_len = pkt->l4_off + sizeof(*uh);
 		return 0;
 	}
 	case IPPROTO_ICMP:

@@ -161,4 +161,61 @@ static __always_inline __s64 too_big_write6(void *data, void *end,
 	return csum_add_bytes(ip6h, TOO_BIG_HDR6, end, 0);
 }
 
+/* The 16-bit ones' complement sum of a 32-bit partial sum, not inverted. */
+static __always_inline __u32 csum_sum16(__u64 sum)
+{
+	return ~csum_fold(sum) & 0xffff;
+}
+
+/*
+ * A GSO skb leaves its TCP or UDP checksum to the egress
+ * (CHECKSUM_PARTIAL), and the error built from it keeps that state: the
+ * NIC, or skb_checksum_help(), will finish the quoted checksum, from the
+ * quoted L4 header (l4_off into the quote) to the end. The ICMP checksum
+ * is made to cover the value it will write. (Where the error stays on the
+ * host, a veth, the receiver trusts CHECKSUM_PARTIAL and checks neither.)
+ * Returns 0, or -1.
+ */
+static __always_inline int too_big_csum_partial(void *data, void *end,
+						bool v6, __u32 l4_off,
+						__u8 proto)
+{
+	__u8 *icmp = data + sizeof(struct ethhdr) +
+		     (v6 ? TOO_BIG_HDR6 : TOO_BIG_HDR4) - 8;
+	__u8 *q = icmp + 8;
+	__u16 *check, *field;
+	__u64 head = 0;
+	__u32 l4, now, fin;
+	__s64 all;
+
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+	    (void *)(icmp + 8) > end || l4_off > 256)
+		return -1;
+	/* the quote's bytes before the L4 header: 4-byte words, bounded */
+	for (int i = 0; i < 64; i++) {
+		__u16 *w = (void *)(q + i * 4);
+
+		if (i * 4 >= l4_off)
+			break;
+		if ((void *)(w + 2) > end)
+			return -1;
+		head += w[0] + w[1];
+	}
+	field = (void *)(q + (l4_off & 0x1ff) +
+			 (proto == IPPROTO_TCP ? 16 : 6));
+	if ((void *)(field + 1) > end)
+		return -1;
+	all = csum_quote(q, v6, end, 0);
+	if (all < 0)
+		return -1;
+	/* what the egress writes: the L4 bytes' sum, folded, inverted */
+	l4 = csum_sum16(csum_sum16(all) + (~csum_sum16(head) & 0xffff));
+	fin = ~l4 & 0xffff ?: 0xffff;
+	/* the ICMP sum with that value in place of the one there now */
+	check = (__u16 *)(icmp + 2);
+	now = *field;
+	*check = csum_fold((~*check & 0xffff) + (~now & 0xffff) + fin);
+	return 0;
+}
+
 #endif /* FLOWPIN_TOO_BIG_H */

@@ -5,8 +5,8 @@
  * route still names the pin's next hop, the kernel answers (the packet is
  * passed untouched). Once it names another, flowpin answers itself: ICMP
  * "fragmentation needed" / ICMPv6 "packet too big" with the pinned port's
- * MTU, checked here byte by byte; what it cannot answer (IPv4 without DF, a
- * GSO skb) is dropped and counted. Through both entry points, both families.
+ * MTU, checked here byte by byte; what it cannot answer (IPv4 without DF)
+ * is dropped and counted. Through both entry points, both families.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,8 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <cmocka.h>
 
 #include "fixture.h"
@@ -123,6 +125,31 @@ static size_t expected_error(int family, const __u8 *in, __u16 mtu, __u8 *want)
 	return 14 + 40 + 8 + 1232;
 }
 
+/*
+ * The same for a GSO skb, whose TCP checksum the egress finishes
+ * (CHECKSUM_PARTIAL) in the quote: the error's ICMP checksum covers the
+ * value the egress will write, so it holds once the frame leaves.
+ */
+static size_t expected_error_gso(int family, const __u8 *in, __u16 mtu,
+				 __u8 *want)
+{
+	size_t len = expected_error(family, in, mtu, want);
+	size_t icmp = 14 + (family == 4 ? 20 : 40);
+	size_t l4 = icmp + 8 + (family == 4 ? 20 : 40);
+	__u8 nic[PKT_MAX];
+	__u32 sum = 0;
+
+	memcpy(nic, want, len);
+	put16(nic + l4 + 16, ~csum16(nic + l4, len - l4, 0) ?: 0xffff);
+	put16(nic + icmp + 2, 0);
+	if (family == 6)
+		sum = csum16(nic + 14 + 8, 32, 0) + 8 + 1232 + IPPROTO_ICMPV6;
+	put16(nic + icmp + 2, ~csum16(nic + icmp, len - icmp, sum));
+	/* the frame as it leaves flowpin: the quote as it came */
+	memcpy(want + icmp + 2, nic + icmp + 2, 2);
+	return len;
+}
+
 /* The flow is pinned on a 4-way route, and its port's MTU lowered. */
 static int setup(void **state)
 {
@@ -135,7 +162,14 @@ static int setup(void **state)
 	__u32 out_len;
 	size_t len;
 
+	struct bpf_devmap_val port = { .ifindex = rt.ifindex_in0 };
+	__u32 in0 = rt.ifindex_in0;
+
 	if (route_svc(four, 4) || fixture_load_opts(&st->fx, &o))
+		return -1;
+	/* the errors leave by the ingress port: one of flowpin's, as all are */
+	if (bpf_map_update_elem(bpf_map__fd(st->fx.skel->maps.tx_ports), &in0,
+				&port, BPF_ANY))
 		return -1;
 	syn = flow(st, 0, true);
 	syn.tcp_flags = TCP_SYN;
@@ -204,9 +238,9 @@ static void moved_route_gets_the_pinned_paths_error(void **state)
 	__u32 out_len;
 
 	route_away(st);
-	/* tc sends the error back with bpf_redirect() to the ingress port */
+	/* redirected to the ingress port */
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
-			 st->hook == HOOK_TC ? XDP_REDIRECT : XDP_TX);
+			 XDP_REDIRECT);
 	want_len = expected_error(st->family, in, PORT_MTU, want);
 	assert_int_equal(out_len, want_len);
 	assert_memory_equal(out, want, want_len);
@@ -239,14 +273,14 @@ static void moved_route_without_df_is_dropped(void **state)
 }
 
 /* tc: a GSO skb's segments over the pinned port's MTU. */
-static void moved_route_gso_is_dropped(void **state)
+static void moved_route_gso_gets_the_error(void **state)
 {
 	struct test_state *st = *state;
-	__u8 in[PKT_MAX], out[PKT_MAX];
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	struct pkt_spec s = flow(st, 1900, true);
 	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	size_t len, want_len;
 	__u32 out_len;
-	size_t len;
 
 	if (st->hook != HOOK_TC)
 		skip(); /* XDP frames are never GSO */
@@ -254,10 +288,53 @@ static void moved_route_gso_is_dropped(void **state)
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400), XDP_PASS);
 	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 1);
 	route_away(st);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400), XDP_DROP);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_DROP), 1);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400),
+			 XDP_REDIRECT);
+	want_len = expected_error_gso(st->family, in, PORT_MTU, want);
+	assert_int_equal(out_len, want_len);
+	assert_memory_equal(out, want, want_len);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 1);
 	/* segments that fit leave whole, by the pin */
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1000),
+			 XDP_REDIRECT);
+	assert_int_equal(egress_of(out), st->egress);
+}
+
+/*
+ * A route's MTU, or IPv6's, below the device's: the control plane puts it
+ * in the next hop, and the datapath holds pinned packets to it.
+ */
+static void path_mtu_below_the_device(void **state)
+{
+	struct test_state *st = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	struct pkt_spec s = flow(st, 1260, true); /* 1300 bytes or more */
+	__u32 id = st->family == 4 ? st->fx.nh4[st->egress] :
+				     st->fx.nh6[st->egress];
+	const struct nexthop *nh = nexthop_table_get(&st->fx.nht, id);
+	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	struct nexthop_addr addr;
+	size_t len, want_len;
+	__u32 out_len;
+
+	assert_int_equal(sh("ip link set out%d mtu 1500", st->egress), 0);
+	assert_non_null(nh);
+	nexthop_addr_of(&addr, nh);
+	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac,
+					   nh->dmac, 1280, NH_ACTIVE),
+			 (int)id);
+	/* on the same path: the kernel's, which knows the route's MTU */
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0), XDP_PASS);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 1);
+	route_away(st);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+			 XDP_REDIRECT);
+	want_len = expected_error(st->family, in, 1280, want);
+	assert_int_equal(out_len, want_len);
+	assert_memory_equal(out, want, want_len);
+	/* what fits the path leaves by the pin */
+	s = flow(st, 1000, true);
+	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	assert_int_equal(egress_of(out), st->egress);
 }
@@ -280,7 +357,8 @@ static int group_teardown(void **state)
 	CASE(same_path_is_the_kernels, st),                                    \
 	CASE(moved_route_gets_the_pinned_paths_error, st),                     \
 	CASE(moved_route_without_df_is_dropped, st),                           \
-	CASE(moved_route_gso_is_dropped, st)
+	CASE(moved_route_gso_gets_the_error, st),                                  \
+	CASE(path_mtu_below_the_device, st)
 
 int main(void)
 {

@@ -82,6 +82,7 @@ CHECK_MS=2000            # how long a connection may take to answer
 REJECT_WITHIN=1.5        # a reject stops pinned flows within this (1 s recheck)
 BULK_BYTES=262144        # each way, on every connection, after add / withdraw
 BULK_MS=20000            # how long all of them may take
+SMALL_MTU=1280           # the withdrawn backend's link, in the mtu scenario
 
 C=$ID-c
 R=$ID-r
@@ -387,6 +388,7 @@ SCENARIO_TABLE="
 add         multipath       drain  add       zero      some    5th backend added to a multipath route
 drain       multipath       drain  withdraw  zero      some    $WITHDRAWN withdrawn, --withdrawn drain
 repin       multipath       repin  withdraw  withdrawn some    $WITHDRAWN withdrawn, --withdrawn repin
+mtu         multipath       drain  mtu       zero      some    $WITHDRAWN withdrawn, then its link's MTU lowered to $SMALL_MTU
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
 nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
 nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
@@ -427,6 +429,13 @@ change() { # CHANGE COLUMN
 	case $1 in
 	add) route_set 1 2 3 4 5 ;;
 	withdraw) route_set 1 3 4 ;;
+	mtu)
+		# its connections' bulk no longer fits: the sender must learn
+		# the pinned path's MTU, from an error sent on that path
+		route_set 1 3 4 &&
+			ip -n "$R" link set "rb${WITHDRAWN#b}" mtu $SMALL_MTU &&
+			ip -n "$ID-$WITHDRAWN" link set b0 mtu $SMALL_MTU
+		;;
 	mac) mac_change ;;
 	hitless)
 		if [ "$col" != kernel ]; then
@@ -581,7 +590,7 @@ daemon_followed() { # CHANGE
 			[ "$n" -gt 0 ] 2>/dev/null || { echo "no new flow pinned to b5 ($v: ${n:-?})"; return; }
 		done
 		;;
-	withdraw)
+	withdraw | mtu)
 		for v in "$(gw4 2)" "$(gw6 2)"; do
 			if [ "$POLICY" = drain ]; then
 				grep -q "^ *[0-9]* *$v .* withdrawn " <<<"$nh" ||
@@ -599,6 +608,10 @@ daemon_followed() { # CHANGE
 		done
 		;;
 	esac
+	if [ "$1" = mtu ]; then
+		n=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" stats 2>&1 | awk '$1 == "too_big_icmp" { print $2 }')
+		[ "${n:-0}" -gt 0 ] 2>/dev/null || { echo "no error sent for the pinned path (too_big_icmp ${n:-?})"; return; }
+	fi
 	echo ok
 }
 
@@ -608,7 +621,7 @@ run_one() { # SCEN COL
 	local opened4='' opened6='' checked4='' checked6='' spread4='' spread6='' step=setup
 	local bulk='' bulk4='' bulk6=''
 	read -r variant POLICY chg must_fp must_k _ <<<"$(spec "$scen")"
-	case $chg in add | withdraw) bulk=1 ;; esac
+	case $chg in add | withdraw | mtu) bulk=1 ;; esac
 	[ "$col" = kernel ] && must=$must_k || must=$must_fp
 	RUNDIR=$TMP/$scen-$col
 	mkdir -p "$RUNDIR"
@@ -617,7 +630,7 @@ run_one() { # SCEN COL
 
 	local spread_fails=0
 	case $chg in
-	withdraw) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
+	withdraw | mtu) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
 	mac) expect="1 2 3 4" excluded=5 ;;
 	blackhole | unreachable | prohibit | rule)
 		expect= excluded="1 2 3 4 5" spread_fails=$SPREAD ;;
