@@ -30,7 +30,7 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC) 
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc \
-	    libclang-rt-14-dev util-linux systemd iputils-ping mandoc nftables
+	    libclang-rt-14-dev util-linux systemd iputils-ping mandoc nftables frr
 # The kernel matrix: qemu, an initramfs' makings, and Debian 12's kernels
 # (6.1 and 6.12), installed as files for qemu only: no initrd, no boot entry.
 VM_PKGS  := qemu-system-x86 busybox-static cpio xz-utils kmod \

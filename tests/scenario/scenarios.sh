@@ -16,6 +16,12 @@
 # new connections spread over every backend of the route (and never reach a
 # withdrawn one). Ends with "scenarios: N passed, M failed".
 #
+# The bgp variant's routes come from FRR (frr.sh): eBGP sessions from the
+# router to each backend, which announces the service address; its changes
+# are sessions going down and up, a dead link, FRR restarting and sessions
+# flapping. They run with at most BGP_CONNS connections, in the kernel
+# column and SCENARIOS_BGP_MODES (default native).
+#
 # Usage: scenarios.sh [--build DIR] [--demo] [--only "SCENARIO..."]
 #                     [--modes "native skb tc auto"] [--conns N] [--kernel-only] [-v]
 #                     [--hold SECONDS]  (keep each run's topology up, to look)
@@ -29,6 +35,8 @@ BUILD=build
 DEMO=0
 ONLY=${SCENARIOS_ONLY:-}
 MODES=${SCENARIOS_MODES:-native skb auto} # --demo: auto
+BGP_MODES=${SCENARIOS_BGP_MODES:-native} # of MODES, the bgp scenarios' columns
+BGP_CONNS=64             # at most, in the bgp scenarios
 CONNS=${SCENARIOS_CONNS:-200}
 SPREAD=100
 KERNEL_ONLY=0
@@ -83,6 +91,7 @@ REJECT_WITHIN=1.5        # a reject stops pinned flows within this (1 s recheck)
 BULK_BYTES=262144        # each way, on every connection, after add / withdraw
 BULK_MS=20000            # how long all of them may take
 SMALL_MTU=1280           # the withdrawn backend's link, in the mtu scenario
+GAP_ROUNDS=10 GAP_MS=100 # frr-restart: sends while the router has no route
 
 C=$ID-c
 R=$ID-r
@@ -90,7 +99,9 @@ ROUTER_BACKEND_PORTS=()
 for i in $(seq $NBACKENDS); do ROUTER_BACKEND_PORTS+=("rb$i"); done
 NSES=()
 PIDS=()
+declare -A GAP_SEEN
 DAEMON_PID=
+GAP=
 CLIENT_PID=
 CFD=
 CLIENT_LINES=0
@@ -138,7 +149,7 @@ teardown() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	NSES=()
-	rm -rf "$PIN"
+	rm -rf "$PIN" "$TMP/frr"
 }
 
 cleanup() {
@@ -167,6 +178,8 @@ nsx() { # NS CMD...: run in a namespace, keeping this mount namespace
 # router .1 / ::1, the other end .2 / ::2.
 gw4() { echo "10.99.$1.2"; }
 gw6() { echo "fd99:0:0:$1::2"; }
+
+. "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
 
 # The columns: kernel (no flowpin), and flowpind in each of MODES. "auto" is
 # flowpind with no -m at all. The veths keep the offloads they are created
@@ -246,6 +259,9 @@ topo_up() { # VARIANT COLUMN
 	ip -n "$R" -batch "$TMP/router.batch" || return 1
 	VARIANT=$variant
 	NH_MADE=" "
+	if [ "$variant" = bgp ]; then
+		frr_router_start || return 1
+	fi
 	route_set 1 2 3 4
 }
 
@@ -253,6 +269,10 @@ topo_up() { # VARIANT COLUMN
 route_set() {
 	local i hops4='' hops6='' grp4='' grp6='' res=''
 	case $VARIANT in
+	bgp)
+		bgp_route_set "$@"
+		return
+		;;
 	multipath)
 		for i in "$@"; do
 			hops4+=" nexthop via $(gw4 "$i") dev rb$i"
@@ -389,6 +409,12 @@ add         multipath       drain  add       zero      some    5th backend added
 drain       multipath       drain  withdraw  zero      some    $WITHDRAWN withdrawn, --withdrawn drain
 repin       multipath       repin  withdraw  withdrawn some    $WITHDRAWN withdrawn, --withdrawn repin
 mtu         multipath       drain  mtu       zero      some    $WITHDRAWN withdrawn, then its link's MTU lowered to $SMALL_MTU
+bgp-add     bgp             drain  add       zero      some    BGP (FRR): b5's sessions come up
+bgp-drain   bgp             drain  withdraw  zero      some    BGP: $WITHDRAWN's sessions shut down, drain
+bgp-repin   bgp             repin  withdraw  withdrawn some    BGP: $WITHDRAWN's sessions shut down, repin
+bgp-dead    bgp             drain  dead      withdrawn some    BGP: $WITHDRAWN's link goes down
+frr-restart bgp             drain  frr-restart zero    some    FRR stops (routes gone), b5 up, FRR back
+nhg-churn   bgp             drain  churn     zero      zero    BGP: $WITHDRAWN's sessions flap 20 times in 10 s
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
 nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
 nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
@@ -429,6 +455,26 @@ change() { # CHANGE COLUMN
 	case $1 in
 	add) route_set 1 2 3 4 5 ;;
 	withdraw) route_set 1 3 4 ;;
+	dead)
+		# the backend's link goes down: the kernel drops the routes and
+		# nexthops through it, FRR its sessions (fast external failover)
+		ip -n "$ID-$WITHDRAWN" link set b0 down && wait_paths 1 3 4
+		;;
+	frr-restart)
+		# every route FRR installed leaves the kernel with it; b5 comes
+		# up meanwhile; the restarted FRR installs a 5-way route
+		frr_router_stop && wait_paths && gap_check &&
+			frr_backend_start 5 && sleep 1 &&
+			frr_router_start && wait_paths 1 2 3 4 5
+		;;
+	churn)
+		# b2's sessions flap 20 times in 10 s: zebra makes new nexthop
+		# groups each time
+		for _ in $(seq 20); do
+			bgp_session down 2 && sleep 0.25 && bgp_session up 2 && sleep 0.25 || return 1
+		done
+		wait_paths 1 2 3 4
+		;;
 	mtu)
 		# its connections' bulk no longer fits: the sender must learn
 		# the pinned path's MTU, from an error sent on that path
@@ -475,6 +521,21 @@ change() { # CHANGE COLUMN
 			sleep $REJECT_WITHIN
 		;;
 	esac
+}
+
+# While the router has no route: send on every connection GAP_ROUNDS
+# times, GAP_MS apart, and count the answers that did not come back within
+# GAP_MS (GAP: "lost/sent").
+gap_check() {
+	local lost=0 sent=0 fam
+	for _ in $(seq $GAP_ROUNDS); do
+		for fam in v4 v6; do
+			client_cmd check $fam $GAP_MS || return 1
+			lost=$((lost + $(field "$REPLY" broken)))
+			sent=$((sent + $(field "$REPLY" total)))
+		done
+	done
+	GAP="$lost/$sent"
 }
 
 is_reject() { case $1 in blackhole | unreachable | prohibit | rule) return 0 ;; esac; return 1; }
@@ -584,7 +645,7 @@ daemon_followed() { # CHANGE
 	local i n v nh
 	nh=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" nexthops 2>&1)
 	case $1 in
-	add | hitless | sigkill | idle)
+	add | hitless | sigkill | idle | frr-restart)
 		for v in "$(gw4 5)" "$(gw6 5)"; do
 			n=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" flows --nexthop "$v" --count 2>&1)
 			[ "$n" -gt 0 ] 2>/dev/null || { echo "no new flow pinned to b5 ($v: ${n:-?})"; return; }
@@ -608,6 +669,12 @@ daemon_followed() { # CHANGE
 		done
 		;;
 	esac
+	if [ "$1" = churn ] || [ "$1" = dead ]; then
+		# the table is the kernel's, no pin is left on a next hop gone
+		# (the dead link's: nothing is sent into it)
+		table_matches_kernel
+		return
+	fi
 	if [ "$1" = mtu ]; then
 		n=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" stats 2>&1 | awk '$1 == "too_big_icmp" { print $2 }')
 		[ "${n:-0}" -gt 0 ] 2>/dev/null || { echo "no error sent for the pinned path (too_big_icmp ${n:-?})"; return; }
@@ -621,6 +688,9 @@ run_one() { # SCEN COL
 	local opened4='' opened6='' checked4='' checked6='' spread4='' spread6='' step=setup
 	local bulk='' bulk4='' bulk6=''
 	read -r variant POLICY chg must_fp must_k _ <<<"$(spec "$scen")"
+	# FRR's scenarios take longer to set up: fewer connections
+	local CONNS=$CONNS
+	[ "$variant" = bgp ] && [ "$CONNS" -gt "$BGP_CONNS" ] && CONNS=$BGP_CONNS
 	case $chg in add | withdraw | mtu) bulk=1 ;; esac
 	[ "$col" = kernel ] && must=$must_k || must=$must_fp
 	RUNDIR=$TMP/$scen-$col
@@ -630,8 +700,8 @@ run_one() { # SCEN COL
 
 	local spread_fails=0
 	case $chg in
-	withdraw | mtu) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
-	mac) expect="1 2 3 4" excluded=5 ;;
+	withdraw | mtu | dead) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
+	mac | churn) expect="1 2 3 4" excluded=5 ;;
 	blackhole | unreachable | prohibit | rule)
 		expect= excluded="1 2 3 4 5" spread_fails=$SPREAD ;;
 	*) expect="1 2 3 4 5" excluded= ;;
@@ -699,6 +769,18 @@ run_one() { # SCEN COL
 		[ "$followed" = ok ] && ok=1
 		verdict $ok "$scen/$col: flowpind followed the change (${followed:-not checked})"
 	fi
+	if [ "$chg" = frr-restart ]; then
+		# pinned flows keep going while the routing daemon is away; the
+		# kernel alone has no route for them
+		local ok=0 lost=${GAP%/*} sent=${GAP#*/}
+		if [ -n "$GAP" ] && [ "$sent" -gt 0 ]; then
+			if [ "$col" = kernel ]; then [ "$lost" = "$sent" ] && ok=1
+			else [ "$lost" = 0 ] && ok=1; fi
+		fi
+		verdict $ok "$scen/$col: while FRR was down, ${GAP:-?} answers lost or late (over $GAP_MS ms)"
+		GAP_SEEN[$col]=$GAP
+		GAP=
+	fi
 	if [ "$col" = auto ]; then
 		# no -m: each port says the mode it got, and on veth that is tc
 		local ok=0 n_tc
@@ -745,7 +827,8 @@ print_table() {
 	echo "Broken connections (broken/total) after each change, per family;"
 	echo "kernel = the kernel alone, flowpin = flowpind on the router's ports;"
 	echo "bN = N broken after $BULK_BYTES bytes each way on every connection."
-	echo "! = not what the suite expects, ~ = new connections did not spread as expected"
+	echo "! = not what the suite expects, ~ = new connections did not spread as expected;"
+	echo "bgp-*, frr-restart and nhg-churn: FRR's routes, at most $BGP_CONNS connections, flowpin in ${BGP_MODES// /, } only"
 	echo
 	hdr=$(printf '| %-10s | %-44s | %-6s | %-8s' scenario change family kernel)
 	line="|------------|----------------------------------------------|--------|----------"
@@ -806,6 +889,9 @@ for scen in $SCENARIOS; do
 		# checks it through XDP, this through tc (auto); each reject run
 		# waits out its timeouts (about 15 s)
 		is_reject "$chg" && { [ "$col" = skb ] || [ "$col" = native ]; } && continue
+		# FRR's scenarios: their columns only (BGP_MODES)
+		[ "$(spec "$scen" | awk '{ print $1 }')" = bgp ] &&
+			[[ " $BGP_MODES " != *" $col "* ]] && continue
 		run_one "$scen" "$col"
 	done
 done
@@ -813,6 +899,9 @@ done
 print_table
 [ "$DEMO" = 1 ] && [ -s "$TMP/demo-flowpinctl" ] && { cat "$TMP/demo-flowpinctl"; echo; }
 [ -z "$FP_COLS" ] && echo "flowpin: not run (--kernel-only)"
+for col in "${!GAP_SEEN[@]}"; do
+	echo "frr-restart, $col: while FRR was down, ${GAP_SEEN[$col]} answers lost or late (over $GAP_MS ms, $GAP_ROUNDS rounds $GAP_MS ms apart)"
+done
 echo "took $((SECONDS - start)) s"
 echo "scenarios: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
