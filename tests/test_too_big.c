@@ -29,12 +29,20 @@
 
 static const int four[] = { 1, 2, 3, 4 };
 
+/*
+ * One per group (entry point, family): one program for all its tests, a
+ * flow of its own for each.
+ */
 struct test_state {
 	int family;
 	enum fixture_hook hook;
 	struct flowpin_fixture fx;
-	int egress; /* the pinned flow's */
+	__u16 sport;		 /* this test's flow */
+	int egress;		 /* the pinned flow's */
+	__u64 base[FP_STAT_MAX]; /* counters when the test began */
 };
+
+static struct test_state *group;
 
 static struct pkt_spec flow(const struct test_state *st, __u16 payload,
 			    bool df)
@@ -44,7 +52,7 @@ static struct pkt_spec flow(const struct test_state *st, __u16 payload,
 		.proto = IPPROTO_TCP,
 		.src = st->family == 4 ? CLIENT4 : CLIENT6,
 		.dst = st->family == 4 ? SVC4 : SVC6,
-		.sport = 33000,
+		.sport = st->sport,
 		.dport = 443,
 		.payload = payload,
 		.frag = st->family == 4 && df ? IP_DF : 0,
@@ -52,12 +60,13 @@ static struct pkt_spec flow(const struct test_state *st, __u16 payload,
 	return s;
 }
 
-static __u64 stat_of(struct flowpin_fixture *fx, enum fp_stat idx)
+/* How much a counter moved since the test began. */
+static __u64 moved(struct test_state *st, enum fp_stat idx)
 {
 	__u64 sum[FP_STAT_MAX];
 
-	fixture_stats(fx, sum);
-	return sum[idx];
+	fixture_stats(&st->fx, sum);
+	return sum[idx] - st->base[idx];
 }
 
 /* The verdict of one frame of s; out holds what the program left. */
@@ -150,27 +159,18 @@ static size_t expected_error_gso(int family, const __u8 *in, __u16 mtu,
 	return len;
 }
 
-/* The flow is pinned on a 4-way route, and its port's MTU lowered. */
+/* A new flow is pinned on a 4-way route, and its port's MTU lowered. */
 static int setup(void **state)
 {
 	struct test_state *st = *state;
-	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
-				  .cache_sync_ns = FP_CACHE_SYNC_NS,
-				  .hook = st->hook };
 	__u8 in[PKT_MAX], out[PKT_MAX];
 	struct pkt_spec syn;
 	__u32 out_len;
 	size_t len;
 
-	struct bpf_devmap_val port = { .ifindex = rt.ifindex_in0 };
-	__u32 in0 = rt.ifindex_in0;
-
-	if (route_svc(four, 4) || fixture_load_opts(&st->fx, &o))
+	if (route_svc(four, 4))
 		return -1;
-	/* the errors leave by the ingress port: one of flowpin's, as all are */
-	if (bpf_map_update_elem(bpf_map__fd(st->fx.skel->maps.tx_ports), &in0,
-				&port, BPF_ANY))
-		return -1;
+	st->sport++;
 	syn = flow(st, 0, true);
 	syn.tcp_flags = TCP_SYN;
 	if (send_frame(st, &syn, in, &len, out, &out_len, 0) != XDP_REDIRECT)
@@ -178,6 +178,7 @@ static int setup(void **state)
 	st->egress = egress_of(out);
 	if (st->egress < 1 || st->egress > 4)
 		return -1;
+	fixture_stats(&st->fx, st->base);
 	return sh("ip link set out%d mtu %d", st->egress, PORT_MTU);
 }
 
@@ -185,7 +186,6 @@ static int teardown(void **state)
 {
 	struct test_state *st = *state;
 
-	fixture_unload(&st->fx);
 	sh("ip link set out%d mtu 1500", st->egress);
 	return route_svc(four, 4);
 }
@@ -206,7 +206,7 @@ static void same_path_is_the_kernels(void **state)
 {
 	struct test_state *st = *state;
 	__u8 in[PKT_MAX], out[PKT_MAX];
-	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	__u64 mtu = moved(st, FP_PASS_MTU);
 	struct pkt_spec s;
 	__u32 out_len;
 	size_t len;
@@ -218,8 +218,8 @@ static void same_path_is_the_kernels(void **state)
 		assert_int_equal(out_len, len);
 		assert_memory_equal(out, in, len);
 	}
-	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 2);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 0);
+	assert_int_equal(moved(st, FP_PASS_MTU), mtu + 2);
+	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 0);
 	/* what fits still leaves by the pin */
 	s = flow(st, 1000, true);
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
@@ -233,7 +233,7 @@ static void moved_route_gets_the_pinned_paths_error(void **state)
 	struct test_state *st = *state;
 	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	struct pkt_spec s = flow(st, BIG_PAYLOAD, true);
-	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	__u64 mtu = moved(st, FP_PASS_MTU);
 	size_t len, want_len;
 	__u32 out_len;
 
@@ -244,9 +244,9 @@ static void moved_route_gets_the_pinned_paths_error(void **state)
 	want_len = expected_error(st->family, in, PORT_MTU, want);
 	assert_int_equal(out_len, want_len);
 	assert_memory_equal(out, want, want_len);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 1);
-	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED), 1); /* the SYN */
+	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 1);
+	assert_int_equal(moved(st, FP_PASS_MTU), mtu);
+	assert_int_equal(moved(st, FP_STAT_FORWARDED), 0);
 
 	/* the sender's smaller packets keep the pin */
 	s = flow(st, 1000, true);
@@ -268,8 +268,8 @@ static void moved_route_without_df_is_dropped(void **state)
 		skip(); /* IPv6 routers never fragment */
 	route_away(st);
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0), XDP_DROP);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_DROP), 1);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 0);
+	assert_int_equal(moved(st, FP_STAT_TOO_BIG_DROP), 1);
+	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 0);
 }
 
 /* tc: a GSO skb's segments over the pinned port's MTU. */
@@ -278,7 +278,7 @@ static void moved_route_gso_gets_the_error(void **state)
 	struct test_state *st = *state;
 	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	struct pkt_spec s = flow(st, 1900, true);
-	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	__u64 mtu = moved(st, FP_PASS_MTU);
 	size_t len, want_len;
 	__u32 out_len;
 
@@ -286,14 +286,14 @@ static void moved_route_gso_gets_the_error(void **state)
 		skip(); /* XDP frames are never GSO */
 	/* on the same path: the kernel segments and answers */
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400), XDP_PASS);
-	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 1);
+	assert_int_equal(moved(st, FP_PASS_MTU), mtu + 1);
 	route_away(st);
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400),
 			 XDP_REDIRECT);
 	want_len = expected_error_gso(st->family, in, PORT_MTU, want);
 	assert_int_equal(out_len, want_len);
 	assert_memory_equal(out, want, want_len);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_TOO_BIG_ICMP), 1);
+	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 1);
 	/* segments that fit leave whole, by the pin */
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1000),
 			 XDP_REDIRECT);
@@ -312,7 +312,7 @@ static void path_mtu_below_the_device(void **state)
 	__u32 id = st->family == 4 ? st->fx.nh4[st->egress] :
 				     st->fx.nh6[st->egress];
 	const struct nexthop *nh = nexthop_table_get(&st->fx.nht, id);
-	__u64 mtu = stat_of(&st->fx, FP_PASS_MTU);
+	__u64 mtu = moved(st, FP_PASS_MTU);
 	struct nexthop_addr addr;
 	size_t len, want_len;
 	__u32 out_len;
@@ -325,7 +325,7 @@ static void path_mtu_below_the_device(void **state)
 			 (int)id);
 	/* on the same path: the kernel's, which knows the route's MTU */
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0), XDP_PASS);
-	assert_int_equal(stat_of(&st->fx, FP_PASS_MTU), mtu + 1);
+	assert_int_equal(moved(st, FP_PASS_MTU), mtu + 1);
 	route_away(st);
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
@@ -337,17 +337,34 @@ static void path_mtu_below_the_device(void **state)
 	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	assert_int_equal(egress_of(out), st->egress);
+	/* the next test's next hop has the device's MTU again */
+	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac,
+					   nh->dmac, 0, NH_ACTIVE),
+			 (int)id);
 }
 
 static int group_setup(void **state)
 {
+	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
+				  .cache_sync_ns = FP_CACHE_SYNC_NS,
+				  .hook = group->hook };
+	struct bpf_devmap_val port = {};
+	__u32 in0;
+
 	(void)state;
-	return router_create();
+	group->sport = 33000;
+	if (router_create() || fixture_load_opts(&group->fx, &o))
+		return -1;
+	/* the errors leave by the ingress port: one of flowpin's, as all are */
+	in0 = port.ifindex = rt.ifindex_in0;
+	return bpf_map_update_elem(bpf_map__fd(group->fx.skel->maps.tx_ports),
+				   &in0, &port, BPF_ANY);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
+	fixture_unload(&group->fx);
 	router_destroy();
 	return 0;
 }
@@ -371,12 +388,16 @@ int main(void)
 				v4_tc[] = { CASES(tc4) }, v6_tc[] = { CASES(tc6) };
 	int failed = 0;
 
+	group = &xdp4;
 	failed |= cmocka_run_group_tests_name("too big (xdp, v4)", v4_xdp,
 					      group_setup, group_teardown);
+	group = &xdp6;
 	failed |= cmocka_run_group_tests_name("too big (xdp, v6)", v6_xdp,
 					      group_setup, group_teardown);
+	group = &tc4;
 	failed |= cmocka_run_group_tests_name("too big (tc, v4)", v4_tc,
 					      group_setup, group_teardown);
+	group = &tc6;
 	failed |= cmocka_run_group_tests_name("too big (tc, v6)", v6_tc,
 					      group_setup, group_teardown);
 	return failed;
