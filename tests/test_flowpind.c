@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <net/if.h>
 #include <limits.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -803,9 +804,21 @@ static void says_what_flows_bypass(void **state)
 	sh("ip rule del fwmark 0x7 table 100; ip xfrm policy flush; nft delete table inet fpt; nft delete table ip fpnat");
 }
 
+/* Is the test named in the whitespace-separated list? */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || isspace((unsigned char)p[-1])) &&
+		    (!p[n] || isspace((unsigned char)p[n])))
+			return true;
+	return false;
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest all[] = {
 		cmocka_unit_test_setup_teardown(follows_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(follows_path_mtus, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_dir_is_private_and_systemd_told, setup, teardown),
@@ -820,16 +833,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(counters_replaced_and_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(reload_reads_the_settings_again, setup, teardown),
 	};
+	/* the kernel matrix skips what is the daemon's logic alone (TCG is slow) */
+	const char *skip = getenv("FLOWPIND_TESTS_SKIP");
+	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
+	size_t n = 0;
 	int ret;
 
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!skip || !listed(skip, all[i].name))
+			tests[n++] = all[i];
 	if (daemon_paths_init("fp-test"))
 		return 1;
-	/* the kernel matrix skips what is the daemon's logic alone (TCG is slow) */
-	if (getenv("FLOWPIND_TESTS_SKIP"))
-		cmocka_set_skip_filter(getenv("FLOWPIND_TESTS_SKIP"));
 	if (router_create())
 		return 1;
-	ret = cmocka_run_group_tests_name("flowpind", tests, NULL, NULL);
+	ret = _cmocka_run_group_tests("flowpind", tests, n, NULL, NULL);
 	router_destroy();
 	return ret;
 }
