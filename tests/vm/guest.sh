@@ -17,7 +17,7 @@ export COEXIST_REQUIRE_DISPATCHER=1
 # native XDP carries real flows in test_flowpind's restarts and in
 # test_coexist, and skb mode runs the XDP program native mode loads. The
 # host runs every scenario in every mode.
-export FRAMES=50000
+export FRAMES=20000
 # test_flowpind's tests of the daemon's own logic (settings, clocks,
 # refusals, what it reports), nothing of the kernel's: the host runs them
 export FLOWPIND_TESTS_SKIP="drain_timeout_survives_reload reload_reads_the_settings_again
