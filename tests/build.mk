@@ -25,8 +25,11 @@ TESTS += $(BUILD)/test_unit
 $(BUILD)/test_unit: tests/unit.sh $(BUILD)/flowpind | $(BUILD)
 	$(Q)install -m 0755 $< $@
 
-# The parser under libFuzzer, ASan and UBSan (clang only).
+# The parser under libFuzzer, ASan and UBSan (clang only): sanitized on its
+# own, so not again in the sanitizer build.
+ifneq ($(SANITIZE),1)
 TESTS += $(BUILD)/test_fuzz
+endif
 $(BUILD)/fuzz_parse: tests/fuzz_parse.c bpf/parse.h include/flowpin.h | $(BUILD)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \

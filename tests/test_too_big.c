@@ -29,20 +29,17 @@
 
 static const int four[] = { 1, 2, 3, 4 };
 
-/*
- * One per group (entry point, family): one program for all its tests, a
- * flow of its own for each.
- */
+/* One program per entry point for all its tests, a flow of its own for each. */
+static struct flowpin_fixture fx;
+static enum fixture_hook hook;
+
+/* One per family and entry point. */
 struct test_state {
 	int family;
-	enum fixture_hook hook;
-	struct flowpin_fixture fx;
 	__u16 sport;		 /* this test's flow */
 	int egress;		 /* the pinned flow's */
 	__u64 base[FP_STAT_MAX]; /* counters when the test began */
 };
-
-static struct test_state *group;
 
 static struct pkt_spec flow(const struct test_state *st, __u16 payload,
 			    bool df)
@@ -65,16 +62,16 @@ static __u64 moved(struct test_state *st, enum fp_stat idx)
 {
 	__u64 sum[FP_STAT_MAX];
 
-	fixture_stats(&st->fx, sum);
+	fixture_stats(&fx, sum);
 	return sum[idx] - st->base[idx];
 }
 
 /* The verdict of one frame of s; out holds what the program left. */
-static int send_frame(struct test_state *st, const struct pkt_spec *s, __u8 *in,
-		size_t *len, __u8 *out, __u32 *out_len, __u16 gso_size)
+static int send_frame(const struct pkt_spec *s, __u8 *in, size_t *len,
+		      __u8 *out, __u32 *out_len, __u16 gso_size)
 {
 	*len = pkt_build(s, in);
-	return fixture_run_gso(&st->fx, in, *len, out, out_len, rt.ifindex_in0,
+	return fixture_run_gso(&fx, in, *len, out, out_len, rt.ifindex_in0,
 			       gso_size);
 }
 
@@ -173,12 +170,12 @@ static int setup(void **state)
 	st->sport++;
 	syn = flow(st, 0, true);
 	syn.tcp_flags = TCP_SYN;
-	if (send_frame(st, &syn, in, &len, out, &out_len, 0) != XDP_REDIRECT)
+	if (send_frame(&syn, in, &len, out, &out_len, 0) != XDP_REDIRECT)
 		return -1;
 	st->egress = egress_of(out);
 	if (st->egress < 1 || st->egress > 4)
 		return -1;
-	fixture_stats(&st->fx, st->base);
+	fixture_stats(&fx, st->base);
 	return sh("ip link set out%d mtu %d", st->egress, PORT_MTU);
 }
 
@@ -213,7 +210,7 @@ static void same_path_is_the_kernels(void **state)
 
 	for (int df = 0; df <= 1; df++) {
 		s = flow(st, BIG_PAYLOAD, df);
-		assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+		assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0),
 				 XDP_PASS);
 		assert_int_equal(out_len, len);
 		assert_memory_equal(out, in, len);
@@ -222,7 +219,7 @@ static void same_path_is_the_kernels(void **state)
 	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 0);
 	/* what fits still leaves by the pin */
 	s = flow(st, 1000, true);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	assert_int_equal(egress_of(out), st->egress);
 }
@@ -239,7 +236,7 @@ static void moved_route_gets_the_pinned_paths_error(void **state)
 
 	route_away(st);
 	/* redirected to the ingress port */
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	want_len = expected_error(st->family, in, PORT_MTU, want);
 	assert_int_equal(out_len, want_len);
@@ -250,7 +247,7 @@ static void moved_route_gets_the_pinned_paths_error(void **state)
 
 	/* the sender's smaller packets keep the pin */
 	s = flow(st, 1000, true);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	assert_int_equal(egress_of(out), st->egress);
 }
@@ -267,7 +264,7 @@ static void moved_route_without_df_is_dropped(void **state)
 	if (st->family == 6)
 		skip(); /* IPv6 routers never fragment */
 	route_away(st);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0), XDP_DROP);
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0), XDP_DROP);
 	assert_int_equal(moved(st, FP_STAT_TOO_BIG_DROP), 1);
 	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 0);
 }
@@ -282,20 +279,20 @@ static void moved_route_gso_gets_the_error(void **state)
 	size_t len, want_len;
 	__u32 out_len;
 
-	if (st->hook != HOOK_TC)
+	if (hook != HOOK_TC)
 		skip(); /* XDP frames are never GSO */
 	/* on the same path: the kernel segments and answers */
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400), XDP_PASS);
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 1400), XDP_PASS);
 	assert_int_equal(moved(st, FP_PASS_MTU), mtu + 1);
 	route_away(st);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1400),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 1400),
 			 XDP_REDIRECT);
 	want_len = expected_error_gso(st->family, in, PORT_MTU, want);
 	assert_int_equal(out_len, want_len);
 	assert_memory_equal(out, want, want_len);
 	assert_int_equal(moved(st, FP_STAT_TOO_BIG_ICMP), 1);
 	/* segments that fit leave whole, by the pin */
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 1000),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 1000),
 			 XDP_REDIRECT);
 	assert_int_equal(egress_of(out), st->egress);
 }
@@ -309,9 +306,9 @@ static void path_mtu_below_the_device(void **state)
 	struct test_state *st = *state;
 	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	struct pkt_spec s = flow(st, 1260, true); /* 1300 bytes or more */
-	__u32 id = st->family == 4 ? st->fx.nh4[st->egress] :
-				     st->fx.nh6[st->egress];
-	const struct nexthop *nh = nexthop_table_get(&st->fx.nht, id);
+	__u32 id = st->family == 4 ? fx.nh4[st->egress] :
+				     fx.nh6[st->egress];
+	const struct nexthop *nh = nexthop_table_get(&fx.nht, id);
 	__u64 mtu = moved(st, FP_PASS_MTU);
 	struct nexthop_addr addr;
 	size_t len, want_len;
@@ -320,25 +317,25 @@ static void path_mtu_below_the_device(void **state)
 	assert_int_equal(sh("ip link set out%d mtu 1500", st->egress), 0);
 	assert_non_null(nh);
 	nexthop_addr_of(&addr, nh);
-	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac,
+	assert_int_equal(nexthop_table_set(&fx.nht, &addr, nh->smac,
 					   nh->dmac, 1280, NH_ACTIVE),
 			 (int)id);
 	/* on the same path: the kernel's, which knows the route's MTU */
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0), XDP_PASS);
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0), XDP_PASS);
 	assert_int_equal(moved(st, FP_PASS_MTU), mtu + 1);
 	route_away(st);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	want_len = expected_error(st->family, in, 1280, want);
 	assert_int_equal(out_len, want_len);
 	assert_memory_equal(out, want, want_len);
 	/* what fits the path leaves by the pin */
 	s = flow(st, 1000, true);
-	assert_int_equal(send_frame(st, &s, in, &len, out, &out_len, 0),
+	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0),
 			 XDP_REDIRECT);
 	assert_int_equal(egress_of(out), st->egress);
 	/* the next test's next hop has the device's MTU again */
-	assert_int_equal(nexthop_table_set(&st->fx.nht, &addr, nh->smac,
+	assert_int_equal(nexthop_table_set(&fx.nht, &addr, nh->smac,
 					   nh->dmac, 0, NH_ACTIVE),
 			 (int)id);
 }
@@ -347,58 +344,50 @@ static int group_setup(void **state)
 {
 	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
 				  .cache_sync_ns = FP_CACHE_SYNC_NS,
-				  .hook = group->hook };
+				  .hook = hook };
 	struct bpf_devmap_val port = {};
 	__u32 in0;
 
 	(void)state;
-	group->sport = 33000;
-	if (router_create() || fixture_load_opts(&group->fx, &o))
+	if (router_create() || fixture_load_opts(&fx, &o))
 		return -1;
 	/* the errors leave by the ingress port: one of flowpin's, as all are */
 	in0 = port.ifindex = rt.ifindex_in0;
-	return bpf_map_update_elem(bpf_map__fd(group->fx.skel->maps.tx_ports),
-				   &in0, &port, BPF_ANY);
+	return bpf_map_update_elem(bpf_map__fd(fx.skel->maps.tx_ports), &in0,
+				   &port, BPF_ANY);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	fixture_unload(&group->fx);
+	fixture_unload(&fx);
 	router_destroy();
 	return 0;
 }
 
-#define CASE(fn, st) { #fn, fn, setup, teardown, &st }
-#define CASES(st)                                                              \
-	CASE(same_path_is_the_kernels, st),                                    \
-	CASE(moved_route_gets_the_pinned_paths_error, st),                     \
-	CASE(moved_route_without_df_is_dropped, st),                           \
-	CASE(moved_route_gso_gets_the_error, st),                                  \
-	CASE(path_mtu_below_the_device, st)
+#define CASE(fn, st, fam) { #fn " " fam, fn, setup, teardown, &st }
+#define CASES(st, fam)                                                         \
+	CASE(same_path_is_the_kernels, st, fam),                               \
+	CASE(moved_route_gets_the_pinned_paths_error, st, fam),                \
+	CASE(moved_route_without_df_is_dropped, st, fam),                      \
+	CASE(moved_route_gso_gets_the_error, st, fam),                         \
+	CASE(path_mtu_below_the_device, st, fam)
 
 int main(void)
 {
-	static struct test_state xdp4 = { .family = 4, .hook = HOOK_XDP },
-				 xdp6 = { .family = 6, .hook = HOOK_XDP },
-				 tc4 = { .family = 4, .hook = HOOK_TC },
-				 tc6 = { .family = 6, .hook = HOOK_TC };
-	const struct CMUnitTest v4_xdp[] = { CASES(xdp4) },
-				v6_xdp[] = { CASES(xdp6) },
-				v4_tc[] = { CASES(tc4) }, v6_tc[] = { CASES(tc6) };
-	int failed = 0;
+	static struct test_state x4 = { .family = 4, .sport = 33000 },
+				 x6 = { .family = 6, .sport = 33000 },
+				 t4 = { .family = 4, .sport = 33000 },
+				 t6 = { .family = 6, .sport = 33000 };
+	const struct CMUnitTest xdp[] = { CASES(x4, "v4"), CASES(x6, "v6") },
+				tc[] = { CASES(t4, "v4"), CASES(t6, "v6") };
+	int failed;
 
-	group = &xdp4;
-	failed |= cmocka_run_group_tests_name("too big (xdp, v4)", v4_xdp,
-					      group_setup, group_teardown);
-	group = &xdp6;
-	failed |= cmocka_run_group_tests_name("too big (xdp, v6)", v6_xdp,
-					      group_setup, group_teardown);
-	group = &tc4;
-	failed |= cmocka_run_group_tests_name("too big (tc, v4)", v4_tc,
-					      group_setup, group_teardown);
-	group = &tc6;
-	failed |= cmocka_run_group_tests_name("too big (tc, v6)", v6_tc,
-					      group_setup, group_teardown);
-	return failed;
+	hook = HOOK_XDP;
+	failed = cmocka_run_group_tests_name("too big (xdp)", xdp, group_setup,
+					     group_teardown);
+	hook = HOOK_TC;
+	return failed | cmocka_run_group_tests_name("too big (tc)", tc,
+						    group_setup,
+						    group_teardown);
 }
