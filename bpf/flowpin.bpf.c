@@ -560,6 +560,34 @@ static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
 }
 
 /*
+ * XDP: move the first quote bytes after Ethernet up by hdr, from the end
+ * down (the two ranges overlap), a stack chunk at a time.
+ */
+#define MOVE_CHUNK 128
+static __always_inline int too_big_move_quote(struct xdp_md *xdp, __u32 quote,
+					      __u32 hdr)
+{
+	__u32 l3 = sizeof(struct ethhdr);
+	__u32 tail = quote % MOVE_CHUNK, full = quote / MOVE_CHUNK;
+	__u8 buf[MOVE_CHUNK];
+
+	if (tail && (bpf_xdp_load_bytes(xdp, l3 + full * MOVE_CHUNK, buf, tail) ||
+		     bpf_xdp_store_bytes(xdp, l3 + full * MOVE_CHUNK + hdr, buf,
+					 tail)))
+		return -1;
+	for (int i = TOO_BIG_QUOTE6 / MOVE_CHUNK; i > 0; i--) {
+		__u32 off = l3 + (i - 1) * MOVE_CHUNK;
+
+		if (i > full)
+			continue;
+		if (bpf_xdp_load_bytes(xdp, off, buf, MOVE_CHUNK) ||
+		    bpf_xdp_store_bytes(xdp, off + hdr, buf, MOVE_CHUNK))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Turn the frame into its "fragmentation needed" / "packet too big" and
  * redirect that to the port the frame came in on, as forward() redirects
  * (tx_ports; not XDP_TX, which a veth delivers only to a peer with an XDP
@@ -601,10 +629,16 @@ static __always_inline int too_big_reply(const struct hook *h,
 		end = (void *)(long)skb->data_end;
 	} else {
 		struct xdp_md *xdp = h->ctx;
-		int cut = (int)len - (int)(sizeof(struct ethhdr) + pkt->l3_len);
 
-		if (bpf_xdp_adjust_tail(xdp, cut) ||
-		    bpf_xdp_adjust_head(xdp, -(int)hdr))
+		/*
+		 * The quote moves up in place, the frame keeps its length:
+		 * the bytes after the error are padding that the receiver's
+		 * IP layer trims. No bpf_xdp_adjust_head/tail(): a program
+		 * that changes the frame's bounds cannot extend libxdp's
+		 * dispatcher, whose slots do not (refused since 6.12).
+		 */
+		if (v6 ? too_big_move_quote(xdp, TOO_BIG_QUOTE6, TOO_BIG_HDR6) :
+			 too_big_move_quote(xdp, TOO_BIG_QUOTE4, TOO_BIG_HDR4))
 			goto drop;
 		data = (void *)(long)xdp->data;
 		end = (void *)(long)xdp->data_end;
