@@ -13,7 +13,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
-PKGS     := libbpf libxdp libmnl
+PKGS     := libbpf libxdp libmnl libsodium
 # CFLAGS, CPPFLAGS and LDFLAGS are the user's (or dpkg-buildflags'): what
 # the build needs is in FP_CFLAGS, so `make CFLAGS=...` keeps it.
 # WERROR=0 turns warnings back into warnings (a newer compiler's, say).
@@ -30,7 +30,8 @@ BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC) 
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 	    libmnl-dev libelf-dev zlib1g-dev pkg-config iproute2 ethtool make gcc \
-	    libclang-rt-14-dev util-linux systemd iputils-ping mandoc nftables frr
+	    libclang-rt-14-dev util-linux systemd iputils-ping mandoc nftables frr \
+	    libsodium-dev
 # The kernel matrix: qemu, an initramfs' makings, and Debian 12's kernels
 # (6.1 and 6.12), installed as files for qemu only: no initrd, no boot entry.
 VM_PKGS  := qemu-system-x86 busybox-static cpio xz-utils kmod \

@@ -62,6 +62,7 @@ const volatile __u64 pin_rate = FP_PIN_RATE;   /* per second and CPU; 0: no limi
 const volatile __u64 pin_burst = FP_PIN_BURST;
 const volatile __u64 pins_per_s = 0; /* all CPUs together; 0: no limit */
 const volatile __u64 daemon_silent_ns = 0; /* new flows to the kernel after; 0: never */
+const volatile bool sync_pins = false; /* tell flowpind of new pins (pin_events) */
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -149,6 +150,24 @@ static __always_inline bool pin_copy(const struct flow_pin *in,
 }
 
 /*
+ * A pin this CPU made, for flowpind to send to its peers: one record in
+ * pin_events, on the new-flow path only. A full ring loses the record (the
+ * pin stands; peers learn it at their next bulk sync).
+ */
+static __always_inline void pin_tell_peers(const struct flow_key *key,
+					   const struct flow_pin *pin)
+{
+	struct pin_event ev;
+
+	if (!sync_pins)
+		return;
+	ev.key = *key;
+	ev.pin = *pin;
+	if (bpf_ringbuf_output(&pin_events, &ev, sizeof(ev), 0))
+		stat_inc(FP_STAT_PIN_EVENT_LOST);
+}
+
+/*
  * Store a pin in flow_pins unless another CPU stored a usable one first;
  * *pin becomes whichever pin the flow now has. The caller has just looked:
  * no pin, or a stale one. An LRU insert takes a free element before it
@@ -163,8 +182,10 @@ static __always_inline void pin_publish(const struct flow_key *key,
 
 	if (stale)
 		bpf_map_delete_elem(&flow_pins, key);
-	if (!bpf_map_update_elem(&flow_pins, key, pin, BPF_NOEXIST))
+	if (!bpf_map_update_elem(&flow_pins, key, pin, BPF_NOEXIST)) {
+		pin_tell_peers(key, pin);
 		return;
+	}
 	/* another CPU's insert came between: theirs stands if usable */
 	if (pin_copy(bpf_map_lookup_elem(&flow_pins, key), &cur) &&
 	    pin_nexthop(&cur))

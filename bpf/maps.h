@@ -99,4 +99,21 @@ struct {
 	__type(value, struct daemon_status);
 } daemon_status SEC(".maps");
 
+/*
+ * New pins, for flowpind to send to its peers. Written by the datapath, and
+ * only when flowpind syncs pins (sync_pins); read by flowpind.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FP_PIN_EVENTS_BYTES);
+} pin_events SEC(".maps");
+
+/* Pin sync's peers, for operators. Written by the daemon only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FP_MAX_PEERS);
+	__type(key, __u32);
+	__type(value, struct sync_peer_status);
+} sync_peers SEC(".maps");
+
 #endif /* FLOWPIN_MAPS_H */

@@ -200,6 +200,76 @@ struct daemon_status {
 };
 
 /*
+ * pin_events ring buffer (written only when flowpind syncs pins with peers):
+ * one record per pin the datapath made, for flowpind to send to its peers.
+ * Big enough for FP_PIN_EVENTS_BYTES / 64 pins (a record and its 8-byte
+ * header) between two reads of the daemon.
+ */
+struct pin_event {
+	struct flow_key key;
+	struct flow_pin pin;
+};
+#define FP_PIN_EVENTS_BYTES (1U << 20)
+
+/*
+ * sync_peers map (an array, written by flowpind only): the state of pin
+ * sync, for flowpinctl peers and bpftool. Entry 0 is this router (its
+ * listening address; drops of datagrams from no peer), 1..FP_MAX_PEERS-1
+ * its peers in the order given. An entry with family 0 is unused.
+ */
+#define FP_MAX_PEERS 17
+#define FP_SYNC_PORT 7430 /* the default UDP port of pin sync */
+
+enum sync_peer_state {
+	FP_PEER_UNUSED = 0,
+	FP_PEER_SELF,	 /* entry 0: this router */
+	FP_PEER_WAITING, /* no valid message from it yet (or since its restart) */
+	FP_PEER_BULK,	 /* its bulk sync of all pins is under way */
+	FP_PEER_UP,	 /* in sync: new pins flow both ways */
+	FP_PEER_DOWN,	 /* silent for FP_PEER_DOWN_S: nothing sent but hellos */
+};
+
+/* Datagrams dropped, by reason. */
+enum sync_drop {
+	FP_DROP_SHORT = 0, /* shorter than a header and its MAC */
+	FP_DROP_LONG,	   /* longer than the largest message */
+	FP_DROP_VERSION,   /* another magic or protocol version */
+	FP_DROP_MALFORMED, /* length or fields that do not add up */
+	FP_DROP_AUTH,	   /* MAC does not verify: forged, or another key */
+	FP_DROP_REPLAY,	   /* sequence already seen, or of an older start */
+	FP_DROP_CLOCK,	   /* sent too long ago, or from too far ahead */
+	FP_DROP_UNKNOWN,   /* from an address that is not a peer */
+	FP_DROP_MAX,
+};
+
+/* Received pins not applied, by reason. */
+enum sync_skip {
+	FP_SKIP_HAVE = 0, /* the flow has a usable pin here already */
+	FP_SKIP_GATEWAY,  /* no next hop here with that gateway on a port */
+	FP_SKIP_UNUSABLE, /* that next hop is not usable under --withdrawn */
+	FP_SKIP_FULL,	  /* the map refused it */
+	FP_SKIP_MAX,
+};
+
+struct sync_peer_status {
+	__u8 family;	/* FP_AF_INET or FP_AF_INET6; 0: unused entry */
+	__u8 state;	/* enum sync_peer_state */
+	__u16 port;	/* host byte order */
+	__be32 addr[4];
+	__u64 last_rx_s;	/* CLOCK_REALTIME seconds of its last valid message */
+	__u64 msgs_sent;
+	__u64 msgs_received;
+	__u64 pins_sent;
+	__u64 pins_received;
+	__u64 pins_applied;
+	__u64 resends;
+	__u64 queue_drops;	/* pins not sent: its queue was full */
+	__u64 bulk_pins;	/* pins of its last bulk sync, received */
+	__u64 drops[FP_DROP_MAX];
+	__u64 skips[FP_SKIP_MAX];
+};
+
+/*
  * Bumped whenever a map's key or value changes meaning: a daemon refuses
  * pinned maps of another layout rather than mix them.
  */
@@ -234,6 +304,7 @@ enum fp_stat {
 	FP_STAT_REDIRECT_FAIL,	 /* bpf_redirect_map() refused: port not in tx_ports */
 	FP_STAT_TOO_BIG_ICMP,	 /* pinned packet too big for its path: ICMP error sent back */
 	FP_STAT_TOO_BIG_DROP,	 /* pinned packet too big for its path, no error possible: dropped */
+	FP_STAT_PIN_EVENT_LOST,	 /* new pin that pin_events had no room for: peers not told */
 	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
 	FP_PASS_VLAN,		 /* 802.1Q / 802.1ad tagged */
 	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
@@ -274,6 +345,7 @@ enum fp_stat {
 	[FP_STAT_REDIRECT_FAIL] = "redirect_fail",                             \
 	[FP_STAT_TOO_BIG_ICMP] = "too_big_icmp",                               \
 	[FP_STAT_TOO_BIG_DROP] = "too_big_drop",                               \
+	[FP_STAT_PIN_EVENT_LOST] = "pin_event_lost",                           \
 	[FP_PASS_NON_IP] = "pass_non_ip",                                      \
 	[FP_PASS_VLAN] = "pass_vlan",                                          \
 	[FP_PASS_MULTICAST] = "pass_multicast",                                \

@@ -112,13 +112,15 @@ static int map_path(const struct datapath *dp, const struct bpf_map *map,
 
 /*
  * Maps whose contents nothing depends on across a restart: counters, rate
- * budgets, the heartbeat. One of another layout (an upgrade that adds a
- * counter) is replaced rather than refused; pins and next hops never are.
+ * budgets, the heartbeat, the ring of new pins, the peers' status. One of
+ * another layout (an upgrade that adds a counter) is replaced rather than
+ * refused; pins and next hops never are.
  */
 static bool disposable(const struct bpf_map *map)
 {
 	static const char *const names[] = { "stats", "pin_budget",
-					     "pin_turnover", "heartbeat" };
+					     "pin_turnover", "heartbeat",
+					     "pin_events", "sync_peers" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(bpf_map__name(map), names[i]))
@@ -335,6 +337,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->skel->rodata->pin_rate = o->pin_rate;
 	dp->skel->rodata->pin_burst = o->pin_burst;
 	dp->skel->rodata->daemon_silent_ns = FP_DAEMON_SILENT_S * 1000000000ULL;
+	dp->skel->rodata->sync_pins = o->sync_pins;
 	dp->skel->rodata->pins_per_s = o->min_pin_age ?
 		(o->max_flows + o->min_pin_age - 1) / o->min_pin_age : 0;
 	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
@@ -347,6 +350,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->obj_hash = fnv64(&o->policy, sizeof(o->policy), dp->obj_hash);
 	dp->obj_hash = fnv64(&o->pin_rate, sizeof(o->pin_rate), dp->obj_hash);
 	dp->obj_hash = fnv64(&o->pin_burst, sizeof(o->pin_burst), dp->obj_hash);
+	dp->obj_hash = fnv64(&o->sync_pins, sizeof(o->sync_pins), dp->obj_hash);
 	dp->obj_hash = fnv64(&dp->skel->rodata->pins_per_s,
 			     sizeof(dp->skel->rodata->pins_per_s), dp->obj_hash);
 	dp->obj_hash = fnv64(&dp->skel->rodata->daemon_silent_ns,

@@ -22,6 +22,7 @@ struct datapath_opts {
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
 	__u64 pin_burst;
 	__u32 min_pin_age; /* s: all CPUs make <= max_flows pins per it; 0: no limit */
+	bool sync_pins;	   /* the datapath tells of new pins (pin_events) */
 	char *const *ifaces;
 	int n_ifaces;
 };

@@ -33,6 +33,7 @@
 #include "model.h"
 #include "nexthop_table.h"
 #include "rtnl.h"
+#include "sync.h"
 #include "version.h"
 
 #define RCVBUF (32 << 20)
@@ -62,6 +63,11 @@ struct daemon {
 	char *const *port_names;
 	int n_port_names;
 	const char *settings; /* --settings: read again on SIGHUP */
+	struct sync_config sync_cfg;
+	struct sync *sync;    /* pin sync with peers, when --sync */
+	bool ready_due;	      /* READY=1 once the peers' bulk syncs are in */
+	double ready_by;      /* ... or at this time (mono_s()) */
+	char ready_msg[PATH_MAX + 128];
 };
 
 static void usage(FILE *f)
@@ -89,6 +95,13 @@ static void usage(FILE *f)
 		"      --settings FILE             read FLOWPIND_OPTS and FLOWPIND_INTERFACES from\n"
 		"                                  FILE again on SIGHUP (the unit gives its\n"
 		"                                  EnvironmentFile): a reload applies an edit\n"
+		"      --sync ADDR[:PORT]          share pins with peers: listen on this address\n"
+		"                                  (UDP port %d by default; IPv6 as [ADDR]:PORT)\n"
+		"      --peer ADDR[:PORT]          a peer's --sync address; repeat for each peer\n"
+		"      --sync-key FILE             the peers' shared secret: 32 bytes or more, mode\n"
+		"                                  0600 (head -c 32 /dev/urandom > FILE)\n"
+		"      --sync-wait SECONDS         wait this long at most for the peers' pins\n"
+		"                                  before telling systemd it is ready (default %d)\n"
 		"      --netlink-rcvbuf BYTES      receive buffer of the event socket (default %d;\n"
 		"                                  tiny values are for testing lost events)\n"
 		"  -v, --verbose                   more messages; twice for libbpf's debug output\n"
@@ -97,7 +110,7 @@ static void usage(FILE *f)
 		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
 		"detaching (a restart or upgrade that breaks no connection).\n",
 		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST,
-		FP_MIN_PIN_AGE, RCVBUF);
+		FP_MIN_PIN_AGE, FP_SYNC_PORT, SYNC_WAIT_S, RCVBUF);
 }
 
 static void sd_notify(const char *msg)
@@ -130,6 +143,34 @@ static bool check_kernel(void)
 		return true;
 	pr_warn("Linux %s or later is needed; this kernel is %s\n",
 		FP_MIN_KERNEL, u.release);
+	return false;
+}
+
+/*
+ * Routers that share pins should make the same choice for a new flow: the
+ * same routes and the same multipath hash seed (one for IPv4 and IPv6).
+ */
+static void warn_hash_seed(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/fib_multipath_hash_seed", "r");
+	unsigned long long seed = 1;
+
+	if (!f)
+		return; /* before 6.11: no seed to set */
+	if (fscanf(f, "%llu", &seed) == 1 && seed == 0)
+		pr_warn("net.ipv4.fib_multipath_hash_seed is 0 (random at each boot): set one seed on every router that shares pins, so they choose alike for new flows\n");
+	fclose(f);
+}
+
+/* A port of ours, attached: its next hops may take a peer's pins. */
+static bool serves(void *ctx, __u32 ifindex)
+{
+	const struct daemon *d = ctx;
+
+	for (int i = 0; i < d->dp.n_ports; i++)
+		if ((__u32)d->dp.ports[i].ifindex == ifindex &&
+		    !d->dp.ports[i].gone)
+			return true;
 	return false;
 }
 
@@ -500,6 +541,10 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "allow-nat", no_argument, NULL, 'N' },
 		{ "settings", required_argument, NULL, 'S' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "peer", required_argument, NULL, 'P' },
+		{ "sync-key", required_argument, NULL, 'k' },
+		{ "sync-wait", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -572,6 +617,30 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			if (errno || *end || d->rcvbuf <= 0)
 				goto bad;
 			break;
+		case 's':
+			if (sync_parse_addr(optarg, &d->sync_cfg.listen))
+				goto bad;
+			d->sync_cfg.on = true;
+			break;
+		case 'P':
+			if (d->sync_cfg.n_peers == FP_MAX_PEERS - 1) {
+				fprintf(stderr, "flowpind: at most %d peers\n",
+					FP_MAX_PEERS - 1);
+				return -EINVAL;
+			}
+			if (sync_parse_addr(optarg,
+					    &d->sync_cfg.peer[d->sync_cfg.n_peers++]))
+				goto bad;
+			break;
+		case 'k':
+			d->sync_cfg.key_file = optarg;
+			break;
+		case 'W':
+			errno = 0;
+			d->sync_cfg.wait_s = strtoul(optarg, &end, 0);
+			if (errno || *end || d->sync_cfg.wait_s > 3600)
+				goto bad;
+			break;
 		case 'v':
 			(*verbose)++;
 			break;
@@ -592,13 +661,23 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		fprintf(stderr, "flowpind: no interface given (flowpind --help)\n");
 		return -EINVAL;
 	}
+	{
+		char err[256];
+
+		if (sync_check_config(&d->sync_cfg, err, sizeof(err))) {
+			fprintf(stderr, "flowpind: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	o->sync_pins = d->sync_cfg.on;
 	return 0;
 bad:
 	fprintf(stderr, "flowpind: invalid value '%s' for --%s\n", optarg,
 		c == 'm' ? "mode" : c == 'n' ? "max-flows" :
 		c == 'w' ? "withdrawn" : c == 'r' ? "pin-rate" :
 		c == 'b' ? "pin-burst" : c == 'R' ? "netlink-rcvbuf" :
-		c == 'a' ? "min-pin-age" :
+		c == 'a' ? "min-pin-age" : c == 's' ? "sync" :
+		c == 'P' ? "peer" : c == 'W' ? "sync-wait" :
 		"drain-timeout");
 	return -EINVAL;
 }
@@ -723,26 +802,53 @@ static int open_fds(sigset_t *mask, int *sigfd, int *timerfd)
 	return 0;
 }
 
+/*
+ * READY=1, once: with peers, after their bulk syncs (or the wait ran out),
+ * so whatever announces this router upstream waits for its peers' pins.
+ */
+static void maybe_ready(struct daemon *d)
+{
+	char pending[512];
+
+	if (!d->ready_due)
+		return;
+	if (d->sync && !sync_bulk_done(d->sync)) {
+		if (mono_s() < d->ready_by)
+			return;
+		sync_pending_peers(d->sync, pending, sizeof(pending));
+		pr_warn("sync: no bulk sync from %s after %u s: ready without their pins\n",
+			pending, d->sync_cfg.wait_s);
+	}
+	d->ready_due = false;
+	sd_notify(d->ready_msg);
+	pr_info("ready: %d port(s), maps pinned in %s\n", d->dp.n_ports,
+		d->dp.pin_path);
+}
+
 /* Returns the signal that ended the loop, or -errno. */
 static int run(struct daemon *d, int sigfd, int timerfd)
 {
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = rtnl_event_fd(&d->rtnl), .events = POLLIN },
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = timerfd, .events = POLLIN },
+		{ .fd = d->sync ? sync_fd(d->sync) : -1, .events = POLLIN },
 	};
 	/* due times, not multiples: a timer that overran skips nothing */
 	unsigned long ticks = 0, keepalive_at = KEEPALIVE_S,
 		      count_at = PIN_COUNT_S, bypass_at = BYPASS_CHECK_S;
 
 	for (;;) {
-		if (poll(pfd, 3, -1) < 0) {
+		maybe_ready(d);
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		if (pfd[0].revents)
 			handle_events(d);
+		if (pfd[3].revents)
+			sync_work(d->sync);
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
 
@@ -788,9 +894,8 @@ int main(int argc, char **argv)
 		.pin_burst = FP_PIN_BURST,
 		.min_pin_age = FP_MIN_PIN_AGE,
 	};
-	struct daemon d = { .rcvbuf = RCVBUF };
+	struct daemon d = { .rcvbuf = RCVBUF, .sync_cfg.wait_s = SYNC_WAIT_S };
 	int verbose = 0, sigfd = -1, timerfd = -1, sig, err;
-	char status[PATH_MAX + 128];
 	double t0;
 	sigset_t mask;
 
@@ -805,11 +910,15 @@ int main(int argc, char **argv)
 	if (!check_kernel())
 		return 1;
 	warn_hash_policy();
+	if (d.sync_cfg.on)
+		warn_hash_seed();
 	d.port_names = o.ifaces;
 	d.n_port_names = o.n_ifaces;
 	if (check_bypass(&d, true))
 		return 1;
 
+	if (d.sync_cfg.on && sync_open(&d.sync, &d.sync_cfg))
+		return 1;
 	err = open_fds(&mask, &sigfd, &timerfd);
 	if (err)
 		goto out;
@@ -862,12 +971,28 @@ int main(int argc, char **argv)
 		.xdp_mode = d.dp.status_mode,
 	};
 	datapath_write_status(&d.dp, &d.status);
-	snprintf(status, sizeof(status),
+	snprintf(d.ready_msg, sizeof(d.ready_msg),
 		 "READY=1\nSTATUS=forwarding on %d port(s), pins in %s",
 		 d.dp.n_ports, d.dp.pin_path);
-	sd_notify(status);
-	pr_info("ready: %d port(s), maps pinned in %s\n", d.dp.n_ports,
-		d.dp.pin_path);
+	d.ready_due = true;
+	if (d.sync) {
+		struct sync_env env = {
+			.nht = &d.nht,
+			.policy = d.policy,
+			.serves = serves,
+			.ctx = &d,
+			.flow_pins_fd = bpf_map__fd(d.dp.skel->maps.flow_pins),
+			.pin_events_fd = bpf_map__fd(d.dp.skel->maps.pin_events),
+			.peers_fd = bpf_map__fd(d.dp.skel->maps.sync_peers),
+		};
+
+		err = sync_start(d.sync, &env);
+		if (err) {
+			datapath_detach(&d.dp);
+			goto err_rtnl;
+		}
+		d.ready_by = mono_s() + d.sync_cfg.wait_s;
+	}
 
 	for (;;) {
 		sig = run(&d, sigfd, timerfd);
@@ -891,6 +1016,8 @@ int main(int argc, char **argv)
 		pr_info("re-executing%s, the datapath stays attached\n",
 			next != argv ? " with the settings read again" : "");
 		sd_notify("RELOADING=1");
+		sync_stop(d.sync);
+		d.sync = NULL;
 		rtnl_close(&d.rtnl);
 		withdrawn_at_export(&d);
 		ports_export(&d);
@@ -903,6 +1030,8 @@ int main(int argc, char **argv)
 	if (sig < 0)
 		pr_warn("stopping after an error: %s\n", strerror(-sig));
 	sd_notify("STOPPING=1");
+	sync_stop(d.sync);
+	d.sync = NULL;
 	datapath_detach(&d.dp);
 	d.status.pid = 0;
 	datapath_write_status(&d.dp, &d.status);
@@ -922,6 +1051,7 @@ err_dp:
 	datapath_unpin_new(&d.dp);
 	datapath_close(&d.dp);
 out:
+	sync_stop(d.sync);
 	free(d.withdrawn_at);
 	free(d.pins);
 	return err ? 1 : 0;

@@ -197,6 +197,7 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 		return -errno;
 	t->live[id] = next;
 	t->nh[id] = *nh;
+	t->changes++;
 	if (t->batch) {
 		t->flipped[id] = 1;
 		t->any_flipped = true;

@@ -26,6 +26,7 @@ struct nexthop_table {
 	__u8 *flipped;	   /* by id: flipped in this batch, not yet waited for */
 	bool any_flipped;
 	__u64 waits;	   /* grace periods waited for, ever */
+	__u64 changes;	   /* next hops written, ever: readers' copies are stale */
 };
 
 int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd);

@@ -22,6 +22,7 @@ static const char *const stat_help[FP_PASS_NON_IP] = {
 	[FP_STAT_REDIRECT_FAIL] = "Pinned packets whose port left tx_ports: bpf_redirect_map() refused them.",
 	[FP_STAT_TOO_BIG_ICMP] = "Pinned packets too big for their path whose route moved: answered with ICMP fragmentation needed or packet too big.",
 	[FP_STAT_TOO_BIG_DROP] = "Pinned packets too big for their path whose route moved, that no ICMP error could answer: dropped.",
+	[FP_STAT_PIN_EVENT_LOST] = "New pins the ring to flowpind had no room for: its peers were not told of them (they learn them at their next bulk sync).",
 };
 
 const char *fp_stat_name(int idx)

@@ -1,0 +1,899 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "sync.h"
+#include "sync_wire.h"
+
+#define TICK_MS 25		/* resends and hellos are checked this often */
+#define HELLO_MS 1000
+#define DOWN_MS 3000		/* a peer silent this long is down */
+#define RTO_MIN_MS 100		/* first resend */
+#define RTO_MAX_MS 2000
+#define WINDOW 512		/* datagrams sent to a peer and not acked */
+#define QUEUE_MAX (1U << 18)	/* pins waiting for room in the window */
+#define RX_BURST 64		/* datagrams read per wake-up */
+#define BULK_BATCH 1024		/* pins read from flow_pins at once */
+
+struct inflight {
+	uint64_t seq; /* of its last transmission; 0: free slot */
+	uint64_t sent_ns;
+	uint32_t rto_ms;
+	bool bulk;    /* a bulk sync's pins or its end */
+	uint16_t len;
+	uint8_t buf[SYNC_MAX_DGRAM];
+};
+
+struct peer {
+	struct sync_addr addr;
+	char name[INET6_ADDRSTRLEN + 8];
+	struct sync_peer_status st;
+	struct sync_replay replay;
+	uint64_t seq;		/* last seq sent to it */
+	uint64_t last_rx_ns;	/* CLOCK_MONOTONIC */
+	uint64_t last_hello_ns;
+	/* pins waiting for room in the window: a ring */
+	struct sync_pin *queue;
+	uint32_t q_head, q_len, q_cap;
+	struct inflight *fl;	/* WINDOW slots */
+	uint32_t n_fl, n_fl_bulk;
+	uint64_t acks[SYNC_MAX_ACKS]; /* to send */
+	uint32_t n_acks;
+	/* a bulk sync to it: where flow_pins' walk is */
+	bool bulk_out, bulk_first, bulk_walked;
+	uint32_t bulk_token;
+	struct flow_key *bk;
+	struct flow_pin *bv;
+	uint32_t b_len, b_pos;
+	uint64_t bulk_sent;
+	/* its bulk sync to us */
+	bool bulk_done;		/* since this run started */
+};
+
+struct sync {
+	struct sync_env env;
+	uint8_t key[SYNC_KEY_LEN];
+	int sock, epfd, timerfd;
+	struct ring_buffer *rb;
+	uint64_t epoch;
+	struct sync_peer_status self;
+	char listen_name[INET6_ADDRSTRLEN + 8];
+	struct peer peer[FP_MAX_PEERS - 1];
+	int n;
+	/* usable next hops on our ports, by id, rebuilt when the table changes */
+	__u32 *nh_ids;
+	__u32 n_nh_ids;
+	__u64 nh_changes;
+	bool nh_built;
+};
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* --- options ------------------------------------------------------------ */
+
+int sync_parse_addr(const char *s, struct sync_addr *a)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *end;
+	struct sockaddr_in *in = (struct sockaddr_in *)&a->sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->sa;
+	unsigned long p = FP_SYNC_PORT;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end)
+			return -EINVAL;
+		n = end - s - 1;
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1])
+			return -EINVAL;
+	} else {
+		end = strchr(s, ':');
+		/* one colon: IPv4 and a port; more: a bare IPv6 address */
+		if (end && !strchr(end + 1, ':')) {
+			n = end - s;
+			port = end + 1;
+		} else {
+			n = strlen(s);
+		}
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, n);
+		host[n] = '\0';
+	}
+	if (port) {
+		char *e;
+
+		if (!*port || *port == '-' || *port == '+')
+			return -EINVAL;
+		errno = 0;
+		p = strtoul(port, &e, 10);
+		if (errno || *e || !p || p > 65535)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1 && s[0] != '[') {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(p);
+		a->len = sizeof(*in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(p);
+		a->len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool addr_eq(const struct sync_addr *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)&a->sa, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)&a->sa, *b6 = (const void *)b;
+
+	if (a->sa.ss_family != b->ss_family)
+		return false;
+	if (a->sa.ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+static const char *addr_str(const struct sync_addr *a, char *buf, size_t len)
+{
+	const struct sockaddr_in *a4 = (const void *)&a->sa;
+	const struct sockaddr_in6 *a6 = (const void *)&a->sa;
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->sa.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(a4->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(a6->sin6_port));
+	}
+	return buf;
+}
+
+int sync_check_config(const struct sync_config *c, char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	if (!c->on) {
+		if (c->n_peers || c->key_file) {
+			snprintf(err, errlen, "--peer and --sync-key need --sync ADDR[:PORT]");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!c->key_file) {
+		snprintf(err, errlen, "--sync needs --sync-key FILE: pin sync is always authenticated");
+		return -EINVAL;
+	}
+	for (int i = 0; i < c->n_peers; i++) {
+		if (c->peer[i].sa.ss_family != c->listen.sa.ss_family) {
+			snprintf(err, errlen, "peer %s is not of the family of --sync's address",
+				 addr_str(&c->peer[i], a, sizeof(a)));
+			return -EINVAL;
+		}
+		for (int j = 0; j < i; j++)
+			if (addr_eq(&c->peer[j], &c->peer[i].sa)) {
+				snprintf(err, errlen, "peer %s is given twice",
+					 addr_str(&c->peer[i], a, sizeof(a)));
+				return -EINVAL;
+			}
+		if (addr_eq(&c->listen, &c->peer[i].sa)) {
+			snprintf(err, errlen, "peer %s is this router's own --sync address",
+				 addr_str(&c->peer[i], a, sizeof(a)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void status_addr(struct sync_peer_status *st, const struct sync_addr *a)
+{
+	const struct sockaddr_in *a4 = (const void *)&a->sa;
+	const struct sockaddr_in6 *a6 = (const void *)&a->sa;
+
+	if (a->sa.ss_family == AF_INET) {
+		st->family = FP_AF_INET;
+		st->port = ntohs(a4->sin_port);
+		memcpy(st->addr, &a4->sin_addr, 4);
+	} else {
+		st->family = FP_AF_INET6;
+		st->port = ntohs(a6->sin6_port);
+		memcpy(st->addr, &a6->sin6_addr, 16);
+	}
+}
+
+/* --- sending ------------------------------------------------------------ */
+
+static void send_dgram(struct sync *s, struct peer *p, uint8_t *buf,
+		       size_t len)
+{
+	if (sendto(s->sock, buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->addr.sa,
+		   p->addr.len) < 0)
+		pr_debug("sync: sending to %s: %s\n", p->name, strerror(errno));
+	p->st.msgs_sent++;
+}
+
+/* Fill in a header with the next seq for this peer. */
+static void start_msg(struct sync *s, struct peer *p, uint8_t *buf,
+		      uint8_t type, uint8_t flags, uint16_t count, uint32_t aux)
+{
+	struct sync_hdr h = {
+		.type = type, .flags = flags, .count = count, .aux = aux,
+		.epoch = s->epoch, .seq = ++p->seq,
+		.time_ns = now_ns(CLOCK_REALTIME),
+	};
+
+	sync_put_hdr(buf, &h);
+}
+
+static void send_plain(struct sync *s, struct peer *p, uint8_t type)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+
+	start_msg(s, p, buf, type, 0, 0, 0);
+	send_dgram(s, p, buf, sync_seal(buf, s->key));
+}
+
+static struct inflight *fl_slot(struct peer *p)
+{
+	for (uint32_t i = 0; i < WINDOW; i++)
+		if (!p->fl[i].seq)
+			return &p->fl[i];
+	return NULL;
+}
+
+/* A message that must arrive: kept until acked, resent until then. */
+static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
+			  bool bulk)
+{
+	f->seq = p->seq; /* start_msg() gave it */
+	f->sent_ns = now_ns(CLOCK_MONOTONIC);
+	f->rto_ms = RTO_MIN_MS;
+	f->bulk = bulk;
+	f->len = sync_seal(f->buf, s->key);
+	p->n_fl++;
+	p->n_fl_bulk += bulk;
+	send_dgram(s, p, f->buf, f->len);
+}
+
+static void send_bulk_req(struct sync *s, struct peer *p)
+{
+	struct inflight *f = fl_slot(p);
+
+	if (!f)
+		return; /* a full window: asked again when it drains (tick) */
+	start_msg(s, p, f->buf, SYNC_BULK_REQ, 0, 0, 0);
+	send_reliable(s, p, f, false);
+}
+
+static void flush_acks(struct sync *s, struct peer *p)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+
+	if (!p->n_acks)
+		return;
+	start_msg(s, p, buf, SYNC_ACK, 0, p->n_acks, 0);
+	for (uint32_t i = 0; i < p->n_acks; i++)
+		sync_put_ack(buf, i, p->acks[i]);
+	send_dgram(s, p, buf, sync_seal(buf, s->key));
+	p->n_acks = 0;
+}
+
+static void ack_later(struct sync *s, struct peer *p, uint64_t seq)
+{
+	if (p->n_acks == SYNC_MAX_ACKS)
+		flush_acks(s, p);
+	p->acks[p->n_acks++] = seq;
+}
+
+static bool queue_push(struct peer *p, const struct sync_pin *pin)
+{
+	if (p->q_len == p->q_cap) {
+		uint32_t cap = p->q_cap ? p->q_cap * 2 : 1024;
+		struct sync_pin *q;
+
+		if (cap > QUEUE_MAX)
+			return false;
+		q = malloc(cap * sizeof(*q));
+		if (!q)
+			return false;
+		for (uint32_t i = 0; i < p->q_len; i++)
+			q[i] = p->queue[(p->q_head + i) % p->q_cap];
+		free(p->queue);
+		p->queue = q;
+		p->q_cap = cap;
+		p->q_head = 0;
+	}
+	p->queue[(p->q_head + p->q_len) % p->q_cap] = *pin;
+	p->q_len++;
+	return true;
+}
+
+/* Next pin of a bulk sync to this peer: false when the walk is over. */
+static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out);
+
+/* Send what the window has room for: queued pins, then the bulk walk. */
+static void flush_pins(struct sync *s, struct peer *p)
+{
+	struct inflight *f;
+
+	while (p->q_len && (f = fl_slot(p))) {
+		uint16_t n = 0;
+
+		for (; n < SYNC_MAX_PINS && p->q_len; n++) {
+			sync_put_pin(f->buf, n, &p->queue[p->q_head]);
+			p->q_head = (p->q_head + 1) % p->q_cap;
+			p->q_len--;
+		}
+		start_msg(s, p, f->buf, SYNC_PINS, 0, n, 0);
+		p->st.pins_sent += n;
+		send_reliable(s, p, f, false);
+	}
+	while (p->bulk_out && !p->bulk_walked && (f = fl_slot(p))) {
+		struct sync_pin pin;
+		uint16_t n = 0;
+
+		while (n < SYNC_MAX_PINS && bulk_next(s, p, &pin))
+			sync_put_pin(f->buf, n++, &pin);
+		if (!n)
+			break;
+		start_msg(s, p, f->buf, SYNC_PINS, SYNC_F_BULK, n, 0);
+		p->st.pins_sent += n;
+		p->bulk_sent += n;
+		send_reliable(s, p, f, true);
+	}
+	/* the end goes once every pin of the walk was acked */
+	if (p->bulk_out && p->bulk_walked && !p->n_fl_bulk && (f = fl_slot(p))) {
+		start_msg(s, p, f->buf, SYNC_PINS, SYNC_F_END, 0,
+			  p->bulk_sent > UINT32_MAX ? UINT32_MAX : p->bulk_sent);
+		send_reliable(s, p, f, false);
+		pr_debug("sync: bulk sync to %s: %llu pins sent\n", p->name,
+			 (unsigned long long)p->bulk_sent);
+		p->bulk_out = false;
+	}
+}
+
+/* --- next hops: local ids <-> gateways ---------------------------------- */
+
+static bool nh_usable(const struct sync *s, const struct nexthop *nh)
+{
+	return nh->state == NH_ACTIVE ||
+	       (nh->state == NH_WITHDRAWN && s->env.policy == FP_WITHDRAWN_DRAIN);
+}
+
+static void nh_index(struct sync *s)
+{
+	const struct nexthop_table *t = s->env.nht;
+
+	if (s->nh_built && s->nh_changes == t->changes)
+		return;
+	s->n_nh_ids = 0;
+	for (__u32 id = 1; id < t->size; id++) {
+		const struct nexthop *nh = &t->nh[id];
+
+		if (nh->state != NH_UNUSED &&
+		    s->env.serves(s->env.ctx, nh->ifindex))
+			s->nh_ids[s->n_nh_ids++] = id;
+	}
+	s->nh_changes = t->changes;
+	s->nh_built = true;
+}
+
+/* Our next hop with this gateway on one of our ports, usable first; 0: none. */
+static __u32 nh_by_gw(struct sync *s, const struct sync_pin *pin,
+		      bool *usable)
+{
+	__u32 found = 0;
+
+	nh_index(s);
+	*usable = false;
+	for (__u32 i = 0; i < s->n_nh_ids; i++) {
+		const struct nexthop *nh = &s->env.nht->nh[s->nh_ids[i]];
+
+		if (nh->family != pin->gw_family ||
+		    memcmp(nh->gw, pin->gw, nh->family == FP_AF_INET ? 4 : 16))
+			continue;
+		found = s->nh_ids[i];
+		if (nh_usable(s, nh)) {
+			*usable = true;
+			return found;
+		}
+	}
+	return found;
+}
+
+/* A pin from a peer: into flow_pins unless the flow has a usable pin here. */
+static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in)
+{
+	int fd = s->env.flow_pins_fd;
+	struct flow_pin cur, pin;
+	const struct nexthop *nh;
+	bool usable, stale = false;
+
+	pin.nh_id = nh_by_gw(s, in, &usable);
+	if (!pin.nh_id) {
+		p->st.skips[FP_SKIP_GATEWAY]++;
+		return;
+	}
+	if (!usable) {
+		p->st.skips[FP_SKIP_UNUSABLE]++;
+		return;
+	}
+	pin.nh_gen = s->env.nht->nh[pin.nh_id].gen;
+	if (!bpf_map_lookup_elem(fd, &in->key, &cur)) {
+		nh = nexthop_table_get(s->env.nht, cur.nh_id);
+		if (nh && nh->gen == cur.nh_gen && nh_usable(s, nh)) {
+			p->st.skips[FP_SKIP_HAVE]++;
+			return;
+		}
+		stale = true;
+	}
+	/*
+	 * As the datapath does: a stale pin goes first, so the insert takes
+	 * its element and evicts no other flow's; an insert never replaces
+	 * a pin the datapath made meanwhile.
+	 */
+	if (stale)
+		bpf_map_delete_elem(fd, &in->key);
+	if (bpf_map_update_elem(fd, &in->key, &pin, BPF_NOEXIST)) {
+		p->st.skips[errno == EEXIST ? FP_SKIP_HAVE : FP_SKIP_FULL]++;
+		return;
+	}
+	p->st.pins_applied++;
+}
+
+/* The datapath's new pins: to every peer in touch. */
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct sync *s = ctx;
+	const struct pin_event *ev = data;
+	const struct nexthop *nh;
+	struct sync_pin pin;
+
+	if (len < sizeof(*ev) || ev->key.l3dom)
+		return 0; /* a VRF's flow: its key means nothing elsewhere */
+	nh = nexthop_table_get(s->env.nht, ev->pin.nh_id);
+	if (!nh || nh->gen != ev->pin.nh_gen)
+		return 0;
+	memset(&pin, 0, sizeof(pin));
+	pin.key = ev->key;
+	pin.gw_family = nh->family;
+	memcpy(pin.gw, nh->gw, sizeof(pin.gw));
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		if (p->st.state != FP_PEER_UP && p->st.state != FP_PEER_BULK)
+			continue;
+		if (!queue_push(p, &pin))
+			p->st.queue_drops++;
+	}
+	return 0;
+}
+
+static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
+{
+	int fd = s->env.flow_pins_fd;
+
+	for (;;) {
+		if (p->b_pos < p->b_len) {
+			const struct flow_key *k = &p->bk[p->b_pos];
+			const struct flow_pin *v = &p->bv[p->b_pos++];
+			const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
+
+			if (k->l3dom || !nh || nh->gen != v->nh_gen ||
+			    !nh_usable(s, nh))
+				continue;
+			memset(out, 0, sizeof(*out));
+			out->key = *k;
+			out->gw_family = nh->family;
+			memcpy(out->gw, nh->gw, sizeof(out->gw));
+			return true;
+		}
+		if (p->bulk_walked)
+			return false;
+		{
+			LIBBPF_OPTS(bpf_map_batch_opts, opts);
+			__u32 count = BULK_BATCH;
+			int err;
+
+			err = bpf_map_lookup_batch(fd, p->bulk_first ? NULL : &p->bulk_token,
+						   &p->bulk_token, p->bk, p->bv,
+						   &count, &opts);
+			if (err && errno != ENOENT) {
+				pr_warn("sync: reading the pins for %s: %s\n",
+					p->name, strerror(errno));
+				count = 0;
+			}
+			p->bulk_first = false;
+			p->b_len = count;
+			p->b_pos = 0;
+			if (err)
+				p->bulk_walked = true; /* ENOENT: the last batch */
+		}
+	}
+}
+
+/* --- receiving ---------------------------------------------------------- */
+
+static void peer_reset_out(struct peer *p)
+{
+	p->st.queue_drops += p->q_len;
+	p->q_len = 0;
+	p->q_head = 0;
+	for (uint32_t i = 0; i < WINDOW; i++)
+		p->fl[i].seq = 0;
+	p->n_fl = p->n_fl_bulk = 0;
+	p->n_acks = 0;
+	p->bulk_out = false;
+}
+
+/* A valid message from a peer we had not heard from: ask it for its pins. */
+static void peer_met(struct sync *s, struct peer *p, bool restarted)
+{
+	pr_info("sync: peer %s is %s: asking for its pins\n", p->name,
+		restarted ? "back (restarted)" :
+		p->st.state == FP_PEER_DOWN ? "back" : "up");
+	p->st.state = FP_PEER_BULK;
+	p->st.bulk_pins = 0;
+	send_bulk_req(s, p);
+}
+
+static void on_ack(struct peer *p, uint64_t seq)
+{
+	for (uint32_t i = 0; i < WINDOW; i++) {
+		struct inflight *f = &p->fl[i];
+
+		if (f->seq != seq)
+			continue;
+		f->seq = 0;
+		p->n_fl--;
+		p->n_fl_bulk -= f->bulk;
+		return;
+	}
+}
+
+static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
+		       const struct sync_hdr *h)
+{
+	struct sync_pin pin;
+
+	switch (h->type) {
+	case SYNC_ACK:
+		for (unsigned int i = 0; i < h->count; i++)
+			on_ack(p, sync_get_ack(buf, i));
+		break;
+	case SYNC_BULK_REQ:
+		ack_later(s, p, h->seq);
+		pr_debug("sync: %s asks for every pin\n", p->name);
+		p->bulk_out = true;
+		p->bulk_first = true;
+		p->bulk_walked = false;
+		p->b_len = p->b_pos = 0;
+		p->bulk_sent = 0;
+		break;
+	case SYNC_PINS:
+		ack_later(s, p, h->seq);
+		for (unsigned int i = 0; i < h->count; i++) {
+			sync_get_pin(buf, i, &pin);
+			apply_pin(s, p, &pin);
+		}
+		p->st.pins_received += h->count;
+		if (h->flags & SYNC_F_BULK)
+			p->st.bulk_pins += h->count;
+		if (h->flags & SYNC_F_END) {
+			if (!p->bulk_done || p->st.state == FP_PEER_BULK)
+				pr_info("sync: bulk sync from %s done: %llu pins\n",
+					p->name, (unsigned long long)p->st.bulk_pins);
+			p->bulk_done = true;
+			if (p->st.state == FP_PEER_BULK)
+				p->st.state = FP_PEER_UP;
+		}
+		break;
+	default: /* SYNC_HELLO: being here is all it says */
+		break;
+	}
+}
+
+static struct peer *peer_of(struct sync *s, const struct sockaddr_storage *from)
+{
+	for (int i = 0; i < s->n; i++)
+		if (addr_eq(&s->peer[i].addr, from))
+			return &s->peer[i];
+	return NULL;
+}
+
+static void receive(struct sync *s)
+{
+	uint8_t buf[SYNC_MAX_DGRAM + 1];
+
+	for (int i = 0; i < RX_BURST; i++) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		struct sync_hdr h;
+		struct peer *p;
+		uint64_t epoch;
+		ssize_t n;
+		int drop;
+
+		n = recvfrom(s->sock, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
+			     (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			break;
+		p = peer_of(s, &from);
+		if (!p) {
+			s->self.drops[FP_DROP_UNKNOWN]++;
+			continue;
+		}
+		drop = sync_unseal(buf, (size_t)n, s->key, &h);
+		if (drop < 0 && !sync_clock_ok(h.time_ns, now_ns(CLOCK_REALTIME)))
+			drop = FP_DROP_CLOCK;
+		epoch = p->replay.epoch;
+		if (drop < 0 && !sync_replay_check(&p->replay, h.epoch, h.seq))
+			drop = FP_DROP_REPLAY;
+		if (drop >= 0) {
+			p->st.drops[drop]++;
+			continue;
+		}
+		p->st.msgs_received++;
+		p->st.last_rx_s = time(NULL);
+		p->last_rx_ns = now_ns(CLOCK_MONOTONIC);
+		if (p->st.state == FP_PEER_WAITING || p->st.state == FP_PEER_DOWN ||
+		    (epoch && h.epoch != epoch))
+			peer_met(s, p, epoch && h.epoch != epoch);
+		on_message(s, p, buf, &h);
+	}
+	for (int i = 0; i < s->n; i++)
+		flush_acks(s, &s->peer[i]);
+}
+
+/* --- timers ------------------------------------------------------------- */
+
+static void write_status(struct sync *s)
+{
+	__u32 key = 0;
+
+	bpf_map_update_elem(s->env.peers_fd, &key, &s->self, BPF_ANY);
+	for (int i = 0; i < s->n; i++) {
+		key = i + 1;
+		bpf_map_update_elem(s->env.peers_fd, &key, &s->peer[i].st, BPF_ANY);
+	}
+}
+
+static void tick(struct sync *s)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	bool hello = false;
+
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		if ((p->st.state == FP_PEER_UP || p->st.state == FP_PEER_BULK) &&
+		    now - p->last_rx_ns > DOWN_MS * 1000000ULL) {
+			pr_warn("sync: peer %s is silent: down (its pins wait for it to come back)\n",
+				p->name);
+			p->st.state = FP_PEER_DOWN;
+			peer_reset_out(p);
+		}
+		if (now - p->last_hello_ns >= HELLO_MS * 1000000ULL) {
+			p->last_hello_ns = now;
+			send_plain(s, p, SYNC_HELLO);
+			hello = true;
+		}
+		if (p->st.state == FP_PEER_DOWN || p->st.state == FP_PEER_WAITING)
+			continue;
+		for (uint32_t j = 0; j < WINDOW; j++) {
+			struct inflight *f = &p->fl[j];
+
+			if (!f->seq || now - f->sent_ns < f->rto_ms * 1000000ULL)
+				continue;
+			/* a new seq: the first copy may yet arrive, and count once */
+			f->seq = ++p->seq;
+			sync_restamp(f->buf, f->seq, now_ns(CLOCK_REALTIME));
+			f->len = sync_seal(f->buf, s->key);
+			f->sent_ns = now;
+			f->rto_ms = f->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : f->rto_ms * 2;
+			p->st.resends++;
+			send_dgram(s, p, f->buf, f->len);
+		}
+		flush_pins(s, p);
+	}
+	if (hello)
+		write_status(s);
+}
+
+void sync_work(struct sync *s)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(s->epfd, ev, 4, 0);
+
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u32 == 0) {
+			receive(s);
+		} else if (ev[i].data.u32 == 1) {
+			ring_buffer__consume(s->rb);
+		} else {
+			__u64 x;
+
+			if (read(s->timerfd, &x, sizeof(x)) == sizeof(x))
+				tick(s);
+		}
+	}
+	for (int i = 0; i < s->n; i++)
+		flush_pins(s, &s->peer[i]);
+}
+
+int sync_fd(const struct sync *s)
+{
+	return s->epfd;
+}
+
+bool sync_bulk_done(const struct sync *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!s->peer[i].bulk_done)
+			return false;
+	return true;
+}
+
+void sync_pending_peers(const struct sync *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < s->n && used < len; i++)
+		if (!s->peer[i].bulk_done)
+			used += snprintf(buf + used, len - used, "%s%s",
+					 used ? ", " : "", s->peer[i].name);
+}
+
+/* --- start and stop ----------------------------------------------------- */
+
+static int epoll_add(int epfd, int fd, __u32 tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int sync_open(struct sync **out, const struct sync_config *c)
+{
+	char err[256], a[INET6_ADDRSTRLEN + 8];
+	struct sync *s = calloc(1, sizeof(*s));
+	int ret, one = 1;
+
+	if (!s)
+		return -ENOMEM;
+	s->sock = s->epfd = s->timerfd = -1;
+	s->env.peers_fd = -1;
+	ret = sync_key_load(c->key_file, s->key, err, sizeof(err));
+	if (ret) {
+		pr_warn("%s\n", err);
+		goto fail;
+	}
+	s->epoch = now_ns(CLOCK_REALTIME);
+	status_addr(&s->self, &c->listen);
+	s->self.state = FP_PEER_SELF;
+	s->n = c->n_peers;
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		p->addr = c->peer[i];
+		addr_str(&p->addr, p->name, sizeof(p->name));
+		status_addr(&p->st, &p->addr);
+		p->st.state = FP_PEER_WAITING;
+		p->fl = calloc(WINDOW, sizeof(*p->fl));
+		p->bk = calloc(BULK_BATCH, sizeof(*p->bk));
+		p->bv = calloc(BULK_BATCH, sizeof(*p->bv));
+		if (!p->fl || !p->bk || !p->bv) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
+	s->sock = socket(c->listen.sa.ss_family,
+			 SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->sock < 0 ||
+	    (c->listen.sa.ss_family == AF_INET6 &&
+	     setsockopt(s->sock, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(s->sock, (const struct sockaddr *)&c->listen.sa, c->listen.len)) {
+		ret = -errno;
+		pr_warn("cannot listen for pin sync on %s: %s\n",
+			addr_str(&c->listen, a, sizeof(a)), strerror(errno));
+		goto fail;
+	}
+	snprintf(s->listen_name, sizeof(s->listen_name), "%s",
+		 addr_str(&c->listen, a, sizeof(a)));
+	*out = s;
+	return 0;
+fail:
+	sync_stop(s);
+	return ret;
+}
+
+int sync_start(struct sync *s, const struct sync_env *env)
+{
+	struct itimerspec t = { { 0, TICK_MS * 1000000L }, { 0, TICK_MS * 1000000L } };
+
+	s->env = *env;
+	s->nh_ids = calloc(env->nht->size, sizeof(*s->nh_ids));
+	s->rb = ring_buffer__new(env->pin_events_fd, on_event, s, NULL);
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!s->nh_ids || !s->rb || s->timerfd < 0 || s->epfd < 0 ||
+	    timerfd_settime(s->timerfd, 0, &t, NULL) ||
+	    epoll_add(s->epfd, s->sock, 0) ||
+	    epoll_add(s->epfd, ring_buffer__epoll_fd(s->rb), 1) ||
+	    epoll_add(s->epfd, s->timerfd, 2)) {
+		int err = errno ? -errno : -ENOMEM;
+
+		pr_warn("cannot set up pin sync: %s\n", strerror(-err));
+		return err;
+	}
+	write_status(s);
+	for (int i = 0; i < s->n; i++) {
+		s->peer[i].last_hello_ns = now_ns(CLOCK_MONOTONIC);
+		send_plain(s, &s->peer[i], SYNC_HELLO);
+	}
+	pr_info("sync: listening on %s, %d peer(s)\n", s->listen_name, s->n);
+	return 0;
+}
+
+void sync_stop(struct sync *s)
+{
+	__u32 key;
+
+	if (!s)
+		return;
+	/* what flowpinctl shows once the daemon is gone: nothing stale */
+	if (s->env.peers_fd >= 0)
+		for (key = 0; key < FP_MAX_PEERS; key++)
+			bpf_map_update_elem(s->env.peers_fd, &key,
+					    &(struct sync_peer_status){ 0 }, BPF_ANY);
+	ring_buffer__free(s->rb);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->timerfd >= 0)
+		close(s->timerfd);
+	if (s->sock >= 0)
+		close(s->sock);
+	for (int i = 0; i < FP_MAX_PEERS - 1; i++) {
+		free(s->peer[i].queue);
+		free(s->peer[i].fl);
+		free(s->peer[i].bk);
+		free(s->peer[i].bv);
+	}
+	free(s->nh_ids);
+	sodium_memzero(s->key, sizeof(s->key));
+	free(s);
+}

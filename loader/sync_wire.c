@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "sync_wire.h"
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, v >> 32);
+	put32(p + 4, v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static size_t entry_len(uint8_t type)
+{
+	switch (type) {
+	case SYNC_PINS:
+		return SYNC_PIN_LEN;
+	case SYNC_ACK:
+		return SYNC_ACK_LEN;
+	default:
+		return 0;
+	}
+}
+
+size_t sync_len(uint8_t type, unsigned int count)
+{
+	return SYNC_HDR_LEN + entry_len(type) * count + SYNC_MAC_LEN;
+}
+
+void sync_put_hdr(uint8_t *buf, const struct sync_hdr *h)
+{
+	put16(buf, SYNC_MAGIC);
+	buf[2] = SYNC_VERSION;
+	buf[3] = h->type;
+	buf[4] = h->flags;
+	buf[5] = 0;
+	put16(buf + 6, h->count);
+	put32(buf + 8, h->aux);
+	put32(buf + 12, 0);
+	put64(buf + 16, h->epoch);
+	put64(buf + 24, h->seq);
+	put64(buf + 32, h->time_ns);
+}
+
+static unsigned int addr_len(uint8_t family)
+{
+	return family == FP_AF_INET ? 4 : 16;
+}
+
+void sync_put_pin(uint8_t *buf, unsigned int i, const struct sync_pin *p)
+{
+	uint8_t *e = buf + SYNC_HDR_LEN + (size_t)i * SYNC_PIN_LEN;
+
+	memset(e, 0, SYNC_PIN_LEN);
+	e[0] = p->key.family;
+	e[1] = p->key.proto;
+	e[2] = p->gw_family;
+	memcpy(e + 4, &p->key.sport, 2); /* already network order */
+	memcpy(e + 6, &p->key.dport, 2);
+	memcpy(e + 8, p->key.saddr, addr_len(p->key.family));
+	memcpy(e + 24, p->key.daddr, addr_len(p->key.family));
+	memcpy(e + 40, p->gw, addr_len(p->gw_family));
+}
+
+void sync_put_ack(uint8_t *buf, unsigned int i, uint64_t seq)
+{
+	put64(buf + SYNC_HDR_LEN + (size_t)i * SYNC_ACK_LEN, seq);
+}
+
+void sync_restamp(uint8_t *buf, uint64_t seq, uint64_t time_ns)
+{
+	put64(buf + 24, seq);
+	put64(buf + 32, time_ns);
+}
+
+size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN])
+{
+	size_t len = sync_len(buf[3], get16(buf + 6)) - SYNC_MAC_LEN;
+
+	crypto_auth(buf + len, buf, len, key);
+	return len + SYNC_MAC_LEN;
+}
+
+static bool family_ok(uint8_t f)
+{
+	return f == FP_AF_INET || f == FP_AF_INET6;
+}
+
+static bool zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* An IPv4 address fills 4 bytes of its 16: the rest must be 0. */
+static bool pin_ok(const uint8_t *e)
+{
+	return family_ok(e[0]) && family_ok(e[2]) && !e[3] &&
+	       zero(e + 8 + addr_len(e[0]), 16 - addr_len(e[0])) &&
+	       zero(e + 24 + addr_len(e[0]), 16 - addr_len(e[0])) &&
+	       zero(e + 40 + addr_len(e[2]), 16 - addr_len(e[2]));
+}
+
+int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
+	      struct sync_hdr *h)
+{
+	size_t body;
+
+	if (len < SYNC_HDR_LEN + SYNC_MAC_LEN)
+		return FP_DROP_SHORT;
+	if (len > SYNC_MAX_DGRAM)
+		return FP_DROP_LONG;
+	if (get16(buf) != SYNC_MAGIC || buf[2] != SYNC_VERSION)
+		return FP_DROP_VERSION;
+	body = len - SYNC_MAC_LEN;
+	if (crypto_auth_verify(buf + body, buf, body, key))
+		return FP_DROP_AUTH;
+	h->type = buf[3];
+	h->flags = buf[4];
+	h->count = get16(buf + 6);
+	h->aux = get32(buf + 8);
+	h->epoch = get64(buf + 16);
+	h->seq = get64(buf + 24);
+	h->time_ns = get64(buf + 32);
+	if (h->type < SYNC_HELLO || h->type > SYNC_BULK_REQ || buf[5] ||
+	    get32(buf + 12) || !h->epoch || !h->seq ||
+	    (h->flags & ~SYNC_FLAGS_KNOWN) ||
+	    (h->flags && h->type != SYNC_PINS) ||
+	    (h->aux && !(h->flags & SYNC_F_END)) ||
+	    (h->count && !entry_len(h->type)) ||
+	    sync_len(h->type, h->count) != len)
+		return FP_DROP_MALFORMED;
+	for (unsigned int i = 0; h->type == SYNC_PINS && i < h->count; i++)
+		if (!pin_ok(buf + SYNC_HDR_LEN + (size_t)i * SYNC_PIN_LEN))
+			return FP_DROP_MALFORMED;
+	for (unsigned int i = 0; h->type == SYNC_ACK && i < h->count; i++)
+		if (!sync_get_ack(buf, i))
+			return FP_DROP_MALFORMED;
+	return -1;
+}
+
+void sync_get_pin(const uint8_t *buf, unsigned int i, struct sync_pin *p)
+{
+	const uint8_t *e = buf + SYNC_HDR_LEN + (size_t)i * SYNC_PIN_LEN;
+
+	memset(p, 0, sizeof(*p));
+	p->key.family = e[0];
+	p->key.proto = e[1];
+	p->gw_family = e[2];
+	memcpy(&p->key.sport, e + 4, 2);
+	memcpy(&p->key.dport, e + 6, 2);
+	memcpy(p->key.saddr, e + 8, 16);
+	memcpy(p->key.daddr, e + 24, 16);
+	memcpy(p->gw, e + 40, 16);
+}
+
+uint64_t sync_get_ack(const uint8_t *buf, unsigned int i)
+{
+	return get64(buf + SYNC_HDR_LEN + (size_t)i * SYNC_ACK_LEN);
+}
+
+bool sync_clock_ok(uint64_t time_ns, uint64_t now_ns)
+{
+	return time_ns > now_ns ? time_ns - now_ns <= SYNC_MAX_SKEW_NS :
+				  now_ns - time_ns <= SYNC_MAX_SKEW_NS;
+}
+
+static bool bit(const struct sync_replay *r, uint64_t seq)
+{
+	uint64_t b = seq % SYNC_REPLAY_WINDOW;
+
+	return r->seen[b / 64] >> (b % 64) & 1;
+}
+
+static void set_bit(struct sync_replay *r, uint64_t seq, bool on)
+{
+	uint64_t b = seq % SYNC_REPLAY_WINDOW, m = 1ULL << (b % 64);
+
+	r->seen[b / 64] = on ? r->seen[b / 64] | m : r->seen[b / 64] & ~m;
+}
+
+bool sync_replay_check(struct sync_replay *r, uint64_t epoch, uint64_t seq)
+{
+	if (epoch < r->epoch || !seq)
+		return false;
+	if (epoch > r->epoch) {
+		memset(r, 0, sizeof(*r));
+		r->epoch = epoch;
+	}
+	if (seq > r->top) {
+		/* the slots the window slides over are sequences never seen */
+		if (seq - r->top >= SYNC_REPLAY_WINDOW)
+			memset(r->seen, 0, sizeof(r->seen));
+		else
+			for (uint64_t s = r->top + 1; s < seq; s++)
+				set_bit(r, s, false);
+		r->top = seq;
+		set_bit(r, seq, true);
+		return true;
+	}
+	if (r->top - seq >= SYNC_REPLAY_WINDOW || bit(r, seq))
+		return false;
+	set_bit(r, seq, true);
+	return true;
+}
+
+int sync_key_load(const char *path, uint8_t key[SYNC_KEY_LEN], char *err,
+		  size_t errlen)
+{
+	uint8_t buf[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the sync key %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the sync key %s is not a regular file",
+			 path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen,
+			 "the sync key %s is open to group or others (mode %03o): chmod 600 it",
+			 path, (unsigned int)(st.st_mode & 0777));
+		close(fd);
+		return -EPERM;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read the sync key %s: %s", path,
+			 strerror(errno));
+		return -EIO;
+	}
+	if (n < SYNC_KEY_LEN) {
+		snprintf(err, errlen,
+			 "the sync key %s holds %zd bytes: at least %d are needed (head -c 32 /dev/urandom)",
+			 path, n, SYNC_KEY_LEN);
+		sodium_memzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return -EIO;
+	}
+	crypto_generichash(key, SYNC_KEY_LEN, buf, n, NULL, 0);
+	sodium_memzero(buf, sizeof(buf));
+	return 0;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pin sync's wire format, version 1: plain C on byte buffers, no sockets
+ * (the fuzzer and the unit tests run it as it is). docs/DESIGN.md, "Pin
+ * sync", describes the protocol around it.
+ *
+ * A datagram (every field big-endian):
+ *
+ *   0  u16 magic "FP"       2 u8 version (1)   3 u8 type
+ *   4  u8  flags            5 u8 reserved (0)  6 u16 count of entries
+ *   8  u32 aux (SYNC_PINS with SYNC_F_END: pins in the bulk sync)
+ *  12  u32 reserved (0)
+ *  16  u64 epoch: the sender's start (CLOCK_REALTIME ns), one per run
+ *  24  u64 seq: per sender run and receiver, from 1, never reused
+ *  32  u64 time: CLOCK_REALTIME ns when sent
+ *  40  entries: count pins (56 bytes) or acks (u64 seq)
+ * end  32-byte MAC of everything before it (crypto_auth: HMAC-SHA-512-256)
+ *
+ * A pin: u8 family, u8 protocol, u8 gateway family, u8 reserved (0),
+ * u16 source port, u16 destination port, then source, destination and
+ * gateway addresses, 16 bytes each (IPv4 in the first 4, the rest 0).
+ */
+#ifndef FLOWPIN_SYNC_WIRE_H
+#define FLOWPIN_SYNC_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "flowpin.h"
+
+#define SYNC_MAGIC 0x4650 /* "FP" */
+#define SYNC_VERSION 1
+#define SYNC_HDR_LEN 40
+#define SYNC_MAC_LEN 32
+#define SYNC_KEY_LEN 32
+#define SYNC_PIN_LEN 56
+#define SYNC_ACK_LEN 8
+/* fits in one IPv6 packet on any link: 1280 - 40 (IPv6) - 8 (UDP) */
+#define SYNC_MAX_DGRAM 1232
+#define SYNC_MAX_PINS ((SYNC_MAX_DGRAM - SYNC_HDR_LEN - SYNC_MAC_LEN) / SYNC_PIN_LEN)
+#define SYNC_MAX_ACKS ((SYNC_MAX_DGRAM - SYNC_HDR_LEN - SYNC_MAC_LEN) / SYNC_ACK_LEN)
+/* a message sent longer ago than this, or from further ahead, is dropped */
+#define SYNC_MAX_SKEW_NS (30ULL * 1000000000ULL)
+/* sequences behind the highest seen that are still accepted (once each) */
+#define SYNC_REPLAY_WINDOW 1024
+
+enum sync_type {
+	SYNC_HELLO = 1,	   /* I am here (once a second; not acked) */
+	SYNC_PINS = 2,	   /* pins (acked) */
+	SYNC_ACK = 3,	   /* the seqs of messages received (not acked) */
+	SYNC_BULK_REQ = 4, /* send me all your pins (acked) */
+};
+
+#define SYNC_F_BULK 0x1 /* SYNC_PINS: part of a bulk sync */
+#define SYNC_F_END 0x2	/* SYNC_PINS: the bulk sync is complete */
+#define SYNC_FLAGS_KNOWN (SYNC_F_BULK | SYNC_F_END)
+
+struct sync_hdr {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t count;
+	uint32_t aux;
+	uint64_t epoch;
+	uint64_t seq;
+	uint64_t time_ns;
+};
+
+/* A pin as it travels: the flow (outside any VRF) and its gateway. */
+struct sync_pin {
+	struct flow_key key; /* l3dom 0 */
+	uint8_t gw_family;   /* FP_AF_INET or FP_AF_INET6 */
+	__be32 gw[4];
+};
+
+/* Which sequences of one sender's run were seen. */
+struct sync_replay {
+	uint64_t epoch;
+	uint64_t top; /* highest seq seen; 0: none */
+	uint64_t seen[SYNC_REPLAY_WINDOW / 64];
+};
+
+/* Header at buf[0..SYNC_HDR_LEN). */
+void sync_put_hdr(uint8_t *buf, const struct sync_hdr *h);
+/* Entry i, after the header. */
+void sync_put_pin(uint8_t *buf, unsigned int i, const struct sync_pin *p);
+void sync_put_ack(uint8_t *buf, unsigned int i, uint64_t seq);
+/* The datagram's length for count entries of its type. */
+size_t sync_len(uint8_t type, unsigned int count);
+/* A resent message's new seq and time (seal it again after). */
+void sync_restamp(uint8_t *buf, uint64_t seq, uint64_t time_ns);
+/*
+ * MAC the datagram (its header's count says how long it is). Returns its
+ * length.
+ */
+size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN]);
+
+/*
+ * Check a received datagram: its length, version, MAC and fields, every
+ * entry included. Fills *h. Returns -1 when it is good, else the
+ * enum sync_drop reason. Does not judge replay or clock: see below.
+ */
+int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
+	      struct sync_hdr *h);
+/* Entry i of a datagram sync_unseal() accepted. */
+void sync_get_pin(const uint8_t *buf, unsigned int i, struct sync_pin *p);
+uint64_t sync_get_ack(const uint8_t *buf, unsigned int i);
+
+/* The message was sent within SYNC_MAX_SKEW_NS of now (both CLOCK_REALTIME). */
+bool sync_clock_ok(uint64_t time_ns, uint64_t now_ns);
+/*
+ * First sight of (epoch, seq): true, and it is recorded. A later epoch (the
+ * sender restarted) starts over; an earlier one, a seq seen, or one too
+ * far behind the window is false.
+ */
+bool sync_replay_check(struct sync_replay *r, uint64_t epoch, uint64_t seq);
+
+/*
+ * The MAC key from a key file: refused (one line in err) when it is not a
+ * regular file, group or others may read or write it, or it holds fewer
+ * than 32 bytes. The key is a hash of its whole content, so any secret of
+ * 32 bytes or more (random bytes, hex, base64) serves.
+ */
+int sync_key_load(const char *path, uint8_t key[SYNC_KEY_LEN], char *err,
+		  size_t errlen);
+
+#endif /* FLOWPIN_SYNC_WIRE_H */

@@ -1,0 +1,879 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The fleet suite: three flowpin routers behind one ECMP upstream router, in
+# front of one backend LAN, with real kernel TCP connections; the kernel
+# alone, flowpind on each router alone, and flowpind with pin sync between
+# the routers, side by side.
+#
+#                                   +-- r1 --+
+#   client --- upstream (ECMP) -----+-- r2 --+--- LAN (a bridge) --- b0 .. b4
+#                                   +-- r3 --+    (service address on lo,
+#                                                  scenario_echo)
+#
+# The upstream routes the service address over r1 and r2 (r3 stands by);
+# each router routes it over b0..b3 (b4 stands by). L4 multipath hash
+# everywhere, and each router its own hash seed, as separate machines have,
+# unless a case says one seed. The backends answer through r1, which never
+# fails here. flowpind runs on both ports of each router (wan, lan: the
+# egress must be one of its ports); with sync, each router is a peer of the
+# two others over the LAN (IPv4), and a pin made anywhere is sent to every
+# peer.
+#
+# Each run builds the topology afresh, opens CONNS connections per family
+# (IPv4 and IPv6), notes each one's backend, makes its case's change, then
+# sends on every connection and counts those no longer answered by their
+# backend; new connections must still spread over every backend of the
+# routers' route. flowpin with sync must break none in any case; the kernel
+# and flowpin alone are measured, not judged (but flowpin alone with one
+# seed on every router and the routers' routes unchanged must break none).
+# Ends with "fleet: N passed, M failed".
+#
+# Usage: fleet.sh [--build DIR] [--only "CASE..."] [--cols "kernel alone sync"]
+#                 [--conns N] [--mode auto|tc|native|skb] [-v]
+#                 [--hold SECONDS]  (keep each flowpin run's topology up, to look)
+#                 [--keep]          (keep every run's logs, flowpinctl output)
+# FLEET_ONLY, FLEET_COLS and FLEET_CONNS are the defaults of --only, --cols
+# and --conns (for a caller that cannot pass options, as run-all).
+# FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
+set -u -o pipefail
+
+BUILD=build
+ONLY=${FLEET_ONLY:-}
+COLS=${FLEET_COLS:-kernel alone sync}
+CONNS=${FLEET_CONNS:-256}
+MODE=auto                # flowpind's -m; auto (no -m) picks tc on veth
+SPREAD=100               # new connections per family after the change
+VERBOSE=0
+HOLD=0
+KEEP=0
+
+usage() {
+	sed -n '/^# Usage:/,/^# FLOWPIND/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=$2; shift ;;
+	--only) ONLY=$2; shift ;;
+	--cols) COLS=$2; shift ;;
+	--conns) CONNS=$2; shift ;;
+	--mode) MODE=$2; shift ;;
+	-v) VERBOSE=1 ;;
+	--hold) HOLD=$2; shift ;;
+	--keep) KEEP=1 ;;
+	*) usage ;;
+	esac
+	shift
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "fleet: needs root (network namespaces, BPF)" >&2
+	exit 1
+fi
+BUILD=$(cd "$BUILD" && pwd) || exit 1
+for b in scenario_echo scenario_client; do
+	[ -x "$BUILD/$b" ] || { echo "fleet: $BUILD/$b missing: run make" >&2; exit 1; }
+done
+FLOWPIND=${FLOWPIND:-$BUILD/flowpind}
+FLOWPINCTL=$BUILD/flowpinctl
+
+# Everything this run creates carries this prefix: namespaces, the pin
+# directories (one per router), the temporary folder. Devices live only
+# inside the namespaces.
+ID=fleet-$$
+PIN=/sys/fs/bpf/$ID      # router n pins in $PIN-rn
+TMP=$(mktemp -d "/tmp/$ID.XXXXXX") || exit 1
+KEY=$TMP/sync.key
+PORT=7777
+SYNC_PORT=7430
+SVC4=10.98.0.100
+SVC6=fd98::100
+ROUTERS="1 2 3"
+BACKENDS="0 1 2 3 4"     # b0..b3 in the routers' route at start, b4 to add
+UPSTREAM_SEED=7654321
+ONE_SEED=1234567         # every router, in the one-seed cases
+SETTLE=0.5               # after a change
+FOLLOW=0.3               # flowpind follows a route change within ~100 ms
+CHECK_MS=2000            # how long a connection may take to answer
+SYNC_WAIT_S=5            # how long every router may take to hold every pin
+LOSS=10                  # percent of sync datagrams dropped, in the loss case
+
+C=$ID-c                  # client
+U=$ID-u                  # upstream router
+L=$ID-lan                # the LAN's bridge
+NSES=()
+PIDS=()
+declare -A DPID          # router -> its flowpind's pid
+declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
+CLIENT_PID=
+CFD=
+CLIENT_LINES=0
+REPLY=
+MOUNTED_BPFFS=0
+RUNDIR=$TMP
+
+log() { [ "$VERBOSE" = 1 ] && echo "  .. $*" >&2; return 0; }
+
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+# --- cleanup: every path out of the script goes through here -------------
+
+# TERM every PID at once, wait for all (5 s), then KILL what is left.
+stop_pids() { # [-SIGNAL] PID...
+	local sig=TERM pid i alive
+	case ${1:-} in -*) sig=${1#-}; shift ;; esac
+	[ $# -gt 0 ] || return 0
+	for pid in "$@"; do
+		kill -"$sig" "$pid" 2>/dev/null
+	done
+	for i in $(seq 50); do
+		alive=0
+		for pid in "$@"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "$@"; do
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# Undo one run: client, daemons, servers, namespaces, pin directories.
+teardown() {
+	local p ns n pids=()
+	if [ -n "$CFD" ]; then
+		echo quit 1>&"$CFD" 2>/dev/null
+		exec {CFD}>&-
+		CFD=
+	fi
+	[ -n "$CLIENT_PID" ] && stop_pids "$CLIENT_PID"
+	CLIENT_PID=
+	# SIGTERM: flowpind detaches and exits 0 (maps stay pinned)
+	for n in "${!DPID[@]}"; do
+		[ -n "${DPID[$n]}" ] && pids+=("${DPID[$n]}")
+	done
+	stop_pids "${pids[@]}"
+	DPID=()
+	stop_pids "${PIDS[@]}"
+	PIDS=()
+	for ns in "${NSES[@]}"; do
+		# anything still running in our namespaces was started by us
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	NSES=()
+	for n in $ROUTERS; do
+		rm -rf "$PIN-r$n"
+	done
+}
+
+cleanup() {
+	trap - EXIT INT TERM
+	teardown
+	if [ "$KEEP" = 1 ]; then
+		echo "fleet: logs kept in $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+	# unmount only a bpffs we mounted ourselves and nobody uses
+	if [ "$MOUNTED_BPFFS" = 1 ] && [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ]; then
+		umount /sys/fs/bpf 2>/dev/null
+	fi
+}
+trap cleanup EXIT
+# a write to a client that died must fail, not end the suite
+trap '' PIPE
+trap 'echo "fleet: interrupted" >&2; exit 130' INT TERM
+
+# --- topology ---------------------------------------------------------------
+
+nsx() { # NS CMD...: run in a namespace, keeping this mount namespace
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# Router n's link to the upstream: 10.97.n.0/24, fd97:0:0:n::/64, the
+# upstream .1 (port un), the router .2 (port wan). The client's link is
+# number 0 (client c0 .2, upstream uc .1).
+wan4() { echo "10.97.$1.2"; }
+wan6() { echo "fd97:0:0:$1::2"; }
+# The LAN: 10.98.1.0/24, fd98:1::/64; router n at .n, backend i at .1i.
+lan4() { echo "10.98.1.$1"; }
+lan6() { echo "fd98:1::$1"; }
+be4() { echo "10.98.1.1$1"; }
+be6() { echo "fd98:1::1$1"; }
+
+# Offloads for flowpind's columns, as scenarios.sh's veth_offloads(): native
+# XDP needs GRO on the receiving peer and finished checksums from senders;
+# generic XDP cannot redirect a GSO packet. tc (auto on veth) needs neither.
+veth_offloads() { # MODE
+	case $1 in
+	native) echo "gro on tx off" ;;
+	skb) echo "tx off" ;;
+	esac
+}
+
+topo_up() { # SEEDS COLUMN
+	local seeds=$1 offloads='' n i ns seed
+	[ "$2" = kernel ] || offloads=$(veth_offloads "$MODE")
+	for ns in "$C" "$U" "$L" $(for n in $ROUTERS; do echo "$ID-r$n"; done) \
+		$(for i in $BACKENDS; do echo "$ID-b$i"; done); do
+		ip netns add "$ns" || return 1
+		NSES+=("$ns")
+	done
+	# no DAD: IPv6 neighbour discovery needs a usable link-local at once
+	for ns in "$C" "$L"; do
+		nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 || return 1
+	done
+	nsx "$U" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
+		net.ipv4.fib_multipath_hash_seed=$UPSTREAM_SEED || return 1
+	for n in $ROUTERS; do
+		# separate machines hash with separate seeds (per netns since 6.11)
+		case $seeds in one) seed=$ONE_SEED ;; *) seed=$((n * 1111111)) ;; esac
+		nsx "$ID-r$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 \
+			net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+			net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
+			net.ipv4.fib_multipath_hash_seed=$seed || return 1
+	done
+	for i in $BACKENDS; do
+		# the service address on lo: answer ARP only for the LAN
+		# address, and ask with it (as any direct-return backend)
+		nsx "$ID-b$i" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 \
+			net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 || return 1
+	done
+
+	ip link add c0 netns "$C" type veth peer name uc netns "$U" || return 1
+	for n in $ROUTERS; do
+		ip link add "u$n" netns "$U" type veth peer name wan netns "$ID-r$n" &&
+			ip link add lan netns "$ID-r$n" type veth peer name "pr$n" netns "$L" ||
+			return 1
+	done
+	for i in $BACKENDS; do
+		ip link add eth0 netns "$ID-b$i" type veth peer name "pb$i" netns "$L" || return 1
+	done
+
+	ip -n "$C" -batch - <<-EOF || return 1
+		link set lo up
+		link set c0 up
+		addr add 10.97.0.2/24 dev c0
+		addr add fd97::2/64 dev c0 nodad
+		route add default via 10.97.0.1
+		route add default via fd97::1
+	EOF
+	{
+		echo "link set lo up"
+		echo "link set uc up"
+		echo "addr add 10.97.0.1/24 dev uc"
+		echo "addr add fd97::1/64 dev uc nodad"
+		for n in $ROUTERS; do
+			echo "link set u$n up"
+			echo "addr add 10.97.$n.1/24 dev u$n"
+			echo "addr add fd97:0:0:$n::1/64 dev u$n nodad"
+		done
+	} | ip -n "$U" -batch - || return 1
+	# no multicast snooping: neighbour solicitations reach every port
+	{
+		echo "link add br0 type bridge mcast_snooping 0"
+		echo "link set br0 up"
+		for n in $ROUTERS; do
+			echo "link set pr$n master br0"
+			echo "link set pr$n up"
+		done
+		for i in $BACKENDS; do
+			echo "link set pb$i master br0"
+			echo "link set pb$i up"
+		done
+	} | ip -n "$L" -batch - || return 1
+	for n in $ROUTERS; do
+		ip -n "$ID-r$n" -batch - <<-EOF || return 1
+			link set lo up
+			link set wan up
+			link set lan up
+			addr add $(wan4 "$n")/24 dev wan
+			addr add $(wan6 "$n")/64 dev wan nodad
+			addr add $(lan4 "$n")/24 dev lan
+			addr add $(lan6 "$n")/64 dev lan nodad
+			route add default via 10.97.$n.1
+			route add default via fd97:0:0:$n::1
+		EOF
+	done
+	for i in $BACKENDS; do
+		# the backends answer through r1
+		ip -n "$ID-b$i" -batch - <<-EOF || return 1
+			link set lo up
+			link set eth0 up
+			addr add $SVC4/32 dev lo
+			addr add $SVC6/128 dev lo
+			addr add $(be4 "$i")/24 dev eth0
+			addr add $(be6 "$i")/64 dev eth0 nodad
+			route add default via $(lan4 1)
+			route add default via $(lan6 1)
+		EOF
+	done
+	if [ -n "$offloads" ]; then
+		nsx "$C" ethtool -K c0 $offloads >/dev/null &&
+			nsx "$U" ethtool -K uc $offloads >/dev/null || return 1
+		for n in $ROUTERS; do
+			nsx "$U" ethtool -K "u$n" $offloads >/dev/null &&
+				nsx "$ID-r$n" ethtool -K wan $offloads >/dev/null &&
+				nsx "$ID-r$n" ethtool -K lan $offloads >/dev/null &&
+				nsx "$L" ethtool -K "pr$n" $offloads >/dev/null || return 1
+		done
+		for i in $BACKENDS; do
+			nsx "$ID-b$i" ethtool -K eth0 $offloads >/dev/null &&
+				nsx "$L" ethtool -K "pb$i" $offloads >/dev/null || return 1
+		done
+	fi
+	for n in $ROUTERS; do
+		router_route "$n" 0 1 2 3 || return 1
+	done
+	upstream_route 1 2
+}
+
+# The upstream's route to the service (IPv4 and IPv6) over these routers.
+upstream_route() { # ROUTER...
+	local n hops4='' hops6=''
+	for n in "$@"; do
+		hops4+=" nexthop via $(wan4 "$n") dev u$n"
+		hops6+=" nexthop via $(wan6 "$n") dev u$n"
+	done
+	log "upstream: service over r${*// /, r}"
+	ip -n "$U" route replace "$SVC4/32" $hops4 &&
+		ip -n "$U" -6 route replace "$SVC6/128" $hops6
+}
+
+# Router n's route to the service over these backends.
+router_route() { # ROUTER BACKEND...
+	local n=$1 i hops4='' hops6=''
+	shift
+	for i in "$@"; do
+		hops4+=" nexthop via $(be4 "$i") dev lan"
+		hops6+=" nexthop via $(be6 "$i") dev lan"
+	done
+	ip -n "$ID-r$n" route replace "$SVC4/32" $hops4 &&
+		ip -n "$ID-r$n" -6 route replace "$SVC6/128" $hops6
+}
+
+# Lose LOSS% of the datagrams that arrive for the sync port, on every router.
+sync_loss_up() {
+	local n
+	for n in $ROUTERS; do
+		nsx "$ID-r$n" nft -f - <<-EOF || return 1
+			table inet fleet_loss {
+				chain input {
+					type filter hook input priority 0; policy accept;
+					udp dport $SYNC_PORT numgen random mod 100 < $LOSS counter drop
+				}
+			}
+		EOF
+	done
+}
+
+wait_file() { # FILE PATTERN COUNT TIMEOUT_S [PID]: PATTERN seen COUNT times
+	local n=0 max=$(($4 * 20)) seen
+	for (( ; ; n++)); do
+		seen=$(grep -c -- "$2" "$1" 2>/dev/null)
+		[ "${seen:-0}" -ge "$3" ] && return 0
+		[ $n -gt $max ] && return 1
+		[ -n "${5:-}" ] && ! kill -0 "$5" 2>/dev/null && return 1
+		sleep 0.05
+	done
+}
+
+servers_up() {
+	local i
+	for i in $BACKENDS; do
+		# nsenter itself, not a function: $! must be the server's pid
+		nsenter --net="/run/netns/$ID-b$i" "$BUILD/scenario_echo" "b$i" $PORT \
+			>"$RUNDIR/echo-b$i.log" 2>&1 &
+		PIDS+=($!)
+	done
+	for i in $BACKENDS; do
+		wait_file "$RUNDIR/echo-b$i.log" listening 1 5 || return 1
+	done
+}
+
+# Every neighbour resolved before anything is measured (IPv6 ECMP steers
+# around a next hop whose neighbour failed, and one still resolving would
+# make the first flows depend on timing): each router connects to every
+# backend's own address (the backends learn the routers too), and the
+# upstream pings every router, r3 included.
+neighbours_up() {
+	local n i cmds='' ok
+	for i in $BACKENDS; do
+		cmds+="spread n$i $(be4 "$i") $PORT 1"$'\n'"spread n$i $(be6 "$i") $PORT 1"$'\n'
+	done
+	for _ in 1 2 3; do
+		ok=1
+		for n in $ROUTERS; do
+			nsx "$ID-r$n" "$BUILD/scenario_client" <<<"$cmds" >"$RUNDIR/neighbours-r$n" 2>&1
+			[ "$(grep -c ' ok=1 ' "$RUNDIR/neighbours-r$n")" = 10 ] || ok=0
+		done
+		for n in $ROUTERS; do
+			nsx "$U" ping -q -c 1 -W 1 "$(wan4 "$n")" >/dev/null 2>&1 &&
+				nsx "$U" ping -q -c 1 -W 1 "$(wan6 "$n")" >/dev/null 2>&1 || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.5
+	done
+	echo "the routers cannot reach every backend, or the upstream every router:" >>"$RUNDIR/errors"
+	for n in $ROUTERS; do
+		ip -n "$ID-r$n" neigh show >>"$RUNDIR/errors"
+	done
+	ip -n "$U" neigh show >>"$RUNDIR/errors"
+	return 1
+}
+
+client_up() {
+	rm -f "$TMP/client.in"
+	mkfifo "$TMP/client.in" || return 1
+	nsenter --net="/run/netns/$C" "$BUILD/scenario_client" <"$TMP/client.in" \
+		>"$RUNDIR/client.out" 2>"$RUNDIR/client.err" &
+	CLIENT_PID=$!
+	exec {CFD}>"$TMP/client.in"
+	CLIENT_LINES=0
+}
+
+# Send one command to the client; its answer is left in REPLY.
+client_cmd() {
+	CLIENT_LINES=$((CLIENT_LINES + 1))
+	REPLY=
+	echo "$*" >&"$CFD" || return 1
+	wait_file "$RUNDIR/client.out" '' $CLIENT_LINES 20 "$CLIENT_PID" || {
+		echo "client gave no answer to: $*" >>"$RUNDIR/errors"
+		return 1
+	}
+	REPLY=$(sed -n "${CLIENT_LINES}p" "$RUNDIR/client.out")
+	log "$REPLY"
+	case $REPLY in *error*) return 1 ;; esac
+}
+
+# --- flowpind on the routers -------------------------------------------------
+
+have_sync() { "$FLOWPIND" --help 2>&1 | grep -q -- '--sync\>'; }
+
+# Start router n's flowpind (COLUMN alone: no peers; sync: the two other
+# routers are its peers); daemon_ready waits for its "ready".
+daemon_launch() { # N COLUMN
+	local n=$1 p args=()
+	mountpoint -q /sys/fs/bpf || {
+		mount -t bpf bpf /sys/fs/bpf && MOUNTED_BPFFS=1
+	} || return 1
+	[ "$MODE" = auto ] || args+=(-m "$MODE")  # auto: the default, no -m
+	[ "$VERBOSE" = 1 ] && args+=(-v)
+	args+=(-p "$PIN-r$n")
+	if [ "$2" = sync ]; then
+		args+=(--sync "$(lan4 "$n"):$SYNC_PORT" --sync-key "$KEY")
+		for p in $ROUTERS; do
+			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
+		done
+	fi
+	READY_BEFORE[$n]=$(grep -c "\<ready\>" "$RUNDIR/flowpind-r$n.log" 2>/dev/null)
+	echo "# $(date +%T.%N | cut -c1-12) flowpind ${args[*]} wan lan" >>"$RUNDIR/flowpind-r$n.log"
+	# nsenter itself, not a function: $! must be flowpind's own pid
+	nsenter --net="/run/netns/$ID-r$n" "$FLOWPIND" "${args[@]}" wan lan \
+		>>"$RUNDIR/flowpind-r$n.log" 2>&1 &
+	DPID[$n]=$!
+}
+
+daemon_ready() { # N
+	local n=$1
+	wait_file "$RUNDIR/flowpind-r$n.log" "\\<ready\\>" $((${READY_BEFORE[$n]:-0} + 1)) 15 \
+		"${DPID[$n]}" || {
+		echo "flowpind on r$n did not get ready" >>"$RUNDIR/errors"
+		return 1
+	}
+}
+
+daemons_start() { # COLUMN
+	local n
+	for n in $ROUTERS; do
+		daemon_launch "$n" "$1" || return 1
+	done
+	for n in $ROUTERS; do
+		daemon_ready "$n" || return 1
+	done
+}
+
+pctl() { # N ARGS...: flowpinctl on router n's maps
+	local n=$1
+	shift
+	nsx "$ID-r$n" "$FLOWPINCTL" -p "$PIN-r$n" "$@"
+}
+
+# Pins router n holds for the service address, one family.
+service_pins() { # N 4|6
+	local c
+	if [ "$2" = 4 ]; then
+		c=$(pctl "$1" flows --dst "$SVC4/32" --count 2>/dev/null)
+	else
+		c=$(pctl "$1" flows --dst "$SVC6/128" --count 2>/dev/null)
+	fi
+	echo "${c:-0}"
+}
+
+# Wait until every router given holds a pin for every connection opened
+# (CONNS per family), for at most SYNC_WAIT_S. SYNCED: how long it took,
+# or what was missing; 0 or 1 in SYNC_OK.
+pins_synced() { # ROUTER...
+	local t0 missing n f c
+	t0=$(now_ms)
+	while :; do
+		missing=
+		for n in "$@"; do
+			for f in 4 6; do
+				c=$(service_pins "$n" $f)
+				[ "$c" -ge "$CONNS" ] 2>/dev/null || missing+=" r$n IPv$f $c/$CONNS"
+			done
+		done
+		[ -z "$missing" ] && break
+		[ $(($(now_ms) - t0)) -gt $((SYNC_WAIT_S * 1000)) ] && break
+		sleep 0.05
+	done
+	if [ -z "$missing" ]; then
+		SYNC_OK=1
+		SYNCED="every pin on r${*// /, r} in $(($(now_ms) - t0)) ms"
+	else
+		SYNC_OK=0
+		SYNCED="after ${SYNC_WAIT_S} s, pins missing:$missing"
+	fi
+	log "$SYNCED"
+}
+
+# --- cases ---------------------------------------------------------------------
+
+# name            seeds loss change   columns            alone  what changes
+CASE_TABLE="
+move              own   0    move     kernel,alone,sync  -      upstream replaces r2 by r3 in its route
+add-move          own   0    add-move kernel,alone,sync  -      b4 added to every router's route, then the move
+kill              own   0    kill     kernel,alone,sync  -      r2 dies (flowpind SIGKILLed, links down): upstream r1, then r1 r3
+restart           own   0    restart  kernel,alone,sync  -      r3's flowpind restarted with no maps, ready, then the move
+loss              own   1    add-move kernel,alone,sync  -      ${LOSS}% of sync datagrams lost throughout; add-move
+move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
+add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
+"
+# seeds: own (each router its own) or one; loss: drop LOSS% of the sync
+# port's datagrams on every router; columns: where the case runs (sync's
+# flowpind runs the others' changes too); alone: what flowpin alone must
+# show (zero broken, or - : measured only). Sync must show zero broken.
+ALL_CASES=$(awk 'NF { printf "%s ", $1 }' <<<"$CASE_TABLE")
+
+spec() { # NAME -> seeds loss change columns alone description...
+	local line
+	line=$(awk -v n="$1" '$1 == n { $1 = ""; print substr($0, 2) }' <<<"$CASE_TABLE")
+	[ -n "$line" ] && echo "$line"
+}
+
+describe() {
+	local _s _l _c _k _a what
+	read -r _s _l _c _k _a what <<<"$(spec "$1")"
+	echo "$what"
+}
+
+# The client's answers, in the middle of the kill case (r2's flows on r1).
+MID4='' MID6=''
+# The restarted r3's bulk sync: its pins at ready, and how long it took.
+BULK='' BULK_OK=''
+
+# Make a case's change. COLUMN: kernel, alone or sync.
+change() { # CHANGE COLUMN
+	local col=$2 t0 c4 c6
+	case $1 in
+	move) upstream_route 1 3 ;;
+	add-move)
+		for n in $ROUTERS; do
+			router_route "$n" 0 1 2 3 4 || return 1
+		done
+		sleep $FOLLOW
+		upstream_route 1 3
+		;;
+	kill)
+		if [ "$col" != kernel ]; then
+			kill -KILL "${DPID[2]}"
+			wait "${DPID[2]}" 2>/dev/null
+			DPID[2]=
+		fi
+		ip -n "$ID-r2" link set wan down &&
+			ip -n "$ID-r2" link set lan down || return 1
+		# r2's flows land on r1 first, then (its place taken) on r3
+		upstream_route 1 && sleep $SETTLE &&
+			client_cmd check v4 $CHECK_MS && MID4=$REPLY &&
+			client_cmd check v6 $CHECK_MS && MID6=$REPLY &&
+			upstream_route 1 3
+		;;
+	restart)
+		if [ "$col" != kernel ]; then
+			t0=$(now_ms)
+			stop_pids "${DPID[3]}"
+			DPID[3]=
+			# fresh: no map of the earlier run is left
+			rm -rf "$PIN-r3"
+			daemon_launch 3 "$col" && daemon_ready 3 || return 1
+			c4=$(service_pins 3 4)
+			c6=$(service_pins 3 6)
+			BULK="r3 ready $(($(now_ms) - t0)) ms after its stop, holding IPv4 $c4 and IPv6 $c6 pins"
+			BULK_OK=0
+			[ "$c4" -ge "$CONNS" ] && [ "$c6" -ge "$CONNS" ] && BULK_OK=1
+			log "$BULK"
+		fi
+		upstream_route 1 3
+		;;
+	esac
+}
+
+# --- results ----------------------------------------------------------------
+
+PASSED=0
+FAILED=0
+declare -A CELL  # case/family/column -> "broken/total" (! marks a failure)
+
+field() { # LINE KEY
+	local w
+	for w in $1; do
+		[ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return; }
+	done
+	echo ""
+}
+
+verdict() { # OK WHAT
+	if [ "$1" = 1 ]; then
+		PASSED=$((PASSED + 1))
+	else
+		FAILED=$((FAILED + 1))
+		echo "  FAIL $2" >&2
+		FAIL_RUN=1
+	fi
+}
+
+# Judge one family of one run from the client's answers.
+judge() { # CASE FAM COL MUST OPENED PRE CHECKED SPREAD BACKENDS_AFTER
+	local case=$1 fam=$2 col=$3 must=$4 opened=$5 pre=$6 checked=$7 spread=$8
+	local after=$9 name ok total broken b
+	name="$case $fam $col"
+
+	# before the change: every connection opened, over b0..b3 only, and
+	# answered by its backend
+	ok=1
+	[ "$(field "$opened" ok)" = "$CONNS" ] || ok=0
+	for b in 0 1 2 3; do
+		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
+	done
+	[ -z "$(field "$opened" b4)" ] || ok=0
+	[ "$(field "$pre" total)" = "$CONNS" ] && [ "$(field "$pre" broken)" = 0 ] || ok=0
+	verdict $ok "$name: before the change, all opened over b0..b3 and answered (${opened:-no answer}; ${pre:-no answer})"
+
+	# after: measured everywhere, judged where MUST says zero
+	total=$(field "$checked" total)
+	broken=$(field "$checked" broken)
+	CELL[$case/$fam/$col]="${broken:-?}/${total:-?}"
+	ok=0
+	if [ "$total" = "$CONNS" ]; then
+		case $must in
+		zero) [ "$broken" = 0 ] && ok=1 ;;
+		*) ok=1 ;;
+		esac
+	fi
+	[ $ok = 1 ] || CELL[$case/$fam/$col]+="!"
+	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected ${must/-/any} (${checked:-no answer})"
+
+	# new connections spread over every backend of the routers' route
+	ok=1
+	[ "$(field "$spread" fail)" = 0 ] || ok=0
+	for b in $after; do
+		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
+	done
+	for b in $BACKENDS; do
+		case " $after " in *" $b "*) ;; *)
+			[ -z "$(field "$spread" "b$b")" ] || ok=0 ;;
+		esac
+	done
+	[ $ok = 1 ] || CELL[$case/$fam/$col]+="~"
+	verdict $ok "$name: new connections spread over b${after// /, b} (${spread:-no answer})"
+}
+
+# What the routers' daemons and tables say, into the run's folder.
+save_state() { # COLUMN
+	local n what
+	{
+		ip -n "$U" route show "$SVC4"
+		ip -n "$U" -6 route show "$SVC6"
+		ip -n "$U" neigh show
+	} >"$RUNDIR/upstream" 2>&1
+	for n in $ROUTERS; do
+		{
+			ip -n "$ID-r$n" route show
+			ip -n "$ID-r$n" -6 route show
+			ip -n "$ID-r$n" neigh show
+			nsx "$ID-r$n" nft list ruleset
+		} >"$RUNDIR/r$n-kernel" 2>&1
+		[ "$1" = kernel ] || [ ! -x "$FLOWPINCTL" ] && continue
+		for what in status stats nexthops peers; do
+			pctl "$n" $what >"$RUNDIR/r$n-$what" 2>&1
+		done
+		pctl "$n" -j peers >"$RUNDIR/r$n-peers.json" 2>&1
+	done
+}
+
+run_one() { # CASE COLUMN
+	local case=$1 col=$2 seeds loss chg alone must after
+	local opened4='' opened6='' pre4='' pre6='' checked4='' checked6=''
+	local spread4='' spread6='' step=setup note='' t0=$SECONDS n f
+	read -r seeds loss chg _ alone _ <<<"$(spec "$case")"
+	case $col in
+	sync) must=zero ;;
+	alone) must=$alone ;;
+	*) must=- ;;
+	esac
+	case $chg in
+	add-move) after="0 1 2 3 4" ;;
+	*) after="0 1 2 3" ;;
+	esac
+	RUNDIR=$TMP/$case-$col
+	mkdir -p "$RUNDIR"
+	FAIL_RUN=0
+	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK=''
+
+	{
+		step=topology && topo_up "$seeds" "$col" &&
+			{ [ "$loss" = 0 ] || { step=loss && sync_loss_up; }; } &&
+			step=servers && servers_up &&
+			step=neighbours && neighbours_up &&
+			{ [ "$col" = kernel ] || { step=flowpind && daemons_start "$col"; }; } &&
+			step=client && client_up &&
+			step=open && client_cmd open v4 $SVC4 $PORT "$CONNS" && opened4=$REPLY &&
+			client_cmd open v6 $SVC6 $PORT "$CONNS" && opened6=$REPLY &&
+			{ [ "$col" != sync ] || { step=sync && pins_synced $ROUTERS; }; } &&
+			step=precheck && client_cmd check v4 $CHECK_MS && pre4=$REPLY &&
+			client_cmd check v6 $CHECK_MS && pre6=$REPLY &&
+			step=change && change "$chg" "$col" &&
+			sleep $SETTLE &&
+			step=check && client_cmd check v4 $CHECK_MS && checked4=$REPLY &&
+			client_cmd check v6 $CHECK_MS && checked6=$REPLY &&
+			step=spread && client_cmd spread a4 $SVC4 $PORT $SPREAD && spread4=$REPLY &&
+			client_cmd spread a6 $SVC6 $PORT $SPREAD && spread6=$REPLY &&
+			step=finished
+	} 2>>"$RUNDIR/errors"
+	[ "$step" = finished ] || echo "  $case/$col: failed at step '$step'" >&2
+	save_state "$col"
+	if [ "$HOLD" != 0 ] && [ "$col" != kernel ]; then
+		echo "  holding $ID for $HOLD s" >&2
+		sleep "$HOLD"
+	fi
+	teardown
+
+	judge "$case" IPv4 "$col" "$must" "$opened4" "$pre4" "$checked4" "$spread4" "$after"
+	judge "$case" IPv6 "$col" "$must" "$opened6" "$pre6" "$checked6" "$spread6" "$after"
+	if [ "$col" = sync ]; then
+		# pins travel to every peer before anything moves
+		verdict "${SYNC_OK:-0}" "$case/$col: before the change, ${SYNCED:-pins not looked at}"
+		note=$SYNCED
+		if [ "$chg" = restart ]; then
+			# the restarted router has its peers' pins when it says ready
+			verdict "${BULK_OK:-0}" "$case/$col: bulk sync: ${BULK:-no restart}"
+			note=$BULK
+		fi
+	fi
+	if [ "$chg" = kill ]; then
+		note="via r1 only: IPv4 $(field "$MID4" broken)/$(field "$MID4" total), IPv6 $(field "$MID6" broken)/$(field "$MID6" total) broken${note:+; $note}"
+	fi
+	printf '  %-15s %-6s %3ss  IPv4 %-8s IPv6 %-8s %s\n' "$case" "$col" $((SECONDS - t0)) \
+		"${CELL[$case/IPv4/$col]}" "${CELL[$case/IPv6/$col]}" "$note"
+	if [ "$FAIL_RUN" = 1 ]; then
+		for f in "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind-r*.log \
+			"$RUNDIR"/r*-peers; do
+			[ -s "$f" ] || continue
+			echo "  --- ${f##*/}"
+			if [ "$VERBOSE" = 1 ]; then
+				cat "$f"
+			else
+				grep -v 'is a veth: frames redirected' "$f" | tail -n 12
+			fi
+		done >&2
+	fi
+	return 0
+}
+
+print_table() {
+	local case fam col hdr line must
+	echo
+	echo "Broken connections (broken/total) after each change, per family, over"
+	echo "the 3 routers: kernel = the kernel alone, alone = flowpind on each router,"
+	echo "sync = flowpind on each router, syncing pins with the two others."
+	echo "! = not what the suite expects, ~ = new connections did not spread as expected"
+	echo
+	hdr=$(printf '| %-14s | %-66s | %-6s' case change family)
+	line="|----------------|--------------------------------------------------------------------|--------"
+	for col in kernel alone sync; do
+		hdr+=$(printf ' | %-9s' "$col")
+		line+="|-----------"
+	done
+	echo "$hdr | must show (sync; alone) |"
+	echo "$line|-------------------------|"
+	for case in $CASES; do
+		read -r _ _ _ _ must _ <<<"$(spec "$case")"
+		[ "$must" = zero ] && must="0; 0" || must="0; measured"
+		for fam in IPv4 IPv6; do
+			printf '| %-14s | %-66s | %-6s' "$case" "$(describe "$case")" $fam
+			for col in kernel alone sync; do
+				printf ' | %-9s' "${CELL[$case/$fam/$col]:-n/a}"
+			done
+			printf ' | %-23s |\n' "$must"
+		done
+	done
+	echo
+}
+
+# --- main -------------------------------------------------------------------
+
+CASES=${ONLY:-$ALL_CASES}
+for s in $CASES; do
+	spec "$s" >/dev/null || { echo "fleet: unknown case $s (of: $ALL_CASES)" >&2; exit 2; }
+done
+for col in $COLS; do
+	case $col in kernel | alone | sync) ;; *)
+		echo "fleet: unknown column $col (of: kernel alone sync)" >&2; exit 2 ;;
+	esac
+done
+if [ "$COLS" != kernel ] && [ ! -x "$FLOWPIND" ]; then
+	# a suite that ran without flowpin has shown nothing of it
+	echo "fleet: $FLOWPIND not built: run make, or ask for --cols kernel" >&2
+	echo "fleet: 0 passed, 1 failed"
+	exit 1
+fi
+if [[ " $COLS " == *" sync "* ]]; then
+	if ! have_sync; then
+		# nothing shown of the sync: that is a failure, not a skip
+		echo "fleet: $FLOWPIND has no --sync: the sync column is not run" >&2
+		COLS=${COLS//sync/}
+		FAILED=$((FAILED + 1))
+	fi
+	head -c 32 /dev/urandom >"$KEY" && chmod 600 "$KEY" || exit 1
+fi
+
+start=$SECONDS
+echo "fleet: $CONNS connections per family, flowpind mode $MODE, topology prefix $ID"
+for case in $CASES; do
+	read -r _ _ _ case_cols _ <<<"$(spec "$case")"
+	for col in $COLS; do
+		[[ ",$case_cols," == *",$col,"* ]] || continue
+		run_one "$case" "$col"
+	done
+done
+
+print_table
+echo "took $((SECONDS - start)) s"
+echo "fleet: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
