@@ -4,9 +4,9 @@
 # objects, tested by test_flowpinctl_text without a kernel;
 # test_flowpinctl_netns runs the built binary against pinned maps.
 FLOWPINCTL_TEXT_OBJS := $(addprefix $(BUILD)/,flow_text.o ctl_args.o \
-	cmd_table.o json_writer.o table.o stats_text.o)
+	cmd_table.o json_writer.o table.o stats_text.o peers_text.o)
 FLOWPINCTL_OBJS := $(addprefix $(BUILD)/,flowpinctl.o cmd_flows.o \
-	cmd_status.o nexthop_view.o pinned_maps.o) $(FLOWPINCTL_TEXT_OBJS)
+	cmd_status.o cmd_peers.o nexthop_view.o pinned_maps.o) $(FLOWPINCTL_TEXT_OBJS)
 
 PROGS += $(BUILD)/flowpinctl
 TESTS += $(BUILD)/test_flowpinctl_text $(BUILD)/test_flowpinctl_netns

@@ -15,6 +15,7 @@
 
 #include "ctl_args.h"
 #include "flowpinctl.h"
+#include "peers_text.h"
 #include "stats_text.h"
 #include "tc_hook.h"
 #include "version.h"
@@ -274,7 +275,8 @@ static int status_maps(struct ctl *ctl)
 	for (int m = 0; m < FP_MAP_COUNT && !err; m++) {
 		const struct bpf_map_info *info = &ctl->maps.info[m];
 		const char *type = libbpf_bpf_map_type_str(info->type);
-		bool counted = m != FP_MAP_STATS && m != FP_MAP_DAEMON_STATUS;
+		bool counted = m != FP_MAP_STATS && m != FP_MAP_DAEMON_STATUS &&
+			       m != FP_MAP_SYNC_PEERS;
 
 		if (ctl->maps.fd[m] < 0)
 			continue;
@@ -463,6 +465,13 @@ int do_stats(struct ctl *ctl, int argc, char **argv)
 			}
 			stats_prometheus(stdout, now);
 			gauges_prometheus(stdout, &g);
+			{
+				struct sync_peer_status p[FP_MAX_PEERS];
+				int n;
+
+				if (!peers_read(ctl, p, &n))
+					peers_prometheus(stdout, p, n);
+			}
 			return 0;
 		}
 		if (ctl->json)

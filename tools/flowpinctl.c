@@ -28,6 +28,8 @@ static const struct cmd cmds[] = {
 	{ "lookup", do_lookup, "FLOW", "where a flow is pinned, or that it is not" },
 	{ "nexthops", do_nexthops, "",
 	  "the next-hop table: address, device, MAC, state, pinned flows" },
+	{ "peers", do_peers, "",
+	  "pin sync: each peer's state, last message, pins sent and received, drops" },
 	{ "flush", do_flush, "--nexthop ADDR | --all",
 	  "remove pins: their flows are resolved again on their next packet" },
 	{ "detach", do_detach, "[IFACE...]",

@@ -56,6 +56,9 @@ int do_lookup(struct ctl *ctl, int argc, char **argv);
 int do_nexthops(struct ctl *ctl, int argc, char **argv);
 int do_flush(struct ctl *ctl, int argc, char **argv);
 int do_detach(struct ctl *ctl, int argc, char **argv);
+int do_peers(struct ctl *ctl, int argc, char **argv);
+/* sync_peers, all FP_MAX_PEERS entries; *n is 0 when the map is not there. */
+int peers_read(struct ctl *ctl, struct sync_peer_status *p, int *n);
 
 /* Open these maps (FP_MAP_BIT()s) under ctl->pin_path. */
 int ctl_open(struct ctl *ctl, unsigned int maps);

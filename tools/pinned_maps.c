@@ -35,6 +35,8 @@ static const struct {
 			   sizeof(__u64) },
 	[FP_MAP_DAEMON_STATUS] = { "daemon_status", BPF_MAP_TYPE_ARRAY,
 				   sizeof(__u32), sizeof(struct daemon_status) },
+	[FP_MAP_SYNC_PEERS] = { "sync_peers", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				sizeof(struct sync_peer_status) },
 };
 
 const char *fp_map_name(enum fp_map m)
@@ -82,7 +84,8 @@ static int map_open(struct pinned_maps *m, enum fp_map map)
 	snprintf(file, sizeof(file), "%s/%s", m->path, map_defs[map].name);
 	fd = bpf_obj_get(file);
 	if (fd < 0) {
-		if (map == FP_MAP_DAEMON_STATUS && fd == -ENOENT)
+		if ((map == FP_MAP_DAEMON_STATUS || map == FP_MAP_SYNC_PEERS) &&
+		    fd == -ENOENT)
 			return 0;
 		return report_open_error(m->path, file, fd);
 	}

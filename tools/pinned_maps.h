@@ -19,6 +19,7 @@ enum fp_map {
 	FP_MAP_TX_PORTS,
 	FP_MAP_STATS,
 	FP_MAP_DAEMON_STATUS,
+	FP_MAP_SYNC_PEERS,
 	FP_MAP_COUNT,
 };
 
@@ -37,7 +38,8 @@ const char *fp_map_name(enum fp_map m);
  * Open the maps in the mask (FP_MAP_BIT()s) pinned under path and check
  * their key and value sizes against flowpin.h. Reports the error itself,
  * one line: no pins there, no privileges, a map of another build.
- * daemon_status is optional: its fd stays -1 when it is not pinned.
+ * daemon_status and sync_peers are optional: their fds stay -1 when they
+ * are not pinned (maps of an older build).
  */
 int pinned_maps_open(struct pinned_maps *m, const char *path,
 		     unsigned int mask);

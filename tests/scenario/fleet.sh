@@ -14,7 +14,14 @@
 # The upstream routes the service address over r1 and r2 (r3 stands by);
 # each router routes it over b0..b3 (b4 stands by). L4 multipath hash
 # everywhere, and each router its own hash seed, as separate machines have,
-# unless a case says one seed. The backends answer through r1, which never
+# unless a case says one seed. The routers hash with policy 3 and the five
+# fields of policy 1, not with policy 1 itself: for a forwarded packet
+# that already carries an L4 hash (skb->l4_hash), policy 1 takes that hash
+# and no seed, and here every packet carries the client socket's hash
+# (sk_txhash) through the veths, so with policy 1 the kernel alone on r3
+# would choose exactly as r2 did (on separate machines, each NIC's own RSS
+# hash takes its place). flowpind's bpf_fib_lookup() hashes the flow's
+# fields with the seed under either policy. --hash-policy 1 shows it. The backends answer through r1, which never
 # fails here. flowpind runs on both ports of each router (wan, lan: the
 # egress must be one of its ports); with sync, each router is a peer of the
 # two others over the LAN (IPv4), and a pin made anywhere is sent to every
@@ -30,7 +37,7 @@
 # Ends with "fleet: N passed, M failed".
 #
 # Usage: fleet.sh [--build DIR] [--only "CASE..."] [--cols "kernel alone sync"]
-#                 [--conns N] [--mode auto|tc|native|skb] [-v]
+#                 [--conns N] [--mode auto|tc|native|skb] [--hash-policy 3|1] [-v]
 #                 [--hold SECONDS]  (keep each flowpin run's topology up, to look)
 #                 [--keep]          (keep every run's logs, flowpinctl output)
 # FLEET_ONLY, FLEET_COLS and FLEET_CONNS are the defaults of --only, --cols
@@ -43,6 +50,8 @@ ONLY=${FLEET_ONLY:-}
 COLS=${FLEET_COLS:-kernel alone sync}
 CONNS=${FLEET_CONNS:-256}
 MODE=auto                # flowpind's -m; auto (no -m) picks tc on veth
+HASH_POLICY=3            # the routers'; 3: the fields of policy 1, below
+HASH_FIELDS=55           # 0x37: source and destination address, protocol, ports
 SPREAD=100               # new connections per family after the change
 VERBOSE=0
 HOLD=0
@@ -60,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--cols) COLS=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
 	--mode) MODE=$2; shift ;;
+	--hash-policy) HASH_POLICY=$2; shift ;;
 	-v) VERBOSE=1 ;;
 	--hold) HOLD=$2; shift ;;
 	--keep) KEEP=1 ;;
@@ -114,7 +124,10 @@ REPLY=
 MOUNTED_BPFFS=0
 RUNDIR=$TMP
 
-log() { [ "$VERBOSE" = 1 ] && echo "  .. $*" >&2; return 0; }
+# -v: to the suite's own stderr, also from a run's steps (their stderr goes
+# to the run's folder)
+exec {LOG_FD}>&2
+log() { [ "$VERBOSE" = 1 ] && echo "  .. $*" >&"$LOG_FD"; return 0; }
 
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
@@ -244,7 +257,10 @@ topo_up() { # SEEDS COLUMN
 		nsx "$ID-r$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
 			net.ipv6.conf.default.accept_dad=0 \
 			net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-			net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
+			net.ipv4.fib_multipath_hash_policy="$HASH_POLICY" \
+			net.ipv6.fib_multipath_hash_policy="$HASH_POLICY" \
+			net.ipv4.fib_multipath_hash_fields=$HASH_FIELDS \
+			net.ipv6.fib_multipath_hash_fields=$HASH_FIELDS \
 			net.ipv4.fib_multipath_hash_seed=$seed || return 1
 	done
 	for i in $BACKENDS; do

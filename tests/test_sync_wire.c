@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pin sync's wire format without sockets: a sealed message opens with the
+ * same fields and pins; each way a datagram can be wrong is dropped for its
+ * own reason; the replay window takes each sequence once, tolerates
+ * reordering within the window, and follows a sender's restart but never
+ * goes back to an older one; key files and addresses are checked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "sync.h"
+#include "sync_wire.h"
+
+static const uint8_t key[SYNC_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static const uint8_t other_key[SYNC_KEY_LEN] = { 8, 7, 6, 5 };
+
+#define NOW 1800000000000000000ULL /* ns: 2027 */
+
+static struct sync_pin pin_of(int family, int i)
+{
+	struct sync_pin p;
+
+	memset(&p, 0, sizeof(p));
+	p.key.family = family;
+	p.key.proto = IPPROTO_TCP;
+	p.key.sport = htons(40000 + i);
+	p.key.dport = htons(443);
+	if (family == FP_AF_INET) {
+		inet_pton(AF_INET, "10.0.0.1", p.key.saddr);
+		inet_pton(AF_INET, "198.51.100.10", p.key.daddr);
+		p.key.saddr[0] = htonl(ntohl(p.key.saddr[0]) + i);
+		p.gw_family = FP_AF_INET;
+		inet_pton(AF_INET, "10.1.1.2", p.gw);
+	} else {
+		inet_pton(AF_INET6, "2001:db8::1", p.key.saddr);
+		inet_pton(AF_INET6, "2001:db8:100::10", p.key.daddr);
+		p.key.saddr[3] = htonl(i);
+		/* RFC 5549: an IPv6 gateway is fine for any flow */
+		p.gw_family = FP_AF_INET6;
+		inet_pton(AF_INET6, "fe80::2", p.gw);
+	}
+	return p;
+}
+
+static size_t make_pins(uint8_t *buf, int n, uint64_t seq, const uint8_t *k)
+{
+	struct sync_hdr h = {
+		.type = SYNC_PINS, .count = n, .epoch = 7, .seq = seq,
+		.time_ns = NOW,
+	};
+
+	sync_put_hdr(buf, &h);
+	for (int i = 0; i < n; i++) {
+		struct sync_pin p = pin_of(i % 2 ? FP_AF_INET6 : FP_AF_INET, i);
+
+		sync_put_pin(buf, i, &p);
+	}
+	return sync_seal(buf, k);
+}
+
+static void sealed_pins_open_as_sent(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	size_t len;
+
+	(void)state;
+	len = make_pins(buf, SYNC_MAX_PINS, 42, key);
+	assert_int_equal(len, SYNC_HDR_LEN + SYNC_MAX_PINS * SYNC_PIN_LEN + SYNC_MAC_LEN);
+	assert_true(len <= SYNC_MAX_DGRAM);
+	assert_int_equal(sync_unseal(buf, len, key, &h), -1);
+	assert_int_equal(h.type, SYNC_PINS);
+	assert_int_equal(h.count, SYNC_MAX_PINS);
+	assert_int_equal(h.epoch, 7);
+	assert_int_equal(h.seq, 42);
+	assert_true(h.time_ns == NOW);
+	for (int i = 0; i < SYNC_MAX_PINS; i++) {
+		struct sync_pin want = pin_of(i % 2 ? FP_AF_INET6 : FP_AF_INET, i), got;
+
+		sync_get_pin(buf, i, &got);
+		assert_memory_equal(&got, &want, sizeof(got));
+	}
+}
+
+static void acks_open_as_sent(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h = { .type = SYNC_ACK, .count = SYNC_MAX_ACKS,
+			      .epoch = 1, .seq = 1, .time_ns = NOW };
+	size_t len;
+
+	(void)state;
+	sync_put_hdr(buf, &h);
+	for (unsigned int i = 0; i < SYNC_MAX_ACKS; i++)
+		sync_put_ack(buf, i, 1000 + i * 0x100000001ULL);
+	len = sync_seal(buf, key);
+	assert_true(len <= SYNC_MAX_DGRAM);
+	assert_int_equal(sync_unseal(buf, len, key, &h), -1);
+	for (unsigned int i = 0; i < SYNC_MAX_ACKS; i++)
+		assert_true(sync_get_ack(buf, i) == 1000 + i * 0x100000001ULL);
+}
+
+/* MAC again after a change, so only the change is judged. */
+static int reseal_and_open(uint8_t *buf, size_t len)
+{
+	struct sync_hdr h;
+
+	crypto_auth(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key);
+	return sync_unseal(buf, len, key, &h);
+}
+
+static void bad_datagrams_are_dropped_by_reason(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM + 64], copy[sizeof(buf)];
+	struct sync_hdr h;
+	size_t len;
+
+	(void)state;
+	len = make_pins(buf, 3, 1, key);
+	memcpy(copy, buf, len);
+
+	assert_int_equal(sync_unseal(buf, 0, key, &h), FP_DROP_SHORT);
+	assert_int_equal(sync_unseal(buf, SYNC_HDR_LEN + SYNC_MAC_LEN - 1, key, &h),
+			 FP_DROP_SHORT);
+	assert_int_equal(sync_unseal(buf, SYNC_MAX_DGRAM + 1, key, &h), FP_DROP_LONG);
+	/* truncated: the MAC is then over other bytes */
+	assert_int_equal(sync_unseal(buf, len - 1, key, &h), FP_DROP_AUTH);
+	assert_int_equal(sync_unseal(buf, len, other_key, &h), FP_DROP_AUTH);
+	for (size_t i = 0; i < len; i++) { /* any bit flipped anywhere */
+		memcpy(buf, copy, len);
+		buf[i] ^= 0x10;
+		assert_int_not_equal(sync_unseal(buf, len, key, &h), -1);
+	}
+	memcpy(buf, copy, len);
+	buf[2] = 2; /* a version this build does not speak */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_VERSION);
+	memcpy(buf, copy, len);
+	buf[0] = 'X';
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_VERSION);
+
+	/* authentic but malformed: each field that must add up */
+	memcpy(buf, copy, len);
+	buf[3] = 9; /* unknown type */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[7] = 4; /* count says 4 pins, the datagram holds 3 */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[4] = 0x80; /* unknown flag */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[31] = 0, buf[30] = 0, buf[29] = 0, buf[28] = 0, buf[27] = 0,
+	buf[26] = 0, buf[25] = 0, buf[24] = 0; /* seq 0 */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[SYNC_HDR_LEN] = 7; /* a pin of no family */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[SYNC_HDR_LEN + 8 + 5] = 1; /* an IPv4 address with bytes past its 4 */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[SYNC_HDR_LEN + 2] = 0; /* a gateway of no family */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	assert_int_equal(reseal_and_open(buf, len), -1);
+}
+
+static void clock_skew_is_bounded(void **state)
+{
+	(void)state;
+	assert_true(sync_clock_ok(NOW, NOW));
+	assert_true(sync_clock_ok(NOW - SYNC_MAX_SKEW_NS, NOW));
+	assert_true(sync_clock_ok(NOW + SYNC_MAX_SKEW_NS, NOW));
+	assert_false(sync_clock_ok(NOW - SYNC_MAX_SKEW_NS - 1, NOW));
+	assert_false(sync_clock_ok(NOW + SYNC_MAX_SKEW_NS + 1, NOW));
+	assert_false(sync_clock_ok(0, NOW));
+}
+
+static void replay_window_takes_each_seq_once(void **state)
+{
+	struct sync_replay r = { 0 };
+
+	(void)state;
+	assert_true(sync_replay_check(&r, 5, 1));
+	assert_false(sync_replay_check(&r, 5, 1));
+	assert_true(sync_replay_check(&r, 5, 3));
+	assert_true(sync_replay_check(&r, 5, 2)); /* late, within the window */
+	assert_false(sync_replay_check(&r, 5, 2));
+	assert_false(sync_replay_check(&r, 5, 0));
+	/* a jump: what it slides past was never seen, and can arrive late */
+	assert_true(sync_replay_check(&r, 5, 1000));
+	assert_true(sync_replay_check(&r, 5, 500));
+	assert_false(sync_replay_check(&r, 5, 500));
+	assert_false(sync_replay_check(&r, 5, 3)); /* seen, before the jump */
+	/* a jump beyond the window forgets everything behind it */
+	assert_true(sync_replay_check(&r, 5, 1000 + SYNC_REPLAY_WINDOW + 5));
+	assert_false(sync_replay_check(&r, 5, 1000)); /* too old now */
+	assert_true(sync_replay_check(&r, 5, 1000 + 6)); /* within, unseen */
+	/* a slot reused by the window's slide is free again */
+	assert_true(sync_replay_check(&r, 5, 1000 + 2 * SYNC_REPLAY_WINDOW));
+	assert_true(sync_replay_check(&r, 5, 1000 + SYNC_REPLAY_WINDOW + 6));
+	/* the sender restarted: a later epoch starts over; an earlier one never */
+	assert_true(sync_replay_check(&r, 6, 1));
+	assert_false(sync_replay_check(&r, 5, 5000));
+	assert_false(sync_replay_check(&r, 6, 1));
+	assert_true(sync_replay_check(&r, 6, 2));
+}
+
+static void write_file(const char *path, const char *content, size_t len,
+		       mode_t mode)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void key_files_are_checked(void **state)
+{
+	char path[] = "/tmp/fp-sync-key-XXXXXX", err[256];
+	uint8_t k1[SYNC_KEY_LEN], k2[SYNC_KEY_LEN];
+	const char *secret = "0123456789abcdef0123456789abcdef";
+
+	(void)state;
+	close(mkstemp(path));
+	write_file(path, secret, 32, 0600);
+	assert_int_equal(sync_key_load(path, k1, err, sizeof(err)), 0);
+	write_file(path, secret, 32, 0400);
+	assert_int_equal(sync_key_load(path, k2, err, sizeof(err)), 0);
+	assert_memory_equal(k1, k2, sizeof(k1)); /* the content is the key */
+	write_file(path, "1123456789abcdef0123456789abcdef", 32, 0600);
+	assert_int_equal(sync_key_load(path, k2, err, sizeof(err)), 0);
+	assert_memory_not_equal(k1, k2, sizeof(k1));
+
+	write_file(path, secret, 32, 0640);
+	assert_int_equal(sync_key_load(path, k1, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "chmod 600"));
+	write_file(path, secret, 32, 0604);
+	assert_int_equal(sync_key_load(path, k1, err, sizeof(err)), -EPERM);
+	write_file(path, secret, 31, 0600);
+	assert_int_equal(sync_key_load(path, k1, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "31 bytes"));
+	unlink(path);
+	assert_int_equal(sync_key_load(path, k1, err, sizeof(err)), -ENOENT);
+	assert_int_equal(sync_key_load("/tmp", k1, err, sizeof(err)), -EINVAL);
+}
+
+static unsigned int port_of(const struct sync_addr *a)
+{
+	const struct sockaddr_in *in = (const void *)&a->sa;
+	const struct sockaddr_in6 *in6 = (const void *)&a->sa;
+
+	return ntohs(a->sa.ss_family == AF_INET ? in->sin_port : in6->sin6_port);
+}
+
+static void addresses_parse(void **state)
+{
+	struct sync_addr a;
+
+	(void)state;
+	assert_int_equal(sync_parse_addr("10.0.0.1", &a), 0);
+	assert_int_equal(a.sa.ss_family, AF_INET);
+	assert_int_equal(port_of(&a), FP_SYNC_PORT);
+	assert_int_equal(sync_parse_addr("10.0.0.1:9000", &a), 0);
+	assert_int_equal(port_of(&a), 9000);
+	assert_int_equal(sync_parse_addr("[2001:db8::1]:9000", &a), 0);
+	assert_int_equal(a.sa.ss_family, AF_INET6);
+	assert_int_equal(port_of(&a), 9000);
+	assert_int_equal(sync_parse_addr("[2001:db8::1]", &a), 0);
+	assert_int_equal(port_of(&a), FP_SYNC_PORT);
+	assert_int_equal(sync_parse_addr("2001:db8::1", &a), 0);
+	assert_int_equal(a.sa.ss_family, AF_INET6);
+	assert_int_equal(port_of(&a), FP_SYNC_PORT);
+
+	assert_int_equal(sync_parse_addr("", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("10.0.0.1:", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("10.0.0.1:0", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("10.0.0.1:65536", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("10.0.0.1:-1", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("10.0.0.1:80x", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("[10.0.0.1]:80", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("[2001:db8::1", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("[2001:db8::1]x", &a), -EINVAL);
+	assert_int_equal(sync_parse_addr("router1:7430", &a), -EINVAL);
+}
+
+static void options_are_checked_together(void **state)
+{
+	struct sync_config c = { 0 };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), 0);
+	c.n_peers = 1;
+	sync_parse_addr("10.0.0.2", &c.peer[0]);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "need --sync"));
+	c.on = true;
+	sync_parse_addr("10.0.0.1", &c.listen);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--sync-key"));
+	c.key_file = "/etc/flowpin/sync.key";
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), 0);
+	c.n_peers = 2;
+	sync_parse_addr("10.0.0.2", &c.peer[1]);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	sync_parse_addr("[2001:db8::2]", &c.peer[1]);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "family"));
+	sync_parse_addr("10.0.0.1", &c.peer[1]);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "own"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sealed_pins_open_as_sent),
+		cmocka_unit_test(acks_open_as_sent),
+		cmocka_unit_test(bad_datagrams_are_dropped_by_reason),
+		cmocka_unit_test(clock_skew_is_bounded),
+		cmocka_unit_test(replay_window_takes_each_seq_once),
+		cmocka_unit_test(key_files_are_checked),
+		cmocka_unit_test(addresses_parse),
+		cmocka_unit_test(options_are_checked_together),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "peers_text.h"
+#include "table.h"
+
+static const char *const states[] = {
+	[FP_PEER_UNUSED] = "unused", [FP_PEER_SELF] = "self",
+	[FP_PEER_WAITING] = "waiting", [FP_PEER_BULK] = "bulk",
+	[FP_PEER_UP] = "up", [FP_PEER_DOWN] = "down",
+};
+
+static const char *const drops[FP_DROP_MAX] = {
+	[FP_DROP_SHORT] = "short", [FP_DROP_LONG] = "oversized",
+	[FP_DROP_VERSION] = "version", [FP_DROP_MALFORMED] = "malformed",
+	[FP_DROP_AUTH] = "auth", [FP_DROP_REPLAY] = "replay",
+	[FP_DROP_CLOCK] = "clock", [FP_DROP_UNKNOWN] = "unknown_peer",
+};
+
+static const char *const skips[FP_SKIP_MAX] = {
+	[FP_SKIP_HAVE] = "have_pin", [FP_SKIP_GATEWAY] = "unknown_gateway",
+	[FP_SKIP_UNUSABLE] = "unusable_nexthop", [FP_SKIP_FULL] = "map_refused",
+};
+
+const char *peer_state_name(__u8 state)
+{
+	return state < sizeof(states) / sizeof(states[0]) ? states[state] : "?";
+}
+
+const char *sync_drop_name(int reason)
+{
+	return reason >= 0 && reason < FP_DROP_MAX ? drops[reason] : "?";
+}
+
+const char *sync_skip_name(int reason)
+{
+	return reason >= 0 && reason < FP_SKIP_MAX ? skips[reason] : "?";
+}
+
+void peer_addr_text(const struct sync_peer_status *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(p->family == FP_AF_INET ? AF_INET : AF_INET6, p->addr, a,
+		  sizeof(a));
+	snprintf(buf, len, p->family == FP_AF_INET ? "%s:%u" : "[%s]:%u", a,
+		 p->port);
+}
+
+static __u64 sum(const __u64 *v, int n)
+{
+	__u64 s = 0;
+
+	while (n--)
+		s += v[n];
+	return s;
+}
+
+static const struct table_col cols[] = {
+	{ "PEER", false },    { "STATE", false },  { "LAST", true },
+	{ "PINS SENT", true }, { "RECEIVED", true }, { "APPLIED", true },
+	{ "RESENDS", true },  { "DROPS", true },
+};
+
+int peers_table(FILE *out, const struct sync_peer_status *p, int n, __u64 now_s)
+{
+	struct table t;
+	char addr[64];
+	bool any = false;
+
+	if (table_init(&t, out, cols, sizeof(cols) / sizeof(cols[0])))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family)
+			continue;
+		any = true;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		table_cell(&t, "%s", addr);
+		table_cell(&t, "%s", peer_state_name(p[i].state));
+		if (p[i].state == FP_PEER_SELF || !p[i].last_rx_s)
+			table_cell(&t, "-");
+		else
+			table_cell(&t, "%" PRIu64 "s ago",
+				   (uint64_t)(now_s > p[i].last_rx_s ?
+						      now_s - p[i].last_rx_s : 0));
+		table_cell(&t, "%" PRIu64, (uint64_t)p[i].pins_sent);
+		table_cell(&t, "%" PRIu64, (uint64_t)p[i].pins_received);
+		table_cell(&t, "%" PRIu64, (uint64_t)p[i].pins_applied);
+		table_cell(&t, "%" PRIu64, (uint64_t)p[i].resends);
+		table_cell(&t, "%" PRIu64, (uint64_t)sum(p[i].drops, FP_DROP_MAX));
+	}
+	table_end(&t);
+	if (!any) {
+		fprintf(out, "pin sync is off (flowpind runs without --sync)\n");
+		return 0;
+	}
+	/* the reasons, one line per peer that has any */
+	for (int i = 0; i < n; i++) {
+		const char *sep = ": ";
+
+		if (!p[i].family || !(sum(p[i].drops, FP_DROP_MAX) +
+				      sum(p[i].skips, FP_SKIP_MAX) + p[i].queue_drops))
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		fprintf(out, "%s", addr);
+		for (int r = 0; r < FP_DROP_MAX; r++)
+			if (p[i].drops[r]) {
+				fprintf(out, "%sdropped %s %" PRIu64, sep, drops[r],
+					(uint64_t)p[i].drops[r]);
+				sep = ", ";
+			}
+		for (int r = 0; r < FP_SKIP_MAX; r++)
+			if (p[i].skips[r]) {
+				fprintf(out, "%snot applied %s %" PRIu64, sep, skips[r],
+					(uint64_t)p[i].skips[r]);
+				sep = ", ";
+			}
+		if (p[i].queue_drops)
+			fprintf(out, "%snot sent (queue full) %" PRIu64, sep,
+				(uint64_t)p[i].queue_drops);
+		fputc('\n', out);
+	}
+	return 0;
+}
+
+void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
+		__u64 now_s)
+{
+	char addr[64];
+
+	jw_array_start(w);
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family)
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		jw_object_start(w);
+		jw_string_field(w, "peer", addr);
+		jw_bool_field(w, "self", p[i].state == FP_PEER_SELF);
+		jw_string_field(w, "state", peer_state_name(p[i].state));
+		jw_name(w, "last_message_s_ago");
+		if (p[i].state == FP_PEER_SELF || !p[i].last_rx_s)
+			jw_null(w);
+		else
+			jw_uint(w, now_s > p[i].last_rx_s ? now_s - p[i].last_rx_s : 0);
+		jw_uint_field(w, "messages_sent", p[i].msgs_sent);
+		jw_uint_field(w, "messages_received", p[i].msgs_received);
+		jw_uint_field(w, "pins_sent", p[i].pins_sent);
+		jw_uint_field(w, "pins_received", p[i].pins_received);
+		jw_uint_field(w, "pins_applied", p[i].pins_applied);
+		jw_uint_field(w, "bulk_pins", p[i].bulk_pins);
+		jw_uint_field(w, "resends", p[i].resends);
+		jw_uint_field(w, "queue_drops", p[i].queue_drops);
+		jw_name(w, "drops");
+		jw_object_start(w);
+		for (int r = 0; r < FP_DROP_MAX; r++)
+			jw_uint_field(w, drops[r], p[i].drops[r]);
+		jw_object_end(w);
+		jw_name(w, "not_applied");
+		jw_object_start(w);
+		for (int r = 0; r < FP_SKIP_MAX; r++)
+			jw_uint_field(w, skips[r], p[i].skips[r]);
+		jw_object_end(w);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
+static void prom_counter(FILE *out, const struct sync_peer_status *p, int n,
+			 const char *name, const char *help, size_t off)
+{
+	char addr[64];
+
+	fprintf(out, "# HELP flowpin_sync_%s_total %s\n# TYPE flowpin_sync_%s_total counter\n",
+		name, help, name);
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family || p[i].state == FP_PEER_SELF)
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		fprintf(out, "flowpin_sync_%s_total{peer=\"%s\"} %" PRIu64 "\n", name,
+			addr, (uint64_t)*(const __u64 *)((const char *)&p[i] + off));
+	}
+}
+
+#define PROM(name, field, help) \
+	prom_counter(out, p, n, name, help, offsetof(struct sync_peer_status, field))
+
+void peers_prometheus(FILE *out, const struct sync_peer_status *p, int n)
+{
+	char addr[64];
+	bool any = false;
+
+	for (int i = 0; i < n; i++)
+		any |= p[i].family != 0;
+	if (!any)
+		return; /* pin sync is off */
+	fputs("# HELP flowpin_sync_peer_up 1 when the peer is in sync (up), else 0.\n"
+	      "# TYPE flowpin_sync_peer_up gauge\n", out);
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family || p[i].state == FP_PEER_SELF)
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		fprintf(out, "flowpin_sync_peer_up{peer=\"%s\",state=\"%s\"} %d\n",
+			addr, peer_state_name(p[i].state), p[i].state == FP_PEER_UP);
+	}
+	PROM("messages_sent", msgs_sent, "Sync datagrams sent to the peer.");
+	PROM("messages_received", msgs_received, "Valid sync datagrams from the peer.");
+	PROM("pins_sent", pins_sent, "Pins sent to the peer.");
+	PROM("pins_received", pins_received, "Pins received from the peer.");
+	PROM("pins_applied", pins_applied, "Pins from the peer written into flow_pins.");
+	PROM("resends", resends, "Datagrams sent again to the peer for want of an ack.");
+	PROM("queue_drops", queue_drops, "Pins not sent to the peer: its queue was full.");
+	fputs("# HELP flowpin_sync_dropped_total Sync datagrams dropped, by source and reason.\n"
+	      "# TYPE flowpin_sync_dropped_total counter\n", out);
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family)
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		for (int r = 0; r < FP_DROP_MAX; r++)
+			fprintf(out, "flowpin_sync_dropped_total{peer=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+				p[i].state == FP_PEER_SELF ? "none" : addr, drops[r],
+				(uint64_t)p[i].drops[r]);
+	}
+	fputs("# HELP flowpin_sync_not_applied_total Pins from a peer not written, by reason.\n"
+	      "# TYPE flowpin_sync_not_applied_total counter\n", out);
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family || p[i].state == FP_PEER_SELF)
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		for (int r = 0; r < FP_SKIP_MAX; r++)
+			fprintf(out, "flowpin_sync_not_applied_total{peer=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+				addr, skips[r], (uint64_t)p[i].skips[r]);
+	}
+}
