@@ -341,6 +341,12 @@ static bool queue_push(struct peer *p, const struct sync_pin *pin)
 	return true;
 }
 
+/* A bulk sync to this peer has pins left to read or to send. */
+static bool bulk_more(const struct peer *p)
+{
+	return !p->bulk_walked || p->b_pos < p->b_len;
+}
+
 /* Next pin of a bulk sync to this peer: false when the walk is over. */
 static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out);
 
@@ -361,7 +367,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 		p->st.pins_sent += n;
 		send_reliable(s, p, f, false);
 	}
-	while (p->bulk_out && !p->bulk_walked && (f = fl_slot(p))) {
+	while (p->bulk_out && bulk_more(p) && (f = fl_slot(p))) {
 		struct sync_pin pin;
 		uint16_t n = 0;
 
@@ -375,7 +381,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 		send_reliable(s, p, f, true);
 	}
 	/* the end goes once every pin of the walk was acked */
-	if (p->bulk_out && p->bulk_walked && !p->n_fl_bulk && (f = fl_slot(p))) {
+	if (p->bulk_out && !bulk_more(p) && !p->n_fl_bulk && (f = fl_slot(p))) {
 		start_msg(s, p, f->buf, SYNC_PINS, SYNC_F_END, 0,
 			  p->bulk_sent > UINT32_MAX ? UINT32_MAX : p->bulk_sent);
 		send_reliable(s, p, f, false);

@@ -14,8 +14,8 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-TESTS += $(BUILD)/test_flowpind $(BUILD)/test_vrf
-$(BUILD)/test_flowpind $(BUILD)/test_faults $(BUILD)/test_vrf: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
+TESTS += $(BUILD)/test_flowpind $(BUILD)/test_vrf $(BUILD)/test_sync
+$(BUILD)/test_flowpind $(BUILD)/test_faults $(BUILD)/test_vrf $(BUILD)/test_sync: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
 
 $(BUILD)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(BUILD)
 	$(call msg,BPF,$@)

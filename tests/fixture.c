@@ -144,6 +144,7 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	f->skel->rodata->pin_burst = o->pin_burst;
 	f->skel->rodata->pins_per_s = o->pins_per_s;
 	f->skel->rodata->daemon_silent_ns = o->daemon_silent_ns;
+	f->skel->rodata->sync_pins = o->sync_pins;
 	bpf_map__set_max_entries(f->skel->maps.flow_pins, flows);
 	bpf_map__set_max_entries(f->skel->maps.flow_cache, flows);
 	bpf_map__set_max_entries(f->skel->maps.nexthops, 64);

@@ -7,6 +7,7 @@
 #ifndef FLOWPIN_TEST_FIXTURE_H
 #define FLOWPIN_TEST_FIXTURE_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "flowpin.skel.h"
 #include "nexthop_table.h"
@@ -57,6 +58,7 @@ struct fixture_opts {
 	__u64 pins_per_s; /* all CPUs together; 0: no limit */
 	__u64 daemon_silent_ns; /* 0: new flows pinned however old the beat */
 	enum fixture_hook hook;
+	bool sync_pins; /* the datapath writes pin_events */
 };
 
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);

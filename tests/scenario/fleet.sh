@@ -361,12 +361,12 @@ topo_up() { # SEEDS COLUMN
 
 # The upstream's route to the service (IPv4 and IPv6) over these routers.
 upstream_route() { # ROUTER...
-	local n hops4='' hops6=''
+	local n hops4='' hops6='' all="$*"
 	for n in "$@"; do
 		hops4+=" nexthop via $(wan4 "$n") dev u$n"
 		hops6+=" nexthop via $(wan6 "$n") dev u$n"
 	done
-	log "upstream: service over r${*// /, r}"
+	log "upstream: service over r${all// /, r}"
 	ip -n "$U" route replace "$SVC4/32" $hops4 &&
 		ip -n "$U" -6 route replace "$SVC6/128" $hops6
 }
@@ -545,7 +545,7 @@ service_pins() { # N 4|6
 # (CONNS per family), for at most SYNC_WAIT_S. SYNCED: how long it took,
 # or what was missing; 0 or 1 in SYNC_OK.
 pins_synced() { # ROUTER...
-	local t0 missing n f c
+	local t0 missing n f c all="$*"
 	t0=$(now_ms)
 	while :; do
 		missing=
@@ -561,7 +561,7 @@ pins_synced() { # ROUTER...
 	done
 	if [ -z "$missing" ]; then
 		SYNC_OK=1
-		SYNCED="every pin on r${*// /, r} in $(($(now_ms) - t0)) ms"
+		SYNCED="every pin on r${all// /, r} in $(($(now_ms) - t0)) ms"
 	else
 		SYNC_OK=0
 		SYNCED="after ${SYNC_WAIT_S} s, pins missing:$missing"
@@ -783,6 +783,8 @@ run_one() { # CASE COLUMN
 			step=finished
 	} 2>>"$RUNDIR/errors"
 	[ "$step" = finished ] || echo "  $case/$col: failed at step '$step'" >&2
+	# flowpind writes its peers' counters (sync_peers) once a second
+	[ "$col" = sync ] && sleep 1.1
 	save_state "$col"
 	if [ "$HOLD" != 0 ] && [ "$col" != kernel ]; then
 		echo "  holding $ID for $HOLD s" >&2

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pin sync: the datapath reports each new pin once (pin_events), and the
+ * real flowpind, run with --sync in the router namespace of fixture.c,
+ * talks to this test, which plays its peer with the same key: it tells
+ * systemd it is ready only after the peer's bulk sync, sends its new pins
+ * (resent until acked), applies the peer's pins by gateway without
+ * replacing a usable one, answers a bulk request with every pin, and drops
+ * forged, replayed, truncated, oversized, stale and unknown datagrams by
+ * reason, without a pin from any of them. Bad sync options are refused
+ * with one line and nothing left behind.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "daemon.h"
+#include "fixture.h"
+#include "netns.h"
+#include "sync_wire.h"
+#include "tc_hook.h"
+
+#define PORTS "out1", "out2", "out3", "out4", "out5"
+#define DAEMON_ADDR "127.0.0.1:7430"
+#define PEER_PORT 7431
+
+static char key_path[64];
+static uint8_t key[SYNC_KEY_LEN];
+
+/* This test, as the daemon's peer. */
+struct tpeer {
+	int fd;
+	struct sockaddr_in daemon;
+	uint64_t epoch, seq;
+	struct sync_replay replay;
+};
+
+static struct tpeer peer = { .fd = -1 };
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int udp_socket(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void tpeer_open(void)
+{
+	peer.fd = udp_socket(PEER_PORT);
+	peer.daemon = (struct sockaddr_in){ .sin_family = AF_INET,
+					    .sin_port = htons(7430),
+					    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	peer.epoch = realtime_ns();
+	peer.seq = 0;
+	memset(&peer.replay, 0, sizeof(peer.replay));
+}
+
+static void tpeer_close(void)
+{
+	if (peer.fd >= 0)
+		close(peer.fd);
+	peer.fd = -1;
+}
+
+static void send_raw(int fd, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&peer.daemon,
+				sizeof(peer.daemon)),
+			 (ssize_t)len);
+}
+
+/* A message to the daemon: header, then n pins or acks, sealed. */
+static size_t build(uint8_t *buf, uint8_t type, uint8_t flags, uint32_t aux,
+		    const struct sync_pin *pins, const uint64_t *acks, int n)
+{
+	struct sync_hdr h = {
+		.type = type, .flags = flags, .count = n, .aux = aux,
+		.epoch = peer.epoch, .seq = ++peer.seq, .time_ns = realtime_ns(),
+	};
+
+	sync_put_hdr(buf, &h);
+	for (int i = 0; i < n; i++) {
+		if (pins)
+			sync_put_pin(buf, i, &pins[i]);
+		else
+			sync_put_ack(buf, i, acks[i]);
+	}
+	return sync_seal(buf, key);
+}
+
+static void tsend(uint8_t type, uint8_t flags, uint32_t aux,
+		  const struct sync_pin *pins, const uint64_t *acks, int n)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+
+	send_raw(peer.fd, buf, build(buf, type, flags, aux, pins, acks, n));
+}
+
+static void tack(uint64_t seq)
+{
+	tsend(SYNC_ACK, 0, 0, NULL, &seq, 1);
+}
+
+/*
+ * The daemon's next message of this type (others are acked when they ask
+ * for it, and skipped), within timeout_ms: its header and bytes. False when
+ * none came.
+ */
+static bool trecv(uint8_t type, struct sync_hdr *h, uint8_t *buf, int timeout_ms,
+		  bool ack_others)
+{
+	__u64 until = now_us() + timeout_ms * 1000ULL;
+
+	while (now_us() < until) {
+		struct pollfd p = { .fd = peer.fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, (until - now_us()) / 1000 + 1) <= 0)
+			continue;
+		n = recv(peer.fd, buf, SYNC_MAX_DGRAM, 0);
+		assert_true(n > 0);
+		assert_int_equal(sync_unseal(buf, n, key, h), -1);
+		assert_true(sync_clock_ok(h->time_ns, realtime_ns()));
+		assert_true(sync_replay_check(&peer.replay, h->epoch, h->seq));
+		if (h->type == type)
+			return true;
+		if (ack_others && (h->type == SYNC_PINS || h->type == SYNC_BULK_REQ))
+			tack(h->seq);
+	}
+	return false;
+}
+
+/* Greet the daemon, answer its bulk request with an empty bulk sync. */
+static void tpeer_join(void)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	/* as often as a daemon does and more: it may not listen yet */
+	for (int i = 0;; i++) {
+		assert_true(i < 50);
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		if (trecv(SYNC_BULK_REQ, &h, buf, 200, true))
+			break;
+	}
+	tack(h.seq);
+	tsend(SYNC_PINS, SYNC_F_END, 0, NULL, NULL, 0);
+}
+
+static pid_t start_synced(const char *wait_s)
+{
+	return daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			    "--sync-key", key_path, "--sync-wait", wait_s, PORTS,
+			    NULL);
+}
+
+/* Start flowpind and join it as its peer: ready, and in sync. */
+static pid_t start_joined(void)
+{
+	pid_t pid;
+
+	tpeer_open();
+	pid = start_synced("30");
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	return pid;
+}
+
+/* --- what the test checks in the daemon's maps --------------------------- */
+
+static __u32 nh_id(int out)
+{
+	struct nexthop_addr a;
+	int fd = pinned_fd("nexthop_index");
+	__u8 gw[4];
+	char s[32];
+	__u32 id = 0;
+
+	snprintf(s, sizeof(s), "10.0.%d.2", out);
+	inet_pton(AF_INET, s, gw);
+	nexthop_addr_from(&a, rt.ifindex_out[out], FP_AF_INET, gw);
+	bpf_map_lookup_elem(fd, &a, &id);
+	close(fd);
+	return id;
+}
+
+static struct flow_key flow(int sport)
+{
+	struct flow_key k = { .family = FP_AF_INET, .proto = IPPROTO_TCP,
+			      .sport = htons(sport), .dport = htons(443) };
+
+	inet_pton(AF_INET, CLIENT4, k.saddr);
+	inet_pton(AF_INET, SVC4, k.daddr);
+	return k;
+}
+
+/* The next hop id a flow is pinned to in the daemon's flow_pins; 0: none. */
+static __u32 pinned_to(int sport)
+{
+	struct flow_key k = flow(sport);
+	struct flow_pin p = { 0 };
+	int fd = pinned_fd("flow_pins");
+
+	bpf_map_lookup_elem(fd, &k, &p);
+	close(fd);
+	return p.nh_id;
+}
+
+static struct sync_pin wire_pin(int sport, const char *gw)
+{
+	struct sync_pin p = { .key = flow(sport), .gw_family = FP_AF_INET };
+
+	inet_pton(AF_INET, gw, p.gw);
+	return p;
+}
+
+static struct sync_peer_status peer_status(__u32 entry)
+{
+	struct sync_peer_status st = { 0 };
+	int fd = pinned_fd("sync_peers");
+
+	bpf_map_lookup_elem(fd, &entry, &st);
+	close(fd);
+	return st;
+}
+
+/* The status is written once a second: wait for it to show n of a kind. */
+static struct sync_peer_status wait_status(__u32 entry, size_t off, __u64 n)
+{
+	struct sync_peer_status st;
+
+	for (int i = 0; i < 40; i++) {
+		st = peer_status(entry);
+		if (*(__u64 *)((char *)&st + off) >= n)
+			break;
+		usleep(100000);
+	}
+	return st;
+}
+
+#define WAIT_STATUS(entry, field, n) \
+	wait_status(entry, offsetof(struct sync_peer_status, field), n)
+
+/* Packets of these flows through the attached program (tc on these veths). */
+static void flows_through(int first, int n, int *egress)
+{
+	static const __u8 out5_mac[6] = { 2, 0, 0, 0, 5, 1 };
+	struct flowpin_fixture f = {
+		.hook = HOOK_TC,
+		.prog_fd = bpf_prog_get_fd_by_id(tc_hook_prog_id(rt.ifindex_out[5])),
+	};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+
+	assert_true(f.prog_fd >= 0);
+	for (int i = 0; i < n; i++) {
+		struct pkt_spec s = {
+			.family = 4, .proto = IPPROTO_TCP, .src = CLIENT4,
+			.dst = SVC4, .sport = first + i, .dport = 443,
+			.dmac = out5_mac, .tcp_flags = 0x02,
+		};
+		size_t len = pkt_build(&s, in);
+		__u32 out_len;
+
+		assert_int_equal(fixture_run(&f, in, len, out, &out_len,
+					     rt.ifindex_out[5]), XDP_REDIRECT);
+		egress[i] = egress_of(out);
+	}
+	close(f.prog_fd);
+}
+
+/* --- tests ----------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	if (daemon_paths_init("test_sync") || router_create() ||
+	    sh("ip link set lo up"))
+		return -1;
+	snprintf(key_path, sizeof(key_path), "/tmp/fp-sync-key-%d", getpid());
+	fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "a shared secret of the test's, 40 bytes.", 40) != 40)
+		return -1;
+	close(fd);
+	{
+		char err[256];
+
+		return sync_key_load(key_path, key, err, sizeof(err));
+	}
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	unlink(key_path);
+	router_destroy();
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static const int four[] = { 1, 2, 3, 4 };
+
+	(void)state;
+	unlink(log_path);
+	return route_svc(four, 4);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tpeer_close();
+	daemon_cleanup();
+	return 0;
+}
+
+/* One record per new pin, with the pin flow_pins holds; none for hits. */
+static int count_event(void *ctx, void *data, size_t len)
+{
+	struct flowpin_fixture *f = ctx;
+	const struct pin_event *ev = data;
+
+	assert_int_equal(len, sizeof(*ev));
+	assert_int_equal(ev->pin.nh_id, pin_of(f, &ev->key));
+	return 1; /* counted by ring_buffer__consume() */
+}
+
+static void datapath_reports_each_new_pin(void **state)
+{
+	struct fixture_opts o = { .hook = HOOK_XDP, .sync_pins = true };
+	struct flowpin_fixture f;
+	struct ring_buffer *rb;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	__u32 out_len;
+	int n;
+
+	(void)state;
+	assert_int_equal(fixture_load_opts(&f, &o), 0);
+	rb = ring_buffer__new(bpf_map__fd(f.skel->maps.pin_events), count_event,
+			      &f, NULL);
+	assert_non_null(rb);
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 10; i++) {
+			struct pkt_spec s = {
+				.family = i % 2 ? 6 : 4, .proto = IPPROTO_UDP,
+				.src = i % 2 ? CLIENT6 : CLIENT4,
+				.dst = i % 2 ? SVC6 : SVC4,
+				.sport = 5000 + i, .dport = 53,
+			};
+			size_t len = pkt_build(&s, in);
+
+			assert_int_equal(fixture_run(&f, in, len, out, &out_len,
+						     rt.ifindex_in0), XDP_REDIRECT);
+		}
+	n = ring_buffer__consume(rb);
+	assert_int_equal(n, 10);
+	ring_buffer__free(rb);
+	fixture_unload(&f);
+
+	/* and none without sync */
+	o.sync_pins = false;
+	assert_int_equal(fixture_load_opts(&f, &o), 0);
+	rb = ring_buffer__new(bpf_map__fd(f.skel->maps.pin_events), count_event,
+			      &f, NULL);
+	for (int i = 0; i < 10; i++) {
+		struct pkt_spec s = { .family = 4, .proto = IPPROTO_UDP,
+				      .src = CLIENT4, .dst = SVC4,
+				      .sport = 5000 + i, .dport = 53 };
+		size_t len = pkt_build(&s, in);
+
+		assert_int_equal(fixture_run(&f, in, len, out, &out_len,
+					     rt.ifindex_in0), XDP_REDIRECT);
+	}
+	assert_int_equal(ring_buffer__consume(rb), 0);
+	ring_buffer__free(rb);
+	fixture_unload(&f);
+}
+
+static void ready_after_the_peers_bulk_sync(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	pid = start_synced("30");
+	assert_true(pid > 0);
+	sleep(1);
+	assert_false(daemon_log_has("ready:"));
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("bulk sync from 127.0.0.1:7431 done: 0 pins"));
+}
+
+static void ready_after_the_wait_without_peers(void **state)
+{
+	__u64 t0 = now_us();
+	pid_t pid = start_synced("1");
+
+	(void)state;
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(now_us() - t0 >= 1000000);
+	assert_true(daemon_log_has("no bulk sync from 127.0.0.1:7431 after 1 s"));
+	assert_int_equal(peer_status(1).state, FP_PEER_WAITING);
+}
+
+static void new_pins_reach_the_peer_until_acked(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	int egress[16], seen = 0;
+	struct sync_hdr h;
+	struct sync_peer_status st;
+
+	(void)state;
+	start_joined();
+	flows_through(31000, 16, egress);
+	while (seen < 16) {
+		assert_true(trecv(SYNC_PINS, &h, buf, 2000, true));
+		for (unsigned int i = 0; i < h.count; i++) {
+			struct sync_pin p;
+			char gw[32];
+			int sport;
+
+			sync_get_pin(buf, i, &p);
+			sport = ntohs(p.key.sport);
+			assert_in_range(sport, 31000, 31015);
+			assert_int_equal(p.key.l3dom, 0);
+			/* the gateway of the egress the flow took */
+			snprintf(gw, sizeof(gw), "10.0.%d.2", egress[sport - 31000]);
+			assert_int_equal(p.gw_family, FP_AF_INET);
+			assert_int_equal(p.gw[0], inet_addr(gw));
+			seen++;
+		}
+		tack(h.seq);
+	}
+	assert_int_equal(seen, 16);
+
+	/* one more, not acked: sent again, with a new seq, until it is */
+	flows_through(31100, 1, egress);
+	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
+	{
+		uint64_t first = h.seq;
+		struct sync_pin p;
+
+		assert_true(trecv(SYNC_PINS, &h, buf, 1000, false));
+		assert_true(h.seq > first);
+		sync_get_pin(buf, 0, &p);
+		assert_int_equal(ntohs(p.key.sport), 31100);
+		tack(h.seq);
+	}
+	st = WAIT_STATUS(1, resends, 1);
+	assert_true(st.resends >= 1);
+	assert_int_equal(st.state, FP_PEER_UP);
+	assert_true(st.pins_sent >= 17);
+	/* acked: no more copies */
+	assert_false(trecv(SYNC_PINS, &h, buf, 700, false));
+}
+
+static void peer_pins_are_applied_by_gateway(void **state)
+{
+	struct sync_pin pins[10];
+	int egress[8], existing;
+	char gw[32];
+	struct sync_peer_status st;
+
+	(void)state;
+	start_joined();
+	flows_through(31000, 1, &existing);
+	for (int i = 0; i < 8; i++) {
+		snprintf(gw, sizeof(gw), "10.0.%d.2", i % 4 + 1);
+		pins[i] = wire_pin(32000 + i, gw);
+	}
+	/* a flow pinned here already, to another gateway: kept */
+	snprintf(gw, sizeof(gw), "10.0.%d.2", existing % 4 + 1);
+	pins[8] = wire_pin(31000, gw);
+	/* a gateway this router does not have */
+	pins[9] = wire_pin(32100, "10.77.0.1");
+	tsend(SYNC_PINS, 0, 0, pins, NULL, 10);
+
+	st = WAIT_STATUS(1, pins_received, 10);
+	assert_int_equal(st.pins_received, 10);
+	assert_int_equal(st.pins_applied, 8);
+	assert_int_equal(st.skips[FP_SKIP_HAVE], 1);
+	assert_int_equal(st.skips[FP_SKIP_GATEWAY], 1);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pinned_to(32000 + i), nh_id(i % 4 + 1));
+	assert_int_equal(pinned_to(31000), nh_id(existing));
+	assert_int_equal(pinned_to(32100), 0);
+	/* and the datapath sends those flows where the peer pinned them */
+	flows_through(32000, 8, egress);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(egress[i], i % 4 + 1);
+}
+
+/* A datagram with one pin for this flow, sealed with this key. */
+static size_t pin_dgram(uint8_t *buf, int sport, const uint8_t *k,
+			uint64_t time_ns)
+{
+	struct sync_pin p = wire_pin(sport, "10.0.1.2");
+	struct sync_hdr h = { .type = SYNC_PINS, .count = 1, .epoch = peer.epoch,
+			      .seq = ++peer.seq, .time_ns = time_ns };
+
+	sync_put_hdr(buf, &h);
+	sync_put_pin(buf, 0, &p);
+	return sync_seal(buf, k);
+}
+
+static void bad_datagrams_are_dropped_and_never_pin(void **state)
+{
+	static const uint8_t wrong_key[SYNC_KEY_LEN] = { 0xee };
+	uint8_t buf[SYNC_MAX_DGRAM + 100], good[SYNC_MAX_DGRAM];
+	struct sync_peer_status st, self;
+	size_t len, good_len;
+	pid_t pid = start_joined();
+	int other;
+
+	(void)state;
+	/* a good one first, kept for the replay */
+	good_len = pin_dgram(good, 33000, key, realtime_ns());
+	send_raw(peer.fd, good, good_len);
+	WAIT_STATUS(1, pins_applied, 1);
+	assert_int_not_equal(pinned_to(33000), 0);
+	{
+		struct flow_key k = flow(33000);
+		int fd = pinned_fd("flow_pins");
+
+		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+		close(fd);
+	}
+
+	send_raw(peer.fd, good, good_len);			/* replay */
+	len = pin_dgram(buf, 33001, wrong_key, realtime_ns());	/* forged */
+	send_raw(peer.fd, buf, len);
+	len = pin_dgram(buf, 33002, key, realtime_ns());	/* truncated */
+	send_raw(peer.fd, buf, len - 5);
+	len = pin_dgram(buf, 33003, key, realtime_ns());	/* oversized */
+	memset(buf + len, 0, sizeof(buf) - len);
+	send_raw(peer.fd, buf, SYNC_MAX_DGRAM + 100);
+	len = pin_dgram(buf, 33004, key, realtime_ns());	/* version 2 */
+	buf[2] = 2;
+	crypto_auth(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key);
+	send_raw(peer.fd, buf, len);
+	len = pin_dgram(buf, 33005, key, realtime_ns() - 3600ULL * 1000000000ULL);
+	send_raw(peer.fd, buf, len);				/* an hour old */
+	send_raw(peer.fd, buf, 10);				/* short */
+	other = udp_socket(PEER_PORT + 1);			/* not a peer */
+	len = pin_dgram(buf, 33006, key, realtime_ns());
+	send_raw(other, buf, len);
+	close(other);
+
+	self = WAIT_STATUS(0, drops[FP_DROP_UNKNOWN], 1);
+	st = WAIT_STATUS(1, drops[FP_DROP_SHORT], 1);
+	assert_int_equal(st.drops[FP_DROP_REPLAY], 1);
+	assert_int_equal(st.drops[FP_DROP_AUTH], 2); /* forged, truncated */
+	assert_int_equal(st.drops[FP_DROP_LONG], 1);
+	assert_int_equal(st.drops[FP_DROP_VERSION], 1);
+	assert_int_equal(st.drops[FP_DROP_CLOCK], 1);
+	assert_int_equal(st.drops[FP_DROP_SHORT], 1);
+	assert_int_equal(self.drops[FP_DROP_UNKNOWN], 1);
+	for (int sport = 33000; sport <= 33006; sport++)
+		assert_int_equal(pinned_to(sport), 0);
+	/* and it is still there, taking good ones */
+	assert_int_equal(kill(pid, 0), 0);
+	len = pin_dgram(buf, 33007, key, realtime_ns());
+	send_raw(peer.fd, buf, len);
+	st = WAIT_STATUS(1, pins_applied, 2);
+	assert_int_equal(st.pins_applied, 2);
+	assert_int_equal(pinned_to(33007), nh_id(1));
+}
+
+static void bulk_request_gets_every_pin(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	int egress[64], seen[64] = { 0 }, n = 0;
+	struct sync_hdr h;
+
+	(void)state;
+	start_joined();
+	flows_through(34000, 64, egress);
+	/* the new pins themselves, acked and left aside */
+	while (trecv(SYNC_PINS, &h, buf, 500, true))
+		tack(h.seq);
+	tsend(SYNC_BULK_REQ, 0, 0, NULL, NULL, 0);
+	for (;;) {
+		assert_true(trecv(SYNC_PINS, &h, buf, 3000, true));
+		tack(h.seq);
+		if (h.flags & SYNC_F_END)
+			break;
+		assert_int_equal(h.flags, SYNC_F_BULK);
+		for (unsigned int i = 0; i < h.count; i++) {
+			struct sync_pin p;
+			int sport;
+
+			sync_get_pin(buf, i, &p);
+			sport = ntohs(p.key.sport) - 34000;
+			assert_in_range(sport, 0, 63);
+			assert_int_equal(seen[sport], 0);
+			seen[sport] = 1;
+			assert_int_equal(p.gw[0], htonl(0x0a000002 | egress[sport] << 8));
+			n++;
+		}
+	}
+	assert_int_equal(n, 64);
+	assert_int_equal(h.aux, 64);
+}
+
+static void bad_sync_options_are_refused(void **state)
+{
+	char loose[80], short_key[80];
+	static const struct {
+		const char *args[4];
+		const char *expect;
+	} cases[] = {
+		{ { "--peer", "127.0.0.1:7431" }, "need --sync" },
+		{ { "--sync", DAEMON_ADDR }, "needs --sync-key" },
+		{ { "--sync", "10.0.0.1:x" }, "invalid value '10.0.0.1:x' for --sync" },
+	};
+	int fd;
+	pid_t pid;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unlink(log_path);
+		pid = daemon_start(cases[i].args[0], cases[i].args[1], PORTS, NULL);
+		assert_int_equal(daemon_wait_exit(pid), 2);
+		assert_true(daemon_log_has(cases[i].expect));
+	}
+	snprintf(loose, sizeof(loose), "%s-loose", key_path);
+	fd = open(loose, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	fchmod(fd, 0644);
+	close(fd);
+	snprintf(short_key, sizeof(short_key), "%s-short", key_path);
+	fd = open(short_key, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	unlink(log_path);
+	pid = daemon_start("--sync", DAEMON_ADDR, "--sync-key", loose, PORTS, NULL);
+	assert_int_not_equal(daemon_wait_exit(pid), 0);
+	assert_true(daemon_log_has("chmod 600"));
+	unlink(log_path);
+	pid = daemon_start("--sync", DAEMON_ADDR, "--sync-key", short_key, PORTS, NULL);
+	assert_int_not_equal(daemon_wait_exit(pid), 0);
+	assert_true(daemon_log_has("at least 32 are needed"));
+	unlink(log_path);
+	pid = daemon_start("--sync", "192.0.2.77", "--sync-key", key_path, PORTS, NULL);
+	assert_int_not_equal(daemon_wait_exit(pid), 0);
+	assert_true(daemon_log_has("cannot listen for pin sync on 192.0.2.77:7430"));
+	unlink(loose);
+	unlink(short_key);
+	/* nothing attached, nothing pinned */
+	assert_int_equal(tc_hook_prog_id(rt.ifindex_out[1]), 0);
+	assert_false(pin_dir_exists());
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(datapath_reports_each_new_pin),
+		cmocka_unit_test_setup_teardown(ready_after_the_peers_bulk_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(ready_after_the_wait_without_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_pins_reach_the_peer_until_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_pins_are_applied_by_gateway, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
