@@ -45,6 +45,24 @@ $(BUILD)/fuzz_seeds: $(BUILD)/fuzz_seeds.o $(BUILD)/packets.o
 $(BUILD)/test_fuzz: tests/fuzz.sh $(BUILD)/fuzz_parse $(BUILD)/fuzz_seeds | $(BUILD)
 	$(Q)install -m 0755 $< $@
 
+# Pin sync's receive parser, the same way; its seeds from the same file.
+ifneq ($(SANITIZE),1)
+TESTS += $(BUILD)/test_fuzz_sync
+endif
+$(BUILD)/fuzz_sync: tests/fuzz_sync.c loader/sync_wire.c loader/sync_wire.h include/flowpin.h | $(BUILD)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Wall -Werror \
+		-Iinclude -Iloader -I$(ARCH_INC) tests/fuzz_sync.c loader/sync_wire.c \
+		-o $@ -lsodium
+
+$(BUILD)/fuzz_sync_seeds: tests/fuzz_sync.c $(BUILD)/sync_wire.o | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_SEEDS $(LDFLAGS) $^ -o $@ -lsodium
+
+$(BUILD)/test_fuzz_sync: tests/fuzz_sync.sh $(BUILD)/fuzz_sync $(BUILD)/fuzz_sync_seeds | $(BUILD)
+	$(Q)install -m 0755 $< $@
+
 # flowpind beside another XDP program, through libxdp's dispatcher.
 TESTS += $(BUILD)/test_coexist
 $(BUILD)/test_coexist: tests/coexist.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl $(BUILD)/xdp_pass.bpf.o

@@ -9,7 +9,7 @@ SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client
 # Not in the sanitizer build: the suite runs the same daemon code as
 # test_flowpind and test_faults do there, and takes minutes.
 ifneq ($(SANITIZE),1)
-TESTS += $(BUILD)/test_scenarios $(BUILD)/test_mutants
+TESTS += $(BUILD)/test_scenarios $(BUILD)/test_mutants $(BUILD)/test_fleet
 endif
 
 # tests/scenario/NAME.c -> $(BUILD)/scenario_NAME, one file each.
@@ -22,6 +22,13 @@ $(BUILD)/test_scenarios: tests/scenario/scenarios.sh $(SCENARIO_BINS) | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)printf '#!/bin/sh\nexec "%s" --build "%s" "$$@"\n' \
 		"$(CURDIR)/tests/scenario/scenarios.sh" "$(abspath $(BUILD))" > $@
+	$(Q)chmod +x $@
+
+# Three routers behind one ECMP upstream, with and without pin sync.
+$(BUILD)/test_fleet: tests/scenario/fleet.sh $(SCENARIO_BINS) | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)printf '#!/bin/sh\nexec "%s" --build "%s" "$$@"\n' \
+		"$(CURDIR)/tests/scenario/fleet.sh" "$(abspath $(BUILD))" > $@
 	$(Q)chmod +x $@
 
 # Broken daemons the suite must catch (tests/mutants.sh).
