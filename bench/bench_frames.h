@@ -19,6 +19,7 @@ enum bench_target {
 	BT_P0 = 0,
 	BT_FLOWPIN = 1,
 	BT_REF = 2,
+	BT_FLOWPIN_SYNC = 3, /* flowpin telling of new pins (pin_events) */
 	BT_MAX,
 };
 

@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@
 #include "bench_p0.skel.h"
 #include "bench_xdp_ref.skel.h"
 
-enum variant { V_P0, V_REF, V_HIT, V_SHARED, V_MISS, V_MAX };
+enum variant { V_P0, V_REF, V_HIT, V_SHARED, V_MISS, V_MISS_SYNC, V_MAX };
 
 static const char *const variant_names[V_MAX] = {
 	[V_P0] = "P0 parse only (harness floor)",
@@ -31,11 +33,19 @@ static const char *const variant_names[V_MAX] = {
 	[V_HIT] = "flowpin per-CPU cache hit",
 	[V_SHARED] = "flowpin shared-table hit",
 	[V_MISS] = "flowpin miss (new flow: FIB + pin)",
+	[V_MISS_SYNC] = "flowpin miss, pins synced (+ pin_events)",
 };
 
 struct cost {
 	struct bench *b;
 	struct flowpin *fp;
+	struct flowpin *fp_sync; /* the same maps, sync_pins on */
+	struct ring_buffer *rb;	 /* its pin_events, drained as flowpind would */
+	pthread_t drainer;
+	bool draining;
+	atomic_bool stop;
+	atomic_ullong events;
+	__u64 events_made, events_lost;
 	struct bench_driver *drv;
 	struct bench_p0 *p0;
 	struct bench_xdp_ref *ref;
@@ -109,12 +119,76 @@ static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 	return 0;
 }
 
+static int count_event(void *ctx, void *data, size_t len)
+{
+	struct cost *c = ctx;
+
+	(void)data;
+	(void)len;
+	atomic_fetch_add(&c->events, 1);
+	return 0;
+}
+
+/* flowpind's side of the ring, on another CPU: read as flowpind does. */
+static void *drain(void *arg)
+{
+	struct cost *c = arg;
+
+	while (!atomic_load(&c->stop)) {
+		ring_buffer__poll(c->rb, FP_PIN_EVENTS_READ_MS);
+		ring_buffer__consume(c->rb);
+	}
+	ring_buffer__consume(c->rb);
+	return NULL;
+}
+
+/*
+ * A second copy of flowpin on the first one's maps, with sync_pins set:
+ * the same pins and next hops, and a new pin also goes to pin_events.
+ */
+static int load_sync_copy(struct cost *c)
+{
+	struct bpf_map *m, *mine;
+	int err;
+
+	c->fp_sync = flowpin__open();
+	if (!c->fp_sync)
+		return -errno;
+	*c->fp_sync->rodata = *c->fp->rodata;
+	c->fp_sync->rodata->sync_pins = true;
+	bpf_object__for_each_map(m, c->fp->obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		mine = bpf_object__find_map_by_name(c->fp_sync->obj,
+						    bpf_map__name(m));
+		if (!mine)
+			return -ENOENT;
+		err = bpf_map__reuse_fd(mine, bpf_map__fd(m));
+		if (err)
+			return err;
+	}
+	err = flowpin__load(c->fp_sync);
+	if (err)
+		return err;
+	c->rb = ring_buffer__new(bpf_map__fd(c->fp->maps.pin_events),
+				 count_event, c, NULL);
+	if (!c->rb)
+		return -errno;
+	err = pthread_create(&c->drainer, NULL, drain, c);
+	if (err)
+		return -err;
+	c->draining = true;
+	return 0;
+}
+
 static int load_all(struct cost *c, __u32 pins, __u32 cached)
 {
 	int fds[BT_MAX], err;
 
 	c->ncpu = libbpf_num_possible_cpus();
 	err = load_flowpin(c, pins, cached);
+	if (!err)
+		err = load_sync_copy(c);
 	if (err)
 		return err;
 	c->p0 = bench_p0__open_and_load();
@@ -133,6 +207,7 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 	fds[BT_P0] = bpf_program__fd(c->p0->progs.p0);
 	fds[BT_FLOWPIN] = bpf_program__fd(c->fp->progs.flowpin);
 	fds[BT_REF] = bpf_program__fd(c->ref->progs.xdp_ref);
+	fds[BT_FLOWPIN_SYNC] = bpf_program__fd(c->fp_sync->progs.flowpin);
 	for (__u32 i = 0; i < BT_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(c->drv->maps.targets), &i,
 					&fds[i], BPF_ANY))
@@ -143,6 +218,12 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 
 static void unload_all(struct cost *c)
 {
+	if (c->draining) {
+		atomic_store(&c->stop, true);
+		pthread_join(c->drainer, NULL);
+	}
+	ring_buffer__free(c->rb);
+	flowpin__destroy(c->fp_sync);
 	bench_driver__destroy(c->drv);
 	bench_xdp_ref__destroy(c->ref);
 	bench_p0__destroy(c->p0);
@@ -370,6 +451,19 @@ static int measure(struct cost *c, enum variant v, __u32 flows, int round,
 		      "miss: verdict %u, pin_new +%llu forwarded +%llu of %u",
 		      r.retval, D(FP_STAT_PIN_NEW), D(FP_STAT_FORWARDED), n_new);
 		break;
+	case V_MISS_SYNC:
+		fp_stats(c, before);
+		err = run(c, BT_FLOWPIN_SYNC, c->next_new, 0, true, n_new, &r);
+		c->next_new += n_new;
+		fp_stats(c, after);
+		check(b, !err && forwarded_ok(&r) && D(FP_STAT_PIN_NEW) == n_new &&
+			      D(FP_STAT_FORWARDED) == n_new,
+		      "miss, synced: verdict %u, pin_new +%llu forwarded +%llu of %u",
+		      r.retval, D(FP_STAT_PIN_NEW), D(FP_STAT_FORWARDED), n_new);
+		/* a full ring loses records, and a lost one costs less: counted */
+		c->events_lost += D(FP_STAT_PIN_EVENT_LOST);
+		c->events_made += D(FP_STAT_PIN_NEW);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -486,6 +580,24 @@ int bench_cost(struct bench *b, __u32 flows)
 		}
 		row("1", what, val, v == V_REF ? "1.00" : ratio, target, met);
 	}
+	/* what telling flowpind of a new pin adds, and that the ring kept up */
+	atomic_store(&c.stop, true);
+	pthread_join(c.drainer, NULL);
+	c.draining = false;
+	say("  pin_events: %llu new pins, %llu records read, %llu lost (ring full)\n",
+	    (unsigned long long)c.events_made,
+	    (unsigned long long)atomic_load(&c.events),
+	    (unsigned long long)c.events_lost);
+	check(b, atomic_load(&c.events) + c.events_lost == c.events_made,
+	      "pin_events: %llu read + %llu lost != %llu new pins",
+	      (unsigned long long)atomic_load(&c.events),
+	      (unsigned long long)c.events_lost,
+	      (unsigned long long)c.events_made);
+	snprintf(what, sizeof(what), "%s: what pin sync adds to a new flow", label);
+	snprintf(val, sizeof(val), "%+.1f ns", med[V_MISS_SYNC] - med[V_MISS]);
+	snprintf(ratio, sizeof(ratio), "%.1f%% lost", c.events_made ?
+		 100.0 * c.events_lost / c.events_made : 0.0);
+	row("1", what, val, ratio, NULL, NULL);
 out:
 	if (err)
 		check(b, false, "section 1 (%s): %s", label, strerror(-err));

@@ -210,6 +210,7 @@ struct pin_event {
 	struct flow_pin pin;
 };
 #define FP_PIN_EVENTS_BYTES (1U << 20)
+#define FP_PIN_EVENTS_READ_MS 10 /* flowpind reads the ring this often */
 
 /*
  * sync_peers map (an array, written by flowpind only): the state of pin

@@ -18,7 +18,7 @@
 #include "sync.h"
 #include "sync_wire.h"
 
-#define TICK_MS 25		/* resends and hellos are checked this often */
+#define TICK_MS FP_PIN_EVENTS_READ_MS /* the ring is read, resends checked */
 #define HELLO_MS 1000
 #define DOWN_MS 3000		/* a peer silent this long is down */
 #define RTO_MIN_MS 100		/* first resend */
@@ -752,8 +752,11 @@ void sync_work(struct sync *s)
 		} else {
 			__u64 x;
 
-			if (read(s->timerfd, &x, sizeof(x)) == sizeof(x))
+			if (read(s->timerfd, &x, sizeof(x)) == sizeof(x)) {
+				/* records wake nobody: read them now */
+				ring_buffer__consume(s->rb);
 				tick(s);
+			}
 		}
 	}
 	for (int i = 0; i < s->n; i++)
