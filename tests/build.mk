@@ -8,6 +8,7 @@ ifneq ($(SANITIZE),1)
 TESTS += $(BUILD)/test_random_frames $(BUILD)/test_pinning $(BUILD)/test_too_big
 endif
 TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o \
+	     $(BUILD)/sync_peer.o \
 	     $(BUILD)/verdict_model.o
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a

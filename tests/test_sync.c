@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "fixture.h"
 #include "netns.h"
+#include "sync_peer.h"
 #include "sync_wire.h"
 #include "tc_hook.h"
 
@@ -44,136 +45,47 @@
 static char key_path[64];
 static uint8_t key[SYNC_KEY_LEN];
 
-/* This test, as the daemon's peer. */
-struct tpeer {
-	int fd;
-	struct sockaddr_in daemon;
-	uint64_t epoch, seq;
-	struct sync_replay replay;
-};
-
-static struct tpeer peer = { .fd = -1 };
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int udp_socket(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
+static struct test_peer peer = { .fd = -1 };
 
 static void tpeer_open(void)
 {
-	peer.fd = udp_socket(PEER_PORT);
-	peer.daemon = (struct sockaddr_in){ .sin_family = AF_INET,
-					    .sin_port = htons(7430),
-					    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	peer.epoch = realtime_ns();
-	peer.seq = 0;
-	memset(&peer.replay, 0, sizeof(peer.replay));
+	assert_int_equal(test_peer_open(&peer, PEER_PORT, 7430, key), 0);
 }
 
 static void tpeer_close(void)
 {
-	if (peer.fd >= 0)
-		close(peer.fd);
-	peer.fd = -1;
+	test_peer_close(&peer);
 }
 
 static void send_raw(int fd, const uint8_t *buf, size_t len)
 {
-	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&peer.daemon,
-				sizeof(peer.daemon)),
-			 (ssize_t)len);
-}
-
-/* A message to the daemon: header, then n pins or acks, sealed. */
-static size_t build(uint8_t *buf, uint8_t type, uint8_t flags, uint32_t aux,
-		    const struct sync_pin *pins, const uint64_t *acks, int n)
-{
-	struct sync_hdr h = {
-		.type = type, .flags = flags, .count = n, .aux = aux,
-		.epoch = peer.epoch, .seq = ++peer.seq, .time_ns = realtime_ns(),
-	};
-
-	sync_put_hdr(buf, &h);
-	for (int i = 0; i < n; i++) {
-		if (pins)
-			sync_put_pin(buf, i, &pins[i]);
-		else
-			sync_put_ack(buf, i, acks[i]);
-	}
-	return sync_seal(buf, key);
+	assert_int_equal(test_peer_send_raw(&peer, fd, buf, len), 0);
 }
 
 static void tsend(uint8_t type, uint8_t flags, uint32_t aux,
 		  const struct sync_pin *pins, const uint64_t *acks, int n)
 {
-	uint8_t buf[SYNC_MAX_DGRAM];
-
-	send_raw(peer.fd, buf, build(buf, type, flags, aux, pins, acks, n));
+	assert_int_equal(test_peer_send(&peer, type, flags, aux, pins, acks, n), 0);
 }
 
 static void tack(uint64_t seq)
 {
-	tsend(SYNC_ACK, 0, 0, NULL, &seq, 1);
+	assert_int_equal(test_peer_ack(&peer, seq), 0);
 }
 
-/*
- * The daemon's next message of this type (others are acked when they ask
- * for it, and skipped), within timeout_ms: its header and bytes. False when
- * none came.
- */
+/* The daemon's next message of this type; every one it sends must be good. */
 static bool trecv(uint8_t type, struct sync_hdr *h, uint8_t *buf, int timeout_ms,
 		  bool ack_others)
 {
-	__u64 until = now_us() + timeout_ms * 1000ULL;
+	int got = test_peer_recv(&peer, type, h, buf, timeout_ms, ack_others);
 
-	while (now_us() < until) {
-		struct pollfd p = { .fd = peer.fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, (until - now_us()) / 1000 + 1) <= 0)
-			continue;
-		n = recv(peer.fd, buf, SYNC_MAX_DGRAM, 0);
-		assert_true(n > 0);
-		assert_int_equal(sync_unseal(buf, n, key, h), -1);
-		assert_true(sync_clock_ok(h->time_ns, realtime_ns()));
-		assert_true(sync_replay_check(&peer.replay, h->epoch, h->seq));
-		if (h->type == type)
-			return true;
-		if (ack_others && (h->type == SYNC_PINS || h->type == SYNC_BULK_REQ))
-			tack(h->seq);
-	}
-	return false;
+	assert_int_not_equal(got, -1);
+	return got == 1;
 }
 
-/* Greet the daemon, answer its bulk request with an empty bulk sync. */
 static void tpeer_join(void)
 {
-	uint8_t buf[SYNC_MAX_DGRAM];
-	struct sync_hdr h;
-
-	/* as often as a daemon does and more: it may not listen yet */
-	for (int i = 0;; i++) {
-		assert_true(i < 50);
-		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
-		if (trecv(SYNC_BULK_REQ, &h, buf, 200, true))
-			break;
-	}
-	tack(h.seq);
-	tsend(SYNC_PINS, SYNC_F_END, 0, NULL, NULL, 0);
+	assert_int_equal(test_peer_join(&peer, 10000), 0);
 }
 
 static pid_t start_synced(const char *wait_s)
