@@ -26,6 +26,7 @@ struct bench {
 	__be32 dsts[BENCH_NDST]; /* destinations of the table in use */
 	const char *table;     /* "10 routes" or "750k routes" */
 	int checks_failed, checks_passed;
+	const char *const *daemon_extra; /* more flowpind options; NULL-ended */
 };
 
 /* A line of the final table. */
@@ -69,5 +70,6 @@ int bench_cost(struct bench *b, __u32 flows);
 int bench_pps(struct bench *b, struct daemon_proc *d);
 int bench_mem(struct bench *b);
 int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes);
+int bench_sync(struct bench *b);
 
 #endif

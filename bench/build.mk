@@ -6,7 +6,7 @@
 
 BENCH_BPF_NAMES := driver p0 xdp_ref gen sink
 BENCH_SKELS := $(BENCH_BPF_NAMES:%=$(BUILD)/bench_%.skel.h)
-BENCH_OBJS := $(addprefix $(BUILD)/bench_,main.o util.o cost.o pps.o mem.o cp.o)
+BENCH_OBJS := $(addprefix $(BUILD)/bench_,main.o util.o cost.o pps.o mem.o cp.o sync.o)
 BENCH_ARGS ?=
 
 $(BUILD)/bench_%.bpf.o: bench/%.bpf.c bench/*.h bpf/*.h include/flowpin.h | $(BUILD)
@@ -18,7 +18,7 @@ $(BUILD)/bench_%.o: bench/%.c bench/*.h tests/*.h loader/*.h tools/stats_text.h 
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -Itests -Itools -c $< -o $@
 
-$(BUILD)/flowpin_bench: $(BENCH_OBJS) $(addprefix $(BUILD)/,fixture.o netns.o packets.o) \
+$(BUILD)/flowpin_bench: $(BENCH_OBJS) $(addprefix $(BUILD)/,fixture.o netns.o packets.o sync_peer.o) \
 		$(FLOWPINCTL_TEXT_OBJS) \
 		$(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)

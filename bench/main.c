@@ -7,7 +7,7 @@
  *                 [--sections LIST] [--keep] [--daemon-verbose]
  *
  * --sections 1,4: run only these of the issue's sections (1 ns/packet,
- * 2 pps, 3 memory, 4 control plane). --keep leaves /tmp/fpb-PID (flowpind's
+ * 2 pps, 3 memory, 4 control plane, 5 pin sync). --keep leaves /tmp/fpb-PID (flowpind's
  * logs, the route files) behind; --daemon-verbose runs flowpind with -v.
  *
  * --routes 0 skips the big table. --smoke: tiny sizes, no big table; ends
@@ -123,7 +123,7 @@ static unsigned parse_sections(const char *s)
 	unsigned bits = 0;
 
 	for (; *s; s++) {
-		if (*s >= '1' && *s <= '4')
+		if (*s >= '1' && *s <= '5')
 			bits |= 1U << (*s - '0');
 		else if (*s != ',')
 			return 0;
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 		case 'S':
 			b.sections = parse_sections(optarg);
 			if (!b.sections) {
-				fprintf(stderr, "flowpin_bench: --sections takes numbers 1-4, as in 1,4\n");
+				fprintf(stderr, "flowpin_bench: --sections takes numbers 1-5, as in 1,4\n");
 				return 2;
 			}
 			break;
@@ -196,6 +196,8 @@ int main(int argc, char **argv)
 		cost_rows();
 	if (SECTION(&b, 2) || SECTION(&b, 4))
 		with_daemon("small", b.smoke ? 30 : 1000);
+	if (SECTION(&b, 5))
+		bench_sync(&b);
 	/* memory (3) does not depend on the routes */
 	if (!b.smoke && n_routes > 0 &&
 	    (SECTION(&b, 1) || SECTION(&b, 2) || SECTION(&b, 4))) {

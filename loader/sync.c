@@ -27,6 +27,7 @@
 #define QUEUE_MAX (1U << 18)	/* pins waiting for room in the window */
 #define RX_BURST 64		/* datagrams read per wake-up */
 #define BULK_BATCH 1024		/* pins read from flow_pins at once */
+#define RCVBUF (8 << 20)	/* the socket's: WINDOW datagrams of every peer */
 
 struct inflight {
 	uint64_t seq; /* of its last transmission; 0: free slot */
@@ -60,6 +61,7 @@ struct peer {
 	uint32_t b_len, b_pos;
 	uint64_t bulk_sent;
 	/* its bulk sync to us */
+	bool bulk_req_due;	/* to ask for it when the window has room */
 	bool bulk_done;		/* since this run started */
 };
 
@@ -288,12 +290,14 @@ static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
 	send_dgram(s, p, f->buf, f->len);
 }
 
+/* Ask for the peer's pins as soon as the window has room. */
 static void send_bulk_req(struct sync *s, struct peer *p)
 {
 	struct inflight *f = fl_slot(p);
 
+	p->bulk_req_due = !f;
 	if (!f)
-		return; /* a full window: asked again when it drains (tick) */
+		return;
 	start_msg(s, p, f->buf, SYNC_BULK_REQ, 0, 0, 0);
 	send_reliable(s, p, f, false);
 }
@@ -355,6 +359,8 @@ static void flush_pins(struct sync *s, struct peer *p)
 {
 	struct inflight *f;
 
+	if (p->bulk_req_due)
+		send_bulk_req(s, p);
 	while (p->q_len && (f = fl_slot(p))) {
 		uint16_t n = 0;
 
@@ -563,6 +569,7 @@ static void peer_reset_out(struct peer *p)
 	p->n_fl = p->n_fl_bulk = 0;
 	p->n_acks = 0;
 	p->bulk_out = false;
+	p->bulk_req_due = false;
 }
 
 /* A valid message from a peer we had not heard from: ask it for its pins. */
@@ -800,7 +807,7 @@ int sync_open(struct sync **out, const struct sync_config *c)
 {
 	char err[256], a[INET6_ADDRSTRLEN + 8];
 	struct sync *s = calloc(1, sizeof(*s));
-	int ret, one = 1;
+	int ret, one = 1, rcvbuf = RCVBUF;
 
 	if (!s)
 		return -ENOMEM;
@@ -841,6 +848,9 @@ int sync_open(struct sync **out, const struct sync_config *c)
 			addr_str(&c->listen, a, sizeof(a)), strerror(errno));
 		goto fail;
 	}
+	/* a window of datagrams from each peer, and a burst of acks */
+	if (setsockopt(s->sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(s->sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	snprintf(s->listen_name, sizeof(s->listen_name), "%s",
 		 addr_str(&c->listen, a, sizeof(a)));
 	*out = s;

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Section 5: pin sync. flowpind runs with --sync and this process is its
+ * peer (tests/sync_peer.c) on loopback:
+ *
+ * - take: pins per second flowpind applies from a peer (the bench sends
+ *   datagrams of 20 pins, at most WINDOW unacked; an ack comes after the
+ *   datagram's pins are in flow_pins);
+ * - send: pins per second flowpind sends, and the time from a pin's
+ *   creation (a new flow through its attached program) to its arrival here,
+ *   at a steady rate and flat out;
+ * - the same steady rate with 10% of the sync datagrams dropped both ways
+ *   (nftables), so each pin's arrival also measures the resends;
+ * - bytes per pin on the wire.
+ *
+ * flowpind runs without its pin rate limits (--pin-rate 0 --min-pin-age 0)
+ * so the figures are sync's, not the limits'.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sodium.h>
+
+#include "bench.h"
+#include "fixture.h"
+#include "netns.h"
+#include "sync_peer.h"
+
+#define DAEMON_PORT 7430
+#define PEER_PORT 7431
+#define WINDOW 256 /* datagrams the bench sends before it waits for acks */
+#define UDP_IP4 28 /* UDP and IPv4 headers of each datagram */
+
+struct sync_bench {
+	struct bench *b;
+	struct test_peer peer;
+	int prog_fd;	 /* flowpind's program on in0 */
+	__u32 n;	 /* flows of the current run */
+	double *created; /* by flow: when its packet ran; 0: not yet */
+	double *arrived; /* by flow: when its pin arrived here */
+	atomic_uint got;
+	atomic_bool stop;
+	__u64 bytes, datagrams, pins_rx;
+	__u32 base;	 /* flow numbers of this run start here */
+};
+
+/* Flow i: 172.16.0.0 + i to 100.64.0.1, UDP: a distinct key each. */
+static __u32 src_of(__u32 flow)
+{
+	return BENCH_SRC_BASE + flow;
+}
+
+/* The receiving side: every pin flowpind sends, acked, timed. */
+static void *receiver(void *arg)
+{
+	struct sync_bench *s = arg;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	double hello = 0;
+	struct sync_hdr h;
+
+	while (!atomic_load(&s->stop)) {
+		int got = test_peer_recv(&s->peer, SYNC_PINS, &h, buf, 50, true);
+		double now = now_s();
+
+		if (now - hello > 0.5) { /* as a peer does, or it is down */
+			test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
+			hello = now;
+		}
+		if (got < 0) {
+			say("  flowpind sent a message that does not open\n");
+			continue;
+		}
+		if (!got)
+			continue;
+		test_peer_ack(&s->peer, h.seq);
+		s->bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
+		s->datagrams++;
+		s->pins_rx += h.count;
+		for (unsigned int i = 0; i < h.count; i++) {
+			struct sync_pin p;
+			__u32 flow;
+
+			sync_get_pin(buf, i, &p);
+			flow = ntohl(p.key.saddr[0]) - BENCH_SRC_BASE - s->base;
+			if (flow < s->n && !s->arrived[flow]) {
+				s->arrived[flow] = now;
+				atomic_fetch_add(&s->got, 1);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* One new flow through flowpind's own program. */
+static int new_flow(struct sync_bench *s, __u32 flow)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	char src[32];
+	__u32 a = htonl(src_of(s->base + flow));
+	struct pkt_spec spec = {
+		.family = 4, .proto = IPPROTO_UDP, .src = src,
+		.dst = "100.64.0.1", .sport = BENCH_SPORT, .dport = BENCH_DPORT,
+	};
+	struct xdp_md ctx;
+	size_t len;
+
+	inet_ntop(AF_INET, &a, src, sizeof(src));
+	len = pkt_build(&spec, in);
+	ctx = (struct xdp_md){ .data_end = len, .ingress_ifindex = rt.ifindex_in0 };
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+			    .data_size_in = len, .data_out = out,
+			    .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		int err = bpf_prog_test_run_opts(s->prog_fd, &opts);
+
+		if (err || opts.retval != XDP_REDIRECT)
+			return err ? err : -EIO;
+	}
+	s->created[flow] = now_s();
+	return 0;
+}
+
+/*
+ * n new flows at rate per second (0: flat out), then wait for their pins.
+ * Returns the pins that arrived; fills the latency percentiles (ms) and the
+ * rate from the first creation to the last arrival.
+ */
+static __u32 send_run(struct sync_bench *s, __u32 n, double rate,
+		      double *p50, double *p99, double *max, double *pins_s)
+{
+	double t0 = now_s(), last = 0, *lat;
+	__u32 m = 0;
+	int err = 0;
+
+	memset(s->created, 0, n * sizeof(double));
+	memset(s->arrived, 0, n * sizeof(double));
+	atomic_store(&s->got, 0);
+	s->n = n;
+	for (__u32 i = 0; i < n && !err; i++) {
+		if (rate > 0)
+			while (now_s() < t0 + i / rate)
+				;
+		err = new_flow(s, i);
+	}
+	check(s->b, !err, "sync: a new flow was not forwarded: %s", strerror(-err));
+	for (int i = 0; i < 500 && atomic_load(&s->got) < n; i++)
+		sleep_us(10000);
+	lat = malloc(n * sizeof(double));
+	for (__u32 i = 0; lat && i < n; i++) {
+		if (!s->arrived[i] || !s->created[i])
+			continue;
+		lat[m++] = (s->arrived[i] - s->created[i]) * 1000;
+		if (s->arrived[i] > last)
+			last = s->arrived[i];
+	}
+	*p50 = m ? percentile(lat, m, 0.5) : 0;
+	*p99 = m ? percentile(lat, m, 0.99) : 0;
+	*max = m ? percentile(lat, m, 1.0) : 0;
+	*pins_s = m && last > t0 ? m / (last - t0) : 0;
+	free(lat);
+	s->base += n;
+	return m;
+}
+
+static struct sync_peer_status peer_status(const char *pin)
+{
+	struct sync_peer_status st = { 0 };
+	char path[160];
+	__u32 key = 1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/sync_peers", pin);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &key, &st);
+		close(fd);
+	}
+	return st;
+}
+
+/* n pins for flows flowpind has not seen, as fast as its acks allow. */
+static double take_run(struct sync_bench *s, __u32 n, const char *pin)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	__u64 inflight[WINDOW];
+	int n_inflight = 0;
+	double t0 = now_s(), t_last = t0;
+	__u32 sent = 0;
+	struct sync_hdr h;
+	__u64 applied0 = peer_status(pin).pins_applied;
+
+	while ((sent < n || n_inflight) && now_s() - t_last < 2) {
+		while (sent < n && n_inflight < WINDOW) {
+			struct sync_pin pins[SYNC_MAX_PINS];
+			int k = 0;
+
+			for (; k < SYNC_MAX_PINS && sent < n; k++, sent++) {
+				memset(&pins[k], 0, sizeof(pins[k]));
+				pins[k].key.family = FP_AF_INET;
+				pins[k].key.proto = IPPROTO_TCP;
+				pins[k].key.sport = htons(1 + sent % 60000);
+				pins[k].key.dport = htons(443);
+				pins[k].key.saddr[0] = htonl(0x0b000000 + sent / 60000);
+				pins[k].key.daddr[0] = htonl(0x64400001);
+				pins[k].gw_family = FP_AF_INET;
+				pins[k].gw[0] = htonl(0x0a000002 | (sent % 4 + 1) << 8);
+			}
+			test_peer_send(&s->peer, SYNC_PINS, 0, 0, pins, NULL, k);
+			inflight[n_inflight++] = s->peer.seq;
+		}
+		if (test_peer_recv(&s->peer, SYNC_ACK, &h, buf, 100, true) != 1)
+			continue;
+		t_last = now_s();
+		for (unsigned int i = 0; i < h.count; i++) {
+			__u64 seq = sync_get_ack(buf, i);
+
+			for (int j = 0; j < n_inflight; j++)
+				if (inflight[j] == seq) {
+					inflight[j] = inflight[--n_inflight];
+					break;
+				}
+		}
+	}
+	check(s->b, !n_inflight && sent == n,
+	      "sync take: %d datagrams never acked", n_inflight);
+	/* the status is written once a second; a peer greets as often */
+	test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	sleep_us(1200000);
+	check(s->b, peer_status(pin).pins_applied - applied0 == n,
+	      "sync take: %llu of %u pins applied",
+	      (unsigned long long)(peer_status(pin).pins_applied - applied0), n);
+	return n / (t_last - t0);
+}
+
+static void latency_row(const char *what, __u32 got, __u32 n, double p50,
+			double p99, double max, struct bench *b)
+{
+	char val[64], ratio[64], w[160];
+
+	snprintf(w, sizeof(w), "pin sync: %s", what);
+	snprintf(val, sizeof(val), "p50 %.1f ms, p99 %.1f ms", p50, p99);
+	snprintf(ratio, sizeof(ratio), "max %.1f ms", max);
+	row("5", w, val, ratio, NULL, NULL);
+	say("  %s: %u of %u pins arrived, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+	    what, got, n, p50, p99, max);
+	check(b, got == n, "sync %s: %u of %u pins arrived", what, got, n);
+}
+
+int bench_sync(struct bench *b)
+{
+	struct sync_bench s = { .b = b, .peer.fd = -1 };
+	char key_path[96], err_buf[256], val[64], ratio[64];
+	const char *extra[16];
+	uint8_t key[SYNC_KEY_LEN], secret[SYNC_KEY_LEN];
+	struct daemon_proc d = { 0 };
+	__u32 n_take = b->smoke ? 2000 : 400000, n_fast = b->smoke ? 2000 : 200000;
+	__u32 n_steady = b->smoke ? 500 : 20000, got, prog_id = 0;
+	double p50, p99, max, rate;
+	pthread_t rx;
+	int fd, err;
+
+	say("section 5: pin sync\n");
+	snprintf(key_path, sizeof(key_path), "%s/sync.key", b->tmp);
+	randombytes_buf(secret, sizeof(secret));
+	fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, secret, sizeof(secret)) != sizeof(secret) ||
+	    sync_key_load(key_path, key, err_buf, sizeof(err_buf))) {
+		check(b, false, "sync: cannot write the key");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	extra[0] = "--sync";
+	extra[1] = "127.0.0.1:7430";
+	extra[2] = "--peer";
+	extra[3] = "127.0.0.1:7431";
+	extra[4] = "--sync-key";
+	extra[5] = key_path;
+	extra[6] = "--sync-wait";
+	extra[7] = "0";
+	extra[8] = "--pin-rate";
+	extra[9] = "0";
+	extra[10] = "--min-pin-age";
+	extra[11] = "0";
+	extra[12] = "-n";
+	extra[13] = "4194304";
+	extra[14] = NULL;
+	b->daemon_extra = extra;
+	sh("ip link set lo up");
+	err = daemon_start(b, &d, "sync");
+	b->daemon_extra = NULL;
+	if (!check(b, !err, "sync: flowpind did not start"))
+		return -1;
+	s.created = calloc(n_fast > n_steady ? n_fast : n_steady, sizeof(double));
+	s.arrived = calloc(n_fast > n_steady ? n_fast : n_steady, sizeof(double));
+	if (!s.created || !s.arrived ||
+	    test_peer_open(&s.peer, PEER_PORT, DAEMON_PORT, key) ||
+	    test_peer_join(&s.peer, 5000)) {
+		check(b, false, "sync: flowpind did not take this bench as its peer");
+		goto out;
+	}
+
+	/* take: before the receiver thread, which would eat the acks */
+	rate = take_run(&s, n_take, d.pin);
+	snprintf(val, sizeof(val), "%.0f pins/s", rate);
+	snprintf(ratio, sizeof(ratio), "%.2fx 100k/s", rate / 100000);
+	row("5", "pin sync: pins flowpind takes from a peer", val, ratio,
+	    ">= 100k/s", rate >= 100000 ? "yes" : "NO");
+	say("  take: %u pins applied at %.0f pins/s\n", n_take, rate);
+
+	bpf_xdp_query_id(rt.ifindex_in0, XDP_FLAGS_DRV_MODE, &prog_id);
+	s.prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	if (!check(b, s.prog_fd >= 0, "sync: flowpind's program on in0 not found"))
+		goto out;
+	if (pthread_create(&rx, NULL, receiver, &s)) {
+		check(b, false, "sync: no receiver thread");
+		goto out;
+	}
+	run_on_cpu(BENCH_CPU);
+	got = send_run(&s, n_steady, b->smoke ? 5000 : 10000, &p50, &p99, &max, &rate);
+	latency_row("new pin to a peer, 10k new flows/s", got, n_steady, p50, p99,
+		    max, b);
+	got = send_run(&s, n_fast, 0, &p50, &p99, &max, &rate);
+	latency_row("new pin to a peer, new flows flat out", got, n_fast, p50, p99,
+		    max, b);
+	snprintf(val, sizeof(val), "%.0f pins/s", rate);
+	snprintf(ratio, sizeof(ratio), "%.2fx 100k/s", rate / 100000);
+	row("5", "pin sync: pins flowpind sends (new flows flat out)", val, ratio,
+	    ">= 100k/s", rate >= 100000 ? "yes" : "NO");
+	say("  send: %u pins at %.0f pins/s (the bench makes the flows on one CPU)\n",
+	    got, rate);
+	snprintf(val, sizeof(val), "%.1f bytes",
+		 s.pins_rx ? (double)s.bytes / s.pins_rx : 0);
+	snprintf(ratio, sizeof(ratio), "%.1f pins a datagram",
+		 s.datagrams ? (double)s.pins_rx / s.datagrams : 0);
+	row("5", "pin sync: bytes per pin on the wire (UDP/IPv4 included)", val,
+	    ratio, NULL, NULL);
+
+	/* 10% of the sync datagrams lost, each way */
+	if (!check(b, !sh("nft add table inet fpb_sync && "
+			  "nft add chain inet fpb_sync out '{ type filter hook output priority 0; }' && "
+			  "nft add rule inet fpb_sync out udp dport '{ 7430, 7431 }' numgen random mod 10 0 drop"),
+		   "sync: cannot add the nftables loss"))
+		goto stop_rx;
+	got = send_run(&s, n_steady, b->smoke ? 5000 : 10000, &p50, &p99, &max, &rate);
+	sh("nft delete table inet fpb_sync");
+	latency_row("new pin to a peer, 10k/s, 10% of datagrams lost each way",
+		    got, n_steady, p50, p99, max, b);
+	{
+		struct sync_peer_status st = peer_status(d.pin);
+
+		say("  resends so far: %llu\n", (unsigned long long)st.resends);
+	}
+stop_rx:
+	atomic_store(&s.stop, true);
+	pthread_join(rx, NULL);
+	run_anywhere();
+out:
+	if (s.prog_fd > 0)
+		close(s.prog_fd);
+	test_peer_close(&s.peer);
+	daemon_stop(&d);
+	free(s.created);
+	free(s.arrived);
+	return 0;
+}
