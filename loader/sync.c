@@ -46,6 +46,7 @@ struct peer {
 	uint64_t seq;		/* last seq sent to it */
 	uint64_t last_rx_ns;	/* CLOCK_MONOTONIC */
 	uint64_t last_hello_ns;
+	int send_errno;		/* of the last send that failed; 0: it worked */
 	/* pins waiting for room in the window: a ring */
 	struct sync_pin *queue;
 	uint32_t q_head, q_len, q_cap;
@@ -242,8 +243,16 @@ static void send_dgram(struct sync *s, struct peer *p, uint8_t *buf,
 		       size_t len)
 {
 	if (sendto(s->sock, buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->addr.sa,
-		   p->addr.len) < 0)
-		pr_debug("sync: sending to %s: %s\n", p->name, strerror(errno));
+		   p->addr.len) < 0) {
+		/* said once for each new reason: a peer may be away for long */
+		if (errno != p->send_errno)
+			pr_warn("sync: cannot send to %s: %s%s\n", p->name,
+				strerror(errno), errno == EPERM ?
+				" (under systemd: allow the peers with IPAddressAllow=, see flowpind.service)" : "");
+		p->send_errno = errno;
+		return;
+	}
+	p->send_errno = 0;
 	p->st.msgs_sent++;
 }
 

@@ -34,4 +34,4 @@ case $(uname -r) in
 *) datapath= ;;
 esac
 exec tests/run-all "${1:-build}" test_packets test_too_big $datapath \
-	test_flowpind test_vrf test_coexist test_scenarios
+	test_flowpind test_sync test_vrf test_coexist test_scenarios
