@@ -27,11 +27,12 @@ export SCENARIOS_ONLY="add" SCENARIOS_CONNS=32 SCENARIOS_MODES="auto"
 # The oldest supported kernel (6.1) runs everything. A newer one runs what
 # differs between kernels: both entry points load and pass their packet
 # fixtures, flowpind attaches (alone and in libxdp's dispatcher, which 6.12
-# checks more strictly), VRFs, real TCP; the pinning properties and the
-# random frames, which exercise the same verified program, run on 6.1.
+# checks more strictly), VRFs, real TCP; the pinning properties, the
+# random frames and pin sync (the program with pin_events on, its ring read
+# by flowpind), which exercise the same verified program, run on 6.1.
 case $(uname -r) in
-6.1.*) datapath="test_pinning test_random_frames" ;;
+6.1.*) datapath="test_pinning test_random_frames test_sync" ;;
 *) datapath= ;;
 esac
 exec tests/run-all "${1:-build}" test_packets test_too_big $datapath \
-	test_flowpind test_sync test_vrf test_coexist test_scenarios
+	test_flowpind test_vrf test_coexist test_scenarios
