@@ -14,18 +14,20 @@
 # The upstream routes the service address over r1 and r2 (r3 stands by);
 # each router routes it over b0..b3 (b4 stands by). L4 multipath hash
 # everywhere, and each router its own hash seed, as separate machines have,
-# unless a case says one seed. The routers hash with policy 3 and the five
-# fields of policy 1, not with policy 1 itself: for a forwarded packet
-# that already carries an L4 hash (skb->l4_hash), policy 1 takes that hash
-# and no seed, and here every packet carries the client socket's hash
-# (sk_txhash) through the veths, so with policy 1 the kernel alone on r3
-# would choose exactly as r2 did (on separate machines, each NIC's own RSS
-# hash takes its place). flowpind's bpf_fib_lookup() hashes the flow's
-# fields with the seed under either policy. --hash-policy 1 shows it. The backends answer through r1, which never
+# unless a case says one seed. The backends answer through r1, which never
 # fails here. flowpind runs on both ports of each router (wan, lan: the
 # egress must be one of its ports); with sync, each router is a peer of the
 # two others over the LAN (IPv4), and a pin made anywhere is sent to every
 # peer.
+#
+# The routers hash with policy 3 and the five fields of policy 1, not with
+# policy 1 itself: policy 1 hashes a forwarded packet that already carries
+# an L4 hash (skb->l4_hash) with that hash and no seed, and here every
+# packet carries its client socket's hash (sk_txhash) through the veths, so
+# the kernel alone on r3 would choose exactly as r2 did, whatever the seeds
+# (on separate machines, each NIC's own RSS hash would differ).
+# bpf_fib_lookup() hashes the flow's fields with the seed under either
+# policy. --hash-policy 1 shows the difference.
 #
 # Each run builds the topology afresh, opens CONNS connections per family
 # (IPv4 and IPv6), notes each one's backend, makes its case's change, then
@@ -134,12 +136,11 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 # --- cleanup: every path out of the script goes through here -------------
 
 # TERM every PID at once, wait for all (5 s), then KILL what is left.
-stop_pids() { # [-SIGNAL] PID...
-	local sig=TERM pid i alive
-	case ${1:-} in -*) sig=${1#-}; shift ;; esac
+stop_pids() { # PID...
+	local pid i alive
 	[ $# -gt 0 ] || return 0
 	for pid in "$@"; do
-		kill -"$sig" "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
 	done
 	for i in $(seq 50); do
 		alive=0
@@ -203,7 +204,7 @@ cleanup() {
 trap cleanup EXIT
 # a write to a client that died must fail, not end the suite
 trap '' PIPE
-trap 'echo "fleet: interrupted" >&2; exit 130' INT TERM
+trap 'echo "fleet: interrupted" >&"$LOG_FD"; exit 130' INT TERM
 
 # --- topology ---------------------------------------------------------------
 
