@@ -19,6 +19,7 @@
 #include "ctl_args.h"
 #include "flow_text.h"
 #include "json_writer.h"
+#include "peers_text.h"
 #include "stats_text.h"
 #include "version.h"
 #include "table.h"
@@ -531,6 +532,82 @@ static void assert_exposition_format(const char *out)
 	}
 }
 
+/* This router, a peer that is up, one down with drops, the rest unused. */
+static void peers_sample(struct sync_peer_status *p)
+{
+	memset(p, 0, sizeof(*p) * FP_MAX_PEERS);
+	p[0] = (struct sync_peer_status){ .family = FP_AF_INET, .state = FP_PEER_SELF,
+					  .port = 7430, .addr = { htonl(0xc0000201) } };
+	p[0].drops[FP_DROP_UNKNOWN] = 3;
+	p[1] = (struct sync_peer_status){ .family = FP_AF_INET, .state = FP_PEER_UP,
+					  .port = 7430, .addr = { htonl(0xc0000202) },
+					  .last_rx_s = 995, .pins_sent = 120,
+					  .pins_received = 80, .pins_applied = 70,
+					  .resends = 2 };
+	p[1].skips[FP_SKIP_HAVE] = 10;
+	p[2] = (struct sync_peer_status){ .family = FP_AF_INET6, .state = FP_PEER_DOWN,
+					  .port = 9000, .addr = { htonl(0x20010db8), 0, 0, htonl(3) },
+					  .last_rx_s = 900 };
+	p[2].drops[FP_DROP_AUTH] = 5;
+	p[2].drops[FP_DROP_REPLAY] = 1;
+}
+
+static void peers_output(void **state)
+{
+	struct sync_peer_status p[FP_MAX_PEERS];
+	struct json_writer w;
+	struct capture c;
+	const char *out;
+
+	(void)state;
+	peers_sample(p);
+	assert_int_equal(peers_table(capture_start(&c), p, FP_MAX_PEERS, 1000), 0);
+	out = capture_end(&c);
+	assert_non_null(strstr(out, "PEER"));
+	assert_non_null(strstr(out, "192.0.2.1:7430"));
+	assert_non_null(strstr(out, "self"));
+	assert_non_null(strstr(out, "[2001:db8::3]:9000"));
+	assert_non_null(strstr(out, "5s ago"));
+	assert_non_null(strstr(out, "100s ago"));
+	assert_non_null(strstr(out, "\n192.0.2.1:7430: dropped unknown_peer 3\n"));
+	assert_non_null(strstr(out, "\n192.0.2.2:7430: not applied have_pin 10\n"));
+	assert_non_null(strstr(out, "\n[2001:db8::3]:9000: dropped auth 5, dropped replay 1\n"));
+	free(c.buf);
+
+	jw_init(&w, capture_start(&c));
+	peers_json(&w, p, FP_MAX_PEERS, 1000);
+	out = capture_end(&c);
+	assert_non_null(strstr(out, "\"peer\":\"192.0.2.2:7430\""));
+	assert_non_null(strstr(out, "\"state\":\"up\""));
+	assert_non_null(strstr(out, "\"pins_applied\":70"));
+	assert_non_null(strstr(out, "\"last_message_s_ago\":5"));
+	assert_non_null(strstr(out, "\"auth\":5"));
+	assert_non_null(strstr(out, "\"have_pin\":10"));
+	assert_null(strstr(out, "\"state\":\"unused\"")); /* unused entries left out */
+	free(c.buf);
+
+	peers_prometheus(capture_start(&c), p, FP_MAX_PEERS);
+	out = capture_end(&c);
+	assert_exposition_format(out);
+	assert_non_null(strstr(out, "flowpin_sync_peer_up{peer=\"192.0.2.2:7430\",state=\"up\"} 1\n"));
+	assert_non_null(strstr(out, "flowpin_sync_peer_up{peer=\"[2001:db8::3]:9000\",state=\"down\"} 0\n"));
+	assert_non_null(strstr(out, "flowpin_sync_pins_applied_total{peer=\"192.0.2.2:7430\"} 70\n"));
+	assert_non_null(strstr(out, "flowpin_sync_dropped_total{peer=\"none\",reason=\"unknown_peer\"} 3\n"));
+	assert_non_null(strstr(out, "flowpin_sync_dropped_total{peer=\"[2001:db8::3]:9000\",reason=\"auth\"} 5\n"));
+	free(c.buf);
+
+	/* no sync: the table says so, Prometheus gets nothing */
+	memset(p, 0, sizeof(p));
+	peers_table(capture_start(&c), p, FP_MAX_PEERS, 1000);
+	out = capture_end(&c);
+	assert_non_null(strstr(out, "pin sync is off"));
+	free(c.buf);
+	peers_prometheus(capture_start(&c), p, FP_MAX_PEERS);
+	out = capture_end(&c);
+	assert_string_equal(out, "");
+	free(c.buf);
+}
+
 static void gauges_output(void **state)
 {
 	struct fp_gauges g = {
@@ -549,9 +626,13 @@ static void gauges_output(void **state)
 	FILE *f;
 
 	(void)state;
+	struct sync_peer_status peers[FP_MAX_PEERS];
+
+	peers_sample(peers);
 	f = capture_start(&c);
 	stats_prometheus(f, now);
 	gauges_prometheus(f, &g);
+	peers_prometheus(f, peers, FP_MAX_PEERS);
 	out = capture_end(&c);
 	assert_exposition_format(out);
 	assert_non_null(strstr(out, "\nflowpin_map_entries{map=\"flow_pins\"} 10\n"));
@@ -618,6 +699,7 @@ int main(void)
 		cmocka_unit_test(json_output),
 		cmocka_unit_test(stats_output),
 		cmocka_unit_test(gauges_output),
+		cmocka_unit_test(peers_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
