@@ -237,6 +237,8 @@ static void status_addr(struct sync_peer_status *st, const struct sync_addr *a)
 	}
 }
 
+static void write_status(struct sync *s);
+
 /* --- sending ------------------------------------------------------------ */
 
 static void send_dgram(struct sync *s, struct peer *p, uint8_t *buf,
@@ -590,6 +592,7 @@ static void peer_met(struct sync *s, struct peer *p, bool restarted)
 	p->st.state = FP_PEER_BULK;
 	p->st.bulk_pins = 0;
 	send_bulk_req(s, p);
+	write_status(s); /* states are shown as they change, counters each second */
 }
 
 static void on_ack(struct peer *p, uint64_t seq)
@@ -641,6 +644,7 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 			p->bulk_done = true;
 			if (p->st.state == FP_PEER_BULK)
 				p->st.state = FP_PEER_UP;
+			write_status(s);
 		}
 		break;
 	default: /* SYNC_HELLO: being here is all it says */
@@ -727,6 +731,7 @@ static void tick(struct sync *s)
 				p->name);
 			p->st.state = FP_PEER_DOWN;
 			peer_reset_out(p);
+			hello = true; /* the status is written below */
 		}
 		if (now - p->last_hello_ns >= HELLO_MS * 1000000ULL) {
 			p->last_hello_ns = now;
