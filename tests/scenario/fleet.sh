@@ -59,10 +59,8 @@ VERBOSE=0
 HOLD=0
 KEEP=0
 
-usage() {
-	sed -n '/^# Usage:/,/^# FLOWPIND/s/^# \{0,1\}//p' "$0" >&2
-	exit 2
-}
+# shellcheck source=tests/scenario/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -208,11 +206,6 @@ trap 'echo "fleet: interrupted" >&"$LOG_FD"; exit 130' INT TERM
 
 # --- topology ---------------------------------------------------------------
 
-nsx() { # NS CMD...: run in a namespace, keeping this mount namespace
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$ns" "$@"
-}
 
 # Router n's link to the upstream: 10.97.n.0/24, fd97:0:0:n::/64, the
 # upstream .1 (port un), the router .2 (port wan). The client's link is
@@ -228,12 +221,6 @@ be6() { echo "fd98:1::1$1"; }
 # Offloads for flowpind's columns, as scenarios.sh's veth_offloads(): native
 # XDP needs GRO on the receiving peer and finished checksums from senders;
 # generic XDP cannot redirect a GSO packet. tc (auto on veth) needs neither.
-veth_offloads() { # MODE
-	case $1 in
-	native) echo "gro on tx off" ;;
-	skb) echo "tx off" ;;
-	esac
-}
 
 topo_up() { # SEEDS COLUMN
 	local seeds=$1 offloads='' n i ns seed
@@ -399,16 +386,6 @@ sync_loss_up() {
 	done
 }
 
-wait_file() { # FILE PATTERN COUNT TIMEOUT_S [PID]: PATTERN seen COUNT times
-	local n=0 max=$(($4 * 20)) seen
-	for (( ; ; n++)); do
-		seen=$(grep -c -- "$2" "$1" 2>/dev/null)
-		[ "${seen:-0}" -ge "$3" ] && return 0
-		[ $n -gt $max ] && return 1
-		[ -n "${5:-}" ] && ! kill -0 "$5" 2>/dev/null && return 1
-		sleep 0.05
-	done
-}
 
 servers_up() {
 	local i
@@ -465,18 +442,6 @@ client_up() {
 }
 
 # Send one command to the client; its answer is left in REPLY.
-client_cmd() {
-	CLIENT_LINES=$((CLIENT_LINES + 1))
-	REPLY=
-	echo "$*" >&"$CFD" || return 1
-	wait_file "$RUNDIR/client.out" '' $CLIENT_LINES 20 "$CLIENT_PID" || {
-		echo "client gave no answer to: $*" >>"$RUNDIR/errors"
-		return 1
-	}
-	REPLY=$(sed -n "${CLIENT_LINES}p" "$RUNDIR/client.out")
-	log "$REPLY"
-	case $REPLY in *error*) return 1 ;; esac
-}
 
 # --- flowpind on the routers -------------------------------------------------
 
@@ -657,23 +622,7 @@ PASSED=0
 FAILED=0
 declare -A CELL  # case/family/column -> "broken/total" (! marks a failure)
 
-field() { # LINE KEY
-	local w
-	for w in $1; do
-		[ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return; }
-	done
-	echo ""
-}
 
-verdict() { # OK WHAT
-	if [ "$1" = 1 ]; then
-		PASSED=$((PASSED + 1))
-	else
-		FAILED=$((FAILED + 1))
-		echo "  FAIL $2" >&2
-		FAIL_RUN=1
-	fi
-}
 
 # Judge one family of one run from the client's answers.
 judge() { # CASE FAM COL MUST OPENED PRE CHECKED SPREAD BACKENDS_AFTER

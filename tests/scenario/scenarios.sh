@@ -43,10 +43,8 @@ KERNEL_ONLY=0
 VERBOSE=0
 HOLD=0
 
-usage() {
-	sed -n '/^# Usage:/,/^# FLOWPIND/s/^# \{0,1\}//p' "$0" >&2
-	exit 2
-}
+# shellcheck source=tests/scenario/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -168,11 +166,6 @@ trap 'echo "scenarios: interrupted" >&2; exit 130' INT TERM
 
 # --- topology ---------------------------------------------------------------
 
-nsx() { # NS CMD...: run in a namespace, keeping this mount namespace
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$ns" "$@"
-}
 
 # Link i (0 = client, 1..5 = backends): 10.99.i.0/24 and fd99:0:0:i::/64,
 # router .1 / ::1, the other end .2 / ::2.
@@ -193,12 +186,6 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # - skb: tx off (which also turns TSO off), because generic XDP cannot
 #   redirect a GSO packet bigger than the MTU, and hands it to the kernel.
 # tc (auto's choice on veth) needs neither: it forwards the kernel's skb.
-veth_offloads() { # COLUMN
-	case $1 in
-	native) echo "gro on tx off" ;;
-	skb) echo "tx off" ;;
-	esac
-}
 
 # VARIANT: multipath (RTA_MULTIPATH routes), nhobj (nexthop objects in a
 # hash-threshold group), resilient, resilient-idle (idle timer IDLE_TIMER).
@@ -314,16 +301,6 @@ mac_change() {
 	done
 }
 
-wait_file() { # FILE PATTERN COUNT TIMEOUT_S [PID]: PATTERN seen COUNT times
-	local n=0 max=$(($4 * 20)) seen
-	for (( ; ; n++)); do
-		seen=$(grep -c -- "$2" "$1" 2>/dev/null)
-		[ "${seen:-0}" -ge "$3" ] && return 0
-		[ $n -gt $max ] && return 1
-		[ -n "${5:-}" ] && ! kill -0 "$5" 2>/dev/null && return 1
-		sleep 0.05
-	done
-}
 
 servers_up() {
 	local i
@@ -369,19 +346,6 @@ client_up() {
 }
 
 # Send one command to the client; its answer is left in REPLY.
-client_cmd() {
-	local n=0
-	CLIENT_LINES=$((CLIENT_LINES + 1))
-	REPLY=
-	echo "$*" >&"$CFD" || return 1
-	wait_file "$RUNDIR/client.out" '' $CLIENT_LINES 20 "$CLIENT_PID" || {
-		echo "client gave no answer to: $*" >>"$RUNDIR/errors"
-		return 1
-	}
-	REPLY=$(sed -n "${CLIENT_LINES}p" "$RUNDIR/client.out")
-	log "$REPLY"
-	case $REPLY in *error*) return 1 ;; esac
-}
 
 daemon_start() { # MODE POLICY
 	mountpoint -q /sys/fs/bpf || {
@@ -546,23 +510,7 @@ PASSED=0
 FAILED=0
 declare -A CELL  # scenario/family/column -> "broken/total" (! marks a failure)
 
-field() { # LINE KEY
-	local w
-	for w in $1; do
-		[ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return; }
-	done
-	echo ""
-}
 
-verdict() { # OK WHAT
-	if [ "$1" = 1 ]; then
-		PASSED=$((PASSED + 1))
-	else
-		FAILED=$((FAILED + 1))
-		echo "  FAIL $2" >&2
-		FAIL_RUN=1
-	fi
-}
 
 # Does a check's (or a bulk's) answer show what MUST says? 1 or 0.
 conns_as_expected() { # MUST ANSWER
