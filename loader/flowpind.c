@@ -909,16 +909,19 @@ int main(int argc, char **argv)
 	d.policy = o.policy;
 	if (!check_kernel())
 		return 1;
+	/* the key and the socket first: bad input is one line, nothing done */
+	if (d.sync_cfg.on && sync_open(&d.sync, &d.sync_cfg))
+		return 1;
 	warn_hash_policy();
 	if (d.sync_cfg.on)
 		warn_hash_seed();
 	d.port_names = o.ifaces;
 	d.n_port_names = o.n_ifaces;
-	if (check_bypass(&d, true))
+	if (check_bypass(&d, true)) {
+		sync_stop(d.sync);
 		return 1;
+	}
 
-	if (d.sync_cfg.on && sync_open(&d.sync, &d.sync_cfg))
-		return 1;
 	err = open_fds(&mask, &sigfd, &timerfd);
 	if (err)
 		goto out;
