@@ -552,6 +552,52 @@ static void bulk_request_gets_every_pin(void **state)
 	assert_int_equal(h.aux, 64);
 }
 
+/* The same over IPv6: [ADDR]:PORT, and a peer known by its IPv6 source. */
+static void peers_over_ipv6(void **state)
+{
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6,
+				   .sin6_port = htons(PEER_PORT),
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT },
+			    daemon = me, from;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	socklen_t len = sizeof(from);
+	bool asked = false;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	daemon.sin6_port = htons(7430);
+	pid = daemon_start("--sync", "[::1]", "--peer", "[::1]:7431", "--sync-key",
+			   key_path, "--sync-wait", "0", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("sync: listening on [::1]:7430, 1 peer(s)"));
+	/* its hello, from [::1]:7430; ours makes it ask for our pins */
+	for (int i = 0; i < 40 && !asked; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct sync_hdr out = { .type = SYNC_HELLO, .epoch = 1, .seq = i + 1,
+					.time_ns = realtime_ns() };
+
+		sync_put_hdr(buf, &out);
+		assert_true(sendto(fd, buf, sync_seal(buf, key), 0,
+				   (struct sockaddr *)&daemon, sizeof(daemon)) > 0);
+		while (poll(&p, 1, 100) > 0) {
+			ssize_t n = recvfrom(fd, buf, sizeof(buf), 0,
+					     (struct sockaddr *)&from, &len);
+
+			assert_int_equal(sync_unseal(buf, n, key, &h), -1);
+			assert_int_equal(from.sin6_port, htons(7430));
+			assert_memory_equal(&from.sin6_addr, &in6addr_loopback, 16);
+			asked |= h.type == SYNC_BULK_REQ;
+		}
+	}
+	close(fd);
+	assert_true(asked);
+	assert_true(daemon_log_has("sync: peer [::1]:7431 is up"));
+}
+
 static void bad_sync_options_are_refused(void **state)
 {
 	char loose[80], short_key[80];
@@ -611,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(peer_pins_are_applied_by_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),
 	};
 
