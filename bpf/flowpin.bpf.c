@@ -563,6 +563,20 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	return nh;
 }
 
+/*
+ * Send the frame out of this port, one of tx_ports: true when it will go.
+ * When the port is not there, bpf_redirect_map() fails with its flags'
+ * verdict, the frame untouched: no separate devmap lookup on XDP's hot
+ * path. tc's bpf_redirect() takes any device: tx_ports is checked first.
+ */
+static __always_inline bool redirect_to(const struct hook *h, __u32 ifindex)
+{
+	if (h->skb)
+		return bpf_map_lookup_elem(&tx_ports, &ifindex) &&
+		       bpf_redirect(ifindex, 0) == TC_ACT_REDIRECT;
+	return bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) == XDP_REDIRECT;
+}
+
 /* RFC 1624 incremental update for a TTL decrement, as ip_decrease_ttl(). */
 static __always_inline void ipv4_decrease_ttl(struct iphdr *iph)
 {
@@ -681,8 +695,7 @@ static __always_inline int too_big_reply(const struct hook *h,
 	if (h->gso_size &&
 	    too_big_csum_partial(data, end, v6, pkt->l4_off, pkt->key.proto))
 		goto drop;
-	if (h->skb ? bpf_redirect(port, 0) != TC_ACT_REDIRECT :
-		     bpf_redirect_map(&tx_ports, port, XDP_DROP) != XDP_REDIRECT)
+	if (!redirect_to(h, port))
 		goto drop;
 	stat_inc(FP_STAT_TOO_BIG_ICMP);
 	return XDP_REDIRECT;
@@ -750,15 +763,7 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	/* a route's MTU, or IPv6's, below the device's */
 	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu)
 		return too_big(h, pkt, nh, nh->mtu);
-	/*
-	 * When the port is not in tx_ports, bpf_redirect_map() fails with
-	 * XDP_PASS, the frame untouched: no separate devmap lookup on XDP's
-	 * hot path.
-	 */
-	if (h->skb ? !bpf_map_lookup_elem(&tx_ports, &ifindex) ||
-			     bpf_redirect(ifindex, 0) != TC_ACT_REDIRECT :
-		     bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) !=
-			     XDP_REDIRECT) {
+	if (!redirect_to(h, ifindex)) {
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_PASS;
 	}
