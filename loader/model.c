@@ -953,21 +953,6 @@ static int list_add(struct nh_list *l, const struct nexthop_addr *a,
 	return 0;
 }
 
-static int add_nhobj(const struct model *m, struct nh_list *l, __u32 id,
-		     int depth)
-{
-	const struct model_nhobj *o = find_nhobj(m, id);
-	int err = 0;
-
-	if (!o || depth > 1)
-		return 0;
-	if (o->gw.family)
-		return list_add(l, &o->gw, true);
-	for (int i = 0; i < o->n_group && !err; i++)
-		err = add_nhobj(m, l, o->group[i], depth + 1);
-	return err;
-}
-
 static void list_cap(struct nh_list *l, const struct nexthop_addr *a,
 		     __u16 mtu)
 {
@@ -977,33 +962,55 @@ static void list_cap(struct nh_list *l, const struct nexthop_addr *a,
 			l->v[i].mtu = mtu;
 }
 
+/* What to do with each gateway a path reaches (see path_gateways()). */
+typedef int (*gateway_fn)(struct nh_list *l, const struct nexthop_addr *a,
+			  __u16 mtu);
+
+static int gw_add(struct nh_list *l, const struct nexthop_addr *a, __u16 mtu)
+{
+	(void)mtu;
+	return list_add(l, a, true);
+}
+
+static int gw_cap(struct nh_list *l, const struct nexthop_addr *a, __u16 mtu)
+{
+	list_cap(l, a, mtu);
+	return 0;
+}
+
+/* A nexthop object's gateway, or its group's members' (groups do not nest). */
+static int nhobj_gateways(const struct model *m, __u32 id, int depth,
+			  struct nh_list *l, gateway_fn fn, __u16 mtu)
+{
+	const struct model_nhobj *o = find_nhobj(m, id);
+	int err = 0;
+
+	if (!o || depth > 1)
+		return 0;
+	if (o->gw.family)
+		return fn(l, &o->gw, mtu);
+	for (int i = 0; i < o->n_group && !err; i++)
+		err = nhobj_gateways(m, o->group[i], depth + 1, l, fn, mtu);
+	return err;
+}
+
+/* fn for every gateway of a route's path: its own, or its nexthop object's. */
+static int path_gateways(const struct model *m, const struct refcount *ref,
+			 struct nh_list *l, gateway_fn fn, __u16 mtu)
+{
+	if (!ref->nh_id)
+		return fn(l, &ref->addr, mtu);
+	return nhobj_gateways(m, ref->nh_id, 0, l, fn, mtu);
+}
+
 /* Each next hop's MTU: the smallest of the routes through it. */
 static void cap_by_routes(const struct model *m, struct nh_list *l)
 {
-	for (__u32 b = 0; m->n_mtu_routes && b < m->n_buckets; b++) {
-		for (const struct model_route *r = m->buckets[b]; r;
-		     r = r->next) {
-			for (int i = 0; r->mtu && i < r->n_paths; i++) {
-				const struct refcount *ref = &m->refs[r->ref[i]];
-				const struct model_nhobj *o;
-
-				if (!ref->nh_id) {
-					list_cap(l, &ref->addr, r->mtu);
-					continue;
-				}
-				o = find_nhobj(m, ref->nh_id);
-				if (o && o->gw.family)
-					list_cap(l, &o->gw, r->mtu);
-				for (int j = 0; o && j < o->n_group; j++) {
-					const struct model_nhobj *g =
-						find_nhobj(m, o->group[j]);
-
-					if (g && g->gw.family)
-						list_cap(l, &g->gw, r->mtu);
-				}
-			}
-		}
-	}
+	for (__u32 b = 0; m->n_mtu_routes && b < m->n_buckets; b++)
+		for (const struct model_route *r = m->buckets[b]; r; r = r->next)
+			for (int i = 0; r->mtu && i < r->n_paths; i++)
+				path_gateways(m, &m->refs[r->ref[i]], l, gw_cap,
+					      r->mtu);
 }
 
 int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
@@ -1017,8 +1024,7 @@ int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 
 		if (!r->count)
 			continue;
-		err = r->nh_id ? add_nhobj(m, &l, r->nh_id, 0) :
-				 list_add(&l, &r->addr, true);
+		err = path_gateways(m, r, &l, gw_add, 0);
 	}
 	for (int i = 0; i < n_extra && !err; i++)
 		err = list_add(&l, &extra[i], false);
