@@ -762,6 +762,17 @@ static __u32 auto_mode(const struct port *p, const char **why)
 	return XDP_MODE_NATIVE;
 }
 
+/* The id of the flowpin XDP program on the port, or 0. */
+static __u32 xdp_flowpin_id(const struct port *p)
+{
+	struct xdp_multiprog *mp = get_mp(p->ifindex);
+	struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
+	__u32 id = fp ? xdp_program__id(fp) : 0;
+
+	xdp_multiprog__close(mp);
+	return id;
+}
+
 /*
  * Attach to one port in the mode asked for (or auto's), then take off a
  * flowpin that an earlier run left at the other hook: the port never runs
@@ -775,14 +786,8 @@ static int attach_port(struct datapath *dp, struct port *p)
 	bool had_xdp, had_tc;
 	int err;
 
-	{
-		struct xdp_multiprog *mp = get_mp(p->ifindex);
-		struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
-
-		had_xdp = fp != NULL;
-		ids[0] = fp ? xdp_program__id(fp) : 0;
-		xdp_multiprog__close(mp);
-	}
+	ids[0] = xdp_flowpin_id(p);
+	had_xdp = ids[0] != 0;
 	ids[1] = tc_hook_prog_id(p->ifindex);
 	had_tc = ids[1] != 0;
 	/* another flowpind's port: neither replaced nor, later, detached */
@@ -1039,17 +1044,6 @@ err_detach:
 err_unpin:
 	datapath_unpin_new(dp);
 	return err;
-}
-
-/* The id of the flowpin XDP program on the port, or 0. */
-static __u32 xdp_flowpin_id(const struct port *p)
-{
-	struct xdp_multiprog *mp = get_mp(p->ifindex);
-	struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
-	__u32 id = fp ? xdp_program__id(fp) : 0;
-
-	xdp_multiprog__close(mp);
-	return id;
 }
 
 /* Does the flowpin at the port's hook still use this datapath's maps? */
