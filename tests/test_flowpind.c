@@ -36,6 +36,7 @@
 #include "netns.h"
 #include "nexthop_table.h"
 #include "tc_hook.h"
+#include "test_skip.h"
 
 #define PORTS "out1", "out2", "out3", "out4", "out5"
 
@@ -805,17 +806,6 @@ static void says_what_flows_bypass(void **state)
 }
 
 /* Is the test named in the whitespace-separated list? */
-static bool listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = list; (p = strstr(p, name)); p += n)
-		if ((p == list || isspace((unsigned char)p[-1])) &&
-		    (!p[n] || isspace((unsigned char)p[n])))
-			return true;
-	return false;
-}
-
 int main(void)
 {
 	const struct CMUnitTest all[] = {
@@ -833,15 +823,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(counters_replaced_and_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(reload_reads_the_settings_again, setup, teardown),
 	};
-	/* the kernel matrix skips what is the daemon's logic alone (TCG is slow) */
-	const char *skip = getenv("FLOWPIND_TESTS_SKIP");
 	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
-	size_t n = 0;
+	size_t n = tests_not_skipped("FLOWPIND_TESTS_SKIP", all,
+				     sizeof(all) / sizeof(all[0]), tests);
 	int ret;
 
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (!skip || !listed(skip, all[i].name))
-			tests[n++] = all[i];
 	if (daemon_paths_init("fp-test"))
 		return 1;
 	if (router_create())

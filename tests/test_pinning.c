@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "test_skip.h"
 #include "fixture.h"
 #include "netns.h"
 
@@ -725,7 +726,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static struct test_state v4 = { .family = 4 }, v6 = { .family = 6 };
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest all[] = {
 		BOTH(route_change_drain, setup),
 		BOTH(route_change_repin, setup_repin),
 		BOTH(cpu_migration, setup),
@@ -741,6 +742,10 @@ int main(void)
 		BOTH(flood_over_cpus_shares_one_budget, setup),
 	};
 
-	return cmocka_run_group_tests_name("pinning", tests, group_setup,
-					   group_teardown);
+	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
+	size_t n = tests_not_skipped("PINNING_TESTS_SKIP", all,
+				     sizeof(all) / sizeof(all[0]), tests);
+
+	return _cmocka_run_group_tests("pinning", tests, n, group_setup,
+				       group_teardown);
 }

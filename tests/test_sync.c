@@ -37,6 +37,7 @@
 #include "sync_peer.h"
 #include "sync_wire.h"
 #include "tc_hook.h"
+#include "test_skip.h"
 
 #define PORTS "out1", "out2", "out3", "out4", "out5"
 #define DAEMON_ADDR "127.0.0.1:7430"
@@ -649,7 +650,7 @@ static void bad_sync_options_are_refused(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest all[] = {
 		cmocka_unit_test(datapath_reports_each_new_pin),
 		cmocka_unit_test_setup_teardown(ready_after_the_peers_bulk_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(ready_after_the_wait_without_peers, setup, teardown),
@@ -661,5 +662,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
+	size_t n = tests_not_skipped("SYNC_TESTS_SKIP", all,
+				     sizeof(all) / sizeof(all[0]), tests);
+
+	return _cmocka_run_group_tests("test_sync", tests, n, group_setup,
+				       group_teardown);
 }

@@ -537,13 +537,15 @@ pins_synced() { # ROUTER...
 
 # --- cases ---------------------------------------------------------------------
 
+# The kernel alone has no flowpind to restart and no sync to lose: its
+# figures for restart and loss are move's and add-move's, not run again.
 # name            seeds loss change   columns            alone  what changes
 CASE_TABLE="
 move              own   0    move     kernel,alone,sync  -      upstream replaces r2 by r3 in its route
 add-move          own   0    add-move kernel,alone,sync  -      b4 added to every router's route, then the move
 kill              own   0    kill     kernel,alone,sync  -      r2 dies (flowpind SIGKILLed, links down): upstream r1, then r1 r3
-restart           own   0    restart  kernel,alone,sync  -      r3's flowpind restarted with no maps, ready, then the move
-loss              own   1    add-move kernel,alone,sync  -      ${LOSS}% of sync datagrams lost throughout; add-move
+restart           own   0    restart  alone,sync         -      r3's flowpind restarted with no maps, ready, then the move
+loss              own   1    add-move alone,sync         -      ${LOSS}% of sync datagrams lost throughout; add-move
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -782,7 +784,7 @@ run_one() { # CASE COLUMN
 }
 
 print_table() {
-	local case fam col hdr line must
+	local case fam col hdr line must cell
 	echo
 	echo "Broken connections (broken/total) after each change, per family, over"
 	echo "the 3 routers: kernel = the kernel alone, alone = flowpind on each router,"
@@ -806,7 +808,16 @@ print_table() {
 		for fam in IPv4 IPv6; do
 			printf '| %-14s | %-66s | %-6s' "$case" "$(describe "$case")" $fam
 			for col in kernel alone sync; do
-				printf ' | %-9s' "${CELL[$case/$fam/$col]:-n/a}"
+				cell=${CELL[$case/$fam/$col]:-n/a}
+				# the kernel's restart and loss are its move and add-move
+				if [ "$col" = kernel ] && [ "$cell" = n/a ]; then
+					case $case in
+					restart) cell="${CELL[move/$fam/kernel]:+${CELL[move/$fam/kernel]} (move)}" ;;
+					loss) cell="${CELL[add-move/$fam/kernel]:+${CELL[add-move/$fam/kernel]} (add-move)}" ;;
+					esac
+					cell=${cell:-n/a}
+				fi
+				printf ' | %-9s' "$cell"
 			done
 			printf ' | %-14s |\n' "${must:-measured only}"
 		done
