@@ -194,10 +194,7 @@ cleanup() {
 	else
 		rm -rf "$TMP"
 	fi
-	# unmount only a bpffs we mounted ourselves and nobody uses
-	if [ "$MOUNTED_BPFFS" = 1 ] && [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ]; then
-		umount /sys/fs/bpf 2>/dev/null
-	fi
+	bpffs_release
 }
 trap cleanup EXIT
 # a write to a client that died must fail, not end the suite
@@ -205,7 +202,6 @@ trap '' PIPE
 trap 'echo "fleet: interrupted" >&"$LOG_FD"; exit 130' INT TERM
 
 # --- topology ---------------------------------------------------------------
-
 
 # Router n's link to the upstream: 10.97.n.0/24, fd97:0:0:n::/64, the
 # upstream .1 (port un), the router .2 (port wan). The client's link is

@@ -69,3 +69,12 @@ usage() {
 	sed -n '/^# Usage:/,/^# FLOWPIND/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
+
+# Unmount the bpffs only if this run mounted it (MOUNTED_BPFFS) and nobody
+# uses it.
+bpffs_release() {
+	if [ "$MOUNTED_BPFFS" = 1 ] && [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ]; then
+		umount /sys/fs/bpf 2>/dev/null
+	fi
+	return 0
+}

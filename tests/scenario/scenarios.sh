@@ -155,10 +155,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	teardown
 	rm -rf "$TMP"
-	# unmount only a bpffs we mounted ourselves and nobody uses
-	if [ "$MOUNTED_BPFFS" = 1 ] && [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ]; then
-		umount /sys/fs/bpf 2>/dev/null
-	fi
+	bpffs_release
 }
 trap cleanup EXIT
 # a write to a client that died must fail, not end the suite
@@ -166,7 +163,6 @@ trap '' PIPE
 trap 'echo "scenarios: interrupted" >&2; exit 130' INT TERM
 
 # --- topology ---------------------------------------------------------------
-
 
 # Link i (0 = client, 1..5 = backends): 10.99.i.0/24 and fd99:0:0:i::/64,
 # router .1 / ::1, the other end .2 / ::2.
