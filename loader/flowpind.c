@@ -991,6 +991,9 @@ int main(int argc, char **argv)
 
 		err = sync_start(d.sync, &env);
 		if (err) {
+			/* before the maps it writes to are closed */
+			sync_stop(d.sync);
+			d.sync = NULL;
 			datapath_detach(&d.dp);
 			goto err_rtnl;
 		}

@@ -40,6 +40,7 @@ struct inflight {
 
 struct peer {
 	struct sync_addr addr;
+	struct sync_ends to, from; /* what the MACs of each way bind */
 	char name[INET6_ADDRSTRLEN + 8];
 	struct sync_peer_status st;
 	struct sync_replay replay;
@@ -52,7 +53,7 @@ struct peer {
 	uint32_t q_head, q_len, q_cap;
 	struct inflight *fl;	/* WINDOW slots */
 	uint32_t n_fl, n_fl_bulk;
-	uint64_t acks[SYNC_MAX_ACKS]; /* to send */
+	uint64_t acks[SYNC_MAX_ACKS - 1]; /* to send, after the epoch */
 	uint32_t n_acks;
 	/* a bulk sync to it: where flow_pins' walk is */
 	bool bulk_out, bulk_first, bulk_walked;
@@ -200,6 +201,19 @@ int sync_check_config(const struct sync_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "--sync needs --sync-key FILE: pin sync is always authenticated");
 		return -EINVAL;
 	}
+	{
+		const struct sockaddr_in *in = (const void *)&c->listen.sa;
+		const struct sockaddr_in6 *in6 = (const void *)&c->listen.sa;
+
+		/* the MACs bind the address the peers know this router by */
+		if (c->listen.sa.ss_family == AF_INET ?
+			    in->sin_addr.s_addr == htonl(INADDR_ANY) :
+			    IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+			snprintf(err, errlen, "--sync needs this router's own address, the one its peers name with --peer, not %s",
+				 addr_str(&c->listen, a, sizeof(a)));
+			return -EINVAL;
+		}
+	}
 	for (int i = 0; i < c->n_peers; i++) {
 		if (c->peer[i].sa.ss_family != c->listen.sa.ss_family) {
 			snprintf(err, errlen, "peer %s is not of the family of --sync's address",
@@ -276,7 +290,7 @@ static void send_plain(struct sync *s, struct peer *p, uint8_t type)
 	uint8_t buf[SYNC_MAX_DGRAM];
 
 	start_msg(s, p, buf, type, 0, 0, 0);
-	send_dgram(s, p, buf, sync_seal(buf, s->key));
+	send_dgram(s, p, buf, sync_seal(buf, s->key, &p->to));
 }
 
 static struct inflight *fl_slot(struct peer *p)
@@ -295,7 +309,7 @@ static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
 	f->sent_ns = now_ns(CLOCK_MONOTONIC);
 	f->rto_ms = RTO_MIN_MS;
 	f->bulk = bulk;
-	f->len = sync_seal(f->buf, s->key);
+	f->len = sync_seal(f->buf, s->key, &p->to);
 	p->n_fl++;
 	p->n_fl_bulk += bulk;
 	send_dgram(s, p, f->buf, f->len);
@@ -319,16 +333,18 @@ static void flush_acks(struct sync *s, struct peer *p)
 
 	if (!p->n_acks)
 		return;
-	start_msg(s, p, buf, SYNC_ACK, 0, p->n_acks, 0);
+	/* first the run they belong to: acks for an earlier one free nothing */
+	start_msg(s, p, buf, SYNC_ACK, 0, p->n_acks + 1, 0);
+	sync_put_ack(buf, 0, p->replay.epoch);
 	for (uint32_t i = 0; i < p->n_acks; i++)
-		sync_put_ack(buf, i, p->acks[i]);
-	send_dgram(s, p, buf, sync_seal(buf, s->key));
+		sync_put_ack(buf, i + 1, p->acks[i]);
+	send_dgram(s, p, buf, sync_seal(buf, s->key, &p->to));
 	p->n_acks = 0;
 }
 
 static void ack_later(struct sync *s, struct peer *p, uint64_t seq)
 {
-	if (p->n_acks == SYNC_MAX_ACKS)
+	if (p->n_acks == SYNC_MAX_ACKS - 1)
 		flush_acks(s, p);
 	p->acks[p->n_acks++] = seq;
 }
@@ -555,9 +571,10 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 						   &p->bulk_token, p->bk, p->bv,
 						   &count, &opts);
 			if (err && errno != ENOENT) {
+				/* the walk stays where it is: tried again soon */
 				pr_warn("sync: reading the pins for %s: %s\n",
 					p->name, strerror(errno));
-				count = 0;
+				return false;
 			}
 			p->bulk_first = false;
 			p->b_len = count;
@@ -569,6 +586,16 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 }
 
 /* --- receiving ---------------------------------------------------------- */
+
+/* Walk flow_pins for this peer, from the start. */
+static void bulk_start(struct peer *p)
+{
+	p->bulk_out = true;
+	p->bulk_first = true;
+	p->bulk_walked = false;
+	p->b_len = p->b_pos = 0;
+	p->bulk_sent = 0;
+}
 
 static void peer_reset_out(struct peer *p)
 {
@@ -583,12 +610,22 @@ static void peer_reset_out(struct peer *p)
 	p->bulk_req_due = false;
 }
 
-/* A valid message from a peer we had not heard from: ask it for its pins. */
+/*
+ * A valid message from a peer we had not heard from: ask it for its pins.
+ * One that restarted gets nothing of what was meant for its last run. One
+ * back from silence gets ours too: the silence may have been one way only,
+ * and then it never asks (pins made meanwhile were not queued for it).
+ */
 static void peer_met(struct sync *s, struct peer *p, bool restarted)
 {
+	bool back = p->st.state == FP_PEER_DOWN;
+
 	pr_info("sync: peer %s is %s: asking for its pins\n", p->name,
-		restarted ? "back (restarted)" :
-		p->st.state == FP_PEER_DOWN ? "back" : "up");
+		restarted ? "back (restarted)" : back ? "back" : "up");
+	if (restarted)
+		peer_reset_out(p);
+	else if (back)
+		bulk_start(p);
 	p->st.state = FP_PEER_BULK;
 	p->st.bulk_pins = 0;
 	send_bulk_req(s, p);
@@ -616,17 +653,18 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 
 	switch (h->type) {
 	case SYNC_ACK:
-		for (unsigned int i = 0; i < h->count; i++)
+		if (sync_get_ack(buf, 0) != s->epoch)
+			break; /* acks of our earlier run (replayed) */
+		for (unsigned int i = 1; i < h->count; i++)
 			on_ack(p, sync_get_ack(buf, i));
 		break;
 	case SYNC_BULK_REQ:
 		ack_later(s, p, h->seq);
-		pr_debug("sync: %s asks for every pin\n", p->name);
-		p->bulk_out = true;
-		p->bulk_first = true;
-		p->bulk_walked = false;
-		p->b_len = p->b_pos = 0;
-		p->bulk_sent = 0;
+		/* a request sent again (our ack was lost) joins the walk */
+		if (!p->bulk_out) {
+			pr_debug("sync: %s asks for every pin\n", p->name);
+			bulk_start(p);
+		}
 		break;
 	case SYNC_PINS:
 		ack_later(s, p, h->seq);
@@ -682,7 +720,7 @@ static void receive(struct sync *s)
 			s->self.drops[FP_DROP_UNKNOWN]++;
 			continue;
 		}
-		drop = sync_unseal(buf, (size_t)n, s->key, &h);
+		drop = sync_unseal(buf, (size_t)n, s->key, &p->from, &h);
 		if (drop < 0 && !sync_clock_ok(h.time_ns, now_ns(CLOCK_REALTIME)))
 			drop = FP_DROP_CLOCK;
 		epoch = p->replay.epoch;
@@ -748,7 +786,7 @@ static void tick(struct sync *s)
 			/* a new seq: the first copy may yet arrive, and count once */
 			f->seq = ++p->seq;
 			sync_restamp(f->buf, f->seq, now_ns(CLOCK_REALTIME));
-			f->len = sync_seal(f->buf, s->key);
+			f->len = sync_seal(f->buf, s->key, &p->to);
 			f->sent_ns = now;
 			f->rto_ms = f->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : f->rto_ms * 2;
 			p->st.resends++;
@@ -842,6 +880,10 @@ int sync_open(struct sync **out, const struct sync_config *c)
 		p->addr = c->peer[i];
 		addr_str(&p->addr, p->name, sizeof(p->name));
 		status_addr(&p->st, &p->addr);
+		sync_ends_make(&p->to, s->self.family, s->self.addr, s->self.port,
+			       p->st.addr, p->st.port);
+		sync_ends_make(&p->from, s->self.family, p->st.addr, p->st.port,
+			       s->self.addr, s->self.port);
 		p->st.state = FP_PEER_WAITING;
 		p->fl = calloc(WINDOW, sizeof(*p->fl));
 		p->bk = calloc(BULK_BATCH, sizeof(*p->bk));

@@ -105,11 +105,36 @@ void sync_restamp(uint8_t *buf, uint64_t seq, uint64_t time_ns)
 	put64(buf + 32, time_ns);
 }
 
-size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN])
+void sync_ends_make(struct sync_ends *e, uint8_t family, const void *from_addr,
+		    uint16_t from_port, const void *to_addr, uint16_t to_port)
+{
+	unsigned int n = family == FP_AF_INET ? 4 : 16;
+
+	memset(e, 0, sizeof(*e));
+	e->b[0] = family;
+	memcpy(e->b + 1, from_addr, n);
+	put16(e->b + 17, from_port);
+	memcpy(e->b + 19, to_addr, n);
+	put16(e->b + 35, to_port);
+}
+
+static void mac(uint8_t out[SYNC_MAC_LEN], const uint8_t *buf, size_t len,
+		const uint8_t key[SYNC_KEY_LEN], const struct sync_ends *ends)
+{
+	crypto_auth_hmacsha512256_state st;
+
+	crypto_auth_hmacsha512256_init(&st, key, SYNC_KEY_LEN);
+	crypto_auth_hmacsha512256_update(&st, ends->b, sizeof(ends->b));
+	crypto_auth_hmacsha512256_update(&st, buf, len);
+	crypto_auth_hmacsha512256_final(&st, out);
+}
+
+size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN],
+		 const struct sync_ends *ends)
 {
 	size_t len = sync_len(buf[3], get16(buf + 6)) - SYNC_MAC_LEN;
 
-	crypto_auth(buf + len, buf, len, key);
+	mac(buf + len, buf, len, key, ends);
 	return len + SYNC_MAC_LEN;
 }
 
@@ -136,8 +161,9 @@ static bool pin_ok(const uint8_t *e)
 }
 
 int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
-	      struct sync_hdr *h)
+		const struct sync_ends *ends, struct sync_hdr *h)
 {
+	uint8_t want[SYNC_MAC_LEN];
 	size_t body;
 
 	if (len < SYNC_HDR_LEN + SYNC_MAC_LEN)
@@ -147,7 +173,8 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	if (get16(buf) != SYNC_MAGIC || buf[2] != SYNC_VERSION)
 		return FP_DROP_VERSION;
 	body = len - SYNC_MAC_LEN;
-	if (crypto_auth_verify(buf + body, buf, body, key))
+	mac(want, buf, body, key, ends);
+	if (sodium_memcmp(want, buf + body, SYNC_MAC_LEN))
 		return FP_DROP_AUTH;
 	h->type = buf[3];
 	h->flags = buf[4];
@@ -162,6 +189,7 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	    (h->flags && h->type != SYNC_PINS) ||
 	    (h->aux && !(h->flags & SYNC_F_END)) ||
 	    (h->count && !entry_len(h->type)) ||
+	    (h->type == SYNC_ACK && !h->count) || /* the acked run's epoch */
 	    sync_len(h->type, h->count) != len)
 		return FP_DROP_MALFORMED;
 	for (unsigned int i = 0; h->type == SYNC_PINS && i < h->count; i++)

@@ -14,7 +14,13 @@
  *  24  u64 seq: per sender run and receiver, from 1, never reused
  *  32  u64 time: CLOCK_REALTIME ns when sent
  *  40  entries: count pins (56 bytes) or acks (u64 seq)
- * end  32-byte MAC of everything before it (crypto_auth: HMAC-SHA-512-256)
+ * end  32-byte MAC (HMAC-SHA-512-256) of the two ends, then everything
+ *      before it: a datagram is good only from its sender to its receiver
+ *
+ * The ends (struct sync_ends): family, the sender's address and port, the
+ * receiver's, as each side's --sync and --peer name them. An ACK's first
+ * entry is the epoch of the run it acks: acks of a receiver's earlier run
+ * free nothing of its new one.
  *
  * A pin: u8 family, u8 protocol, u8 gateway family, u8 reserved (0),
  * u16 source port, u16 destination port, then source, destination and
@@ -79,6 +85,16 @@ struct sync_replay {
 	uint64_t seen[SYNC_REPLAY_WINDOW / 64];
 };
 
+/* Who sends to whom: bound into every MAC. */
+#define SYNC_ENDS_LEN 37
+struct sync_ends {
+	uint8_t b[SYNC_ENDS_LEN]; /* family, from addr[16] port[2], to addr[16] port[2] */
+};
+
+/* family: FP_AF_INET or FP_AF_INET6; addresses as on the wire, ports host order. */
+void sync_ends_make(struct sync_ends *e, uint8_t family, const void *from_addr,
+		    uint16_t from_port, const void *to_addr, uint16_t to_port);
+
 /* Header at buf[0..SYNC_HDR_LEN). */
 void sync_put_hdr(uint8_t *buf, const struct sync_hdr *h);
 /* Entry i, after the header. */
@@ -92,7 +108,8 @@ void sync_restamp(uint8_t *buf, uint64_t seq, uint64_t time_ns);
  * MAC the datagram (its header's count says how long it is). Returns its
  * length.
  */
-size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN]);
+size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN],
+		 const struct sync_ends *ends);
 
 /*
  * Check a received datagram: its length, version, MAC and fields, every
@@ -100,7 +117,7 @@ size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN]);
  * enum sync_drop reason. Does not judge replay or clock: see below.
  */
 int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
-	      struct sync_hdr *h);
+		const struct sync_ends *ends, struct sync_hdr *h);
 /* Entry i of a datagram sync_unseal() accepted. */
 void sync_get_pin(const uint8_t *buf, unsigned int i, struct sync_pin *p);
 uint64_t sync_get_ack(const uint8_t *buf, unsigned int i);

@@ -19,6 +19,9 @@
 #include "sync_wire.h"
 
 static const uint8_t key[SYNC_KEY_LEN] = "the fuzzer's key, 32 bytes long";
+/* 192.0.2.1:7430 to 192.0.2.2:7430 */
+static const struct sync_ends ends = { { FP_AF_INET, 192, 0, 2, 1, [17] = 0x1d, 0x06,
+					 192, 0, 2, 2, [35] = 0x1d, 0x06 } };
 
 #ifndef FUZZ_SEEDS
 static unsigned long accepted[5];
@@ -42,9 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	len = size - 1;
 	memcpy(buf, data + 1, len);
-	if (data[0] & 1 && len >= SYNC_MAC_LEN)
-		crypto_auth(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key);
-	drop = sync_unseal(buf, len, key, &h);
+	if (data[0] & 1 && len >= SYNC_MAC_LEN) {
+		crypto_auth_hmacsha512256_state st;
+
+		crypto_auth_hmacsha512256_init(&st, key, SYNC_KEY_LEN);
+		crypto_auth_hmacsha512256_update(&st, ends.b, sizeof(ends.b));
+		crypto_auth_hmacsha512256_update(&st, buf, len - SYNC_MAC_LEN);
+		crypto_auth_hmacsha512256_final(&st, buf + len - SYNC_MAC_LEN);
+	}
+	drop = sync_unseal(buf, len, key, &ends, &h);
 	if (drop >= FP_DROP_MAX)
 		abort();
 	if (drop >= 0)
@@ -69,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sync_put_ack(again, i, sync_get_ack(buf, i));
 		}
 	}
-	if (sync_seal(again, key) != len || memcmp(again, buf, len))
+	if (sync_seal(again, key, &ends) != len || memcmp(again, buf, len))
 		abort();
 	if (!sync_replay_check(&r, h.epoch, h.seq) ||
 	    sync_replay_check(&r, h.epoch, h.seq))
@@ -107,10 +116,10 @@ static void seed(const char *dir, const char *name, uint8_t type, uint8_t flags,
 			p.gw[0] = 0x0200000a;
 			sync_put_pin(buf + 1, i, &p);
 		} else {
-			sync_put_ack(buf + 1, i, i + 1);
+			sync_put_ack(buf + 1, i, i + 1); /* the first: an epoch */
 		}
 	}
-	len = sync_seal(buf + 1, key);
+	len = sync_seal(buf + 1, key, &ends);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	if (!f || fwrite(buf, 1, len + 1, f) != len + 1) {

@@ -50,6 +50,10 @@ int test_peer_open(struct test_peer *p, int port, int daemon_port,
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	memcpy(p->key, key, SYNC_KEY_LEN);
 	p->epoch = realtime_ns();
+	sync_ends_make(&p->to, FP_AF_INET, &p->daemon.sin_addr, port,
+		       &p->daemon.sin_addr, daemon_port);
+	sync_ends_make(&p->from, FP_AF_INET, &p->daemon.sin_addr, daemon_port,
+		       &p->daemon.sin_addr, port);
 	return p->fd < 0 ? -1 : 0;
 }
 
@@ -76,7 +80,7 @@ size_t test_peer_build(struct test_peer *p, uint8_t *buf, uint8_t type,
 		else
 			sync_put_ack(buf, i, acks[i]);
 	}
-	return sync_seal(buf, p->key);
+	return sync_seal(buf, p->key, &p->to);
 }
 
 int test_peer_send_raw(const struct test_peer *p, int fd, const uint8_t *buf,
@@ -99,7 +103,9 @@ int test_peer_send(struct test_peer *p, uint8_t type, uint8_t flags,
 
 int test_peer_ack(struct test_peer *p, uint64_t seq)
 {
-	return test_peer_send(p, SYNC_ACK, 0, 0, NULL, &seq, 1);
+	uint64_t acks[2] = { p->their_epoch, seq };
+
+	return test_peer_send(p, SYNC_ACK, 0, 0, NULL, acks, 2);
 }
 
 int test_peer_recv(struct test_peer *p, uint8_t type, struct sync_hdr *h,
@@ -114,10 +120,11 @@ int test_peer_recv(struct test_peer *p, uint8_t type, struct sync_hdr *h,
 		if (poll(&pfd, 1, (until - now) / 1000 + 1) <= 0)
 			continue;
 		n = recv(p->fd, buf, SYNC_MAX_DGRAM, 0);
-		if (n <= 0 || sync_unseal(buf, n, p->key, h) != -1 ||
+		if (n <= 0 || sync_unseal(buf, n, p->key, &p->from, h) != -1 ||
 		    !sync_clock_ok(h->time_ns, realtime_ns()) ||
 		    !sync_replay_check(&p->replay, h->epoch, h->seq))
 			return -1;
+		p->their_epoch = h->epoch;
 		if (h->type == type)
 			return 1;
 		if (ack_others && (h->type == SYNC_PINS || h->type == SYNC_BULK_REQ))

@@ -17,7 +17,9 @@ struct test_peer {
 	int fd;
 	struct sockaddr_in daemon;
 	uint8_t key[SYNC_KEY_LEN];
+	struct sync_ends to, from; /* to the daemon, from it */
 	uint64_t epoch, seq;
+	uint64_t their_epoch;	   /* the daemon's run, from its messages */
 	struct sync_replay replay;
 };
 
@@ -38,6 +40,7 @@ int test_peer_send_raw(const struct test_peer *p, int fd, const uint8_t *buf,
 int test_peer_send(struct test_peer *p, uint8_t type, uint8_t flags,
 		   uint32_t aux, const struct sync_pin *pins,
 		   const uint64_t *acks, int n);
+/* An ACK of this seq of the daemon's run (their_epoch first). */
 int test_peer_ack(struct test_peer *p, uint64_t seq);
 /*
  * The daemon's next message of this type within timeout_ms (others are

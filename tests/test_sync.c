@@ -442,8 +442,8 @@ static void peer_pins_are_applied_by_gateway(void **state)
 }
 
 /* A datagram with one pin for this flow, sealed with this key. */
-static size_t pin_dgram(uint8_t *buf, int sport, const uint8_t *k,
-			uint64_t time_ns)
+static size_t pin_dgram_to(uint8_t *buf, int sport, const uint8_t *k,
+			   uint64_t time_ns, const struct sync_ends *ends)
 {
 	struct sync_pin p = wire_pin(sport, "10.0.1.2");
 	struct sync_hdr h = { .type = SYNC_PINS, .count = 1, .epoch = peer.epoch,
@@ -451,7 +451,14 @@ static size_t pin_dgram(uint8_t *buf, int sport, const uint8_t *k,
 
 	sync_put_hdr(buf, &h);
 	sync_put_pin(buf, 0, &p);
-	return sync_seal(buf, k);
+	return sync_seal(buf, k, ends);
+}
+
+/* The same, from this test to the daemon. */
+static size_t pin_dgram(uint8_t *buf, int sport, const uint8_t *k,
+			uint64_t time_ns)
+{
+	return pin_dgram_to(buf, sport, k, time_ns, &peer.to);
 }
 
 static void bad_datagrams_are_dropped_and_never_pin(void **state)
@@ -487,11 +494,20 @@ static void bad_datagrams_are_dropped_and_never_pin(void **state)
 	send_raw(peer.fd, buf, SYNC_MAX_DGRAM + 100);
 	len = pin_dgram(buf, 33004, key, realtime_ns());	/* version 2 */
 	buf[2] = 2;
-	crypto_auth(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key);
+	sync_seal(buf, key, &peer.to);
 	send_raw(peer.fd, buf, len);
 	len = pin_dgram(buf, 33005, key, realtime_ns() - 3600ULL * 1000000000ULL);
 	send_raw(peer.fd, buf, len);				/* an hour old */
 	send_raw(peer.fd, buf, 10);				/* short */
+	{
+		/* good, but sealed for another receiver (replayed here) */
+		static const __u8 lo[4] = { 127, 0, 0, 1 };
+		struct sync_ends elsewhere;
+
+		sync_ends_make(&elsewhere, FP_AF_INET, lo, PEER_PORT, lo, 7499);
+		len = pin_dgram_to(buf, 33008, key, realtime_ns(), &elsewhere);
+		send_raw(peer.fd, buf, len);
+	}
 	other = udp_socket(PEER_PORT + 1);			/* not a peer */
 	len = pin_dgram(buf, 33006, key, realtime_ns());
 	send_raw(other, buf, len);
@@ -500,13 +516,13 @@ static void bad_datagrams_are_dropped_and_never_pin(void **state)
 	self = WAIT_STATUS(0, drops[FP_DROP_UNKNOWN], 1);
 	st = WAIT_STATUS(1, drops[FP_DROP_SHORT], 1);
 	assert_int_equal(st.drops[FP_DROP_REPLAY], 1);
-	assert_int_equal(st.drops[FP_DROP_AUTH], 2); /* forged, truncated */
+	assert_int_equal(st.drops[FP_DROP_AUTH], 3); /* forged, truncated, elsewhere's */
 	assert_int_equal(st.drops[FP_DROP_LONG], 1);
 	assert_int_equal(st.drops[FP_DROP_VERSION], 1);
 	assert_int_equal(st.drops[FP_DROP_CLOCK], 1);
 	assert_int_equal(st.drops[FP_DROP_SHORT], 1);
 	assert_int_equal(self.drops[FP_DROP_UNKNOWN], 1);
-	for (int sport = 33000; sport <= 33006; sport++)
+	for (int sport = 33000; sport <= 33008; sport++)
 		assert_int_equal(pinned_to(sport), 0);
 	/* and it is still there, taking good ones */
 	assert_int_equal(kill(pid, 0), 0);
@@ -565,8 +581,13 @@ static void peers_over_ipv6(void **state)
 	socklen_t len = sizeof(from);
 	bool asked = false;
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sync_ends to, back;
 	pid_t pid;
 
+	sync_ends_make(&to, FP_AF_INET6, &in6addr_loopback, PEER_PORT,
+		       &in6addr_loopback, 7430);
+	sync_ends_make(&back, FP_AF_INET6, &in6addr_loopback, 7430,
+		       &in6addr_loopback, PEER_PORT);
 	(void)state;
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
@@ -582,13 +603,13 @@ static void peers_over_ipv6(void **state)
 					.time_ns = realtime_ns() };
 
 		sync_put_hdr(buf, &out);
-		assert_true(sendto(fd, buf, sync_seal(buf, key), 0,
+		assert_true(sendto(fd, buf, sync_seal(buf, key, &to), 0,
 				   (struct sockaddr *)&daemon, sizeof(daemon)) > 0);
 		while (poll(&p, 1, 100) > 0) {
 			ssize_t n = recvfrom(fd, buf, sizeof(buf), 0,
 					     (struct sockaddr *)&from, &len);
 
-			assert_int_equal(sync_unseal(buf, n, key, &h), -1);
+			assert_int_equal(sync_unseal(buf, n, key, &back, &h), -1);
 			assert_int_equal(from.sin6_port, htons(7430));
 			assert_memory_equal(&from.sin6_addr, &in6addr_loopback, 16);
 			asked |= h.type == SYNC_BULK_REQ;
@@ -620,6 +641,10 @@ static void bad_sync_options_are_refused(void **state)
 		assert_int_equal(daemon_wait_exit(pid), 2);
 		assert_true(daemon_log_has(cases[i].expect));
 	}
+	unlink(log_path);
+	pid = daemon_start("--sync", "0.0.0.0", "--sync-key", key_path, PORTS, NULL);
+	assert_int_equal(daemon_wait_exit(pid), 2);
+	assert_true(daemon_log_has("--sync needs this router's own address"));
 	snprintf(loose, sizeof(loose), "%s-loose", key_path);
 	fd = open(loose, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_int_equal(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);

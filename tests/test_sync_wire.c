@@ -25,6 +25,7 @@
 #include "sync_wire.h"
 
 static const uint8_t key[SYNC_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static struct sync_ends ends; /* 192.0.2.1:7430 to 192.0.2.2:7430 */
 static const uint8_t other_key[SYNC_KEY_LEN] = { 8, 7, 6, 5 };
 
 #define NOW 1800000000000000000ULL /* ns: 2027 */
@@ -68,7 +69,7 @@ static size_t make_pins(uint8_t *buf, int n, uint64_t seq, const uint8_t *k)
 
 		sync_put_pin(buf, i, &p);
 	}
-	return sync_seal(buf, k);
+	return sync_seal(buf, k, &ends);
 }
 
 static void sealed_pins_open_as_sent(void **state)
@@ -81,7 +82,7 @@ static void sealed_pins_open_as_sent(void **state)
 	len = make_pins(buf, SYNC_MAX_PINS, 42, key);
 	assert_int_equal(len, SYNC_HDR_LEN + SYNC_MAX_PINS * SYNC_PIN_LEN + SYNC_MAC_LEN);
 	assert_true(len <= SYNC_MAX_DGRAM);
-	assert_int_equal(sync_unseal(buf, len, key, &h), -1);
+	assert_int_equal(sync_unseal(buf, len, key, &ends, &h), -1);
 	assert_int_equal(h.type, SYNC_PINS);
 	assert_int_equal(h.count, SYNC_MAX_PINS);
 	assert_int_equal(h.epoch, 7);
@@ -106,9 +107,9 @@ static void acks_open_as_sent(void **state)
 	sync_put_hdr(buf, &h);
 	for (unsigned int i = 0; i < SYNC_MAX_ACKS; i++)
 		sync_put_ack(buf, i, 1000 + i * 0x100000001ULL);
-	len = sync_seal(buf, key);
+	len = sync_seal(buf, key, &ends);
 	assert_true(len <= SYNC_MAX_DGRAM);
-	assert_int_equal(sync_unseal(buf, len, key, &h), -1);
+	assert_int_equal(sync_unseal(buf, len, key, &ends, &h), -1);
 	for (unsigned int i = 0; i < SYNC_MAX_ACKS; i++)
 		assert_true(sync_get_ack(buf, i) == 1000 + i * 0x100000001ULL);
 }
@@ -118,8 +119,13 @@ static int reseal_and_open(uint8_t *buf, size_t len)
 {
 	struct sync_hdr h;
 
-	crypto_auth(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key);
-	return sync_unseal(buf, len, key, &h);
+	crypto_auth_hmacsha512256_state st;
+
+	crypto_auth_hmacsha512256_init(&st, key, SYNC_KEY_LEN);
+	crypto_auth_hmacsha512256_update(&st, ends.b, sizeof(ends.b));
+	crypto_auth_hmacsha512256_update(&st, buf, len - SYNC_MAC_LEN);
+	crypto_auth_hmacsha512256_final(&st, buf + len - SYNC_MAC_LEN);
+	return sync_unseal(buf, len, key, &ends, &h);
 }
 
 static void bad_datagrams_are_dropped_by_reason(void **state)
@@ -132,17 +138,17 @@ static void bad_datagrams_are_dropped_by_reason(void **state)
 	len = make_pins(buf, 3, 1, key);
 	memcpy(copy, buf, len);
 
-	assert_int_equal(sync_unseal(buf, 0, key, &h), FP_DROP_SHORT);
-	assert_int_equal(sync_unseal(buf, SYNC_HDR_LEN + SYNC_MAC_LEN - 1, key, &h),
+	assert_int_equal(sync_unseal(buf, 0, key, &ends, &h), FP_DROP_SHORT);
+	assert_int_equal(sync_unseal(buf, SYNC_HDR_LEN + SYNC_MAC_LEN - 1, key, &ends, &h),
 			 FP_DROP_SHORT);
-	assert_int_equal(sync_unseal(buf, SYNC_MAX_DGRAM + 1, key, &h), FP_DROP_LONG);
+	assert_int_equal(sync_unseal(buf, SYNC_MAX_DGRAM + 1, key, &ends, &h), FP_DROP_LONG);
 	/* truncated: the MAC is then over other bytes */
-	assert_int_equal(sync_unseal(buf, len - 1, key, &h), FP_DROP_AUTH);
-	assert_int_equal(sync_unseal(buf, len, other_key, &h), FP_DROP_AUTH);
+	assert_int_equal(sync_unseal(buf, len - 1, key, &ends, &h), FP_DROP_AUTH);
+	assert_int_equal(sync_unseal(buf, len, other_key, &ends, &h), FP_DROP_AUTH);
 	for (size_t i = 0; i < len; i++) { /* any bit flipped anywhere */
 		memcpy(buf, copy, len);
 		buf[i] ^= 0x10;
-		assert_int_not_equal(sync_unseal(buf, len, key, &h), -1);
+		assert_int_not_equal(sync_unseal(buf, len, key, &ends, &h), -1);
 	}
 	memcpy(buf, copy, len);
 	buf[2] = 2; /* a version this build does not speak */
@@ -176,6 +182,29 @@ static void bad_datagrams_are_dropped_by_reason(void **state)
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
 	assert_int_equal(reseal_and_open(buf, len), -1);
+}
+
+/* A datagram is good from its sender to its receiver, nowhere else. */
+static void the_mac_binds_both_ends(void **state)
+{
+	static const __u8 a[4] = { 192, 0, 2, 1 }, b[4] = { 192, 0, 2, 2 },
+			  c[4] = { 192, 0, 2, 3 };
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_ends other;
+	struct sync_hdr h;
+	size_t len;
+
+	(void)state;
+	len = make_pins(buf, 2, 9, key);
+	assert_int_equal(sync_unseal(buf, len, key, &ends, &h), -1);
+	sync_ends_make(&other, FP_AF_INET, b, 7430, a, 7430); /* the way back */
+	assert_int_equal(sync_unseal(buf, len, key, &other, &h), FP_DROP_AUTH);
+	sync_ends_make(&other, FP_AF_INET, c, 7430, b, 7430); /* another sender */
+	assert_int_equal(sync_unseal(buf, len, key, &other, &h), FP_DROP_AUTH);
+	sync_ends_make(&other, FP_AF_INET, a, 7430, c, 7430); /* another receiver */
+	assert_int_equal(sync_unseal(buf, len, key, &other, &h), FP_DROP_AUTH);
+	sync_ends_make(&other, FP_AF_INET, a, 7430, b, 7431); /* another port */
+	assert_int_equal(sync_unseal(buf, len, key, &other, &h), FP_DROP_AUTH);
 }
 
 static void clock_skew_is_bounded(void **state)
@@ -332,7 +361,9 @@ static void options_are_checked_together(void **state)
 
 int main(void)
 {
+	static const __u8 a[4] = { 192, 0, 2, 1 }, b[4] = { 192, 0, 2, 2 };
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(the_mac_binds_both_ends),
 		cmocka_unit_test(sealed_pins_open_as_sent),
 		cmocka_unit_test(acks_open_as_sent),
 		cmocka_unit_test(bad_datagrams_are_dropped_by_reason),
@@ -343,5 +374,6 @@ int main(void)
 		cmocka_unit_test(options_are_checked_together),
 	};
 
+	sync_ends_make(&ends, FP_AF_INET, a, 7430, b, 7430);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
