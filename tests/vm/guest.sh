@@ -43,7 +43,12 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 # by flowpind), which exercise the same verified program, run on 6.1.
 case $(uname -r) in
 6.1.*) datapath="test_pinning test_random_frames test_sync" ;;
-*) datapath= ;;
+*)
+	datapath=
+	# tc's attach and the refusals are the same calls on every kernel:
+	# 6.1 runs them; a newer one the native restarts (the dispatcher)
+	FLOWPIND_TESTS_SKIP+=" restarts_keep_datapath_tc bad_input"
+	;;
 esac
 exec tests/run-all "${1:-build}" test_packets test_too_big $datapath \
 	test_flowpind test_vrf test_coexist test_scenarios
