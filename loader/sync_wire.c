@@ -118,8 +118,8 @@ void sync_ends_make(struct sync_ends *e, uint8_t family, const void *from_addr,
 	put16(e->b + 35, to_port);
 }
 
-static void mac(uint8_t out[SYNC_MAC_LEN], const uint8_t *buf, size_t len,
-		const uint8_t key[SYNC_KEY_LEN], const struct sync_ends *ends)
+void sync_mac(uint8_t out[SYNC_MAC_LEN], const uint8_t *buf, size_t len,
+	      const uint8_t key[SYNC_KEY_LEN], const struct sync_ends *ends)
 {
 	crypto_auth_hmacsha512256_state st;
 
@@ -134,7 +134,7 @@ size_t sync_seal(uint8_t *buf, const uint8_t key[SYNC_KEY_LEN],
 {
 	size_t len = sync_len(buf[3], get16(buf + 6)) - SYNC_MAC_LEN;
 
-	mac(buf + len, buf, len, key, ends);
+	sync_mac(buf + len, buf, len, key, ends);
 	return len + SYNC_MAC_LEN;
 }
 
@@ -173,7 +173,7 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	if (get16(buf) != SYNC_MAGIC || buf[2] != SYNC_VERSION)
 		return FP_DROP_VERSION;
 	body = len - SYNC_MAC_LEN;
-	mac(want, buf, body, key, ends);
+	sync_mac(want, buf, body, key, ends);
 	if (sodium_memcmp(want, buf + body, SYNC_MAC_LEN))
 		return FP_DROP_AUTH;
 	h->type = buf[3];

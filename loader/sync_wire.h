@@ -102,6 +102,13 @@ void sync_put_pin(uint8_t *buf, unsigned int i, const struct sync_pin *p);
 void sync_put_ack(uint8_t *buf, unsigned int i, uint64_t seq);
 /* The datagram's length for count entries of its type. */
 size_t sync_len(uint8_t type, unsigned int count);
+/*
+ * The MAC of len bytes of buf between these ends. sync_seal() puts it
+ * after the bytes its header counts; a test that breaks that count on
+ * purpose puts it itself.
+ */
+void sync_mac(uint8_t out[SYNC_MAC_LEN], const uint8_t *buf, size_t len,
+	      const uint8_t key[SYNC_KEY_LEN], const struct sync_ends *ends);
 /* A resent message's new seq and time (seal it again after). */
 void sync_restamp(uint8_t *buf, uint64_t seq, uint64_t time_ns);
 /*

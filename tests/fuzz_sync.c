@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "sync_wire.h"
 
@@ -45,14 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	len = size - 1;
 	memcpy(buf, data + 1, len);
-	if (data[0] & 1 && len >= SYNC_MAC_LEN) {
-		crypto_auth_hmacsha512256_state st;
-
-		crypto_auth_hmacsha512256_init(&st, key, SYNC_KEY_LEN);
-		crypto_auth_hmacsha512256_update(&st, ends.b, sizeof(ends.b));
-		crypto_auth_hmacsha512256_update(&st, buf, len - SYNC_MAC_LEN);
-		crypto_auth_hmacsha512256_final(&st, buf + len - SYNC_MAC_LEN);
-	}
+	if (data[0] & 1 && len >= SYNC_MAC_LEN)
+		sync_mac(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key, &ends);
 	drop = sync_unseal(buf, len, key, &ends, &h);
 	if (drop >= FP_DROP_MAX)
 		abort();

@@ -29,7 +29,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
-#include <sodium.h>
 
 #include "daemon.h"
 #include "fixture.h"

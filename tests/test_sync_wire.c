@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
-#include <sodium.h>
 
 #include "sync.h"
 #include "sync_wire.h"
@@ -119,12 +118,7 @@ static int reseal_and_open(uint8_t *buf, size_t len)
 {
 	struct sync_hdr h;
 
-	crypto_auth_hmacsha512256_state st;
-
-	crypto_auth_hmacsha512256_init(&st, key, SYNC_KEY_LEN);
-	crypto_auth_hmacsha512256_update(&st, ends.b, sizeof(ends.b));
-	crypto_auth_hmacsha512256_update(&st, buf, len - SYNC_MAC_LEN);
-	crypto_auth_hmacsha512256_final(&st, buf + len - SYNC_MAC_LEN);
+	sync_mac(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key, &ends);
 	return sync_unseal(buf, len, key, &ends, &h);
 }
 
