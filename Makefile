@@ -8,6 +8,14 @@
 # Each folder's build.mk adds its own targets; the rules are here.
 
 BUILD    ?= build
+# SANITIZE=1: userspace with ASan and UBSan, in its own build folder (set
+# before anything below expands $(BUILD), such as FP_CFLAGS' -I).
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=undefined
+export ASAN_OPTIONS ?= abort_on_error=0:detect_leaks=1
+endif
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -20,7 +28,7 @@ PKGS     := libbpf libxdp libmnl libsodium
 CFLAGS   ?= -O2 -g
 WERROR   ?= 1
 FP_CFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
-	     -Iinclude -Iloader -I$(BUILD)
+	     -Iinclude -Iloader -I$(BUILD) $(SAN_CFLAGS)
 ALL_CFLAGS = $(CPPFLAGS) $(FP_CFLAGS) $(CFLAGS)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The source folder is mapped out of the debug info: the embedded object
@@ -36,14 +44,6 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libcmocka-dev \
 # (6.1 and 6.12), installed as files for qemu only: no initrd, no boot entry.
 VM_PKGS  := qemu-system-x86 busybox-static cpio xz-utils kmod \
 	    linux-image-amd64 linux-image-6.12-amd64
-
-# SANITIZE=1: userspace with ASan and UBSan, in its own build folder.
-ifeq ($(SANITIZE),1)
-BUILD    := build-san
-FP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    -fno-sanitize-recover=undefined
-export ASAN_OPTIONS ?= abort_on_error=0:detect_leaks=1
-endif
 
 ifeq ($(V),1)
 Q :=
