@@ -23,7 +23,11 @@ static inline bool test_listed(const char *list, const char *name)
 	return false;
 }
 
-/* Copy into out the tests of all that env does not list; returns how many. */
+/*
+ * Copy into out the tests of all that env does not list; returns how many.
+ * Each one left out is said, "skipped: NAME (listed in ENV)": run-all
+ * counts it as skipped.
+ */
 static inline size_t tests_not_skipped(const char *env,
 				       const struct CMUnitTest *all, size_t n,
 				       struct CMUnitTest *out)
@@ -31,9 +35,13 @@ static inline size_t tests_not_skipped(const char *env,
 	const char *skip = getenv(env);
 	size_t kept = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!skip || !test_listed(skip, all[i].name))
 			out[kept++] = all[i];
+		else
+			print_message("skipped: %s (listed in %s)\n",
+				      all[i].name, env);
+	}
 	return kept;
 }
 
