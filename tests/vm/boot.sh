@@ -49,8 +49,9 @@ cp "$(command -v busybox)" "$root/bin/busybox"
 # The modules 9p over virtio-pci needs, in load order; some kernels build
 # part of them in ("builtin" lines). Compressed ones are unpacked: busybox's
 # insmod takes plain .ko files only.
-mods=$(modprobe -a -S "$KVER" --show-depends virtio_pci 9pnet_virtio 9p 2>/dev/null |
-	sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++')
+deps=$(modprobe -a -S "$KVER" --show-depends virtio_pci 9pnet_virtio 9p) ||
+	{ echo "boot: $KVER: no virtio and 9p modules (above)" >&2; exit 125; }
+mods=$(sed -n 's/^insmod \([^ ]*\).*/\1/p' <<<"$deps" | awk '!seen[$0]++')
 for m in $mods; do
 	base=${m##*/}
 	case $m in

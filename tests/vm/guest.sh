@@ -4,14 +4,15 @@
 # What the kernel matrix runs inside each kernel's VM: the tests that
 # exercise the kernel (the verifier, bpf_fib_lookup(), XDP on veth,
 # rtnetlink, libxdp's dispatcher), sized for qemu's TCG. run-all counts
-# them and ends with "tests: N passed, M failed".
+# them and ends with "tests: N passed, M failed, K skipped".
 #
 # Usage: tests/vm/guest.sh BUILD_DIR
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-# Debian's kernels have libxdp's dispatcher: there, not loading is a failure.
-export COEXIST_REQUIRE_DISPATCHER=1
+# What the matrix runs test_vrf and test_coexist for, Debian's kernels have
+# (VRF devices, libxdp's dispatcher): there, a skip of theirs is a failure.
+export COEXIST_REQUIRE_DISPATCHER=1 VRF_REQUIRED=1
 # Sized for TCG, where everything is ~10x slower: fewer random frames, and
 # the "add" scenario with fewer connections, in auto (tc on veth) mode;
 # native XDP carries real flows in test_flowpind's restarts and in

@@ -42,7 +42,7 @@ for k in "${kernels[@]}"; do
 	start=$SECONDS
 	tests/vm/boot.sh "$k" tests/vm/guest.sh "$build" 2>&1 | sed -u 's/\r$//' | tee "$build/kernels/$k.log"
 	rc=${PIPESTATUS[0]}
-	counts=$(sed -n 's/^tests: \([0-9]* passed, [0-9]* failed\)$/\1/p' "$build/kernels/$k.log" | tail -n 1)
+	counts=$(sed -n 's/^tests: \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$build/kernels/$k.log" | tail -n 1)
 	if [ "$rc" = 0 ] && [ -n "$counts" ]; then
 		result=passed
 		passed=$((passed + 1))
