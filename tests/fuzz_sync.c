@@ -4,13 +4,16 @@
  * UBSan. An input whose first byte is odd is MACed with the fuzzer's key
  * first (the rest of it is the datagram), so the fuzzer gets past the MAC
  * to the fields behind it; an even one is taken as it comes, as a forger's
- * would be. Every accepted datagram must add up (its length, each entry),
+ * would be: one whose MAC is not the key's (any of its bytes) must be
+ * refused. Every accepted datagram must add up (its length, each entry),
  * encode back to the same bytes, and be refused as a replay the second
  * time.
  *
  * Built with -DFUZZ_SEEDS, it writes seeds instead: one valid datagram of
- * each type into the folder given.
+ * each type into the folder given, and forgeries of them (taken as they
+ * come, one byte of the MAC changed: its first, its middle, its last).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +26,14 @@ static const struct sync_ends ends = { { FP_AF_INET, 192, 0, 2, 1, [17] = 0x1d, 
 					 192, 0, 2, 2, [35] = 0x1d, 0x06 } };
 
 #ifndef FUZZ_SEEDS
-static unsigned long accepted[5];
+static unsigned long accepted[5], forgeries;
 
 static void report(void)
 {
 	fprintf(stderr, "fuzz_sync: accepted %lu hello, %lu pins, %lu ack, %lu bulk request datagrams\n",
 		accepted[SYNC_HELLO], accepted[SYNC_PINS], accepted[SYNC_ACK],
 		accepted[SYNC_BULK_REQ]);
+	fprintf(stderr, "fuzz_sync: refused %lu forgeries\n", forgeries);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,6 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t buf[SYNC_MAX_DGRAM + 64], again[SYNC_MAX_DGRAM];
 	struct sync_replay r = { 0 };
 	struct sync_hdr h;
+	uint8_t mac[SYNC_MAC_LEN];
+	bool forged = false;
 	size_t len;
 	int drop;
 
@@ -44,13 +50,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	len = size - 1;
 	memcpy(buf, data + 1, len);
-	if (data[0] & 1 && len >= SYNC_MAC_LEN)
+	if (data[0] & 1 && len >= SYNC_MAC_LEN) {
 		sync_mac(buf + len - SYNC_MAC_LEN, buf, len - SYNC_MAC_LEN, key, &ends);
+	} else if (len >= SYNC_MAC_LEN) {
+		/* as it came: a forgery unless it carries the key's MAC */
+		sync_mac(mac, buf, len - SYNC_MAC_LEN, key, &ends);
+		forged = memcmp(mac, buf + len - SYNC_MAC_LEN, SYNC_MAC_LEN);
+	}
 	drop = sync_unseal(buf, len, key, &ends, &h);
 	if (drop >= FP_DROP_MAX)
 		abort();
-	if (drop >= 0)
+	if (drop >= 0) {
+		forgeries += forged;
 		return 0;
+	}
+	if (forged) {
+		fprintf(stderr, "fuzz_sync: a datagram without the key's MAC was accepted\n");
+		abort();
+	}
 	if (len != sync_len(h.type, h.count) || len > SYNC_MAX_DGRAM ||
 	    h.type < SYNC_HELLO || h.type > SYNC_BULK_REQ)
 		abort();
@@ -87,8 +104,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 #else
+/* forge: -1, a sealed datagram; else taken as it comes, this MAC byte changed */
 static void seed(const char *dir, const char *name, uint8_t type, uint8_t flags,
-		 int n)
+		 int n, int forge)
 {
 	uint8_t buf[1 + SYNC_MAX_DGRAM];
 	struct sync_hdr h = { .type = type, .flags = flags, .count = n,
@@ -113,6 +131,10 @@ static void seed(const char *dir, const char *name, uint8_t type, uint8_t flags,
 		}
 	}
 	len = sync_seal(buf + 1, key, &ends);
+	if (forge >= 0) {
+		buf[0] = 0;
+		buf[1 + len - SYNC_MAC_LEN + forge] ^= 0x01;
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	if (!f || fwrite(buf, 1, len + 1, f) != len + 1) {
@@ -128,11 +150,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;
 	}
-	seed(argv[1], "hello", SYNC_HELLO, 0, 0);
-	seed(argv[1], "bulk_req", SYNC_BULK_REQ, 0, 0);
-	seed(argv[1], "pins", SYNC_PINS, 0, 3);
-	seed(argv[1], "bulk_end", SYNC_PINS, SYNC_F_END, 0);
-	seed(argv[1], "acks", SYNC_ACK, 0, 4);
+	seed(argv[1], "hello", SYNC_HELLO, 0, 0, -1);
+	seed(argv[1], "bulk_req", SYNC_BULK_REQ, 0, 0, -1);
+	seed(argv[1], "pins", SYNC_PINS, 0, 3, -1);
+	seed(argv[1], "bulk_end", SYNC_PINS, SYNC_F_END, 0, -1);
+	seed(argv[1], "acks", SYNC_ACK, 0, 4, -1);
+	seed(argv[1], "forged_first", SYNC_PINS, 0, 3, 0);
+	seed(argv[1], "forged_middle", SYNC_HELLO, 0, 0, SYNC_MAC_LEN / 2);
+	seed(argv[1], "forged_last", SYNC_ACK, 0, 4, SYNC_MAC_LEN - 1);
 	return 0;
 }
 #endif

@@ -10,11 +10,17 @@ trap 'rm -rf "$corpus"' EXIT
 log=$("$here/fuzz_sync" -runs="$runs" -max_len=1300 -seed=1 \
 	-artifact_prefix="$here/fuzz-sync-" "$corpus" 2>&1)
 rc=$?
-printf '%s\n' "$log" | grep -E "Done [0-9]+ runs|ERROR|SUMMARY|^fuzz_sync: accepted" | tail -n 4
+printf '%s\n' "$log" | grep -E "Done [0-9]+ runs|ERROR|SUMMARY|^fuzz_sync: (accepted|refused)" | tail -n 5
 # a run that accepted no datagram of a type has not tested its parser
 counts=$(printf '%s\n' "$log" | sed -n 's/^fuzz_sync: accepted \([0-9]*\) hello, \([0-9]*\) pins, \([0-9]*\) ack, \([0-9]*\) bulk request datagrams$/\1 \2 \3 \4/p' | tail -n 1)
 if [ $rc = 0 ] && { [ -z "$counts" ] || [[ " $counts " == *" 0 "* ]]; }; then
 	echo "fuzz_sync: some type was never accepted (${counts:-no count})"
+	rc=1
+fi
+# nor one that never offered a forgery (the seeds hold three)
+forgeries=$(printf '%s\n' "$log" | sed -n 's/^fuzz_sync: refused \([0-9]*\) forgeries$/\1/p' | tail -n 1)
+if [ $rc = 0 ] && [ "${forgeries:-0}" -lt 3 ]; then
+	echo "fuzz_sync: ${forgeries:-no} forgeries refused (the seeds alone are 3)"
 	rc=1
 fi
 if [ $rc = 0 ]; then
