@@ -6,7 +6,9 @@
  * route allows, by the same one as every other frame of its flow, with the
  * next hop's MACs, TTL / hop limit one lower, a valid IPv4 header checksum
  * and every other byte as it came; any other frame is passed untouched. An
- * ICMP error is forwarded only along the pin of the flow it quotes.
+ * ICMP error is forwarded along the pin of the flow it quotes when the
+ * datapath holds one (this CPU's flow_cache or flow_pins, looked up by the
+ * model's key of the quoted flow), and passed when it holds none.
  * FRAMES sets the count (default 1,000,000).
  */
 #include <arpa/inet.h>
@@ -18,6 +20,8 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <cmocka.h>
 
 #include "fixture.h"
@@ -26,7 +30,8 @@
 
 static struct flowpin_fixture fx;
 /* frames per class (random, mutated), and forwarded per class */
-static unsigned long counts[2], forwarded[2], passed, errors_pinned;
+static unsigned long counts[2], forwarded[2], passed, errors_pinned,
+	errors_unpinned;
 
 /*
  * The egress each forwarded flow took, by its model identity: open
@@ -225,20 +230,46 @@ static void check_rewrite(const __u8 *in, size_t len, const __u8 *out,
 	assert_memory_equal(out, want, len);
 }
 
-static void check_frame(const __u8 *in, size_t len, int verdict,
-			const __u8 *out, __u32 out_len, bool mutated)
+/*
+ * Does the datapath hold a pin for this flow (a model identity), as a frame
+ * on this CPU finds it: its copy in the CPU's flow_cache (another CPU's
+ * slot reads zero), or the shared one in flow_pins.
+ */
+static bool pin_held(const __u8 *id, int cpu)
 {
-	struct model_verdict v;
+	int ncpu = libbpf_num_possible_cpus();
+	struct flow_key k = { .family = id[0] == 4 ? FP_AF_INET : FP_AF_INET6,
+			      .proto = id[1] };
+	struct flow_pin_cached cached[ncpu];
+	struct flow_pin pin;
+
+	memcpy(&k.sport, id + 2, 2);
+	memcpy(&k.dport, id + 4, 2);
+	memcpy(k.saddr, id + 6, id[0] == 4 ? 4 : 16);
+	memcpy(k.daddr, id + 22, id[0] == 4 ? 4 : 16);
+	if (!bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.flow_cache), &k,
+				 cached) && cached[cpu].pin.nh_id)
+		return true;
+	return !bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.flow_pins), &k,
+				    &pin) && pin.nh_id;
+}
+
+/* pinned: for an ICMP error, what pin_held() said before it ran */
+static void check_frame(const __u8 *in, size_t len, int verdict,
+			const __u8 *out, __u32 out_len, bool mutated,
+			const struct model_verdict *mv, bool pinned)
+{
+	struct model_verdict v = *mv;
 	struct seen_flow *f = NULL;
 	bool forward;
 	int egress;
 
-	model_verdict(in, len, router_mac, &v);
 	forward = v.forward;
 	if (v.icmp_error) {
 		f = flow_slot(v.inner);
-		/* along its flow's pin; passed when that pin was evicted since */
-		forward = f->egress && verdict == XDP_REDIRECT;
+		/* along its flow's pin, if the datapath holds one */
+		forward = pinned;
+		errors_unpinned += !pinned;
 	} else if (v.forward) {
 		f = flow_slot(v.flow);
 	}
@@ -277,28 +308,34 @@ static void campaign(void **state)
 	for (unsigned long i = 0; i < frames; i++) {
 		bool mutate = rnd() % 4 != 0;
 		size_t len = mutate ? mutated_frame(in) : random_frame(in);
+		struct model_verdict v;
 		__u32 out_len = 0;
+		bool pinned;
 		int verdict;
 
 		counts[mutate]++;
 		if (i % 4096 == 0) /* both CPUs, in turns */
 			assert_int_equal(run_on_cpu((i / 4096) & 1), 0);
+		model_verdict(in, len, router_mac, &v);
+		pinned = v.icmp_error && pin_held(v.inner, (i / 4096) & 1);
 		verdict = fixture_run(&fx, in, len, out, &out_len, rt.ifindex_in0);
 		/* the kernel's test runner builds no skb this short */
 		if (fx.hook == HOOK_TC && verdict == -1 && len <= 14 + 40) {
 			refused++;
 			continue;
 		}
-		check_frame(in, len, verdict, out, out_len, mutate);
+		check_frame(in, len, verdict, out, out_len, mutate, &v, pinned);
 	}
-	print_message("    %s: %lu frames (%lu random, %lu mutated): %lu passed to the kernel, %lu forwarded (%lu random, %lu mutated; %lu ICMP errors along their flow's pin), %lu too short for an skb\n",
+	print_message("    %s: %lu frames (%lu random, %lu mutated): %lu passed to the kernel, %lu forwarded (%lu random, %lu mutated; %lu ICMP errors along their flow's pin, %lu passed without one), %lu too short for an skb\n",
 		      fx.hook == HOOK_TC ? "tc" : "xdp", frames, counts[0],
 		      counts[1], passed, forwarded[0] + forwarded[1],
-		      forwarded[0], forwarded[1], errors_pinned, refused);
-	/* both kinds reach forwarding, and errors their flows' pins */
+		      forwarded[0], forwarded[1], errors_pinned,
+		      errors_unpinned, refused);
+	/* both kinds reach forwarding, and errors with and without a pin */
 	assert_true(forwarded[0] > counts[0] / 100);
 	assert_true(forwarded[1] > counts[1] / 20);
 	assert_true(errors_pinned > frames / 1000);
+	assert_true(errors_unpinned > frames / 5000);
 }
 
 static enum fixture_hook hook;
@@ -308,7 +345,7 @@ static int setup(void **state)
 	(void)state;
 	memset(counts, 0, sizeof(counts));
 	memset(forwarded, 0, sizeof(forwarded));
-	passed = errors_pinned = 0;
+	passed = errors_pinned = errors_unpinned = 0;
 	flows = calloc(1u << FLOWS_BITS, sizeof(*flows));
 	if (!flows)
 		return -1;
