@@ -33,6 +33,7 @@
 
 #include "fixture.h"
 #include "daemon.h"
+#include "datapath.h"
 #include "netns.h"
 #include "nexthop_table.h"
 #include "tc_hook.h"
@@ -248,8 +249,10 @@ static void pin_dir_is_private_and_systemd_told(void **state)
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	setenv("WATCHDOG_USEC", "2000000", 1);
 	pid = daemon_start(PORTS, NULL);
 	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
 	/* block on the notify socket itself, then read the table at once */
 	{
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -259,9 +262,26 @@ static void pin_dir_is_private_and_systemd_told(void **state)
 	assert_true(recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0);
 	assert_int_equal(nh_state(FP_AF_INET, rt.ifindex_out[2], "10.0.2.2", NULL), NH_ACTIVE);
 	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_non_null(strstr(msg, "READY=1\nSTATUS=forwarding on 5 port(s)"));
+	/* with WATCHDOG_USEC=2 s, a ping within those 2 s, or systemd kills it */
+	{
+		__u64 t0 = now_us();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		bool pinged = false;
+
+		while (!pinged && now_us() - t0 < 2000000) {
+			int left = 2000 - (now_us() - t0) / 1000;
+
+			if (poll(&p, 1, left > 0 ? left : 0) != 1)
+				break;
+			memset(msg, 0, sizeof(msg));
+			if (recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0)
+				pinged = strstr(msg, "WATCHDOG=1") != NULL;
+		}
+		assert_true(pinged);
+	}
 	close(fd);
 	unlink(sa.sun_path);
-	assert_non_null(strstr(msg, "READY=1\nSTATUS=forwarding on 5 port(s)"));
 	assert_int_equal(stat(pin_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
@@ -302,6 +322,73 @@ static void flows_through(bool tc, int *egress, int n)
  * (-m native) and at tc (the default on these veths). MODE is a -m value,
  * or NULL for none.
  */
+/*
+ * A port's L3 domain (its VRF's ifindex) reaches port_macs and so the key
+ * of every flow that comes in there. flowpind takes it from the kernel's
+ * VRFs (test_vrf, on kernels that have them); here its writer,
+ * datapath_set_port(), on the maps of a flowpind killed after its start,
+ * needs no VRF device.
+ */
+static void port_domain_keys_its_flows(void **state)
+{
+	static const __u8 out5_mac[6] = { 2, 0, 0, 0, 5, 1 };
+	char *ifaces[] = { "out1", "out2", "out3", "out4", "out5" };
+	struct datapath_opts o = {
+		.pin_path = pin_path, .mode = XDP_MODE_NATIVE,
+		.max_flows = FP_MAX_FLOWS, .policy = FP_WITHDRAWN_DRAIN,
+		.pin_rate = FP_PIN_RATE, .pin_burst = FP_PIN_BURST,
+		.min_pin_age = FP_MIN_PIN_AGE, .ifaces = ifaces, .n_ifaces = 5,
+	};
+	__u32 port = rt.ifindex_out[5];
+	struct datapath dp;
+	struct port *p = NULL;
+	struct port_mac pm;
+	int egress[4], macs;
+	pid_t pid;
+
+	(void)state;
+	pid = daemon_start("-m", "native", PORTS, NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(daemon_stop(pid, SIGKILL), 128);
+	assert_int_equal(datapath_open(&dp, &o), 0);
+	for (int i = 0; i < dp.n_ports; i++)
+		if (dp.ports[i].ifindex == (int)port)
+			p = &dp.ports[i];
+	assert_non_null(p);
+	assert_int_equal(datapath_beat(&dp), 0); /* a live daemon's: new pins */
+	assert_int_equal(datapath_set_port(&dp, p, out5_mac, 7), 0);
+	macs = pinned_fd("port_macs");
+	assert_int_equal(bpf_map_lookup_elem(macs, &port, &pm), 0);
+	assert_int_equal(pm.l3dom, 7);
+	assert_memory_equal(pm.mac, out5_mac, 6);
+
+	/* flows in through out5 are pinned in domain 7, none in domain 0 */
+	flows_through(false, egress, 4);
+	{
+		int pins = pinned_fd("flow_pins");
+
+		for (int i = 0; i < 4; i++) {
+			struct flow_key k = { .family = FP_AF_INET,
+					      .proto = IPPROTO_TCP, .l3dom = 7,
+					      .sport = htons(31000 + i),
+					      .dport = htons(443) };
+			struct flow_pin pin;
+
+			inet_pton(AF_INET, CLIENT4, k.saddr);
+			inet_pton(AF_INET, SVC4, k.daddr);
+			assert_int_equal(bpf_map_lookup_elem(pins, &k, &pin), 0);
+			k.l3dom = 0;
+			assert_int_not_equal(bpf_map_lookup_elem(pins, &k, &pin), 0);
+		}
+		close(pins);
+	}
+	/* a domain the keys cannot hold: the port's frames are the kernel's */
+	assert_int_equal(datapath_set_port(&dp, p, out5_mac, 0x10000), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(macs, &port, &pm), 0);
+	close(macs);
+	datapath_close(&dp);
+}
+
 static void restarts_keep_datapath(const char *mode)
 {
 	struct flow_key key = { .family = FP_AF_INET, .proto = 6, .sport = 1 };
@@ -813,6 +900,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(follows_path_mtus, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_dir_is_private_and_systemd_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath_native, setup, teardown),
+		cmocka_unit_test_setup_teardown(port_domain_keys_its_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_keep_datapath_tc, setup, teardown),
 		cmocka_unit_test_setup_teardown(keepalive_spares_static_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
