@@ -95,6 +95,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	as_nobody = false; /* bad_input's, if it failed while set */
 	daemon_cleanup();
 	/* a second instance's pins (instances_keep_to_their_ports), if a
 	 * failure left them */
