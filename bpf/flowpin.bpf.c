@@ -32,9 +32,12 @@
 #define IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
 #define TCP_FLAG_SYN 0x02
 /*
- * tc: headers a nonlinear skb must have in its linear part before parsing.
- * Deeper headers (long IPv6 extension chains) in a paged skb are passed.
+ * tc: a nonlinear skb whose linear part is shorter than TC_LINEAR_MIN
+ * (Ethernet, an IPv6 header and a TCP header) is pulled up to TC_PULL_LEN
+ * first; others are parsed as they are. Deeper headers (long IPv6
+ * extension chains) in a paged skb are passed.
  */
+#define TC_LINEAR_MIN (14 + 40 + 20)
 #define TC_PULL_LEN 256
 
 /* Where the program runs. Constant per entry point once inlined. */
@@ -63,6 +66,10 @@ const volatile __u64 pin_burst = FP_PIN_BURST;
 const volatile __u64 pins_per_s = 0; /* all CPUs together; 0: no limit */
 const volatile __u64 daemon_silent_ns = 0; /* new flows to the kernel after; 0: never */
 const volatile bool sync_pins = false; /* tell flowpind of new pins (pin_events) */
+const volatile __u64 too_big_rate = FP_TOO_BIG_RATE; /* per second and CPU; 0: no limit */
+const volatile __u64 too_big_burst = FP_TOO_BIG_BURST;
+
+#define NSEC_PER_SEC 1000000000ULL
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -199,7 +206,11 @@ static __always_inline void pin_publish(const struct flow_key *key,
 		*pin = cur;
 }
 
-/* This CPU's copy of a pin, checked against flow_pins at synced_ns. */
+/*
+ * This CPU's copy of a pin, checked against flow_pins at synced_ns. An LRU
+ * per-CPU update takes a free element before it looks for the key: a copy
+ * that is there already is updated with BPF_EXIST, which takes none.
+ */
 static __always_inline void cache_fill(const struct flow_key *key,
 				       const struct flow_pin *pin, __u64 flags)
 {
@@ -288,61 +299,112 @@ static __always_inline bool fib_chooses(const struct hook *h,
 }
 
 /*
- * Whether the kernel now refuses to forward the flow: a blackhole,
- * unreachable or prohibit route or rule, a local destination, or
- * forwarding turned off on the port. That is an operator's decision, and it
- * wins over the pin. Any SUCCESS keeps the pin, whatever gateway the FIB
- * names now (that is what pins are for), and so does a route that is gone
- * (a routing daemon restarting).
+ * The route epoch (route_epoch): flowpind moves it on every change that
+ * can make the kernel refuse a flow it forwarded. A pin checked at the
+ * current epoch needs no new check, while flowpind is there to move it.
+ */
+static __always_inline struct route_epoch epoch_now(void)
+{
+	struct route_epoch *e, cur = {};
+	__u32 zero = 0;
+
+	e = bpf_map_lookup_elem(&route_epoch, &zero);
+	if (e)
+		cur = *e;
+	return cur;
+}
+
+/*
+ * Is flowpind beating? Without it nobody moves the epoch, and a pin is
+ * checked again every cache_sync_ns, as if the epoch had moved. The beat
+ * is read before the clock: a beat newer than "now" is no silence.
+ */
+static __always_inline bool epoch_trusted(__u32 epoch)
+{
+	__u32 zero = 0;
+	__u64 *b, beat;
+
+	if (!epoch)
+		return false;
+	b = bpf_map_lookup_elem(&heartbeat, &zero);
+	if (!b)
+		return false;
+	beat = *(volatile __u64 *)b;
+	return beat && (__s64)(bpf_ktime_get_ns() - beat) <= (__s64)FP_EPOCH_TRUST_NS;
+}
+
+/*
+ * Whether the kernel's routing now refuses to forward the flow: a
+ * blackhole, unreachable or prohibit route or rule, a local destination
+ * (in main or in the port's VRF), a route of another non-unicast type, or
+ * forwarding turned off on the port. That is an operator's decision, and
+ * it wins over the pin. Any SUCCESS keeps the pin, whatever gateway the
+ * FIB names now (that is what pins are for).
+ *
+ * NOT_FWDED is what the helper answers for a local or non-unicast route,
+ * for an IPv4 "unreachable" rule (its -ENETUNREACH), for every IPv6 reject
+ * rule, and for no route at all. The pin's next hop tells the last apart:
+ * while it is in some route (NH_ACTIVE), the kernel still has a way there
+ * and refuses the flow; once it left every route (NH_WITHDRAWN, drained),
+ * the route is gone, as when a routing daemon restarts, which is no drop
+ * decision. One IPv6 answer is the helper's own: a throw route behind a
+ * rule, where the kernel goes on to the next rule and the helper stops
+ * with NOT_FWDED. Where some IPv6 table holds one (FP_EPOCH_V6_THROW),
+ * the main table (or the port's VRF's) decides, as the kernel's fall
+ * through to it would.
  */
 static __always_inline bool route_rejects(const struct hook *h,
-					  const struct packet *pkt)
+					  const struct packet *pkt,
+					  const struct nexthop *nh, __u32 flags)
 {
 	struct bpf_fib_lookup fib;
 	long rc;
 
 	if (!fib_params(h, pkt, &fib))
 		return false;
+	stat_inc(FP_STAT_RECHECK);
 	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
-	    rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
-	    rc == BPF_FIB_LKUP_RET_PROHIBIT ||
-	    rc == BPF_FIB_LKUP_RET_FWD_DISABLED)
-		return true;
 	if (rc != BPF_FIB_LKUP_RET_NOT_FWDED)
-		return false;
-	/*
-	 * NOT_FWDED is no route at all, a local destination, or, for IPv6,
-	 * a reject rule (the helper maps every IPv6 lookup error to it).
-	 * The main table alone (BPF_FIB_LOOKUP_DIRECT skips the rules and the
-	 * local table) tells them apart: when it still routes the flow, a
-	 * rule or a local address took it; when it does not, the route is
-	 * gone. The lookup wrote its answer into fib: ask afresh.
-	 */
+		return rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
+		       rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
+		       rc == BPF_FIB_LKUP_RET_PROHIBIT ||
+		       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
+	if (nh->state != NH_ACTIVE)
+		return false; /* the route is gone: drained */
+	if (!pkt->ip6 || !(flags & FP_EPOCH_V6_THROW))
+		return true;
+	/* the lookup wrote its answer into fib: ask afresh */
 	fib_params(h, pkt, &fib);
 	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT);
-	return rc != BPF_FIB_LKUP_RET_NOT_FWDED;
+	return rc != BPF_FIB_LKUP_RET_SUCCESS;
 }
 
 /*
- * A pin the kernel's routing now rejects is removed everywhere, and its
- * packet goes to the kernel, which drops it. No packet (an ICMP error,
- * whose own route is not the flow's): no check.
+ * A pin the kernel's routing now refuses is removed everywhere, and its
+ * packet goes to the kernel, which drops (or delivers) it.
  */
 static __always_inline bool pin_rejected(const struct hook *h,
 					 const struct packet *pkt,
-					 const struct flow_key *key)
+					 const struct flow_key *key,
+					 const struct nexthop *nh, __u32 flags)
 {
-	if (!pkt || !route_rejects(h, pkt))
+	if (!route_rejects(h, pkt, nh, flags))
 		return false;
 	bpf_map_delete_elem(&flow_pins, key);
 	bpf_map_delete_elem(&flow_cache, key);
+	stat_inc(FP_STAT_PIN_REJECTED);
 	return true;
 }
 
 /*
  * This CPU's cache, then the shared pins: the next hop of the flow's pin, or
  * NULL with *stale set when it has a pin whose next hop was invalidated.
+ *
+ * The drop rule: a pin is used only once the kernel's routing accepted the
+ * flow at the current route epoch (route_rejects()). A copy checked at an
+ * older epoch is asked again on its first packet after the epoch moved (at
+ * most once per FP_RECHECK_MIN_NS and CPU under churn), and every
+ * cache_sync_ns while flowpind is silent.
  *
  * Next hops travel as return values, checked for NULL where they arrive:
  * older verifiers (6.1, 6.12) lose track of a pointer written through a
@@ -353,35 +415,46 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	 const struct flow_key *key, bool *stale)
 {
 	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
+	struct route_epoch ep = epoch_now();
 	const struct nexthop *nh;
-	struct flow_pin mine, shared;
-	__u64 synced_ns;
+	struct flow_pin mine, shared = {};
+	__u64 synced_ns, age;
+	bool check;
 
 	if (c) {
 		mine = c->pin;
 		synced_ns = c->synced_ns;
 	}
 	if (c && (nh = pin_nexthop(&mine))) {
-		if (bpf_ktime_get_coarse_ns() - synced_ns < cache_sync_ns) {
+		age = bpf_ktime_get_coarse_ns() - synced_ns;
+		if (age < cache_sync_ns &&
+		    (mine.epoch == ep.epoch || age < FP_RECHECK_MIN_NS)) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
 		}
-		/* once per cache_sync_ns, the kernel's routing has its say */
-		if (pin_rejected(h, pkt, key))
+		/* the epoch moved, or flowpind is silent: routing has its say */
+		check = mine.epoch != ep.epoch || !epoch_trusted(ep.epoch);
+		if (check && pin_rejected(h, pkt, key, nh, ep.flags))
 			return NULL;
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
 		 * and a pin it lost (evicted, flushed) is put back, so other
 		 * CPUs keep sending the flow to the same next hop.
 		 */
+		mine.epoch = ep.epoch;
 		if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &shared)) {
 			pin_publish(key, &mine, false);
+			shared = mine;
 			nh = pin_nexthop(&mine);
 		} else if (shared.nh_id != mine.nh_id ||
 			   shared.nh_gen != mine.nh_gen) {
-			mine = shared;
+			/* another CPU's pin wins; the route check was the flow's */
+			mine.nh_id = shared.nh_id;
+			mine.nh_gen = shared.nh_gen;
 			nh = pin_nexthop(&mine);
 		}
+		if (nh && check && shared.epoch != ep.epoch)
+			bpf_map_update_elem(&flow_pins, key, &mine, BPF_EXIST);
 		/* in place, by key: no element is taken, none evicted */
 		cache_fill(key, &mine, BPF_EXIST);
 		if (nh) {
@@ -397,41 +470,111 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		*stale = true;
 		return NULL;
 	}
-	/* and whenever a CPU takes the pin into its cache */
-	if (pin_rejected(h, pkt, key))
-		return NULL;
+	/* a pin not checked at this epoch, or flowpind silent: check it */
+	if (shared.epoch != ep.epoch || !epoch_trusted(ep.epoch)) {
+		if (pin_rejected(h, pkt, key, nh, ep.flags))
+			return NULL;
+		if (shared.epoch != ep.epoch) {
+			shared.epoch = ep.epoch;
+			bpf_map_update_elem(&flow_pins, key, &shared, BPF_EXIST);
+		}
+	}
 	stat_inc(FP_STAT_PIN_HIT);
-	cache_fill(key, &shared, BPF_ANY);
+	cache_fill(key, &shared, c ? BPF_EXIST : BPF_NOEXIST);
 	return nh;
+}
+
+/*
+ * An ICMP error's flow: its pin only if the drop rule accepted the flow at
+ * the current epoch (or, while flowpind is silent, in the last
+ * cache_sync_ns), as the flow's own packets found. Looking writes nothing:
+ * errors neither refresh a pin nor fill a cache, so a stream of them
+ * cannot keep a flow the kernel now refuses alive.
+ */
+static __always_inline const struct nexthop *
+pin_peek(const struct flow_key *key, __u32 *reason)
+{
+	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
+	struct route_epoch ep = epoch_now();
+	bool trusted = epoch_trusted(ep.epoch);
+	const struct nexthop *nh;
+	struct flow_pin pin;
+	__u64 synced_ns = 0;
+
+	*reason = FP_PASS_ICMP_ERR_UNPINNED;
+	if (c) {
+		pin = c->pin;
+		synced_ns = c->synced_ns;
+		nh = pin_nexthop(&pin);
+		if (nh && pin.epoch == ep.epoch &&
+		    (trusted ||
+		     bpf_ktime_get_coarse_ns() - synced_ns < cache_sync_ns))
+			return nh;
+	}
+	if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &pin))
+		return NULL;
+	nh = pin_nexthop(&pin);
+	if (!nh)
+		return NULL;
+	if (pin.epoch == ep.epoch && trusted)
+		return nh;
+	*reason = FP_PASS_ICMP_ERR_UNCHECKED;
+	return NULL;
+}
+
+/*
+ * Take one token from a token bucket; false when empty. Whole tokens are
+ * added for the time passed, and the bucket's clock moves by their time
+ * only, so the fraction of a token carries over to the next refill.
+ */
+static __always_inline bool bucket_take(struct token_bucket *b, __u64 rate,
+					__u64 burst)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 elapsed = now - b->refilled_ns;
+	__u64 add;
+
+	if (elapsed >= NSEC_PER_SEC || (__s64)elapsed < 0) {
+		b->tokens = burst;
+		b->refilled_ns = now;
+	} else {
+		add = elapsed * rate / NSEC_PER_SEC;
+		if (b->tokens + add >= burst) {
+			b->tokens = burst;
+			b->refilled_ns = now;
+		} else if (add) {
+			b->tokens += add;
+			b->refilled_ns += add * NSEC_PER_SEC / rate;
+		}
+	}
+	if (!b->tokens)
+		return false;
+	b->tokens--;
+	return true;
 }
 
 /* Take one token from this CPU's bucket of new pins; false when empty. */
 static __always_inline bool pin_allowed(void)
 {
-	struct pin_budget *b;
+	struct token_bucket *b;
 	__u32 zero = 0;
-	__u64 now, elapsed;
 
 	if (!pin_rate)
 		return true;
 	b = bpf_map_lookup_elem(&pin_budget, &zero);
-	if (!b)
+	return !b || bucket_take(b, pin_rate, pin_burst);
+}
+
+/* Take one token from this CPU's bucket of too-big errors. */
+static __always_inline bool too_big_allowed(void)
+{
+	struct token_bucket *b;
+	__u32 zero = 0;
+
+	if (!too_big_rate)
 		return true;
-	now = bpf_ktime_get_ns();
-	elapsed = now - b->refilled_ns;
-	if (elapsed >= 1000000000ULL)
-		b->tokens = pin_burst;
-	else
-		b->tokens += elapsed * pin_rate / 1000000000ULL;
-	if (b->tokens > pin_burst)
-		b->tokens = pin_burst;
-	/* keep the remainder of a partial token for the next refill */
-	if (elapsed >= 1000000000ULL || elapsed * pin_rate >= 1000000000ULL)
-		b->refilled_ns = now;
-	if (!b->tokens)
-		return false;
-	b->tokens--;
-	return true;
+	b = bpf_map_lookup_elem(&too_big_budget, &zero);
+	return !b || bucket_take(b, too_big_rate, too_big_burst);
 }
 
 /*
@@ -452,9 +595,13 @@ static __always_inline bool turnover_allowed(void)
 	w = bpf_map_lookup_elem(&pin_turnover, &zero);
 	if (!w)
 		return true;
+	/*
+	 * start first: read after it, now is never before the start another
+	 * CPU set (an older now would underflow and open a window again)
+	 */
+	start = *(volatile __u64 *)&w->start_ns;
 	now = bpf_ktime_get_ns();
-	start = w->start_ns;
-	if (now - start >= FP_TURNOVER_WINDOW_NS &&
+	if ((__s64)(now - start) >= (__s64)FP_TURNOVER_WINDOW_NS &&
 	    __sync_val_compare_and_swap(&w->start_ns, start, now) == start)
 		w->count = 0;
 	return __sync_fetch_and_add(&w->count, 1) < (budget ?: 1);
@@ -469,12 +616,15 @@ static __always_inline bool turnover_allowed(void)
 static __always_inline bool daemon_silent(void)
 {
 	__u32 zero = 0;
-	__u64 *beat;
+	__u64 *b, beat;
 
 	if (!daemon_silent_ns)
 		return false;
-	beat = bpf_map_lookup_elem(&heartbeat, &zero);
-	return beat && *beat && bpf_ktime_get_ns() - *beat > daemon_silent_ns;
+	b = bpf_map_lookup_elem(&heartbeat, &zero);
+	if (!b)
+		return false;
+	beat = *(volatile __u64 *)b; /* before the clock, as epoch_trusted() */
+	return beat && (__s64)(bpf_ktime_get_ns() - beat) > (__s64)daemon_silent_ns;
 }
 
 /* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
@@ -502,6 +652,8 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	__u32 *id;
 	long rc;
 
+	/* before the FIB: a change after this read moves the epoch past it */
+	pin.epoch = epoch_now().epoch;
 	if (!fib_params(h, pkt, &fib)) {
 		*reason = FP_PASS_MALFORMED; /* parse_packet() set one of them */
 		return NULL;
@@ -560,6 +712,11 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	 * makes one insert, not two.
 	 */
 	stat_inc(FP_STAT_PIN_NEW);
+	/* A forwarded TCP flow seen mid-stream has lost its pin. */
+	if (stale)
+		stat_inc(FP_STAT_PIN_STALE);
+	else if (key->proto == IPPROTO_TCP && !(pkt->tcp_flags & TCP_FLAG_SYN))
+		stat_inc(FP_STAT_LOST_PIN);
 	return nh;
 }
 
@@ -599,6 +756,19 @@ static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
 {
 	if (h->skb)
 		bpf_csum_update(h->ctx, bpf_csum_diff(&from, 4, &to, 4, 0));
+}
+
+/*
+ * tc: the priority the kernel's IPv4 forwarding gives a packet
+ * (ip_forward(): rt_tos2priority(), the ip_tos2prio table by TOS bits):
+ * best effort, bulk, interactive, interactive bulk. XDP frames have none.
+ */
+static __always_inline void skb_set_priority(const struct hook *h, __u8 tos)
+{
+	static const __u32 prio[4] = { 0, 2, 6, 4 }; /* TC_PRIO_* */
+
+	if (h->skb)
+		((struct __sk_buff *)h->ctx)->priority = prio[(tos & 0x1E) >> 3];
 }
 
 /*
@@ -645,6 +815,7 @@ static __always_inline int too_big_reply(const struct hook *h,
 		    (v6 ? TOO_BIG_QUOTE6 : TOO_BIG_QUOTE4);
 	struct too_big_src s = {};
 	__u32 port = h->ifindex;
+	bool partial = false;
 	void *data, *end;
 	__s64 sum;
 
@@ -652,6 +823,13 @@ static __always_inline int too_big_reply(const struct hook *h,
 		goto drop; /* a path MTU under 548: nothing to quote that much */
 	if (!bpf_map_lookup_elem(&tx_ports, &port))
 		goto drop;
+	if (h->skb) {
+		struct __sk_buff *skb = h->ctx;
+
+		partial = h->gso_size ||
+			  l4_csum_unfinished(pkt, (void *)(long)skb->data_end,
+					     pkt->l3_len - pkt->l4_off);
+	}
 	__builtin_memcpy(s.src_mac, pkt->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(s.dst_mac, pkt->eth->h_dest, ETH_ALEN);
 	s.proto = pkt->eth->h_proto;
@@ -692,7 +870,7 @@ static __always_inline int too_big_reply(const struct hook *h,
 	/* CHECKSUM_COMPLETE skbs sum their L3 bytes: add the new ones */
 	if (h->skb)
 		bpf_csum_update(h->ctx, sum);
-	if (h->gso_size &&
+	if (partial &&
 	    too_big_csum_partial(data, end, v6, pkt->l4_off, pkt->key.proto))
 		goto drop;
 	if (!redirect_to(h, port))
@@ -722,6 +900,15 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 		return pass(FP_PASS_MTU);
 	if (pkt->ip4 && !(pkt->ip4->frag_off & bpf_htons(IP_DF))) {
 		stat_inc(FP_STAT_TOO_BIG_DROP);
+		return XDP_DROP;
+	}
+	/*
+	 * As the kernel limits its own errors (icmp_msgs_per_sec, burst):
+	 * over the rate the packet is dropped without one, so a flood of
+	 * spoofed frames cannot be reflected at line rate.
+	 */
+	if (!too_big_allowed()) {
+		stat_inc(FP_STAT_TOO_BIG_RATE);
 		return XDP_DROP;
 	}
 	return too_big_reply(h, pkt, mtu);
@@ -770,6 +957,7 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
 	if (pkt->ip4) {
+		skb_set_priority(h, pkt->ip4->tos);
 		ipv4_decrease_ttl(pkt->ip4);
 	} else if (pkt->ip6) {
 		__be32 *word = (__be32 *)pkt->ip6 + 1; /* ..., hop limit */
@@ -806,10 +994,9 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 		 */
 		if (!addr_eq(pkt.key.daddr, pkt.inner_key.daddr))
 			return pass(FP_PASS_ICMP_ERR_UNPINNED);
-		/* the error's own route is not the flow's: no recheck */
-		nh = pin_find(h, NULL, &pkt.inner_key, &stale);
+		nh = pin_peek(&pkt.inner_key, &reason);
 		if (!nh)
-			return pass(FP_PASS_ICMP_ERR_UNPINNED);
+			return pass(reason);
 		stat_inc(FP_STAT_ICMP_ERR_PINNED);
 		return forward(h, &pkt, nh);
 	}
@@ -819,12 +1006,6 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 		nh = pin_new(h, &pkt, stale, &reason);
 		if (!nh)
 			return pass(reason);
-		/* A forwarded TCP flow seen mid-stream has lost its pin. */
-		if (stale)
-			stat_inc(FP_STAT_PIN_STALE);
-		else if (pkt.key.proto == IPPROTO_TCP &&
-			 !(pkt.tcp_flags & TCP_FLAG_SYN))
-			stat_inc(FP_STAT_LOST_PIN);
 	}
 	return forward(h, &pkt, nh);
 }
@@ -848,7 +1029,7 @@ int flowpin_tc(struct __sk_buff *skb)
 	__u32 head = skb->data_end - skb->data;
 
 	/* the headers of a paged skb (GSO, say) may not all be linear */
-	if (head < skb->len && head < TC_PULL_LEN)
+	if (head < skb->len && head < TC_LINEAR_MIN)
 		bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ? skb->len :
 								 TC_PULL_LEN);
 	switch (flowpin_run(&h, (void *)(long)skb->data,

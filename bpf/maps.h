@@ -72,8 +72,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct pin_budget);
+	__type(value, struct token_bucket);
 } pin_budget SEC(".maps");
+
+/* This CPU's budget of too-big errors. Written by the datapath only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct token_bucket);
+} too_big_budget SEC(".maps");
 
 /* Every CPU's new pins in this window. Written by the datapath only. */
 struct {
@@ -90,6 +98,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } heartbeat SEC(".maps");
+
+/*
+ * The route epoch: moves when the kernel may have stopped forwarding some
+ * flow. Written by the daemon only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct route_epoch);
+} route_epoch SEC(".maps");
 
 /* flowpind's own status, for operators. Written by the daemon only. */
 struct {

@@ -168,8 +168,43 @@ static __always_inline __u32 csum_sum16(__u64 sum)
 }
 
 /*
- * A GSO skb leaves its TCP or UDP checksum to the egress
- * (CHECKSUM_PARTIAL), and the error built from it keeps that state: the
+ * Is a tc skb's TCP or UDP checksum left to the egress (CHECKSUM_PARTIAL)?
+ * BPF cannot read ip_summed, but the field says it: the kernel's senders
+ * (tcp_v4_send_check(), udp4_hwcsum(), their IPv6 twins) and GRO
+ * (tcp_gro_complete()) leave the pseudo-header's sum there, not inverted,
+ * for the egress to finish; a finished checksum equals that value once in
+ * 65,536 packets. A UDP checksum of 0 is "none" (IPv4). l4_len: from the
+ * L4 header to the skb's end (a GSO skb's whole length, as its senders
+ * count).
+ */
+static __always_inline bool l4_csum_unfinished(const struct packet *pkt,
+					       void *end, __u32 l4_len)
+{
+	__u8 proto = pkt->key.proto;
+	__u8 *l4 = (__u8 *)(pkt->eth + 1) + (pkt->l4_off & 0x1ff);
+	__u16 *field = (void *)(l4 + (proto == IPPROTO_TCP ? 16 : 6));
+	__be32 tail[2] = { bpf_htonl(l4_len), bpf_htonl(proto) };
+	__s64 sum;
+
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || !pkt->l4_off ||
+	    (void *)(field + 1) > end)
+		return false;
+	if (proto == IPPROTO_UDP && !*field)
+		return false;
+	/* the pseudo-header: addresses, then the length and the protocol */
+	if (pkt->ip6)
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)pkt->key.saddr, 32, 0);
+	else
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)pkt->key.saddr, 4,
+				    bpf_csum_diff(NULL, 0,
+						  (__be32 *)pkt->key.daddr, 4, 0));
+	sum = bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
+	return sum >= 0 && *field == csum_sum16(sum);
+}
+
+/*
+ * A CHECKSUM_PARTIAL skb leaves its TCP or UDP checksum to the egress,
+ * and the error built from it keeps that state: the
  * NIC, or skb_checksum_help(), will finish the quoted checksum, from the
  * quoted L4 header (l4_off into the quote) to the end. The ICMP checksum
  * is made to cover the value it will write. (Where the error stays on the

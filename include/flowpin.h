@@ -53,11 +53,14 @@ struct flow_key {
 /*
  * Where a flow is pinned: a next hop's id and the generation it had when
  * the pin was made. nh_id 0 is never a next hop, so an all-zero value (what
- * another CPU's slot of flow_cache holds) reads as "no pin".
+ * another CPU's slot of flow_cache holds) reads as "no pin". And the route
+ * epoch at which the kernel's routing last accepted the flow (the drop
+ * rule): 0, never checked here (a peer's pin, say).
  */
 struct flow_pin {
 	__u32 nh_id;
 	__u32 nh_gen;
+	__u32 epoch;
 };
 
 /*
@@ -67,18 +70,59 @@ struct flow_pin {
  */
 struct flow_pin_cached {
 	struct flow_pin pin;
+	__u32 pad;
 	__u64 synced_ns; /* bpf_ktime_get_coarse_ns() of the last check */
 };
 
 /*
- * pin_budget map (per CPU, one entry): a token bucket of new pins. A flood
- * of new flows may not evict the pins of established ones: above the rate,
- * new flows are forwarded without a pin.
+ * route_epoch map (one entry, written by flowpind only): bumped on every
+ * change that can make the kernel stop forwarding a flow it forwarded (a
+ * route of a non-unicast type added or replaced, a unicast route deleted,
+ * a rule or an address added or removed, forwarding turned off, a blackhole
+ * nexthop object, a full resync). A pin whose epoch is the current one was
+ * accepted by the kernel's routing since the last such change: the
+ * datapath asks the FIB again only when the epoch moved. 0: no flowpind,
+ * and then pins are checked every cache_sync_ns instead.
  */
-struct pin_budget {
-	__u64 tokens;
-	__u64 refilled_ns; /* bpf_ktime_get_ns() of the last refill */
+struct route_epoch {
+	__u32 epoch;
+	__u32 flags; /* FP_EPOCH_* */
 };
+
+/*
+ * Some IPv6 table holds a throw route. bpf_fib_lookup() answers NOT_FWDED
+ * for a flow that meets one behind a rule, where the kernel's own lookup
+ * goes on to the next rule: the datapath then asks the main table.
+ */
+#define FP_EPOCH_V6_THROW 0x1
+
+/*
+ * The epoch is trusted while flowpind's heartbeat (once a second) is this
+ * recent; past it, cached pins are checked every cache_sync_ns again.
+ */
+#define FP_EPOCH_TRUST_NS 3000000000ULL
+/*
+ * Under route churn a flow is asked again at most this often per CPU: a
+ * reject stops it within this much of its bump.
+ */
+#define FP_RECHECK_MIN_NS 10000000ULL /* 10 ms */
+
+/*
+ * A per-CPU token bucket. pin_budget: new pins (a flood of new flows may
+ * not evict the pins of established ones: above the rate, new flows are
+ * forwarded without a pin). too_big_budget: the "fragmentation needed" /
+ * "packet too big" errors flowpin sends itself (as the kernel's
+ * icmp_msgs_per_sec and icmp_msgs_burst limit its own).
+ */
+struct token_bucket {
+	__u64 tokens;
+	__u64 refilled_ns; /* bpf_ktime_get_ns() the tokens were counted up to */
+};
+
+#ifndef FP_TOO_BIG_RATE
+#define FP_TOO_BIG_RATE 1000 /* errors per second and CPU; 0: no limit */
+#endif
+#define FP_TOO_BIG_BURST 50
 
 /*
  * pin_turnover map (one entry, shared by every CPU): new pins made in the
@@ -202,14 +246,16 @@ struct daemon_status {
 /*
  * pin_events ring buffer (written only when flowpind syncs pins with peers):
  * one record per pin the datapath made, for flowpind to send to its peers.
- * Big enough for FP_PIN_EVENTS_BYTES / 64 pins (a record and its 8-byte
- * header) between two reads of the daemon.
+ * Big enough for FP_PIN_EVENTS_BYTES / FP_PIN_EVENT_RECORD pins between two
+ * reads of the daemon.
  */
 struct pin_event {
 	struct flow_key key;
 	struct flow_pin pin;
 };
 #define FP_PIN_EVENTS_BYTES (1U << 20)
+/* a record in the ring: its 8-byte header and the event, 8-byte aligned */
+#define FP_PIN_EVENT_RECORD (8 + ((sizeof(struct pin_event) + 7) & ~7UL))
 #define FP_PIN_EVENTS_READ_MS 10 /* flowpind reads the ring this often */
 
 /*
@@ -274,7 +320,7 @@ struct sync_peer_status {
  * Bumped whenever a map's key or value changes meaning: a daemon refuses
  * pinned maps of another layout rather than mix them.
  */
-#define FP_LAYOUT 1
+#define FP_LAYOUT 2 /* 2: flow_pin carries the route epoch */
 
 /*
  * Where the program runs on a port besides libxdp's XDP modes (1 native,
@@ -306,6 +352,9 @@ enum fp_stat {
 	FP_STAT_TOO_BIG_ICMP,	 /* pinned packet too big for its path: ICMP error sent back */
 	FP_STAT_TOO_BIG_DROP,	 /* pinned packet too big for its path, no error possible: dropped */
 	FP_STAT_PIN_EVENT_LOST,	 /* new pin that pin_events had no room for: peers not told */
+	FP_STAT_RECHECK,	 /* pinned flow asked of the FIB again: the route epoch moved */
+	FP_STAT_PIN_REJECTED,	 /* pin removed: the kernel's routing now refuses the flow */
+	FP_STAT_TOO_BIG_RATE,	 /* pinned packet too big: error not sent, over too_big_rate */
 	FP_PASS_NON_IP,		 /* ARP and every other non-IP ethertype */
 	FP_PASS_VLAN,		 /* 802.1Q / 802.1ad tagged */
 	FP_PASS_MULTICAST,	 /* broadcast or multicast MAC or address */
@@ -329,6 +378,7 @@ enum fp_stat {
 	FP_PASS_NEXTHOP_NOT_READY, /* known, but not NH_ACTIVE */
 	FP_PASS_NO_TX_PORT,	  /* egress device not in tx_ports */
 	FP_PASS_ICMP_ERR_UNPINNED, /* ICMP error whose flow has no pin */
+	FP_PASS_ICMP_ERR_UNCHECKED, /* ICMP error whose flow's pin awaits the drop rule's check */
 	FP_PASS_DAEMON_SILENT,	  /* new flow while flowpind is silent: not pinned */
 	FP_STAT_MAX,
 };
@@ -347,6 +397,9 @@ enum fp_stat {
 	[FP_STAT_TOO_BIG_ICMP] = "too_big_icmp",                               \
 	[FP_STAT_TOO_BIG_DROP] = "too_big_drop",                               \
 	[FP_STAT_PIN_EVENT_LOST] = "pin_event_lost",                           \
+	[FP_STAT_RECHECK] = "recheck",                                         \
+	[FP_STAT_PIN_REJECTED] = "pin_rejected",                               \
+	[FP_STAT_TOO_BIG_RATE] = "too_big_rate_limited",                       \
 	[FP_PASS_NON_IP] = "pass_non_ip",                                      \
 	[FP_PASS_VLAN] = "pass_vlan",                                          \
 	[FP_PASS_MULTICAST] = "pass_multicast",                                \
@@ -370,6 +423,7 @@ enum fp_stat {
 	[FP_PASS_NEXTHOP_NOT_READY] = "pass_nexthop_not_ready",                \
 	[FP_PASS_NO_TX_PORT] = "pass_no_tx_port",                              \
 	[FP_PASS_ICMP_ERR_UNPINNED] = "pass_icmp_error_unpinned",            \
+	[FP_PASS_ICMP_ERR_UNCHECKED] = "pass_icmp_error_unchecked",          \
 	[FP_PASS_DAEMON_SILENT] = "pass_daemon_silent",
 
 #endif /* FLOWPIN_H */

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -119,7 +120,8 @@ static int map_path(const struct datapath *dp, const struct bpf_map *map,
 static bool disposable(const struct bpf_map *map)
 {
 	static const char *const names[] = { "stats", "pin_budget",
-					     "pin_turnover", "heartbeat",
+					     "too_big_budget", "pin_turnover",
+					     "heartbeat", "route_epoch",
 					     "pin_events", "sync_peers" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -338,6 +340,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->skel->rodata->pin_burst = o->pin_burst;
 	dp->skel->rodata->daemon_silent_ns = FP_DAEMON_SILENT_S * 1000000000ULL;
 	dp->skel->rodata->sync_pins = o->sync_pins;
+	dp->skel->rodata->too_big_rate = o->too_big_rate;
 	dp->skel->rodata->pins_per_s = o->min_pin_age ?
 		(o->max_flows + o->min_pin_age - 1) / o->min_pin_age : 0;
 	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
@@ -351,6 +354,8 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->obj_hash = fnv64(&o->pin_rate, sizeof(o->pin_rate), dp->obj_hash);
 	dp->obj_hash = fnv64(&o->pin_burst, sizeof(o->pin_burst), dp->obj_hash);
 	dp->obj_hash = fnv64(&o->sync_pins, sizeof(o->sync_pins), dp->obj_hash);
+	dp->obj_hash = fnv64(&o->too_big_rate, sizeof(o->too_big_rate),
+			     dp->obj_hash);
 	dp->obj_hash = fnv64(&dp->skel->rodata->pins_per_s,
 			     sizeof(dp->skel->rodata->pins_per_s), dp->obj_hash);
 	dp->obj_hash = fnv64(&dp->skel->rodata->daemon_silent_ns,
@@ -1131,6 +1136,30 @@ int datapath_beat(struct datapath *dp)
 	ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.heartbeat), &key,
 				&ns, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The first epoch of a run follows the one in the map (an adopted datapath's
+ * pins were checked at that or an earlier one); a new map starts at a
+ * random one, so pins made under an epoch of another run never match it by
+ * chance. 0 is never an epoch: it stands for "no flowpind".
+ */
+int datapath_move_epoch(struct datapath *dp, __u32 flags)
+{
+	int fd = bpf_map__fd(dp->skel->maps.route_epoch);
+	struct route_epoch e = {};
+	__u32 key = 0;
+
+	if (!dp->epoch && !bpf_map_lookup_elem(fd, &key, &e))
+		dp->epoch = e.epoch;
+	if (!dp->epoch && getrandom(&dp->epoch, sizeof(dp->epoch), 0) !=
+				  sizeof(dp->epoch))
+		dp->epoch = time(NULL);
+	e.epoch = ++dp->epoch ?: ++dp->epoch;
+	e.flags = flags;
+	if (bpf_map_update_elem(fd, &key, &e, BPF_ANY))
 		return -errno;
 	return 0;
 }

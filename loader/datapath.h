@@ -22,6 +22,7 @@ struct datapath_opts {
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
 	__u64 pin_burst;
 	__u32 min_pin_age; /* s: all CPUs make <= max_flows pins per it; 0: no limit */
+	__u64 too_big_rate; /* too-big errors per second and CPU; 0: no limit */
 	bool sync_pins;	   /* the datapath tells of new pins (pin_events) */
 	char *const *ifaces;
 	int n_ifaces;
@@ -40,7 +41,7 @@ struct port {
 	__u32 l3dom;   /* likewise: its VRF's ifindex, 0: none */
 };
 
-#define DP_MAX_MAPS 16
+#define DP_MAX_MAPS 24
 
 struct datapath {
 	struct flowpin *skel;
@@ -59,6 +60,7 @@ struct datapath {
 	__u64 obj_hash;
 	struct daemon_status prev; /* what the last daemon wrote, if any */
 	bool have_prev;
+	__u32 epoch; /* the route epoch last written */
 };
 
 /*
@@ -106,6 +108,12 @@ int datapath_write_status(struct datapath *dp, const struct daemon_status *st);
 
 /* flowpind is alive: the datapath pins new flows for another FP_DAEMON_SILENT_S. */
 int datapath_beat(struct datapath *dp);
+
+/*
+ * Move the route epoch (route_epoch), with flags (FP_EPOCH_*): every pinned
+ * flow is asked of the FIB again on its next packet.
+ */
+int datapath_move_epoch(struct datapath *dp, __u32 flags);
 
 /*
  * A port's MAC (ip link set address: frames now come to this one) or VRF

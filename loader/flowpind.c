@@ -32,6 +32,7 @@
 #include "settings.h"
 #include "model.h"
 #include "nexthop_table.h"
+#include "route_epoch.h"
 #include "rtnl.h"
 #include "sync.h"
 #include "version.h"
@@ -60,6 +61,8 @@ struct daemon {
 	bool allow_nat;	      /* --allow-nat */
 	bool attached;	      /* the ports have flowpin: follow their changes */
 	bool resync_due;      /* events were lost, or a dump failed: dump at the tick */
+	struct epoch_watch epochs; /* what moves the route epoch */
+	bool epoch_due;	      /* an event moved it: write it after the table */
 	char *const *port_names;
 	int n_port_names;
 	const char *settings; /* --settings: read again on SIGHUP */
@@ -90,6 +93,10 @@ static void usage(FILE *f)
 		"      --min-pin-age SECONDS       all CPUs together make at most max-flows pins per\n"
 		"                                  SECONDS, so a flood evicts no younger pin\n"
 		"                                  (default %u; 0: no shared limit)\n"
+		"      --too-big-rate N            \"fragmentation needed\" / \"packet too big\" errors\n"
+		"                                  flowpin sends per second and CPU, in bursts of %d\n"
+		"                                  (default %u, as the kernel's icmp_msgs_per_sec;\n"
+		"                                  0: no limit)\n"
 		"      --allow-nat                 start even though NAT rules exist (they must not\n"
 		"                                  apply to these ports: flowpin forwards without NAT)\n"
 		"      --settings FILE             read FLOWPIND_OPTS and FLOWPIND_INTERFACES from\n"
@@ -110,7 +117,8 @@ static void usage(FILE *f)
 		"Signals: TERM/INT detach and exit; HUP re-executes flowpind without\n"
 		"detaching (a restart or upgrade that breaks no connection).\n",
 		FP_PIN_PATH, FP_MAX_FLOWS, FP_PIN_RATE, FP_PIN_BURST,
-		FP_MIN_PIN_AGE, FP_SYNC_PORT, SYNC_WAIT_S, RCVBUF);
+		FP_MIN_PIN_AGE, FP_TOO_BIG_BURST, FP_TOO_BIG_RATE, FP_SYNC_PORT,
+		SYNC_WAIT_S, RCVBUF);
 }
 
 static void sd_notify(const char *msg)
@@ -347,6 +355,43 @@ static int apply_msg(const struct nlmsghdr *nlh, void *data)
 	return err;
 }
 
+/* A full dump's message: into the fresh model, and what moves the epoch. */
+struct dump_into {
+	struct model *model;
+	struct epoch_watch *epochs;
+};
+
+static int dump_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_into *to = data;
+
+	epoch_watch_msg(to->epochs, nlh);
+	return apply_msg(nlh, to->model);
+}
+
+/* An event: into the model; the epoch moves once the batch is written. */
+static int event_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct daemon *d = data;
+
+	d->epoch_due |= epoch_watch_msg(&d->epochs, nlh);
+	return apply_msg(nlh, &d->model);
+}
+
+/*
+ * After the next-hop table, so a next hop that left every route reads
+ * NH_WITHDRAWN by the time a pinned flow is asked again.
+ */
+static void move_epoch(struct daemon *d)
+{
+	int err = datapath_move_epoch(&d->dp, d->epochs.flags);
+
+	d->epoch_due = err != 0; /* tried again after the next event */
+	if (err)
+		pr_warn("cannot move the route epoch: %s; pinned flows are checked again once a second meanwhile\n",
+			strerror(-err));
+}
+
 static double mono_s(void)
 {
 	struct timespec ts;
@@ -373,6 +418,8 @@ static int discard_msg(const struct nlmsghdr *nlh, void *data)
 static int full_sync(struct daemon *d)
 {
 	struct model fresh;
+	struct epoch_watch epochs;
+	struct dump_into to = { &fresh, &epochs };
 	double t0 = mono_s();
 	int err;
 
@@ -381,7 +428,8 @@ static int full_sync(struct daemon *d)
 		err = model_init(&fresh);
 		if (err)
 			return err;
-		err = rtnl_dump(&d->rtnl, apply_msg, &fresh);
+		epoch_watch_reset(&epochs);
+		err = rtnl_dump(&d->rtnl, dump_msg, &to);
 		if (!err || (err == -EINTR && tries == DUMP_TRIES)) {
 			if (err)
 				pr_warn("the kernel's state changed during %d dumps in a row: keeping the last; the events that follow correct it\n",
@@ -389,10 +437,13 @@ static int full_sync(struct daemon *d)
 			model_keep_macs(&fresh, &d->model, d->nht.nh, d->nht.size);
 			model_free(&d->model);
 			d->model = fresh;
+			d->epochs = epochs;
 			d->status.synced_s = time(NULL);
 			pr_debug("full dump: %u routes through gateways in %.2f s\n",
 				 d->model.n_routes, mono_s() - t0);
-			return sync_table(d);
+			err = sync_table(d);
+			move_epoch(d); /* what changed unseen may refuse a flow */
+			return err;
 		}
 		model_free(&fresh);
 		if (err != -EINTR)
@@ -424,7 +475,7 @@ static void resync(struct daemon *d)
 
 static void handle_events(struct daemon *d)
 {
-	int err = rtnl_read_events(&d->rtnl, apply_msg, &d->model);
+	int err = rtnl_read_events(&d->rtnl, event_msg, d);
 
 	if (err) {
 		if (!d->resync_due) {
@@ -445,6 +496,8 @@ static void handle_events(struct daemon *d)
 		return;
 	}
 	sync_table(d);
+	if (d->epoch_due)
+		move_epoch(d);
 }
 
 /*
@@ -538,6 +591,7 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 		{ "pin-rate", required_argument, NULL, 'r' },
 		{ "pin-burst", required_argument, NULL, 'b' },
 		{ "min-pin-age", required_argument, NULL, 'a' },
+		{ "too-big-rate", required_argument, NULL, 'B' },
 		{ "allow-nat", no_argument, NULL, 'N' },
 		{ "settings", required_argument, NULL, 'S' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'R' },
@@ -603,6 +657,12 @@ static int parse_args(int argc, char **argv, struct datapath_opts *o,
 			errno = 0;
 			o->min_pin_age = strtoul(optarg, &end, 0);
 			if (errno || *end || o->min_pin_age > 86400)
+				goto bad;
+			break;
+		case 'B':
+			errno = 0;
+			o->too_big_rate = strtoull(optarg, &end, 0);
+			if (errno || *end || o->too_big_rate > 1000000000ULL)
 				goto bad;
 			break;
 		case 'N':
@@ -676,7 +736,8 @@ bad:
 		c == 'm' ? "mode" : c == 'n' ? "max-flows" :
 		c == 'w' ? "withdrawn" : c == 'r' ? "pin-rate" :
 		c == 'b' ? "pin-burst" : c == 'R' ? "netlink-rcvbuf" :
-		c == 'a' ? "min-pin-age" : c == 's' ? "sync" :
+		c == 'a' ? "min-pin-age" : c == 'B' ? "too-big-rate" :
+		c == 's' ? "sync" :
 		c == 'P' ? "peer" : c == 'W' ? "sync-wait" :
 		"drain-timeout");
 	return -EINVAL;
@@ -891,6 +952,7 @@ int main(int argc, char **argv)
 		.max_flows = FP_MAX_FLOWS,
 		.policy = FP_WITHDRAWN_DRAIN,
 		.pin_rate = FP_PIN_RATE,
+		.too_big_rate = FP_TOO_BIG_RATE,
 		.pin_burst = FP_PIN_BURST,
 		.min_pin_age = FP_MIN_PIN_AGE,
 	};

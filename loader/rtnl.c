@@ -19,6 +19,9 @@ static const unsigned int groups[] = {
 	RTNLGRP_LINK,	    RTNLGRP_NEIGH,	 RTNLGRP_IPV4_IFADDR,
 	RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
 	RTNLGRP_NEXTHOP,
+	/* for the route epoch only: rules, and forwarding turned off */
+	RTNLGRP_IPV4_RULE,  RTNLGRP_IPV6_RULE,	 RTNLGRP_IPV4_NETCONF,
+	RTNLGRP_IPV6_NETCONF,
 };
 
 int rtnl_open(struct rtnl *r, int rcvbuf)

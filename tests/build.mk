@@ -1,11 +1,13 @@
 # Test programs; tests/run-all runs every $(BUILD)/test_* it finds.
 TESTS += $(BUILD)/test_model $(BUILD)/test_kernel $(BUILD)/test_nexthop_table \
+	 $(BUILD)/test_route_epoch \
 	 $(BUILD)/test_sync_wire \
 	 $(BUILD)/test_faults $(BUILD)/test_packets
 # Not in the sanitizer build: they run the BPF program, which the sanitizers
 # do not see, at length; test_packets runs the same fixture code there.
 ifneq ($(SANITIZE),1)
-TESTS += $(BUILD)/test_random_frames $(BUILD)/test_pinning $(BUILD)/test_too_big
+TESTS += $(BUILD)/test_random_frames $(BUILD)/test_pinning $(BUILD)/test_too_big \
+	 $(BUILD)/test_drop_rule
 endif
 TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o \
 	     $(BUILD)/sync_peer.o \

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -152,6 +153,11 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	if (err)
 		goto err_destroy;
 	f->hook = o->hook;
+	if (!o->no_daemon) {
+		err = fixture_move_epoch(f, 0);
+		if (err)
+			goto err_destroy;
+	}
 	f->prog_fd = bpf_program__fd(o->hook == HOOK_TC ?
 					     f->skel->progs.flowpin_tc :
 					     f->skel->progs.flowpin);
@@ -246,6 +252,43 @@ void router_unload(struct flowpin_fixture *f)
 	router_destroy();
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* flowpind's beat, once a second, while the fixture plays it */
+static int fixture_beat(struct flowpin_fixture *f)
+{
+	__u64 now = mono_ns();
+	__u32 key = 0;
+
+	if (!f->epoch || now - f->beat_ns < 1000000000ULL)
+		return 0;
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.heartbeat), &key,
+				&now, BPF_ANY))
+		return -errno;
+	f->beat_ns = now;
+	return 0;
+}
+
+int fixture_move_epoch(struct flowpin_fixture *f, __u32 flags)
+{
+	struct route_epoch e = { .epoch = f->epoch + 1, .flags = flags };
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.route_epoch), &key,
+				&e, BPF_ANY))
+		return -errno;
+	f->epoch = e.epoch;
+	f->epoch_flags = flags;
+	f->beat_ns = 0;
+	return fixture_beat(f);
+}
+
 int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		    __u8 *out, __u32 *out_len, int ingress_ifindex,
 		    __u16 gso_size)
@@ -262,6 +305,9 @@ int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		.gso_segs = gso_size ? (len - 14 + gso_size - 1) / gso_size : 0,
 	};
 	bool tc = f->hook == HOOK_TC;
+
+	if (fixture_beat(f))
+		return -1;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
 		    .data_size_in = len, .data_out = out,
 		    .data_size_out = PKT_MAX,

@@ -38,6 +38,13 @@ struct flowpin_fixture {
 	enum fixture_hook hook;
 	int prog_fd;
 	__u32 nh4[N_OUT + 1], nh6[N_OUT + 1]; /* next-hop ids per egress */
+	/*
+	 * As flowpind: the route epoch (0: no daemon, pins are checked every
+	 * cache_sync_ns) and its flags; while it is set, fixture_run() keeps
+	 * the heartbeat fresh.
+	 */
+	__u32 epoch, epoch_flags;
+	__u64 beat_ns;
 };
 
 extern struct router rt;
@@ -59,6 +66,7 @@ struct fixture_opts {
 	__u64 daemon_silent_ns; /* 0: new flows pinned however old the beat */
 	enum fixture_hook hook;
 	bool sync_pins; /* the datapath writes pin_events */
+	bool no_daemon; /* no route epoch, no heartbeat: the fallback checks */
 };
 
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);
@@ -84,6 +92,12 @@ int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		    __u8 *out, __u32 *out_len, int ingress_ifindex,
 		    __u16 gso_size);
 void fixture_stats(struct flowpin_fixture *f, __u64 *sum /* [FP_STAT_MAX] */);
+
+/*
+ * Move the route epoch, as flowpind does after a change that may refuse a
+ * flow (no-op under no_daemon). Returns 0 or -errno.
+ */
+int fixture_move_epoch(struct flowpin_fixture *f, __u32 flags);
 
 /* Egress number (1..5) a forwarded frame went to, by its MACs; 0 if none. */
 int egress_of(const __u8 *frame);

@@ -119,10 +119,10 @@ static const struct pkt_case cases[] = {
 	{ "v6 later fragment: payload not read as headers", V6(IPPROTO_TCP, 40037, .frag = 9, .frag_first = true, .ext = ext3 + 1, .n_ext = 1, .payload = 16), FWD(FP_STAT_PIN_HIT), .same_as = "v6 first fragment, dstopts after it: pinned" },
 
 	/* ICMP errors follow the pin of the flow they quote */
-	{ "v4 icmp frag needed follows its flow", ICMP4(.icmp_type = 3, .icmp_code = 4, .quote = &reply4), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
-	{ "v4 icmp time exceeded on cpu 1 follows its flow", ICMP4(.icmp_type = 11, .quote = &reply4), .cpu = 1, FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
-	{ "v6 packet too big follows its flow", ICMP6(.icmp_type = 2, .quote = &reply6), FWD(FP_STAT_CACHE_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 tcp syn: new pin" },
-	{ "v6 icmp error quoting extension headers follows its flow", ICMP6(.icmp_type = 1, .quote = &reply6_ext), FWD(FP_STAT_PIN_HIT, FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 dstopts, routing" },
+	{ "v4 icmp frag needed follows its flow", ICMP4(.icmp_type = 3, .icmp_code = 4, .quote = &reply4), FWD(FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
+	{ "v4 icmp time exceeded on cpu 1 follows its flow", ICMP4(.icmp_type = 11, .quote = &reply4), .cpu = 1, FWD(FP_STAT_ICMP_ERR_PINNED), .same_as = "v4 tcp syn: new pin" },
+	{ "v6 packet too big follows its flow", ICMP6(.icmp_type = 2, .quote = &reply6), FWD(FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 tcp syn: new pin" },
+	{ "v6 icmp error quoting extension headers follows its flow", ICMP6(.icmp_type = 1, .quote = &reply6_ext), FWD(FP_STAT_ICMP_ERR_PINNED), .same_as = "v6 dstopts, routing" },
 	{ "v4 icmp error to the router quoting a pinned flow", SPEC(4, IPPROTO_ICMP, "10.0.0.254", "10.0.0.1", 0, 0, .icmp_type = 3, .icmp_code = 4, .quote = &reply4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v6 icmp error elsewhere quoting a pinned flow", SPEC(6, IPPROTO_ICMPV6, "2001:db8::254", "2001:db8:200::9", 0, 0, .icmp_type = 2, .quote = &reply6), PASS(FP_PASS_ICMP_ERR_UNPINNED) },
 	{ "v4 icmp error of an unpinned flow", ICMP4(.icmp_type = 3, .icmp_code = 1, .quote = &stranger4), PASS(FP_PASS_ICMP_ERR_UNPINNED) },

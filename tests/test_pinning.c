@@ -480,9 +480,12 @@ static void cache_republishes(void **state)
 
 /*
  * An operator's reject wins over pins: a blackhole, unreachable or prohibit
- * route, a prohibit rule or a local address stops pinned flows at their next sync with
- * the FIB (every cache hit here: cache_sync_ns is 0), and removes their
- * pins. A route that is simply gone does not: pinned flows keep going.
+ * route, a prohibit rule or a local address stops pinned flows on their
+ * first packet after flowpind moves the route epoch, and removes their
+ * pins. Until it moves, cached pins are not asked again (cache_sync_ns is
+ * 0 here: every packet is a sync with flow_pins, none a FIB lookup). A
+ * route that is simply gone, its next hops withdrawn, does not stop them:
+ * pinned flows keep going.
  */
 static void rejects_stop_pinned_flows(void **state)
 {
@@ -520,6 +523,11 @@ static void rejects_stop_pinned_flows(void **state)
 
 		snprintf(cmd, sizeof(cmd), rejects[r].add, svc);
 		assert_int_equal(sh("%s %s", ip, cmd), 0);
+		/* the epoch stands: no FIB lookup, the pin holds */
+		before = stat_of(&st->fx, FP_STAT_RECHECK);
+		assert_int_equal(send_spec(&st->fx, &s, 0), e);
+		assert_int_equal(stat_of(&st->fx, FP_STAT_RECHECK), before);
+		assert_int_equal(fixture_move_epoch(&st->fx, 0), 0);
 		reason = rejects[r].reason ? rejects[r].reason :
 			 st->family == 4 ? FP_PASS_FIB_PROHIBIT :
 					   FP_PASS_FIB_NOT_FWDED;
@@ -535,11 +543,15 @@ static void rejects_stop_pinned_flows(void **state)
 			assert_int_equal(sh("%s %s", ip, rejects[r].del), 0);
 		else
 			assert_int_equal(sh("%s route del %s", ip, svc), 0);
+		assert_int_equal(fixture_move_epoch(&st->fx, 0), 0);
 		/* once the reject is lifted, the flow is forwarded again */
 		assert_in_range(send_spec(&st->fx, &s, 0), 1, 4);
 	}
 
-	/* a route that disappears is not a drop decision */
+	/*
+	 * A route that disappears is not a drop decision: flowpind withdraws
+	 * its next hops (they are in no route), then moves the epoch.
+	 */
 	{
 		struct pkt_spec s = flow(st->family, 26900, TCP_ACK);
 		int e = send_flow(st, 26900, TCP_SYN, 0);
@@ -547,6 +559,10 @@ static void rejects_stop_pinned_flows(void **state)
 		assert_in_range(e, 1, 4);
 		assert_int_equal(send_spec(&st->fx, &s, 0), e);
 		assert_int_equal(sh("%s route del %s", ip, net), 0);
+		for (int i = 1; i <= 4; i++)
+			assert_int_equal(nexthop_table_set_state(
+				&st->fx.nht, nh_id(st, i), NH_WITHDRAWN), 0);
+		assert_int_equal(fixture_move_epoch(&st->fx, 0), 0);
 		assert_int_equal(send_spec(&st->fx, &s, 0), e);
 		assert_int_equal(send_spec(&st->fx, &s, 1), e);
 	}

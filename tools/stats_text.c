@@ -23,6 +23,9 @@ static const char *const stat_help[FP_PASS_NON_IP] = {
 	[FP_STAT_TOO_BIG_ICMP] = "Pinned packets too big for their path whose route moved: answered with ICMP fragmentation needed or packet too big.",
 	[FP_STAT_TOO_BIG_DROP] = "Pinned packets too big for their path whose route moved, that no ICMP error could answer: dropped.",
 	[FP_STAT_PIN_EVENT_LOST] = "New pins the ring to flowpind had no room for: its peers were not told of them (they learn them at their next bulk sync).",
+	[FP_STAT_RECHECK] = "Pinned flows asked of the FIB again: the route epoch moved (or flowpind is silent).",
+	[FP_STAT_PIN_REJECTED] = "Pins removed because the kernel's routing now refuses their flow (a reject route or rule, a local address, forwarding off).",
+	[FP_STAT_TOO_BIG_RATE] = "Pinned packets too big for their path whose error was over --too-big-rate: dropped without one.",
 };
 
 const char *fp_stat_name(int idx)
