@@ -45,6 +45,7 @@ void model_free(struct model *m)
 	free(m->neigh_next);
 	free(m->nhobjs);
 	free(m->refs);
+	free(m->path_mtus);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -485,6 +486,57 @@ static void ref_put(struct model *m, __u32 idx)
 		memset(&m->refs[idx], 0, sizeof(m->refs[idx]));
 }
 
+/* Room for this many more path_mtus entries, so that adding them cannot fail. */
+static int path_mtus_reserve(struct model *m, int more)
+{
+	struct path_mtu *v;
+	int cap;
+
+	if (m->n_path_mtus + more <= m->cap_path_mtus)
+		return 0;
+	cap = m->cap_path_mtus ? m->cap_path_mtus * 2 : 16;
+	if (cap < m->n_path_mtus + more)
+		cap = m->n_path_mtus + more;
+	v = realloc(m->path_mtus, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	m->path_mtus = v;
+	m->cap_path_mtus = cap;
+	return 0;
+}
+
+static struct path_mtu *path_mtu_find(const struct model *m, __u32 ref,
+				      __u16 mtu)
+{
+	for (int i = 0; i < m->n_path_mtus; i++)
+		if (m->path_mtus[i].ref == ref && m->path_mtus[i].mtu == mtu)
+			return &m->path_mtus[i];
+	return NULL;
+}
+
+/* One more route with this MTU uses path ref (room reserved before). */
+static void path_mtu_add(struct model *m, __u32 ref, __u16 mtu)
+{
+	struct path_mtu *e;
+
+	if (!mtu)
+		return;
+	e = path_mtu_find(m, ref, mtu);
+	if (!e) {
+		e = &m->path_mtus[m->n_path_mtus++];
+		*e = (struct path_mtu){ .ref = ref, .mtu = mtu };
+	}
+	e->routes++;
+}
+
+static void path_mtu_del(struct model *m, __u32 ref, __u16 mtu)
+{
+	struct path_mtu *e = mtu ? path_mtu_find(m, ref, mtu) : NULL;
+
+	if (e && !--e->routes)
+		*e = m->path_mtus[--m->n_path_mtus];
+}
+
 static struct model_route **route_slot(struct model *m,
 				       const struct route_key *k)
 {
@@ -533,6 +585,7 @@ static int route_has(const struct model *m, const struct model_route *r,
 
 static void route_remove_path(struct model *m, struct model_route *r, int i)
 {
+	path_mtu_del(m, r->ref[i], r->mtu);
 	ref_put(m, r->ref[i]);
 	memmove(&r->ref[i], &r->ref[i + 1], (r->n_paths - i - 1) * sizeof(r->ref[0]));
 	r->n_paths--;
@@ -549,6 +602,17 @@ static void route_unlink(struct model *m, struct model_route **pp)
 	m->n_mtu_routes -= r->mtu != 0;
 	free(r);
 	m->n_routes--;
+}
+
+/* A route's MTU, and its paths' (room for r->n_paths reserved before). */
+static void route_set_mtu(struct model *m, struct model_route *r, __u16 mtu)
+{
+	for (int i = 0; i < r->n_paths && mtu != r->mtu; i++) {
+		path_mtu_del(m, r->ref[i], r->mtu);
+		path_mtu_add(m, r->ref[i], mtu);
+	}
+	m->n_mtu_routes += (mtu != 0) - (r->mtu != 0);
+	r->mtu = mtu;
 }
 
 /* Room for n paths; the route may move, so *pp (its link) is updated. */
@@ -731,7 +795,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 {
 	struct parsed_route pr;
 	struct model_route **pp, *r;
-	int idx;
+	int idx, err;
 
 	if (!parse_route(nlh, &pr))
 		return 0;
@@ -762,10 +826,13 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 			route_unlink(m, pp);
 		return 0;
 	}
+	/* every path this route may have after, once for its MTU */
+	err = path_mtus_reserve(m, pr.n_paths + (r ? r->n_paths : 0));
+	if (err)
+		return err;
 	if (!r) {
 		if (m->n_routes >= m->n_buckets) {
-			int err = route_rehash(m);
-
+			err = route_rehash(m);
 			if (err)
 				return err;
 			pp = route_slot(m, &pr.key);
@@ -787,8 +854,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		m->n_prefsrc_routes += pr.prefsrc - r->prefsrc;
 		r->prefsrc = pr.prefsrc;
 	}
-	m->n_mtu_routes += (pr.mtu != 0) - (r->mtu != 0);
-	r->mtu = pr.mtu;
+	route_set_mtu(m, r, pr.mtu);
 	/* without REPLACE, paths are added (IPv6 appends them one by one) */
 	r = route_reserve(pp, r->n_paths + pr.n_paths);
 	if (!r)
@@ -799,6 +865,7 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 		idx = ref_get(m, &pr.paths[i]);
 		if (idx < 0)
 			return idx;
+		path_mtu_add(m, idx, r->mtu);
 		r->ref[r->n_paths++] = idx;
 	}
 	return 0;
@@ -806,9 +873,21 @@ static int apply_route(struct model *m, const struct nlmsghdr *nlh)
 
 /* --- nexthop objects --- */
 
+/* Some route has nexthop object id as a path. */
+static bool nhobj_routed(const struct model *m, __u32 id)
+{
+	for (int i = 0; i < m->n_refs; i++)
+		if (m->refs[i].count && m->refs[i].nh_id == id)
+			return true;
+	return false;
+}
+
 /* The kernel removes routes that use a deleted nexthop without telling. */
 static void drop_routes_using(struct model *m, __u32 id)
 {
+	/* most objects go once no route uses them: no walk of a full table */
+	if (!nhobj_routed(m, id))
+		return;
 	for (__u32 b = 0; b < m->n_buckets; b++) {
 		struct model_route **pp = &m->buckets[b];
 
@@ -1006,11 +1085,9 @@ static int path_gateways(const struct model *m, const struct refcount *ref,
 /* Each next hop's MTU: the smallest of the routes through it. */
 static void cap_by_routes(const struct model *m, struct nh_list *l)
 {
-	for (__u32 b = 0; m->n_mtu_routes && b < m->n_buckets; b++)
-		for (const struct model_route *r = m->buckets[b]; r; r = r->next)
-			for (int i = 0; r->mtu && i < r->n_paths; i++)
-				path_gateways(m, &m->refs[r->ref[i]], l, gw_cap,
-					      r->mtu);
+	for (int i = 0; i < m->n_path_mtus; i++)
+		path_gateways(m, &m->refs[m->path_mtus[i].ref], l, gw_cap,
+			      m->path_mtus[i].mtu);
 }
 
 int model_nexthops(const struct model *m, const struct nexthop_addr *extra,

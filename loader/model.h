@@ -77,6 +77,17 @@ struct refcount {
 	__u32 count;
 };
 
+/*
+ * How many routes with this MTU of their own use this path: each next
+ * hop's MTU comes from these few, not from a walk of every route.
+ */
+struct path_mtu {
+	__u32 ref; /* model.refs index */
+	__u16 mtu;
+	__u16 pad;
+	__u32 routes;
+};
+
 struct model {
 	struct model_link *links;
 	int n_links;
@@ -96,6 +107,9 @@ struct model {
 	int n_refs;
 	__u32 n_prefsrc_routes; /* IPv4 routes with a preferred source */
 	__u32 n_mtu_routes;	/* routes with an MTU of their own */
+	struct path_mtu *path_mtus; /* their paths, one entry per (path, MTU) */
+	int n_path_mtus;
+	int cap_path_mtus;
 	/*
 	 * The kernel may have removed routes or nexthop objects of the model
 	 * without a message (a link set down, removed, without carrier, or an

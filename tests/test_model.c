@@ -1038,6 +1038,279 @@ static void path_mtus_cap_next_hops(void **state)
 	assert_int_equal(find(e, 6, 1, "fd00:1::2")->mtu, 1350);
 }
 
+/*
+ * A route of any shape: gateways, or a nexthop object (nh_id), with an MTU
+ * (locked, so IPv4 counts it too) or without (mtu 0); type RTN_UNICAST or
+ * a reject type.
+ */
+static void route_any_msg(struct env *e, __u16 type, __u16 flags, int family,
+			  const char *dst, int len, __u8 rtn,
+			  const struct gw *gws, int n, __u32 nh_id, __u32 mtu)
+{
+	struct nlmsghdr *nlh = route_head(e, type, flags, family, dst, len);
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	int alen = family == 4 ? 4 : 16;
+	__u8 a[16];
+
+	rtm->rtm_type = rtn;
+	if (nh_id) {
+		mnl_attr_put_u32(nlh, RTA_NH_ID, nh_id);
+	} else if (n == 1) {
+		inet_pton(af(family), gws[0].addr, a);
+		mnl_attr_put(nlh, RTA_GATEWAY, alen, a);
+		mnl_attr_put_u32(nlh, RTA_OIF, gws[0].ifindex);
+	} else if (n > 1) {
+		struct nlattr *mp = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
+
+		for (int i = 0; i < n; i++) {
+			struct rtnexthop *rtnh = mnl_nlmsg_get_payload_tail(nlh);
+
+			nlh->nlmsg_len += RTNH_ALIGN(sizeof(*rtnh));
+			memset(rtnh, 0, sizeof(*rtnh));
+			rtnh->rtnh_ifindex = gws[i].ifindex;
+			inet_pton(af(family), gws[i].addr, a);
+			mnl_attr_put(nlh, RTA_GATEWAY, alen, a);
+			rtnh->rtnh_len = (char *)mnl_nlmsg_get_payload_tail(nlh) -
+					 (char *)rtnh;
+		}
+		mnl_attr_nest_end(nlh, mp);
+	}
+	if (mtu) {
+		struct nlattr *metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+
+		mnl_attr_put_u32(nlh, RTAX_LOCK, 1 << RTAX_MTU);
+		mnl_attr_put_u32(nlh, RTAX_MTU, mtu);
+		mnl_attr_nest_end(nlh, metrics);
+	}
+	feed(e, nlh);
+}
+
+/* The MTU model_nexthops() gives this gateway (-1: not listed). */
+static int wanted_mtu(struct env *e, int family, int ifindex, const char *addr)
+{
+	struct desired_nh *want;
+	struct nexthop_addr a;
+	__u8 gw[16] = {};
+	int n, mtu = -1;
+
+	inet_pton(af(family), addr, gw);
+	nexthop_addr_from(&a, ifindex, family == 4 ? FP_AF_INET : FP_AF_INET6, gw);
+	n = model_nexthops(&e->m, NULL, 0, &want);
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++)
+		if (!memcmp(&want[i].addr, &a, sizeof(a)))
+			mtu = want[i].mtu;
+	free(want);
+	return mtu;
+}
+
+/*
+ * Through nexthop objects and groups: the MTU follows the object to its
+ * new gateway, leaves with the routes a deleted object takes along, and
+ * stays when an object no route uses is deleted.
+ */
+static void path_mtus_follow_nexthop_objects(void **state)
+{
+	struct env *e = *state;
+	static const __u32 g12[] = { 1, 2 };
+
+	nexthop_msg(e, RTM_NEWNEXTHOP, 1, 1, "10.0.1.2");
+	nexthop_msg(e, RTM_NEWNEXTHOP, 2, 2, "10.0.2.2");
+	nexthop_msg(e, RTM_NEWNEXTHOP, 3, 3, "10.0.3.2");
+	group_msg(e, NLM_F_CREATE, 100, g12, 2);
+	route_any_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 4, "203.0.113.0", 24,
+		      RTN_UNICAST, NULL, 0, 100, 1400);
+	route_any_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 4, "203.0.114.0", 24,
+		      RTN_UNICAST, NULL, 0, 1, 1300);
+	assert_int_equal(wanted_mtu(e, 4, 1, "10.0.1.2"), 1300);
+	assert_int_equal(wanted_mtu(e, 4, 2, "10.0.2.2"), 1400);
+
+	/* object 1 moves: its route's MTU goes with it */
+	nexthop_msg(e, RTM_NEWNEXTHOP, 1, 3, "10.0.3.2");
+	assert_int_equal(wanted_mtu(e, 4, 3, "10.0.3.2"), 1300);
+	assert_int_equal(wanted_mtu(e, 4, 2, "10.0.2.2"), 1400);
+	nexthop_msg(e, RTM_NEWNEXTHOP, 1, 1, "10.0.1.2");
+
+	/* an object no route uses goes: nothing else does */
+	nexthop_msg(e, RTM_DELNEXTHOP, 3, 0, NULL);
+	assert_int_equal(e->m.n_routes, 2);
+	assert_int_equal(wanted_mtu(e, 4, 1, "10.0.1.2"), 1300);
+
+	/* object 1 goes with its route: the group's MTU is the one left */
+	nexthop_msg(e, RTM_DELNEXTHOP, 1, 0, NULL);
+	assert_int_equal(e->m.n_routes, 1);
+	assert_int_equal(e->m.n_mtu_routes, 1);
+	assert_int_equal(wanted_mtu(e, 4, 2, "10.0.2.2"), 1400);
+	assert_int_equal(wanted_mtu(e, 4, 1, "10.0.1.2"), -1);
+
+	/* the group goes with the last route with an MTU */
+	nexthop_msg(e, RTM_DELNEXTHOP, 100, 0, NULL);
+	assert_int_equal(e->m.n_routes, 0);
+	assert_int_equal(e->m.n_mtu_routes, 0);
+	assert_int_equal(e->m.n_path_mtus, 0);
+}
+
+/* The test's own account of the routes, as the kernel would hold them. */
+#define CHURN_ROUTES 24
+#define CHURN_GWS 4
+struct churn_route {
+	bool present;
+	int family;
+	__u32 nh_id;	      /* or gateways: */
+	bool gw[CHURN_GWS];
+	__u32 mtu;
+};
+
+static const struct gw churn_gw4[CHURN_GWS] = {
+	{ 1, "10.0.1.2" }, { 2, "10.0.2.2" }, { 3, "10.0.3.2" }, { 4, "10.0.4.2" },
+};
+static const struct gw churn_gw6[CHURN_GWS] = {
+	{ 1, "fd00:1::2" }, { 2, "fd00:2::2" }, { 3, "fd00:3::2" }, { 4, "fd00:4::2" },
+};
+
+static __u32 churn_rnd(__u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s >> 32;
+}
+
+/*
+ * Objects 10 and 11 are on gateway obj_gw[0] and obj_gw[1] while alive;
+ * group 20 has both as members.
+ */
+static bool churn_obj_uses(const bool *obj_alive, const int *obj_gw, __u32 id,
+			   int g)
+{
+	if (id == 10 || id == 11)
+		return obj_alive[id - 10] && g == obj_gw[id - 10];
+	return id == 20 && ((obj_alive[0] && g == obj_gw[0]) ||
+			    (obj_alive[1] && g == obj_gw[1]));
+}
+
+/*
+ * Random route churn with and without MTUs (replace, append, per-path and
+ * whole deletes, a reject replacing a route, nexthop objects that move or
+ * go with their routes): after every change, each gateway's MTU is the
+ * smallest over a walk of every route the test knows of.
+ */
+static void path_mtus_match_a_walk_of_every_route(void **state)
+{
+	static const __u32 mtus[] = { 0, 0, 1280, 1300, 1400, 1450 };
+	struct env *e = *state;
+	struct churn_route rt[CHURN_ROUTES] = {};
+	bool obj_alive[2] = { true, true };
+	int obj_gw[2] = { 2, 3 };
+	static const __u32 g01[] = { 10, 11 };
+	__u64 seed = 0x2545f4914f6cdd1dULL;
+
+	nexthop_msg(e, RTM_NEWNEXTHOP, 10, 3, "10.0.3.2");
+	nexthop_msg(e, RTM_NEWNEXTHOP, 11, 4, "10.0.4.2");
+	group_msg(e, NLM_F_CREATE, 20, g01, 2);
+	for (int step = 0; step < 3000; step++) {
+		int i = churn_rnd(&seed) % CHURN_ROUTES, op = churn_rnd(&seed) % 8;
+		struct churn_route *r = &rt[i];
+		int family = i < CHURN_ROUTES / 2 ? 4 : 6;
+		const struct gw *gws = family == 4 ? churn_gw4 : churn_gw6;
+		__u32 mtu = mtus[churn_rnd(&seed) % 6];
+		char dst[64];
+		struct gw pick[CHURN_GWS];
+		int n = 0;
+
+		snprintf(dst, sizeof(dst), family == 4 ? "203.0.%d.0" : "2001:db8:%x::", i);
+		for (int g = 0; g < CHURN_GWS; g++)
+			if (churn_rnd(&seed) & 1)
+				pick[n++] = gws[g];
+		if (!n)
+			pick[n++] = gws[churn_rnd(&seed) % CHURN_GWS];
+
+		if (op <= 2) { /* replace (or add) through gateways */
+			route_any_msg(e, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
+				      family, dst, 24, RTN_UNICAST, pick, n, 0, mtu);
+			*r = (struct churn_route){ .present = true, .family = family, .mtu = mtu };
+			for (int k = 0; k < n; k++)
+				r->gw[pick[k].ifindex - 1] = true;
+		} else if (op == 3 && family == 4) { /* through a nexthop object */
+			__u32 id = (__u32[]){ 10, 11, 20 }[churn_rnd(&seed) % 3];
+
+			if (id != 20 && !obj_alive[id - 10])
+				continue;
+			route_any_msg(e, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
+				      4, dst, 24, RTN_UNICAST, NULL, 0, id, mtu);
+			*r = (struct churn_route){ .present = true, .family = 4,
+						   .nh_id = id, .mtu = mtu };
+		} else if (op == 3 || (op == 4 && r->present && !r->nh_id)) {
+			/* append one path (the MTU is the message's), or add */
+			route_any_msg(e, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_APPEND,
+				      family, dst, 24, RTN_UNICAST, pick, 1, 0, mtu);
+			if (!r->present || r->nh_id)
+				*r = (struct churn_route){ .present = true, .family = family };
+			r->gw[pick[0].ifindex - 1] = true;
+			r->mtu = mtu;
+		} else if (op == 5 && r->present && !r->nh_id) { /* one path goes */
+			route_any_msg(e, RTM_DELROUTE, 0, family, dst, 24,
+				      RTN_UNICAST, pick, 1, 0, 0);
+			r->gw[pick[0].ifindex - 1] = false;
+			r->present = false;
+			for (int g = 0; g < CHURN_GWS; g++)
+				r->present |= r->gw[g];
+		} else if (op == 5) { /* the whole route goes */
+			route_any_msg(e, RTM_DELROUTE, 0, family, dst, 24,
+				      RTN_UNICAST, NULL, 0, 0, 0);
+			r->present = false;
+		} else if (op == 6) { /* a reject takes its place */
+			route_any_msg(e, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
+				      family, dst, 24, RTN_BLACKHOLE, NULL, 0, 0, 0);
+			r->present = false;
+		} else { /* an object moves, goes (with its routes) or comes back */
+			int o = churn_rnd(&seed) % 2;
+
+			if (!obj_alive[o] || churn_rnd(&seed) % 2) {
+				obj_gw[o] = churn_rnd(&seed) % CHURN_GWS;
+				nexthop_msg(e, RTM_NEWNEXTHOP, 10 + o,
+					    churn_gw4[obj_gw[o]].ifindex,
+					    churn_gw4[obj_gw[o]].addr);
+				obj_alive[o] = true;
+			} else {
+				nexthop_msg(e, RTM_DELNEXTHOP, 10 + o, 0, NULL);
+				obj_alive[o] = false;
+				for (int k = 0; k < CHURN_ROUTES; k++)
+					if (rt[k].present && rt[k].nh_id == 10u + o)
+						rt[k].present = false;
+			}
+		}
+
+		for (int f = 4; f <= 6; f += 2) {
+			for (int g = 0; g < CHURN_GWS; g++) {
+				const struct gw *gw = f == 4 ? &churn_gw4[g] : &churn_gw6[g];
+				int want = -1, got;
+
+				for (int k = 0; k < CHURN_ROUTES; k++) {
+					bool uses;
+
+					if (!rt[k].present || rt[k].family != f)
+						continue;
+					uses = rt[k].nh_id ?
+						churn_obj_uses(obj_alive, obj_gw,
+							       rt[k].nh_id, g) :
+						rt[k].gw[g];
+					if (!uses)
+						continue;
+					if (want < 0)
+						want = 0;
+					if (rt[k].mtu && (!want || (int)rt[k].mtu < want))
+						want = rt[k].mtu;
+				}
+				got = wanted_mtu(e, f, gw->ifindex, gw->addr);
+				if (got != want)
+					fail_msg("step %d (op %d, route %d): %s gets MTU %d, a walk of the routes says %d",
+						 step, op, i, gw->addr, got, want);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1064,6 +1337,8 @@ int main(void)
 		T(malformed_messages_refused),
 		T(vrf_domain_follows_master),
 		T(path_mtus_cap_next_hops),
+		T(path_mtus_follow_nexthop_objects),
+		T(path_mtus_match_a_walk_of_every_route),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
