@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +37,9 @@ __u32 nexthop_find(const struct nexthop *nh, __u32 size,
  * Updating an element of a map-in-map waits for an RCU grace period
  * (maybe_wait_bpf_programs() in kernel/bpf/syscall.c): every XDP program
  * running when it started has returned. That is what lets us write the
- * slot that was live before the last flip.
+ * slot that was live before a flip made before it started. It takes 8 ms
+ * here (HZ=250), 16-30 ms back to back, so it runs in a thread of its
+ * own, not in the caller's event loop.
  */
 static int sync_create(struct nexthop_table *t)
 {
@@ -58,18 +61,109 @@ static int sync_create(struct nexthop_table *t)
 	return 0;
 }
 
-static int wait_for_readers(struct nexthop_table *t)
+/* One grace period, in whichever thread calls it. */
+static int grace_period(struct nexthop_table *t)
 {
 	__u32 key = 0;
 
-	t->waits++;
 	if (bpf_map_update_elem(t->sync_fd, &key, &t->sync_inner_fd, BPF_ANY))
 		return -errno;
-	/* every flip so far has no reader of its old slot left */
-	if (t->any_flipped)
-		memset(t->flipped, 0, t->size);
-	t->any_flipped = false;
 	return 0;
+}
+
+/* A wait that covers flips up to upto ended (under lock). */
+static void wait_ended(struct nexthop_table *t, __u64 upto, int err)
+{
+	t->waits++;
+	if (err) {
+		t->wait_err = err;
+		t->failed_upto = upto;
+	} else {
+		if (upto > t->waited)
+			t->waited = upto;
+		if (upto >= t->failed_upto)
+			t->wait_err = 0;
+	}
+	pthread_cond_broadcast(&t->done);
+}
+
+static void *waiter_main(void *arg)
+{
+	struct nexthop_table *t = arg;
+
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		__u64 upto;
+		int err;
+
+		while (!t->stop && t->asked <= t->started)
+			pthread_cond_wait(&t->ask, &t->lock);
+		if (t->stop)
+			break;
+		/* every flip up to asked had returned before this wait starts */
+		upto = t->started = t->asked;
+		pthread_mutex_unlock(&t->lock);
+		err = grace_period(t);
+		pthread_mutex_lock(&t->lock);
+		wait_ended(t, upto, err);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static int waiter_start(struct nexthop_table *t)
+{
+	sigset_t all, old;
+	int err;
+
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->ask, NULL);
+	pthread_cond_init(&t->done, NULL);
+	/* signals are the main thread's (flowpind reads them from a signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&t->waiter, NULL, waiter_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	t->has_waiter = !err;
+	return err;
+}
+
+/* Ask the waiter to cover every flip so far (under lock). */
+static void ask_locked(struct nexthop_table *t)
+{
+	if (t->asked < t->flips) {
+		t->asked = t->flips;
+		pthread_cond_signal(&t->ask);
+	}
+}
+
+/*
+ * Before a write of id: wait until its last flip has no reader of the slot
+ * this write overwrites. After a failed wait, any write waits first, here,
+ * and writes nothing while it cannot.
+ */
+static int wait_for_readers(struct nexthop_table *t, __u32 id)
+{
+	__u64 need = t->flipped_at[id];
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->wait_err) {
+		__u64 upto = t->flips;
+
+		pthread_mutex_unlock(&t->lock);
+		err = grace_period(t);
+		pthread_mutex_lock(&t->lock);
+		wait_ended(t, upto, err);
+	}
+	if (!err && need > t->waited) {
+		ask_locked(t);
+		while (need > t->waited && !t->wait_err)
+			pthread_cond_wait(&t->done, &t->lock);
+		err = need > t->waited ? t->wait_err : 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
 }
 
 /*
@@ -122,8 +216,8 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 	t->size = info.max_entries;
 	t->nh = calloc(t->size, sizeof(*t->nh));
 	t->live = calloc(t->size, 1);
-	t->flipped = calloc(t->size, 1);
-	if (!t->nh || !t->live || !t->flipped) {
+	t->flipped_at = calloc(t->size, sizeof(*t->flipped_at));
+	if (!t->nh || !t->live || !t->flipped_at) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -142,15 +236,37 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 	err = sync_create(t);
 	if (err)
 		goto err_free;
+	err = grace_period(t);
+	t->waits = !err;
+	if (!err)
+		err = waiter_start(t);
+	if (err)
+		goto err_sync;
 	return 0;
 
+err_sync:
+	close(t->sync_fd);
+	close(t->sync_inner_fd);
 err_free:
 	free(t->nh);
 	free(t->live);
-	free(t->flipped);
+	free(t->flipped_at);
 	t->nh = NULL;
 	t->live = NULL;
-	t->flipped = NULL;
+	t->flipped_at = NULL;
+	return err;
+}
+
+int nexthop_table_settle(struct nexthop_table *t)
+{
+	int err;
+
+	pthread_mutex_lock(&t->lock);
+	ask_locked(t);
+	while (t->waited < t->flips && !t->wait_err)
+		pthread_cond_wait(&t->done, &t->lock);
+	err = t->waited < t->flips ? t->wait_err : 0;
+	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 
@@ -158,17 +274,29 @@ void nexthop_table_close(struct nexthop_table *t)
 {
 	if (!t->nh)
 		return;
+	if (t->has_waiter) {
+		nexthop_table_settle(t);
+		pthread_mutex_lock(&t->lock);
+		t->stop = true;
+		pthread_cond_signal(&t->ask);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->waiter, NULL);
+		pthread_cond_destroy(&t->ask);
+		pthread_cond_destroy(&t->done);
+		pthread_mutex_destroy(&t->lock);
+		t->has_waiter = false;
+	}
 	close(t->sync_fd);
 	close(t->sync_inner_fd);
 	free(t->nh);
 	free(t->live);
-	free(t->flipped);
+	free(t->flipped_at);
 	t->nh = NULL;
 	t->live = NULL;
-	t->flipped = NULL;
+	t->flipped_at = NULL;
 }
 
-/* Write the copy not in use, flip, then wait until nobody reads the old. */
+/* Write the copy not in use and flip; the waiter then waits for readers. */
 static int nexthop_write(struct nexthop_table *t, __u32 id,
 			 const struct nexthop *nh)
 {
@@ -176,17 +304,9 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 	__u8 next = !t->live[id];
 	int err;
 
-	/*
-	 * A flip whose wait failed, or this next hop's flip earlier in the
-	 * batch, may still have readers of the slot this write would
-	 * overwrite: wait for them first, or write nothing.
-	 */
-	if (t->wait_pending || t->flipped[id]) {
-		err = wait_for_readers(t);
-		if (err)
-			return err;
-		t->wait_pending = false;
-	}
+	err = wait_for_readers(t, id);
+	if (err)
+		return err;
 	e.live = t->live[id];
 	e.slot[e.live] = t->nh[id];
 	e.slot[next] = *nh;
@@ -198,14 +318,13 @@ static int nexthop_write(struct nexthop_table *t, __u32 id,
 	t->live[id] = next;
 	t->nh[id] = *nh;
 	t->changes++;
-	if (t->batch) {
-		t->flipped[id] = 1;
-		t->any_flipped = true;
-		return 0;
+	t->flipped_at[id] = ++t->flips;
+	if (!t->batch) {
+		pthread_mutex_lock(&t->lock);
+		ask_locked(t);
+		pthread_mutex_unlock(&t->lock);
 	}
-	err = wait_for_readers(t);
-	t->wait_pending = err != 0;
-	return err;
+	return 0;
 }
 
 void nexthop_table_begin(struct nexthop_table *t)
@@ -215,13 +334,13 @@ void nexthop_table_begin(struct nexthop_table *t)
 
 int nexthop_table_commit(struct nexthop_table *t)
 {
-	int err = 0;
+	int err;
 
 	t->batch = false;
-	if (t->any_flipped) {
-		err = wait_for_readers(t);
-		t->wait_pending = err != 0;
-	}
+	pthread_mutex_lock(&t->lock);
+	ask_locked(t);
+	err = t->wait_err;
+	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 

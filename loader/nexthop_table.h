@@ -3,13 +3,17 @@
  * The control plane's writer of the nexthops and nexthop_index maps.
  *
  * A next hop is written without the datapath ever reading a half-written
- * copy: see struct nexthop_entry in flowpin.h. Each write waits for an RCU
- * grace period, unless it is part of a batch (nexthop_table_begin() ...
- * nexthop_table_commit()), which waits once for all of its writes.
+ * copy: see struct nexthop_entry in flowpin.h. After a flip, the slot that
+ * was live may be written again only after an RCU grace period. A thread
+ * of the table's own waits for those grace periods, so the caller's loop
+ * goes on meanwhile; a write waits only when its next hop's last flip is
+ * not yet covered. A batch (nexthop_table_begin() ... _commit()) asks for
+ * one grace period for all of its writes.
  */
 #ifndef FLOWPIN_NEXTHOP_TABLE_H
 #define FLOWPIN_NEXTHOP_TABLE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include "flowpin.h"
 
@@ -21,23 +25,43 @@ struct nexthop_table {
 	__u32 size;	   /* ids 1..size-1 */
 	struct nexthop *nh; /* copy of every live slot, by id */
 	__u8 *live;	   /* which slot of each entry is live, by id */
-	bool wait_pending; /* a flip whose wait for readers failed */
 	bool batch;	   /* between begin and commit */
-	__u8 *flipped;	   /* by id: flipped in this batch, not yet waited for */
-	bool any_flipped;
-	__u64 waits;	   /* grace periods waited for, ever */
+	__u64 *flipped_at; /* by id: the number of its last flip, 0: none */
+	__u64 flips;	   /* flips so far */
 	__u64 changes;	   /* next hops written, ever: readers' copies are stale */
+	/* The waiter thread; the fields below are under lock. */
+	pthread_t waiter;
+	bool has_waiter;
+	pthread_mutex_t lock;
+	pthread_cond_t ask;  /* to the waiter: asked moved, or stop */
+	pthread_cond_t done; /* from the waiter: a wait ended */
+	__u64 asked;	   /* flips up to this number are to be waited for */
+	__u64 started;	   /* the waiter's last wait covers flips up to this */
+	__u64 waited;	   /* flips up to this number have no reader left */
+	int wait_err;	   /* a wait failed: the next write waits first */
+	__u64 failed_upto; /* the flips that failed wait was for */
+	bool stop;
+	__u64 waits;	   /* grace periods waited for, ever */
 };
 
+/*
+ * Adopt the table as it is, after one grace period: a writer before us may
+ * have stopped between a flip and the wait that followed it.
+ */
 int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd);
 
 /*
- * A batch: every write flips without waiting, and commit waits once, so
- * a thousand changes cost one grace period rather than a thousand. A
- * next hop written twice in a batch waits before its second write.
+ * A batch: every write flips, and commit asks the waiter for one grace
+ * period for all of them, so a thousand changes cost one rather than a
+ * thousand. A next hop written twice in a batch waits before its second
+ * write. Commit returns without waiting: 0, or the error of an earlier
+ * wait that failed (the next write then waits first).
  */
 void nexthop_table_begin(struct nexthop_table *t);
 int nexthop_table_commit(struct nexthop_table *t);
+/* Wait until no reader is left of any slot flipped so far; 0 or -errno. */
+int nexthop_table_settle(struct nexthop_table *t);
+/* Settles, then stops the waiter. */
 void nexthop_table_close(struct nexthop_table *t);
 
 /* The next hop with this address, or 0. */

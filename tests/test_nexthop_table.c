@@ -4,6 +4,7 @@
  * slot flip, and adoption of a table written by an earlier process.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -217,27 +218,35 @@ static void failed_wait_blocks_next_write(void **state)
 {
 	struct maps *m = *state;
 	struct nexthop_entry e;
-	struct nexthop_addr a;
+	struct nexthop_addr a, b;
 	int sync_fd = m->t.sync_fd, id;
 	__u32 key;
 
 	addr4(&a, 7, 1);
+	addr4(&b, 7, 2);
 	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
 	assert_true(id > 0);
 	key = id;
+	/* the waiter is idle: it reads sync_fd after it is asked again */
+	assert_int_equal(nexthop_table_settle(&m->t), 0);
 	m->t.sync_fd = -1;
-	assert_true(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE) < 0);
+	/* this flip's wait fails */
+	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE), id);
+	assert_true(nexthop_table_settle(&m->t) < 0);
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE) < 0);
 	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
 	/* the flip happened: the old slot must stay as it was */
 	assert_memory_equal(e.slot[!(e.live & 1)].dmac, dmac, 6);
-	assert_true(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE) < 0);
-	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
-	assert_memory_equal(e.slot[!(e.live & 1)].dmac, dmac, 6);
 	assert_memory_equal(e.slot[e.live & 1].dmac, dmac2, 6);
+	/* nor does any other next hop get written while no wait succeeds */
+	assert_true(nexthop_table_set(&m->t, &b, smac, dmac, 0, NH_ACTIVE) < 0);
+	assert_int_equal(nexthop_table_find(&m->t, &b), 0);
+	assert_true(nexthop_table_commit(&m->t) < 0);
 	m->t.sync_fd = sync_fd;
 	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE), id);
 	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
 	assert_memory_equal(e.slot[e.live & 1].dmac, dmac, 6);
+	assert_int_equal(nexthop_table_commit(&m->t), 0);
 }
 
 /*
@@ -265,6 +274,7 @@ static void batch_waits_once(void **state)
 	read_entry(m, key, &e);
 	assert_int_equal(e.slot[e.live].state, NH_ACTIVE);
 	assert_int_equal(nexthop_table_commit(&m->t), 0);
+	assert_int_equal(nexthop_table_settle(&m->t), 0);
 	assert_int_equal(m->t.waits, waits + 1);
 
 	nexthop_table_begin(&m->t);
@@ -276,11 +286,72 @@ static void batch_waits_once(void **state)
 	assert_memory_equal(e.slot[e.live].dmac, dmac, 6);
 	assert_memory_equal(e.slot[!e.live].dmac, dmac2, 6);
 	assert_int_equal(nexthop_table_commit(&m->t), 0);
+	assert_int_equal(nexthop_table_settle(&m->t), 0);
 	assert_int_equal(m->t.waits, waits + 3);
 	/* an empty batch waits for nothing */
 	nexthop_table_begin(&m->t);
 	assert_int_equal(nexthop_table_commit(&m->t), 0);
+	assert_int_equal(nexthop_table_settle(&m->t), 0);
 	assert_int_equal(m->t.waits, waits + 3);
+}
+
+/*
+ * Commit leaves the grace period to the waiter: it returns while readers
+ * of the old slots may still run, and the caller's loop goes on. A
+ * grace period takes milliseconds here; one commit in five returning after
+ * its wait ended would need it in microseconds, every time.
+ */
+static void commit_does_not_wait(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_addr a;
+	int returned_first = 0;
+
+	addr4(&a, 7, 1);
+	for (int i = 0; i < 5; i++) {
+		bool pending;
+
+		nexthop_table_begin(&m->t);
+		assert_true(nexthop_table_set(&m->t, &a, smac, i & 1 ? dmac : dmac2,
+					      0, NH_ACTIVE) > 0);
+		assert_int_equal(nexthop_table_commit(&m->t), 0);
+		pthread_mutex_lock(&m->t.lock);
+		pending = m->t.waited < m->t.flips;
+		pthread_mutex_unlock(&m->t.lock);
+		returned_first += pending;
+		assert_int_equal(nexthop_table_settle(&m->t), 0);
+		assert_int_equal(m->t.waited, m->t.flips);
+	}
+	assert_true(returned_first > 0);
+}
+
+/*
+ * A writer that stopped between a flip and its wait (killed, or re-executed
+ * with the wait still running) leaves readers of the old slot: the next
+ * owner waits once before it writes anything.
+ */
+static void reopen_waits_first(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_table again;
+
+	assert_int_equal(nexthop_table_open(&again, m->nexthops_fd, m->index_fd), 0);
+	assert_int_equal(again.waits, 1);
+	nexthop_table_close(&again);
+}
+
+/* Close waits for the flips it leaves behind. */
+static void close_settles(void **state)
+{
+	struct maps *m = *state;
+	struct nexthop_addr a;
+
+	addr4(&a, 7, 1);
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE) > 0);
+	assert_true(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE) > 0);
+	nexthop_table_close(&m->t);
+	assert_int_equal(m->t.waited, m->t.flips);
+	/* teardown closes it again: nothing left to do */
 }
 
 int main(void)
@@ -294,6 +365,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reopen_rebuilds_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_wait_blocks_next_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_waits_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(commit_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(reopen_waits_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(close_settles, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("nexthop_table", tests, NULL, NULL);
