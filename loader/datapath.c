@@ -225,6 +225,12 @@ static int make_pin_dir(struct datapath *dp)
 
 	if (!mkdir(path, 0700)) {
 		dp->made_dir = true;
+	} else if (errno == EACCES || errno == EPERM) {
+		/* the bpffs flowpind mounts is root's alone (mode 0700) */
+		err = -errno;
+		pr_warn("cannot create %s: %s; flowpind needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)\n",
+			path, strerror(-err));
+		return err;
 	} else if (errno != EEXIST) {
 		pr_warn("cannot create %s: %s\n", path, strerror(errno));
 		return -errno;
