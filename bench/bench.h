@@ -26,6 +26,8 @@ struct bench {
 	__be32 dsts[BENCH_NDST]; /* destinations of the table in use */
 	const char *table;     /* "10 routes" or "750k routes" */
 	int checks_failed, checks_passed;
+	int skipped;	       /* sections that could not run */
+	char skip_why[160];    /* the first one's reason */
 	const char *const *daemon_extra; /* more flowpind options; NULL-ended */
 };
 
@@ -33,6 +35,31 @@ struct bench {
 void row(const char *section, const char *what, const char *value,
 	 const char *ratio, const char *target, const char *met);
 void print_table(FILE *f);
+
+/*
+ * Figures make bench-compare holds against the committed results
+ * (bench/baseline.tsv): ratios within this run, or figures that do not
+ * follow the machine's speed. Values below floor compare as floor.
+ * Every row with a target is also kept: met, or not.
+ */
+enum better { LOWER, HIGHER };
+void figure(const char *section, const char *name, double value,
+	    enum better better, double floor);
+/* Write this run's figures (tab-separated); 0 or -errno. */
+int write_figures(const char *path);
+/*
+ * Compare a run (this one when run_path is NULL) with the baseline: print
+ * each figure more than threshold (0.2: 20%) worse and each target met
+ * there and missed here. Returns how many, or -errno.
+ */
+int compare_figures(const char *base_path, const char *run_path,
+		    double threshold);
+/* The comparison's own check, on made-up figures; 0 when it holds. */
+int compare_selftest(void);
+
+/* A section that cannot run here: said once, counted as skipped. */
+void skip_section(struct bench *b, const char *section, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Count one verification; print what failed. */
 bool check(struct bench *b, bool ok, const char *fmt, ...)

@@ -579,6 +579,11 @@ int bench_cost(struct bench *b, __u32 flows)
 			met = q <= 1.3 ? "yes" : "NO";
 		}
 		row("1", what, val, v == V_REF ? "1.00" : ratio, target, met);
+		if (v != V_REF && v != V_P0) {
+			snprintf(what, sizeof(what), "%s: %s / reference", label,
+				 variant_names[v]);
+			figure("1", what, q, LOWER, 0);
+		}
 	}
 	/* what telling flowpind of a new pin adds, and that the ring kept up */
 	atomic_store(&c.stop, true);

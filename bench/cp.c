@@ -158,8 +158,9 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 {
 	static const char *const kind[CH_MAX] = { "ip route", "ip nexthop", "ip neigh" };
 	double *lat = calloc(changes, sizeof(double));
-	double *by[CH_MAX], *ack[CH_MAX];
-	int n_by[CH_MAX] = {}, n_ack[CH_MAX] = {}, n = 0, lost = 0, failed = 0;
+	double *by[CH_MAX], *ack[CH_MAX], *past[CH_MAX];
+	int n_by[CH_MAX] = {}, n_ack[CH_MAX] = {}, n_past[CH_MAX] = {};
+	int n = 0, lost = 0, failed = 0;
 	int ifindex = if_nametoindex("out5"), nh_host = 30, mac = 0, nh_fd, idx_fd;
 	char path[256], what[128], val[64], buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
@@ -168,12 +169,13 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 	for (int t = 0; t < CH_MAX; t++) {
 		by[t] = calloc(changes, sizeof(double));
 		ack[t] = calloc(changes, sizeof(double));
+		past[t] = calloc(changes, sizeof(double));
 	}
 	snprintf(path, sizeof(path), "%s/nexthops", d->pin);
 	nh_fd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "%s/nexthop_index", d->pin);
 	idx_fd = bpf_obj_get(path);
-	if (!lat || !ack[CH_MAX - 1] || nh_fd < 0 || idx_fd < 0 || !nl ||
+	if (!lat || !ack[CH_MAX - 1] || !past[CH_MAX - 1] || nh_fd < 0 || idx_fd < 0 || !nl ||
 	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		check(b, false, "control plane: cannot open the pinned maps or rtnetlink");
 		return -EIO;
@@ -247,6 +249,10 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 		if (seen) {
 			lat[n++] = (t_map - t0) * 1e3;
 			by[type][n_by[type]++] = lat[n - 1];
+			/* flowpind may have the event before the bench has the ack */
+			if (acked > 0 && !kernel_err)
+				past[type][n_past[type]++] =
+					t_map > t_ack ? (t_map - t_ack) * 1e3 : 0;
 		} else {
 			lost++;
 		}
@@ -281,21 +287,41 @@ int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes)
 	 * nexthop replace walks every route before it acks or notifies.
 	 */
 	for (int t = 0; t < CH_MAX; t++) {
+		/* the target for route and neighbour changes, full table */
+		bool target = t != CH_NEXTHOP && b->routes >= 750000;
+		double p99 = percentile(by[t], n_by[t], 0.99);
 		char kern[64];
 
 		snprintf(what, sizeof(what), "change -> map, %s, %s: p50 / p99",
 			 kind[t], b->table);
 		snprintf(val, sizeof(val), "%.2f / %.2f ms",
-			 percentile(by[t], n_by[t], 0.5),
-			 percentile(by[t], n_by[t], 0.99));
+			 percentile(by[t], n_by[t], 0.5), p99);
 		snprintf(kern, sizeof(kern), "kernel ack %.2f / %.2f ms",
 			 percentile(ack[t], n_ack[t], 0.5),
 			 percentile(ack[t], n_ack[t], 0.99));
-		row("4", what, val, kern, NULL, NULL);
+		row("4", what, val, kern, target ? "p99 <= 2 ms" : NULL,
+		    !target ? NULL : p99 <= 2 ? "yes" : "NO");
+		/*
+		 * For make bench-compare: flowpind's part, after the kernel's
+		 * ack (with a full table, `ip nexthop` is the kernel's walk),
+		 * in ms. Below 1 ms it swings with wake-ups and compares as 1.
+		 * With 10 routes, each change rewrites the next hop written
+		 * three changes (15.5 ms) before, within two grace periods:
+		 * those figures follow the grace periods' phase (a p50 of 0.1
+		 * or 10.9 ms from one run to the next), so they are not held.
+		 */
+		for (int p = 0; p < 2 && strcmp(b->table, "10 routes"); p++) {
+			snprintf(what, sizeof(what),
+				 "change -> map after the kernel's ack, %s, %s: %s ms",
+				 b->table, kind[t], p ? "p99" : "p50");
+			figure("4", what, percentile(past[t], n_past[t], p ? 0.99 : 0.5),
+			       LOWER, 1.0);
+		}
 	}
 	for (int t = 0; t < CH_MAX; t++) {
 		free(by[t]);
 		free(ack[t]);
+		free(past[t]);
 	}
 	free(lat);
 	return 0;

@@ -5,13 +5,21 @@
  *
  *   flowpin_bench [--smoke] [--build DIR] [--out FILE] [--routes N]
  *                 [--sections LIST] [--keep] [--daemon-verbose]
+ *                 [--results FILE] [--compare BASELINE [--threshold PCT]]
+ *   flowpin_bench --compare BASELINE [--threshold PCT] RESULTS
  *
  * --sections 1,4: run only these of the issue's sections (1 ns/packet,
  * 2 pps, 3 memory, 4 control plane, 5 pin sync). --keep leaves /tmp/fpb-PID (flowpind's
  * logs, the route files) behind; --daemon-verbose runs flowpind with -v.
  *
+ * --results FILE: the run's figures for make bench-compare, one a line.
+ * --compare BASELINE: after the run (or, given RESULTS, instead of one),
+ * print each figure more than PCT (20) percent worse than the baseline's
+ * and each target the baseline met and this run does not; exit 3 if any.
+ *
  * --routes 0 skips the big table. --smoke: tiny sizes, no big table; ends
- * with "bench_smoke: N passed, M failed" for tests/run-all.
+ * with "bench_smoke: N passed, M failed[, K skipped (why)]" for
+ * tests/run-all.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,9 +149,14 @@ int main(int argc, char **argv)
 		{ "sections", required_argument, NULL, 'S' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "daemon-verbose", no_argument, NULL, 'v' },
+		{ "results", required_argument, NULL, 'R' },
+		{ "compare", required_argument, NULL, 'C' },
+		{ "threshold", required_argument, NULL, 'T' },
 		{},
 	};
-	const char *out = NULL;
+	const char *out = NULL, *results = NULL, *baseline = NULL;
+	double threshold = 0.2;
+	int worse = 0;
 	int n_routes = 750000, c;
 	char before[256], after[256];
 	double t0 = now_s();
@@ -165,11 +178,26 @@ int main(int argc, char **argv)
 			break;
 		case 'k': b.keep = true; break;
 		case 'v': b.daemon_verbose = true; break;
+		case 'R': results = optarg; break;
+		case 'C': baseline = optarg; break;
+		case 'T': threshold = atof(optarg) / 100; break;
 		default:
 			fprintf(stderr, "usage: %s [--smoke] [--build DIR] [--out FILE] [--routes N] "
-				"[--sections LIST] [--keep] [--daemon-verbose]\n", argv[0]);
+				"[--sections LIST] [--keep] [--daemon-verbose] [--results FILE] "
+				"[--compare BASELINE [--threshold PCT]] [RESULTS]\n", argv[0]);
 			return 2;
 		}
+	}
+	if (optind < argc) { /* compare two result files, run nothing */
+		if (!baseline || optind + 1 != argc) {
+			fprintf(stderr, "flowpin_bench: RESULTS goes with --compare BASELINE\n");
+			return 2;
+		}
+		worse = compare_figures(baseline, argv[optind], threshold);
+		if (worse < 0)
+			fprintf(stderr, "flowpin_bench: cannot read %s or %s: %s\n",
+				baseline, argv[optind], strerror(-worse));
+		return worse < 0 ? 1 : worse ? 3 : 0;
 	}
 	if (geteuid()) {
 		fprintf(stderr, "flowpin_bench: needs root\n");
@@ -186,6 +214,9 @@ int main(int argc, char **argv)
 	machine(before, sizeof(before));
 	say("machine: %s\n", before);
 
+	if (b.smoke)
+		check(&b, !compare_selftest(),
+		      "bench-compare: made-up figures compare wrongly");
 	if (router_create() || bench_router(&b)) {
 		check(&b, false, "cannot build the router namespace");
 		goto done;
@@ -227,9 +258,25 @@ done:
 			fclose(f);
 		}
 	}
-	printf("\nchecks: %d passed, %d failed\n", b.checks_passed, b.checks_failed);
-	if (b.smoke)
-		printf("bench_smoke: %d passed, %d failed\n", b.checks_passed,
+	if (results && write_figures(results))
+		check(&b, false, "cannot write %s", results);
+	if (baseline) {
+		worse = compare_figures(baseline, NULL, threshold);
+		if (worse < 0)
+			check(&b, false, "bench-compare: cannot read %s: %s", baseline,
+			      strerror(-worse));
+	}
+	printf("\nchecks: %d passed, %d failed", b.checks_passed, b.checks_failed);
+	if (b.skipped)
+		printf(", %d sections skipped (%s)", b.skipped, b.skip_why);
+	printf("\n");
+	if (b.smoke) {
+		/* tests/run-all counts a skip as a skip, with its reason */
+		printf("bench_smoke: %d passed, %d failed", b.checks_passed,
 		       b.checks_failed);
-	return b.checks_failed ? 1 : 0;
+		if (b.skipped)
+			printf(", %d skipped (%s)", b.skipped, b.skip_why);
+		printf("\n");
+	}
+	return b.checks_failed ? 1 : worse > 0 ? 3 : 0;
 }

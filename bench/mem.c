@@ -74,6 +74,11 @@ int bench_mem(struct bench *b)
 		per_cache = (double)cache / sizes[i];
 		say("  %u flows: flow_pins %lld B (%.1f B/flow), flow_cache %lld B (%.1f B/flow, %d CPUs)\n",
 		    sizes[i], pins, per_pin, cache, per_cache, ncpu);
+		snprintf(what, sizeof(what), "flow_pins (shared), %u flows: B/flow", sizes[i]);
+		figure("3", what, per_pin, LOWER, 0);
+		snprintf(what, sizeof(what), "flow_cache (per-CPU, %d CPUs), %u flows: B/flow",
+			 ncpu, sizes[i]);
+		figure("3", what, per_cache, LOWER, 0);
 		snprintf(what, sizeof(what), "flow_pins (shared), %u flows", sizes[i]);
 		snprintf(val, sizeof(val), "%.1f B/flow", per_pin);
 		snprintf(ratio, sizeof(ratio), "%.0f MiB", pins / 1048576.0);

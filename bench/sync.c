@@ -341,6 +341,9 @@ int bench_sync(struct bench *b)
 		 s.datagrams ? (double)s.pins_rx / s.datagrams : 0);
 	row("5", "pin sync: bytes per pin on the wire (UDP/IPv4 included)", val,
 	    ratio, NULL, NULL);
+	if (s.pins_rx)
+		figure("5", "pin sync: bytes per pin on the wire", (double)s.bytes / s.pins_rx,
+		       LOWER, 0);
 
 	/* 10% of the sync datagrams lost, each way */
 	if (!check(b, !sh("nft add table inet fpb_sync && "

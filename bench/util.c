@@ -17,14 +17,17 @@
 #include "bench.h"
 #include "netns.h"
 
-#define MAX_ROWS 64
+#define MAX_ROWS 128
 
 struct table_row {
-	char section[8], what[96], value[48], ratio[48], target[32], met[24];
+	char section[8], what[192], value[48], ratio[48], target[32], met[24];
 };
 
 static struct table_row rows[MAX_ROWS];
 static int n_rows;
+
+static void target_figure(const char *section, const char *what,
+			  const char *met);
 
 static void copy(char *dst, size_t len, const char *src)
 {
@@ -45,6 +48,8 @@ void row(const char *section, const char *what, const char *value,
 	copy(r->ratio, sizeof(r->ratio), ratio);
 	copy(r->target, sizeof(r->target), target);
 	copy(r->met, sizeof(r->met), met);
+	if (target && met)
+		target_figure(section, what, met);
 }
 
 void print_table(FILE *f)
@@ -55,6 +60,232 @@ void print_table(FILE *f)
 		fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", rows[i].section,
 			rows[i].what, rows[i].value, rows[i].ratio,
 			rows[i].target, rows[i].met);
+}
+
+/* --- make bench-compare --- */
+
+#define MAX_FIGURES 160
+
+struct fig {
+	char section[8];
+	char name[128];
+	double value;
+	char better[8]; /* "lower", "higher" or "target" (value: 1 met, 0 not) */
+	double floor;
+};
+
+struct figs {
+	struct fig v[MAX_FIGURES];
+	int n;
+};
+
+static struct figs run_figs;
+
+static void fig_add(struct figs *f, const char *section, const char *name,
+		    double value, const char *better, double floor)
+{
+	struct fig *x;
+
+	if (f->n == MAX_FIGURES)
+		return;
+	x = &f->v[f->n++];
+	copy(x->section, sizeof(x->section), section);
+	copy(x->name, sizeof(x->name), name);
+	copy(x->better, sizeof(x->better), better);
+	x->value = value;
+	x->floor = floor;
+}
+
+void figure(const char *section, const char *name, double value,
+	    enum better better, double floor)
+{
+	if (isfinite(value))
+		fig_add(&run_figs, section, name, value,
+			better == LOWER ? "lower" : "higher", floor);
+}
+
+/* A row's target, named by the row without its parenthesised figures. */
+static void target_figure(const char *section, const char *what,
+			  const char *met)
+{
+	char name[128];
+	size_t k = 0;
+	int depth = 0;
+
+	for (const char *p = what; *p && k < sizeof(name) - 1; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth)
+			depth--;
+		else if (!depth && !(*p == ' ' && (p[1] == '(' || p[1] == ',')))
+			name[k++] = *p;
+	}
+	while (k && name[k - 1] == ' ')
+		k--;
+	name[k] = 0;
+	fig_add(&run_figs, section, name, !strncmp(met, "yes", 3), "target", 0);
+}
+
+int write_figures(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "# flowpin_bench figures for make bench-compare: section, figure, value, better, floor\n");
+	for (int i = 0; i < run_figs.n; i++) {
+		const struct fig *x = &run_figs.v[i];
+
+		fprintf(f, "%s\t%s\t%.4g\t%s\t%g\n", x->section, x->name, x->value,
+			x->better, x->floor);
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+static int read_figures(const char *path, struct figs *out)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	out->n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *field[5], *save = NULL, *p = line;
+		int n = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] == '#' || !line[0])
+			continue;
+		for (; n < 5 && (field[n] = strtok_r(p, "\t", &save)); n++)
+			p = NULL;
+		if (n != 5)
+			continue;
+		fig_add(out, field[0], field[1], atof(field[2]), field[3],
+			atof(field[4]));
+	}
+	fclose(f);
+	return 0;
+}
+
+static const struct fig *fig_find(const struct figs *f, const struct fig *like)
+{
+	for (int i = 0; i < f->n; i++)
+		if (!strcmp(f->v[i].section, like->section) &&
+		    !strcmp(f->v[i].name, like->name) &&
+		    !strcmp(f->v[i].better, like->better))
+			return &f->v[i];
+	return NULL;
+}
+
+/* How many times worse now is than then (1: the same; below 1: better). */
+static double worse_by(const struct fig *then, const struct fig *now)
+{
+	double a = then->value > then->floor ? then->value : then->floor;
+	double b = now->value > now->floor ? now->value : now->floor;
+
+	if (a <= 0 || b <= 0)
+		return a == b ? 1 : INFINITY;
+	return !strcmp(now->better, "higher") ? a / b : b / a;
+}
+
+static int compare_sets(const struct figs *base, const struct figs *run,
+			double threshold, FILE *out)
+{
+	int worse = 0, compared = 0, missing = 0;
+
+	for (int i = 0; i < base->n; i++) {
+		const struct fig *then = &base->v[i], *now = fig_find(run, then);
+
+		if (!now) {
+			missing++;
+			continue;
+		}
+		compared++;
+		if (!strcmp(then->better, "target")) {
+			if (then->value && !now->value) {
+				fprintf(out, "  MISSED  %s | %s: target met in the baseline, not now\n",
+					then->section, then->name);
+				worse++;
+			}
+			continue;
+		}
+		if (worse_by(then, now) > 1 + threshold) {
+			fprintf(out, "  WORSE   %s | %s: %.4g -> %.4g (%.2fx worse, %s is better)\n",
+				then->section, then->name, then->value, now->value,
+				worse_by(then, now), then->better);
+			worse++;
+		}
+	}
+	fprintf(out, "bench-compare: %d figures compared, %d more than %.0f%% worse or missed targets",
+		compared, worse, threshold * 100);
+	if (missing)
+		fprintf(out, "; %d of the baseline not in this run (sections or tables not run)",
+			missing);
+	fprintf(out, "\n");
+	return worse;
+}
+
+int compare_figures(const char *base_path, const char *run_path,
+		    double threshold)
+{
+	static struct figs base, other;
+	int err = read_figures(base_path, &base);
+
+	if (err)
+		return err;
+	if (run_path) {
+		err = read_figures(run_path, &other);
+		if (err)
+			return err;
+	}
+	printf("\nbench-compare: %s against %s\n", run_path ? run_path : "this run",
+	       base_path);
+	return compare_sets(&base, run_path ? &other : &run_figs, threshold, stdout);
+}
+
+int compare_selftest(void)
+{
+	static struct figs base, run;
+	FILE *devnull = fopen("/dev/null", "w");
+	int same, worse;
+
+	if (!devnull)
+		return -errno;
+	base.n = run.n = 0;
+	fig_add(&base, "1", "hit / ref", 0.50, "lower", 0);
+	fig_add(&base, "2", "flowpin / kernel", 3.0, "higher", 0);
+	fig_add(&base, "4", "latency ms", 0.20, "lower", 1.0);
+	fig_add(&base, "4", "p99 <= 2 ms", 1, "target", 0);
+	/* within the threshold, and under a floor: nothing */
+	fig_add(&run, "1", "hit / ref", 0.59, "lower", 0);
+	fig_add(&run, "2", "flowpin / kernel", 2.6, "higher", 0);
+	fig_add(&run, "4", "latency ms", 0.90, "lower", 1.0);
+	fig_add(&run, "4", "p99 <= 2 ms", 1, "target", 0);
+	same = compare_sets(&base, &run, 0.2, devnull);
+	/* each of them worse */
+	run.n = 0;
+	fig_add(&run, "1", "hit / ref", 0.61, "lower", 0);
+	fig_add(&run, "2", "flowpin / kernel", 2.4, "higher", 0);
+	fig_add(&run, "4", "latency ms", 1.25, "lower", 1.0);
+	fig_add(&run, "4", "p99 <= 2 ms", 0, "target", 0);
+	worse = compare_sets(&base, &run, 0.2, devnull);
+	fclose(devnull);
+	return same == 0 && worse == 4 ? 0 : -EINVAL;
+}
+
+void skip_section(struct bench *b, const char *section, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	say("section %s skipped: %s\n", section, why);
+	if (!b->skipped++)
+		copy(b->skip_why, sizeof(b->skip_why), why);
+	row(section, why, "skipped", NULL, NULL, NULL);
 }
 
 bool check(struct bench *b, bool ok, const char *fmt, ...)
