@@ -315,22 +315,38 @@ static __always_inline struct route_epoch epoch_now(void)
 }
 
 /*
- * Is flowpind beating? Without it nobody moves the epoch, and a pin is
- * checked again every cache_sync_ns, as if the epoch had moved. The beat
- * is read before the clock: a beat newer than "now" is no silence.
+ * How long ago flowpind last beat (heartbeat), in ns; -1 when it never did
+ * (0 in the map: a datapath loaded by a test, say). The beat is read before
+ * the clock, so a beat that lands between the two is no silence.
  */
-static __always_inline bool epoch_trusted(__u32 epoch)
+static __always_inline __s64 beat_age(void)
 {
 	__u32 zero = 0;
 	__u64 *b, beat;
+	__s64 age;
+
+	b = bpf_map_lookup_elem(&heartbeat, &zero);
+	if (!b)
+		return -1;
+	beat = *(volatile __u64 *)b;
+	if (!beat)
+		return -1;
+	age = bpf_ktime_get_ns() - beat;
+	return age < 0 ? 0 : age;
+}
+
+/*
+ * Is flowpind beating? Without it nobody moves the epoch, and a pin is
+ * checked again every cache_sync_ns, as if the epoch had moved.
+ */
+static __always_inline bool epoch_trusted(__u32 epoch)
+{
+	__s64 age;
 
 	if (!epoch)
 		return false;
-	b = bpf_map_lookup_elem(&heartbeat, &zero);
-	if (!b)
-		return false;
-	beat = *(volatile __u64 *)b;
-	return beat && (__s64)(bpf_ktime_get_ns() - beat) <= (__s64)FP_EPOCH_TRUST_NS;
+	age = beat_age();
+	return age >= 0 && age <= (__s64)FP_EPOCH_TRUST_NS;
 }
 
 /*
@@ -615,16 +631,7 @@ static __always_inline bool turnover_allowed(void)
  */
 static __always_inline bool daemon_silent(void)
 {
-	__u32 zero = 0;
-	__u64 *b, beat;
-
-	if (!daemon_silent_ns)
-		return false;
-	b = bpf_map_lookup_elem(&heartbeat, &zero);
-	if (!b)
-		return false;
-	beat = *(volatile __u64 *)b; /* before the clock, as epoch_trusted() */
-	return beat && (__s64)(bpf_ktime_get_ns() - beat) > (__s64)daemon_silent_ns;
+	return daemon_silent_ns && beat_age() > (__s64)daemon_silent_ns;
 }
 
 /* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
@@ -765,10 +772,14 @@ static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
  */
 static __always_inline void skb_set_priority(const struct hook *h, __u8 tos)
 {
-	static const __u32 prio[4] = { 0, 2, 6, 4 }; /* TC_PRIO_* */
-
+	/*
+	 * TC_PRIO_* of the four TOS classes, a nibble each: 0, 2, 6, 4 (a
+	 * static table would be a .rodata variable clang 14 gives a BTF
+	 * offset the kernel refuses)
+	 */
 	if (h->skb)
-		((struct __sk_buff *)h->ctx)->priority = prio[(tos & 0x1E) >> 3];
+		((struct __sk_buff *)h->ctx)->priority =
+			(0x4620 >> (((tos & 0x1E) >> 3) * 4)) & 0xf;
 }
 
 /*
