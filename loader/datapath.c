@@ -840,9 +840,20 @@ static int attach_port(struct datapath *dp, struct port *p)
 		err = tc_hook_detach(p->ifindex, false);
 		how = "replaced the earlier flowpin (tc) on";
 	}
-	if (err)
-		pr_warn("cannot take the earlier flowpin off %s: %s\n",
+	if (err) {
+		/*
+		 * Both hooks would run flowpin, and a frame the first passes
+		 * would be handled again by the second: the new one goes, the
+		 * earlier one stays, and the start fails.
+		 */
+		pr_warn("cannot take the earlier flowpin off %s: %s; leaving it there and this mode off\n",
 			p->name, strerror(-err));
+		if (p->mode == FP_MODE_TC)
+			tc_hook_detach(p->ifindex, p->made_qdisc);
+		else
+			detach_xdp(p);
+		return err;
+	}
 	p->attached = true;
 	p->fresh = !had_xdp && !had_tc;
 	if (dp->mode == XDP_MODE_UNSPEC && p == &dp->ports[0])
