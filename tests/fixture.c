@@ -345,6 +345,21 @@ void fixture_stats(struct flowpin_fixture *f, __u64 *sum)
 	}
 }
 
+int fixture_send(struct flowpin_fixture *f, const struct pkt_spec *s, int cpu)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(s, in);
+	__u32 out_len;
+	int verdict;
+
+	if (run_on_cpu(cpu))
+		return -1;
+	verdict = fixture_run(f, in, len, out, &out_len, rt.ifindex_in0);
+	if (verdict == XDP_PASS)
+		return 0;
+	return verdict == XDP_REDIRECT ? egress_of(out) : -1;
+}
+
 int egress_of(const __u8 *frame)
 {
 	for (int i = 1; i <= N_OUT; i++)

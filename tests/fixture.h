@@ -99,6 +99,12 @@ void fixture_stats(struct flowpin_fixture *f, __u64 *sum /* [FP_STAT_MAX] */);
  */
 int fixture_move_epoch(struct flowpin_fixture *f, __u32 flags);
 
+/*
+ * Build the frame of s and run it on this CPU: the egress (1..5) it was
+ * redirected to, 0 when it went to the kernel (XDP_PASS), -1 otherwise.
+ */
+int fixture_send(struct flowpin_fixture *f, const struct pkt_spec *s, int cpu);
+
 /* Egress number (1..5) a forwarded frame went to, by its MACs; 0 if none. */
 int egress_of(const __u8 *frame);
 /* Pinned next-hop id of a flow, 0 if none. */

@@ -16,4 +16,16 @@ int sysctl_set(const char *name, const char *value);
 /* Pin this thread to one CPU; 0 on success. */
 int run_on_cpu(int cpu);
 
+#include <stddef.h>
+
+/*
+ * The kernel alone forwarding a frame: it is sent from in_peer (the peer of
+ * a router port), and watched for on the out_peers (peers of its egress
+ * ports) for 300 ms. Returns the index + 1 of the out_peer a frame of the
+ * same flow (family 4 or 6: addresses and ports) left by, 0 if none, -1 on
+ * a socket error.
+ */
+int kernel_forwards(const char *in_peer, const char *const *out_peers, int n,
+		    const void *frame, size_t len, int family);
+
 #endif

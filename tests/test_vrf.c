@@ -169,6 +169,85 @@ static void same_tuple_in_two_vrfs(int family)
 	remove_pins();
 }
 
+/*
+ * A local address inside a VRF is a reject for that VRF's flows only: the
+ * kernel delivers their packets there, and forwards the other VRF's. The
+ * same frame through the kernel alone (sent into the port's peer, watched
+ * for on the egress peer) and through flowpin, once flowpind moved the
+ * route epoch.
+ */
+static void local_address_in_a_vrf(int family)
+{
+	const char *svc = family == 4 ? SVC4 : SVC6;
+	const char *nodad = family == 4 ? "" : " nodad"; /* local at once */
+	const char *outs[2][1] = { { "outap" }, { "outbp" } };
+	const char *ins[2] = { "inap", "inbp" };
+	struct pkt_spec s[2];
+	int kernel[2], prog_fd;
+	__u32 prog_id = 0;
+	pid_t pid;
+
+	if (!have_vrf) {
+		if (getenv("VRF_REQUIRED") && !strcmp(getenv("VRF_REQUIRED"), "1"))
+			fail_msg("no VRF devices in this kernel (VRF_REQUIRED=1)");
+		print_message("no VRF devices in this kernel (the kernel matrix runs it)\n");
+		skip();
+	}
+	/* the kernel alone, before flowpind runs: one VRF refuses */
+	assert_int_equal(sh("ip addr add %s dev vrf-a%s", svc, nodad), 0);
+	for (int v = 0; v < 2; v++) {
+		__u8 frame[PKT_MAX];
+
+		s[v] = (struct pkt_spec){
+			.family = family, .proto = IPPROTO_TCP,
+			.src = family == 4 ? CLIENT4 : CLIENT6, .dst = svc,
+			.sport = 40000, .dport = 80, .dmac = in_mac[v],
+		};
+		kernel[v] = kernel_forwards(ins[v], outs[v], 1, frame,
+					    pkt_build(&s[v], frame), family);
+		assert_true(kernel[v] >= 0);
+	}
+	assert_int_equal(sh("ip addr del %s dev vrf-a", svc), 0);
+	assert_int_equal(kernel[0], 0);
+	assert_int_equal(kernel[1], 1);
+
+	pid = daemon_start("-m", "native", "ina", "inb", "outa", "outb", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(bpf_xdp_query_id(in_if[0], 0, &prog_id), 0);
+	prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	assert_true(prog_fd >= 0);
+	assert_int_equal(send_in(prog_fd, family, 0), 0);
+	assert_int_equal(send_in(prog_fd, family, 1), 1);
+	assert_int_equal(sh("ip addr add %s dev vrf-a%s", svc, nodad), 0);
+	usleep(200000); /* flowpind moves the epoch */
+	for (int v = 0; v < 2; v++) {
+		int f = send_in(prog_fd, family, v) >= 0;
+
+		print_message("vrf-%c, the address local in vrf-a: kernel %s, flowpin %s\n",
+			      "ab"[v], kernel[v] ? "forwards" : "refuses",
+			      f ? "forwards" : "refuses");
+		assert_int_equal(f, kernel[v] != 0);
+	}
+	assert_int_equal(pin_in(family, vrf_if[0]), 0);
+	assert_int_not_equal(pin_in(family, vrf_if[1]), 0);
+	assert_int_equal(sh("ip addr del %s dev vrf-a", svc), 0);
+	close(prog_fd);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	remove_pins();
+}
+
+static void local_address_in_a_vrf_v4(void **state)
+{
+	(void)state;
+	local_address_in_a_vrf(4);
+}
+
+static void local_address_in_a_vrf_v6(void **state)
+{
+	(void)state;
+	local_address_in_a_vrf(6);
+}
+
 static void same_tuple_in_two_vrfs_v4(void **state)
 {
 	(void)state;
@@ -186,6 +265,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(same_tuple_in_two_vrfs_v4),
 		cmocka_unit_test(same_tuple_in_two_vrfs_v6),
+		cmocka_unit_test(local_address_in_a_vrf_v4),
+		cmocka_unit_test(local_address_in_a_vrf_v6),
 	};
 	int ret;
 
