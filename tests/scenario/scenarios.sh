@@ -86,7 +86,8 @@ WITHDRAWN=b2             # the backend the withdraw scenarios take away
 IDLE_TIMER=1             # resilient group's idle timer in the idle scenario
 SETTLE=0.5               # after a change; flowpind follows within ~100 ms
 CHECK_MS=2000            # how long a connection may take to answer
-REJECT_WITHIN=1.5        # a reject stops pinned flows within this (1 s recheck)
+REJECT_WITHIN=1.5        # a reject stops pinned flows within this (the epoch: at once)
+TABLE=100                # the table variant's route table
 BULK_BYTES=262144        # each way, on every connection, after add / withdraw
 BULK_MS=20000            # how long all of them may take
 SMALL_MTU=1280           # the withdrawn backend's link, in the mtu scenario
@@ -184,8 +185,10 @@ gw6() { echo "fd99:0:0:$1::2"; }
 #   redirect a GSO packet bigger than the MTU, and hands it to the kernel.
 # tc (auto's choice on veth) needs neither: it forwards the kernel's skb.
 
-# VARIANT: multipath (RTA_MULTIPATH routes), nhobj (nexthop objects in a
-# hash-threshold group), resilient, resilient-idle (idle timer IDLE_TIMER).
+# VARIANT: multipath (RTA_MULTIPATH routes), table (the same in table
+# TABLE, which a rule at priority 100 sends the service addresses to), nhobj
+# (nexthop objects in a hash-threshold group), resilient, resilient-idle
+# (idle timer IDLE_TIMER).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
@@ -257,13 +260,21 @@ route_set() {
 		bgp_route_set "$@"
 		return
 		;;
-	multipath)
+	multipath | table)
 		for i in "$@"; do
 			hops4+=" nexthop via $(gw4 "$i") dev rb$i"
 			hops6+=" nexthop via $(gw6 "$i") dev rb$i"
 		done
-		ip -n "$R" route replace "$SVC4/32" $hops4 &&
-			ip -n "$R" -6 route replace "$SVC6/128" $hops6
+		if [ "$VARIANT" = table ]; then
+			local t="table $TABLE"
+			ip -n "$R" rule show priority 100 | grep -q . || {
+				ip -n "$R" rule add to "$SVC4" lookup $TABLE priority 100 &&
+					ip -n "$R" -6 rule add to "$SVC6" lookup $TABLE priority 100
+			} || return 1
+		fi
+		# shellcheck disable=SC2086 # ${t} is words, or none
+		ip -n "$R" route replace "$SVC4/32" ${t:-} $hops4 &&
+			ip -n "$R" -6 route replace "$SVC6/128" ${t:-} $hops6
 		return
 		;;
 	resilient) res="type resilient buckets 64" ;;
@@ -389,6 +400,8 @@ blackhole   multipath       drain  blackhole all       all     a blackhole route
 unreachable multipath       drain  unreachable all     all     an unreachable route replaces the route
 prohibit    multipath       drain  prohibit  all       all     a prohibit route replaces the route
 rule        multipath       drain  rule      all       all     ip rule prohibit to the service address
+rule-table  table           drain  rule      all       all     ip rule prohibit in front of the rule's table that holds the route
+throw       table           drain  throw     zero      some    a throw route in the rule's table: main's route, 5 backends
 "
 # route: how the service route is made (see route_set); flowpin, kernel:
 # what each must show (zero broken, some broken, all broken, or only the
@@ -477,9 +490,16 @@ change() { # CHANGE COLUMN
 			sleep $REJECT_WITHIN
 		;;
 	rule)
-		ip -n "$R" rule add prohibit to "$SVC4" &&
-			ip -n "$R" -6 rule add prohibit to "$SVC6" &&
+		ip -n "$R" rule add prohibit to "$SVC4" priority 50 &&
+			ip -n "$R" -6 rule add prohibit to "$SVC6" priority 50 &&
 			sleep $REJECT_WITHIN
+		;;
+	throw)
+		# the kernel goes on to the next rule, main, whose route has a
+		# fifth backend: it moves connections, pins keep them
+		VARIANT=multipath route_set 1 2 3 4 5 &&
+			ip -n "$R" route replace throw "$SVC4/32" table $TABLE &&
+			ip -n "$R" -6 route replace throw "$SVC6/128" table $TABLE
 		;;
 	esac
 }
