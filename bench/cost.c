@@ -293,8 +293,10 @@ static int clear_cache(struct cost *c)
 {
 	enum { CHUNK = 8192 };
 	int fd = bpf_map__fd(c->fp->maps.flow_cache);
+	/* a per-CPU map's batch value: each CPU's copy, 8-byte aligned */
+	size_t per_cpu = (sizeof(struct flow_pin_cached) + 7) & ~(size_t)7;
 	struct flow_key *keys = malloc(CHUNK * sizeof(*keys));
-	void *vals = malloc((size_t)CHUNK * 16 * c->ncpu);
+	void *vals = malloc(CHUNK * per_cpu * c->ncpu);
 	__u32 batch = 0, count;
 	bool first = true;
 	int err = 0;
