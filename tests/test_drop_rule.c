@@ -35,6 +35,7 @@
 #include "fixture.h"
 #include "netns.h"
 #include "packets.h"
+#include "test_skip.h"
 
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
@@ -478,7 +479,12 @@ int main(void)
 		cmocka_unit_test(flowpind_moves_the_epoch),
 	};
 
+	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
+	size_t n = tests_not_skipped("DROP_RULE_TESTS_SKIP", all,
+				     sizeof(all) / sizeof(all[0]), tests);
+
 	if (daemon_paths_init("fp-drop-rule"))
 		return 1;
-	return cmocka_run_group_tests(all, group_setup, group_teardown);
+	return _cmocka_run_group_tests("drop_rule", tests, n, group_setup,
+				       group_teardown);
 }
