@@ -334,7 +334,7 @@ static void ready_after_the_peers_bulk_sync(void **state)
 	 * Greeted, it asks for our pins from its main loop, which says ready
 	 * first thing when it is due: not yet, while the bulk sync is owed
 	 */
-	for (int waited = 0; !asked && waited < 10000; waited += 200) {
+	for (int waited = 0; !asked && waited < 60000; waited += 200) {
 		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
 		asked = trecv(SYNC_BULK_REQ, &h, buf, 200, true);
 	}
