@@ -431,9 +431,9 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	 const struct flow_key *key, bool *stale)
 {
 	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
-	struct route_epoch ep = epoch_now();
 	const struct nexthop *nh;
 	struct flow_pin mine, shared = {};
+	struct route_epoch ep;
 	__u64 synced_ns, age;
 	bool check;
 
@@ -442,6 +442,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		synced_ns = c->synced_ns;
 	}
 	if (c && (nh = pin_nexthop(&mine))) {
+		ep = epoch_now();
 		age = bpf_ktime_get_coarse_ns() - synced_ns;
 		if (age < cache_sync_ns &&
 		    (mine.epoch == ep.epoch || age < FP_RECHECK_MIN_NS)) {
@@ -486,6 +487,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		*stale = true;
 		return NULL;
 	}
+	ep = epoch_now(); /* not before: a new flow reads it in pin_new() */
 	/* a pin not checked at this epoch, or flowpind silent: check it */
 	if (shared.epoch != ep.epoch || !epoch_trusted(ep.epoch)) {
 		if (pin_rejected(h, pkt, key, nh, ep.flags))
