@@ -33,11 +33,12 @@
 #define TCP_FLAG_SYN 0x02
 /*
  * tc: a nonlinear skb whose linear part is shorter than TC_LINEAR_MIN
- * (Ethernet, an IPv6 header and a TCP header) is pulled up to TC_PULL_LEN
+ * (Ethernet, an ICMPv6 error and the IPv6 header and ports it quotes, the
+ * longest that holds no extension header) is pulled up to TC_PULL_LEN
  * first; others are parsed as they are. Deeper headers (long IPv6
  * extension chains) in a paged skb are passed.
  */
-#define TC_LINEAR_MIN (14 + 40 + 20)
+#define TC_LINEAR_MIN (14 + 40 + 8 + 40 + 8) /* an ICMPv6 error's quote */
 #define TC_PULL_LEN 256
 
 /* Where the program runs. Constant per entry point once inlined. */
@@ -389,10 +390,19 @@ static __always_inline bool route_rejects(const struct hook *h,
 		return false; /* the route is gone: drained */
 	if (!pkt->ip6 || !(flags & FP_EPOCH_V6_THROW))
 		return true;
-	/* the lookup wrote its answer into fib: ask afresh */
+	/*
+	 * the lookup wrote its answer into fib: ask afresh, for the path
+	 * only (tot_len 1: a packet too big, a neighbour not resolved yet
+	 * are no refusal)
+	 */
 	fib_params(h, pkt, &fib);
+	fib.tot_len = 1;
 	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT);
-	return rc != BPF_FIB_LKUP_RET_SUCCESS;
+	return rc == BPF_FIB_LKUP_RET_NOT_FWDED ||
+	       rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
+	       rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
+	       rc == BPF_FIB_LKUP_RET_PROHIBIT ||
+	       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
 }
 
 /*
@@ -461,7 +471,6 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		mine.epoch = ep.epoch;
 		if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &shared)) {
 			pin_publish(key, &mine, false);
-			shared = mine;
 			nh = pin_nexthop(&mine);
 		} else if (shared.nh_id != mine.nh_id ||
 			   shared.nh_gen != mine.nh_gen) {
@@ -470,8 +479,6 @@ pin_find(const struct hook *h, const struct packet *pkt,
 			mine.nh_gen = shared.nh_gen;
 			nh = pin_nexthop(&mine);
 		}
-		if (nh && check && shared.epoch != ep.epoch)
-			bpf_map_update_elem(&flow_pins, key, &mine, BPF_EXIST);
 		/* in place, by key: no element is taken, none evicted */
 		cache_fill(key, &mine, BPF_EXIST);
 		if (nh) {
@@ -488,14 +495,17 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		return NULL;
 	}
 	ep = epoch_now(); /* not before: a new flow reads it in pin_new() */
-	/* a pin not checked at this epoch, or flowpind silent: check it */
+	/*
+	 * A pin not checked at this epoch, or flowpind silent: check it. The
+	 * epoch the check accepted goes into this CPU's copy only: an update
+	 * of flow_pins, an LRU hash, takes a free element before it looks for
+	 * the key, whatever its flags, and on a full table that evicts other
+	 * flows' pins.
+	 */
 	if (shared.epoch != ep.epoch || !epoch_trusted(ep.epoch)) {
 		if (pin_rejected(h, pkt, key, nh, ep.flags))
 			return NULL;
-		if (shared.epoch != ep.epoch) {
-			shared.epoch = ep.epoch;
-			bpf_map_update_elem(&flow_pins, key, &shared, BPF_EXIST);
-		}
+		shared.epoch = ep.epoch;
 	}
 	stat_inc(FP_STAT_PIN_HIT);
 	cache_fill(key, &shared, c ? BPF_EXIST : BPF_NOEXIST);

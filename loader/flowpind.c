@@ -386,9 +386,9 @@ static void move_epoch(struct daemon *d)
 {
 	int err = datapath_move_epoch(&d->dp, d->epochs.flags);
 
-	d->epoch_due = err != 0; /* tried again after the next event */
+	d->epoch_due = err != 0; /* tried again at the next tick */
 	if (err)
-		pr_warn("cannot move the route epoch: %s; pinned flows are checked again once a second meanwhile\n",
+		pr_warn("cannot move the route epoch: %s; trying again in a second\n",
 			strerror(-err));
 }
 
@@ -496,7 +496,13 @@ static void handle_events(struct daemon *d)
 		return;
 	}
 	sync_table(d);
-	if (d->epoch_due)
+	/*
+	 * Once the socket is drained: mid-flood (a routing daemon removing
+	 * its routes one by one) a next hop whose routes are going still
+	 * reads NH_ACTIVE, and a flow asked then would be refused for a
+	 * state the next batch undoes. The tick moves it at the latest.
+	 */
+	if (d->epoch_due && !rtnl_events_pending(&d->rtnl))
 		move_epoch(d);
 }
 
@@ -927,6 +933,8 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 				sd_notify("WATCHDOG=1");
 			if (d->resync_due)
 				resync(d);
+			else if (d->epoch_due)
+				move_epoch(d); /* a flood, or a failed write */
 			if (ticks >= keepalive_at) {
 				keepalive_at = ticks + KEEPALIVE_S;
 				keepalive(d);

@@ -115,7 +115,13 @@ static bool nexthop_msg(struct epoch_watch *w, const struct nlmsghdr *nlh)
 	if (!id)
 		return false;
 	blackhole_nh_set(w, id, blackhole && nlh->nlmsg_type == RTM_NEWNEXTHOP);
-	return blackhole && nlh->nlmsg_type == RTM_NEWNEXTHOP;
+	/*
+	 * A deleted object takes the routes through it along without a
+	 * message of their own (IPv4): as a unicast route deleted, it may
+	 * uncover a covering reject route.
+	 */
+	return nlh->nlmsg_type == RTM_DELNEXTHOP ||
+	       (blackhole && nlh->nlmsg_type == RTM_NEWNEXTHOP);
 }
 
 static bool netconf_msg(const struct nlmsghdr *nlh)

@@ -28,8 +28,9 @@ struct epoch_watch {
  * non-unicast type added or replaced (multicast and IPv6 link-local
  * prefixes aside: the datapath never pins those), a unicast route deleted
  * (it may uncover a reject route), a route through a blackhole nexthop
- * object, a nexthop object made a blackhole, a rule added or deleted, an
- * address added or removed, forwarding set on a device or all of them.
+ * object, a nexthop object made a blackhole or deleted, a rule added or
+ * deleted, an address added or removed, forwarding set on a device or all
+ * of them.
  */
 bool epoch_watch_msg(struct epoch_watch *w, const struct nlmsghdr *nlh);
 

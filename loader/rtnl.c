@@ -190,6 +190,14 @@ int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data)
 	return d.err;
 }
 
+bool rtnl_events_pending(const struct rtnl *r)
+{
+	char c;
+
+	return recv(mnl_socket_get_fd(r->events), &c, 1,
+		    MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 int rtnl_neigh_use(struct rtnl *r, const struct nexthop_addr *a)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);

@@ -40,6 +40,8 @@ int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data);
  */
 #define RTNL_READ_MAX 64
 int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data);
+/* Whether more events wait on the socket (a flood that one call left). */
+bool rtnl_events_pending(const struct rtnl *r);
 
 /* Tell the kernel this neighbour is in use (NTF_USE), so it stays resolved. */
 int rtnl_neigh_use(struct rtnl *r, const struct nexthop_addr *a);

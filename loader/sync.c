@@ -477,7 +477,7 @@ static __u32 nh_by_gw(struct sync *s, const struct sync_pin *pin,
 static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in)
 {
 	int fd = s->env.flow_pins_fd;
-	struct flow_pin cur, pin;
+	struct flow_pin cur, pin = { 0 }; /* epoch 0: never checked here */
 	const struct nexthop *nh;
 	bool usable, stale = false;
 
