@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <linux/bpf.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 
 #include "fixture.h"
 #include "netns.h"
@@ -331,10 +332,28 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/*
+ * The object loaded with its BTF: without it bpftool cannot show the maps'
+ * types and libxdp's dispatcher refuses the program (a static const table
+ * in a BPF function once made the kernel refuse the BTF, and libbpf loaded
+ * the object without it, saying so only in its log).
+ */
+static void maps_carry_btf(void **state)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	(void)state;
+	assert_int_equal(bpf_obj_get_info_by_fd(
+		bpf_map__fd(fx.skel->maps.flow_pins), &info, &len), 0);
+	assert_int_not_equal(info.btf_id, 0);
+	assert_int_not_equal(info.btf_value_type_id, 0);
+}
+
 int main(void)
 {
 	size_t n = sizeof(cases) / sizeof(cases[0]);
-	struct CMUnitTest tests[n];
+	struct CMUnitTest tests[n + 1];
 
 	for (size_t i = 0; i < n; i++) {
 		tests[i] = (struct CMUnitTest){
@@ -345,6 +364,8 @@ int main(void)
 	}
 	int failed;
 
+	tests[n++] = (struct CMUnitTest){ .name = "maps carry btf",
+					  .test_func = maps_carry_btf };
 	/* the same table through both entry points */
 	hook = HOOK_XDP;
 	failed = _cmocka_run_group_tests("packets (xdp)", tests, n, group_setup,
