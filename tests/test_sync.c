@@ -85,7 +85,8 @@ static bool trecv(uint8_t type, struct sync_hdr *h, uint8_t *buf, int timeout_ms
 
 static void tpeer_join(void)
 {
-	assert_int_equal(test_peer_join(&peer, 10000), 0);
+	/* under TCG (the kernel matrix) flowpind's start alone can take 10 s */
+	assert_int_equal(test_peer_join(&peer, 60000), 0);
 }
 
 static pid_t start_synced(const char *wait_s)
