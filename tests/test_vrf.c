@@ -124,18 +124,24 @@ static __u16 port_l3dom(int ifindex)
 	return pm.l3dom;
 }
 
+/* Skip without VRF devices, or fail where they are required (the matrix). */
+static void need_vrf(void)
+{
+	if (have_vrf)
+		return;
+	if (getenv("VRF_REQUIRED") && !strcmp(getenv("VRF_REQUIRED"), "1"))
+		fail_msg("no VRF devices in this kernel (VRF_REQUIRED=1)");
+	print_message("no VRF devices in this kernel (the kernel matrix runs it)\n");
+	skip();
+}
+
 static void same_tuple_in_two_vrfs(int family)
 {
 	int prog_fd;
 	__u32 prog_id = 0;
 	pid_t pid;
 
-	if (!have_vrf) {
-		if (getenv("VRF_REQUIRED") && !strcmp(getenv("VRF_REQUIRED"), "1"))
-			fail_msg("no VRF devices in this kernel (VRF_REQUIRED=1)");
-		print_message("no VRF devices in this kernel (the kernel matrix runs it)\n");
-		skip();
-	}
+	need_vrf();
 	pid = daemon_start("-m", "native", "ina", "inb", "outa", "outb", NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
 	assert_int_equal(port_l3dom(in_if[0]), vrf_if[0]);
@@ -188,12 +194,7 @@ static void local_address_in_a_vrf(int family)
 	__u32 prog_id = 0;
 	pid_t pid;
 
-	if (!have_vrf) {
-		if (getenv("VRF_REQUIRED") && !strcmp(getenv("VRF_REQUIRED"), "1"))
-			fail_msg("no VRF devices in this kernel (VRF_REQUIRED=1)");
-		print_message("no VRF devices in this kernel (the kernel matrix runs it)\n");
-		skip();
-	}
+	need_vrf();
 	/* the kernel alone, before flowpind runs: one VRF refuses */
 	assert_int_equal(sh("ip addr add %s dev vrf-a%s", svc, nodad), 0);
 	for (int v = 0; v < 2; v++) {
