@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "flow_cache.h"
 #include "fixture.h"
 #include "netns.h"
 #include "stats_text.h"
@@ -83,7 +84,8 @@ static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 	c->fp->rodata->pin_rate = 1000000000ULL;
 	c->fp->rodata->pin_burst = 1000000000ULL;
 	bpf_map__set_max_entries(c->fp->maps.flow_pins, pins);
-	bpf_map__set_max_entries(c->fp->maps.flow_cache, cached);
+	flow_cache_size(c->fp->maps.flow_cache, &c->fp->rodata->cache_sets,
+			cached);
 	bpf_map__set_max_entries(c->fp->maps.nexthops, 64);
 	err = flowpin__load(c->fp);
 	if (err)
@@ -315,41 +317,21 @@ static __u64 ref_forwarded(struct cost *c)
 	return sum;
 }
 
-/* Empty this CPU's (and every CPU's) flow_cache: the next packet of each
- * flow finds its pin in flow_pins only. */
+/* Empty every CPU's flow_cache: the next packet of each flow finds its
+ * pin in flow_pins only. */
+static bool forget_all(const struct flow_key *key, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	return true;
+}
+
 static int clear_cache(struct cost *c)
 {
-	enum { CHUNK = 8192 };
-	int fd = bpf_map__fd(c->fp->maps.flow_cache);
-	/* a per-CPU map's batch value: each CPU's copy, 8-byte aligned */
-	size_t per_cpu = (sizeof(struct flow_pin_cached) + 7) & ~(size_t)7;
-	struct flow_key *keys = malloc(CHUNK * sizeof(*keys));
-	void *vals = malloc(CHUNK * per_cpu * c->ncpu);
-	__u32 batch = 0, count;
-	bool first = true;
-	int err = 0;
+	__u64 n = 0;
 
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-		count = CHUNK;
-		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &batch,
-						      &batch, keys, vals,
-						      &count, &opts);
-		if (err) {
-			err = errno == ENOENT ? 0 : -errno;
-			break;
-		}
-		first = false;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+	return flow_cache_forget(bpf_map__fd(c->fp->maps.flow_cache), c->ncpu,
+				 NULL, forget_all, NULL, &n);
 }
 
 static void flow_key_of(struct cost *c, __u64 flow, struct flow_key *k)
@@ -396,7 +378,10 @@ static int shared_one_flow(struct cost *c, int samples, struct samples *s,
 	flow_key_of(c, 0, &key);
 	fp_stats(c, before);
 	for (int i = 0; i < samples && !err; i++) {
-		del_ok += !bpf_map_delete_elem(fd, &key);
+		__u64 n = 0;
+
+		del_ok += !flow_cache_forget(fd, c->ncpu, &key, NULL, NULL, &n) &&
+			  n == 1;
 		err = run(c, BT_FLOWPIN, 0, 0, false, 1, &r);
 		sh[i] = r.ns;
 	}
@@ -449,10 +434,20 @@ static int measure(struct cost *c, enum variant v, __u32 flows, int round,
 		fp_stats(c, before);
 		err = run(c, BT_FLOWPIN, 0, mask, false, n, &r);
 		fp_stats(c, after);
-		check(b, !err && forwarded_ok(&r) && D(FP_STAT_CACHE_HIT) == n &&
+		/*
+		 * A flow that meets two others in its set of flow_cache is a
+		 * shared-table hit: counted in the figure, as on a router.
+		 */
+		check(b, !err && forwarded_ok(&r) &&
+			      D(FP_STAT_CACHE_HIT) + D(FP_STAT_PIN_HIT) == n &&
+			      D(FP_STAT_CACHE_HIT) >= n / 10 * 9 &&
 			      D(FP_STAT_FORWARDED) == n,
-		      "cache hit: verdict %u, cache_hit +%llu forwarded +%llu of %u",
-		      r.retval, D(FP_STAT_CACHE_HIT), D(FP_STAT_FORWARDED), n);
+		      "cache hit: verdict %u, cache_hit +%llu pin_hit +%llu forwarded +%llu of %u",
+		      r.retval, D(FP_STAT_CACHE_HIT), D(FP_STAT_PIN_HIT),
+		      D(FP_STAT_FORWARDED), n);
+		if (round == 0)
+			say("  cache hits: %.2f%% of packets, the rest shared-table hits\n",
+			    100.0 * D(FP_STAT_CACHE_HIT) / n);
 		break;
 	case V_SHARED:
 		if (flows == 1) {

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "flow_cache.h"
 #include "flowpin.skel.h"
 
 static long long memlock_of(struct bpf_map *map)
@@ -56,7 +57,8 @@ int bench_mem(struct bench *b)
 		if (!fp)
 			return -errno;
 		bpf_map__set_max_entries(fp->maps.flow_pins, sizes[i]);
-		bpf_map__set_max_entries(fp->maps.flow_cache, sizes[i]);
+		flow_cache_size(fp->maps.flow_cache, &fp->rodata->cache_sets,
+				sizes[i]);
 		err = flowpin__load(fp);
 		if (err) {
 			check(b, false, "loading flowpin with %u flows: %s", sizes[i],

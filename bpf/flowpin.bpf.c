@@ -69,6 +69,8 @@ const volatile __u64 daemon_silent_ns = 0; /* new flows to the kernel after; 0: 
 const volatile bool sync_pins = false; /* tell flowpind of new pins (pin_events) */
 const volatile __u64 too_big_rate = FP_TOO_BIG_RATE; /* per second and CPU; 0: no limit */
 const volatile __u64 too_big_burst = FP_TOO_BIG_BURST;
+/* flow_cache's sets a CPU (a power of two), set with its size (flow_cache_size()) */
+const volatile __u32 cache_sets = FP_MAX_CACHED_FLOWS / FP_CACHE_WAYS;
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -131,7 +133,7 @@ pin_nexthop(const struct flow_pin *pin)
 	const struct nexthop *nh;
 
 	if (!pin->nh_id)
-		return NULL; /* another CPU's zero-filled flow_cache slot */
+		return NULL;
 	nh = nexthop_get(pin->nh_id);
 	if (!nh || nh->gen != pin->nh_gen)
 		return NULL;
@@ -208,19 +210,115 @@ static __always_inline void pin_publish(const struct flow_key *key,
 }
 
 /*
- * This CPU's copy of a pin, checked against flow_pins at synced_ns. An LRU
- * per-CPU update takes a free element before it looks for the key: a copy
- * that is there already is updated with BPF_EXIST, which takes none.
+ * flow_cache: this CPU's copies of pins, in the flow's set of slots
+ * (flowpin.h). Programs on one CPU do not nest (they run in softirq): seq
+ * only guards a reader against a writer preempted half way, which a test
+ * run in process context can be. A slot whose seq is odd is neither read
+ * nor written.
  */
-static __always_inline void cache_fill(const struct flow_key *key,
-				       const struct flow_pin *pin, __u64 flags)
-{
-	struct flow_pin_cached c = {
-		.pin = *pin,
-		.synced_ns = bpf_ktime_get_coarse_ns(),
-	};
+#define barrier() asm volatile("" ::: "memory")
 
-	bpf_map_update_elem(&flow_cache, key, &c, flags);
+static __always_inline bool key_eq(const struct flow_key *a,
+				   const struct flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+	for (int i = 0; i < sizeof(*a) / sizeof(*x); i++)
+		diff |= x[i] ^ y[i];
+	return !diff;
+}
+
+/* This CPU's set of slots for the flow. */
+static __always_inline struct flow_cache_set *
+cache_set(const struct flow_key *key)
+{
+	__u32 set = bpf_get_smp_processor_id() * cache_sets +
+		    (flow_cache_hash(key) & (cache_sets - 1));
+
+	return bpf_map_lookup_elem(&flow_cache, &set);
+}
+
+/*
+ * The flow's copy in set s, read whole: its way, or -1 when it has none
+ * (or it changed while read).
+ */
+static __always_inline int cache_read(struct flow_cache_set *s,
+				      const struct flow_key *key,
+				      struct flow_pin *pin, __u64 *synced_ns)
+{
+	for (int i = 0; i < FP_CACHE_WAYS; i++) {
+		struct flow_cache_slot *w = &s->way[i];
+		__u32 seq = *(volatile __u32 *)&w->seq;
+
+		barrier();
+		if ((seq & 1) || !key_eq(&w->key, key))
+			continue;
+		*pin = w->pin;
+		*synced_ns = w->synced_ns;
+		barrier();
+		return *(volatile __u32 *)&w->seq == seq ? i : -1;
+	}
+	return -1;
+}
+
+static __always_inline void slot_write(struct flow_cache_slot *w,
+				       const struct flow_key *key,
+				       const struct flow_pin *pin,
+				       __u64 synced_ns)
+{
+	__u32 seq = *(volatile __u32 *)&w->seq;
+
+	if (seq & 1)
+		return;
+	*(volatile __u32 *)&w->seq = seq + 1;
+	barrier();
+	w->key = *key;
+	w->pin = *pin;
+	w->synced_ns = synced_ns;
+	barrier();
+	*(volatile __u32 *)&w->seq = seq + 2;
+}
+
+static __always_inline void slot_clear(struct flow_cache_slot *w)
+{
+	__u32 seq = *(volatile __u32 *)&w->seq;
+
+	if (seq & 1)
+		return;
+	*(volatile __u32 *)&w->seq = seq + 1;
+	barrier();
+	w->key.family = 0;
+	barrier();
+	*(volatile __u32 *)&w->seq = seq + 2;
+}
+
+/*
+ * This CPU's copy of a pin, checked now: in place when the flow has a slot
+ * (way), else in way 0, whose flow moves to way 1, and way 1's leaves.
+ */
+static __always_inline void cache_fill(struct flow_cache_set *s, int way,
+				       const struct flow_key *key,
+				       const struct flow_pin *pin)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct flow_cache_slot *w0 = &s->way[0];
+
+	if (way == 1) {
+		slot_write(&s->way[1], key, pin, now);
+		return;
+	}
+	if (way < 0 && w0->key.family && !(w0->seq & 1))
+		slot_write(&s->way[1], &w0->key, &w0->pin, w0->synced_ns);
+	slot_write(w0, key, pin, now);
+}
+
+static __always_inline void cache_drop(struct flow_cache_set *s, int way)
+{
+	if (way == 0)
+		slot_clear(&s->way[0]);
+	else if (way == 1)
+		slot_clear(&s->way[1]);
 }
 
 /*
@@ -412,12 +510,14 @@ static __always_inline bool route_rejects(const struct hook *h,
 static __always_inline bool pin_rejected(const struct hook *h,
 					 const struct packet *pkt,
 					 const struct flow_key *key,
-					 const struct nexthop *nh, __u32 flags)
+					 const struct nexthop *nh, __u32 flags,
+					 struct flow_cache_set *s, int way)
 {
 	if (!route_rejects(h, pkt, nh, flags))
 		return false;
 	bpf_map_delete_elem(&flow_pins, key);
-	bpf_map_delete_elem(&flow_cache, key);
+	if (s)
+		cache_drop(s, way); /* other CPUs' copies: at their own check */
 	stat_inc(FP_STAT_PIN_REJECTED);
 	return true;
 }
@@ -440,18 +540,17 @@ static __always_inline const struct nexthop *
 pin_find(const struct hook *h, const struct packet *pkt,
 	 const struct flow_key *key, bool *stale)
 {
-	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
+	struct flow_cache_set *s = cache_set(key);
 	const struct nexthop *nh;
 	struct flow_pin mine, shared = {};
 	struct route_epoch ep;
 	__u64 synced_ns, age;
+	int way = -1;
 	bool check;
 
-	if (c) {
-		mine = c->pin;
-		synced_ns = c->synced_ns;
-	}
-	if (c && (nh = pin_nexthop(&mine))) {
+	if (s)
+		way = cache_read(s, key, &mine, &synced_ns);
+	if (s && way >= 0 && (nh = pin_nexthop(&mine))) {
 		ep = epoch_now();
 		age = bpf_ktime_get_coarse_ns() - synced_ns;
 		if (age < cache_sync_ns &&
@@ -461,7 +560,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		}
 		/* the epoch moved, or flowpind is silent: routing has its say */
 		check = mine.epoch != ep.epoch || !epoch_trusted(ep.epoch);
-		if (check && pin_rejected(h, pkt, key, nh, ep.flags))
+		if (check && pin_rejected(h, pkt, key, nh, ep.flags, s, way))
 			return NULL;
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
@@ -479,8 +578,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 			mine.nh_gen = shared.nh_gen;
 			nh = pin_nexthop(&mine);
 		}
-		/* in place, by key: no element is taken, none evicted */
-		cache_fill(key, &mine, BPF_EXIST);
+		cache_fill(s, way, key, &mine);
 		if (nh) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
@@ -503,12 +601,13 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	 * flows' pins.
 	 */
 	if (shared.epoch != ep.epoch || !epoch_trusted(ep.epoch)) {
-		if (pin_rejected(h, pkt, key, nh, ep.flags))
+		if (pin_rejected(h, pkt, key, nh, ep.flags, s, way))
 			return NULL;
 		shared.epoch = ep.epoch;
 	}
 	stat_inc(FP_STAT_PIN_HIT);
-	cache_fill(key, &shared, c ? BPF_EXIST : BPF_NOEXIST);
+	if (s)
+		cache_fill(s, way, key, &shared);
 	return nh;
 }
 
@@ -522,7 +621,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 static __always_inline const struct nexthop *
 pin_peek(const struct flow_key *key, __u32 *reason)
 {
-	struct flow_pin_cached *c = bpf_map_lookup_elem(&flow_cache, key);
+	struct flow_cache_set *s = cache_set(key);
 	struct route_epoch ep = epoch_now();
 	bool trusted = epoch_trusted(ep.epoch);
 	const struct nexthop *nh;
@@ -530,9 +629,7 @@ pin_peek(const struct flow_key *key, __u32 *reason)
 	__u64 synced_ns = 0;
 
 	*reason = FP_PASS_ICMP_ERR_UNPINNED;
-	if (c) {
-		pin = c->pin;
-		synced_ns = c->synced_ns;
+	if (s && cache_read(s, key, &pin, &synced_ns) >= 0) {
 		nh = pin_nexthop(&pin);
 		if (nh && pin.epoch == ep.epoch &&
 		    (trusted ||

@@ -8,12 +8,20 @@
 
 #include "flowpin.h"
 
-/* Fast path: this CPU's copy of a pin. Written by the datapath only. */
+/*
+ * Fast path: each CPU's copies of pins, in sets of slots (flowpin.h): CPU
+ * c's sets are c * cache_sets ... (c + 1) * cache_sets - 1. One array, not
+ * a per-CPU one: a lookup is an address computed inline, one cache miss at
+ * most, and BPF_F_MMAPABLE starts it on a page, so no slot straddles two
+ * cache lines. Written by the datapath, each CPU its own sets; cleared by
+ * operators (flush).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, FP_MAX_CACHED_FLOWS);
-	__type(key, struct flow_key);
-	__type(value, struct flow_pin_cached);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FP_MAX_CACHED_FLOWS / FP_CACHE_WAYS);
+	__type(key, __u32);
+	__type(value, struct flow_cache_set);
 } flow_cache SEC(".maps");
 
 /*

@@ -16,7 +16,7 @@
 #define FP_MAX_FLOWS 262144 /* flow_pins: the authoritative pin table */
 #endif
 #ifndef FP_MAX_CACHED_FLOWS
-#define FP_MAX_CACHED_FLOWS 65536 /* flow_cache: per-CPU copies */
+#define FP_MAX_CACHED_FLOWS 65536 /* flow_cache: flows, all CPUs (flow_cache_per_cpu()) */
 #endif
 #ifndef FP_MAX_NEXTHOPS
 #define FP_MAX_NEXTHOPS 4096
@@ -52,10 +52,9 @@ struct flow_key {
 
 /*
  * Where a flow is pinned: a next hop's id and the generation it had when
- * the pin was made. nh_id 0 is never a next hop, so an all-zero value (what
- * another CPU's slot of flow_cache holds) reads as "no pin". And the route
- * epoch at which the kernel's routing last accepted the flow (the drop
- * rule): 0, never checked here (a peer's pin, say).
+ * the pin was made. nh_id 0 is never a next hop: it reads as "no pin". And
+ * the route epoch at which the kernel's routing last accepted the flow (the
+ * drop rule): 0, never checked here (a peer's pin, say).
  */
 struct flow_pin {
 	__u32 nh_id;
@@ -64,15 +63,59 @@ struct flow_pin {
 };
 
 /*
- * flow_cache value: this CPU's copy of a pin, and when it was last checked
- * against flow_pins. Packets served from the cache do not touch flow_pins,
- * so its LRU would see busy flows as idle: the check refreshes them there.
+ * flow_cache: each CPU's copies of the pins it serves, a per-CPU array of
+ * sets of FP_CACHE_WAYS slots (one cache line a slot). A flow's set is
+ * flow_cache_hash() of its key, masked by the number of sets (a power of
+ * two, flow_cache_sets()); a slot holds the whole key, compared on every
+ * hit. A new copy goes into way 0 and moves what was there to way 1: the
+ * older of two flows meeting in a set is the one that leaves.
+ *
+ * A CPU reads and writes only its own copies, without a lock: seq is odd
+ * while the slot is being written, so a reader that came between (on this
+ * CPU: a preempted test run, say) takes it for empty. family 0: an empty
+ * slot. synced_ns: when the copy was last checked against flow_pins
+ * (bpf_ktime_get_coarse_ns()); packets served from the cache do not touch
+ * flow_pins, so its LRU would see busy flows as idle: the check refreshes
+ * them there.
  */
-struct flow_pin_cached {
+#define FP_CACHE_WAYS 2
+struct flow_cache_slot {
+	struct flow_key key;
 	struct flow_pin pin;
-	__u32 pad;
-	__u64 synced_ns; /* bpf_ktime_get_coarse_ns() of the last check */
+	__u32 seq;
+	__u64 synced_ns;
 };
+
+struct flow_cache_set {
+	struct flow_cache_slot way[FP_CACHE_WAYS];
+};
+
+/*
+ * A flow's set: a multiply-xorshift hash of the key's ten words (the same
+ * in the datapath and in flowpinctl), masked by the number of sets.
+ */
+static inline __attribute__((always_inline)) __u32
+flow_cache_hash(const struct flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0x811c9dc5;
+
+	for (unsigned int i = 0; i < sizeof(*k) / sizeof(*w); i++) {
+		h = (h ^ w[i]) * 0x9e3779b1;
+		h ^= h >> 15;
+	}
+	return h;
+}
+
+/* Sets for about flows copies: a power of two, at least 1. */
+static inline __u32 flow_cache_sets(__u32 flows)
+{
+	__u32 sets = 1;
+
+	while (sets < flows / FP_CACHE_WAYS && sets < 1U << 30)
+		sets <<= 1;
+	return sets;
+}
 
 /*
  * route_epoch map (one entry, written by flowpind only): bumped on every
@@ -320,7 +363,7 @@ struct sync_peer_status {
  * Bumped whenever a map's key or value changes meaning: a daemon refuses
  * pinned maps of another layout rather than mix them.
  */
-#define FP_LAYOUT 2 /* 2: flow_pin carries the route epoch */
+#define FP_LAYOUT 3 /* 2: flow_pin carries the route epoch; 3: flow_cache is an array */
 
 /*
  * Where the program runs on a port besides libxdp's XDP modes (1 native,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -488,6 +489,76 @@ static void cache_republishes(void **state)
 }
 
 /*
+ * Three flows whose keys share one set of a CPU's flow_cache: the set holds
+ * two, the newest in way 0, and the third to come sends the oldest back to
+ * flow_pins. Each is forwarded by its own pin throughout: a slot is a hit
+ * only for the key it holds. The flows differ only in their source port,
+ * and are pinned to three different next hops.
+ */
+static void cache_set_of_three(void **state)
+{
+	struct test_state *st = *state;
+	__u32 sets = st->fx.skel->rodata->cache_sets;
+	enum { FIRST = 30000, PORTS = 30000 };
+	__u32 *set_of = calloc(PORTS, sizeof(*set_of));
+	__u32 *count = calloc(sets, sizeof(*count));
+	__u16 sport[3];
+	int egress[3], n = 0;
+
+	assert_non_null(set_of);
+	assert_non_null(count);
+	for (int i = 0; i < PORTS; i++) {
+		struct pkt_spec s = flow(st->family, FIRST + i, TCP_SYN);
+		struct flow_key key;
+
+		pkt_flow_key(&s, &key);
+		set_of[i] = flow_cache_hash(&key) & (sets - 1);
+		count[set_of[i]]++;
+	}
+	/* a set three ports share, which the FIB sends three ways */
+	for (__u32 set = 0; set < sets && n < 3; set++) {
+		n = 0;
+		for (int i = 0; i < PORTS && count[set] >= 3 && n < 3; i++) {
+			int e;
+
+			if (set_of[i] != set)
+				continue;
+			e = send_flow(st, FIRST + i, TCP_SYN, 0); /* pinned only */
+			assert_in_range(e, 1, 4);
+			if ((n > 0 && e == egress[0]) || (n > 1 && e == egress[1]))
+				continue;
+			sport[n] = FIRST + i;
+			egress[n++] = e;
+		}
+	}
+	free(set_of);
+	free(count);
+	assert_int_equal(n, 3);
+
+	struct {
+		int flow;
+		enum fp_stat hit;
+	} steps[] = {
+		{ 0, FP_STAT_PIN_HIT },	  /* way 0: A */
+		{ 1, FP_STAT_PIN_HIT },	  /* way 0: B, way 1: A */
+		{ 0, FP_STAT_CACHE_HIT }, /* A from way 1 */
+		{ 1, FP_STAT_CACHE_HIT }, /* B from way 0 */
+		{ 2, FP_STAT_PIN_HIT },	  /* way 0: C, way 1: B; A leaves */
+		{ 1, FP_STAT_CACHE_HIT },
+		{ 2, FP_STAT_CACHE_HIT },
+		{ 0, FP_STAT_PIN_HIT },	  /* A again from flow_pins */
+		{ 0, FP_STAT_CACHE_HIT },
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		__u64 before = stat_of(&st->fx, steps[i].hit);
+		int f = steps[i].flow;
+
+		assert_int_equal(send_flow(st, sport[f], TCP_ACK, 0), egress[f]);
+		assert_int_equal(stat_of(&st->fx, steps[i].hit) - before, 1);
+	}
+}
+
+/*
  * An operator's reject wins over pins: a blackhole, unreachable or prohibit
  * route, a prohibit rule or a local address stops pinned flows on their
  * first packet after flowpind moves the route epoch, and removes their
@@ -807,6 +878,7 @@ int main(void)
 		BOTH(pinned_mtu, setup),
 		BOTH(pinned_port_removed, setup),
 		BOTH(cache_republishes, setup_sync_always),
+		BOTH(cache_set_of_three, setup),
 		BOTH(rejects_stop_pinned_flows, setup_sync_always),
 		BOTH(flood_of_new_flows, setup),
 		BOTH(flood_over_cpus_shares_one_budget, setup),

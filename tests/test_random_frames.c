@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "flow_cache.h"
 #include "netns.h"
 #include "verdict_model.h"
 
@@ -232,23 +233,23 @@ static void check_rewrite(const __u8 *in, size_t len, const __u8 *out,
 
 /*
  * Does the datapath hold a pin for this flow (a model identity), as a frame
- * on this CPU finds it: its copy in the CPU's flow_cache (another CPU's
- * slot reads zero), or the shared one in flow_pins.
+ * on this CPU finds it: its copy in the CPU's flow_cache, or the shared
+ * one in flow_pins.
  */
 static bool pin_held(const __u8 *id, int cpu)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct flow_key k = { .family = id[0] == 4 ? FP_AF_INET : FP_AF_INET6,
 			      .proto = id[1] };
-	struct flow_pin_cached cached[ncpu];
+	struct flow_pin cached[ncpu];
 	struct flow_pin pin;
 
 	memcpy(&k.sport, id + 2, 2);
 	memcpy(&k.dport, id + 4, 2);
 	memcpy(k.saddr, id + 6, id[0] == 4 ? 4 : 16);
 	memcpy(k.daddr, id + 22, id[0] == 4 ? 4 : 16);
-	if (!bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.flow_cache), &k,
-				 cached) && cached[cpu].pin.nh_id)
+	if (!flow_cache_copies(bpf_map__fd(fx.skel->maps.flow_cache), ncpu, &k,
+			       cached) && cached[cpu].nh_id)
 		return true;
 	return !bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.flow_pins), &k,
 				    &pin) && pin.nh_id;

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "ctl_args.h"
+#include "flow_cache.h"
 #include "flowpinctl.h"
 
 #define PIN_BATCH 1024
@@ -86,38 +87,38 @@ out_view:
 	return err;
 }
 
-/* The CPUs whose flow_cache holds a copy of the pin (a zero one is none). */
+/* The CPUs whose flow_cache holds a copy of the flow's pin. */
 static void lookup_cache(struct ctl *ctl, const struct flow_key *key,
 			 const struct flow_pin *pin)
 {
-	size_t stride = (sizeof(struct flow_pin_cached) + 7) & ~7;
 	int ncpus = ctl->maps.ncpus, copies = 0;
-	char *vals = calloc(ncpus, stride);
+	struct flow_pin *cpu = calloc(ncpus, sizeof(*cpu));
 
-	if (!vals || bpf_map_lookup_elem(ctl->maps.fd[FP_MAP_FLOW_CACHE], key,
-					 vals))
+	if (!cpu || flow_cache_copies(ctl->maps.fd[FP_MAP_FLOW_CACHE], ncpus,
+				      key, cpu))
 		ncpus = 0;
 	if (ctl->json) {
 		jw_name(&ctl->jw, "cache");
 		jw_array_start(&ctl->jw);
 	}
 	for (int c = 0; c < ncpus; c++) {
-		const struct flow_pin_cached *pc =
-			(const void *)(vals + c * stride);
+		const struct flow_pin *pc = &cpu[c];
 
-		if (!pc->pin.nh_id)
+		if (!pc->nh_id)
 			continue;
 		if (ctl->json) {
 			jw_object_start(&ctl->jw);
 			jw_uint_field(&ctl->jw, "cpu", c);
-			jw_uint_field(&ctl->jw, "nh_id", pc->pin.nh_id);
-			jw_uint_field(&ctl->jw, "nh_gen", pc->pin.nh_gen);
+			jw_uint_field(&ctl->jw, "nh_id", pc->nh_id);
+			jw_uint_field(&ctl->jw, "nh_gen", pc->nh_gen);
 			jw_bool_field(&ctl->jw, "same", pin &&
-				      !memcmp(&pc->pin, pin, sizeof(*pin)));
+				      pc->nh_id == pin->nh_id &&
+				      pc->nh_gen == pin->nh_gen);
 			jw_object_end(&ctl->jw);
 		} else {
 			printf("%s%d%s", copies ? " " : "cached on CPU ", c,
-			       pin && !memcmp(&pc->pin, pin, sizeof(*pin)) ?
+			       pin && pc->nh_id == pin->nh_id &&
+					       pc->nh_gen == pin->nh_gen ?
 				       "" : "(differs)");
 		}
 		copies++;
@@ -126,7 +127,7 @@ static void lookup_cache(struct ctl *ctl, const struct flow_key *key,
 		jw_array_end(&ctl->jw);
 	else
 		printf("%s\n", copies ? "" : "not in any CPU's flow_cache");
-	free(vals);
+	free(cpu);
 }
 
 int do_lookup(struct ctl *ctl, int argc, char **argv)
@@ -187,23 +188,24 @@ int do_lookup(struct ctl *ctl, int argc, char **argv)
 }
 
 /*
- * Delete the pin and every CPU's copy (one delete from an LRU per-CPU hash
- * removes them all). A packet between the two deletes may put the pin back
- * from a cache copy: check once, and delete again.
+ * Delete the pin and every CPU's copy of it. A packet between the two may
+ * put the pin back from a copy: check once, and delete again.
  */
 static int flush_one(struct ctl *ctl, const struct flow_key *key)
 {
 	int pins = ctl->maps.fd[FP_MAP_FLOW_PINS];
 	int cache = ctl->maps.fd[FP_MAP_FLOW_CACHE];
 	struct flow_pin pin;
+	__u64 copies = 0;
 	int err;
 
 	for (int round = 0; round < 2; round++) {
 		err = bpf_map_delete_elem(pins, key);
 		if (err && err != -ENOENT)
 			return err;
-		err = bpf_map_delete_elem(cache, key);
-		if (err && err != -ENOENT)
+		err = flow_cache_forget(cache, ctl->maps.ncpus, key, NULL, NULL,
+					&copies);
+		if (err)
 			return err;
 		if (bpf_map_lookup_elem(pins, key, &pin))
 			break;
@@ -211,25 +213,20 @@ static int flush_one(struct ctl *ctl, const struct flow_key *key)
 	return 0;
 }
 
+static bool has_no_pin(const struct flow_key *key, void *ctx)
+{
+	struct ctl *ctl = ctx;
+	struct flow_pin pin;
+
+	return bpf_map_lookup_elem(ctl->maps.fd[FP_MAP_FLOW_PINS], key, &pin) ==
+	       -ENOENT;
+}
+
 /* flow_cache copies whose pin is gone from flow_pins. */
 static int flush_cache(struct ctl *ctl, __u64 *n)
 {
-	const struct flow_key *key;
-	const void *val;
-	struct map_walk w;
-	int err;
-
-	err = map_walk_init(&w, &ctl->maps, FP_MAP_FLOW_CACHE, 256);
-	if (err)
-		return err;
-	while ((err = map_walk_next(&w, (const void **)&key, &val)) > 0) {
-		err = bpf_map_delete_elem(ctl->maps.fd[FP_MAP_FLOW_CACHE], key);
-		if (err && err != -ENOENT)
-			break;
-		*n += !err;
-	}
-	map_walk_free(&w);
-	return err;
+	return flow_cache_forget(ctl->maps.fd[FP_MAP_FLOW_CACHE],
+				 ctl->maps.ncpus, NULL, has_no_pin, ctl, n);
 }
 
 int do_flush(struct ctl *ctl, int argc, char **argv)

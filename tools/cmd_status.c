@@ -401,6 +401,8 @@ static int gauges_read(struct ctl *ctl, struct fp_gauges *g)
 
 		gm->name = fp_map_name(maps[i]);
 		gm->max_entries = ctl->maps.info[maps[i]].max_entries;
+		if (maps[i] == FP_MAP_FLOW_CACHE) /* sets: in copies, as counted */
+			gm->max_entries *= FP_CACHE_WAYS;
 		err = map_count(&ctl->maps, maps[i], &gm->entries);
 		if (err)
 			return err;

@@ -20,9 +20,8 @@ static const struct {
 	__u32 type;
 	__u32 key_size, value_size;
 } map_defs[FP_MAP_COUNT] = {
-	[FP_MAP_FLOW_CACHE] = { "flow_cache", BPF_MAP_TYPE_LRU_PERCPU_HASH,
-				sizeof(struct flow_key),
-				sizeof(struct flow_pin_cached) },
+	[FP_MAP_FLOW_CACHE] = { "flow_cache", BPF_MAP_TYPE_ARRAY,
+				sizeof(__u32), sizeof(struct flow_cache_set) },
 	[FP_MAP_FLOW_PINS] = { "flow_pins", BPF_MAP_TYPE_LRU_HASH,
 			       sizeof(struct flow_key), sizeof(struct flow_pin) },
 	[FP_MAP_NEXTHOPS] = { "nexthops", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
@@ -362,7 +361,13 @@ int map_count(const struct pinned_maps *m, enum fp_map map, __u64 *count)
 	if (err)
 		return err;
 	while ((err = map_walk_next(&w, &key, &value)) > 0) {
-		if (map == FP_MAP_NEXTHOPS) {
+		if (map == FP_MAP_FLOW_CACHE) {
+			/* the copies: filled slots, every CPU's sets */
+			const struct flow_cache_set *set = value;
+
+			for (int i = 0; i < FP_CACHE_WAYS; i++)
+				*count += set->way[i].key.family != 0;
+		} else if (map == FP_MAP_NEXTHOPS) {
 			const struct nexthop_entry *e = value;
 
 			*count += e->slot[e->live & 1].state != NH_UNUSED;

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * flow_cache from userspace: its size, set before the datapath is loaded
+ * (the map and the program's mask together), and each CPU's copies of a
+ * flow's pin, read and cleared through the map. No logging: -errno.
+ */
+#ifndef FLOWPIN_FLOW_CACHE_H
+#define FLOWPIN_FLOW_CACHE_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "flowpin.h"
+
+struct bpf_map;
+
+/*
+ * Size flow_cache for about flows copies a CPU: the map's max_entries
+ * (every possible CPU's sets) and the datapath's cache_sets (the
+ * skeleton's rodata, a CPU's sets), which must agree.
+ */
+int flow_cache_size(struct bpf_map *map, __u32 *cache_sets, __u32 flows);
+
+/*
+ * The copies a CPU is sized for, to hold about flows in all: a CPU serves
+ * its share of the flows (RSS spreads them), so twice an even share, at
+ * least FP_CACHE_MIN_PER_CPU and at most flows. The cache's memory stays
+ * about 2 * flows * 64 bytes whatever the number of CPUs.
+ */
+#define FP_CACHE_MIN_PER_CPU 4096
+__u32 flow_cache_per_cpu(__u32 flows);
+
+/*
+ * Each CPU's copy of key's pin, in copies[0..ncpus-1] (nh_id 0: none, or
+ * being written). 0 or -errno.
+ */
+int flow_cache_copies(int fd, int ncpus, const struct flow_key *key,
+		      struct flow_pin *copies);
+
+/*
+ * Clear the copies, on every CPU, of key (key set) or of every flow for
+ * which forget(key, ctx) is true (forget set). *n grows by the copies
+ * cleared. A set is read and written whole: a copy the datapath writes
+ * into it in the same microseconds may be lost or stay.
+ */
+int flow_cache_forget(int fd, int ncpus, const struct flow_key *key,
+		      bool (*forget)(const struct flow_key *key, void *ctx),
+		      void *ctx, __u64 *n);
+
+#endif /* FLOWPIN_FLOW_CACHE_H */
