@@ -548,11 +548,13 @@ int bench_cost(struct bench *b, __u32 flows)
 	if (!err)
 		/*
 		 * flow_pins large enough that the misses never evict; flow_cache
-		 * as flowpind sizes it, except that a million flows must fit
-		 * for their hits to be cache hits.
+		 * as flowpind sizes it (copies a CPU), except that a million
+		 * flows must fit for their hits to be cache hits.
 		 */
 		err = load_all(&c, flows > FP_MAX_CACHED_FLOWS ? 1 << 22 : 1 << 21,
-			       flows > FP_MAX_CACHED_FLOWS ? 1 << 22 : FP_MAX_CACHED_FLOWS);
+			       flows > FP_MAX_CACHED_FLOWS ?
+				       1 << 22 :
+				       flow_cache_per_cpu(FP_MAX_CACHED_FLOWS));
 	if (err) {
 		say("cannot load the programs: %s\n", strerror(-err));
 		goto out;

@@ -265,11 +265,14 @@ static void run_case(void **state)
 	__u32 out_len = 0;
 	int verdict, egress;
 
-	/* the kernel's test runner builds no skb shorter than its L3 header */
-	if (fx.hook == HOOK_TC && len < 14 + (c->spec.family == 6 ? 40 : 20))
+	if (fx.hook == HOOK_TC && len < 14 + (c->spec.family == 6 ? 40 : 20)) {
+		print_message("at tc: the kernel's test runner builds no skb shorter than its L3 header\n");
 		skip();
-	if (c->gso_size && fx.hook != HOOK_TC)
-		skip(); /* XDP frames are never GSO */
+	}
+	if (c->gso_size && fx.hook != HOOK_TC) {
+		print_message("at XDP: frames are never GSO\n");
+		skip();
+	}
 	assert_int_equal(run_on_cpu(c->cpu), 0);
 	fixture_stats(&fx, before);
 	verdict = fixture_run_gso(&fx, in, len, out, &out_len,

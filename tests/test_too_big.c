@@ -272,8 +272,10 @@ static void moved_route_without_df_is_dropped(void **state)
 	__u32 out_len;
 	size_t len;
 
-	if (st->family == 6)
-		skip(); /* IPv6 routers never fragment */
+	if (st->family == 6) {
+		print_message("IPv6: routers never fragment\n");
+		skip();
+	}
 	route_away(st);
 	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 0), XDP_DROP);
 	assert_int_equal(moved(st, FP_STAT_TOO_BIG_DROP), 1);
@@ -290,8 +292,10 @@ static void moved_route_gso_gets_the_error(void **state)
 	size_t len, want_len;
 	__u32 out_len;
 
-	if (hook != HOOK_TC)
-		skip(); /* XDP frames are never GSO */
+	if (hook != HOOK_TC) {
+		print_message("at XDP: frames are never GSO\n");
+		skip();
+	}
 	/* on the same path: the kernel segments and answers */
 	assert_int_equal(send_frame(&s, in, &len, out, &out_len, 1400), XDP_PASS);
 	assert_int_equal(moved(st, FP_PASS_MTU), mtu + 1);
