@@ -84,8 +84,8 @@ static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 	c->fp->rodata->pin_rate = 1000000000ULL;
 	c->fp->rodata->pin_burst = 1000000000ULL;
 	bpf_map__set_max_entries(c->fp->maps.flow_pins, pins);
-	flow_cache_size(c->fp->maps.flow_cache, &c->fp->rodata->cache_sets,
-			cached);
+	flow_cache_size(c->fp->maps.flow_cache, c->fp->maps.flow_cache_tags,
+			&c->fp->rodata->cache_sets, cached);
 	bpf_map__set_max_entries(c->fp->maps.nexthops, 64);
 	err = flowpin__load(c->fp);
 	if (err)

@@ -235,36 +235,67 @@ static __always_inline bool key_eq(const struct flow_key *a,
 	return !diff;
 }
 
-/* This CPU's set of slots for the flow. */
-static __always_inline struct flow_cache_set *
-cache_set(const struct flow_key *key)
-{
-	__u32 set = bpf_get_smp_processor_id() * cache_sets +
-		    (flow_cache_hash(key) & (cache_sets - 1));
+/* This CPU's set of slots for a flow, and their tags. */
+struct cache_ref {
+	struct flow_cache_set *set;
+	struct flow_cache_tags *tags;
+	__u16 tag; /* the flow's */
+};
 
-	return bpf_map_lookup_elem(&flow_cache, &set);
+static __always_inline struct cache_ref cache_set(const struct flow_key *key)
+{
+	__u32 hash = flow_cache_hash(key);
+	__u32 set = bpf_get_smp_processor_id() * cache_sets +
+		    (hash & (cache_sets - 1));
+	struct cache_ref r = {
+		.set = bpf_map_lookup_elem(&flow_cache, &set),
+		.tags = bpf_map_lookup_elem(&flow_cache_tags, &set),
+		.tag = flow_cache_tag(hash),
+	};
+
+	if (!r.tags)
+		r.set = NULL;
+	return r;
 }
 
 /*
- * The flow's copy in set s, read whole: its way, or -1 when it has none
- * (or it changed while read).
+ * A copy as cache_read() finds it and cache_fill() writes it (a global
+ * function takes five arguments at most).
  */
-__noinline int cache_read(struct flow_cache_set *s, const struct flow_key *key,
-			  struct flow_pin *pin, __u64 *synced_ns)
+struct cache_copy {
+	struct flow_pin pin;
+	__u16 tag; /* the flow's */
+	__s16 way; /* its way in the set; -1: none */
+	__u64 synced_ns;
+};
+
+/*
+ * The flow's copy in set s, read whole into c (c->tag set): its way, or -1
+ * when it has none (or it changed while read). Only a way whose tag
+ * matches is read.
+ */
+__noinline int cache_read(struct flow_cache_set *s, struct flow_cache_tags *t,
+			  const struct flow_key *key, struct cache_copy *c)
 {
-	if (!s || !key || !pin || !synced_ns)
+	if (!s || !t || !key || !c)
 		return -1;
 	for (int i = 0; i < FP_CACHE_WAYS; i++) {
 		struct flow_cache_slot *w = &s->way[i];
-		__u32 seq = *(volatile __u32 *)&w->seq;
+		__u32 seq;
 
+		if (t->tag[i] != c->tag)
+			continue;
+		seq = *(volatile __u32 *)&w->seq;
 		barrier();
 		if ((seq & 1) || !key_eq(&w->key, key))
 			continue;
-		*pin = w->pin;
-		*synced_ns = w->synced_ns;
+		c->pin = w->pin;
+		c->synced_ns = w->synced_ns;
 		barrier();
-		return *(volatile __u32 *)&w->seq == seq ? i : -1;
+		if (*(volatile __u32 *)&w->seq != seq)
+			return -1;
+		c->way = i;
+		return i;
 	}
 	return -1;
 }
@@ -304,34 +335,66 @@ static __always_inline void slot_clear(struct flow_cache_slot *w)
  * This CPU's copy of a pin, checked now: in place when the flow has a slot
  * (way), else in way 0, whose flow moves to way 1, and way 1's leaves.
  */
-__noinline int cache_fill(struct flow_cache_set *s, int way,
-			  const struct flow_key *key, const struct flow_pin *pin)
+__noinline int cache_fill(struct flow_cache_set *s, struct flow_cache_tags *t,
+			  const struct flow_key *key, const struct cache_copy *c)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flow_cache_slot *w0;
 
-	if (!s || !key || !pin)
+	if (!s || !t || !key || !c)
 		return 0;
 	w0 = &s->way[0];
-
-	if (way == 1) {
-		slot_write(&s->way[1], key, pin, now);
+	if (c->way == 1) {
+		slot_write(&s->way[1], key, &c->pin, now);
+		t->tag[1] = c->tag;
 		return 0;
 	}
-	if (way < 0 && w0->key.family && !(w0->seq & 1))
+	if (c->way < 0 && w0->key.family && !(w0->seq & 1)) {
 		slot_write(&s->way[1], &w0->key, &w0->pin, w0->synced_ns);
-	slot_write(w0, key, pin, now);
+		t->tag[1] = t->tag[0];
+	}
+	slot_write(w0, key, &c->pin, now);
+	t->tag[0] = c->tag;
 	return 0;
 }
 
-__noinline int cache_drop(struct flow_cache_set *s, int way)
+/* This CPU's copy of key's pin: its way, or -1 when it has none. */
+static __always_inline int cache_lookup(const struct cache_ref *c,
+					const struct flow_key *key,
+					struct flow_pin *pin, __u64 *synced_ns)
 {
-	if (!s)
+	struct cache_copy copy = { .tag = c->tag, .way = -1 };
+
+	if (!c->set || cache_read(c->set, c->tags, key, &copy) < 0)
+		return -1;
+	*pin = copy.pin;
+	*synced_ns = copy.synced_ns;
+	return copy.way;
+}
+
+/* A copy of pin, checked now, in the flow's way (-1: a new copy). */
+static __always_inline void cache_put(const struct cache_ref *c, int way,
+				      const struct flow_key *key,
+				      const struct flow_pin *pin)
+{
+	struct cache_copy copy = { .pin = *pin, .tag = c->tag, .way = way };
+
+	if (c->set)
+		cache_fill(c->set, c->tags, key, &copy);
+}
+
+__noinline int cache_drop(struct flow_cache_set *s, struct flow_cache_tags *t,
+			  int way)
+{
+	if (!s || !t)
 		return 0;
-	if (way == 0)
+	if (way == 0) {
 		slot_clear(&s->way[0]);
-	else if (way == 1)
+		t->tag[0] = 0;
+	} else if (way == 1) {
 		slot_clear(&s->way[1]);
+		t->tag[1] = 0;
+	}
 	return 0;
 }
 
@@ -525,13 +588,13 @@ static __always_inline bool pin_rejected(const struct hook *h,
 					 const struct packet *pkt,
 					 const struct flow_key *key,
 					 const struct nexthop *nh, __u32 flags,
-					 struct flow_cache_set *s, int way)
+					 const struct cache_ref *c, int way)
 {
 	if (!route_rejects(h, pkt, nh, flags))
 		return false;
 	bpf_map_delete_elem(&flow_pins, key);
-	if (s)
-		cache_drop(s, way); /* other CPUs' copies: at their own check */
+	if (c->set)	/* other CPUs' copies: at their own check */
+		cache_drop(c->set, c->tags, way);
 	stat_inc(FP_STAT_PIN_REJECTED);
 	return true;
 }
@@ -554,7 +617,7 @@ static __always_inline const struct nexthop *
 pin_find(const struct hook *h, const struct packet *pkt,
 	 const struct flow_key *key, bool *stale)
 {
-	struct flow_cache_set *s = cache_set(key);
+	struct cache_ref c = cache_set(key);
 	const struct nexthop *nh;
 	struct flow_pin mine = {}, shared = {};
 	struct route_epoch ep;
@@ -562,9 +625,8 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	int way = -1;
 	bool check;
 
-	if (s)
-		way = cache_read(s, key, &mine, &synced_ns);
-	if (s && way >= 0 && (nh = pin_nexthop(&mine))) {
+	way = cache_lookup(&c, key, &mine, &synced_ns);
+	if (way >= 0 && (nh = pin_nexthop(&mine))) {
 		ep = epoch_now();
 		age = bpf_ktime_get_coarse_ns() - synced_ns;
 		if (age < cache_sync_ns &&
@@ -574,7 +636,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		}
 		/* the epoch moved, or flowpind is silent: routing has its say */
 		check = mine.epoch != ep.epoch || !epoch_trusted(ep.epoch);
-		if (check && pin_rejected(h, pkt, key, nh, ep.flags, s, way))
+		if (check && pin_rejected(h, pkt, key, nh, ep.flags, &c, way))
 			return NULL;
 		/*
 		 * Time to check with flow_pins: the lookup refreshes its LRU,
@@ -592,7 +654,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 			mine.nh_gen = shared.nh_gen;
 			nh = pin_nexthop(&mine);
 		}
-		cache_fill(s, way, key, &mine);
+		cache_put(&c, way, key, &mine);
 		if (nh) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
@@ -615,13 +677,12 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	 * flows' pins.
 	 */
 	if (shared.epoch != ep.epoch || !epoch_trusted(ep.epoch)) {
-		if (pin_rejected(h, pkt, key, nh, ep.flags, s, way))
+		if (pin_rejected(h, pkt, key, nh, ep.flags, &c, way))
 			return NULL;
 		shared.epoch = ep.epoch;
 	}
 	stat_inc(FP_STAT_PIN_HIT);
-	if (s)
-		cache_fill(s, way, key, &shared);
+	cache_put(&c, way, key, &shared);
 	return nh;
 }
 
@@ -635,7 +696,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 static __always_inline const struct nexthop *
 pin_peek(const struct flow_key *key, __u32 *reason)
 {
-	struct flow_cache_set *s = cache_set(key);
+	struct cache_ref c = cache_set(key);
 	struct route_epoch ep = epoch_now();
 	bool trusted = epoch_trusted(ep.epoch);
 	const struct nexthop *nh;
@@ -643,7 +704,7 @@ pin_peek(const struct flow_key *key, __u32 *reason)
 	__u64 synced_ns = 0;
 
 	*reason = FP_PASS_ICMP_ERR_UNPINNED;
-	if (s && cache_read(s, key, &pin, &synced_ns) >= 0) {
+	if (cache_lookup(&c, key, &pin, &synced_ns) >= 0) {
 		nh = pin_nexthop(&pin);
 		if (nh && pin.epoch == ep.epoch &&
 		    (trusted ||

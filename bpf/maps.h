@@ -24,6 +24,14 @@ struct {
 	__type(value, struct flow_cache_set);
 } flow_cache SEC(".maps");
 
+/* Each set's tags (flowpin.h), as flow_cache is laid out. Datapath only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FP_MAX_CACHED_FLOWS / FP_CACHE_WAYS);
+	__type(key, __u32);
+	__type(value, struct flow_cache_tags);
+} flow_cache_tags SEC(".maps");
+
 /*
  * The authoritative pins, shared by all CPUs. Written by the datapath
  * (new pins) and by operators (flush).

@@ -7,14 +7,16 @@
 
 #include "flow_cache.h"
 
-int flow_cache_size(struct bpf_map *map, __u32 *cache_sets, __u32 flows)
+int flow_cache_size(struct bpf_map *cache, struct bpf_map *tags,
+		    __u32 *cache_sets, __u32 flows)
 {
 	__u32 sets = flow_cache_sets(flows);
 	int ncpus = libbpf_num_possible_cpus(), err;
 
 	if (ncpus < 0)
 		return ncpus;
-	err = bpf_map__set_max_entries(map, sets * ncpus);
+	err = bpf_map__set_max_entries(cache, sets * ncpus) ?:
+	      bpf_map__set_max_entries(tags, sets * ncpus);
 	if (err)
 		return err;
 	*cache_sets = sets;

@@ -15,11 +15,12 @@
 struct bpf_map;
 
 /*
- * Size flow_cache for about flows copies a CPU: the map's max_entries
- * (every possible CPU's sets) and the datapath's cache_sets (the
- * skeleton's rodata, a CPU's sets), which must agree.
+ * Size flow_cache for about flows copies a CPU: its max_entries and
+ * flow_cache_tags' (every possible CPU's sets), and the datapath's
+ * cache_sets (the skeleton's rodata, a CPU's sets), which must agree.
  */
-int flow_cache_size(struct bpf_map *map, __u32 *cache_sets, __u32 flows);
+int flow_cache_size(struct bpf_map *cache, struct bpf_map *tags,
+		    __u32 *cache_sets, __u32 flows);
 
 /*
  * The copies a CPU is sized for, to hold about flows in all: a CPU serves

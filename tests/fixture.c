@@ -148,8 +148,8 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	f->skel->rodata->daemon_silent_ns = o->daemon_silent_ns;
 	f->skel->rodata->sync_pins = o->sync_pins;
 	bpf_map__set_max_entries(f->skel->maps.flow_pins, flows);
-	flow_cache_size(f->skel->maps.flow_cache, &f->skel->rodata->cache_sets,
-			flows);
+	flow_cache_size(f->skel->maps.flow_cache, f->skel->maps.flow_cache_tags,
+			&f->skel->rodata->cache_sets, flows);
 	bpf_map__set_max_entries(f->skel->maps.nexthops, 64);
 	err = flowpin__load(f->skel);
 	if (err)
