@@ -151,6 +151,11 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	flow_cache_size(f->skel->maps.flow_cache, f->skel->maps.flow_cache_tags,
 			&f->skel->rodata->cache_sets, flows);
 	bpf_map__set_max_entries(f->skel->maps.nexthops, 64);
+	if (!o->both_programs)
+		bpf_program__set_autoload(o->hook == HOOK_TC ?
+						  f->skel->progs.flowpin :
+						  f->skel->progs.flowpin_tc,
+					  false);
 	err = flowpin__load(f->skel);
 	if (err)
 		goto err_destroy;

@@ -67,6 +67,12 @@ struct fixture_opts {
 	enum fixture_hook hook;
 	bool sync_pins; /* the datapath writes pin_events */
 	bool no_daemon; /* no route epoch, no heartbeat: the fallback checks */
+	/*
+	 * Load the other entry point's program too. Otherwise only the hook's
+	 * is loaded: each verification of flowpin_tc takes seconds, and under
+	 * qemu's TCG minutes.
+	 */
+	bool both_programs;
 };
 
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);

@@ -509,7 +509,11 @@ static int group_setup(void **state)
 	}
 	if (router_create())
 		return -1;
-	if (fixture_load(&T.fx, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS))
+	/* both programs: flowpinctl is shown flowpin at tc ingress too */
+	if (fixture_load_opts(&T.fx, &(struct fixture_opts){
+				      .policy = FP_WITHDRAWN_DRAIN,
+				      .cache_sync_ns = FP_CACHE_SYNC_NS,
+				      .both_programs = true }))
 		return -1;
 	if (bpf_obj_get_info_by_fd(T.fx.prog_fd, &info, &len))
 		return -1;
