@@ -84,8 +84,11 @@ static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 	c->fp->rodata->pin_rate = 1000000000ULL;
 	c->fp->rodata->pin_burst = 1000000000ULL;
 	bpf_map__set_max_entries(c->fp->maps.flow_pins, pins);
-	flow_cache_size(c->fp->maps.flow_cache, c->fp->maps.flow_cache_tags,
-			&c->fp->rodata->cache_sets, cached);
+	err = flow_cache_size(c->fp->maps.flow_cache,
+			      c->fp->maps.flow_cache_tags,
+			      &c->fp->rodata->cache_sets, cached);
+	if (err)
+		return err;
 	bpf_map__set_max_entries(c->fp->maps.nexthops, 64);
 	err = flowpin__load(c->fp);
 	if (err)
@@ -330,7 +333,8 @@ static int clear_cache(struct cost *c)
 {
 	__u64 n = 0;
 
-	return flow_cache_forget(bpf_map__fd(c->fp->maps.flow_cache), c->ncpu,
+	return flow_cache_forget(bpf_map__fd(c->fp->maps.flow_cache),
+				 bpf_map__fd(c->fp->maps.flow_cache_tags), c->ncpu,
 				 NULL, forget_all, NULL, &n);
 }
 
@@ -372,6 +376,7 @@ static int shared_one_flow(struct cost *c, int samples, struct samples *s,
 	struct flow_key key;
 	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
 	int fd = bpf_map__fd(c->fp->maps.flow_cache), err = 0, del_ok = 0;
+	int tags = bpf_map__fd(c->fp->maps.flow_cache_tags);
 
 	if (!sh || !hit)
 		return -ENOMEM;
@@ -380,7 +385,8 @@ static int shared_one_flow(struct cost *c, int samples, struct samples *s,
 	for (int i = 0; i < samples && !err; i++) {
 		__u64 n = 0;
 
-		del_ok += !flow_cache_forget(fd, c->ncpu, &key, NULL, NULL, &n) &&
+		del_ok += !flow_cache_forget(fd, tags, c->ncpu, &key, NULL, NULL,
+					     &n) &&
 			  n == 1;
 		err = run(c, BT_FLOWPIN, 0, 0, false, 1, &r);
 		sh[i] = r.ns;
@@ -548,13 +554,13 @@ int bench_cost(struct bench *b, __u32 flows)
 	if (!err)
 		/*
 		 * flow_pins large enough that the misses never evict; flow_cache
-		 * as flowpind sizes it (copies a CPU), except that a million
-		 * flows must fit for their hits to be cache hits.
+		 * with FP_MAX_CACHED_FLOWS copies on the bench's CPU (flowpind's
+		 * size on 2 CPUs, whatever this machine has), except that a
+		 * million flows must fit for their hits to be cache hits.
 		 */
 		err = load_all(&c, flows > FP_MAX_CACHED_FLOWS ? 1 << 22 : 1 << 21,
-			       flows > FP_MAX_CACHED_FLOWS ?
-				       1 << 22 :
-				       flow_cache_per_cpu(FP_MAX_CACHED_FLOWS));
+			       flows > FP_MAX_CACHED_FLOWS ? 1 << 22 :
+							     FP_MAX_CACHED_FLOWS);
 	if (err) {
 		say("cannot load the programs: %s\n", strerror(-err));
 		goto out;

@@ -57,12 +57,13 @@ int bench_mem(struct bench *b)
 		if (!fp)
 			return -errno;
 		bpf_map__set_max_entries(fp->maps.flow_pins, sizes[i]);
-		/* as flowpind sizes it for this many flows: memory that does
-		 * not grow with the CPU count */
-		flow_cache_size(fp->maps.flow_cache, fp->maps.flow_cache_tags,
-				&fp->rodata->cache_sets,
-				flow_cache_per_cpu(sizes[i]));
-		err = flowpin__load(fp);
+		/* by flowpind's rule for this many flows (flowpind itself
+		 * stops at FP_MAX_CACHED_FLOWS) */
+		err = flow_cache_size(fp->maps.flow_cache,
+				      fp->maps.flow_cache_tags,
+				      &fp->rodata->cache_sets,
+				      flow_cache_per_cpu(sizes[i])) ?:
+		      flowpin__load(fp);
 		if (err) {
 			check(b, false, "loading flowpin with %u flows: %s", sizes[i],
 			      strerror(-err));

@@ -349,9 +349,20 @@ __noinline int cache_fill(struct flow_cache_set *s, struct flow_cache_tags *t,
 		t->tag[1] = c->tag;
 		return 0;
 	}
-	if (c->way < 0 && w0->key.family && !(w0->seq & 1)) {
-		slot_write(&s->way[1], &w0->key, &w0->pin, w0->synced_ns);
-		t->tag[1] = t->tag[0];
+	if (c->way < 0 && w0->key.family) {
+		__u32 seq0 = *(volatile __u32 *)&w0->seq;
+
+		if (!(seq0 & 1)) {
+			barrier();
+			slot_write(&s->way[1], &w0->key, &w0->pin, w0->synced_ns);
+			t->tag[1] = t->tag[0];
+			barrier();
+			/* way 0 written meanwhile (a nested test run): no copy */
+			if (*(volatile __u32 *)&w0->seq != seq0) {
+				slot_clear(&s->way[1]);
+				t->tag[1] = 0;
+			}
+		}
 	}
 	slot_write(w0, key, &c->pin, now);
 	t->tag[0] = c->tag;
@@ -593,7 +604,7 @@ static __always_inline bool pin_rejected(const struct hook *h,
 	if (!route_rejects(h, pkt, nh, flags))
 		return false;
 	bpf_map_delete_elem(&flow_pins, key);
-	if (c->set)	/* other CPUs' copies: at their own check */
+	if (c->set)	/* other CPUs' copies: at their own next check */
 		cache_drop(c->set, c->tags, way);
 	stat_inc(FP_STAT_PIN_REJECTED);
 	return true;

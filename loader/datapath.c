@@ -351,11 +351,16 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	dp->skel->rodata->pins_per_s = o->min_pin_age ?
 		(o->max_flows + o->min_pin_age - 1) / o->min_pin_age : 0;
 	bpf_map__set_max_entries(dp->skel->maps.flow_pins, o->max_flows);
-	flow_cache_size(dp->skel->maps.flow_cache, dp->skel->maps.flow_cache_tags,
-			&dp->skel->rodata->cache_sets,
-			flow_cache_per_cpu(o->max_flows < FP_MAX_CACHED_FLOWS ?
-						   o->max_flows :
-						   FP_MAX_CACHED_FLOWS));
+	err = flow_cache_size(dp->skel->maps.flow_cache,
+			      dp->skel->maps.flow_cache_tags,
+			      &dp->skel->rodata->cache_sets,
+			      flow_cache_per_cpu(o->max_flows < FP_MAX_CACHED_FLOWS ?
+							 o->max_flows :
+							 FP_MAX_CACHED_FLOWS));
+	if (err) {
+		pr_warn("cannot size flow_cache: %s\n", strerror(-err));
+		goto err_destroy;
+	}
 	/* what is attached: this object with these settings */
 	elf = flowpin__elf_bytes(&elf_len);
 	dp->obj_hash = fnv64(elf, elf_len, 14695981039346656037ULL);

@@ -48,87 +48,116 @@ static int sets_of(int fd, int ncpus, __u32 *sets)
 	return 0;
 }
 
-int flow_cache_copies(int fd, int ncpus, const struct flow_key *key,
-		      struct flow_pin *copies)
+/* Is way i of set v, with tags t, a copy: a whole slot with its tag? */
+static bool is_copy(const struct flow_cache_set *v,
+		    const struct flow_cache_tags *t, int i)
+{
+	const struct flow_cache_slot *w = &v->way[i];
+
+	return w->key.family && !(w->seq & 1) && t->tag[i] &&
+	       t->tag[i] == flow_cache_tag(flow_cache_hash(&w->key));
+}
+
+static int read_set(int cache_fd, int tags_fd, __u32 set,
+		    struct flow_cache_set *v, struct flow_cache_tags *t)
+{
+	if (bpf_map_lookup_elem(tags_fd, &set, t) ||
+	    bpf_map_lookup_elem(cache_fd, &set, v))
+		return -errno;
+	return 0;
+}
+
+int flow_cache_copies(int cache_fd, int tags_fd, int ncpus,
+		      const struct flow_key *key, struct flow_pin *copies)
 {
 	struct flow_cache_set v;
+	struct flow_cache_tags t;
 	__u32 sets, set;
 	int err;
 
 	memset(copies, 0, ncpus * sizeof(*copies));
-	err = sets_of(fd, ncpus, &sets);
+	err = sets_of(cache_fd, ncpus, &sets);
 	if (err)
 		return err;
 	set = flow_cache_hash(key) & (sets - 1);
 	for (int c = 0; c < ncpus; c++, set += sets) {
-		if (bpf_map_lookup_elem(fd, &set, &v))
-			return -errno;
-		for (int i = 0; i < FP_CACHE_WAYS; i++) {
-			const struct flow_cache_slot *w = &v.way[i];
-
-			if (!(w->seq & 1) && !memcmp(&w->key, key, sizeof(*key))) {
-				copies[c] = w->pin;
+		err = read_set(cache_fd, tags_fd, set, &v, &t);
+		if (err)
+			return err;
+		for (int i = 0; i < FP_CACHE_WAYS; i++)
+			if (is_copy(&v, &t, i) &&
+			    !memcmp(&v.way[i].key, key, sizeof(*key))) {
+				copies[c] = v.way[i].pin;
 				break;
 			}
-		}
 	}
 	return 0;
 }
 
-/* Clear the slots of a set whose flow goes; true when one was. */
-static bool forget_in(struct flow_cache_set *v, const struct flow_key *key,
-		      bool (*forget)(const struct flow_key *, void *),
-		      void *ctx, __u64 *n)
-{
-	bool changed = false;
-
-	for (int i = 0; i < FP_CACHE_WAYS; i++) {
-		struct flow_cache_slot *w = &v->way[i];
-
-		if (!w->key.family)
-			continue;
-		if (key ? memcmp(&w->key, key, sizeof(*key)) : !forget(&w->key, ctx))
-			continue;
-		w->key.family = 0;
-		w->seq = (w->seq | 1) + 1; /* even: no write is half done */
-		changed = true;
-		(*n)++;
-	}
-	return changed;
-}
-
-/* Clear, in one set, the slots whose flow goes. */
-static int forget_set(int fd, __u32 set, const struct flow_key *key,
+/* Clear, in one set, the tags of the copies whose flow goes. */
+static int forget_set(int cache_fd, int tags_fd, __u32 set,
+		      const struct flow_key *key,
 		      bool (*forget)(const struct flow_key *, void *),
 		      void *ctx, __u64 *n)
 {
 	struct flow_cache_set v;
+	struct flow_cache_tags t;
+	bool changed = false;
+	int err;
 
-	if (bpf_map_lookup_elem(fd, &set, &v))
-		return -errno;
-	if (forget_in(&v, key, forget, ctx, n) &&
-	    bpf_map_update_elem(fd, &set, &v, BPF_EXIST))
+	err = read_set(cache_fd, tags_fd, set, &v, &t);
+	if (err)
+		return err;
+	for (int i = 0; i < FP_CACHE_WAYS; i++) {
+		const struct flow_key *k = &v.way[i].key;
+
+		if (!is_copy(&v, &t, i) ||
+		    (key ? memcmp(k, key, sizeof(*key)) : !forget(k, ctx)))
+			continue;
+		t.tag[i] = 0;
+		changed = true;
+		(*n)++;
+	}
+	if (changed && bpf_map_update_elem(tags_fd, &set, &t, BPF_EXIST))
 		return -errno;
 	return 0;
 }
 
-int flow_cache_forget(int fd, int ncpus, const struct flow_key *key,
+int flow_cache_forget(int cache_fd, int tags_fd, int ncpus,
+		      const struct flow_key *key,
 		      bool (*forget)(const struct flow_key *key, void *ctx),
 		      void *ctx, __u64 *n)
 {
 	__u32 sets, set;
 	int err;
 
-	err = sets_of(fd, ncpus, &sets);
+	err = sets_of(cache_fd, ncpus, &sets);
 	if (err)
 		return err;
 	if (key) {
 		set = flow_cache_hash(key) & (sets - 1);
 		for (int c = 0; c < ncpus && !err; c++, set += sets)
-			err = forget_set(fd, set, key, NULL, NULL, n);
+			err = forget_set(cache_fd, tags_fd, set, key, NULL, NULL,
+					 n);
 		return err;
 	}
 	for (set = 0; set < sets * ncpus && !err; set++)
-		err = forget_set(fd, set, NULL, forget, ctx, n);
+		err = forget_set(cache_fd, tags_fd, set, NULL, forget, ctx, n);
 	return err;
+}
+
+int flow_cache_count(int cache_fd, int tags_fd, __u64 *n)
+{
+	struct flow_cache_set v;
+	struct flow_cache_tags t;
+	int err;
+
+	*n = 0;
+	for (__u32 set = 0;; set++) {
+		err = read_set(cache_fd, tags_fd, set, &v, &t);
+		if (err)
+			return err == -ENOENT ? 0 : err;
+		for (int i = 0; i < FP_CACHE_WAYS; i++)
+			*n += is_copy(&v, &t, i);
+	}
 }

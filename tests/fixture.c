@@ -148,8 +148,11 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	f->skel->rodata->daemon_silent_ns = o->daemon_silent_ns;
 	f->skel->rodata->sync_pins = o->sync_pins;
 	bpf_map__set_max_entries(f->skel->maps.flow_pins, flows);
-	flow_cache_size(f->skel->maps.flow_cache, f->skel->maps.flow_cache_tags,
-			&f->skel->rodata->cache_sets, flows);
+	err = flow_cache_size(f->skel->maps.flow_cache,
+			      f->skel->maps.flow_cache_tags,
+			      &f->skel->rodata->cache_sets, flows);
+	if (err)
+		goto err_destroy;
 	bpf_map__set_max_entries(f->skel->maps.nexthops, 64);
 	if (!o->both_programs)
 		bpf_program__set_autoload(o->hook == HOOK_TC ?

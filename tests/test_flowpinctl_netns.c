@@ -63,8 +63,8 @@ static struct {
 } T;
 
 static const char *const map_names[] = {
-	"flow_cache", "flow_pins", "nexthops", "nexthop_index",
-	"tx_ports",   "stats",	   "daemon_status",
+	"flow_cache", "flow_cache_tags", "flow_pins", "nexthops",
+	"nexthop_index", "tx_ports", "stats", "daemon_status",
 };
 
 /* ---- a small JSON reader, to parse flowpinctl -j back ---- */
@@ -961,6 +961,7 @@ static void stale_pins(void **state)
 static void flush_nexthop(void **state)
 {
 	int fd_cache = bpf_map__fd(T.fx.skel->maps.flow_cache);
+	int fd_tags = bpf_map__fd(T.fx.skel->maps.flow_cache_tags);
 	__u32 id = T.fx.nh4[FLUSH_EGRESS];
 	int ncpus = libbpf_num_possible_cpus();
 	struct flow_pin copies[ncpus];
@@ -977,8 +978,8 @@ static void flush_nexthop(void **state)
 		bool flushed = pf->nh_id == id;
 		bool cached = false;
 
-		assert_int_equal(flow_cache_copies(fd_cache, ncpus, &pf->key,
-						   copies), 0);
+		assert_int_equal(flow_cache_copies(fd_cache, fd_tags, ncpus,
+						   &pf->key, copies), 0);
 		for (int c = 0; c < ncpus; c++)
 			cached |= copies[c].nh_id != 0;
 
@@ -991,16 +992,14 @@ static void flush_nexthop(void **state)
 	assert_int_equal(atoi(T.out), 0);
 }
 
-/* Every CPU's filled slots in flow_cache. */
+/* Every CPU's copies in flow_cache. */
 static __u64 cache_copies(void)
 {
-	int fd = bpf_map__fd(T.fx.skel->maps.flow_cache);
-	struct flow_cache_set v;
-	__u64 n = 0;
+	__u64 n;
 
-	for (__u32 set = 0; !bpf_map_lookup_elem(fd, &set, &v); set++)
-		for (int i = 0; i < FP_CACHE_WAYS; i++)
-			n += v.way[i].key.family != 0;
+	assert_int_equal(flow_cache_count(bpf_map__fd(T.fx.skel->maps.flow_cache),
+					  bpf_map__fd(T.fx.skel->maps.flow_cache_tags),
+					  &n), 0);
 	return n;
 }
 

@@ -17,11 +17,13 @@
 #include <netinet/in.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <cmocka.h>
 
 #include "daemon.h"
 #include "test_skip.h"
 #include "fixture.h"
+#include "flow_cache.h"
 #include "netns.h"
 
 #define N_FLOWS 256
@@ -559,6 +561,46 @@ static void cache_set_of_three(void **state)
 }
 
 /*
+ * What flowpinctl flush does to a flow: its pin deleted, then every CPU's
+ * copy forgotten (flow_cache_forget() clears the copy's tag). The next
+ * packet is a new flow, on the CPU that held the copy too: a copy left
+ * readable would be a cache hit, and put the pin back.
+ */
+static void forgotten_copy_is_not_used(void **state)
+{
+	struct test_state *st = *state;
+	int ncpus = libbpf_num_possible_cpus();
+	int cache = bpf_map__fd(st->fx.skel->maps.flow_cache);
+	int tags = bpf_map__fd(st->fx.skel->maps.flow_cache_tags);
+	struct pkt_spec s = flow(st->family, 29000, TCP_SYN);
+	struct flow_pin copies[ncpus];
+	struct flow_key key;
+	__u64 n = 0, hits, news;
+	int e;
+
+	pkt_flow_key(&s, &key);
+	e = send_flow(st, 29000, TCP_SYN, 0);
+	assert_in_range(e, 1, 4);
+	assert_int_equal(send_flow(st, 29000, TCP_ACK, 0), e); /* cached */
+	assert_int_equal(flow_cache_copies(cache, tags, ncpus, &key, copies), 0);
+	assert_int_equal(copies[0].nh_id, nh_id(st, e));
+
+	assert_int_equal(bpf_map_delete_elem(
+		bpf_map__fd(st->fx.skel->maps.flow_pins), &key), 0);
+	assert_int_equal(flow_cache_forget(cache, tags, ncpus, &key, NULL, NULL,
+					   &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(flow_cache_copies(cache, tags, ncpus, &key, copies), 0);
+	assert_int_equal(copies[0].nh_id, 0);
+
+	hits = stat_of(&st->fx, FP_STAT_CACHE_HIT);
+	news = stat_of(&st->fx, FP_STAT_PIN_NEW);
+	assert_in_range(send_flow(st, 29000, TCP_SYN, 0), 1, 4);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_CACHE_HIT) - hits, 0);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_PIN_NEW) - news, 1);
+}
+
+/*
  * An operator's reject wins over pins: a blackhole, unreachable or prohibit
  * route, a prohibit rule or a local address stops pinned flows on their
  * first packet after flowpind moves the route epoch, and removes their
@@ -879,6 +921,7 @@ int main(void)
 		BOTH(pinned_port_removed, setup),
 		BOTH(cache_republishes, setup_sync_always),
 		BOTH(cache_set_of_three, setup),
+		BOTH(forgotten_copy_is_not_used, setup),
 		BOTH(rejects_stop_pinned_flows, setup_sync_always),
 		BOTH(flood_of_new_flows, setup),
 		BOTH(flood_over_cpus_shares_one_budget, setup),

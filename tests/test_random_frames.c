@@ -248,8 +248,10 @@ static bool pin_held(const __u8 *id, int cpu)
 	memcpy(&k.dport, id + 4, 2);
 	memcpy(k.saddr, id + 6, id[0] == 4 ? 4 : 16);
 	memcpy(k.daddr, id + 22, id[0] == 4 ? 4 : 16);
-	if (!flow_cache_copies(bpf_map__fd(fx.skel->maps.flow_cache), ncpu, &k,
-			       cached) && cached[cpu].nh_id)
+	if (!flow_cache_copies(bpf_map__fd(fx.skel->maps.flow_cache),
+			       bpf_map__fd(fx.skel->maps.flow_cache_tags), ncpu,
+			       &k, cached) &&
+	    cached[cpu].nh_id)
 		return true;
 	return !bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.flow_pins), &k,
 				    &pin) && pin.nh_id;

@@ -94,8 +94,9 @@ static void lookup_cache(struct ctl *ctl, const struct flow_key *key,
 	int ncpus = ctl->maps.ncpus, copies = 0;
 	struct flow_pin *cpu = calloc(ncpus, sizeof(*cpu));
 
-	if (!cpu || flow_cache_copies(ctl->maps.fd[FP_MAP_FLOW_CACHE], ncpus,
-				      key, cpu))
+	if (!cpu || flow_cache_copies(ctl->maps.fd[FP_MAP_FLOW_CACHE],
+				      ctl->maps.fd[FP_MAP_FLOW_CACHE_TAGS],
+				      ncpus, key, cpu))
 		ncpus = 0;
 	if (ctl->json) {
 		jw_name(&ctl->jw, "cache");
@@ -149,7 +150,7 @@ int do_lookup(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "flowpinctl lookup: malformed FLOW: %s\n", why);
 		return -EINVAL;
 	}
-	err = nexthop_view_open(ctl, FP_MAP_BIT(FP_MAP_FLOW_CACHE), NULL, &v);
+	err = nexthop_view_open(ctl, FP_MAP_CACHE_BITS, NULL, &v);
 	if (err)
 		return err;
 	/* a lookup from a syscall leaves the LRU's view of the flow alone */
@@ -195,6 +196,7 @@ static int flush_one(struct ctl *ctl, const struct flow_key *key)
 {
 	int pins = ctl->maps.fd[FP_MAP_FLOW_PINS];
 	int cache = ctl->maps.fd[FP_MAP_FLOW_CACHE];
+	int tags = ctl->maps.fd[FP_MAP_FLOW_CACHE_TAGS];
 	struct flow_pin pin;
 	__u64 copies = 0;
 	int err;
@@ -203,8 +205,8 @@ static int flush_one(struct ctl *ctl, const struct flow_key *key)
 		err = bpf_map_delete_elem(pins, key);
 		if (err && err != -ENOENT)
 			return err;
-		err = flow_cache_forget(cache, ctl->maps.ncpus, key, NULL, NULL,
-					&copies);
+		err = flow_cache_forget(cache, tags, ctl->maps.ncpus, key, NULL,
+					NULL, &copies);
 		if (err)
 			return err;
 		if (bpf_map_lookup_elem(pins, key, &pin))
@@ -226,7 +228,8 @@ static bool has_no_pin(const struct flow_key *key, void *ctx)
 static int flush_cache(struct ctl *ctl, __u64 *n)
 {
 	return flow_cache_forget(ctl->maps.fd[FP_MAP_FLOW_CACHE],
-				 ctl->maps.ncpus, NULL, has_no_pin, ctl, n);
+				 ctl->maps.fd[FP_MAP_FLOW_CACHE_TAGS], ctl->maps.ncpus,
+				 NULL, has_no_pin, ctl, n);
 }
 
 int do_flush(struct ctl *ctl, int argc, char **argv)
@@ -242,7 +245,7 @@ int do_flush(struct ctl *ctl, int argc, char **argv)
 	err = flush_args_parse(argc, argv, &a);
 	if (err)
 		return err;
-	err = nexthop_view_open(ctl, FP_MAP_BIT(FP_MAP_FLOW_CACHE),
+	err = nexthop_view_open(ctl, FP_MAP_CACHE_BITS,
 				a.has_nexthop ? &a.nexthop : NULL, &v);
 	if (err)
 		return err;

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "flow_cache.h"
 #include "pinned_maps.h"
 
 #ifndef ENOTSUPP
@@ -22,6 +23,9 @@ static const struct {
 } map_defs[FP_MAP_COUNT] = {
 	[FP_MAP_FLOW_CACHE] = { "flow_cache", BPF_MAP_TYPE_ARRAY,
 				sizeof(__u32), sizeof(struct flow_cache_set) },
+	[FP_MAP_FLOW_CACHE_TAGS] = { "flow_cache_tags", BPF_MAP_TYPE_ARRAY,
+				     sizeof(__u32),
+				     sizeof(struct flow_cache_tags) },
 	[FP_MAP_FLOW_PINS] = { "flow_pins", BPF_MAP_TYPE_LRU_HASH,
 			       sizeof(struct flow_key), sizeof(struct flow_pin) },
 	[FP_MAP_NEXTHOPS] = { "nexthops", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
@@ -357,17 +361,15 @@ int map_count(const struct pinned_maps *m, enum fp_map map, __u64 *count)
 	int err;
 
 	*count = 0;
-	err = map_walk_init(&w, m, map, map == FP_MAP_FLOW_CACHE ? 256 : 1024);
+	/* the copies: every CPU's slots that hold one (flow_cache.h) */
+	if (map == FP_MAP_FLOW_CACHE)
+		return flow_cache_count(m->fd[FP_MAP_FLOW_CACHE],
+					m->fd[FP_MAP_FLOW_CACHE_TAGS], count);
+	err = map_walk_init(&w, m, map, 1024);
 	if (err)
 		return err;
 	while ((err = map_walk_next(&w, &key, &value)) > 0) {
-		if (map == FP_MAP_FLOW_CACHE) {
-			/* the copies: filled slots, every CPU's sets */
-			const struct flow_cache_set *set = value;
-
-			for (int i = 0; i < FP_CACHE_WAYS; i++)
-				*count += set->way[i].key.family != 0;
-		} else if (map == FP_MAP_NEXTHOPS) {
+		if (map == FP_MAP_NEXTHOPS) {
 			const struct nexthop_entry *e = value;
 
 			*count += e->slot[e->live & 1].state != NH_UNUSED;

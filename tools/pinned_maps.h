@@ -13,6 +13,7 @@
 
 enum fp_map {
 	FP_MAP_FLOW_CACHE,
+	FP_MAP_FLOW_CACHE_TAGS,
 	FP_MAP_FLOW_PINS,
 	FP_MAP_NEXTHOPS,
 	FP_MAP_NEXTHOP_INDEX,
@@ -24,6 +25,9 @@ enum fp_map {
 };
 
 #define FP_MAP_BIT(m) (1u << (m))
+/* flow_cache is read with its tags (flow_cache.h) */
+#define FP_MAP_CACHE_BITS \
+	(FP_MAP_BIT(FP_MAP_FLOW_CACHE) | FP_MAP_BIT(FP_MAP_FLOW_CACHE_TAGS))
 
 struct pinned_maps {
 	const char *path;
