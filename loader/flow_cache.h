@@ -27,8 +27,9 @@ int flow_cache_size(struct bpf_map *cache, struct bpf_map *tags,
  * its share of the flows (RSS spreads them), so twice an even share, at
  * least FP_CACHE_MIN_PER_CPU (one CPU may see most of them: a veth, a
  * NIC with one queue) and at most flows. 68 bytes a copy (slot and tag),
- * rounded up to a power of two a CPU: for 65,536 flows, 8.5 MB in all up
- * to 8 CPUs, then 1.06 MB a CPU.
+ * rounded up to a power of two a CPU: for 65,536 flows, 8.5 MB in all
+ * with 2, 4 or 8 CPUs (up to twice that by the rounding in between), then
+ * 1.06 MB a CPU.
  */
 #define FP_CACHE_MIN_PER_CPU 16384
 __u32 flow_cache_per_cpu(__u32 flows);
@@ -38,7 +39,9 @@ __u32 flow_cache_per_cpu(__u32 flows);
  * flow_cache_tags is the key's: userspace never writes a slot (the
  * datapath's CPU may be writing it), it clears tags, and a slot without
  * its tag is never read again. A tag written a moment too late or too
- * early costs the datapath a miss at most: the slot's key decides.
+ * early costs the datapath a miss, or keeps a copy the datapath refreshed
+ * in the same moment (flush checks its pin once more): the slot's key
+ * decides, never the tag.
  */
 
 /*
