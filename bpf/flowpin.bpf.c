@@ -219,7 +219,7 @@ static __always_inline void pin_publish(const struct flow_key *key,
  * cache_read(), cache_fill() and cache_drop() are global functions: the
  * verifier checks each once, on its own, not once per path of its callers.
  * Inlined, they took flowpin_tc to 928k of the 1M instructions the verifier
- * walks on 6.18 (426k as functions). It takes their pointer arguments as
+ * walks on 6.18 (653k as functions). It takes their pointer arguments as
  * possibly NULL, so each checks them.
  */
 #define barrier() asm volatile("" ::: "memory")
@@ -556,6 +556,15 @@ static __always_inline bool epoch_trusted(__u32 epoch)
  * the main table (or the port's VRF's) decides, as the kernel's fall
  * through to it would.
  */
+/* An answer that is a refusal whatever the pin: a reject route or rule, forwarding off. */
+static __always_inline bool fib_refuses(long rc)
+{
+	return rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
+	       rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
+	       rc == BPF_FIB_LKUP_RET_PROHIBIT ||
+	       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
+}
+
 static __always_inline bool route_rejects(const struct hook *h,
 					  const struct packet *pkt,
 					  const struct nexthop *nh, __u32 flags)
@@ -568,10 +577,7 @@ static __always_inline bool route_rejects(const struct hook *h,
 	stat_inc(FP_STAT_RECHECK);
 	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_NOT_FWDED)
-		return rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
-		       rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
-		       rc == BPF_FIB_LKUP_RET_PROHIBIT ||
-		       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
+		return fib_refuses(rc);
 	if (nh->state != NH_ACTIVE)
 		return false; /* the route is gone: drained */
 	if (!pkt->ip6 || !(flags & FP_EPOCH_V6_THROW))
@@ -584,16 +590,13 @@ static __always_inline bool route_rejects(const struct hook *h,
 	fib_params(h, pkt, &fib);
 	fib.tot_len = 1;
 	rc = bpf_fib_lookup(h->ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT);
-	return rc == BPF_FIB_LKUP_RET_NOT_FWDED ||
-	       rc == BPF_FIB_LKUP_RET_BLACKHOLE ||
-	       rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
-	       rc == BPF_FIB_LKUP_RET_PROHIBIT ||
-	       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
+	return rc == BPF_FIB_LKUP_RET_NOT_FWDED || fib_refuses(rc);
 }
 
 /*
- * A pin the kernel's routing now refuses is removed everywhere, and its
- * packet goes to the kernel, which drops (or delivers) it.
+ * A pin the kernel's routing now refuses is removed from flow_pins and
+ * from this CPU's cache, and its packet goes to the kernel, which drops
+ * (or delivers) it.
  */
 static __always_inline bool pin_rejected(const struct hook *h,
 					 const struct packet *pkt,
@@ -633,8 +636,8 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	struct flow_pin mine = {}, shared = {};
 	struct route_epoch ep;
 	__u64 synced_ns = 0, age;
-	int way = -1;
 	bool check;
+	int way;
 
 	way = cache_lookup(&c, key, &mine, &synced_ns);
 	if (way >= 0 && (nh = pin_nexthop(&mine))) {
