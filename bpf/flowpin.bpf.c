@@ -792,16 +792,14 @@ static __always_inline bool too_big_allowed(void)
 }
 
 /*
- * Count a new pin against every CPU's shared budget of this window; false
- * when it is spent. The first CPU to see a window end starts the next one
- * (a compare-and-swap, so only one does); a pin counted across that reset
- * is at worst one too many or too few.
+ * Count a new pin against the shared budget of this window, which every
+ * CPU and flowpind's pins from peers draw on; false when it is spent
+ * (fp_turnover_count()).
  */
 static __always_inline bool turnover_allowed(void)
 {
-	__u64 budget = pins_per_s * FP_TURNOVER_WINDOW_NS / 1000000000ULL;
 	struct pin_turnover *w;
-	__u64 now, start;
+	__u64 start;
 	__u32 zero = 0;
 
 	if (!pins_per_s)
@@ -809,16 +807,9 @@ static __always_inline bool turnover_allowed(void)
 	w = bpf_map_lookup_elem(&pin_turnover, &zero);
 	if (!w)
 		return true;
-	/*
-	 * start first: read after it, now is never before the start another
-	 * CPU set (an older now would underflow and open a window again)
-	 */
 	start = *(volatile __u64 *)&w->start_ns;
-	now = bpf_ktime_get_ns();
-	if ((__s64)(now - start) >= (__s64)FP_TURNOVER_WINDOW_NS &&
-	    __sync_val_compare_and_swap(&w->start_ns, start, now) == start)
-		w->count = 0;
-	return __sync_fetch_and_add(&w->count, 1) < (budget ?: 1);
+	return fp_turnover_count(w, start, bpf_ktime_get_ns(),
+				 fp_turnover_budget(pins_per_s));
 }
 
 /*

@@ -99,9 +99,14 @@ struct {
 	__type(value, struct token_bucket);
 } too_big_budget SEC(".maps");
 
-/* Every CPU's new pins in this window. Written by the datapath only. */
+/*
+ * New pins in this window: every CPU's, and peers' pins flowpind applied.
+ * Written by the datapath and by flowpind, through mmap(), with the same
+ * atomic rule (fp_turnover_count()).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct pin_turnover);

@@ -10,6 +10,7 @@
 #define FLOWPIN_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 
 /* Default capacities; userspace may resize the maps before loading. */
 #ifndef FP_MAX_FLOWS
@@ -198,6 +199,34 @@ struct pin_turnover {
 
 #define FP_TURNOVER_WINDOW_NS 100000000ULL /* 100 ms */
 
+/* New pins a window allows at pins_per_s: at least 1. */
+static inline __u64 fp_turnover_budget(__u64 pins_per_s)
+{
+	__u64 budget = pins_per_s * FP_TURNOVER_WINDOW_NS / 1000000000ULL;
+
+	return budget ?: 1;
+}
+
+/*
+ * The turnover rule, for the datapath's new pins and flowpind's pins from
+ * peers alike: count one new pin in w's window; false when the window's
+ * budget is spent. start is w->start_ns read before now, the clock
+ * (CLOCK_MONOTONIC, the datapath's bpf_ktime_get_ns()): read after it, now
+ * is never before a start another writer set, whose underflow would open
+ * a window again. The first to see a window end starts the next (a
+ * compare-and-swap, so only one does); a pin counted across that reset is
+ * at worst one too many or too few.
+ */
+static inline __attribute__((always_inline)) bool
+fp_turnover_count(struct pin_turnover *w, __u64 start, __u64 now,
+		  __u64 budget)
+{
+	if ((__s64)(now - start) >= (__s64)FP_TURNOVER_WINDOW_NS &&
+	    __sync_val_compare_and_swap(&w->start_ns, start, now) == start)
+		w->count = 0;
+	return __sync_fetch_and_add(&w->count, 1) < budget;
+}
+
 /*
  * heartbeat map (one entry, a __u64): CLOCK_MONOTONIC ns (the datapath's
  * bpf_ktime_get_ns()) of flowpind's last beat, once a second. When it is
@@ -356,6 +385,7 @@ enum sync_skip {
 	FP_SKIP_GATEWAY,  /* no next hop here with that gateway on a port */
 	FP_SKIP_UNUSABLE, /* that next hop is not usable under --withdrawn */
 	FP_SKIP_FULL,	  /* the map refused it */
+	FP_SKIP_BUDGET,	  /* the turnover budget (--min-pin-age) is spent */
 	FP_SKIP_MAX,
 };
 
@@ -381,7 +411,8 @@ struct sync_peer_status {
  * Bumped whenever a map's key or value changes meaning: a daemon refuses
  * pinned maps of another layout rather than mix them.
  */
-#define FP_LAYOUT 3 /* 2: flow_pin carries the route epoch; 3: flow_cache is an array */
+#define FP_LAYOUT 4 /* 2: flow_pin carries the route epoch; 3: flow_cache is an array;
+		     * 4: pin_turnover is mmapable, a peer's skips count the budget */
 
 /*
  * Where the program runs on a port besides libxdp's XDP modes (1 native,

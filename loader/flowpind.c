@@ -1057,6 +1057,8 @@ int main(int argc, char **argv)
 			.flow_pins_fd = bpf_map__fd(d.dp.skel->maps.flow_pins),
 			.pin_events_fd = bpf_map__fd(d.dp.skel->maps.pin_events),
 			.peers_fd = bpf_map__fd(d.dp.skel->maps.sync_peers),
+			.turnover_fd = bpf_map__fd(d.dp.skel->maps.pin_turnover),
+			.pins_per_s = d.dp.skel->rodata->pins_per_s,
 		};
 
 		err = sync_start(d.sync, &env);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -82,6 +83,9 @@ struct sync {
 	__u32 n_nh_ids;
 	__u64 nh_changes;
 	bool nh_built;
+	/* the datapath's pin_turnover, mmap()ed; NULL: no budget */
+	struct pin_turnover *turnover;
+	size_t turnover_len;
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -473,7 +477,26 @@ static __u32 nh_by_gw(struct sync *s, const struct sync_pin *pin,
 	return found;
 }
 
-/* A pin from a peer: into flow_pins unless the flow has a usable pin here. */
+/*
+ * Count a peer's pin against the window's budget of new pins, which the
+ * datapath's draw on too: pins from peers turn flow_pins over no faster
+ * than the router's own (--min-pin-age).
+ */
+static bool turnover_allowed(struct sync *s)
+{
+	__u64 start;
+
+	if (!s->turnover)
+		return true;
+	start = __atomic_load_n(&s->turnover->start_ns, __ATOMIC_ACQUIRE);
+	return fp_turnover_count(s->turnover, start, now_ns(CLOCK_MONOTONIC),
+				 fp_turnover_budget(s->env.pins_per_s));
+}
+
+/*
+ * A pin from a peer: into flow_pins unless the flow has a usable pin here,
+ * within the turnover budget.
+ */
 static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in)
 {
 	int fd = s->env.flow_pins_fd;
@@ -498,6 +521,10 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in)
 			return;
 		}
 		stale = true;
+	}
+	if (!turnover_allowed(s)) {
+		p->st.skips[FP_SKIP_BUDGET]++;
+		return;
 	}
 	/*
 	 * As the datapath does: a stale pin goes first, so the insert takes
@@ -921,6 +948,19 @@ int sync_start(struct sync *s, const struct sync_env *env)
 	struct itimerspec t = { { 0, TICK_MS * 1000000L }, { 0, TICK_MS * 1000000L } };
 
 	s->env = *env;
+	if (env->pins_per_s) {
+		s->turnover_len = sysconf(_SC_PAGESIZE);
+		s->turnover = mmap(NULL, s->turnover_len, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, env->turnover_fd, 0);
+		if (s->turnover == MAP_FAILED) {
+			int err = -errno;
+
+			s->turnover = NULL;
+			pr_warn("cannot map pin_turnover for pin sync: %s\n",
+				strerror(-err));
+			return err;
+		}
+	}
 	s->nh_ids = calloc(env->nht->size, sizeof(*s->nh_ids));
 	s->rb = ring_buffer__new(env->pin_events_fd, on_event, s, NULL);
 	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -956,6 +996,8 @@ void sync_stop(struct sync *s)
 			bpf_map_update_elem(s->env.peers_fd, &key,
 					    &(struct sync_peer_status){ 0 }, BPF_ANY);
 	ring_buffer__free(s->rb);
+	if (s->turnover)
+		munmap(s->turnover, s->turnover_len);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->timerfd >= 0)

@@ -53,6 +53,9 @@ struct sync_env {
 	int flow_pins_fd;
 	int pin_events_fd;
 	int peers_fd; /* sync_peers */
+	/* pin_turnover and the datapath's pins_per_s: 0, no budget */
+	int turnover_fd;
+	__u64 pins_per_s;
 };
 
 struct sync;

@@ -456,6 +456,47 @@ static void peer_pins_are_applied_by_gateway(void **state)
 		assert_int_equal(egress[i], i % 4 + 1);
 }
 
+/*
+ * Peers' pins draw on the turnover budget the datapath's new pins do:
+ * --max-flows 1000 per --min-pin-age 10 s is 100 pins a second, 10 a
+ * 100 ms window. 48 pins sent at once get 10 applied, or up to 20 when a
+ * window ends among them; the rest are skipped as turnover_budget.
+ */
+static void peer_pins_draw_on_the_turnover_budget(void **state)
+{
+	struct sync_pin pins[16];
+	struct sync_peer_status st;
+	__u64 applied;
+	int pinned = 0;
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--sync-key", key_path, "--sync-wait", "30",
+			   "--max-flows", "1000", "--min-pin-age", "10", PORTS,
+			   NULL);
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	for (int d = 0; d < 3; d++) {
+		for (int i = 0; i < 16; i++)
+			pins[i] = wire_pin(33000 + d * 16 + i, "10.0.1.2");
+		tsend(SYNC_PINS, 0, 0, pins, NULL, 16);
+	}
+	st = WAIT_STATUS(1, pins_received, 48);
+	assert_int_equal(st.pins_received, 48);
+	applied = st.pins_applied;
+	assert_in_range(applied, 10, 20);
+	assert_int_equal(st.skips[FP_SKIP_BUDGET], 48 - applied);
+	for (int i = 0; i < 48; i++)
+		pinned += pinned_to(33000 + i) != 0;
+	assert_int_equal(pinned, applied);
+	assert_int_equal(sh("\"$(dirname %s)/flowpinctl\" -p %s peers | "
+			    "grep -q 'not applied turnover_budget %llu'", flowpind,
+			    pin_path, (unsigned long long)(48 - applied)), 0);
+}
+
 /* A datagram with one pin for this flow, sealed with this key. */
 static size_t pin_dgram_to(uint8_t *buf, int sport, const uint8_t *k,
 			   uint64_t time_ns, const struct sync_ends *ends)
@@ -696,6 +737,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ready_after_the_wait_without_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_pins_reach_the_peer_until_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_pins_are_applied_by_gateway, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_pins_draw_on_the_turnover_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),

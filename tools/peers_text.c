@@ -23,6 +23,7 @@ static const char *const drops[FP_DROP_MAX] = {
 static const char *const skips[FP_SKIP_MAX] = {
 	[FP_SKIP_HAVE] = "have_pin", [FP_SKIP_GATEWAY] = "unknown_gateway",
 	[FP_SKIP_UNUSABLE] = "unusable_nexthop", [FP_SKIP_FULL] = "map_refused",
+	[FP_SKIP_BUDGET] = "turnover_budget",
 };
 
 const char *peer_state_name(__u8 state)
