@@ -9,26 +9,30 @@
 # what the command prints; exits with its status
 # (124 when the guest ran out of time, 125 when it never ran the command).
 #
-# Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] KERNEL COMMAND...
+# Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] [-c CPUS] KERNEL COMMAND...
 #   KERNEL is a release with /boot/vmlinuz-KERNEL and /lib/modules/KERNEL.
+#   CPUS: the guest's (default 2).
 # QEMU_ACCEL (default tcg) chooses the accelerator.
 set -u -o pipefail
 
 TIMEOUT=1500
 MEM=3072
+CPUS=2
 usage() {
 	sed -n '/^# Usage:/,/^# QEMU_ACCEL/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
-while getopts t:m:h opt; do
+while getopts t:m:c:h opt; do
 	case $opt in
 	t) TIMEOUT=$OPTARG ;;
 	m) MEM=$OPTARG ;;
+	c) CPUS=$OPTARG ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -ge 2 ] || usage
+case $CPUS in '' | *[!0-9]* | 0) usage ;; esac
 KVER=$1
 shift
 
@@ -134,7 +138,7 @@ chmod +x "$root/sbin/modprobe"
 accel=${QEMU_ACCEL:-tcg}
 [ "$accel" = tcg ] && accel=tcg,thread=multi
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
-	-accel "$accel" -cpu max -smp 2 -m "$MEM" \
+	-accel "$accel" -cpu max -smp "$CPUS" -m "$MEM" \
 	-display none -monitor none -serial stdio -no-reboot -net none \
 	-kernel "$kernel" -initrd "$tmp/initrd" \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" \

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The kernel matrix: boot each installed kernel under qemu and run there the
-# tests that exercise the kernel (tests/vm/guest.sh). One line per kernel,
-# then "kernels: N passed, M failed", counting kernels.
+# tests that exercise the kernel (tests/vm/guest.sh), then the first one's
+# again with 8 CPUs for the tests of pins across CPUs. One line per VM,
+# then "kernels: N passed, M failed", counting VMs.
 #
 # Usage: tests/vm/kernels.sh [--build DIR] [KERNEL...]
 #   KERNEL defaults to every /boot/vmlinuz-* with its modules installed:
@@ -37,12 +38,14 @@ fi
 
 mkdir -p "$build/kernels"
 passed=0 failed=0 lines=()
-for k in "${kernels[@]}"; do
-	echo "== $k"
-	start=$SECONDS
-	tests/vm/boot.sh "$k" tests/vm/guest.sh "$build" 2>&1 | sed -u 's/\r$//' | tee "$build/kernels/$k.log"
+# One VM: its name, its log's name, then boot.sh's options and kernel.
+vm() {
+	local name=$1 log=$build/kernels/$2.log start=$SECONDS rc counts result
+	shift 2
+	echo "== $name"
+	tests/vm/boot.sh "$@" 2>&1 | sed -u 's/\r$//' | tee "$log"
 	rc=${PIPESTATUS[0]}
-	counts=$(sed -n 's/^tests: \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$build/kernels/$k.log" | tail -n 1)
+	counts=$(sed -n 's/^tests: \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$log" | tail -n 1)
 	if [ "$rc" = 0 ] && [ -n "$counts" ]; then
 		result=passed
 		passed=$((passed + 1))
@@ -50,8 +53,16 @@ for k in "${kernels[@]}"; do
 		result="FAILED (exit $rc)"
 		failed=$((failed + 1))
 	fi
-	lines+=("$(printf '%-24s %s: %s in %d s' "$k" "$result" "${counts:-no result}" $((SECONDS - start)))")
+	lines+=("$(printf '%-32s %s: %s in %d s' "$name" "$result" "${counts:-no result}" $((SECONDS - start)))")
+}
+for k in "${kernels[@]}"; do
+	vm "$k" "$k" "$k" tests/vm/guest.sh "$build"
 done
+# Pins and counters on more CPUs than this machine has: correctness, not
+# speed (8 vCPUs share its cores under TCG). The first kernel, the oldest.
+vm "${kernels[0]} (8 CPUs)" "${kernels[0]}-8cpus" -c 8 "${kernels[0]}" \
+	env TESTS_ONLY="every_cpu_keeps_the_pin v4 every_cpu_keeps_the_pin v6 flood_over_cpus_shares_one_budget v4" \
+	tests/run-all "$build" test_pinning
 
 echo
 printf '%s\n' "${lines[@]}"
