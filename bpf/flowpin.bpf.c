@@ -1239,7 +1239,12 @@ int flowpin_tc(struct __sk_buff *skb)
 	case XDP_DROP:
 		return TC_ACT_SHOT;
 	default:
-		return TC_ACT_OK;
+		/*
+		 * on through the chain: the next filter (an operator's
+		 * policer, mirror or counter) sees what flowpin passes, then
+		 * the stack; TC_ACT_OK would end the chain here
+		 */
+		return TC_ACT_UNSPEC;
 	}
 }
 

@@ -20,7 +20,7 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 TESTS += $(BUILD)/test_flowpind $(BUILD)/test_vrf $(BUILD)/test_sync
 $(BUILD)/test_flowpind $(BUILD)/test_faults $(BUILD)/test_vrf $(BUILD)/test_sync: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
 
-$(BUILD)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(BUILD)
+$(BUILD)/xdp_pass.bpf.o $(BUILD)/tc_count.bpf.o: $(BUILD)/%.bpf.o: tests/%.bpf.c | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -68,7 +68,8 @@ $(BUILD)/test_fuzz_sync: tests/fuzz_sync.sh $(BUILD)/fuzz_sync $(BUILD)/fuzz_syn
 
 # flowpind beside another XDP program, through libxdp's dispatcher.
 TESTS += $(BUILD)/test_coexist
-$(BUILD)/test_coexist: tests/coexist.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl $(BUILD)/xdp_pass.bpf.o
+$(BUILD)/test_coexist: tests/coexist.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl $(BUILD)/xdp_pass.bpf.o \
+	$(BUILD)/tc_count.bpf.o
 	$(Q)install -m 0755 $< $@
 
 # The BPF objects build without glibc's 32-bit headers (a fresh Debian 12).

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# flowpind beside another XDP program on one port, through libxdp's
-# dispatcher: attached in both orders, both programs run, and a restart, a
-# replace (new settings after a SIGKILL), a reload (SIGHUP) and a detach of flowpin leave the
-# other program attached and running.
+# flowpind beside other programs on one port. At tc, a later filter on the
+# same clsact ingress sees every packet flowpin passes (and none it
+# forwards). At XDP, through libxdp's dispatcher: attached in both orders,
+# both programs run, and a restart, a replace (new settings after a
+# SIGKILL), a reload (SIGHUP) and a detach of flowpin leave the other
+# program attached and running.
 #
 #   c (10.9.1.2) --- cr|rc  r (flowpind on rc, rb)  rb|br --- b (203.0.113.10 on lo)
 #
@@ -16,6 +18,7 @@ BUILD=$(cd "$(dirname "$0")" && pwd)
 FLOWPIND=$BUILD/flowpind
 FLOWPINCTL=$BUILD/flowpinctl
 OTHER=$BUILD/xdp_pass.bpf.o # its program is named not_flowpin
+COUNTER=$BUILD/tc_count.bpf.o # a tc filter counting echo requests
 ID=fpx-$$
 PIN=/sys/fs/bpf/$ID
 SVC=203.0.113.10
@@ -61,7 +64,7 @@ setup() {
 
 start_daemon() { # extra flowpind options...
 	: > "$TMP/flowpind.log"
-	nsenter --net="/run/netns/$ID-r" "$FLOWPIND" -m native -p "$PIN" "$@" \
+	nsenter --net="/run/netns/$ID-r" "$FLOWPIND" -m "${MODE:-native}" -p "$PIN" "$@" \
 		rc rb >>"$TMP/flowpind.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 150); do
@@ -138,23 +141,61 @@ traffic_runs() { # both | other | flowpin
 	[ "$(counter forwarded)" -gt "${fw0:-0}" ] || { echo "flowpin forwarded nothing"; return 1; }
 }
 
+# The later tc filter's counts of echo requests: "TO_R THROUGH_R".
+echo_requests() {
+	local id
+	id=$(bpftool -j map show | tr '}' '\n' |
+		sed -n 's/.*"id":\([0-9]*\),"type":"array","name":"echo_requests".*/\1/p' |
+		tail -n 1)
+	[ -n "$id" ] || return 1
+	bpftool -j map dump id "$id" | tr '}' '\n' |
+		sed -n 's/.*"key":\([01]\),"value":\([0-9]*\).*/\2/p' | tr '\n' ' '
+}
+
+# flowpin at tc (pref 1), the counter after it (pref 2): 5 pings to r,
+# which flowpin passes, all reach the counter; of 10 pings through r, the
+# ones flowpin forwarded do not (a redirect ends the chain).
+tc_chain_runs() {
+	local before after fw0 to_r through
+	in_ns r tc filter add dev rc ingress pref 2 bpf da obj "$COUNTER" sec tc ||
+		return 1
+	before=($(echo_requests)) || { echo "no echo_requests map"; return 1; }
+	fw0=$(counter forwarded)
+	in_ns c ping -q -c 5 -i 0.2 -W 2 10.9.1.1 >/dev/null || { echo "pings to r lost"; return 1; }
+	in_ns c ping -q -c 10 -i 0.2 -W 2 $SVC >/dev/null || { echo "pings through r lost"; return 1; }
+	after=($(echo_requests))
+	to_r=$((after[0] - before[0])) through=$((after[1] - before[1]))
+	echo "the later filter saw $to_r of 5 echo requests to r, $through of 10 through r;" \
+		"flowpin forwarded $(($(counter forwarded) - fw0)) packets"
+	[ "$to_r" = 5 ] && [ "$through" -lt 10 ] &&
+		[ "$(counter forwarded)" -gt "$fw0" ]
+}
+
 if [ "$(id -u)" != 0 ]; then
 	echo "coexist: needs root" >&2
 	exit 1
 fi
 setup || { echo "coexist: 0 passed, 1 failed (setup)"; exit 1; }
 
+# tc: flowpin's filter, then someone else's.
+MODE=tc check "flowpind attaches at tc" start_daemon
+check "a later tc filter sees what flowpin passes" tc_chain_runs
+stop_daemon
+rm -rf "$PIN"
+
+# --- XDP, through libxdp's dispatcher: the checks from here on
 # Does libxdp's dispatcher load here?
 in_ns r xdp-loader load -m native rc "$OTHER" >"$TMP/loader.log" 2>&1
 if ! in_ns r xdp-loader status rc 2>&1 | grep -q xdp_dispatcher; then
 	if [ "${COEXIST_REQUIRE_DISPATCHER:-0}" = 1 ]; then
 		cat "$TMP/loader.log"
-		echo "coexist: 0 passed, 1 failed (libxdp's dispatcher does not load on $(uname -r))"
+		echo "coexist: $passed passed, $((failed + 1)) failed (libxdp's dispatcher does not load on $(uname -r))"
 		exit 1
 	fi
 	# every check below is one not run
-	echo "coexist: 0 passed, 0 failed, $(grep -c '^check ' "$0") skipped (libxdp's dispatcher does not load on $(uname -r))"
-	exit 0
+	echo "coexist: $passed passed, $failed failed, $(sed -n '/^# --- XDP/,$p' "$0" | grep -c '^check ') skipped (libxdp's dispatcher does not load on $(uname -r))"
+	[ "$failed" = 0 ]
+	exit
 fi
 
 # Order 1: the other program first, then flowpind.

@@ -330,7 +330,7 @@ int fixture_run_gso(struct flowpin_fixture *f, const __u8 *in, size_t len,
 	if (!tc)
 		return opts.retval;
 	return opts.retval == TC_ACT_REDIRECT ? XDP_REDIRECT :
-	       opts.retval == TC_ACT_OK ? XDP_PASS :
+	       opts.retval == (__u32)TC_ACT_UNSPEC ? XDP_PASS :
 	       opts.retval == TC_ACT_SHOT ? XDP_DROP : -2;
 }
 

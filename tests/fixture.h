@@ -87,9 +87,9 @@ void router_unload(struct flowpin_fixture *f);
 
 /*
  * Run one frame through the program on the current CPU. Returns the verdict
- * as XDP's (a tc program's TC_ACT_REDIRECT is XDP_REDIRECT, TC_ACT_OK is
- * XDP_PASS, TC_ACT_SHOT is XDP_DROP; anything else is -2), or -1 when the
- * run failed.
+ * as XDP's (a tc program's TC_ACT_REDIRECT is XDP_REDIRECT, TC_ACT_UNSPEC,
+ * on through the chain, is XDP_PASS, TC_ACT_SHOT is XDP_DROP; anything
+ * else, TC_ACT_OK too, is -2), or -1 when the run failed.
  */
 int fixture_run(struct flowpin_fixture *f, const __u8 *in, size_t len,
 		__u8 *out, __u32 *out_len, int ingress_ifindex);
