@@ -47,6 +47,7 @@ struct hook {
 	__u32 ifindex;	/* the port the packet came in on */
 	bool skb;	/* tc: an skb, maybe GSO, maybe CHECKSUM_COMPLETE */
 	__u32 gso_size;	/* tc, GSO: payload bytes per segment */
+	bool vlan_tag;	/* tc: the kernel took an 802.1Q/802.1ad tag into the skb */
 };
 
 /*
@@ -1180,6 +1181,14 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 	__u32 reason;
 
 	stat_inc(FP_STAT_PACKETS);
+	/*
+	 * A tagged frame is routed in its VLAN sub-interface's context, or
+	 * dropped when the port has none for it; never in this port's. At
+	 * tc the tag is no longer in the frame (the kernel took it before
+	 * tc ingress); at XDP parse_packet() finds it there.
+	 */
+	if (h->vlan_tag)
+		return pass(FP_PASS_VLAN);
 	reason = parse_packet(data, data_end, frame_len, &pkt);
 	if (reason)
 		return pass(reason);
@@ -1225,7 +1234,8 @@ SEC("tc")
 int flowpin_tc(struct __sk_buff *skb)
 {
 	struct hook h = { .ctx = skb, .ifindex = skb->ingress_ifindex,
-			  .skb = true, .gso_size = skb->gso_size };
+			  .skb = true, .gso_size = skb->gso_size,
+			  .vlan_tag = skb->vlan_present };
 	__u32 head = skb->data_end - skb->data;
 
 	/* the headers of a paged skb (GSO, say) may not all be linear */

@@ -104,18 +104,39 @@ static int packet_socket(const char *dev)
 	return fd;
 }
 
+/*
+ * Where a frame's IP header starts, past any 802.1Q / 802.1ad tags (a
+ * packet socket reads a received frame without its tag); 0 if it is not
+ * IP of this family.
+ */
+static size_t ip_offset(const unsigned char *f, size_t len, int family)
+{
+	size_t off = 12;
+
+	while (len >= off + 2 && ((f[off] == 0x81 && f[off + 1] == 0x00) ||
+				  (f[off] == 0x88 && f[off + 1] == 0xa8)))
+		off += 4;
+	if (len < off + 2 || f[off] != (family == 4 ? 0x08 : 0x86) ||
+	    f[off + 1] != (family == 4 ? 0x00 : 0xdd))
+		return 0;
+	return off + 2;
+}
+
 /* The frames' addresses and ports: what a forwarded copy keeps. */
 static int same_flow(const unsigned char *a, size_t alen,
 		     const unsigned char *b, size_t blen, int family)
 {
-	size_t off = family == 4 ? 14 + 12 : 14 + 8; /* source address */
-	size_t n = family == 4 ? 8 + 4 : 32 + 4;      /* addresses, ports */
+	size_t ia = ip_offset(a, alen, family), ib = ip_offset(b, blen, family);
+	size_t off = family == 4 ? 12 : 8;	   /* source address */
+	size_t n = family == 4 ? 8 + 4 : 32 + 4; /* addresses, ports */
 
-	if (alen < off + n || blen < off + n || a[12] != b[12] || a[13] != b[13])
+	if (!ia || !ib || alen < ia + 20 + 4 || blen < ib + 20 + 4 ||
+	    alen < ia + off + n || blen < ib + off + n)
 		return 0;
 	if (family == 4)
-		return !memcmp(a + off, b + off, 8) && !memcmp(a + 34, b + 34, 4);
-	return !memcmp(a + off, b + off, n);
+		return !memcmp(a + ia + off, b + ib + off, 8) &&
+		       !memcmp(a + ia + 20, b + ib + 20, 4);
+	return !memcmp(a + ia + off, b + ib + off, n);
 }
 
 int kernel_forwards(const char *in_peer, const char *const *out_peers, int n,

@@ -35,6 +35,7 @@
 #include "fixture.h"
 #include "netns.h"
 #include "packets.h"
+#include "tc_hook.h"
 #include "test_skip.h"
 
 #define TCP_SYN 0x02
@@ -354,6 +355,39 @@ static void errors_without_daemon(void **state)
 	assert_int_equal(shf("%1$s route del blackhole %2$s", st), 0);
 }
 
+/*
+ * A tagged frame at tc: the kernel takes the 802.1Q tag into the skb
+ * before tc ingress, and routes the packet in its VLAN sub-interface's
+ * context, or drops it when the port has none, as in0 has none here.
+ * flowpin, live on in0, leaves it to the kernel (pass_vlan): sent nowhere,
+ * as by the kernel alone, and not forwarded by flowpin (it would leave,
+ * tagged, by an egress). The same flow untagged is forwarded by both.
+ */
+static void tagged_frames_are_the_kernels(void **state)
+{
+	struct test_state *st = *state;
+	struct pkt_spec s = flow(st->family, 41000, TCP_SYN);
+	struct pkt_spec tagged = s;
+	int in0 = if_nametoindex("in0");
+	__u64 fwd, vlan;
+	bool made;
+
+	tagged.vlan = 100;
+	assert_in_range(kernel_sends(&s), 1, 4);
+	assert_int_equal(kernel_sends(&tagged), 0);
+
+	assert_int_equal(tc_hook_attach(in0, st->fx.prog_fd, &made), 0);
+	fwd = stat_of(&st->fx, FP_STAT_FORWARDED);
+	vlan = stat_of(&st->fx, FP_PASS_VLAN);
+	assert_int_equal(kernel_sends(&tagged), 0);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED) - fwd, 0);
+	assert_int_equal(stat_of(&st->fx, FP_PASS_VLAN) - vlan, 1);
+	/* live: the untagged flow is flowpin's */
+	assert_in_range(kernel_sends(&s), 1, 4);
+	assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED) - fwd, 1);
+	assert_int_equal(tc_hook_detach(in0, made), 0);
+}
+
 static struct route_epoch epoch_of_daemon(void)
 {
 	struct route_epoch e = {};
@@ -476,6 +510,10 @@ int main(void)
 		ALL(epoch_asks_once),
 		ALL(errors_keep_nothing_alive),
 		ALL(errors_without_daemon),
+		{ "tagged_frames_are_the_kernels v4 tc", tagged_frames_are_the_kernels,
+		  setup, teardown, &v4t },
+		{ "tagged_frames_are_the_kernels v6 tc", tagged_frames_are_the_kernels,
+		  setup, teardown, &v6t },
 		cmocka_unit_test(flowpind_moves_the_epoch),
 	};
 
