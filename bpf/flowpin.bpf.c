@@ -1194,6 +1194,15 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 		return pass(reason);
 	if (!for_this_port(h, &pkt))
 		return pass(FP_PASS_OTHER_HOST);
+	/*
+	 * A GSO skb's segments are its headers and gso_size bytes each; the
+	 * headers counted are the ones parsed, up to TCP or UDP. Of a tunnel
+	 * (IPIP, GRE: the kernel aggregates those too), each segment also
+	 * repeats inner headers not parsed here: the kernel checks them.
+	 */
+	if (h->gso_size && pkt.key.proto != IPPROTO_TCP &&
+	    pkt.key.proto != IPPROTO_UDP)
+		return pass(FP_PASS_GSO_ENCAP);
 
 	if (pkt.icmp_error) {
 		/*

@@ -472,6 +472,7 @@ enum fp_stat {
 	FP_PASS_ICMP_ERR_UNPINNED, /* ICMP error whose flow has no pin */
 	FP_PASS_ICMP_ERR_UNCHECKED, /* ICMP error whose flow's pin awaits the drop rule's check */
 	FP_PASS_DAEMON_SILENT,	  /* new flow while flowpind is silent: not pinned */
+	FP_PASS_GSO_ENCAP,	  /* tc: GSO skb of another protocol than TCP or UDP (IPIP, GRE) */
 	FP_STAT_MAX,
 };
 
@@ -516,6 +517,7 @@ enum fp_stat {
 	[FP_PASS_NO_TX_PORT] = "pass_no_tx_port",                              \
 	[FP_PASS_ICMP_ERR_UNPINNED] = "pass_icmp_error_unpinned",            \
 	[FP_PASS_ICMP_ERR_UNCHECKED] = "pass_icmp_error_unchecked",          \
-	[FP_PASS_DAEMON_SILENT] = "pass_daemon_silent",
+	[FP_PASS_DAEMON_SILENT] = "pass_daemon_silent",                        \
+	[FP_PASS_GSO_ENCAP] = "pass_gso_encapsulated",
 
 #endif /* FLOWPIN_H */
