@@ -86,21 +86,33 @@ static const char *mode_name(__u32 m)
 	}
 }
 
-static bool is_veth(const char *name)
+/* The port's driver, as ethtool -i names it; "" when it cannot be read. */
+static void port_driver(const char *name, char *driver, size_t len)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = {};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool veth = false;
 
+	driver[0] = '\0';
 	if (fd < 0)
-		return false;
+		return;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_data = (void *)&info;
-	if (!ioctl(fd, SIOCETHTOOL, &ifr))
-		veth = !strcmp(info.driver, "veth");
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && len > 0) {
+		strncpy(driver, info.driver, len - 1);
+		driver[len - 1] = '\0';
+	}
 	close(fd);
-	return veth;
+}
+
+#define DRIVER_LEN (sizeof(((struct ethtool_drvinfo *)0)->driver) + 1)
+
+static bool is_veth(const char *name)
+{
+	char driver[DRIVER_LEN];
+
+	port_driver(name, driver, sizeof(driver));
+	return !strcmp(driver, "veth");
 }
 
 static int map_path(const struct datapath *dp, const struct bpf_map *map,
@@ -766,17 +778,44 @@ static int attach_tc(struct datapath *dp, struct port *p, const char **how)
 }
 
 /*
+ * Virtual devices without native XDP, by driver: auto takes tc on them
+ * without trying native first (which libxdp would report as an error).
+ */
+static const struct {
+	const char *driver, *why;
+} no_native_xdp[] = {
+	{ "802.1Q VLAN Support", " (auto: a VLAN device has no native XDP)" },
+	{ "macvlan", " (auto: a macvlan device has no native XDP)" },
+	{ "ipvlan", " (auto: an ipvlan device has no native XDP)" },
+	{ "bridge", " (auto: a bridge has no native XDP)" },
+	{ "team", " (auto: a team device has no native XDP)" },
+	{ "vrf", " (auto: a VRF device has no native XDP)" },
+	{ "vxlan", " (auto: a VXLAN device has no native XDP)" },
+	{ "geneve", " (auto: a Geneve device has no native XDP)" },
+	{ "dummy", " (auto: a dummy device has no native XDP)" },
+};
+
+/*
  * auto: tc on veth, where native XDP forwards frames with checksums left
  * to the hardware unfinished and delivers only to peers that run NAPI, and
- * generic XDP cannot forward GSO packets; native XDP on every other driver
- * that has it, and tc on those that do not.
+ * generic XDP cannot forward GSO packets; tc on the virtual devices above;
+ * native XDP on every other driver that has it, and tc on those that do
+ * not (attach_port() falls back).
  */
 static __u32 auto_mode(const struct port *p, const char **why)
 {
-	if (is_veth(p->name)) {
+	char driver[DRIVER_LEN];
+
+	port_driver(p->name, driver, sizeof(driver));
+	if (!strcmp(driver, "veth")) {
 		*why = " (auto: a veth)";
 		return FP_MODE_TC;
 	}
+	for (size_t i = 0; i < sizeof(no_native_xdp) / sizeof(no_native_xdp[0]); i++)
+		if (!strcmp(driver, no_native_xdp[i].driver)) {
+			*why = no_native_xdp[i].why;
+			return FP_MODE_TC;
+		}
 	*why = " (auto: the driver has native XDP)";
 	return XDP_MODE_NATIVE;
 }

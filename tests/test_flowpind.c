@@ -100,6 +100,7 @@ static int teardown(void **state)
 	/* a second instance's pins (instances_keep_to_their_ports), if a
 	 * failure left them */
 	sh("rm -rf %s-other", pin_path);
+	sh("ip link del fpk0 2>/dev/null || true"); /* auto_on_kind()'s */
 	return 0;
 }
 
@@ -893,6 +894,50 @@ static void says_what_flows_bypass(void **state)
 	sh("ip rule del fwmark 0x7 table 100; ip xfrm policy flush; nft delete table inet fpt; nft delete table ip fpnat");
 }
 
+/*
+ * auto on a virtual device without native XDP: tc at once, with the
+ * device's kind as the reason, and no native attach tried and failed
+ * first. A kind this kernel cannot make is a skip, and a failure where
+ * LINK_KINDS_REQUIRED is set (the kernel matrix: Debian's kernels have
+ * them all).
+ */
+static void auto_on_kind(const char *kind, const char *add, const char *what)
+{
+	char line[128];
+	pid_t pid;
+
+	if (sh("%s 2>/dev/null", add)) {
+		if (getenv("LINK_KINDS_REQUIRED"))
+			fail_msg("no %s devices on %s", kind, "this kernel");
+		print_message("no %s devices on this kernel\n", kind);
+		skip();
+	}
+	assert_int_equal(sh("ip link set fpk0 up"), 0);
+	pid = daemon_start("fpk0", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	snprintf(line, sizeof(line),
+		 "attached fpk0 in tc mode (auto: %s has no native XDP)", what);
+	assert_true(daemon_log_has(line));
+	assert_false(daemon_log_has("in native mode"));
+	assert_false(daemon_log_has("cannot attach"));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	assert_int_equal(sh("ip link del fpk0"), 0);
+}
+
+static void auto_on_a_vlan_device(void **state)
+{
+	(void)state;
+	auto_on_kind("VLAN", "ip link add link out1 name fpk0 type vlan id 100",
+		     "a VLAN device");
+}
+
+static void auto_on_a_macvlan_device(void **state)
+{
+	(void)state;
+	auto_on_kind("macvlan", "ip link add link out1 name fpk0 type macvlan",
+		     "a macvlan device");
+}
+
 /* Is the test named in the whitespace-separated list? */
 int main(void)
 {
@@ -906,6 +951,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(keepalive_spares_static_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
+		cmocka_unit_test_setup_teardown(auto_on_a_vlan_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(auto_on_a_macvlan_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(drain_timeout_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(instances_keep_to_their_ports, setup, teardown),
