@@ -459,8 +459,9 @@ static void peer_pins_are_applied_by_gateway(void **state)
 /*
  * Peers' pins draw on the turnover budget the datapath's new pins do:
  * --max-flows 1000 per --min-pin-age 10 s is 100 pins a second, 10 a
- * 100 ms window. 48 pins sent at once get 10 applied, or up to 20 when a
- * window ends among them; the rest are skipped as turnover_budget.
+ * 100 ms window. 48 pins sent at once get 10 applied, or 20 or 30 when one
+ * or two windows end while flowpind applies them (a busy machine); the
+ * rest are skipped as turnover_budget. Unbudgeted, all 48 are applied.
  */
 static void peer_pins_draw_on_the_turnover_budget(void **state)
 {
@@ -487,7 +488,7 @@ static void peer_pins_draw_on_the_turnover_budget(void **state)
 	st = WAIT_STATUS(1, pins_received, 48);
 	assert_int_equal(st.pins_received, 48);
 	applied = st.pins_applied;
-	assert_in_range(applied, 10, 20);
+	assert_in_range(applied, 10, 30);
 	assert_int_equal(st.skips[FP_SKIP_BUDGET], 48 - applied);
 	for (int i = 0; i < 48; i++)
 		pinned += pinned_to(33000 + i) != 0;
