@@ -124,7 +124,7 @@ deps:
 		--no-install-recommends $(VM_PKGS)
 
 # make test runs the host's tests (well under 15 minutes); the kernel
-# matrix (about 15 more under TCG) is make test-kernels, or TEST_KERNELS=1.
+# matrix (about 16 more under TCG) is make test-kernels, or TEST_KERNELS=1.
 TEST_KERNELS ?= 0
 
 # run-all is told every program this build makes: one that is missing
