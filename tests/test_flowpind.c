@@ -100,7 +100,8 @@ static int teardown(void **state)
 	/* a second instance's pins (instances_keep_to_their_ports), if a
 	 * failure left them */
 	sh("rm -rf %s-other", pin_path);
-	sh("ip link del fpk0 2>/dev/null || true"); /* auto_on_kind()'s */
+	/* auto_on_kind()'s and port_of_master()'s */
+	sh("ip link del fpk1 2>/dev/null; ip link del fpk0 2>/dev/null || true");
 	return 0;
 }
 
@@ -895,23 +896,31 @@ static void says_what_flows_bypass(void **state)
 }
 
 /*
- * auto on a virtual device without native XDP: tc at once, with the
- * device's kind as the reason, and no native attach tried and failed
- * first. A kind this kernel cannot make is a skip, and a failure where
- * LINK_KINDS_REQUIRED is set (the kernel matrix: Debian's kernels have
- * them all).
+ * Run add, which makes a device of this kind; a kind this kernel cannot
+ * make is a skip, and a failure where LINK_KINDS_REQUIRED is set (the
+ * kernel matrix: Debian's kernels have them all).
  */
-static void auto_on_kind(const char *kind, const char *add, const char *what)
+static void make_link_or_skip(const char *kind, const char *add)
 {
-	char line[128];
-	pid_t pid;
-
 	if (sh("%s 2>/dev/null", add)) {
 		if (getenv("LINK_KINDS_REQUIRED"))
 			fail_msg("no %s devices on %s", kind, "this kernel");
 		print_message("no %s devices on this kernel\n", kind);
 		skip();
 	}
+}
+
+/*
+ * auto on a virtual device without native XDP: tc at once, with the
+ * device's kind as the reason, and no native attach tried and failed
+ * first.
+ */
+static void auto_on_kind(const char *kind, const char *add, const char *what)
+{
+	char line[128];
+	pid_t pid;
+
+	make_link_or_skip(kind, add);
 	assert_int_equal(sh("ip link set fpk0 up"), 0);
 	pid = daemon_start("fpk0", NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
@@ -938,6 +947,43 @@ static void auto_on_a_macvlan_device(void **state)
 		     "a macvlan device");
 }
 
+/*
+ * A port of a bond or bridge is not where the kernel routes: its master
+ * is. flowpind refuses it with one line naming the master, and leaves
+ * nothing; given the master itself, it starts.
+ */
+static void port_of_master(const char *kind, const char *add)
+{
+	pid_t pid;
+
+	make_link_or_skip(kind, add);
+	/* a bond takes its ports down: a veth pair of the test's own */
+	assert_int_equal(sh("ip link add fpk1 type veth peer name fpk1p && "
+			    "ip link set fpk1 master fpk0 && ip link set fpk0 up && "
+			    "ip link set fpk1p up"), 0);
+	refuse(kind, "fpk1 is a port of fpk0: the kernel routes its packets as fpk0's; give flowpind fpk0 instead",
+	       daemon_start("out1", "fpk1", NULL));
+	assert_false(pin_dir_exists());
+	pid = daemon_start("out1", "fpk0", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	/* tc on a bridge; native on a bond of veths (bonds have it, 5.15+) */
+	assert_true(daemon_log_has("attached fpk0 in "));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	assert_int_equal(sh("ip link del fpk1 && ip link del fpk0"), 0);
+}
+
+static void port_of_a_bridge(void **state)
+{
+	(void)state;
+	port_of_master("bridge", "ip link add fpk0 type bridge");
+}
+
+static void port_of_a_bond(void **state)
+{
+	(void)state;
+	port_of_master("bond", "ip link add fpk0 type bond mode active-backup");
+}
+
 /* Is the test named in the whitespace-separated list? */
 int main(void)
 {
@@ -953,6 +999,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_vlan_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_macvlan_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(port_of_a_bridge, setup, teardown),
+		cmocka_unit_test_setup_teardown(port_of_a_bond, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(drain_timeout_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(instances_keep_to_their_ports, setup, teardown),
