@@ -168,7 +168,8 @@ static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
 	    (info.type != bpf_map__type(map) ||
 	     info.key_size != bpf_map__key_size(map) ||
 	     info.value_size != bpf_map__value_size(map) ||
-	     info.max_entries != bpf_map__max_entries(map))) {
+	     info.max_entries != bpf_map__max_entries(map) ||
+	     info.map_flags != bpf_map__map_flags(map))) {
 		pr_info("pinned map %s is of another build: a new one replaces it once attached\n",
 			path);
 		dp->repin[idx] = true;

@@ -494,10 +494,13 @@ static bool turnover_allowed(struct sync *s)
 }
 
 /*
- * A pin from a peer: into flow_pins unless the flow has a usable pin here,
- * within the turnover budget.
+ * A pin from a peer: into flow_pins unless the flow has a usable pin here.
+ * A live pin (a peer's new flow) must fit the turnover budget; a bulk
+ * sync's is the fleet's state a starting router catches up with, asked
+ * for once, acked and never sent again: it is not budgeted.
  */
-static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in)
+static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
+		      bool bulk)
 {
 	int fd = s->env.flow_pins_fd;
 	struct flow_pin cur, pin = { 0 }; /* epoch 0: never checked here */
@@ -522,7 +525,7 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in)
 		}
 		stale = true;
 	}
-	if (!turnover_allowed(s)) {
+	if (!bulk && !turnover_allowed(s)) {
 		p->st.skips[FP_SKIP_BUDGET]++;
 		return;
 	}
@@ -697,7 +700,7 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		ack_later(s, p, h->seq);
 		for (unsigned int i = 0; i < h->count; i++) {
 			sync_get_pin(buf, i, &pin);
-			apply_pin(s, p, &pin);
+			apply_pin(s, p, &pin, h->flags & SYNC_F_BULK);
 		}
 		p->st.pins_received += h->count;
 		if (h->flags & SYNC_F_BULK)

@@ -462,6 +462,7 @@ static void peer_pins_are_applied_by_gateway(void **state)
  * 100 ms window. 48 pins sent at once get 10 applied, or 20 or 30 when one
  * or two windows end while flowpind applies them (a busy machine); the
  * rest are skipped as turnover_budget. Unbudgeted, all 48 are applied.
+ * A bulk sync's pins right after, in the spent window, all apply.
  */
 static void peer_pins_draw_on_the_turnover_budget(void **state)
 {
@@ -496,6 +497,15 @@ static void peer_pins_draw_on_the_turnover_budget(void **state)
 	assert_int_equal(sh("\"$(dirname %s)/flowpinctl\" -p %s peers | "
 			    "grep -q 'not applied turnover_budget %llu'", flowpind,
 			    pin_path, (unsigned long long)(48 - applied)), 0);
+	/* a bulk sync's pins are the fleet's state to catch up with: all in */
+	for (int i = 0; i < 16; i++)
+		pins[i] = wire_pin(33100 + i, "10.0.1.2");
+	tsend(SYNC_PINS, SYNC_F_BULK, 0, pins, NULL, 16);
+	st = WAIT_STATUS(1, pins_received, 64);
+	assert_int_equal(st.pins_applied, applied + 16);
+	assert_int_equal(st.skips[FP_SKIP_BUDGET], 48 - applied);
+	for (int i = 0; i < 16; i++)
+		assert_int_not_equal(pinned_to(33100 + i), 0);
 }
 
 /* A datagram with one pin for this flow, sealed with this key. */
