@@ -25,6 +25,7 @@
 #include "datapath.h"
 #include "flow_cache.h"
 #include "log.h"
+#include "rtnl.h"
 #include "tc_hook.h"
 
 #define BPFFS "/sys/fs/bpf"
@@ -302,8 +303,45 @@ err_dir:
 	return err;
 }
 
+/*
+ * Is the port one the kernel routes on? Not when it is enslaved to
+ * anything but a VRF (a bond, team, bridge, switch): the kernel routes its
+ * packets as its master's. Asked before anything is loaded or pinned.
+ */
+static int port_routed(const struct port *p)
+{
+	struct rtnl_link_info link, master;
+	int err = rtnl_link_get(p->ifindex, &link);
+
+	if (err) {
+		pr_warn("cannot read %s's link: %s\n", p->name, strerror(-err));
+		return err;
+	}
+	if (!link.master)
+		return 0;
+	err = rtnl_link_get(link.master, &master);
+	if (err) {
+		pr_warn("cannot read the master of %s: %s\n", p->name,
+			strerror(-err));
+		return err;
+	}
+	if (!strcmp(master.kind, "vrf"))
+		return 0;
+	if (!strcmp(master.kind, "bond") || !strcmp(master.kind, "team") ||
+	    !strcmp(master.kind, "bridge"))
+		pr_warn("%s is a port of %s: the kernel routes its packets as %s's; give flowpind %s instead\n",
+			p->name, master.name, master.name, master.name);
+	else
+		pr_warn("%s is a port of %s (%s): the kernel routes its packets as %s's, and flowpind serves the ports the kernel routes on\n",
+			p->name, master.name, master.kind[0] ? master.kind : "a master",
+			master.name);
+	return -EINVAL;
+}
+
 static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
 {
+	int err;
+
 	dp->ports = calloc(o->n_ifaces, sizeof(*dp->ports));
 	if (!dp->ports)
 		return -ENOMEM;
@@ -322,6 +360,9 @@ static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
 				return -EINVAL;
 			}
 		}
+		err = port_routed(p);
+		if (err)
+			return err;
 		dp->n_ports++;
 	}
 	return 0;

@@ -1024,18 +1024,6 @@ int main(int argc, char **argv)
 	err = full_sync(&d);
 	if (err)
 		goto err_rtnl;
-	/* a port of a bond, team or bridge is no L3 port: its master is */
-	for (int i = 0; i < d.dp.n_ports; i++) {
-		const struct model_link *m =
-			model_l2_master(&d.model, d.dp.ports[i].ifindex);
-
-		if (m) {
-			pr_warn("%s is a port of %s: the kernel routes its packets as %s's; give flowpind %s instead\n",
-				d.dp.ports[i].name, m->name, m->name, m->name);
-			err = -EINVAL;
-			goto err_rtnl;
-		}
-	}
 	t0 = mono_s();
 	datapath_beat(&d.dp); /* before the program runs with these maps */
 	/* port_macs is written with the VRFs the first sync found */

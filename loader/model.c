@@ -219,16 +219,6 @@ __u32 model_l3dom(const struct model *m, __u32 ifindex)
 	return master && master->is_vrf ? master->ifindex : 0;
 }
 
-const struct model_link *model_l2_master(const struct model *m, __u32 ifindex)
-{
-	const struct model_link *l = find_link(m, ifindex), *master;
-
-	if (!l || !l->master)
-		return NULL;
-	master = find_link(m, l->master);
-	return master && !master->is_vrf ? master : NULL;
-}
-
 const struct model_neigh *model_neigh(const struct model *m,
 				      const struct nexthop_addr *a)
 {

@@ -142,12 +142,6 @@ const struct model_link *model_link(const struct model *m, __u32 ifindex);
 /* The link of this name, or NULL. */
 const struct model_link *model_link_by_name(const struct model *m,
 					    const char *name);
-/*
- * The master this link is a port of when that is no VRF (a bond, team,
- * bridge or switch): the kernel routes the link's packets as the
- * master's. NULL when it has none, or a VRF.
- */
-const struct model_link *model_l2_master(const struct model *m, __u32 ifindex);
 /* The link's L3 domain: its VRF's ifindex, or 0 outside any VRF. */
 __u32 model_l3dom(const struct model *m, __u32 ifindex);
 
