@@ -25,6 +25,7 @@
 #include "datapath.h"
 #include "flow_cache.h"
 #include "log.h"
+#include "model.h"
 #include "rtnl.h"
 #include "tc_hook.h"
 
@@ -303,6 +304,24 @@ err_dir:
 	return err;
 }
 
+static int into_model(const struct nlmsghdr *nlh, void *m)
+{
+	return model_apply(m, nlh);
+}
+
+/* The link ifindex as the kernel tells it, into links (model.c parses it). */
+static const struct model_link *link_read(struct model *links, __u32 ifindex,
+					  const char *what, const char *port)
+{
+	int err = rtnl_link_get(ifindex, into_model, links);
+	const struct model_link *l = err ? NULL : model_link(links, ifindex);
+
+	if (!l)
+		pr_warn("cannot read %s%s: %s\n", what, port,
+			strerror(err ? -err : ENODEV));
+	return l;
+}
+
 /*
  * Is the port one the kernel routes on? Not when it is enslaved to
  * anything but a VRF (a bond, team, bridge, switch): the kernel routes its
@@ -310,32 +329,34 @@ err_dir:
  */
 static int port_routed(const struct port *p)
 {
-	struct rtnl_link_info link, master;
-	int err = rtnl_link_get(p->ifindex, &link);
+	const struct model_link *link, *master = NULL;
+	struct model links;
+	int master_id, err = 0;
 
-	if (err) {
-		pr_warn("cannot read %s's link: %s\n", p->name, strerror(-err));
-		return err;
+	if (model_init(&links))
+		return -ENOMEM;
+	link = link_read(&links, p->ifindex, "the link of ", p->name);
+	/* Reading the master may move the model's links: keep its index,
+	 * not the pointer. */
+	master_id = link ? link->master : 0;
+	if (master_id)
+		master = link_read(&links, master_id, "the master of ", p->name);
+	if (!link || (master_id && !master))
+		err = -ENODEV;
+	else if (master && strcmp(master->kind, "vrf")) {
+		if (!strcmp(master->kind, "bond") || !strcmp(master->kind, "team") ||
+		    !strcmp(master->kind, "bridge"))
+			pr_warn("%s is a port of %s: the kernel routes its packets as %s's; give flowpind %s instead\n",
+				p->name, master->name, master->name, master->name);
+		else
+			pr_warn("%s is a port of %s (%s): the kernel routes its packets as %s's, and flowpind serves the ports the kernel routes on\n",
+				p->name, master->name,
+				master->kind[0] ? master->kind : "a master",
+				master->name);
+		err = -EINVAL;
 	}
-	if (!link.master)
-		return 0;
-	err = rtnl_link_get(link.master, &master);
-	if (err) {
-		pr_warn("cannot read the master of %s: %s\n", p->name,
-			strerror(-err));
-		return err;
-	}
-	if (!strcmp(master.kind, "vrf"))
-		return 0;
-	if (!strcmp(master.kind, "bond") || !strcmp(master.kind, "team") ||
-	    !strcmp(master.kind, "bridge"))
-		pr_warn("%s is a port of %s: the kernel routes its packets as %s's; give flowpind %s instead\n",
-			p->name, master.name, master.name, master.name);
-	else
-		pr_warn("%s is a port of %s (%s): the kernel routes its packets as %s's, and flowpind serves the ports the kernel routes on\n",
-			p->name, master.name, master.kind[0] ? master.kind : "a master",
-			master.name);
-	return -EINVAL;
+	model_free(&links);
+	return err;
 }
 
 static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
@@ -820,12 +841,16 @@ static int attach_tc(struct datapath *dp, struct port *p, const char **how)
 }
 
 /*
- * Virtual devices without native XDP, by driver: auto takes tc on them
- * without trying native first (which libxdp would report as an error).
+ * Drivers auto gives tc without trying native XDP first (which libxdp
+ * would report as an error): veth, whose native XDP forwards frames with
+ * checksums left to the hardware unfinished and delivers only to peers
+ * that run NAPI (and generic XDP cannot forward GSO packets), and the
+ * virtual devices that have no native XDP.
  */
 static const struct {
 	const char *driver, *why;
-} no_native_xdp[] = {
+} auto_tc[] = {
+	{ "veth", " (auto: a veth)" },
 	{ "802.1Q VLAN Support", " (auto: a VLAN device has no native XDP)" },
 	{ "macvlan", " (auto: a macvlan device has no native XDP)" },
 	{ "ipvlan", " (auto: an ipvlan device has no native XDP)" },
@@ -838,24 +863,17 @@ static const struct {
 };
 
 /*
- * auto: tc on veth, where native XDP forwards frames with checksums left
- * to the hardware unfinished and delivers only to peers that run NAPI, and
- * generic XDP cannot forward GSO packets; tc on the virtual devices above;
- * native XDP on every other driver that has it, and tc on those that do
- * not (attach_port() falls back).
+ * auto: tc on the drivers above, native XDP on every other driver that
+ * has it, and tc on those that do not (attach_port() falls back).
  */
 static __u32 auto_mode(const struct port *p, const char **why)
 {
 	char driver[DRIVER_LEN];
 
 	port_driver(p->name, driver, sizeof(driver));
-	if (!strcmp(driver, "veth")) {
-		*why = " (auto: a veth)";
-		return FP_MODE_TC;
-	}
-	for (size_t i = 0; i < sizeof(no_native_xdp) / sizeof(no_native_xdp[0]); i++)
-		if (!strcmp(driver, no_native_xdp[i].driver)) {
-			*why = no_native_xdp[i].why;
+	for (size_t i = 0; i < sizeof(auto_tc) / sizeof(auto_tc[0]); i++)
+		if (!strcmp(driver, auto_tc[i].driver)) {
+			*why = auto_tc[i].why;
 			return FP_MODE_TC;
 		}
 	*why = " (auto: the driver has native XDP)";

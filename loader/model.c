@@ -216,7 +216,7 @@ __u32 model_l3dom(const struct model *m, __u32 ifindex)
 	if (!l || !l->master)
 		return 0;
 	master = find_link(m, l->master);
-	return master && master->is_vrf ? master->ifindex : 0;
+	return master && !strcmp(master->kind, "vrf") ? master->ifindex : 0;
 }
 
 const struct model_neigh *model_neigh(const struct model *m,
@@ -289,17 +289,17 @@ static bool link_down_stales(const struct model *m, __u32 ifindex)
 
 /* --- links --- */
 
-/* IFLA_LINKINFO's IFLA_INFO_KIND is this kind. */
-static bool link_kind_is(const struct nlattr *linkinfo, const char *kind)
+/* IFLA_LINKINFO's IFLA_INFO_KIND into kind; "" when it has none. */
+static void link_kind(const struct nlattr *linkinfo, char *kind, size_t len)
 {
 	const struct nlattr *a;
 
+	kind[0] = '\0';
 	mnl_attr_for_each_nested(a, linkinfo) {
 		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
 		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
-			return !strcmp(mnl_attr_get_str(a), kind);
+			snprintf(kind, len, "%s", mnl_attr_get_str(a));
 	}
-	return false;
 }
 
 static int apply_link(struct model *m, const struct nlmsghdr *nlh)
@@ -334,7 +334,7 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 			 mnl_attr_get_payload_len(a) == sizeof(__u32))
 			l->master = mnl_attr_get_u32(a);
 		else if (mnl_attr_get_type(a) == IFLA_LINKINFO)
-			l->is_vrf = link_kind_is(a, "vrf");
+			link_kind(a, l->kind, sizeof(l->kind));
 		else if (mnl_attr_get_type(a) == IFLA_IFNAME &&
 			 !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
 			snprintf(l->name, sizeof(l->name), "%s",

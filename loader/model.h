@@ -19,7 +19,7 @@ struct model_link {
 	__u8 mac[FP_ETH_ALEN];
 	bool up;       /* administratively up with carrier */
 	bool admin_up; /* IFF_UP */
-	bool is_vrf;   /* a VRF device (IFLA_INFO_KIND "vrf") */
+	char kind[16]; /* IFLA_INFO_KIND ("vrf", "bond", ...); "": none (a NIC) */
 	__u32 mtu;     /* IFLA_MTU */
 };
 

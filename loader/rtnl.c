@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
@@ -223,50 +222,16 @@ int rtnl_neigh_use(struct rtnl *r, const struct nexthop_addr *a)
 	return mnl_cb_run(r->buf, n, r->seq, portid, NULL, NULL) < 0 ? -errno : 0;
 }
 
-static void link_info_attrs(const struct nlattr *linkinfo,
-			    struct rtnl_link_info *out)
-{
-	const struct nlattr *a;
-
-	mnl_attr_for_each_nested(a, linkinfo) {
-		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
-		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
-			snprintf(out->kind, sizeof(out->kind), "%s",
-				 mnl_attr_get_str(a));
-	}
-}
-
-static int link_msg(const struct nlmsghdr *nlh, void *data)
-{
-	struct rtnl_link_info *out = data;
-	const struct nlattr *a;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
-		if (mnl_attr_get_type(a) == IFLA_MASTER &&
-		    mnl_attr_get_payload_len(a) == sizeof(__u32))
-			out->master = mnl_attr_get_u32(a);
-		else if (mnl_attr_get_type(a) == IFLA_LINKINFO)
-			link_info_attrs(a, out);
-		else if (mnl_attr_get_type(a) == IFLA_IFNAME &&
-			 !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
-			snprintf(out->name, sizeof(out->name), "%s",
-				 mnl_attr_get_str(a));
-	}
-	return MNL_CB_OK;
-}
-
-int rtnl_link_get(__u32 ifindex, struct rtnl_link_info *out)
+int rtnl_link_get(__u32 ifindex, rtnl_cb cb, void *data)
 {
 	char buf[32768]; /* a link with its statistics and VFs */
+	struct dump_ctx d = { .cb = cb, .data = data };
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	unsigned int seq = time(NULL), portid;
 	int n, err = 0;
 
-	memset(out, 0, sizeof(*out));
 	if (!nl)
 		return -errno;
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
@@ -286,8 +251,10 @@ int rtnl_link_get(__u32 ifindex, struct rtnl_link_info *out)
 		goto out;
 	}
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0 || mnl_cb_run(buf, n, seq, portid, link_msg, out) < 0)
-		err = -errno;
+	if (n < 0 || mnl_cb_run(buf, n, seq, portid, dump_msg, &d) < 0)
+		err = errno ? -errno : -EIO;
+	else
+		err = d.err;
 out:
 	mnl_socket_close(nl);
 	return err;

@@ -43,14 +43,11 @@ int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data);
 /* Whether more events wait on the socket (a flood that one call left). */
 bool rtnl_events_pending(const struct rtnl *r);
 
-/* One link as RTM_GETLINK tells it, on a socket of its own. */
-struct rtnl_link_info {
-	__u32 master;	 /* IFLA_MASTER; 0: none */
-	char kind[16];	 /* IFLA_INFO_KIND ("bond", "vrf", ...); "": none */
-	char name[16];	 /* IFLA_IFNAME */
-};
-
-int rtnl_link_get(__u32 ifindex, struct rtnl_link_info *out);
+/*
+ * One link's RTM_NEWLINK into cb (model_apply(), say), asked on a socket of
+ * its own: before the event socket is open. Returns 0 or -errno.
+ */
+int rtnl_link_get(__u32 ifindex, rtnl_cb cb, void *data);
 
 /* Tell the kernel this neighbour is in use (NTF_USE), so it stays resolved. */
 int rtnl_neigh_use(struct rtnl *r, const struct nexthop_addr *a);
