@@ -47,7 +47,9 @@ struct hook {
 	__u32 ifindex;	/* the port the packet came in on */
 	bool skb;	/* tc: an skb, maybe GSO, maybe CHECKSUM_COMPLETE */
 	__u32 gso_size;	/* tc, GSO: payload bytes per segment */
-	bool vlan_tag;	/* tc: the kernel took an 802.1Q/802.1ad tag into the skb */
+	bool vlan_tag;	/* tc: the kernel took an 802.1Q/802.1ad tag into the skb, */
+	__be16 vlan_proto; /* ... of this protocol */
+	__u16 vlan_tci;	   /* ... and this VID and priority */
 };
 
 /*
@@ -89,13 +91,13 @@ static __always_inline bool addr_eq(const __be32 *a, const __be32 *b)
 }
 
 /*
- * Is the frame addressed to the port it came in on? Unknown port: no. When
- * it is, the flow's keys take the port's L3 domain (VRF).
+ * Is the frame addressed to its L3 ingress (the port, or the VLAN
+ * sub-interface of its tag)? Unknown: no. When it is, the flow's keys take
+ * that device's L3 domain (VRF).
  */
-static __always_inline bool for_this_port(const struct hook *h,
-					  struct packet *pkt)
+static __always_inline bool for_this_port(struct packet *pkt)
 {
-	__u32 ifindex = h->ifindex;
+	__u32 ifindex = pkt->l3_ifindex;
 	const struct port_mac *p = bpf_map_lookup_elem(&port_macs, &ifindex);
 
 	if (!p)
@@ -106,6 +108,18 @@ static __always_inline bool for_this_port(const struct hook *h,
 	pkt->key.l3dom = p->l3dom;
 	pkt->inner_key.l3dom = p->l3dom;
 	return true;
+}
+
+/*
+ * Can this entry point send to ifindex? XDP: one of tx_ports, the ports.
+ * tc: also a VLAN sub-interface of one (vlan_tx), whose device puts the
+ * tag on; XDP would need the frame's bounds moved for that (see
+ * too_big_reply()), and a VLAN device has no XDP transmit of its own.
+ */
+static __always_inline bool can_send(const struct hook *h, __u32 ifindex)
+{
+	return bpf_map_lookup_elem(&tx_ports, &ifindex) ||
+	       (h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex));
 }
 
 static __always_inline int pass(__u32 reason)
@@ -421,7 +435,7 @@ static __always_inline bool fib_params(const struct hook *h,
 	const struct flow_key *key = &pkt->key;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = h->ifindex;
+	fib->ifindex = pkt->l3_ifindex;
 	/* Filled ports and protocol let the kernel's L4 ECMP hash apply. */
 	fib->l4_protocol = key->proto;
 	fib->sport = key->sport;
@@ -884,7 +898,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 		return NULL;
 	}
 	/* Pin only what we can send: a flow the kernel forwards stays unpinned. */
-	if (!bpf_map_lookup_elem(&tx_ports, &nh->ifindex)) {
+	if (!can_send(h, nh->ifindex)) {
 		*reason = FP_PASS_NO_TX_PORT;
 		return NULL;
 	}
@@ -918,7 +932,8 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 }
 
 /*
- * Send the frame out of this port, one of tx_ports: true when it will go.
+ * Send the frame out of this port, one of tx_ports (or at tc of vlan_tx):
+ * true when it will go.
  * When the port is not there, bpf_redirect_map() fails with its flags'
  * verdict, the frame untouched: no separate devmap lookup on XDP's hot
  * path. tc's bpf_redirect() takes any device: tx_ports is checked first.
@@ -926,7 +941,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 static __always_inline bool redirect_to(const struct hook *h, __u32 ifindex)
 {
 	if (h->skb)
-		return bpf_map_lookup_elem(&tx_ports, &ifindex) &&
+		return can_send(h, ifindex) &&
 		       bpf_redirect(ifindex, 0) == TC_ACT_REDIRECT;
 	return bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) == XDP_REDIRECT;
 }
@@ -1144,7 +1159,7 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	 * trust a transport header that received skbs may not have set.)
 	 */
 	if (rc || seg_len > mtu_len) {
-		if (!bpf_map_lookup_elem(&tx_ports, &ifindex))
+		if (!can_send(h, ifindex))
 			return pass(FP_PASS_NO_TX_PORT);
 		return too_big(h, pkt, nh, mtu_len);
 	}
@@ -1167,6 +1182,18 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 		pkt->ip6->hop_limit--;
 		skb_csum_diff(h, old, *word);
 	}
+	/*
+	 * tc: the ingress VLAN's tag leaves the skb last (the packet's
+	 * pointers are stale after it); an egress sub-interface puts its own.
+	 * The skb is asked again, not the hook: a value read at the start
+	 * and branched on at both ends would make the verifier walk the
+	 * whole program twice.
+	 */
+	if (h->skb && ((struct __sk_buff *)h->ctx)->vlan_present &&
+	    bpf_skb_vlan_pop(h->ctx)) {
+		stat_inc(FP_STAT_REDIRECT_FAIL);
+		return XDP_DROP;
+	}
 	stat_inc(FP_STAT_FORWARDED);
 	return XDP_REDIRECT;
 }
@@ -1182,17 +1209,28 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 
 	stat_inc(FP_STAT_PACKETS);
 	/*
-	 * A tagged frame is routed in its VLAN sub-interface's context, or
-	 * dropped when the port has none for it; never in this port's. At
-	 * tc the tag is no longer in the frame (the kernel took it before
-	 * tc ingress); at XDP parse_packet() finds it there.
+	 * A tagged frame is routed in its VLAN sub-interface's context (the
+	 * kernel drops it when the port has none for it); never in this
+	 * port's. At tc the kernel took the tag into the skb before tc
+	 * ingress: the frame goes on as its sub-interface's (vlan_rx), or to
+	 * the kernel (no sub-interface flowpind knows of, a priority tag).
+	 * At XDP parse_packet() finds the tag in the frame and passes it.
 	 */
-	if (h->vlan_tag)
-		return pass(FP_PASS_VLAN);
+	pkt.l3_ifindex = h->ifindex;
+	if (h->vlan_tag) {
+		struct vlan_key vk = { .ifindex = h->ifindex,
+				       .proto = h->vlan_proto,
+				       .vid = h->vlan_tci & 0x0fff };
+		__u32 *sub = vk.vid ? bpf_map_lookup_elem(&vlan_rx, &vk) : NULL;
+
+		if (!sub)
+			return pass(FP_PASS_VLAN);
+		pkt.l3_ifindex = *sub;
+	}
 	reason = parse_packet(data, data_end, frame_len, &pkt);
 	if (reason)
 		return pass(reason);
-	if (!for_this_port(h, &pkt))
+	if (!for_this_port(&pkt))
 		return pass(FP_PASS_OTHER_HOST);
 	/*
 	 * A GSO skb's segments are its headers and gso_size bytes each; the
@@ -1244,7 +1282,9 @@ int flowpin_tc(struct __sk_buff *skb)
 {
 	struct hook h = { .ctx = skb, .ifindex = skb->ingress_ifindex,
 			  .skb = true, .gso_size = skb->gso_size,
-			  .vlan_tag = skb->vlan_present };
+			  .vlan_tag = skb->vlan_present,
+			  .vlan_proto = skb->vlan_proto,
+			  .vlan_tci = skb->vlan_tci };
 	__u32 head = skb->data_end - skb->data;
 
 	/* the headers of a paged skb (GSO, say) may not all be linear */

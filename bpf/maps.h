@@ -67,7 +67,26 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } tx_ports SEC(".maps");
 
-/* Each port's own MAC, keyed by ifindex. Written by the control plane. */
+/* A tagged frame's sub-interface (flowpin.h). Written by the control plane. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_VLANS);
+	__type(key, struct vlan_key);
+	__type(value, __u32);
+} vlan_rx SEC(".maps");
+
+/* Sub-interfaces tc sends to, -> their port. Written by the control plane. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_VLANS);
+	__type(key, __u32);
+	__type(value, __u32);
+} vlan_tx SEC(".maps");
+
+/*
+ * Each port's own MAC, keyed by ifindex, and each VLAN sub-interface's of
+ * vlan_rx. Written by the control plane.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_PORTS);

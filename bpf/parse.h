@@ -54,6 +54,7 @@ struct packet {
 	__u32 l4_off;		   /* TCP, UDP: L3 header to the TCP or UDP header */
 	__u8 tcp_flags;
 	bool icmp_error;
+	__u32 l3_ifindex;	   /* the L3 ingress: the port, or the VLAN sub-interface of its tag */
 };
 
 static __always_inline void *cursor_pull(struct cursor *c, __u32 len)

@@ -309,6 +309,22 @@ struct port_mac {
 	__u16 l3dom; /* the port's VRF (its ifindex), 0: none; goes in the key */
 };
 
+/*
+ * vlan_rx map: which VLAN sub-interface a tagged frame on a port belongs
+ * to (its L3 ingress: the FIB is asked with its ifindex, port_macs holds
+ * its MAC and L3 domain). Key: the port, the tag's protocol (802.1Q or
+ * 802.1ad, network order) and VID; value: the sub-interface's ifindex.
+ * vlan_tx map: the sub-interfaces flowpin sends to at tc (the VLAN device
+ * puts the tag on and hands the frame to its port), ifindex -> the
+ * port's. XDP sends to tx_ports only. Both written by flowpind.
+ */
+#define FP_MAX_VLANS 4096
+struct vlan_key {
+	__u32 ifindex;
+	__be16 proto;
+	__u16 vid;
+};
+
 /* nexthop_index map: what bpf_fib_lookup() answers -> the next hop's id. */
 struct nexthop_addr {
 	__u32 ifindex;

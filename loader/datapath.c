@@ -26,6 +26,7 @@
 #include "flow_cache.h"
 #include "log.h"
 #include "model.h"
+#include "port_vlans.h"
 #include "rtnl.h"
 #include "tc_hook.h"
 
@@ -921,8 +922,17 @@ static int attach_port(struct datapath *dp, struct port *p)
 			return -EBUSY;
 		}
 	}
-	if (mode == XDP_MODE_UNSPEC)
+	if (mode == XDP_MODE_UNSPEC && p->vlan[0]) {
+		mode = FP_MODE_TC;
+		why = " (auto: a VLAN is on it, and tc mode forwards VLANs)";
+	} else if (mode == XDP_MODE_UNSPEC) {
 		mode = auto_mode(p, &why);
+	} else if (mode != FP_MODE_TC && p->vlan[0] &&
+		   port_vlan_offload(p->name)) {
+		pr_warn("%s has VLAN %s on it and rx-vlan-offload on: XDP would see its tagged frames without the tag and route them as %s's; run %s in tc mode (-m tc, or auto), or ethtool -K %s rxvlan off\n",
+			p->name, p->vlan, p->name, p->name, p->name);
+		return -EINVAL;
+	}
 	if (mode == FP_MODE_TC) {
 		err = attach_tc(dp, p, &how);
 	} else {
@@ -994,7 +1004,10 @@ int datapath_set_port(struct datapath *dp, struct port *p, const __u8 *mac,
 	__u32 key = p->ifindex;
 
 	memcpy(v.mac, mac, FP_ETH_ALEN);
-	if (l3dom > 0xffff) {
+	if (p->vlan_blind) {
+		/* port_vlans_sync(): XDP cannot tell its VLANs' frames */
+		bpf_map_delete_elem(fd, &key);
+	} else if (l3dom > 0xffff) {
 		/*
 		 * The key holds 16 bits of it: rather than mix this VRF's flows
 		 * with another's, its frames go to the kernel (pass_other_host).
@@ -1247,6 +1260,7 @@ void datapath_close(struct datapath *dp)
 	bpf_object__close(dp->attach_obj);
 	flowpin__destroy(dp->skel);
 	free(dp->ports);
+	free(dp->vlans);
 	memset(dp, 0, sizeof(*dp));
 }
 

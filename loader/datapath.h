@@ -14,6 +14,8 @@
 
 #include "flowpin.h"
 
+struct port_vlan;
+
 struct datapath_opts {
 	const char *pin_path;
 	__u32 mode; /* XDP_MODE_NATIVE, XDP_MODE_SKB, FP_MODE_TC; XDP_MODE_UNSPEC: auto */
@@ -39,6 +41,9 @@ struct port {
 	bool gone;     /* its device was deleted; waiting for one of its name */
 	__u8 mac[6];   /* as written in port_macs */
 	__u32 l3dom;   /* likewise: its VRF's ifindex, 0: none */
+	/* a VLAN device is on it, which auto's choice of mode heeds */
+	char vlan[IF_NAMESIZE]; /* its name, "": none (set before attach) */
+	bool vlan_blind; /* XDP cannot tell its VLANs' frames: out of port_macs */
 };
 
 #define DP_MAX_MAPS 24
@@ -61,6 +66,9 @@ struct datapath {
 	struct daemon_status prev; /* what the last daemon wrote, if any */
 	bool have_prev;
 	__u32 epoch; /* the route epoch last written */
+	struct port_vlan *vlans; /* VLAN devices on ports, as in the maps */
+	int n_vlans;
+	bool vlans_synced; /* port_vlans_sync() ran: earlier images' entries are gone */
 };
 
 /*

@@ -31,6 +31,7 @@
 #include "bypass.h"
 #include "settings.h"
 #include "model.h"
+#include "port_vlans.h"
 #include "nexthop_table.h"
 #include "route_epoch.h"
 #include "rtnl.h"
@@ -265,6 +266,7 @@ static void sync_ports(struct daemon *d)
 			pr_info("port %s is now in L3 domain %u%s\n", p->name,
 				l3dom, l3dom ? " (a VRF)" : " (none)");
 	}
+	port_vlans_sync(&d->dp, &d->model);
 }
 
 /*
@@ -1026,13 +1028,22 @@ int main(int argc, char **argv)
 		goto err_rtnl;
 	t0 = mono_s();
 	datapath_beat(&d.dp); /* before the program runs with these maps */
-	/* port_macs is written with the VRFs the first sync found */
-	for (int i = 0; i < d.dp.n_ports; i++)
-		d.dp.ports[i].l3dom = model_l3dom(&d.model, d.dp.ports[i].ifindex);
+	/*
+	 * port_macs is written with the VRFs the first sync found, and
+	 * auto's mode heeds the VLANs it found on each port
+	 */
+	for (int i = 0; i < d.dp.n_ports; i++) {
+		struct port *p = &d.dp.ports[i];
+		const struct model_link *vlan = port_vlan_first(&d.model, p->ifindex);
+
+		p->l3dom = model_l3dom(&d.model, p->ifindex);
+		snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan->name : "");
+	}
 	err = datapath_attach(&d.dp);
 	if (err)
 		goto err_rtnl;
 	d.attached = true;
+	sync_ports(&d); /* the ports' VLANs */
 	ports_import(&d);
 	pr_debug("attached in %.2f s\n", mono_s() - t0);
 

@@ -289,17 +289,40 @@ static bool link_down_stales(const struct model *m, __u32 ifindex)
 
 /* --- links --- */
 
-/* IFLA_LINKINFO's IFLA_INFO_KIND into kind; "" when it has none. */
-static void link_kind(const struct nlattr *linkinfo, char *kind, size_t len)
+/* A VLAN device's IFLA_INFO_DATA: its VID and protocol. */
+static void link_vlan(const struct nlattr *data, struct model_link *l)
 {
 	const struct nlattr *a;
 
-	kind[0] = '\0';
+	mnl_attr_for_each_nested(a, data) {
+		if (mnl_attr_get_type(a) == IFLA_VLAN_ID &&
+		    mnl_attr_get_payload_len(a) == sizeof(__u16))
+			l->vlan_id = mnl_attr_get_u16(a);
+		else if (mnl_attr_get_type(a) == IFLA_VLAN_PROTOCOL &&
+			 mnl_attr_get_payload_len(a) == sizeof(__u16))
+			l->vlan_proto = mnl_attr_get_u16(a);
+	}
+}
+
+/*
+ * IFLA_LINKINFO: IFLA_INFO_KIND into kind ("" when it has none) and, of a
+ * VLAN device, its VID and protocol.
+ */
+static void link_info(const struct nlattr *linkinfo, struct model_link *l)
+{
+	const struct nlattr *a, *data = NULL;
+
+	l->kind[0] = '\0';
 	mnl_attr_for_each_nested(a, linkinfo) {
 		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
 		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
-			snprintf(kind, len, "%s", mnl_attr_get_str(a));
+			snprintf(l->kind, sizeof(l->kind), "%s",
+				 mnl_attr_get_str(a));
+		else if (mnl_attr_get_type(a) == IFLA_INFO_DATA)
+			data = a;
 	}
+	if (data && !strcmp(l->kind, "vlan"))
+		link_vlan(data, l);
 }
 
 static int apply_link(struct model *m, const struct nlmsghdr *nlh)
@@ -307,6 +330,7 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct model_link *l = find_link(m, ifi->ifi_index);
 	const struct nlattr *a;
+	bool other_ns = false;
 
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		if (l) {
@@ -326,6 +350,9 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	l->ifindex = ifi->ifi_index;
 	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
 	l->master = 0;
+	l->lower = 0;
+	l->vlan_id = 0;
+	l->vlan_proto = 0;
 	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_ADDRESS &&
 		    mnl_attr_get_payload_len(a) == FP_ETH_ALEN)
@@ -334,7 +361,12 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 			 mnl_attr_get_payload_len(a) == sizeof(__u32))
 			l->master = mnl_attr_get_u32(a);
 		else if (mnl_attr_get_type(a) == IFLA_LINKINFO)
-			link_kind(a, l->kind, sizeof(l->kind));
+			link_info(a, l);
+		else if (mnl_attr_get_type(a) == IFLA_LINK &&
+			 mnl_attr_get_payload_len(a) == sizeof(__u32))
+			l->lower = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == IFLA_LINK_NETNSID)
+			other_ns = true;
 		else if (mnl_attr_get_type(a) == IFLA_IFNAME &&
 			 !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
 			snprintf(l->name, sizeof(l->name), "%s",
@@ -343,6 +375,9 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 			 mnl_attr_get_payload_len(a) == sizeof(__u32))
 			l->mtu = mnl_attr_get_u32(a);
 	}
+	/* a lower device in another namespace is none of ours */
+	if (other_ns || !l->vlan_id)
+		l->lower = 0;
 	return 0;
 }
 

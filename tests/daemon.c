@@ -105,6 +105,19 @@ bool daemon_log_has(const char *what)
 	return strstr(buf, what);
 }
 
+int daemon_wait_log(const char *what, int ms)
+{
+	for (int i = 0; i * 10 < ms; i++) {
+		if (daemon_log_has(what))
+			return 0;
+		usleep(10000);
+	}
+	if (daemon_log_has(what))
+		return 0;
+	fprintf(stderr, "not in the log within %d ms: %s\n", ms, what);
+	return -1;
+}
+
 /* Bounds, not expectations: qemu's TCG (the kernel matrix) is slow. */
 #define WAIT_TRIES 3000 /* of 10 ms */
 

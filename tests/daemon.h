@@ -24,6 +24,7 @@ pid_t daemon_start(const char *first, ...);
 /* The same, run through a wrapper command such as setpriv (NULL-terminated). */
 pid_t daemon_start_wrapped(const char *const *wrapper, const char *first, ...);
 bool daemon_log_has(const char *what);
+int daemon_wait_log(const char *what, int ms); /* 0 once the log has it */
 int daemon_wait_ready(pid_t pid); /* 0 once it said "ready:" */
 int daemon_wait_exit(pid_t pid);  /* its exit status, -1 if it hung */
 int daemon_stop(pid_t pid, int sig);

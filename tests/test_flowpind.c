@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <cmocka.h>
 
@@ -948,6 +949,79 @@ static void auto_on_a_macvlan_device(void **state)
 }
 
 /*
+ * A VLAN trunk: auto gives it tc, which routes its tagged frames as the
+ * sub-interface's; native XDP on it is refused while the driver takes
+ * tags out before XDP (rx-vlan-offload, on for veth), and allowed with a
+ * warning once that is off; the offload turned on again under XDP takes
+ * the port out of flowpin's hands, with one line. VLANs made and removed
+ * while flowpind runs are followed.
+ */
+static bool in_map(const char *map, const void *key)
+{
+	int fd = pinned_fd(map);
+	__u8 value[64];
+	bool found = !bpf_map_lookup_elem(fd, key, value);
+
+	close(fd);
+	return found;
+}
+
+static void vlan_trunk_modes(void **state)
+{
+	struct vlan_key vk = { .proto = htons(ETH_P_8021Q), .vid = 100 };
+	__u32 out1, sub, port;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	make_link_or_skip("VLAN", "ip link add link out1 name fpk0 type vlan id 100");
+	assert_int_equal(sh("ip link set fpk0 up && ethtool -K out1 rxvlan on"), 0);
+	refuse("native XDP on a trunk with rx-vlan-offload",
+	       "out1 has VLAN fpk0 on it and rx-vlan-offload on: XDP would see its tagged frames without the tag and route them as out1's; run out1 in tc mode (-m tc, or auto), or ethtool -K out1 rxvlan off",
+	       daemon_start("-m", "native", "out1", NULL));
+
+	pid = daemon_start("out1", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("attached out1 in tc mode (auto: a VLAN is on it, and tc mode forwards VLANs)"));
+	assert_true(daemon_log_has("VLAN fpk0 (VID 100, 802.1Q) on out1: its tagged frames are routed as fpk0's"));
+	/* the maps: the tag's sub-interface, tc's way out, its MAC */
+	out1 = if_nametoindex("out1");
+	vk.ifindex = out1;
+	fd = pinned_fd("vlan_rx");
+	assert_int_equal(bpf_map_lookup_elem(fd, &vk, &sub), 0);
+	close(fd);
+	assert_int_equal(sub, if_nametoindex("fpk0"));
+	fd = pinned_fd("vlan_tx");
+	assert_int_equal(bpf_map_lookup_elem(fd, &sub, &port), 0);
+	close(fd);
+	assert_int_equal(port, out1);
+	assert_true(in_map("port_macs", &sub));
+	/* one made while it runs, of the other protocol; one removed */
+	assert_int_equal(sh("ip link add link out1 name fpk1 type vlan proto 802.1ad id 7"), 0);
+	assert_int_equal(daemon_wait_log("VLAN fpk1 (VID 7, 802.1ad) on out1: its tagged frames are routed as fpk1's", 5000), 0);
+	sub = if_nametoindex("fpk1");
+	assert_true(in_map("vlan_tx", &sub));
+	assert_int_equal(sh("ip link del fpk1"), 0);
+	assert_int_equal(daemon_wait_log("VLAN fpk1 (VID 7 on ifindex ", 5000), 0);
+	assert_false(in_map("vlan_tx", &sub));
+	assert_false(in_map("port_macs", &sub));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+
+	assert_int_equal(sh("ethtool -K out1 rxvlan off"), 0);
+	pid = daemon_start("-m", "native", "out1", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("VLAN fpk0 is on out1, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them"));
+	assert_int_equal(sh("ethtool -K out1 rxvlan on"), 0);
+	assert_int_equal(daemon_wait_log("VLAN fpk0 is on out1, which runs XDP with rx-vlan-offload on: XDP cannot tell its tagged frames from out1's own, so all of out1's traffic goes to the kernel", 5000), 0);
+	assert_false(in_map("port_macs", &out1));
+	assert_int_equal(sh("ethtool -K out1 rxvlan off"), 0);
+	assert_int_equal(daemon_wait_log("out1: no VLAN hides among its frames any more", 5000), 0);
+	assert_true(in_map("port_macs", &out1));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	assert_int_equal(sh("ip link del fpk0"), 0);
+}
+
+/*
  * A port of a bond or bridge is not where the kernel routes: its master
  * is. flowpind refuses it with one line naming the master, and leaves
  * nothing; given the master itself, it starts.
@@ -999,6 +1073,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_vlan_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_macvlan_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(vlan_trunk_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bridge, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bond, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),

@@ -16,7 +16,8 @@ export COEXIST_REQUIRE_DISPATCHER=1 VRF_REQUIRED=1
 # and VLAN and macvlan devices (auto's choice on them)
 export LINK_KINDS_REQUIRED=1
 # Sized for TCG, where everything is ~10x slower: fewer random frames, and
-# the "add" scenario with fewer connections, in auto (tc on veth) mode;
+# the "add" scenario and the VLAN trunk ones with fewer connections, in
+# auto (tc on veth, and on a port with VLANs) mode;
 # native XDP carries real flows in test_flowpind's restarts and in
 # test_coexist, and skb mode runs the XDP program native mode loads. The
 # host runs every scenario in every mode.
@@ -26,7 +27,7 @@ export FRAMES=10000
 export FLOWPIND_TESTS_SKIP="drain_timeout_survives_reload reload_reads_the_settings_again
 	instances_keep_to_their_ports counters_replaced_and_heartbeat
 	says_what_flows_bypass pin_dir_is_private_and_systemd_told follows_path_mtus"
-export SCENARIOS_ONLY="add" SCENARIOS_CONNS=32 SCENARIOS_MODES="auto"
+export SCENARIOS_ONLY="add vlan-add vlan-drain" SCENARIOS_CONNS=32 SCENARIOS_MODES="auto"
 # IPv6 runs of the properties that are the program's logic alone, the same
 # for both families (each run loads the program: costly under TCG); IPv6's
 # multipath routes, MTU and reject answers, which are the kernel's, stay.

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VLAN sub-interfaces of flowpind's ports, as the datapath needs them:
+ * vlan_rx (a tagged frame's L3 ingress), vlan_tx (the sub-interfaces tc
+ * sends to) and their MACs and L3 domains in port_macs. Kept equal to the
+ * model: written when a VLAN device on a port appears or changes, removed
+ * when it goes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/sockios.h>
+#include <bpf/bpf.h>
+
+#include "flowpin.skel.h"
+#include "log.h"
+#include "port_vlans.h"
+
+static struct port *port_of(struct datapath *dp, __u32 ifindex)
+{
+	for (int i = 0; i < dp->n_ports; i++)
+		if (!dp->ports[i].gone && dp->ports[i].ifindex == (int)ifindex)
+			return &dp->ports[i];
+	return NULL;
+}
+
+bool port_vlan_offload(const char *name)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool on = false;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&ev;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		on = ev.data & ETH_FLAG_RXVLAN;
+	close(fd);
+	return on;
+}
+
+const struct model_link *port_vlan_first(const struct model *m, int ifindex)
+{
+	for (int i = 0; i < m->n_links; i++)
+		if (m->links[i].lower && m->links[i].lower == (__u32)ifindex)
+			return &m->links[i];
+	return NULL;
+}
+
+static void vlan_key_of(const struct port_vlan *v, struct vlan_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->ifindex = v->port;
+	k->proto = v->proto;
+	k->vid = v->vid;
+}
+
+static void vlan_remove(struct datapath *dp, const struct port_vlan *v)
+{
+	struct vlan_key k;
+	__u32 sub = v->ifindex;
+
+	vlan_key_of(v, &k);
+	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.vlan_rx), &k);
+	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.vlan_tx), &sub);
+	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.port_macs), &sub);
+}
+
+/* Written in the order a packet needs them: a frame finds its MAC first. */
+static int vlan_write(struct datapath *dp, const struct port_vlan *v)
+{
+	struct port_mac pm = { .l3dom = v->l3dom };
+	__u32 sub = v->ifindex, port = v->port;
+	struct vlan_key k;
+
+	memcpy(pm.mac, v->mac, FP_ETH_ALEN);
+	vlan_key_of(v, &k);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.port_macs), &sub,
+				&pm, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_tx), &sub,
+				&port, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_rx), &k, &sub,
+				BPF_ANY)) {
+		int err = -errno;
+
+		vlan_remove(dp, v);
+		return err;
+	}
+	return 0;
+}
+
+static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
+{
+	return a->ifindex == b->ifindex && a->port == b->port &&
+	       a->proto == b->proto && a->vid == b->vid &&
+	       a->l3dom == b->l3dom && !memcmp(a->mac, b->mac, FP_ETH_ALEN);
+}
+
+/*
+ * A VLAN on a port that runs XDP: its tagged frames go to the kernel
+ * (the tag is in the frame, parse_packet() passes them), unless the
+ * driver takes the tag out before XDP runs (rx-vlan-offload): then XDP
+ * cannot tell them from the port's own, and the port's frames all go to
+ * the kernel (its port_macs entry goes) until the VLAN does.
+ */
+/*
+ * A VLAN on a port that runs XDP: its tagged frames go to the kernel
+ * (the tag is in the frame, parse_packet() passes them), unless the
+ * driver takes the tag out before XDP (rx-vlan-offload): then XDP cannot
+ * tell them from the port's own, and the port's frames all go to the
+ * kernel (its port_macs entry goes) until the VLAN or the offload does.
+ */
+static void xdp_port_warn(const struct port *p, const struct port_vlan *v,
+			  bool blind)
+{
+	if (blind)
+		pr_warn("VLAN %s is on %s, which runs XDP with rx-vlan-offload on: XDP cannot tell its tagged frames from %s's own, so all of %s's traffic goes to the kernel; run flowpind on %s in tc mode, or ethtool -K %s rxvlan off\n",
+			v->name, p->name, p->name, p->name, p->name, p->name);
+	else
+		pr_warn("VLAN %s is on %s, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them\n",
+			v->name, p->name);
+}
+
+static bool wanted(const struct port_vlan *want, int n, __u32 ifindex)
+{
+	for (int i = 0; i < n; i++)
+		if (want[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/*
+ * The first sync of this image: entries an earlier one left (maps are
+ * reused across restarts) for VLANs that are not there now go.
+ */
+static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
+			  int n_want)
+{
+	int rx = bpf_map__fd(dp->skel->maps.vlan_rx);
+	int tx = bpf_map__fd(dp->skel->maps.vlan_tx);
+	int macs = bpf_map__fd(dp->skel->maps.port_macs);
+	struct vlan_key k, *prev = NULL;
+	__u32 sub, *prev_sub = NULL;
+
+	while (!bpf_map_get_next_key(rx, prev, &k)) {
+		__u32 v;
+
+		if (!bpf_map_lookup_elem(rx, &k, &v) && !wanted(want, n_want, v)) {
+			bpf_map_delete_elem(rx, &k);
+			continue; /* the walk starts over: k is gone */
+		}
+		prev = &k;
+	}
+	while (!bpf_map_get_next_key(tx, prev_sub, &sub)) {
+		if (!wanted(want, n_want, sub)) {
+			bpf_map_delete_elem(tx, &sub);
+			bpf_map_delete_elem(macs, &sub);
+			continue;
+		}
+		prev_sub = &sub;
+	}
+}
+
+int port_vlans_sync(struct datapath *dp, const struct model *m)
+{
+	struct port_vlan *want;
+	int n_want = 0, err = 0;
+	const struct port_vlan *blind[FP_MAX_PORTS] = {};
+
+	want = calloc(m->n_links ? m->n_links : 1, sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	for (int i = 0; i < m->n_links; i++) {
+		const struct model_link *l = &m->links[i];
+		struct port *p = l->lower ? port_of(dp, l->lower) : NULL;
+		struct port_vlan *v = &want[n_want];
+
+		if (!p || !p->attached)
+			continue;
+		v->ifindex = l->ifindex;
+		v->port = p->ifindex;
+		v->proto = l->vlan_proto;
+		v->vid = l->vlan_id;
+		v->l3dom = model_l3dom(m, l->ifindex);
+		memcpy(v->mac, l->mac, FP_ETH_ALEN);
+		snprintf(v->name, sizeof(v->name), "%s", l->name);
+		if (v->l3dom > 0xffff) {
+			/* as a port's (datapath_set_port()): the kernel's */
+			continue;
+		}
+		n_want++;
+	}
+	if (!dp->vlans_synced) {
+		purge_earlier(dp, want, n_want);
+		dp->vlans_synced = true;
+	}
+	/* gone or changed: out first, so a reused key is never half old */
+	for (int i = 0; i < dp->n_vlans; i++) {
+		bool kept = false;
+
+		for (int j = 0; j < n_want && !kept; j++)
+			kept = vlan_same(&dp->vlans[i], &want[j]);
+		if (kept)
+			continue;
+		vlan_remove(dp, &dp->vlans[i]);
+		pr_info("VLAN %s (VID %u on ifindex %u) is no longer flowpin's\n",
+			dp->vlans[i].name, dp->vlans[i].vid, dp->vlans[i].port);
+	}
+	for (int j = 0; j < n_want; j++) {
+		struct port *p = port_of(dp, want[j].port);
+		bool known = false;
+		int ret;
+
+		for (int i = 0; i < dp->n_vlans && !known; i++)
+			known = vlan_same(&dp->vlans[i], &want[j]);
+		if (p->mode != FP_MODE_TC && !blind[p - dp->ports] &&
+		    port_vlan_offload(p->name))
+			blind[p - dp->ports] = &want[j];
+		else if (p->mode != FP_MODE_TC && !known)
+			xdp_port_warn(p, &want[j], false);
+		if (known)
+			continue;
+		ret = vlan_write(dp, &want[j]);
+		if (ret) {
+			pr_warn("cannot record VLAN %s of %s: %s; its frames go to the kernel\n",
+				want[j].name, p->name, strerror(-ret));
+			err = err ?: ret;
+			/* not recorded as written: tried again at the next sync */
+			memmove(&want[j], &want[j + 1],
+				(n_want - j - 1) * sizeof(*want));
+			n_want--;
+			j--;
+			continue;
+		}
+		pr_info("VLAN %s (VID %u, %s) on %s: its tagged frames are routed as %s's\n",
+			want[j].name, want[j].vid,
+			want[j].proto == htons(ETH_P_8021AD) ? "802.1ad" : "802.1Q",
+			p->name, want[j].name);
+	}
+	for (int i = 0; i < dp->n_ports && i < FP_MAX_PORTS; i++) {
+		struct port *p = &dp->ports[i];
+
+		if (p->vlan_blind == !!blind[i])
+			continue;
+		p->vlan_blind = blind[i];
+		if (blind[i])
+			xdp_port_warn(p, blind[i], true);
+		else
+			pr_info("%s: no VLAN hides among its frames any more: flowpin forwards them again\n",
+				p->name);
+		datapath_set_port(dp, p, p->mac, p->l3dom);
+	}
+	free(dp->vlans);
+	dp->vlans = want;
+	dp->n_vlans = n_want;
+	return err;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VLAN sub-interfaces of flowpind's ports, mirrored from the model
+ * into the datapath's vlan_rx, vlan_tx and port_macs.
+ */
+#ifndef FLOWPIN_PORT_VLANS_H
+#define FLOWPIN_PORT_VLANS_H
+
+#include <stdbool.h>
+
+#include "datapath.h"
+#include "model.h"
+
+/* One VLAN device on a port, as written in the maps. */
+struct port_vlan {
+	__u32 ifindex; /* the sub-interface */
+	__u32 port;    /* its port's ifindex */
+	__be16 proto;  /* ETH_P_8021Q or ETH_P_8021AD, network order */
+	__u16 vid;
+	__u32 l3dom;   /* the sub-interface's VRF, 0: none */
+	__u8 mac[FP_ETH_ALEN];
+	char name[IF_NAMESIZE];
+};
+
+/*
+ * Make the maps hold the VLAN devices the model has on attached ports: new
+ * and changed ones written, gone ones removed. A port running XDP whose
+ * driver takes tags out before XDP (rx-vlan-offload) and that has a VLAN
+ * is left to the kernel (datapath_set_port()) until the VLAN goes. The
+ * first error, after every VLAN was tried.
+ */
+int port_vlans_sync(struct datapath *dp, const struct model *m);
+
+/* A VLAN device on ifindex in the model, or NULL. */
+const struct model_link *port_vlan_first(const struct model *m, int ifindex);
+
+/* Does the driver of the device take VLAN tags out on receive (ethtool's rxvlan)? */
+bool port_vlan_offload(const char *name);
+
+#endif
