@@ -89,7 +89,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FP_MAX_PORTS);
+	__uint(max_entries, FP_MAX_PORTS + FP_MAX_VLANS);
 	__type(key, __u32);
 	__type(value, struct port_mac);
 } port_macs SEC(".maps");

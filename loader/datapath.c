@@ -135,7 +135,7 @@ static int map_path(const struct datapath *dp, const struct bpf_map *map,
  */
 static bool disposable(const struct bpf_map *map)
 {
-	static const char *const names[] = { "stats", "pin_budget",
+	static const char *const names[] = { "stats", "pin_budget", "port_macs",
 					     "too_big_budget", "pin_turnover",
 					     "heartbeat", "route_epoch",
 					     "pin_events", "sync_peers" };
@@ -900,7 +900,8 @@ static __u32 xdp_flowpin_id(const struct port *p)
 static int attach_port(struct datapath *dp, struct port *p)
 {
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
-	const char *how = "attached", *why = "";
+	const char *how = "attached", *why = "", *hides;
+	char hides_buf[96];
 	__u32 mode = dp->mode, ids[2];
 	bool had_xdp, had_tc;
 	int err;
@@ -928,9 +929,9 @@ static int attach_port(struct datapath *dp, struct port *p)
 	} else if (mode == XDP_MODE_UNSPEC) {
 		mode = auto_mode(p, &why);
 	} else if (mode != FP_MODE_TC && p->vlan[0] &&
-		   port_vlan_offload(p->name)) {
-		pr_warn("%s has VLAN %s on it and rx-vlan-offload on: XDP would see its tagged frames without the tag and route them as %s's; run %s in tc mode (-m tc, or auto), or ethtool -K %s rxvlan off\n",
-			p->name, p->vlan, p->name, p->name, p->name);
+		   (hides = port_hides_tags(p->name, hides_buf, sizeof(hides_buf)))) {
+		pr_warn("%s has VLAN %s on it, and %s: XDP would see its tagged frames without the tag and route them as %s's; run %s in tc mode (-m tc, or auto)\n",
+			p->name, p->vlan, hides, p->name, p->name);
 		return -EINVAL;
 	}
 	if (mode == FP_MODE_TC) {

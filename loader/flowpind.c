@@ -225,12 +225,14 @@ static const char *const state_names[] = {
  * A port whose MAC changed receives frames for the new one; a port moved
  * into or out of a VRF keys its flows with the new domain. A port whose
  * device was deleted is attached again when a device of its name appears.
+ * Then the ports' VLAN devices, into the datapath's maps.
  */
 static void sync_ports(struct daemon *d)
 {
 	for (int i = 0; i < d->dp.n_ports; i++) {
 		struct port *p = &d->dp.ports[i];
 		const struct model_link *l = model_link(&d->model, p->ifindex);
+		const struct model_link *vlan;
 		__u32 l3dom, old;
 		bool new_mac;
 
@@ -246,6 +248,8 @@ static void sync_ports(struct daemon *d)
 				continue;
 			pr_info("port %s is back (ifindex %u)\n", p->name,
 				l->ifindex);
+			vlan = port_vlan_first(&d->model, l->ifindex);
+			snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan->name : "");
 			old = p->ifindex;
 			if (datapath_port_back(&d->dp, p, l->ifindex,
 					       model_l3dom(&d->model, l->ifindex)))

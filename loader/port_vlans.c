@@ -7,6 +7,7 @@
  * when it goes.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,21 +32,33 @@ static struct port *port_of(struct datapath *dp, __u32 ifindex)
 	return NULL;
 }
 
-bool port_vlan_offload(const char *name)
+const char *port_hides_tags(const char *name, char *buf, size_t len)
 {
 	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = {};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool on = false;
+	const char *why = NULL;
 
 	if (fd < 0)
-		return false;
+		return NULL;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_data = (void *)&ev;
-	if (!ioctl(fd, SIOCETHTOOL, &ifr))
-		on = ev.data & ETH_FLAG_RXVLAN;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && (ev.data & ETH_FLAG_RXVLAN)) {
+		snprintf(buf, len, "rx-vlan-offload on (ethtool -K %s rxvlan off)",
+			 name);
+		why = buf;
+	}
+	ifr.ifr_data = (void *)&info;
+	if (!why && !ioctl(fd, SIOCETHTOOL, &ifr) && !strcmp(info.driver, "veth")) {
+		/* a veth hands on its peer's tags as they were sent: outside
+		 * the frame when the peer's VLAN device offloaded them */
+		snprintf(buf, len, "%s is a veth, which receives tags outside the frame",
+			 name);
+		why = buf;
+	}
 	close(fd);
-	return on;
+	return why;
 }
 
 const struct model_link *port_vlan_first(const struct model *m, int ifindex)
@@ -54,6 +67,24 @@ const struct model_link *port_vlan_first(const struct model *m, int ifindex)
 		if (m->links[i].lower && m->links[i].lower == (__u32)ifindex)
 			return &m->links[i];
 	return NULL;
+}
+
+/*
+ * Does the kernel route the VLAN's frames as its own? Not while it is down
+ * (vlan_do_receive() drops them) nor when it is a port of a bridge, bond
+ * or team (the master's); a VRF is its L3 domain (in the key, which holds
+ * 16 bits of it).
+ */
+static bool vlan_routed(const struct model *m, const struct model_link *l)
+{
+	const struct model_link *master;
+
+	if (!l->admin_up || !l->vlan_id)
+		return false;
+	if (!l->master)
+		return true;
+	master = model_link(m, l->master);
+	return master && !strcmp(master->kind, "vrf") && l->master <= 0xffff;
 }
 
 static void vlan_key_of(const struct port_vlan *v, struct vlan_key *k)
@@ -106,34 +137,22 @@ static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
 }
 
 /*
- * A VLAN on a port that runs XDP: its tagged frames go to the kernel
- * (the tag is in the frame, parse_packet() passes them), unless the
- * driver takes the tag out before XDP runs (rx-vlan-offload): then XDP
- * cannot tell them from the port's own, and the port's frames all go to
- * the kernel (its port_macs entry goes) until the VLAN does.
+ * A VLAN on a port that runs XDP: its tagged frames go to the kernel (the
+ * tag is in the frame, parse_packet() passes them), unless the driver
+ * hands them on with the tag outside the frame (port_hides_tags()): then
+ * XDP cannot tell them from the port's own, and the port's frames all go
+ * to the kernel (its port_macs entry goes) until the VLAN does.
  */
-/*
- * A VLAN on a port that runs XDP: its tagged frames go to the kernel
- * (the tag is in the frame, parse_packet() passes them), unless the
- * driver takes the tag out before XDP (rx-vlan-offload): then XDP cannot
- * tell them from the port's own, and the port's frames all go to the
- * kernel (its port_macs entry goes) until the VLAN or the offload does.
- */
-static void xdp_port_warn(const struct port *p, const struct port_vlan *v,
-			  bool blind)
-{
-	if (blind)
-		pr_warn("VLAN %s is on %s, which runs XDP with rx-vlan-offload on: XDP cannot tell its tagged frames from %s's own, so all of %s's traffic goes to the kernel; run flowpind on %s in tc mode, or ethtool -K %s rxvlan off\n",
-			v->name, p->name, p->name, p->name, p->name, p->name);
-	else
-		pr_warn("VLAN %s is on %s, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them\n",
-			v->name, p->name);
-}
 
-static bool wanted(const struct port_vlan *want, int n, __u32 ifindex)
+/* Is this vlan_rx entry, or (key NULL) this sub-interface, one of want? */
+static bool wanted(const struct port_vlan *want, int n, __u32 ifindex,
+		   const struct vlan_key *key)
 {
 	for (int i = 0; i < n; i++)
-		if (want[i].ifindex == ifindex)
+		if (want[i].ifindex == ifindex &&
+		    (!key || (want[i].port == key->ifindex &&
+			      want[i].proto == key->proto &&
+			      want[i].vid == key->vid)))
 			return true;
 	return false;
 }
@@ -154,16 +173,19 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 	while (!bpf_map_get_next_key(rx, prev, &k)) {
 		__u32 v;
 
-		if (!bpf_map_lookup_elem(rx, &k, &v) && !wanted(want, n_want, v)) {
+		if (!bpf_map_lookup_elem(rx, &k, &v) &&
+		    !wanted(want, n_want, v, &k)) {
 			bpf_map_delete_elem(rx, &k);
 			continue; /* the walk starts over: k is gone */
 		}
 		prev = &k;
 	}
 	while (!bpf_map_get_next_key(tx, prev_sub, &sub)) {
-		if (!wanted(want, n_want, sub)) {
+		if (!wanted(want, n_want, sub, NULL)) {
 			bpf_map_delete_elem(tx, &sub);
-			bpf_map_delete_elem(macs, &sub);
+			/* a port's own entry stays (the port was a VLAN before) */
+			if (!port_of(dp, sub))
+				bpf_map_delete_elem(macs, &sub);
 			continue;
 		}
 		prev_sub = &sub;
@@ -172,9 +194,11 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 
 int port_vlans_sync(struct datapath *dp, const struct model *m)
 {
+	/* per port: a VLAN XDP cannot tell apart, and why (NULL: none) */
+	char blind_vlan[FP_MAX_PORTS][IF_NAMESIZE] = {}, why[FP_MAX_PORTS][96];
+	const char *blind[FP_MAX_PORTS] = {};
 	struct port_vlan *want;
 	int n_want = 0, err = 0;
-	const struct port_vlan *blind[FP_MAX_PORTS] = {};
 
 	want = calloc(m->n_links ? m->n_links : 1, sizeof(*want));
 	if (!want)
@@ -183,9 +207,17 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 		const struct model_link *l = &m->links[i];
 		struct port *p = l->lower ? port_of(dp, l->lower) : NULL;
 		struct port_vlan *v = &want[n_want];
+		int pi = p ? p - dp->ports : 0;
 
-		if (!p || !p->attached)
+		if (!p || !p->attached || pi >= FP_MAX_PORTS)
 			continue;
+		/* any VLAN device, routed or not, hides among XDP's frames */
+		if (p->mode != FP_MODE_TC && !blind[pi]) {
+			blind[pi] = port_hides_tags(p->name, why[pi], sizeof(why[pi]));
+			snprintf(blind_vlan[pi], IF_NAMESIZE, "%s", l->name);
+		}
+		if (!vlan_routed(m, l))
+			continue; /* its frames are the kernel's: pass_vlan */
 		v->ifindex = l->ifindex;
 		v->port = p->ifindex;
 		v->proto = l->vlan_proto;
@@ -193,10 +225,6 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 		v->l3dom = model_l3dom(m, l->ifindex);
 		memcpy(v->mac, l->mac, FP_ETH_ALEN);
 		snprintf(v->name, sizeof(v->name), "%s", l->name);
-		if (v->l3dom > 0xffff) {
-			/* as a port's (datapath_set_port()): the kernel's */
-			continue;
-		}
 		n_want++;
 	}
 	if (!dp->vlans_synced) {
@@ -222,13 +250,11 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 
 		for (int i = 0; i < dp->n_vlans && !known; i++)
 			known = vlan_same(&dp->vlans[i], &want[j]);
-		if (p->mode != FP_MODE_TC && !blind[p - dp->ports] &&
-		    port_vlan_offload(p->name))
-			blind[p - dp->ports] = &want[j];
-		else if (p->mode != FP_MODE_TC && !known)
-			xdp_port_warn(p, &want[j], false);
 		if (known)
 			continue;
+		if (p->mode != FP_MODE_TC && !blind[p - dp->ports])
+			pr_warn("VLAN %s is on %s, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them\n",
+				want[j].name, p->name);
 		ret = vlan_write(dp, &want[j]);
 		if (ret) {
 			pr_warn("cannot record VLAN %s of %s: %s; its frames go to the kernel\n",
@@ -249,11 +275,13 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 	for (int i = 0; i < dp->n_ports && i < FP_MAX_PORTS; i++) {
 		struct port *p = &dp->ports[i];
 
-		if (p->vlan_blind == !!blind[i])
+		if (p->gone || p->vlan_blind == !!blind[i])
 			continue;
 		p->vlan_blind = blind[i];
 		if (blind[i])
-			xdp_port_warn(p, blind[i], true);
+			pr_warn("VLAN %s is on %s, which runs XDP, and %s: XDP cannot tell its tagged frames from %s's own, so all of %s's traffic goes to the kernel; run flowpind on %s in tc mode\n",
+				blind_vlan[i], p->name, blind[i], p->name,
+				p->name, p->name);
 		else
 			pr_info("%s: no VLAN hides among its frames any more: flowpin forwards them again\n",
 				p->name);

@@ -7,6 +7,7 @@
 #define FLOWPIN_PORT_VLANS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "datapath.h"
 #include "model.h"
@@ -23,18 +24,24 @@ struct port_vlan {
 };
 
 /*
- * Make the maps hold the VLAN devices the model has on attached ports: new
- * and changed ones written, gone ones removed. A port running XDP whose
- * driver takes tags out before XDP (rx-vlan-offload) and that has a VLAN
- * is left to the kernel (datapath_set_port()) until the VLAN goes. The
- * first error, after every VLAN was tried.
+ * Make the maps hold the VLAN devices the model has on attached ports that
+ * the kernel routes on (up, not a port of a bridge, bond or team): new and
+ * changed ones written, gone ones removed. A port running XDP that has a
+ * VLAN and hides tags (port_hides_tags()) is left to the kernel
+ * (datapath_set_port()) until the VLAN goes. The first error, after every
+ * VLAN was tried.
  */
 int port_vlans_sync(struct datapath *dp, const struct model *m);
 
 /* A VLAN device on ifindex in the model, or NULL. */
 const struct model_link *port_vlan_first(const struct model *m, int ifindex);
 
-/* Does the driver of the device take VLAN tags out on receive (ethtool's rxvlan)? */
-bool port_vlan_offload(const char *name);
+/*
+ * Can a tagged frame reach XDP on this device with its tag outside the
+ * frame? The reason, in buf, when the driver takes tags out on receive
+ * (ethtool's rxvlan) or the device is a veth (its peer's VLAN device may
+ * have left the tag outside); NULL when tags stay in the frame.
+ */
+const char *port_hides_tags(const char *name, char *buf, size_t len);
 
 #endif

@@ -950,11 +950,11 @@ static void auto_on_a_macvlan_device(void **state)
 
 /*
  * A VLAN trunk: auto gives it tc, which routes its tagged frames as the
- * sub-interface's; native XDP on it is refused while the driver takes
- * tags out before XDP (rx-vlan-offload, on for veth), and allowed with a
- * warning once that is off; the offload turned on again under XDP takes
- * the port out of flowpin's hands, with one line. VLANs made and removed
- * while flowpind runs are followed.
+ * sub-interface's; flowpind follows VLANs made, removed, taken down or
+ * bridged while it runs. Native XDP on it is refused where tags can reach
+ * XDP outside the frame (rx-vlan-offload; a veth, whatever its setting),
+ * and a VLAN made later on such a port running XDP takes the port out of
+ * flowpin's hands, with one line, until it goes.
  */
 static bool in_map(const char *map, const void *key)
 {
@@ -969,6 +969,7 @@ static bool in_map(const char *map, const void *key)
 static void vlan_trunk_modes(void **state)
 {
 	struct vlan_key vk = { .proto = htons(ETH_P_8021Q), .vid = 100 };
+	struct vlan_key ad = { .proto = htons(ETH_P_8021AD), .vid = 7 };
 	__u32 out1, sub, port;
 	pid_t pid;
 	int fd;
@@ -977,8 +978,13 @@ static void vlan_trunk_modes(void **state)
 	make_link_or_skip("VLAN", "ip link add link out1 name fpk0 type vlan id 100");
 	assert_int_equal(sh("ip link set fpk0 up && ethtool -K out1 rxvlan on"), 0);
 	refuse("native XDP on a trunk with rx-vlan-offload",
-	       "out1 has VLAN fpk0 on it and rx-vlan-offload on: XDP would see its tagged frames without the tag and route them as out1's; run out1 in tc mode (-m tc, or auto), or ethtool -K out1 rxvlan off",
+	       "out1 has VLAN fpk0 on it, and rx-vlan-offload on (ethtool -K out1 rxvlan off): XDP would see its tagged frames without the tag and route them as out1's; run out1 in tc mode (-m tc, or auto)",
 	       daemon_start("-m", "native", "out1", NULL));
+	assert_int_equal(sh("ethtool -K out1 rxvlan off"), 0);
+	refuse("native XDP on a veth trunk",
+	       "out1 has VLAN fpk0 on it, and out1 is a veth, which receives tags outside the frame",
+	       daemon_start("-m", "native", "out1", NULL));
+	assert_int_equal(sh("ethtool -K out1 rxvlan on"), 0);
 
 	pid = daemon_start("out1", NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
@@ -986,7 +992,7 @@ static void vlan_trunk_modes(void **state)
 	assert_true(daemon_log_has("VLAN fpk0 (VID 100, 802.1Q) on out1: its tagged frames are routed as fpk0's"));
 	/* the maps: the tag's sub-interface, tc's way out, its MAC */
 	out1 = if_nametoindex("out1");
-	vk.ifindex = out1;
+	vk.ifindex = ad.ifindex = out1;
 	fd = pinned_fd("vlan_rx");
 	assert_int_equal(bpf_map_lookup_elem(fd, &vk, &sub), 0);
 	close(fd);
@@ -996,29 +1002,45 @@ static void vlan_trunk_modes(void **state)
 	close(fd);
 	assert_int_equal(port, out1);
 	assert_true(in_map("port_macs", &sub));
-	/* one made while it runs, of the other protocol; one removed */
-	assert_int_equal(sh("ip link add link out1 name fpk1 type vlan proto 802.1ad id 7"), 0);
+	/* down, its frames are the kernel's to drop; a bridge's, to bridge */
+	assert_int_equal(sh("ip link set fpk0 down"), 0);
+	assert_int_equal(daemon_wait_log("VLAN fpk0 (VID 100 on ifindex ", 5000), 0);
+	assert_false(in_map("vlan_rx", &vk));
+	assert_int_equal(sh("ip link set fpk0 up"), 0);
+	for (int i = 0; i < 500 && !in_map("vlan_rx", &vk); i++)
+		usleep(10000);
+	assert_true(in_map("vlan_rx", &vk));
+	assert_int_equal(sh("ip link add fpbr0 type bridge && ip link set fpk0 master fpbr0"), 0);
+	for (int i = 0; i < 500 && in_map("vlan_rx", &vk); i++)
+		usleep(10000);
+	assert_false(in_map("vlan_rx", &vk));
+	assert_false(in_map("port_macs", &sub));
+	assert_int_equal(sh("ip link del fpbr0"), 0);
+	/* one made while it runs, of the other protocol; then removed */
+	assert_int_equal(sh("ip link add link out1 name fpk1 type vlan proto 802.1ad id 7 && ip link set fpk1 up"), 0);
 	assert_int_equal(daemon_wait_log("VLAN fpk1 (VID 7, 802.1ad) on out1: its tagged frames are routed as fpk1's", 5000), 0);
 	sub = if_nametoindex("fpk1");
+	assert_true(in_map("vlan_rx", &ad));
 	assert_true(in_map("vlan_tx", &sub));
 	assert_int_equal(sh("ip link del fpk1"), 0);
 	assert_int_equal(daemon_wait_log("VLAN fpk1 (VID 7 on ifindex ", 5000), 0);
+	assert_false(in_map("vlan_rx", &ad));
 	assert_false(in_map("vlan_tx", &sub));
 	assert_false(in_map("port_macs", &sub));
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
 
-	assert_int_equal(sh("ethtool -K out1 rxvlan off"), 0);
+	/* XDP on a port, then a VLAN on it: the port's frames to the kernel */
+	assert_int_equal(sh("ip link del fpk0"), 0);
 	pid = daemon_start("-m", "native", "out1", NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
-	assert_true(daemon_log_has("VLAN fpk0 is on out1, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them"));
-	assert_int_equal(sh("ethtool -K out1 rxvlan on"), 0);
-	assert_int_equal(daemon_wait_log("VLAN fpk0 is on out1, which runs XDP with rx-vlan-offload on: XDP cannot tell its tagged frames from out1's own, so all of out1's traffic goes to the kernel", 5000), 0);
+	assert_true(in_map("port_macs", &out1));
+	assert_int_equal(sh("ip link add link out1 name fpk0 type vlan id 100"), 0);
+	assert_int_equal(daemon_wait_log("VLAN fpk0 is on out1, which runs XDP, and rx-vlan-offload on (ethtool -K out1 rxvlan off): XDP cannot tell its tagged frames from out1's own, so all of out1's traffic goes to the kernel", 5000), 0);
 	assert_false(in_map("port_macs", &out1));
-	assert_int_equal(sh("ethtool -K out1 rxvlan off"), 0);
+	assert_int_equal(sh("ip link del fpk0"), 0);
 	assert_int_equal(daemon_wait_log("out1: no VLAN hides among its frames any more", 5000), 0);
 	assert_true(in_map("port_macs", &out1));
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
-	assert_int_equal(sh("ip link del fpk0"), 0);
 }
 
 /*

@@ -189,11 +189,13 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # VARIANT: multipath (RTA_MULTIPATH routes), table (the same in table
 # TABLE, which a rule at priority 100 sends the service addresses to), nhobj
 # (nexthop objects in a hash-threshold group), resilient, resilient-idle
-# (idle timer IDLE_TIMER), vlan (every link a VLAN trunk: the client's
-# VLAN CLIENT_VID, backend i's BACKEND_VID + i, addresses on the VLAN
-# sub-interfaces; the client's VLAN routed through table TABLE by an iif
-# rule, the only table with the service route, so only a FIB asked with
-# the sub-interface's ifindex finds it).
+# (idle timer IDLE_TIMER), vlan (VLAN trunks: the client on VLAN
+# CLIENT_VID, odd backends i on VLAN BACKEND_VID + i, even ones untagged,
+# so frames go tagged to tagged, tagged to untagged and back; addresses on
+# the VLAN sub-interfaces, whose MACs on the router are not their ports';
+# the client's VLAN routed through table TABLE by an iif rule, the only
+# table with the service route, so only a FIB asked with the
+# sub-interface's ifindex finds it).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
@@ -263,19 +265,50 @@ topo_up() { # VARIANT COLUMN
 
 # The device link i's addresses go on in namespace NS (in L3): the link
 # DEV itself, or in the vlan variant its VLAN sub-interface, made here.
+# There the client and the backends also drop (and count) the service's
+# TCP segments that reach them untagged: a datapath that forwarded one
+# without its VLAN's tag breaks that connection, and the counts say so
+# (a foreign tag the kernel drops itself, as for another host).
 l3_dev() { # NS DEV I
 	L3=$2
+	[ "$VARIANT" = vlan ] && [ $(($3 % 2)) = 0 ] && [ "$3" != 0 ] && return 0
 	[ "$VARIANT" = vlan ] || return 0
-	local vid=$CLIENT_VID
-	[ "$3" = 0 ] || vid=$((BACKEND_VID + $3))
+	local vid=$CLIENT_VID port=sport mac=()
+	[ "$3" = 0 ] || { vid=$((BACKEND_VID + $3)); port=dport; }
+	[ "$1" = "$R" ] && mac=(address "02:f1:00:00:00:0$3")
 	L3=$2.$vid
-	ip -n "$1" link add link "$2" name "$L3" type vlan id $vid &&
-		ip -n "$1" link set "$2" up && ip -n "$1" link set "$L3" up
+	ip -n "$1" link add link "$2" name "$L3" "${mac[@]}" type vlan id $vid &&
+		ip -n "$1" link set "$2" up && ip -n "$1" link set "$L3" up || return 1
+	[ "$1" = "$R" ] && return 0
+	nsx "$1" nft -f - <<-EOF
+		table inet fpvlan {
+			chain in {
+				type filter hook input priority 0;
+				iifname "$2" tcp $port $PORT counter drop
+			}
+		}
+	EOF
+}
+
+# The vlan variant: service segments that reached an end host on a VLAN
+# untagged (an untagged backend's frames with a tag the kernel drops).
+untagged_count() {
+	local ns n=0 c
+	for ns in "$C" $(for i in $(seq 1 2 $NBACKENDS); do echo "$ID-b$i"; done); do
+		c=$(nsx "$ns" nft list table inet fpvlan 2>/dev/null |
+			awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+		n=$((n + ${c:-0}))
+	done
+	echo $n
 }
 
 # The router's device towards backend i: its link, or its VLAN.
 backend_dev() {
-	if [ "$VARIANT" = vlan ]; then echo "rb$1.$((BACKEND_VID + $1))"; else echo "rb$1"; fi
+	if [ "$VARIANT" = vlan ] && [ $(($1 % 2)) = 1 ]; then
+		echo "rb$1.$((BACKEND_VID + $1))"
+	else
+		echo "rb$1"
+	fi
 }
 
 # Point the service route (IPv4 and IPv6) at these backends.
@@ -727,6 +760,8 @@ run_one() { # SCEN COL
 			step=finished
 	} 2>>"$RUNDIR/errors"
 	[ "$step" = finished ] || echo "  $scen/$col: failed at step '$step'" >&2
+	local untagged=
+	[ "$variant" = vlan ] && untagged=$(untagged_count)
 	{
 		ip -n "$R" route show $SVC4
 		ip -n "$R" -6 route show $SVC6
@@ -768,6 +803,11 @@ run_one() { # SCEN COL
 		[ "$followed" = ok ] && ok=1
 		verdict $ok "$scen/$col: flowpind followed the change (${followed:-not checked})"
 	fi
+	if [ "$variant" = vlan ]; then
+		local ok=0
+		[ "$untagged" = 0 ] && ok=1
+		verdict $ok "$scen/$col: ${untagged:-?} service segments reached the client or a backend untagged (none)"
+	fi
 	if [ "$col" != kernel ] && [ "$variant" = vlan ]; then
 		# the tagged traffic was flowpin's: forwarded, none passed as
 		# a VLAN it did not know (but those of the moment between
@@ -794,8 +834,8 @@ run_one() { # SCEN COL
 		# no -m: each port says the mode it got, and on veth that is tc
 		local ok=0 n_tc
 		local why="a veth"
-		[ "$variant" = vlan ] && why="a VLAN is on it"
-		n_tc=$(grep -c " in tc mode (auto: $why" "$RUNDIR/flowpind.log" 2>/dev/null)
+		[ "$variant" = vlan ] && why="a veth\|a VLAN is on it"
+		n_tc=$(grep -c " in tc mode (auto: \($why\)" "$RUNDIR/flowpind.log" 2>/dev/null)
 		[ "${n_tc:-0}" -ge $((NBACKENDS + 1)) ] &&
 			! grep -q " in native mode\| in skb mode" "$RUNDIR/flowpind.log" && ok=1
 		verdict $ok "$scen/$col: flowpind says tc mode (auto: $why) for each of $((NBACKENDS + 1)) ports (${n_tc:-0} lines)"
