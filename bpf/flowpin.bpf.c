@@ -93,15 +93,25 @@ static __always_inline bool addr_eq(const __be32 *a, const __be32 *b)
 /*
  * Is the frame addressed to its L3 ingress (the port, or the VLAN
  * sub-interface of its tag)? Unknown: no. When it is, the flow's keys take
- * that device's L3 domain (VRF).
+ * that device's L3 domain (VRF). A frame a bond's member received, where
+ * XDP runs with the member's ifindex, is the bond's (bond_members): looked
+ * up only when the ingress is no port of its own.
  */
 static __always_inline bool for_this_port(struct packet *pkt)
 {
-	__u32 ifindex = pkt->l3_ifindex;
+	__u32 ifindex = pkt->l3_ifindex, *bond;
 	const struct port_mac *p = bpf_map_lookup_elem(&port_macs, &ifindex);
 
-	if (!p)
-		return false;
+	if (!p) {
+		bond = bpf_map_lookup_elem(&bond_members, &ifindex);
+		if (!bond)
+			return false;
+		ifindex = *bond;
+		p = bpf_map_lookup_elem(&port_macs, &ifindex);
+		if (!p)
+			return false;
+		pkt->l3_ifindex = ifindex;
+	}
 	for (int i = 0; i < FP_ETH_ALEN; i++)
 		if (p->mac[i] != pkt->eth->h_dest[i])
 			return false;
@@ -1030,14 +1040,14 @@ static __always_inline int too_big_reply(const struct hook *h,
 	__u32 len = sizeof(struct ethhdr) +
 		    (v6 ? TOO_BIG_QUOTE6 : TOO_BIG_QUOTE4);
 	struct too_big_src s = {};
-	__u32 port = h->ifindex;
+	__u32 port = pkt->l3_ifindex; /* back the way it came: a bond, a VLAN */
 	bool partial = false;
 	void *data, *end;
 	__s64 sum;
 
 	if (pkt->l3_len < len - sizeof(struct ethhdr))
 		goto drop; /* a path MTU under 548: nothing to quote that much */
-	if (!bpf_map_lookup_elem(&tx_ports, &port))
+	if (!can_send(h, port))
 		goto drop;
 	if (h->skb) {
 		struct __sk_buff *skb = h->ctx;

@@ -75,6 +75,14 @@ struct {
 	__type(value, __u32);
 } vlan_rx SEC(".maps");
 
+/* A bond's members -> the bond (flowpin.h). Written by the control plane. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_BOND_MEMBERS);
+	__type(key, __u32);
+	__type(value, __u32);
+} bond_members SEC(".maps");
+
 /* Sub-interfaces tc sends to, -> their port. Written by the control plane. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

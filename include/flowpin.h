@@ -319,6 +319,12 @@ struct port_mac {
  * port's. XDP sends to tx_ports only. Both written by flowpind.
  */
 #define FP_MAX_VLANS 4096
+/*
+ * bond_members map: a bond's members, whose received frames XDP sees with
+ * the member's ifindex (the bond puts its program on each), -> the bond's
+ * ifindex, the port. Written by flowpind.
+ */
+#define FP_MAX_BOND_MEMBERS 1024
 struct vlan_key {
 	__u32 ifindex;
 	__be16 proto;

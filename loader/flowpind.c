@@ -31,6 +31,7 @@
 #include "bypass.h"
 #include "settings.h"
 #include "model.h"
+#include "port_bonds.h"
 #include "port_vlans.h"
 #include "nexthop_table.h"
 #include "route_epoch.h"
@@ -225,7 +226,7 @@ static const char *const state_names[] = {
  * A port whose MAC changed receives frames for the new one; a port moved
  * into or out of a VRF keys its flows with the new domain. A port whose
  * device was deleted is attached again when a device of its name appears.
- * Then the ports' VLAN devices, into the datapath's maps.
+ * Then the ports' VLAN devices and bond members, into the datapath's maps.
  */
 static void sync_ports(struct daemon *d)
 {
@@ -271,6 +272,7 @@ static void sync_ports(struct daemon *d)
 				l3dom, l3dom ? " (a VRF)" : " (none)");
 	}
 	port_vlans_sync(&d->dp, &d->model);
+	port_bonds_sync(&d->dp, &d->model);
 }
 
 /*

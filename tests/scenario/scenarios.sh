@@ -195,10 +195,14 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # the VLAN sub-interfaces, whose MACs on the router are not their ports';
 # the client's VLAN routed through table TABLE by an iif rule, the only
 # table with the service route, so only a FIB asked with the
-# sub-interface's ifindex finds it).
+# sub-interface's ifindex finds it), bond (each backend's link a pair of
+# veth pairs, each end's two in an active-backup bond: b0 in the backend,
+# rbI on the router, flowpind's port; the native column's offloads in
+# every column, since auto gives a bond native XDP).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
+	[ "$variant" = bond ] && offloads=$(veth_offloads native)
 	for ns in "$C" "$R" $(for i in $(seq $NBACKENDS); do echo "$ID-b$i"; done); do
 		ip netns add "$ns" || return 1
 		NSES+=("$ns")
@@ -230,7 +234,7 @@ topo_up() { # VARIANT COLUMN
 	} >"$TMP/router.batch"
 	for i in $(seq $NBACKENDS); do
 		ns=$ID-b$i
-		ip link add "rb$i" netns "$R" type veth peer name b0 netns "$ns" || return 1
+		backend_link "$i" "$ns" "$offloads" || return 1
 		l3_dev "$ns" b0 "$i" || return 1
 		ip -n "$ns" -batch - <<-EOF || return 1
 			link set lo up
@@ -248,9 +252,6 @@ topo_up() { # VARIANT COLUMN
 			echo "addr add 10.99.$i.1/24 dev $L3"
 			echo "addr add fd99:0:0:$i::1/64 dev $L3 nodad"
 		} >>"$TMP/router.batch"
-		if [ -n "$offloads" ]; then
-			nsx "$ns" ethtool -K b0 $offloads >/dev/null || return 1
-		fi
 	done
 	if [ -n "$offloads" ]; then
 		nsx "$C" ethtool -K c0 $offloads >/dev/null || return 1
@@ -261,6 +262,28 @@ topo_up() { # VARIANT COLUMN
 		frr_router_start || return 1
 	fi
 	route_set 1 2 3 4
+}
+
+# Backend i's link: rbI on the router, b0 in NS. A veth pair, with
+# OFFLOADS on b0; in the bond variant two (rbIa-b0a active, rbIb-b0b),
+# each end's pair in an active-backup bond of that name, OFFLOADS on
+# b0a and b0b.
+backend_link() { # I NS OFFLOADS
+	local s
+	if [ "$VARIANT" != bond ]; then
+		ip link add "rb$1" netns "$R" type veth peer name b0 netns "$2" || return 1
+		[ -z "$3" ] || nsx "$2" ethtool -K b0 $3 >/dev/null
+		return
+	fi
+	ip -n "$R" link add "rb$1" type bond mode active-backup miimon 50 &&
+		ip -n "$2" link add b0 type bond mode active-backup miimon 50 || return 1
+	for s in a b; do
+		ip link add "rb$1$s" netns "$R" type veth peer name "b0$s" netns "$2" &&
+			ip -n "$R" link set "rb$1$s" master "rb$1" &&
+			ip -n "$2" link set "b0$s" master b0 &&
+			ip -n "$R" link set "rb$1$s" up && ip -n "$2" link set "b0$s" up || return 1
+		[ -z "$3" ] || nsx "$2" ethtool -K "b0$s" $3 >/dev/null || return 1
+	done
 }
 
 # The device link i's addresses go on in namespace NS (in L3): the link
@@ -452,6 +475,8 @@ bgp-repin   bgp             repin  withdraw  withdrawn some    BGP: $WITHDRAWN's
 bgp-dead    bgp             drain  dead      withdrawn some    BGP: $WITHDRAWN's link goes down
 frr-restart bgp             drain  frr-restart zero    some    FRR stops (routes gone), b5 up, FRR back
 nhg-churn   bgp             drain  churn     zero      zero    BGP: $WITHDRAWN's sessions flap 20 times in 10 s
+bond-add    bond            drain  add       zero      some    bonds to the backends: 5th backend added
+bond-member bond            drain  member    zero      zero    bonds: each one's active member goes down
 vlan-add    vlan            drain  add       zero      some    VLAN trunks (iif rule): 5th backend added
 vlan-drain  vlan            drain  withdraw  zero      some    VLAN trunks: $WITHDRAWN withdrawn, drain
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
@@ -524,6 +549,14 @@ change() { # CHANGE COLUMN
 			ip -n "$ID-$WITHDRAWN" link set b0 mtu $SMALL_MTU
 		;;
 	mac) mac_change ;;
+	member)
+		# every bond fails over to its other member (miimon), at both
+		# ends; the next hops stay the bonds
+		for i in $(seq $NBACKENDS); do
+			ip -n "$R" link set "rb${i}a" down || return 1
+		done
+		sleep 0.5
+		;;
 	hitless)
 		if [ "$col" != kernel ]; then
 			kill -HUP "$DAEMON_PID" || return 1
@@ -733,7 +766,7 @@ run_one() { # SCEN COL
 	local spread_fails=0
 	case $chg in
 	withdraw | mtu | dead) expect="1 3 4" excluded=${WITHDRAWN#b} ;;
-	mac | churn) expect="1 2 3 4" excluded=5 ;;
+	mac | churn | member) expect="1 2 3 4" excluded=5 ;;
 	blackhole | unreachable | prohibit | rule)
 		expect= excluded="1 2 3 4 5" spread_fails=$SPREAD ;;
 	*) expect="1 2 3 4 5" excluded= ;;
@@ -808,15 +841,15 @@ run_one() { # SCEN COL
 		[ "$untagged" = 0 ] && ok=1
 		verdict $ok "$scen/$col: ${untagged:-?} service segments reached the client or a backend untagged (none)"
 	fi
-	if [ "$col" != kernel ] && [ "$variant" = vlan ]; then
-		# the tagged traffic was flowpin's: forwarded, none passed as
-		# a VLAN it did not know (but those of the moment between
-		# attaching and writing vlan_rx)
+	if [ "$col" != kernel ] && { [ "$variant" = vlan ] || [ "$variant" = bond ]; }; then
+		# the traffic was flowpin's: forwarded; in the vlan variant
+		# none passed as a VLAN it did not know (but those of the
+		# moment between attaching and writing vlan_rx)
 		local ok=0 fwd passed
 		fwd=$(awk '$1 == "forwarded" { print $2 }' "$RUNDIR/flowpinctl-stats")
 		passed=$(awk '$1 == "pass_vlan" { print $2 }' "$RUNDIR/flowpinctl-stats")
 		[ "${fwd:-0}" -ge $((4 * CONNS)) ] 2>/dev/null && [ "${passed:-0}" -lt 10 ] && ok=1
-		verdict $ok "$scen/$col: flowpin forwarded ${fwd:-?} packets (at least $((4 * CONNS))), passed ${passed:-?} as pass_vlan (under 10: frames before the first sync)"
+		verdict $ok "$scen/$col: flowpin forwarded ${fwd:-?} packets (at least $((4 * CONNS))), passed ${passed:-0} as pass_vlan (under 10: frames before the first sync)"
 	fi
 	if [ "$chg" = frr-restart ]; then
 		# pinned flows keep going while the routing daemon is away; the
@@ -830,7 +863,14 @@ run_one() { # SCEN COL
 		GAP_SEEN[$col]=$GAP
 		GAP=
 	fi
-	if [ "$col" = auto ]; then
+	if [ "$col" = auto ] && [ "$variant" = bond ]; then
+		# no -m: native XDP on each bond (its members have it), tc on r0
+		local ok=0 n_native
+		n_native=$(grep -c "attached rb[0-9] in native mode (auto: the driver has native XDP)" "$RUNDIR/flowpind.log" 2>/dev/null)
+		[ "${n_native:-0}" -ge $NBACKENDS ] &&
+			grep -q "attached r0 in tc mode (auto: a veth)" "$RUNDIR/flowpind.log" && ok=1
+		verdict $ok "$scen/$col: flowpind says native mode for each of $NBACKENDS bonds (${n_native:-0} lines), tc for r0"
+	elif [ "$col" = auto ]; then
 		# no -m: each port says the mode it got, and on veth that is tc
 		local ok=0 n_tc
 		local why="a veth"
@@ -931,31 +971,38 @@ elif [ ! -x "$FLOWPIND" ]; then
 	exit 1
 fi
 
-# Can this kernel make VLAN devices (8021q)? Asked in a namespace of its own.
-vlans_here() {
+# Can this kernel make devices of the kind a variant needs (VLAN: 8021q,
+# bond: bonding)? Asked in a namespace of its own.
+kind_here() { # vlan | bond
 	local ns=$ID-probe rc
 	ip netns add "$ns" || return 1
 	ip -n "$ns" link add d0 type veth peer name d1 &&
-		ip -n "$ns" link add link d0 name d0.5 type vlan id 5 2>/dev/null
+		if [ "$1" = vlan ]; then
+			ip -n "$ns" link add link d0 name d0.5 type vlan id 5 2>/dev/null
+		else
+			ip -n "$ns" link add b0 type bond 2>/dev/null
+		fi
 	rc=$?
 	ip netns del "$ns"
 	return $rc
 }
 SKIPPED=0 SKIP_WHY=
-VLANS=unknown
+declare -A KIND_HERE
 
 start=$SECONDS
 echo "scenarios: $CONNS connections per family, topology prefix $ID"
 for scen in $SCENARIOS; do
 	read -r variant _ chg _ <<<"$(spec "$scen")"
-	if [ "$variant" = vlan ]; then
-		[ "$VLANS" = unknown ] && { vlans_here && VLANS=yes || VLANS=no; }
-		if [ "$VLANS" = no ] && [ "${LINK_KINDS_REQUIRED:-0}" = 1 ]; then
-			verdict 0 "$scen: this kernel makes no VLAN devices (8021q), which LINK_KINDS_REQUIRED asks for"
+	if [ "$variant" = vlan ] || [ "$variant" = bond ]; then
+		[ -n "${KIND_HERE[$variant]:-}" ] ||
+			{ kind_here "$variant" && KIND_HERE[$variant]=yes || KIND_HERE[$variant]=no; }
+		if [ "${KIND_HERE[$variant]}" = no ] && [ "${LINK_KINDS_REQUIRED:-0}" = 1 ]; then
+			verdict 0 "$scen: this kernel makes no $variant devices, which LINK_KINDS_REQUIRED asks for"
 			continue
-		elif [ "$VLANS" = no ]; then
-			echo "skipped: scenarios $scen: this kernel makes no VLAN devices (8021q); the kernel matrix runs it"
-			SKIPPED=$((SKIPPED + 1)) SKIP_WHY=" (no VLAN devices in this kernel: $scen)"
+		elif [ "${KIND_HERE[$variant]}" = no ]; then
+			echo "skipped: scenarios $scen: this kernel makes no $variant devices; the kernel matrix runs it"
+			SKIPPED=$((SKIPPED + 1))
+			SKIP_WHY=" (no ${!KIND_HERE[*]} devices in this kernel)"
 			continue
 		fi
 	fi
