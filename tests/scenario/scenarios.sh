@@ -195,9 +195,9 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # the VLAN sub-interfaces, whose MACs on the router are not their ports';
 # the client's VLAN routed through table TABLE by an iif rule, the only
 # table with the service route, so only a FIB asked with the
-# sub-interface's ifindex finds it), bond (each backend's link a pair of
-# veth pairs, each end's two in an active-backup bond: b0 in the backend,
-# rbI on the router, flowpind's port; the native column's offloads in
+# sub-interface's ifindex finds it), bond (every link a pair of veth
+# pairs, each end's two in an active-backup bond: c0, b0 at the ends, r0,
+# rbI on the router, flowpind's ports; the native column's offloads in
 # every column, since auto gives a bond native XDP).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
@@ -215,7 +215,7 @@ topo_up() { # VARIANT COLUMN
 		net.ipv6.fib_multipath_hash_policy=1 || return 1
 
 	VARIANT=$variant
-	ip link add c0 netns "$C" type veth peer name r0 netns "$R" || return 1
+	link_add r0 "$C" c0 "$offloads" || return 1
 	l3_dev "$C" c0 0 || return 1
 	ip -n "$C" -batch - <<-EOF || return 1
 		link set lo up
@@ -234,7 +234,7 @@ topo_up() { # VARIANT COLUMN
 	} >"$TMP/router.batch"
 	for i in $(seq $NBACKENDS); do
 		ns=$ID-b$i
-		backend_link "$i" "$ns" "$offloads" || return 1
+		link_add "rb$i" "$ns" b0 "$offloads" || return 1
 		l3_dev "$ns" b0 "$i" || return 1
 		ip -n "$ns" -batch - <<-EOF || return 1
 			link set lo up
@@ -253,9 +253,6 @@ topo_up() { # VARIANT COLUMN
 			echo "addr add fd99:0:0:$i::1/64 dev $L3 nodad"
 		} >>"$TMP/router.batch"
 	done
-	if [ -n "$offloads" ]; then
-		nsx "$C" ethtool -K c0 $offloads >/dev/null || return 1
-	fi
 	ip -n "$R" -batch "$TMP/router.batch" || return 1
 	NH_MADE=" "
 	if [ "$variant" = bgp ]; then
@@ -264,25 +261,25 @@ topo_up() { # VARIANT COLUMN
 	route_set 1 2 3 4
 }
 
-# Backend i's link: rbI on the router, b0 in NS. A veth pair, with
-# OFFLOADS on b0; in the bond variant two (rbIa-b0a active, rbIb-b0b),
-# each end's pair in an active-backup bond of that name, OFFLOADS on
-# b0a and b0b.
-backend_link() { # I NS OFFLOADS
+# A link from the router's device RDEV to device DEV in namespace NS: a
+# veth pair, with OFFLOADS on DEV; in the bond variant two (RDEVa-DEVa
+# active, RDEVb-DEVb), each end's pair in an active-backup bond of that
+# name, OFFLOADS on DEVa and DEVb.
+link_add() { # RDEV NS DEV OFFLOADS
 	local s
 	if [ "$VARIANT" != bond ]; then
-		ip link add "rb$1" netns "$R" type veth peer name b0 netns "$2" || return 1
-		[ -z "$3" ] || nsx "$2" ethtool -K b0 $3 >/dev/null
+		ip link add "$1" netns "$R" type veth peer name "$3" netns "$2" || return 1
+		[ -z "$4" ] || nsx "$2" ethtool -K "$3" $4 >/dev/null
 		return
 	fi
-	ip -n "$R" link add "rb$1" type bond mode active-backup miimon 50 &&
-		ip -n "$2" link add b0 type bond mode active-backup miimon 50 || return 1
+	ip -n "$R" link add "$1" type bond mode active-backup miimon 50 &&
+		ip -n "$2" link add "$3" type bond mode active-backup miimon 50 || return 1
 	for s in a b; do
-		ip link add "rb$1$s" netns "$R" type veth peer name "b0$s" netns "$2" &&
-			ip -n "$R" link set "rb$1$s" master "rb$1" &&
-			ip -n "$2" link set "b0$s" master b0 &&
-			ip -n "$R" link set "rb$1$s" up && ip -n "$2" link set "b0$s" up || return 1
-		[ -z "$3" ] || nsx "$2" ethtool -K "b0$s" $3 >/dev/null || return 1
+		ip link add "$1$s" netns "$R" type veth peer name "$3$s" netns "$2" &&
+			ip -n "$R" link set "$1$s" master "$1" &&
+			ip -n "$2" link set "$3$s" master "$3" &&
+			ip -n "$R" link set "$1$s" up && ip -n "$2" link set "$3$s" up || return 1
+		[ -z "$4" ] || nsx "$2" ethtool -K "$3$s" $4 >/dev/null || return 1
 	done
 }
 
@@ -555,6 +552,7 @@ change() { # CHANGE COLUMN
 		for i in $(seq $NBACKENDS); do
 			ip -n "$R" link set "rb${i}a" down || return 1
 		done
+		ip -n "$R" link set r0a down || return 1
 		sleep 0.5
 		;;
 	hitless)
@@ -864,12 +862,11 @@ run_one() { # SCEN COL
 		GAP=
 	fi
 	if [ "$col" = auto ] && [ "$variant" = bond ]; then
-		# no -m: native XDP on each bond (its members have it), tc on r0
+		# no -m: native XDP on each bond (its members have it)
 		local ok=0 n_native
-		n_native=$(grep -c "attached rb[0-9] in native mode (auto: the driver has native XDP)" "$RUNDIR/flowpind.log" 2>/dev/null)
-		[ "${n_native:-0}" -ge $NBACKENDS ] &&
-			grep -q "attached r0 in tc mode (auto: a veth)" "$RUNDIR/flowpind.log" && ok=1
-		verdict $ok "$scen/$col: flowpind says native mode for each of $NBACKENDS bonds (${n_native:-0} lines), tc for r0"
+		n_native=$(grep -c "attached r[0b][0-9]* in native mode (auto: the driver has native XDP)" "$RUNDIR/flowpind.log" 2>/dev/null)
+		[ "${n_native:-0}" -ge $((NBACKENDS + 1)) ] && ok=1
+		verdict $ok "$scen/$col: flowpind says native mode for each of $((NBACKENDS + 1)) bonds (${n_native:-0} lines)"
 	elif [ "$col" = auto ]; then
 		# no -m: each port says the mode it got, and on veth that is tc
 		local ok=0 n_tc
