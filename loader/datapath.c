@@ -14,6 +14,7 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if_arp.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -344,7 +345,12 @@ static int port_routed(const struct port *p)
 		master = link_read(&links, master_id, "the master of ", p->name);
 	if (!link || (master_id && !master))
 		err = -ENODEV;
-	else if (master && strcmp(master->kind, "vrf")) {
+	else if (link->type != ARPHRD_ETHER) {
+		pr_warn("%s is a device without Ethernet headers (%s): flowpin forwards Ethernet frames, and the kernel keeps routing what comes in on %s\n",
+			p->name, link->kind[0] ? link->kind : "an IP tunnel, say",
+			p->name);
+		err = -EINVAL;
+	} else if (master && strcmp(master->kind, "vrf")) {
 		if (!strcmp(master->kind, "bond") || !strcmp(master->kind, "team") ||
 		    !strcmp(master->kind, "bridge"))
 			pr_warn("%s is a port of %s: the kernel routes its packets as %s's; give flowpind %s instead\n",

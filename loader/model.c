@@ -348,6 +348,7 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 		m->stale |= link_has_nhobj(m, ifi->ifi_index);
 	l->admin_up = ifi->ifi_flags & IFF_UP;
 	l->ifindex = ifi->ifi_index;
+	l->type = ifi->ifi_type;
 	l->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
 	l->master = 0;
 	l->lower = 0;

@@ -22,6 +22,7 @@ struct model_link {
 	char kind[16]; /* IFLA_INFO_KIND ("vrf", "bond", ...); "": none (a NIC) */
 	__u32 mtu;     /* IFLA_MTU */
 	__u32 lower;   /* IFLA_LINK of a VLAN device, in this namespace; 0: none */
+	__u16 type;    /* ifi_type: ARPHRD_ETHER, or a device without Ethernet headers */
 	__u16 vlan_id; /* a VLAN device's IFLA_VLAN_ID */
 	__be16 vlan_proto; /* ... and IFLA_VLAN_PROTOCOL (802.1Q, 802.1ad) */
 };
