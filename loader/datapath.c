@@ -331,26 +331,32 @@ static const struct model_link *link_read(struct model *links, __u32 ifindex,
  */
 static int port_routed(const struct port *p)
 {
-	const struct model_link *link, *master = NULL;
+	const struct model_link *link, *master;
 	struct model links;
 	int master_id, err = 0;
 
 	if (model_init(&links))
 		return -ENOMEM;
 	link = link_read(&links, p->ifindex, "the link of ", p->name);
-	/* Reading the master may move the model's links: keep its index,
-	 * not the pointer. */
-	master_id = link ? link->master : 0;
-	if (master_id)
-		master = link_read(&links, master_id, "the master of ", p->name);
-	if (!link || (master_id && !master))
+	if (!link) {
 		err = -ENODEV;
-	else if (link->type != ARPHRD_ETHER) {
+		goto out;
+	}
+	if (link->type != ARPHRD_ETHER) {
 		pr_warn("%s is a device without Ethernet headers (%s): flowpin forwards Ethernet frames, and the kernel keeps routing what comes in on %s\n",
 			p->name, link->kind[0] ? link->kind : "an IP tunnel, say",
 			p->name);
 		err = -EINVAL;
-	} else if (master && strcmp(master->kind, "vrf")) {
+		goto out;
+	}
+	/* reading the master may move the model's links: link is not used after */
+	master_id = link->master;
+	if (!master_id)
+		goto out;
+	master = link_read(&links, master_id, "the master of ", p->name);
+	if (!master) {
+		err = -ENODEV;
+	} else if (strcmp(master->kind, "vrf")) {
 		if (!strcmp(master->kind, "bond") || !strcmp(master->kind, "team") ||
 		    !strcmp(master->kind, "bridge"))
 			pr_warn("%s is a port of %s: the kernel routes its packets as %s's; give flowpind %s instead\n",
@@ -362,6 +368,7 @@ static int port_routed(const struct port *p)
 				master->name);
 		err = -EINVAL;
 	}
+out:
 	model_free(&links);
 	return err;
 }
