@@ -737,6 +737,14 @@ static void rejects_stop_pinned_flows(void **state)
 
 		snprintf(cmd, sizeof(cmd), rejects[r].add, svc);
 		assert_int_equal(sh("%s %s", ip, cmd), 0);
+		/*
+		 * An IPv6 address's local route comes from addrconf's work
+		 * queue, after the command returned: wait for the FIB to say
+		 * local (2 s at most)
+		 */
+		if (!strncmp(rejects[r].add, "addr", 4))
+			assert_int_equal(sh("for i in $(seq 200); do %s route get %s | grep -q '^local' && exit 0; sleep 0.01; done; exit 1",
+					    ip, svc), 0);
 		/* the epoch stands: no FIB lookup, the pin holds */
 		before = stat_of(&st->fx, FP_STAT_RECHECK);
 		assert_int_equal(send_spec(&st->fx, &s, 0), e);
