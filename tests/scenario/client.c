@@ -13,6 +13,8 @@
  *     -> check TAG total=N same=S broken=B b1=BROKEN/OF b2=...
  *   spread TAG ADDR PORT N    open N new connections, count backends, close
  *     -> spread TAG ok=N fail=F b1=C1 ...
+ *   close TAG                 close every connection of TAG
+ *     -> close TAG closed=N
  *   bulk TAG BYTES TIMEOUT_MS on every connection of TAG at once, send BYTES
  *                             bytes and read them back (the server echoes
  *                             them), then the backend's name: full-sized
@@ -427,6 +429,23 @@ out:
 	free(conn);
 }
 
+static void cmd_close(const char *tag)
+{
+	size_t kept = 0;
+	int closed = 0;
+
+	for (size_t i = 0; i < nconns; i++) {
+		if (strcmp(conns[i].tag, tag)) {
+			conns[kept++] = conns[i];
+			continue;
+		}
+		close(conns[i].fd);
+		closed++;
+	}
+	nconns = kept;
+	printf("close %s closed=%d\n", tag, closed);
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -456,6 +475,8 @@ int main(void)
 			cmd_check(tag, n);
 		else if (sscanf(line, "bulk %31s %ld %d", tag, &bytes, &n) == 3)
 			cmd_bulk(tag, bytes, n);
+		else if (sscanf(line, "close %31s", tag) == 1)
+			cmd_close(tag);
 		else if (!strncmp(line, "quit", 4))
 			break;
 		else
