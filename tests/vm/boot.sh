@@ -12,7 +12,8 @@
 # Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] [-c CPUS] KERNEL COMMAND...
 #   KERNEL is a release with /boot/vmlinuz-KERNEL and /lib/modules/KERNEL.
 #   CPUS: the guest's (default 2).
-# QEMU_ACCEL (default tcg) chooses the accelerator.
+# QEMU_ACCEL (default tcg,thread=multi: one host thread per guest CPU)
+# chooses the accelerator.
 set -u -o pipefail
 
 TIMEOUT=1500
@@ -136,8 +137,7 @@ chmod +x "$root/sbin/modprobe"
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$tmp/initrd" || exit 125
 
-accel=${QEMU_ACCEL:-tcg}
-[ "$accel" = tcg ] && accel=tcg,thread=multi
+accel=${QEMU_ACCEL:-tcg,thread=multi}
 # A kernel that dies while booting, before the command starts (seen once
 # under TCG: an int3 oops in early boot), is booted once more, said here;
 # once the command started, its result stands.
