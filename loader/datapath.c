@@ -90,8 +90,7 @@ static const char *mode_name(__u32 m)
 	}
 }
 
-/* The port's driver, as ethtool -i names it; "" when it cannot be read. */
-static void port_driver(const char *name, char *driver, size_t len)
+void port_driver(const char *name, char *driver, size_t len)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = {};
@@ -109,11 +108,12 @@ static void port_driver(const char *name, char *driver, size_t len)
 	close(fd);
 }
 
-#define DRIVER_LEN (sizeof(((struct ethtool_drvinfo *)0)->driver) + 1)
+_Static_assert(PORT_DRIVER_LEN == sizeof(((struct ethtool_drvinfo *)0)->driver) + 1,
+	       "PORT_DRIVER_LEN holds ethtool's driver name");
 
 static bool is_veth(const char *name)
 {
-	char driver[DRIVER_LEN];
+	char driver[PORT_DRIVER_LEN];
 
 	port_driver(name, driver, sizeof(driver));
 	return !strcmp(driver, "veth");
@@ -882,7 +882,7 @@ static const struct {
  */
 static __u32 auto_mode(const struct port *p, const char **why)
 {
-	char driver[DRIVER_LEN];
+	char driver[PORT_DRIVER_LEN];
 
 	port_driver(p->name, driver, sizeof(driver));
 	for (size_t i = 0; i < sizeof(auto_tc) / sizeof(auto_tc[0]); i++)
@@ -1002,12 +1002,12 @@ static int attach_port(struct datapath *dp, struct port *p)
 	return 0;
 }
 
-static bool is_port(const struct datapath *dp, __u32 ifindex)
+struct port *datapath_port(const struct datapath *dp, __u32 ifindex)
 {
 	for (int i = 0; i < dp->n_ports; i++)
-		if (dp->ports[i].ifindex == (int)ifindex)
-			return true;
-	return false;
+		if (!dp->ports[i].gone && dp->ports[i].ifindex == (int)ifindex)
+			return &dp->ports[i];
+	return NULL;
 }
 
 int datapath_set_port(struct datapath *dp, struct port *p, const __u8 *mac,
@@ -1086,7 +1086,7 @@ static int fill_tx_ports(struct datapath *dp)
 
 	/* ports of an earlier run that are not ours any more */
 	while (n_stale < FP_MAX_PORTS && !bpf_map_get_next_key(fd, prev, &key)) {
-		if (!is_port(dp, key))
+		if (!datapath_port(dp, key))
 			stale[n_stale++] = key;
 		prev = &key;
 	}

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <xdp/libxdp.h>
 
 #include "flowpin.h"
@@ -129,5 +130,12 @@ int datapath_move_epoch(struct datapath *dp, __u32 flags);
  */
 int datapath_set_port(struct datapath *dp, struct port *p, const __u8 *mac,
 		      __u32 l3dom);
+
+/* The port of this ifindex whose device is there (not gone), or NULL. */
+struct port *datapath_port(const struct datapath *dp, __u32 ifindex);
+
+/* A device's driver, as ethtool -i names it; "" when it cannot be read. */
+#define PORT_DRIVER_LEN 33 /* ethtool_drvinfo's driver, and a NUL */
+void port_driver(const char *name, char *driver, size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -65,6 +66,7 @@ struct daemon {
 	bool resync_due;      /* events were lost, or a dump failed: dump at the tick */
 	struct epoch_watch epochs; /* what moves the route epoch */
 	bool epoch_due;	      /* an event moved it: write it after the table */
+	bool links_due;	      /* a link changed: follow the ports again */
 	char *const *port_names;
 	int n_port_names;
 	const char *settings; /* --settings: read again on SIGHUP */
@@ -179,11 +181,7 @@ static bool serves(void *ctx, __u32 ifindex)
 {
 	const struct daemon *d = ctx;
 
-	for (int i = 0; i < d->dp.n_ports; i++)
-		if ((__u32)d->dp.ports[i].ifindex == ifindex &&
-		    !d->dp.ports[i].gone)
-			return true;
-	return false;
+	return datapath_port(&d->dp, ifindex);
 }
 
 static void warn_hash_policy(void)
@@ -230,6 +228,10 @@ static const char *const state_names[] = {
  */
 static void sync_ports(struct daemon *d)
 {
+	bool again = false; /* something failed: tried again at the next sync */
+
+	if (!d->links_due)
+		return; /* nothing of the ports changed: no map to read or write */
 	for (int i = 0; i < d->dp.n_ports; i++) {
 		struct port *p = &d->dp.ports[i];
 		const struct model_link *l = model_link(&d->model, p->ifindex);
@@ -253,26 +255,33 @@ static void sync_ports(struct daemon *d)
 			snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan->name : "");
 			old = p->ifindex;
 			if (datapath_port_back(&d->dp, p, l->ifindex,
-					       model_l3dom(&d->model, l->ifindex)))
-				p->ifindex = old; /* tried again at the next sync */
-			else
+					       model_l3dom(&d->model, l->ifindex))) {
+				p->ifindex = old;
+				again = true;
+			} else {
 				p->gone = false;
+			}
 			continue;
 		}
 		l3dom = model_l3dom(&d->model, p->ifindex);
 		new_mac = memcmp(l->mac, p->mac, FP_ETH_ALEN);
 		if (!new_mac && l3dom == p->l3dom)
 			continue;
-		if (datapath_set_port(&d->dp, p, l->mac, l3dom))
+		if (datapath_set_port(&d->dp, p, l->mac, l3dom)) {
+			again = true;
 			continue;
+		}
 		if (new_mac)
 			pr_info("port %s has a new MAC\n", p->name);
 		else
 			pr_info("port %s is now in L3 domain %u%s\n", p->name,
 				l3dom, l3dom ? " (a VRF)" : " (none)");
 	}
-	port_vlans_sync(&d->dp, &d->model);
-	port_bonds_sync(&d->dp, &d->model);
+	if (port_vlans_sync(&d->dp, &d->model))
+		again = true;
+	if (port_bonds_sync(&d->dp, &d->model))
+		again = true;
+	d->links_due = again;
 }
 
 /*
@@ -385,6 +394,8 @@ static int event_msg(const struct nlmsghdr *nlh, void *data)
 	struct daemon *d = data;
 
 	d->epoch_due |= epoch_watch_msg(&d->epochs, nlh);
+	d->links_due |= nlh->nlmsg_type == RTM_NEWLINK ||
+			nlh->nlmsg_type == RTM_DELLINK;
 	return apply_msg(nlh, &d->model);
 }
 
@@ -448,6 +459,7 @@ static int full_sync(struct daemon *d)
 			model_free(&d->model);
 			d->model = fresh;
 			d->epochs = epochs;
+			d->links_due = true;
 			d->status.synced_s = time(NULL);
 			pr_debug("full dump: %u routes through gateways in %.2f s\n",
 				 d->model.n_routes, mono_s() - t0);
@@ -1049,7 +1061,8 @@ int main(int argc, char **argv)
 	if (err)
 		goto err_rtnl;
 	d.attached = true;
-	sync_ports(&d); /* the ports' VLANs */
+	d.links_due = true;
+	sync_ports(&d); /* the ports' VLANs and bonds */
 	ports_import(&d);
 	pr_debug("attached in %.2f s\n", mono_s() - t0);
 

@@ -19,12 +19,7 @@ static bool is_bond_port(const struct datapath *dp, const struct model *m,
 {
 	const struct model_link *l = model_link(m, ifindex);
 
-	if (!l || strcmp(l->kind, "bond"))
-		return false;
-	for (int i = 0; i < dp->n_ports; i++)
-		if (!dp->ports[i].gone && dp->ports[i].ifindex == (int)ifindex)
-			return true;
-	return false;
+	return l && !strcmp(l->kind, "bond") && datapath_port(dp, ifindex);
 }
 
 int port_bonds_sync(struct datapath *dp, const struct model *m)

@@ -24,41 +24,34 @@
 #include "log.h"
 #include "port_vlans.h"
 
-static struct port *port_of(struct datapath *dp, __u32 ifindex)
-{
-	for (int i = 0; i < dp->n_ports; i++)
-		if (!dp->ports[i].gone && dp->ports[i].ifindex == (int)ifindex)
-			return &dp->ports[i];
-	return NULL;
-}
-
 const char *port_hides_tags(const char *name, char *buf, size_t len)
 {
 	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = {};
+	char driver[PORT_DRIVER_LEN];
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	const char *why = NULL;
+	bool rxvlan;
 
 	if (fd < 0)
 		return NULL;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_data = (void *)&ev;
-	if (!ioctl(fd, SIOCETHTOOL, &ifr) && (ev.data & ETH_FLAG_RXVLAN)) {
+	rxvlan = !ioctl(fd, SIOCETHTOOL, &ifr) && (ev.data & ETH_FLAG_RXVLAN);
+	close(fd);
+	if (rxvlan) {
 		snprintf(buf, len, "rx-vlan-offload on (ethtool -K %s rxvlan off)",
 			 name);
-		why = buf;
+		return buf;
 	}
-	ifr.ifr_data = (void *)&info;
-	if (!why && !ioctl(fd, SIOCETHTOOL, &ifr) && !strcmp(info.driver, "veth")) {
+	port_driver(name, driver, sizeof(driver));
+	if (!strcmp(driver, "veth")) {
 		/* a veth hands on its peer's tags as they were sent: outside
 		 * the frame when the peer's VLAN device offloaded them */
 		snprintf(buf, len, "%s is a veth, which receives tags outside the frame",
 			 name);
-		why = buf;
+		return buf;
 	}
-	close(fd);
-	return why;
+	return NULL;
 }
 
 const struct model_link *port_vlan_first(const struct model *m, int ifindex)
@@ -141,8 +134,35 @@ static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
  * tag is in the frame, parse_packet() passes them), unless the driver
  * hands them on with the tag outside the frame (port_hides_tags()): then
  * XDP cannot tell them from the port's own, and the port's frames all go
- * to the kernel (its port_macs entry goes) until the VLAN does.
+ * to the kernel (its port_macs entry goes) until the VLAN does. Any VLAN
+ * device counts, routed or not.
  */
+static void blind_sync(struct datapath *dp, const struct model *m)
+{
+	for (int i = 0; i < dp->n_ports; i++) {
+		struct port *p = &dp->ports[i];
+		const struct model_link *vlan;
+		const char *why = NULL;
+		char buf[96];
+
+		if (p->gone || !p->attached)
+			continue;
+		vlan = p->mode != FP_MODE_TC ? port_vlan_first(m, p->ifindex) : NULL;
+		if (vlan)
+			why = port_hides_tags(p->name, buf, sizeof(buf));
+		if (p->vlan_blind == !!why)
+			continue;
+		p->vlan_blind = why;
+		if (why)
+			pr_warn("VLAN %s is on %s, which runs XDP, and %s: XDP cannot tell its tagged frames from %s's own, so all of %s's traffic goes to the kernel; run flowpind on %s in tc mode\n",
+				vlan->name, p->name, why, p->name, p->name,
+				p->name);
+		else
+			pr_info("%s: no VLAN hides among its frames any more: flowpin forwards them again\n",
+				p->name);
+		datapath_set_port(dp, p, p->mac, p->l3dom);
+	}
+}
 
 /* Is this vlan_rx entry, or (key NULL) this sub-interface, one of want? */
 static bool wanted(const struct port_vlan *want, int n, __u32 ifindex,
@@ -184,7 +204,7 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 		if (!wanted(want, n_want, sub, NULL)) {
 			bpf_map_delete_elem(tx, &sub);
 			/* a port's own entry stays (the port was a VLAN before) */
-			if (!port_of(dp, sub))
+			if (!datapath_port(dp, sub))
 				bpf_map_delete_elem(macs, &sub);
 			continue;
 		}
@@ -194,9 +214,6 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 
 int port_vlans_sync(struct datapath *dp, const struct model *m)
 {
-	/* per port: a VLAN XDP cannot tell apart, and why (NULL: none) */
-	char blind_vlan[FP_MAX_PORTS][IF_NAMESIZE] = {}, why[FP_MAX_PORTS][96];
-	const char *blind[FP_MAX_PORTS] = {};
 	struct port_vlan *want;
 	int n_want = 0, err = 0;
 
@@ -205,18 +222,10 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 		return -ENOMEM;
 	for (int i = 0; i < m->n_links; i++) {
 		const struct model_link *l = &m->links[i];
-		struct port *p = l->lower ? port_of(dp, l->lower) : NULL;
+		struct port *p = l->lower ? datapath_port(dp, l->lower) : NULL;
 		struct port_vlan *v = &want[n_want];
-		int pi = p ? p - dp->ports : 0;
 
-		if (!p || !p->attached || pi >= FP_MAX_PORTS)
-			continue;
-		/* any VLAN device, routed or not, hides among XDP's frames */
-		if (p->mode != FP_MODE_TC && !blind[pi]) {
-			blind[pi] = port_hides_tags(p->name, why[pi], sizeof(why[pi]));
-			snprintf(blind_vlan[pi], IF_NAMESIZE, "%s", l->name);
-		}
-		if (!vlan_routed(m, l))
+		if (!p || !p->attached || !vlan_routed(m, l))
 			continue; /* its frames are the kernel's: pass_vlan */
 		v->ifindex = l->ifindex;
 		v->port = p->ifindex;
@@ -231,6 +240,7 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 		purge_earlier(dp, want, n_want);
 		dp->vlans_synced = true;
 	}
+	blind_sync(dp, m);
 	/* gone or changed: out first, so a reused key is never half old */
 	for (int i = 0; i < dp->n_vlans; i++) {
 		bool kept = false;
@@ -244,7 +254,7 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 			dp->vlans[i].name, dp->vlans[i].vid, dp->vlans[i].port);
 	}
 	for (int j = 0; j < n_want; j++) {
-		struct port *p = port_of(dp, want[j].port);
+		struct port *p = datapath_port(dp, want[j].port);
 		bool known = false;
 		int ret;
 
@@ -252,7 +262,7 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 			known = vlan_same(&dp->vlans[i], &want[j]);
 		if (known)
 			continue;
-		if (p->mode != FP_MODE_TC && !blind[p - dp->ports])
+		if (p->mode != FP_MODE_TC && !p->vlan_blind)
 			pr_warn("VLAN %s is on %s, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them\n",
 				want[j].name, p->name);
 		ret = vlan_write(dp, &want[j]);
@@ -271,21 +281,6 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 			want[j].name, want[j].vid,
 			want[j].proto == htons(ETH_P_8021AD) ? "802.1ad" : "802.1Q",
 			p->name, want[j].name);
-	}
-	for (int i = 0; i < dp->n_ports && i < FP_MAX_PORTS; i++) {
-		struct port *p = &dp->ports[i];
-
-		if (p->gone || p->vlan_blind == !!blind[i])
-			continue;
-		p->vlan_blind = blind[i];
-		if (blind[i])
-			pr_warn("VLAN %s is on %s, which runs XDP, and %s: XDP cannot tell its tagged frames from %s's own, so all of %s's traffic goes to the kernel; run flowpind on %s in tc mode\n",
-				blind_vlan[i], p->name, blind[i], p->name,
-				p->name, p->name);
-		else
-			pr_info("%s: no VLAN hides among its frames any more: flowpin forwards them again\n",
-				p->name);
-		datapath_set_port(dp, p, p->mac, p->l3dom);
 	}
 	free(dp->vlans);
 	dp->vlans = want;
