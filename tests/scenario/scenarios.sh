@@ -142,6 +142,12 @@ teardown() {
 		stop_pid "$p"
 	done
 	PIDS=()
+	# the virtio variant's NICs outlive the namespaces: nothing of
+	# flowpin's stays on them (a daemon that died keeps its hooks)
+	if [ "${VARIANT:-}" = virtio ]; then
+		ip -n "$R" link set r0 xdp off 2>/dev/null
+		tc -n "$R" qdisc del dev r0 clsact 2>/dev/null
+	fi
 	for ns in "${NSES[@]}"; do
 		# anything still running in our namespaces was started by us
 		for p in $(ip netns pids "$ns" 2>/dev/null); do
@@ -198,11 +204,14 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # sub-interface's ifindex finds it), bond (every link a pair of veth
 # pairs, each end's two in an active-backup bond: c0, b0 at the ends, r0,
 # rbI on the router, flowpind's ports; the native column's offloads in
-# every column, since auto gives a bond native XDP).
+# every column, since auto gives a bond native XDP), virtio (the client's
+# link is a real driver's: two virtio-net NICs of the VM wired together,
+# tests/vm/boot.sh -w, with a queue per CPU and their default offloads, r0
+# in the router and c0 in the client; the backends' veths as in bond).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
-	[ "$variant" = bond ] && offloads=$(veth_offloads native)
+	case $variant in bond | virtio) offloads=$(veth_offloads native) ;; esac
 	for ns in "$C" "$R" $(for i in $(seq $NBACKENDS); do echo "$ID-b$i"; done); do
 		ip netns add "$ns" || return 1
 		NSES+=("$ns")
@@ -267,6 +276,10 @@ topo_up() { # VARIANT COLUMN
 # name, OFFLOADS on DEVa and DEVb.
 link_add() { # RDEV NS DEV OFFLOADS
 	local s
+	if [ "$VARIANT" = virtio ] && [ "$1" = r0 ]; then
+		wire_plug "$WIRE_MAC1" "$R" r0 && wire_plug "$WIRE_MAC2" "$2" "$3"
+		return
+	fi
 	if [ "$VARIANT" != bond ]; then
 		ip link add "$1" netns "$R" type veth peer name "$3" netns "$2" || return 1
 		[ -z "$4" ] || nsx "$2" ethtool -K "$3" $4 >/dev/null
@@ -281,6 +294,27 @@ link_add() { # RDEV NS DEV OFFLOADS
 			ip -n "$R" link set "$1$s" up && ip -n "$2" link set "$3$s" up || return 1
 		[ -z "$4" ] || nsx "$2" ethtool -K "$3$s" $4 >/dev/null || return 1
 	done
+}
+
+# The virtio variant's NICs (tests/vm/boot.sh -w): the one with this MAC,
+# waited for in this namespace (a namespace's deletion hands its NICs back
+# a moment later), moved into NS as NAME.
+WIRE_MAC1=52:54:00:f1:00:01 WIRE_MAC2=52:54:00:f1:00:02
+wire_dev() { # MAC
+	local f
+	for f in /sys/class/net/*/address; do
+		[ "$(cat "$f" 2>/dev/null)" = "$1" ] && { basename "${f%/address}"; return 0; }
+	done
+	return 1
+}
+wire_plug() { # MAC NS NAME
+	local dev _try
+	for _try in $(seq 50); do
+		dev=$(wire_dev "$1") && break
+		sleep 0.1
+	done
+	[ -n "$dev" ] || { echo "no NIC with MAC $1 here" >&2; return 1; }
+	ip link set "$dev" netns "$2" && ip -n "$2" link set "$dev" name "$3"
 }
 
 # The device link i's addresses go on in namespace NS (in L3): the link
@@ -339,7 +373,7 @@ route_set() {
 		bgp_route_set "$@"
 		return
 		;;
-	multipath | table | vlan)
+	multipath | table | vlan | virtio)
 		for i in "$@"; do
 			hops4+=" nexthop via $(gw4 "$i") dev $(backend_dev "$i")"
 			hops6+=" nexthop via $(gw6 "$i") dev $(backend_dev "$i")"
@@ -476,6 +510,8 @@ bond-add    bond            drain  add       zero      some    bonds to the back
 bond-member bond            drain  member    zero      zero    bonds: each one's active member goes down
 vlan-add    vlan            drain  add       zero      some    VLAN trunks (iif rule): 5th backend added
 vlan-drain  vlan            drain  withdraw  zero      some    VLAN trunks: $WITHDRAWN withdrawn, drain
+virtio-add  virtio          drain  add       zero      some    virtio_net NICs, native XDP: 5th added
+virtio-drain virtio         drain  withdraw  zero      some    virtio_net NICs: $WITHDRAWN withdrawn, drain
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
 nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
 nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
@@ -812,8 +848,19 @@ run_one() { # SCEN COL
 			step=finished
 	} 2>>"$RUNDIR/errors"
 	[ "$step" = finished ] || echo "  $scen/$col: failed at step '$step'" >&2
-	local untagged=
+	local untagged= queues='' csum_errors=''
 	[ "$variant" = vlan ] && untagged=$(untagged_count)
+	if [ "$variant" = virtio ]; then
+		# r0's receive queues where XDP ran, of how many (6.1 names
+		# them rx_queue_N_, 6.12 rxN_); segments any end's TCP dropped
+		# for a bad checksum
+		queues=$(nsx "$R" ethtool -S r0 2>/dev/null |
+			awk '/^ *rx(_queue_)?[0-9]+_xdp_packets:/ { n++; if ($2 > 0) used++ }
+			     END { printf "%d/%d", used, n }')
+		csum_errors=$(for ns in "${NSES[@]}"; do
+			nsx "$ns" nstat -saz TcpInCsumErrors 2>/dev/null
+		done | awk '$1 == "TcpInCsumErrors" { n += $2 } END { print n + 0 }')
+	fi
 	{
 		ip -n "$R" route show $SVC4
 		ip -n "$R" -6 route show $SVC6
@@ -860,7 +907,20 @@ run_one() { # SCEN COL
 		[ "$untagged" = 0 ] && ok=1
 		verdict $ok "$scen/$col: ${untagged:-?} service segments reached the client or a backend untagged (none)"
 	fi
-	if [ "$col" != kernel ] && { [ "$variant" = vlan ] || [ "$variant" = bond ]; }; then
+	if [ "$variant" = virtio ] && [ "$col" != kernel ]; then
+		# RSS: the client's flows reach flowpin on every receive queue
+		# of r0 (one per CPU)
+		local ok=0
+		[ "${queues%/*}" -ge 2 ] 2>/dev/null && [ "${queues%/*}" = "${queues#*/}" ] && ok=1
+		verdict $ok "$scen/$col: r0's receive queues where XDP ran: ${queues:-?} (every one, at least 2)"
+	fi
+	if [ "$variant" = virtio ]; then
+		# no end got a segment with an unfinished checksum
+		local ok=0
+		[ "$csum_errors" = 0 ] && ok=1
+		verdict $ok "$scen/$col: ${csum_errors:-?} TCP segments dropped for a bad checksum (none)"
+	fi
+	if [ "$col" != kernel ] && { [ "$variant" = vlan ] || [ "$variant" = bond ] || [ "$variant" = virtio ]; }; then
 		# the traffic was flowpin's: forwarded; in the vlan variant
 		# none passed as a VLAN it did not know (but those of the
 		# moment between attaching and writing vlan_rx)
@@ -882,7 +942,14 @@ run_one() { # SCEN COL
 		GAP_SEEN[$col]=$GAP
 		GAP=
 	fi
-	if [ "$col" = auto ] && [ "$variant" = bond ]; then
+	if [ "$col" = auto ] && [ "$variant" = virtio ]; then
+		# no -m: native XDP on the virtio NIC, tc on the veths
+		local ok=0 n_tc
+		n_tc=$(grep -c "attached rb[0-9]* in tc mode (auto: a veth" "$RUNDIR/flowpind.log" 2>/dev/null)
+		grep -q "attached r0 in native mode (auto: the driver has native XDP)" "$RUNDIR/flowpind.log" &&
+			[ "${n_tc:-0}" -ge "$NBACKENDS" ] && ok=1
+		verdict $ok "$scen/$col: flowpind says native mode for r0 (virtio_net) and tc for $NBACKENDS veths (${n_tc:-0} lines)"
+	elif [ "$col" = auto ] && [ "$variant" = bond ]; then
 		# no -m: native XDP on each bond (its members have it)
 		local ok=0 n_native
 		n_native=$(grep -c "attached r[0b][0-9]* in native mode (auto: the driver has native XDP)" "$RUNDIR/flowpind.log" 2>/dev/null)
@@ -990,9 +1057,11 @@ elif [ ! -x "$FLOWPIND" ]; then
 fi
 
 # Can this kernel make devices of the kind a variant needs (VLAN: 8021q,
-# bond: bonding)? Asked in a namespace of its own.
-kind_here() { # vlan | bond
+# bond: bonding)? Asked in a namespace of its own. Virtio: are the wired
+# NICs here?
+kind_here() { # vlan | bond | virtio
 	local ns=$ID-probe rc
+	[ "$1" = virtio ] && { wire_dev $WIRE_MAC1 >/dev/null && wire_dev $WIRE_MAC2 >/dev/null; return; }
 	ip netns add "$ns" || return 1
 	ip -n "$ns" link add d0 type veth peer name d1 &&
 		if [ "$1" = vlan ]; then
@@ -1011,16 +1080,18 @@ start=$SECONDS
 echo "scenarios: $CONNS connections per family, topology prefix $ID"
 for scen in $SCENARIOS; do
 	read -r variant _ chg _ <<<"$(spec "$scen")"
-	if [ "$variant" = vlan ] || [ "$variant" = bond ]; then
+	if [ "$variant" = vlan ] || [ "$variant" = bond ] || [ "$variant" = virtio ]; then
 		[ -n "${KIND_HERE[$variant]:-}" ] ||
 			{ kind_here "$variant" && KIND_HERE[$variant]=yes || KIND_HERE[$variant]=no; }
+		missing="this kernel makes no $variant devices"
+		[ "$variant" = virtio ] && missing="no wired virtio NICs here (tests/vm/boot.sh -w)"
 		if [ "${KIND_HERE[$variant]}" = no ] && [ "${LINK_KINDS_REQUIRED:-0}" = 1 ]; then
-			verdict 0 "$scen: this kernel makes no $variant devices, which LINK_KINDS_REQUIRED asks for"
+			verdict 0 "$scen: $missing, which LINK_KINDS_REQUIRED asks for"
 			continue
 		elif [ "${KIND_HERE[$variant]}" = no ]; then
-			echo "skipped: scenarios $scen: this kernel makes no $variant devices; the kernel matrix runs it"
+			echo "skipped: scenarios $scen: $missing; the kernel matrix runs it"
 			SKIPPED=$((SKIPPED + 1))
-			SKIP_WHY=" (no ${!KIND_HERE[*]} devices in this kernel)"
+			SKIP_WHY=" (devices not here: ${!KIND_HERE[*]})"
 			continue
 		fi
 	fi

@@ -9,9 +9,14 @@
 # what the command prints; exits with its status
 # (124 when the guest ran out of time, 125 when it never ran the command).
 #
-# Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] [-c CPUS] KERNEL COMMAND...
+# Usage: tests/vm/boot.sh [-t SECONDS] [-m MIB] [-c CPUS] [-w] KERNEL COMMAND...
 #   KERNEL is a release with /boot/vmlinuz-KERNEL and /lib/modules/KERNEL.
 #   CPUS: the guest's (default 2).
+#   -w: two virtio-net NICs in the guest, MACs 52:54:00:f1:00:01 and :02,
+#   wired to each other like a cable, with two queue pairs per guest CPU
+#   (one for the stack, one for XDP's transmits): two multiqueue taps in a
+#   bridge, in a network namespace of their own that lives as long as the
+#   guest (root only).
 # QEMU_ACCEL (default tcg,thread=multi: one host thread per guest CPU)
 # chooses the accelerator.
 set -u -o pipefail
@@ -19,12 +24,14 @@ set -u -o pipefail
 TIMEOUT=1500
 MEM=3072
 CPUS=2
+WIRE=0
 usage() {
 	sed -n '/^# Usage:/,/^# QEMU_ACCEL/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
-while getopts t:m:c:h opt; do
+while getopts t:m:c:wh opt; do
 	case $opt in
+	w) WIRE=1 ;;
 	t) TIMEOUT=$OPTARG ;;
 	m) MEM=$OPTARG ;;
 	c) CPUS=$OPTARG ;;
@@ -46,7 +53,35 @@ for tool in qemu-system-x86_64 busybox cpio; do
 done
 
 tmp=$(mktemp -d /tmp/flowpin-vm.XXXXXX) || exit 125
-trap 'rm -rf "$tmp"' EXIT
+wire_ns=
+trap 'rm -rf "$tmp"; [ -z "$wire_ns" ] || ip netns del "$wire_ns" 2>/dev/null' EXIT
+
+# -w: the cable. qemu opens the taps by name, so it runs in their namespace
+# (ip netns exec), which changes nothing else of what it reaches. No IPv6 on
+# the bridge: nothing but the guest's frames on the wire.
+run=()
+nics=()
+if [ "$WIRE" = 1 ]; then
+	wire_ns=flowpin-wire-$$
+	ip netns add "$wire_ns" &&
+		ip netns exec "$wire_ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 \
+			net.ipv6.conf.all.disable_ipv6=1 &&
+		ip -n "$wire_ns" link add wire type bridge &&
+		ip -n "$wire_ns" link set wire up || {
+		echo "boot: cannot make the wire's namespace and bridge (root?)" >&2
+		exit 125
+	}
+	for i in 1 2; do
+		ip -n "$wire_ns" tuntap add dev "wire$i" mode tap multi_queue &&
+			ip -n "$wire_ns" link set "wire$i" master wire up || {
+			echo "boot: cannot make tap wire$i (the tun module?)" >&2
+			exit 125
+		}
+		nics+=(-netdev "tap,id=wire$i,ifname=wire$i,script=no,downscript=no,vhost=off,queues=$((2 * CPUS))"
+			-device "virtio-net-pci,netdev=wire$i,mq=on,vectors=$((4 * CPUS + 2)),mac=52:54:00:f1:00:0$i")
+	done
+	run=(ip netns exec "$wire_ns")
+fi
 root=$tmp/initramfs
 mkdir -p "$root"/{bin,modules,proc,sys,dev,mnt}
 cp "$(command -v busybox)" "$root/bin/busybox"
@@ -73,6 +108,8 @@ touch "$root/modules.order"
 # The current folder is shared on its own too, and mounted over the tmpfs
 # the guest puts on /tmp and /run, so a clone under /tmp works as well.
 printf '%s\n' "$PWD" > "$root/cwd"
+
+[ "$WIRE" = 1 ] && touch "$root/wire"
 
 # The command, quoted for the guest's shell.
 printf 'cd %q || exit 125\n' "$PWD" > "$root/cmd"
@@ -116,6 +153,8 @@ if $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose h
 	$B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose work "/mnt$cwd" ||
 		echo "vm: cannot mount $cwd"
 	$B mount -t tracefs tracefs /mnt/sys/kernel/tracing 2>/dev/null
+	# -w: the wired NICs' driver (no udev here to load it)
+	[ -e /wire ] && $B chroot /mnt /sbin/modprobe virtio_net
 	$B ip link set lo up
 	echo "flowpin-vm-start"
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -142,7 +181,7 @@ accel=${QEMU_ACCEL:-tcg,thread=multi}
 # under TCG: an int3 oops in early boot), is booted once more, said here;
 # once the command started, its result stands.
 for attempt in 1 2; do
-timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
+timeout --foreground -k 10 "$TIMEOUT" "${run[@]}" qemu-system-x86_64 \
 	-accel "$accel" -cpu max -smp "$CPUS" -m "$MEM" \
 	-display none -monitor none -serial stdio -no-reboot -net none \
 	-kernel "$kernel" -initrd "$tmp/initrd" \
@@ -150,7 +189,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=host \
 	-fsdev local,id=work,path="${PWD//,/,,}",security_model=none,readonly=on,multidevs=remap \
-	-device virtio-9p-pci,fsdev=work,mount_tag=work \
+	-device virtio-9p-pci,fsdev=work,mount_tag=work "${nics[@]}" \
 	</dev/null 2>&1 | tee "$tmp/console" | grep --line-buffered -v '^flowpin-vm-\(exit: \|start\)'
 qrc=${PIPESTATUS[0]}
 [ "$qrc" = 124 ] && { echo "boot: $KVER: no answer within ${TIMEOUT}s" >&2; exit 124; }

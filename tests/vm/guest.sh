@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../.." || exit 1
 # What the matrix runs test_vrf and test_coexist for, Debian's kernels have
 # (VRF devices, libxdp's dispatcher): there, a skip of theirs is a failure.
 export COEXIST_REQUIRE_DISPATCHER=1 VRF_REQUIRED=1
-# and VLAN and macvlan devices (auto's choice on them)
+# and VLAN and macvlan devices (auto's choice on them), and the wired virtio
+# NICs (kernels.sh boots every VM with them)
 export LINK_KINDS_REQUIRED=1
 # Sized for TCG, where everything is ~10x slower: fewer random frames, and
 # the "add" scenario and the VLAN trunk ones (and on 6.12 the bond ones)
@@ -63,14 +64,16 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 # against the kernel's (6.1, 6.12 and 6.18 gave the same ones; the host
 # runs them all) on 6.1; the random frames, pin sync (the program with
 # pin_events on, its ring read by flowpind), the VLAN drain and the bonds
-# on 6.12.
+# on 6.12. Native XDP on a real driver (virtio_net, its NICs wired by
+# kernels.sh: boot.sh -w) with real TCP on both: an added backend on 6.1,
+# a drained one on 6.12.
 case $(uname -r) in
 6.1.*)
 	datapath="test_drop_rule test_pinning"
 	# the device kinds' drivers name themselves alike on 6.12, which runs them
 	FLOWPIND_TESTS_SKIP+=" auto_on_a_vlan_device auto_on_a_macvlan_device port_of_a_bridge port_of_a_bond
 		vlan_trunk_modes"
-	SCENARIOS_ONLY="add vlan-add"
+	SCENARIOS_ONLY="add vlan-add virtio-add"
 	;;
 *)
 	datapath="test_random_frames test_sync"
@@ -78,7 +81,7 @@ case $(uname -r) in
 	# 6.1 runs them; a newer one the native restarts (the dispatcher)
 	FLOWPIND_TESTS_SKIP+=" restarts_keep_datapath_tc bad_input"
 	# bonds' native XDP (members run the bond's program) with real TCP
-	SCENARIOS_ONLY+=" bond-add bond-member"
+	SCENARIOS_ONLY+=" bond-add bond-member virtio-drain"
 	;;
 esac
 exec tests/run-all "${1:-build}" test_packets test_too_big $datapath \

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The kernel matrix: boot each installed kernel under qemu and run there the
-# tests that exercise the kernel (tests/vm/guest.sh), then the first one's
-# again with 8 CPUs for the tests of pins across CPUs; two VMs at a time.
-# Each VM's output, then one line per VM, then "kernels: N passed, M
-# failed", counting VMs.
+# tests that exercise the kernel (tests/vm/guest.sh; with two virtio-net
+# NICs wired together, boot.sh -w, for native XDP on a real driver), then
+# the first one's again with 8 CPUs for the tests of pins across CPUs; two
+# VMs at a time. Each VM's output, then one line per VM, then "kernels: N
+# passed, M failed", counting VMs.
 #
 # Usage: tests/vm/kernels.sh [--build DIR] [KERNEL...]
 #   KERNEL defaults to every /boot/vmlinuz-* with its modules installed:
@@ -64,7 +65,7 @@ vm() {
 logs=("${kernels[0]}" "${kernels[0]}-8cpus")
 rm -f "$build"/kernels/*.log.result
 {
-	vm "${kernels[0]}" "${kernels[0]}" "${kernels[0]}" tests/vm/guest.sh "$build"
+	vm "${kernels[0]}" "${kernels[0]}" -w "${kernels[0]}" tests/vm/guest.sh "$build"
 	# Pins and counters on more CPUs than this machine has: correctness,
 	# not speed. One host thread runs them all (TCG's thread=single): with
 	# a thread per guest CPU, 6.1 once hung in a kworker for 20 minutes.
@@ -75,7 +76,7 @@ rm -f "$build"/kernels/*.log.result
 } &
 first=$!
 for k in "${kernels[@]:1}"; do
-	vm "$k" "$k" "$k" tests/vm/guest.sh "$build"
+	vm "$k" "$k" -w "$k" tests/vm/guest.sh "$build"
 	logs+=("$k")
 done
 wait "$first"
