@@ -428,7 +428,12 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
 		goto err_free;
 	}
-	/* an XDP mode never attaches the tc program: no need to verify it */
+	/*
+	 * The XDP program attaches from a copy of the object (open_copy()):
+	 * this one's would be verified for nothing. An XDP mode never
+	 * attaches the tc program: no need to verify it either.
+	 */
+	bpf_program__set_autoload(dp->skel->progs.flowpin, false);
 	if (o->mode == XDP_MODE_NATIVE || o->mode == XDP_MODE_SKB)
 		bpf_program__set_autoload(dp->skel->progs.flowpin_tc, false);
 	dp->skel->rodata->withdrawn_policy = o->policy;
@@ -753,6 +758,66 @@ static struct xdp_multiprog *get_mp(int ifindex)
 }
 
 /*
+ * A copy of the object that shares every map of the loaded one, .rodata
+ * with its load-time settings included, its tc program off: what the XDP
+ * program attaches from (libxdp loads it, or a legacy replace does).
+ */
+static struct bpf_object *open_copy(struct datapath *dp)
+{
+	/* the skeleton's name, so internal maps (.rodata) get the same names */
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "flowpin");
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	size_t elf_len;
+	const void *elf = flowpin__elf_bytes(&elf_len);
+	int err;
+
+	obj = bpf_object__open_mem(elf, elf_len, &oopts);
+	if (!obj) {
+		err = -errno;
+		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *used = bpf_object__find_map_by_name(
+			dp->skel->obj, bpf_map__name(map));
+
+		err = used ? bpf_map__reuse_fd(map, bpf_map__fd(used)) : -ENOENT;
+		if (err) {
+			pr_warn("cannot share map %s with the attached program: %s\n",
+				bpf_map__name(map), strerror(-err));
+			bpf_object__close(obj);
+			errno = -err;
+			return NULL;
+		}
+	}
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "flowpin_tc"),
+				  false);
+	return obj;
+}
+
+/*
+ * Replace an earlier flowpin attached without libxdp's dispatcher in one
+ * step (the port never runs without one): a copy loaded for it, which the
+ * port keeps once attached.
+ */
+static int replace_legacy_xdp(struct datapath *dp, struct port *p,
+			      struct xdp_program *old, enum xdp_attach_mode m)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = xdp_program__fd(old));
+	struct bpf_object *copy = open_copy(dp);
+	int err = copy ? bpf_object__load(copy) : -errno;
+
+	if (!err)
+		err = bpf_xdp_attach(p->ifindex,
+				     bpf_program__fd(bpf_object__find_program_by_name(copy, "flowpin")),
+				     XDP_FLAGS_REPLACE | mode_flags(m), &opts);
+	bpf_object__close(copy);
+	return err;
+}
+
+/*
  * XDP on one port. A flowpin already there that runs this object with these
  * maps is adopted as it is; another flowpin is replaced in place, so the
  * port never runs without one. *how says which.
@@ -782,13 +847,7 @@ static int attach_xdp(struct datapath *dp, struct port *p, __u32 mode,
 	    prog_uses_map(xdp_program__id(old), pins_fd)) {
 		*how = "adopted";
 	} else if (old && xdp_multiprog__is_legacy(mp)) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
-			    .old_prog_fd = xdp_program__fd(old));
-		enum xdp_attach_mode m = xdp_multiprog__attach_mode(mp);
-
-		err = bpf_xdp_attach(p->ifindex,
-				     bpf_program__fd(dp->skel->progs.flowpin),
-				     XDP_FLAGS_REPLACE | mode_flags(m), &opts);
+		err = replace_legacy_xdp(dp, p, old, xdp_multiprog__attach_mode(mp));
 		if (err) {
 			pr_warn("cannot replace the flowpin on %s: %s\n",
 				p->name, strerror(-err));
@@ -1133,35 +1192,11 @@ int datapath_port_back(struct datapath *dp, struct port *p, int ifindex,
 static int open_attach_prog(struct datapath *dp)
 {
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = "flowpin");
-	/* the skeleton's name, so internal maps (.rodata) get the same names */
-	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "flowpin");
-	struct bpf_map *map;
-	size_t elf_len;
-	const void *elf = flowpin__elf_bytes(&elf_len);
 	int err;
 
-	dp->attach_obj = bpf_object__open_mem(elf, elf_len, &oopts);
-	if (!dp->attach_obj) {
-		err = -errno;
-		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
-		return err;
-	}
-	/* every map, .rodata with its load-time settings included */
-	bpf_object__for_each_map(map, dp->attach_obj) {
-		struct bpf_map *used = bpf_object__find_map_by_name(
-			dp->skel->obj, bpf_map__name(map));
-
-		err = used ? bpf_map__reuse_fd(map, bpf_map__fd(used)) : -ENOENT;
-		if (err) {
-			pr_warn("cannot share map %s with the attached program: %s\n",
-				bpf_map__name(map), strerror(-err));
-			return err;
-		}
-	}
-	/* libxdp loads the XDP program of this copy, not the tc one */
-	bpf_program__set_autoload(
-		bpf_object__find_program_by_name(dp->attach_obj, "flowpin_tc"),
-		false);
+	dp->attach_obj = open_copy(dp);
+	if (!dp->attach_obj)
+		return -errno;
 	xopts.obj = dp->attach_obj;
 	dp->prog = xdp_program__create(&xopts);
 	err = libxdp_get_error(dp->prog);
