@@ -23,7 +23,7 @@
 #include "nexthop_table.h"
 
 char pin_path[64], log_path[64];
-char flowpind[PATH_MAX], xdp_pass_obj[PATH_MAX];
+char flowpind[PATH_MAX], flowpinctl[PATH_MAX], xdp_pass_obj[PATH_MAX];
 bool as_nobody;
 static pid_t started[16]; /* stopped by daemon_kill_all() */
 static int n_started;
@@ -239,6 +239,7 @@ int daemon_paths_init(const char *name)
 	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
 		return -1;
 	snprintf(flowpind, sizeof(flowpind), "%s/flowpind", dirname(self));
+	snprintf(flowpinctl, sizeof(flowpinctl), "%s/flowpinctl", self);
 	snprintf(xdp_pass_obj, sizeof(xdp_pass_obj), "%s/xdp_pass.bpf.o", self);
 	snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/%s-%d", name, getpid());
 	snprintf(log_path, sizeof(log_path), "/tmp/%s-%d.log", name, getpid());

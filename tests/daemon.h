@@ -12,7 +12,8 @@
 #include "flowpin.h"
 
 extern char pin_path[64], log_path[64];	    /* the daemon's -p and stderr */
-extern char flowpind[PATH_MAX], xdp_pass_obj[PATH_MAX]; /* beside the test */
+/* beside the test */
+extern char flowpind[PATH_MAX], flowpinctl[PATH_MAX], xdp_pass_obj[PATH_MAX];
 extern bool as_nobody; /* start flowpind as nobody, without capabilities */
 
 /* Paths for this test program; -1 when flowpind is not built. */

@@ -412,6 +412,10 @@ static void restarts_keep_datapath(const char *mode)
 	prog = prog_id(1);
 	assert_true(prog > 0);
 	assert_int_equal(other_id(1), 0);
+	/* flowpinctl names it: only the mode's program is loaded */
+	assert_int_equal(sh("%s -p %s status | grep -qx 'program: *%s, id %u'",
+			    flowpinctl, pin_path, mode ? "flowpin" : "flowpin_tc",
+			    prog), 0);
 	fd = pinned_fd("flow_pins");
 	assert_int_equal(bpf_map_update_elem(fd, &key, &pin, BPF_ANY), 0);
 	close(fd);

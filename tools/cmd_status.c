@@ -92,9 +92,14 @@ static void xdp_state_of(int ifindex, struct xdp_state *s)
 }
 
 /* The loaded program named flowpin that uses these flow_pins; 0 if none. */
-static __u32 find_prog_id(struct ctl *ctl)
+/*
+ * The loaded flowpin program that uses these maps: the XDP one where there
+ * is one, else the tc one (flowpind loads only what its ports' modes use).
+ * Its name in *name.
+ */
+static __u32 find_prog_id(struct ctl *ctl, const char **name)
 {
-	__u32 pins_id = ctl->maps.info[FP_MAP_FLOW_PINS].id, id = 0;
+	__u32 pins_id = ctl->maps.info[FP_MAP_FLOW_PINS].id, id = 0, tc_id = 0;
 
 	while (!bpf_prog_get_next_id(id, &id)) {
 		__u32 map_ids[16], len, nmaps;
@@ -108,17 +113,24 @@ static __u32 find_prog_id(struct ctl *ctl)
 		info.map_ids = (__u64)(unsigned long)map_ids;
 		len = sizeof(info);
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    strcmp(info.name, PROG_NAME)) {
+		    (strcmp(info.name, PROG_NAME) && strcmp(info.name, PROG_NAME "_tc"))) {
 			close(fd);
 			continue;
 		}
 		close(fd);
 		nmaps = info.nr_map_ids < 16 ? info.nr_map_ids : 16;
-		for (__u32 i = 0; i < nmaps; i++)
-			if (map_ids[i] == pins_id)
+		for (__u32 i = 0; i < nmaps; i++) {
+			if (map_ids[i] != pins_id)
+				continue;
+			if (!strcmp(info.name, PROG_NAME)) {
+				*name = PROG_NAME;
 				return id;
+			}
+			tc_id = tc_id ?: id;
+		}
 	}
-	return 0;
+	*name = PROG_NAME "_tc";
+	return tc_id;
 }
 
 /* Does a process hold the lock on this directory? 1, 0, or -1: cannot tell. */
@@ -323,6 +335,7 @@ static int status_maps(struct ctl *ctl)
 int do_status(struct ctl *ctl, int argc, char **argv)
 {
 	__u32 prog_id;
+	const char *prog_name = PROG_NAME;
 	int err;
 
 	err = no_args_parse(argc, argv);
@@ -331,7 +344,7 @@ int do_status(struct ctl *ctl, int argc, char **argv)
 	err = ctl_open(ctl, ~0u);
 	if (err)
 		return err;
-	prog_id = find_prog_id(ctl);
+	prog_id = find_prog_id(ctl, &prog_name);
 	if (ctl->json) {
 		jw_object_start(&ctl->jw);
 		jw_string_field(&ctl->jw, "version", FP_VERSION);
@@ -341,7 +354,7 @@ int do_status(struct ctl *ctl, int argc, char **argv)
 		printf("version:    flowpinctl %s\n", FP_VERSION);
 		printf("pin path:   %s\n", ctl->pin_path);
 		if (prog_id)
-			printf("program:    %s, id %u\n", PROG_NAME, prog_id);
+			printf("program:    %s, id %u\n", prog_name, prog_id);
 		else
 			printf("program:    none loaded uses these maps\n");
 	}
