@@ -973,7 +973,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 {
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
 	const char *how = "attached", *why = "", *hides;
-	char hides_buf[96];
+	char hides_buf[96], refused[128], fallback[192];
 	__u32 mode = dp->mode, ids[2];
 	bool had_xdp, had_tc;
 	int err;
@@ -1011,7 +1011,15 @@ static int attach_port(struct datapath *dp, struct port *p)
 	} else {
 		err = attach_xdp(dp, p, mode, &how);
 		if (err && dp->mode == XDP_MODE_UNSPEC) {
-			why = " (auto: the driver has no native XDP)";
+			/*
+			 * A driver without native XDP, an MTU too large for
+			 * it, or (the XDP program is first verified here) a
+			 * kernel that refuses the program: the log says which
+			 */
+			libxdp_strerror(err, refused, sizeof(refused));
+			snprintf(fallback, sizeof(fallback),
+				 " (auto: native XDP refused: %s)", refused);
+			why = fallback;
 			err = attach_tc(dp, p, &how);
 		}
 	}

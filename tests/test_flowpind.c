@@ -966,6 +966,27 @@ static void auto_on_a_macvlan_device(void **state)
 }
 
 /*
+ * auto where the native attach is refused (ifb has no native XDP and is on
+ * no list): tc, with the kernel's reason in the line. It is also where a
+ * kernel that refuses the XDP program would show, since that program is
+ * first verified at the attach.
+ */
+static void auto_after_a_refused_native_attach(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	make_link_or_skip("ifb", "ip link add fpk0 type ifb");
+	assert_int_equal(sh("ip link set fpk0 up"), 0);
+	pid = daemon_start("fpk0", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("attached fpk0 in tc mode (auto: native XDP refused: "));
+	assert_false(daemon_log_has("in native mode"));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	assert_int_equal(sh("ip link del fpk0"), 0);
+}
+
+/*
  * A VLAN trunk: auto gives it tc, which routes its tagged frames as the
  * sub-interface's; flowpind follows VLANs made, removed, taken down or
  * bridged while it runs. Native XDP on it is refused where tags can reach
@@ -1112,6 +1133,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(says_what_flows_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_vlan_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_macvlan_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(auto_after_a_refused_native_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(vlan_trunk_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bridge, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bond, setup, teardown),

@@ -71,7 +71,8 @@ case $(uname -r) in
 6.1.*)
 	datapath="test_drop_rule test_pinning"
 	# the device kinds' drivers name themselves alike on 6.12, which runs them
-	FLOWPIND_TESTS_SKIP+=" auto_on_a_vlan_device auto_on_a_macvlan_device port_of_a_bridge port_of_a_bond
+	FLOWPIND_TESTS_SKIP+=" auto_on_a_vlan_device auto_on_a_macvlan_device auto_after_a_refused_native_attach
+		port_of_a_bridge port_of_a_bond
 		vlan_trunk_modes"
 	SCENARIOS_ONLY="add vlan-add virtio-add"
 	;;
