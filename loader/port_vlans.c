@@ -137,13 +137,16 @@ static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
  * to the kernel (its port_macs entry goes) until the VLAN does. Any VLAN
  * device counts, routed or not.
  */
-static void blind_sync(struct datapath *dp, const struct model *m)
+static int blind_sync(struct datapath *dp, const struct model *m)
 {
+	int err = 0;
+
 	for (int i = 0; i < dp->n_ports; i++) {
 		struct port *p = &dp->ports[i];
 		const struct model_link *vlan;
 		const char *why = NULL;
 		char buf[96];
+		int ret;
 
 		if (p->gone || !p->attached)
 			continue;
@@ -153,6 +156,12 @@ static void blind_sync(struct datapath *dp, const struct model *m)
 		if (p->vlan_blind == !!why)
 			continue;
 		p->vlan_blind = why;
+		ret = datapath_set_port(dp, p, p->mac, p->l3dom);
+		if (ret) { /* as it was: tried again at the next sync */
+			p->vlan_blind = !why;
+			err = err ?: ret;
+			continue;
+		}
 		if (why)
 			pr_warn("VLAN %s is on %s, which runs XDP, and %s: XDP cannot tell its tagged frames from %s's own, so all of %s's traffic goes to the kernel; run flowpind on %s in tc mode\n",
 				vlan->name, p->name, why, p->name, p->name,
@@ -160,8 +169,8 @@ static void blind_sync(struct datapath *dp, const struct model *m)
 		else
 			pr_info("%s: no VLAN hides among its frames any more: flowpin forwards them again\n",
 				p->name);
-		datapath_set_port(dp, p, p->mac, p->l3dom);
 	}
+	return err;
 }
 
 /* Is this vlan_rx entry, or (key NULL) this sub-interface, one of want? */
@@ -240,7 +249,7 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 		purge_earlier(dp, want, n_want);
 		dp->vlans_synced = true;
 	}
-	blind_sync(dp, m);
+	err = blind_sync(dp, m);
 	/* gone or changed: out first, so a reused key is never half old */
 	for (int i = 0; i < dp->n_vlans; i++) {
 		bool kept = false;
