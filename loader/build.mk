@@ -1,5 +1,5 @@
 # libflowpin.a: what flowpind, flowpinctl and the tests share.
-LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o $(BUILD)/log.o \
+LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o $(BUILD)/reconcile.o $(BUILD)/log.o \
 	    $(BUILD)/rtnl.o $(BUILD)/datapath.o $(BUILD)/kernel.o \
 	    $(BUILD)/tc_hook.o $(BUILD)/bypass.o \
 	    $(BUILD)/settings.o $(BUILD)/sync_wire.o $(BUILD)/sync.o \

@@ -32,6 +32,7 @@
 #include "bypass.h"
 #include "settings.h"
 #include "model.h"
+#include "reconcile.h"
 #include "port_bonds.h"
 #include "port_vlans.h"
 #include "nexthop_table.h"

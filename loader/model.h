@@ -3,7 +3,8 @@
  * What flowpind knows of the kernel: links, neighbours, nexthop objects and
  * the gateways of unicast routes, built from rtnetlink messages. Plain C on
  * plain structs: no socket, no map. model_nexthops() turns it into the
- * next hops the datapath should have, and reconcile() into table changes.
+ * next hops the datapath should have (reconcile.h turns them into table
+ * changes).
  */
 #ifndef FLOWPIN_MODEL_H
 #define FLOWPIN_MODEL_H
@@ -176,32 +177,5 @@ struct desired_nh {
  * that may have left every route). Returns the count, or -errno. */
 int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 		   int n_extra, struct desired_nh **out);
-
-/* A change to the next-hop table. */
-struct nh_change {
-	enum { NH_SET, NH_RELEASE } op;
-	__u32 id;		  /* NH_RELEASE; NH_SET of a known next hop */
-	struct nexthop_addr addr; /* NH_SET */
-	__u8 smac[FP_ETH_ALEN];
-	__u8 dmac[FP_ETH_ALEN];
-	__u16 mtu;		  /* NH_SET: struct nexthop's */
-	enum nexthop_state state;
-};
-
-struct reconcile_opts {
-	enum withdrawn_policy policy;
-	__u64 now_s;	       /* seconds of boot time (CLOCK_BOOTTIME) */
-	__u64 drain_timeout_s; /* 0: wait for the last pin */
-	const __u32 *pins;     /* pins per id, or NULL when not counted */
-	__u64 pins_counted_s;  /* when that count started */
-	__u64 *withdrawn_at;   /* per id, kept by the caller */
-};
-
-/*
- * Compare the model with the table (cur[id], size ids) and list the
- * changes that make the table equal to it. Returns the count or -errno.
- */
-int reconcile(const struct model *m, const struct nexthop *cur, __u32 size,
-	      const struct reconcile_opts *opts, struct nh_change **out);
 
 #endif /* FLOWPIN_MODEL_H */

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "model.h"
+#include "reconcile.h"
 #include "nexthop_table.h"
 
 #define SIZE 16
