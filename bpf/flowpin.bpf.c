@@ -162,9 +162,7 @@ pin_nexthop(const struct flow_pin *pin)
 	nh = nexthop_get(pin->nh_id);
 	if (!nh || nh->gen != pin->nh_gen)
 		return NULL;
-	if (nh->state == NH_ACTIVE)
-		return nh;
-	if (nh->state == NH_WITHDRAWN && withdrawn_policy == FP_WITHDRAWN_DRAIN)
+	if (FP_NEXTHOP_USABLE(nh->state, withdrawn_policy))
 		return nh;
 	return NULL;
 }
@@ -212,19 +210,15 @@ static __always_inline void pin_tell_peers(const struct flow_key *key,
 /*
  * Store a pin in flow_pins unless another CPU stored a usable one first;
  * *pin becomes whichever pin the flow now has. The caller has just looked:
- * no pin, or a stale one. An LRU insert takes a free element before it
- * looks for the key, evicting another flow's pin when none is free, so an
- * insert that cannot succeed is never tried: a stale pin is deleted first,
- * and its element is the one the insert takes.
+ * no pin, or a stale one, which goes first (FP_PIN_INSERT, flowpin.h).
  */
 static __always_inline void pin_publish(const struct flow_key *key,
 					struct flow_pin *pin, bool stale)
 {
 	struct flow_pin cur;
 
-	if (stale)
-		bpf_map_delete_elem(&flow_pins, key);
-	if (!bpf_map_update_elem(&flow_pins, key, pin, BPF_NOEXIST)) {
+	if (!FP_PIN_INSERT(bpf_map_delete_elem, bpf_map_update_elem, &flow_pins,
+			   key, pin, stale)) {
 		pin_tell_peers(key, pin);
 		return;
 	}

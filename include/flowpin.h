@@ -266,6 +266,31 @@ enum withdrawn_policy {
 	FP_WITHDRAWN_REPIN = 1, /* resolve the flow again at once */
 };
 
+/*
+ * May a pin to a next hop in this state carry its flow under this policy?
+ * The datapath asks it of every pin; flowpind of a peer's pin and of the
+ * pin a flow already has. A macro: the datapath's policy is a load-time
+ * constant, read only when the state is NH_WITHDRAWN.
+ */
+#define FP_NEXTHOP_USABLE(state, policy)                                       \
+	((state) == NH_ACTIVE ||                                               \
+	 ((state) == NH_WITHDRAWN && (policy) == FP_WITHDRAWN_DRAIN))
+
+/*
+ * How a flow gets its pin, in the datapath and in flowpind alike (del and
+ * update: the BPF helpers on the map, or libbpf's on its fd). An LRU insert
+ * takes a free element before it looks for the key, evicting another
+ * flow's pin when none is free: so a stale pin is deleted first and its
+ * element is the one the insert takes, and an insert never replaces a pin
+ * made meanwhile (BPF_NOEXIST). 0 when this pin went in.
+ */
+#define FP_PIN_INSERT(del, update, map, key, pin, stale)                       \
+	({                                                                     \
+		if (stale)                                                     \
+			del(map, key);                                         \
+		update(map, key, pin, BPF_NOEXIST);                            \
+	})
+
 /* One next hop as the datapath uses it. */
 struct nexthop {
 	__u32 ifindex;		/* egress device */
@@ -350,9 +375,9 @@ struct daemon_status {
 	__u32 withdrawn_policy; /* enum withdrawn_policy in force */
 	__u32 pad;
 	__u64 started_s;	/* CLOCK_REALTIME seconds of the daemon's start */
-	__u64 synced_s;		/* CLOCK_REALTIME seconds of the last full sync */
+	__u64 dumped_s;		/* CLOCK_REALTIME seconds of the last full dump */
 	__u32 xdp_mode;		/* enum xdp_attach_mode of libxdp, or FP_MODE_TC */
-	__u32 resyncs;		/* full re-dumps after lost netlink events */
+	__u32 redumps;		/* full dumps again after lost netlink events */
 };
 
 /*
@@ -444,6 +469,45 @@ struct sync_peer_status {
 #define FP_MODE_TC 4
 #define FP_TC_HANDLE 0xf10f
 #define FP_TC_PRIORITY 1
+
+/* The programs' names, as bpftool and libxdp show them. */
+#define FP_PROG_XDP "flowpin"
+#define FP_PROG_TC "flowpin_tc"
+
+#ifndef __bpf__
+/*
+ * The words flowpind, flowpinctl and their pages use for states, policies
+ * and modes: one table each.
+ */
+static inline const char *fp_nexthop_state_name(__u8 state)
+{
+	static const char *const names[] = {
+		[NH_UNUSED] = "unused",
+		[NH_ACTIVE] = "active",
+		[NH_WITHDRAWN] = "withdrawn",
+		[NH_DEAD] = "dead",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] :
+							  "invalid";
+}
+
+static inline const char *fp_withdrawn_policy_name(__u32 policy)
+{
+	return policy == FP_WITHDRAWN_DRAIN ? "drain" :
+	       policy == FP_WITHDRAWN_REPIN ? "repin" : "unknown";
+}
+
+/* By libxdp's enum xdp_attach_mode (0 is auto's), then FP_MODE_TC. */
+static const char *const fp_mode_names[] = { "auto", "native", "skb", "hw",
+					     "tc" };
+
+static inline const char *fp_mode_name(__u32 mode)
+{
+	return mode < sizeof(fp_mode_names) / sizeof(fp_mode_names[0]) ?
+		       fp_mode_names[mode] : "unknown";
+}
+#endif /* !__bpf__ */
 
 /* Default pin path: every map is pinned there under its own name. */
 #define FP_PIN_PATH "/sys/fs/bpf/flowpin"

@@ -1,11 +1,11 @@
 # libflowpin.a: what flowpind, flowpinctl and the tests share.
-LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o $(BUILD)/reconcile.o $(BUILD)/log.o \
+LIB_OBJS += $(BUILD)/nexthop_table.o $(BUILD)/model.o $(BUILD)/reconcile.o $(BUILD)/follow.o $(BUILD)/log.o \
 	    $(BUILD)/rtnl.o $(BUILD)/datapath.o $(BUILD)/kernel.o \
-	    $(BUILD)/tc_hook.o $(BUILD)/bypass.o \
+	    $(BUILD)/tc_hook.o $(BUILD)/port_prog.o $(BUILD)/bypass.o \
 	    $(BUILD)/settings.o $(BUILD)/sync_wire.o $(BUILD)/sync.o \
 	    $(BUILD)/route_epoch.o $(BUILD)/flow_cache.o $(BUILD)/port_vlans.o $(BUILD)/port_bonds.o
 PROGS += $(BUILD)/flowpind
 
-$(BUILD)/flowpind: $(BUILD)/flowpind.o $(BUILD)/libflowpin.a
+$(BUILD)/flowpind: $(BUILD)/flowpind.o $(BUILD)/options.o $(BUILD)/libflowpin.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)

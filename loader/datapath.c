@@ -29,6 +29,7 @@
 #include "model.h"
 #include "port_vlans.h"
 #include "rtnl.h"
+#include "port_prog.h"
 #include "tc_hook.h"
 
 #define BPFFS "/sys/fs/bpf"
@@ -72,22 +73,6 @@ static __u64 fnv64(const void *data, size_t len, __u64 h)
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 1099511628211ULL;
 	return h;
-}
-
-static const char *mode_name(__u32 m)
-{
-	switch (m) {
-	case FP_MODE_TC:
-		return "tc";
-	case XDP_MODE_NATIVE:
-		return "native";
-	case XDP_MODE_SKB:
-		return "skb";
-	case XDP_MODE_HW:
-		return "hw";
-	default:
-		return "auto";
-	}
 }
 
 void port_driver(const char *name, char *driver, size_t len)
@@ -728,33 +713,10 @@ static pid_t other_instance(__u32 prog_id)
 	return found;
 }
 
-/* flowpin's program on this port (legacy or in a dispatcher), or NULL. */
-static struct xdp_program *find_flowpin(struct xdp_multiprog *mp)
-{
-	struct xdp_program *p;
-
-	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		return p && !strcmp(xdp_program__name(p), "flowpin") ? p : NULL;
-	}
-	for (p = xdp_multiprog__next_prog(NULL, mp); p;
-	     p = xdp_multiprog__next_prog(p, mp))
-		if (!strcmp(xdp_program__name(p), "flowpin"))
-			return p;
-	return NULL;
-}
-
 static __u32 mode_flags(enum xdp_attach_mode m)
 {
 	return m == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE :
 	       m == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : 0;
-}
-
-static struct xdp_multiprog *get_mp(int ifindex)
-{
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-
-	return libxdp_get_error(mp) ? NULL : mp;
 }
 
 /*
@@ -765,7 +727,7 @@ static struct xdp_multiprog *get_mp(int ifindex)
 static struct bpf_object *open_copy(struct datapath *dp)
 {
 	/* the skeleton's name, so internal maps (.rodata) get the same names */
-	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "flowpin");
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = FP_PROG_XDP);
 	struct bpf_object *obj;
 	struct bpf_map *map;
 	size_t elf_len;
@@ -792,7 +754,7 @@ static struct bpf_object *open_copy(struct datapath *dp)
 			return NULL;
 		}
 	}
-	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "flowpin_tc"),
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, FP_PROG_TC),
 				  false);
 	return obj;
 }
@@ -811,7 +773,7 @@ static int replace_legacy_xdp(struct datapath *dp, struct port *p,
 
 	if (!err)
 		err = bpf_xdp_attach(p->ifindex,
-				     bpf_program__fd(bpf_object__find_program_by_name(copy, "flowpin")),
+				     bpf_program__fd(bpf_object__find_program_by_name(copy, FP_PROG_XDP)),
 				     XDP_FLAGS_REPLACE | mode_flags(m), &opts);
 	bpf_object__close(copy);
 	return err;
@@ -826,13 +788,13 @@ static int attach_xdp(struct datapath *dp, struct port *p, __u32 mode,
 		      const char **how)
 {
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
-	struct xdp_multiprog *mp = get_mp(p->ifindex);
+	struct xdp_multiprog *mp = port_prog_xdp_all(p->ifindex);
 	struct xdp_program *old = NULL;
 	int err = 0;
 
 	*how = "attached";
 	if (mp && xdp_multiprog__main_prog(mp)) {
-		old = find_flowpin(mp);
+		old = port_prog_xdp_flowpin(mp);
 		if (!old && xdp_multiprog__is_legacy(mp)) {
 			struct xdp_program *other = xdp_multiprog__main_prog(mp);
 
@@ -865,7 +827,7 @@ static int attach_xdp(struct datapath *dp, struct port *p, __u32 mode,
 		}
 	}
 	xdp_multiprog__close(mp);
-	mp = get_mp(p->ifindex);
+	mp = port_prog_xdp_all(p->ifindex);
 	p->mode = mp ? xdp_multiprog__attach_mode(mp) : mode;
 	p->dispatcher = mp && !xdp_multiprog__is_legacy(mp);
 out:
@@ -873,22 +835,13 @@ out:
 	return err;
 }
 
-/* Take flowpin's XDP program off a port (legacy, or out of a dispatcher). */
+/* Take flowpin's XDP program off a port; 0 when it is not there. */
 static int detach_xdp(struct port *p)
 {
-	struct xdp_multiprog *mp = get_mp(p->ifindex);
-	struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
-	int err = 0;
+	int err = port_prog_xdp_detach(p->ifindex, NULL);
 
-	if (fp)
-		err = xdp_multiprog__is_legacy(mp) ?
-			      xdp_multiprog__detach(mp) :
-			      xdp_program__detach(fp, p->ifindex,
-						  xdp_multiprog__attach_mode(mp), 0);
-	xdp_multiprog__close(mp);
-	return err;
+	return err == -ENOENT ? 0 : err;
 }
-
 /* The tc ingress hook on one port, adopted or replaced in place as above. */
 static int attach_tc(struct datapath *dp, struct port *p, const char **how)
 {
@@ -953,17 +906,6 @@ static __u32 auto_mode(const struct port *p, const char **why)
 	return XDP_MODE_NATIVE;
 }
 
-/* The id of the flowpin XDP program on the port, or 0. */
-static __u32 xdp_flowpin_id(const struct port *p)
-{
-	struct xdp_multiprog *mp = get_mp(p->ifindex);
-	struct xdp_program *fp = mp ? find_flowpin(mp) : NULL;
-	__u32 id = fp ? xdp_program__id(fp) : 0;
-
-	xdp_multiprog__close(mp);
-	return id;
-}
-
 /*
  * Attach to one port in the mode asked for (or auto's), then take off a
  * flowpin that an earlier run left at the other hook: the port never runs
@@ -978,7 +920,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 	bool had_xdp, had_tc;
 	int err;
 
-	ids[0] = xdp_flowpin_id(p);
+	ids[0] = port_prog_xdp_id(p->ifindex);
 	had_xdp = ids[0] != 0;
 	ids[1] = tc_hook_prog_id(p->ifindex);
 	had_tc = ids[1] != 0;
@@ -1028,7 +970,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 
 		libxdp_strerror(err, buf, sizeof(buf));
 		pr_warn("cannot attach to %s in %s mode: %s\n", p->name,
-			mode_name(mode), buf);
+			fp_mode_name(mode), buf);
 		return err;
 	}
 	if (p->mode == FP_MODE_TC && had_xdp) {
@@ -1056,7 +998,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 	p->fresh = !had_xdp && !had_tc;
 	if (dp->mode == XDP_MODE_UNSPEC && p == &dp->ports[0])
 		dp->status_mode = p->mode;
-	pr_info("%s %s in %s mode%s%s\n", how, p->name, mode_name(p->mode), why,
+	pr_info("%s %s in %s mode%s%s\n", how, p->name, fp_mode_name(p->mode), why,
 		p->mode == FP_MODE_TC ? "" :
 		p->dispatcher ? " (through libxdp's dispatcher)" :
 		" (alone: libxdp's dispatcher is not in use)");
@@ -1086,7 +1028,7 @@ int datapath_set_port(struct datapath *dp, struct port *p, const __u8 *mac,
 
 	memcpy(v.mac, mac, FP_ETH_ALEN);
 	if (p->vlan_blind) {
-		/* port_vlans_sync(): XDP cannot tell its VLANs' frames */
+		/* port_vlans_mirror(): XDP cannot tell its VLANs' frames */
 		bpf_map_delete_elem(fd, &key);
 	} else if (l3dom > 0xffff) {
 		/*
@@ -1199,7 +1141,7 @@ int datapath_port_back(struct datapath *dp, struct port *p, int ifindex,
  */
 static int open_attach_prog(struct datapath *dp)
 {
-	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = "flowpin");
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = FP_PROG_XDP);
 	int err;
 
 	dp->attach_obj = open_copy(dp);
@@ -1252,7 +1194,7 @@ static bool ours_on_port(struct datapath *dp, struct port *p)
 	__u32 id = 0;
 
 	id = p->mode == FP_MODE_TC ? tc_hook_prog_id(p->ifindex) :
-				     xdp_flowpin_id(p);
+				     port_prog_xdp_id(p->ifindex);
 	/* nothing there is nothing to take off, and not another's either */
 	return !id || prog_uses_map(id, pins_fd);
 }
@@ -1273,7 +1215,7 @@ void datapath_release(struct datapath *dp, const char *name)
 
 		p.mode = hook ? FP_MODE_TC : XDP_MODE_NATIVE;
 		if (!ours_on_port(dp, &p) ||
-		    !(hook ? tc_hook_prog_id(p.ifindex) : xdp_flowpin_id(&p)))
+		    !(hook ? tc_hook_prog_id(p.ifindex) : port_prog_xdp_id(p.ifindex)))
 			continue;
 		err = hook ? tc_hook_detach(p.ifindex, false) : detach_xdp(&p);
 		if (err)

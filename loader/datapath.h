@@ -69,7 +69,7 @@ struct datapath {
 	__u32 epoch; /* the route epoch last written */
 	struct port_vlan *vlans; /* VLAN devices on ports, as in the maps */
 	int n_vlans;
-	bool vlans_synced; /* port_vlans_sync() ran: earlier images' entries are gone */
+	bool vlans_mirrored; /* port_vlans_mirror() ran: earlier images' entries are gone */
 };
 
 /*

@@ -41,21 +41,21 @@ __u32 nexthop_find(const struct nexthop *nh, __u32 size,
  * here (HZ=250), 16-30 ms back to back, so it runs in a thread of its
  * own, not in the caller's event loop.
  */
-static int sync_create(struct nexthop_table *t)
+static int grace_create(struct nexthop_table *t)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts);
 	int err;
 
-	t->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fp_sync_inner",
+	t->grace_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fp_grace_inner",
 					  4, 4, 1, NULL);
-	if (t->sync_inner_fd < 0)
+	if (t->grace_inner_fd < 0)
 		return -errno;
-	opts.inner_map_fd = t->sync_inner_fd;
-	t->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "fp_sync", 4, 4,
+	opts.inner_map_fd = t->grace_inner_fd;
+	t->grace_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "fp_grace", 4, 4,
 				    1, &opts);
-	if (t->sync_fd < 0) {
+	if (t->grace_fd < 0) {
 		err = -errno;
-		close(t->sync_inner_fd);
+		close(t->grace_inner_fd);
 		return err;
 	}
 	return 0;
@@ -66,7 +66,7 @@ static int grace_period(struct nexthop_table *t)
 {
 	__u32 key = 0;
 
-	if (bpf_map_update_elem(t->sync_fd, &key, &t->sync_inner_fd, BPF_ANY))
+	if (bpf_map_update_elem(t->grace_fd, &key, &t->grace_inner_fd, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -233,7 +233,7 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 	err = index_rebuild(t);
 	if (err)
 		goto err_free;
-	err = sync_create(t);
+	err = grace_create(t);
 	if (err)
 		goto err_free;
 	err = grace_period(t);
@@ -241,12 +241,12 @@ int nexthop_table_open(struct nexthop_table *t, int nexthops_fd, int index_fd)
 	if (!err)
 		err = waiter_start(t);
 	if (err)
-		goto err_sync;
+		goto err_grace;
 	return 0;
 
-err_sync:
-	close(t->sync_fd);
-	close(t->sync_inner_fd);
+err_grace:
+	close(t->grace_fd);
+	close(t->grace_inner_fd);
 err_free:
 	free(t->nh);
 	free(t->live);
@@ -286,8 +286,8 @@ void nexthop_table_close(struct nexthop_table *t)
 		pthread_mutex_destroy(&t->lock);
 		t->has_waiter = false;
 	}
-	close(t->sync_fd);
-	close(t->sync_inner_fd);
+	close(t->grace_fd);
+	close(t->grace_inner_fd);
 	free(t->nh);
 	free(t->live);
 	free(t->flipped_at);

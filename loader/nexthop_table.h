@@ -20,8 +20,8 @@
 struct nexthop_table {
 	int nexthops_fd;
 	int index_fd;
-	int sync_fd;	   /* map-in-map: an update waits for running programs */
-	int sync_inner_fd;
+	int grace_fd;	   /* map-in-map: an update waits for running programs */
+	int grace_inner_fd;
 	__u32 size;	   /* ids 1..size-1 */
 	struct nexthop *nh; /* copy of every live slot, by id */
 	__u8 *live;	   /* which slot of each entry is live, by id */

@@ -22,7 +22,7 @@ static bool is_bond_port(const struct datapath *dp, const struct model *m,
 	return l && !strcmp(l->kind, "bond") && datapath_port(dp, ifindex);
 }
 
-int port_bonds_sync(struct datapath *dp, const struct model *m)
+int port_bonds_mirror(struct datapath *dp, const struct model *m)
 {
 	int fd = bpf_map__fd(dp->skel->maps.bond_members);
 	__u32 key, *prev = NULL, bond;

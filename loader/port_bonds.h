@@ -11,6 +11,6 @@
  * ones written, gone ones removed (an earlier image's too). The first
  * error, after every member was tried.
  */
-int port_bonds_sync(struct datapath *dp, const struct model *m);
+int port_bonds_mirror(struct datapath *dp, const struct model *m);
 
 #endif

@@ -137,7 +137,7 @@ static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
  * to the kernel (its port_macs entry goes) until the VLAN does. Any VLAN
  * device counts, routed or not.
  */
-static int blind_sync(struct datapath *dp, const struct model *m)
+static int blind_mirror(struct datapath *dp, const struct model *m)
 {
 	int err = 0;
 
@@ -157,7 +157,7 @@ static int blind_sync(struct datapath *dp, const struct model *m)
 			continue;
 		p->vlan_blind = why;
 		ret = datapath_set_port(dp, p, p->mac, p->l3dom);
-		if (ret) { /* as it was: tried again at the next sync */
+		if (ret) { /* as it was: tried again at the next mirror */
 			p->vlan_blind = !why;
 			err = err ?: ret;
 			continue;
@@ -187,7 +187,7 @@ static bool wanted(const struct port_vlan *want, int n, __u32 ifindex,
 }
 
 /*
- * The first sync of this image: entries an earlier one left (maps are
+ * The first mirror of this image: entries an earlier one left (maps are
  * reused across restarts) for VLANs that are not there now go.
  */
 static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
@@ -221,7 +221,7 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 	}
 }
 
-int port_vlans_sync(struct datapath *dp, const struct model *m)
+int port_vlans_mirror(struct datapath *dp, const struct model *m)
 {
 	struct port_vlan *want;
 	int n_want = 0, err = 0;
@@ -245,11 +245,11 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 		snprintf(v->name, sizeof(v->name), "%s", l->name);
 		n_want++;
 	}
-	if (!dp->vlans_synced) {
+	if (!dp->vlans_mirrored) {
 		purge_earlier(dp, want, n_want);
-		dp->vlans_synced = true;
+		dp->vlans_mirrored = true;
 	}
-	err = blind_sync(dp, m);
+	err = blind_mirror(dp, m);
 	/* gone or changed: out first, so a reused key is never half old */
 	for (int i = 0; i < dp->n_vlans; i++) {
 		bool kept = false;
@@ -279,7 +279,7 @@ int port_vlans_sync(struct datapath *dp, const struct model *m)
 			pr_warn("cannot record VLAN %s of %s: %s; its frames go to the kernel\n",
 				want[j].name, p->name, strerror(-ret));
 			err = err ?: ret;
-			/* not recorded as written: tried again at the next sync */
+			/* not recorded as written: tried again at the next mirror */
 			memmove(&want[j], &want[j + 1],
 				(n_want - j - 1) * sizeof(*want));
 			n_want--;

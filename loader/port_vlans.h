@@ -31,7 +31,7 @@ struct port_vlan {
  * (datapath_set_port()) until the VLAN goes. The first error, after every
  * VLAN was tried.
  */
-int port_vlans_sync(struct datapath *dp, const struct model *m);
+int port_vlans_mirror(struct datapath *dp, const struct model *m);
 
 /* A VLAN device on ifindex in the model, or NULL. */
 const struct model_link *port_vlan_first(const struct model *m, int ifindex);

@@ -40,7 +40,7 @@ int rtnl_open(struct rtnl *r, int rcvbuf)
 	    mnl_socket_bind(r->req, 0, MNL_SOCKET_AUTOPID))
 		goto err;
 	fd = mnl_socket_get_fd(r->events);
-	/* Events lost to a full buffer cost a resync: make it large. */
+	/* Events lost to a full buffer cost a full dump: make it large. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {

@@ -36,7 +36,7 @@ int rtnl_dump(struct rtnl *r, rtnl_cb cb, void *data);
  * Feed pending events to cb without blocking, at most RTNL_READ_MAX reads
  * (of up to 64 kB each) per call, so that a flood of events cannot starve
  * the caller's signals and timers. Returns 0, -ENOBUFS when events were
- * lost (a full resync is the only correct answer), or -errno.
+ * lost (a full dump is the only correct answer), or -errno.
  */
 #define RTNL_READ_MAX 64
 int rtnl_read_events(struct rtnl *r, rtnl_cb cb, void *data);

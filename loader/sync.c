@@ -432,8 +432,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 
 static bool nh_usable(const struct sync *s, const struct nexthop *nh)
 {
-	return nh->state == NH_ACTIVE ||
-	       (nh->state == NH_WITHDRAWN && s->env.policy == FP_WITHDRAWN_DRAIN);
+	return FP_NEXTHOP_USABLE(nh->state, s->env.policy);
 }
 
 static void nh_index(struct sync *s)
@@ -529,14 +528,9 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 		p->st.skips[FP_SKIP_BUDGET]++;
 		return;
 	}
-	/*
-	 * As the datapath does: a stale pin goes first, so the insert takes
-	 * its element and evicts no other flow's; an insert never replaces
-	 * a pin the datapath made meanwhile.
-	 */
-	if (stale)
-		bpf_map_delete_elem(fd, &in->key);
-	if (bpf_map_update_elem(fd, &in->key, &pin, BPF_NOEXIST)) {
+	/* as the datapath does: a stale pin goes first (flowpin.h) */
+	if (FP_PIN_INSERT(bpf_map_delete_elem, bpf_map_update_elem, fd,
+			  &in->key, &pin, stale)) {
 		p->st.skips[errno == EEXIST ? FP_SKIP_HAVE : FP_SKIP_FULL]++;
 		return;
 	}

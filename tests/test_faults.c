@@ -152,14 +152,14 @@ static void lost_events_resync(void **state)
 	assert_true(wait_table(3, 15000));
 	st = status_of();
 	print_message("    10,000 route changes: %u resync(s) after lost events, table equal to the kernel %.1f ms after the burst\n",
-		      st.resyncs, (now_us() - t) / 1000.0);
+		      st.redumps, (now_us() - t) / 1000.0);
 	assert_true(daemon_log_has("netlink events were lost"));
 	/* the resync comes at the next tick: one dump for the whole burst */
-	for (int i = 0; i < 300 && !st.resyncs; i++) {
+	for (int i = 0; i < 300 && !st.redumps; i++) {
 		usleep(10000);
 		st = status_of();
 	}
-	assert_true(st.resyncs > 0);
+	assert_true(st.redumps > 0);
 	/* it keeps following changes after the resync */
 	assert_int_equal(route_svc(four, 4), 0);
 	assert_true(wait_table(4, 2000));

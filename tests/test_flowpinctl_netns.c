@@ -470,9 +470,9 @@ static int write_daemon_status_layout(__u32 layout)
 		.pid = getpid(),
 		.withdrawn_policy = FP_WITHDRAWN_REPIN,
 		.started_s = time(NULL) - 3700,
-		.synced_s = time(NULL) - 5,
+		.dumped_s = time(NULL) - 5,
 		.xdp_mode = 1, /* XDP_MODE_NATIVE */
-		.resyncs = 2,
+		.redumps = 2,
 	};
 	__u32 key = 0;
 

@@ -181,11 +181,11 @@ static void formats(void **state)
 	assert_string_equal(mac_format(mac, mbuf), "02:00:ab:00:01:ff");
 	assert_string_equal(proto_name(IPPROTO_ICMPV6, pbuf), "icmpv6");
 	assert_string_equal(proto_name(99, pbuf), "99");
-	assert_string_equal(nexthop_state_name(NH_WITHDRAWN), "withdrawn");
-	assert_string_equal(nexthop_state_name(9), "invalid");
-	assert_string_equal(withdrawn_policy_name(FP_WITHDRAWN_REPIN), "repin");
-	assert_string_equal(xdp_mode_name(2), "skb");
-	assert_string_equal(xdp_mode_name(FP_MODE_TC), "tc");
+	assert_string_equal(fp_nexthop_state_name(NH_WITHDRAWN), "withdrawn");
+	assert_string_equal(fp_nexthop_state_name(9), "invalid");
+	assert_string_equal(fp_withdrawn_policy_name(FP_WITHDRAWN_REPIN), "repin");
+	assert_string_equal(fp_mode_name(2), "skb");
+	assert_string_equal(fp_mode_name(FP_MODE_TC), "tc");
 	assert_string_equal(duration_format(59, buf), "59s");
 	assert_string_equal(duration_format(61, buf), "1m01s");
 	assert_string_equal(duration_format(3 * 3600 + 5 * 60, buf), "3h05m");
@@ -615,10 +615,10 @@ static void gauges_output(void **state)
 		.n_maps = 2,
 		.nexthops = { [NH_ACTIVE] = 4, [NH_WITHDRAWN] = 1, [NH_DEAD] = 2 },
 		.daemon_running = true,
-		.daemon_synced = true,
-		.synced_s = 1000,
+		.daemon_dumped = true,
+		.dumped_s = 1000,
 		.now_s = 1030,
-		.resyncs = 3,
+		.redumps = 3,
 	};
 	__u64 now[FP_STAT_MAX] = {};
 	struct capture c;

@@ -219,7 +219,7 @@ static void failed_wait_blocks_next_write(void **state)
 	struct maps *m = *state;
 	struct nexthop_entry e;
 	struct nexthop_addr a, b;
-	int sync_fd = m->t.sync_fd, id;
+	int grace_fd = m->t.grace_fd, id;
 	__u32 key;
 
 	addr4(&a, 7, 1);
@@ -227,9 +227,9 @@ static void failed_wait_blocks_next_write(void **state)
 	id = nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE);
 	assert_true(id > 0);
 	key = id;
-	/* the waiter is idle: it reads sync_fd after it is asked again */
+	/* the waiter is idle: it reads grace_fd after it is asked again */
 	assert_int_equal(nexthop_table_settle(&m->t), 0);
-	m->t.sync_fd = -1;
+	m->t.grace_fd = -1;
 	/* this flip's wait fails */
 	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac2, 0, NH_ACTIVE), id);
 	assert_true(nexthop_table_settle(&m->t) < 0);
@@ -242,7 +242,7 @@ static void failed_wait_blocks_next_write(void **state)
 	assert_true(nexthop_table_set(&m->t, &b, smac, dmac, 0, NH_ACTIVE) < 0);
 	assert_int_equal(nexthop_table_find(&m->t, &b), 0);
 	assert_true(nexthop_table_commit(&m->t) < 0);
-	m->t.sync_fd = sync_fd;
+	m->t.grace_fd = grace_fd;
 	assert_int_equal(nexthop_table_set(&m->t, &a, smac, dmac, 0, NH_ACTIVE), id);
 	assert_int_equal(bpf_map_lookup_elem(m->nexthops_fd, &key, &e), 0);
 	assert_memory_equal(e.slot[e.live & 1].dmac, dmac, 6);

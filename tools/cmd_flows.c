@@ -176,7 +176,7 @@ int do_lookup(struct ctl *ctl, int argc, char **argv)
 	} else if (nh) {
 		printf("%s: pinned to %s dev %s (id %u, gen %u, %s)\n", text,
 		       v.gw[pin.nh_id], v.dev[pin.nh_id], pin.nh_id, pin.nh_gen,
-		       nexthop_state_name(nh->state));
+		       fp_nexthop_state_name(nh->state));
 	} else {
 		printf("%s: stale pin (id %u, gen %u): resolved again on its next packet\n",
 		       text, pin.nh_id, pin.nh_gen);

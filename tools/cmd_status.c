@@ -17,81 +17,10 @@
 #include "flowpinctl.h"
 #include "peers_text.h"
 #include "stats_text.h"
+#include "port_prog.h"
 #include "tc_hook.h"
 #include "version.h"
 
-#define PROG_NAME "flowpin"
-
-/* What an interface runs: flowpin or not, how, with which program id. */
-struct xdp_state {
-	bool attached;	  /* some XDP program is there, or flowpin at tc */
-	bool flowpin;	  /* and flowpin is it, or one of the dispatcher's */
-	bool dispatcher;
-	__u32 mode;	  /* an XDP mode, or FP_MODE_TC */
-	__u32 prog_id;
-	char prog_name[BPF_OBJ_NAME_LEN];
-};
-
-static struct xdp_multiprog *multiprog_get(int ifindex)
-{
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-
-	return libxdp_get_error(mp) ? NULL : mp;
-}
-
-/* flowpin alone, or among the dispatcher's programs; NULL if neither. */
-static struct xdp_program *flowpin_of(struct xdp_multiprog *mp)
-{
-	struct xdp_program *p;
-
-	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		return p && !strcmp(xdp_program__name(p), PROG_NAME) ? p : NULL;
-	}
-	for (p = xdp_multiprog__next_prog(NULL, mp); p;
-	     p = xdp_multiprog__next_prog(p, mp))
-		if (!strcmp(xdp_program__name(p), PROG_NAME))
-			return p;
-	return NULL;
-}
-
-static void xdp_state_of(int ifindex, struct xdp_state *s)
-{
-	struct xdp_multiprog *mp = multiprog_get(ifindex);
-	struct xdp_program *p;
-	__u32 tc_id;
-
-	memset(s, 0, sizeof(*s));
-	if (mp) {
-		p = xdp_multiprog__main_prog(mp);
-		s->attached = p != NULL;
-		s->dispatcher = !xdp_multiprog__is_legacy(mp);
-		s->mode = xdp_multiprog__attach_mode(mp);
-		if (p) {
-			snprintf(s->prog_name, sizeof(s->prog_name), "%s",
-				 xdp_program__name(p));
-			s->prog_id = xdp_program__id(p);
-		}
-		p = flowpin_of(mp);
-		if (p) {
-			s->flowpin = true;
-			s->prog_id = xdp_program__id(p);
-		}
-		xdp_multiprog__close(mp);
-	}
-	if (s->flowpin)
-		return;
-	/* flowpin at tc ingress, in its own place there */
-	tc_id = tc_hook_prog_id(ifindex);
-	if (tc_id) {
-		s->attached = s->flowpin = true;
-		s->dispatcher = false;
-		s->mode = FP_MODE_TC;
-		s->prog_id = tc_id;
-	}
-}
-
-/* The loaded program named flowpin that uses these flow_pins; 0 if none. */
 /*
  * The loaded flowpin program that uses these maps: the XDP one where there
  * is one, else the tc one (flowpind loads only what its ports' modes use).
@@ -113,7 +42,7 @@ static __u32 find_prog_id(struct ctl *ctl, const char **name)
 		info.map_ids = (__u64)(unsigned long)map_ids;
 		len = sizeof(info);
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    (strcmp(info.name, PROG_NAME) && strcmp(info.name, PROG_NAME "_tc"))) {
+		    (strcmp(info.name, FP_PROG_XDP) && strcmp(info.name, FP_PROG_TC))) {
 			close(fd);
 			continue;
 		}
@@ -122,14 +51,14 @@ static __u32 find_prog_id(struct ctl *ctl, const char **name)
 		for (__u32 i = 0; i < nmaps; i++) {
 			if (map_ids[i] != pins_id)
 				continue;
-			if (!strcmp(info.name, PROG_NAME)) {
-				*name = PROG_NAME;
+			if (!strcmp(info.name, FP_PROG_XDP)) {
+				*name = FP_PROG_XDP;
 				return id;
 			}
 			tc_id = tc_id ?: id;
 		}
 	}
-	*name = PROG_NAME "_tc";
+	*name = FP_PROG_TC;
 	return tc_id;
 }
 
@@ -174,17 +103,18 @@ static void status_daemon(struct ctl *ctl)
 	__u64 now = time(NULL);
 	const char *state = daemon_state(ctl, &ds);
 	char up[DURATION_TEXT_MAX], sync[DURATION_TEXT_MAX];
+	/* "synced" and "resyncs" keep their first names: scripts read them */
 	if (ctl->json) {
 		jw_name(w, "daemon");
 		jw_object_start(w);
 		jw_string_field(w, "state", state);
 		jw_uint_field(w, "pid", ds.pid);
 		jw_uint_field(w, "started_s", ds.started_s);
-		jw_uint_field(w, "synced_s", ds.synced_s);
-		jw_string_field(w, "xdp_mode", xdp_mode_name(ds.xdp_mode));
+		jw_uint_field(w, "synced_s", ds.dumped_s);
+		jw_string_field(w, "xdp_mode", fp_mode_name(ds.xdp_mode));
 		jw_string_field(w, "withdrawn_policy",
-				withdrawn_policy_name(ds.withdrawn_policy));
-		jw_uint_field(w, "resyncs", ds.resyncs);
+				fp_withdrawn_policy_name(ds.withdrawn_policy));
+		jw_uint_field(w, "resyncs", ds.redumps);
 		jw_object_end(w);
 		return;
 	}
@@ -195,13 +125,13 @@ static void status_daemon(struct ctl *ctl)
 		printf(" (did not stop cleanly)");
 	if (ds.started_s && ds.started_s <= now)
 		printf(", up %s", duration_format(now - ds.started_s, up));
-	if (ds.synced_s && ds.synced_s <= now)
+	if (ds.dumped_s && ds.dumped_s <= now)
 		printf(", synced %s ago",
-		       duration_format(now - ds.synced_s, sync));
+		       duration_format(now - ds.dumped_s, sync));
 	if (ds.started_s)
 		printf(", mode %s, policy %s, %u resyncs",
-		       xdp_mode_name(ds.xdp_mode),
-		       withdrawn_policy_name(ds.withdrawn_policy), ds.resyncs);
+		       fp_mode_name(ds.xdp_mode),
+		       fp_withdrawn_policy_name(ds.withdrawn_policy), ds.redumps);
 	printf("\n");
 }
 
@@ -215,7 +145,7 @@ static int status_interfaces(struct ctl *ctl)
 	struct json_writer *w = &ctl->jw;
 	char name[IF_NAMESIZE];
 	const __u32 *ifindex;
-	struct xdp_state s;
+	struct port_prog s;
 	const void *val;
 	struct map_walk mw;
 	struct table t;
@@ -233,16 +163,16 @@ static int status_interfaces(struct ctl *ctl)
 	while ((err = map_walk_next(&mw, (const void **)&ifindex, &val)) > 0) {
 		if (!if_indextoname(*ifindex, name))
 			snprintf(name, sizeof(name), "if%u", *ifindex);
-		xdp_state_of(*ifindex, &s);
+		port_prog_find(*ifindex, &s);
 		if (ctl->json) {
 			jw_object_start(w);
 			jw_string_field(w, "name", name);
 			jw_uint_field(w, "ifindex", *ifindex);
 			jw_bool_field(w, "attached", s.flowpin);
 			jw_string_field(w, "program", s.mode == FP_MODE_TC ?
-					PROG_NAME "_tc" : s.prog_name);
+					FP_PROG_TC : s.prog_name);
 			jw_string_field(w, "mode", s.attached ?
-				xdp_mode_name(s.mode) : "none");
+				fp_mode_name(s.mode) : "none");
 			jw_uint_field(w, "prog_id", s.prog_id);
 			jw_bool_field(w, "dispatcher", s.dispatcher);
 			jw_object_end(w);
@@ -251,9 +181,9 @@ static int status_interfaces(struct ctl *ctl)
 		table_cell(&t, "%s", name);
 		table_cell(&t, "%u", *ifindex);
 		table_cell(&t, "%s", s.flowpin ? s.mode == FP_MODE_TC ?
-						 PROG_NAME "_tc" : PROG_NAME :
+						 FP_PROG_TC : FP_PROG_XDP :
 			   s.attached ? s.prog_name : "-");
-		table_cell(&t, "%s", s.attached ? xdp_mode_name(s.mode) : "-");
+		table_cell(&t, "%s", s.attached ? fp_mode_name(s.mode) : "-");
 		table_cell(&t, "%u", s.prog_id);
 		table_cell(&t, "%s", s.dispatcher ? "yes" : "no");
 	}
@@ -335,7 +265,7 @@ static int status_maps(struct ctl *ctl)
 int do_status(struct ctl *ctl, int argc, char **argv)
 {
 	__u32 prog_id;
-	const char *prog_name = PROG_NAME;
+	const char *prog_name = FP_PROG_XDP;
 	int err;
 
 	err = no_args_parse(argc, argv);
@@ -428,9 +358,9 @@ static int gauges_read(struct ctl *ctl, struct fp_gauges *g)
 			g->nexthops[nh[id].state]++;
 	free(nh);
 	g->daemon_running = !strcmp(daemon_state(ctl, &ds), "running");
-	g->daemon_synced = g->daemon_running && ds.synced_s;
-	g->synced_s = ds.synced_s;
-	g->resyncs = ds.resyncs;
+	g->daemon_dumped = g->daemon_running && ds.dumped_s;
+	g->dumped_s = ds.dumped_s;
+	g->redumps = ds.redumps;
 	g->now_s = time(NULL);
 	return 0;
 }
@@ -558,7 +488,7 @@ int do_nexthops(struct ctl *ctl, int argc, char **argv)
 			table_cell(&t, "%s", v.gw[id]);
 			table_cell(&t, "%s", v.dev[id]);
 			table_cell(&t, "%s", mac);
-			table_cell(&t, "%s", nexthop_state_name(nh->state));
+			table_cell(&t, "%s", fp_nexthop_state_name(nh->state));
 			table_cell(&t, "%u", nh->gen);
 			table_cell(&t, "%llu", (unsigned long long)flows[id]);
 			continue;
@@ -572,7 +502,7 @@ int do_nexthops(struct ctl *ctl, int argc, char **argv)
 		jw_string_field(w, "mac", mac);
 		jw_string_field(w, "smac", mac_format(nh->smac, mac));
 		jw_uint_field(w, "mtu", nh->mtu); /* 0: the device's */
-		jw_string_field(w, "state", nexthop_state_name(nh->state));
+		jw_string_field(w, "state", fp_nexthop_state_name(nh->state));
 		jw_uint_field(w, "gen", nh->gen);
 		jw_uint_field(w, "flows", flows[id]);
 		jw_object_end(w);
@@ -599,29 +529,19 @@ out:
 static int detach_one(struct ctl *ctl, int ifindex, const char *name,
 		      bool explicit)
 {
-	struct xdp_multiprog *mp = multiprog_get(ifindex);
-	struct xdp_program *p = mp ? flowpin_of(mp) : NULL;
 	__u32 mode = FP_MODE_TC;
-	int err;
+	int err = port_prog_xdp_detach(ifindex, &mode);
 
-	if (p) {
-		mode = xdp_multiprog__attach_mode(mp);
-		err = xdp_multiprog__is_legacy(mp) ?
-			      xdp_multiprog__detach(mp) :
-			      xdp_program__detach(p, ifindex, mode, 0);
-	} else if (tc_hook_prog_id(ifindex)) {
+	if (err == -ENOENT) {
+		if (!tc_hook_prog_id(ifindex)) {
+			if (!explicit)
+				return 0;
+			fprintf(stderr, "flowpinctl detach: %s: flowpin is not attached\n",
+				name);
+			return -ENOENT;
+		}
 		err = tc_hook_detach(ifindex, false);
-	} else {
-		if (mp)
-			xdp_multiprog__close(mp);
-		if (!explicit)
-			return 0;
-		fprintf(stderr, "flowpinctl detach: %s: flowpin is not attached\n",
-			name);
-		return -ENOENT;
 	}
-	if (mp)
-		xdp_multiprog__close(mp);
 	if (err) {
 		fprintf(stderr, "flowpinctl detach: %s: %s\n", name,
 			strerror(-err));
@@ -630,10 +550,10 @@ static int detach_one(struct ctl *ctl, int ifindex, const char *name,
 	if (ctl->json) {
 		jw_object_start(&ctl->jw);
 		jw_string_field(&ctl->jw, "name", name);
-		jw_string_field(&ctl->jw, "mode", xdp_mode_name(mode));
+		jw_string_field(&ctl->jw, "mode", fp_mode_name(mode));
 		jw_object_end(&ctl->jw);
 	} else {
-		printf("%s: detached (%s)\n", name, xdp_mode_name(mode));
+		printf("%s: detached (%s)\n", name, fp_mode_name(mode));
 	}
 	return 0;
 }

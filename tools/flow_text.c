@@ -324,37 +324,10 @@ char *mac_format(const __u8 *mac, char *buf)
 	return buf;
 }
 
-const char *nexthop_state_name(__u8 state)
-{
-	static const char *const names[] = {
-		[NH_UNUSED] = "unused",
-		[NH_ACTIVE] = "active",
-		[NH_WITHDRAWN] = "withdrawn",
-		[NH_DEAD] = "dead",
-	};
-
-	return state < sizeof(names) / sizeof(names[0]) ? names[state] :
-							  "invalid";
-}
-
 const char *family_name(__u8 family)
 {
 	return family == FP_AF_INET ? "inet" :
 	       family == FP_AF_INET6 ? "inet6" : "unknown";
-}
-
-const char *withdrawn_policy_name(__u32 policy)
-{
-	return policy == FP_WITHDRAWN_DRAIN ? "drain" :
-	       policy == FP_WITHDRAWN_REPIN ? "repin" : "unknown";
-}
-
-const char *xdp_mode_name(__u32 mode)
-{
-	static const char *const names[] = { "auto", "native", "skb", "hw",
-					     "tc" };
-
-	return mode < 5 ? names[mode] : "unknown";
 }
 
 char *duration_format(__u64 secs, char *buf)

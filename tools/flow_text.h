@@ -69,11 +69,7 @@ char *endpoint_format(const struct flow_key *key, bool src, char *buf,
 		      size_t len);
 char *mac_format(const __u8 *mac, char *buf);
 
-const char *nexthop_state_name(__u8 state);
 const char *family_name(__u8 family);
-const char *withdrawn_policy_name(__u32 policy);
-/* enum xdp_attach_mode of libxdp */
-const char *xdp_mode_name(__u32 mode);
 
 /* "3d04h", "2h05m", "4m10s", "12s": buf holds DURATION_TEXT_MAX. */
 #define DURATION_TEXT_MAX 24

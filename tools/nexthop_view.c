@@ -151,7 +151,7 @@ void flow_row_json(struct json_writer *w, const struct flow_key *key,
 	if (nh) {
 		jw_string_field(w, "nexthop", v->gw[pin->nh_id]);
 		jw_string_field(w, "dev", v->dev[pin->nh_id]);
-		jw_string_field(w, "state", nexthop_state_name(nh->state));
+		jw_string_field(w, "state", fp_nexthop_state_name(nh->state));
 	}
 	jw_object_end(w);
 }

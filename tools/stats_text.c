@@ -185,20 +185,24 @@ void gauges_prometheus(FILE *out, const struct fp_gauges *g)
 	prom_head(out, "flowpin_daemon_up", "gauge",
 		  "1 when flowpind is running on these maps.");
 	fprintf(out, "flowpin_daemon_up %d\n", g->daemon_running);
+	/*
+	 * The metrics and status fields named "sync" here keep the names
+	 * operators' dashboards read: they mean the full dump of the kernel.
+	 */
 	prom_head(out, "flowpin_daemon_synced", "gauge",
 		  "1 when flowpind runs and has mirrored the kernel's tables.");
-	fprintf(out, "flowpin_daemon_synced %d\n", g->daemon_synced);
+	fprintf(out, "flowpin_daemon_synced %d\n", g->daemon_dumped);
 	prom_head(out, "flowpin_daemon_resyncs_total", "counter",
 		  "Full re-dumps after lost netlink events.");
-	fprintf(out, "flowpin_daemon_resyncs_total %u\n", g->resyncs);
-	if (!g->synced_s)
+	fprintf(out, "flowpin_daemon_resyncs_total %u\n", g->redumps);
+	if (!g->dumped_s)
 		return; /* never synced: no timestamp to give */
 	prom_head(out, "flowpin_daemon_last_sync_timestamp_seconds", "gauge",
 		  "Unix time of flowpind's last full dump of the kernel's tables.");
 	fprintf(out, "flowpin_daemon_last_sync_timestamp_seconds %" PRIu64 "\n",
-		(uint64_t)g->synced_s);
+		(uint64_t)g->dumped_s);
 	prom_head(out, "flowpin_daemon_seconds_since_sync", "gauge",
 		  "Seconds since flowpind's last full dump of the kernel's tables.");
 	fprintf(out, "flowpin_daemon_seconds_since_sync %" PRIu64 "\n",
-		(uint64_t)(g->now_s > g->synced_s ? g->now_s - g->synced_s : 0));
+		(uint64_t)(g->now_s > g->dumped_s ? g->now_s - g->dumped_s : 0));
 }

@@ -38,10 +38,10 @@ struct fp_gauges {
 	int n_maps;
 	__u64 nexthops[NH_DEAD + 1]; /* by enum nexthop_state */
 	bool daemon_running;	     /* its pid is alive */
-	bool daemon_synced;	     /* running, and its first dump is done */
-	__u64 synced_s;		     /* CLOCK_REALTIME of the last full dump; 0: never */
+	bool daemon_dumped;	     /* running, and its first dump is done */
+	__u64 dumped_s;		     /* CLOCK_REALTIME of the last full dump; 0: never */
 	__u64 now_s;
-	__u32 resyncs;
+	__u32 redumps;
 };
 
 void gauges_prometheus(FILE *out, const struct fp_gauges *g);
