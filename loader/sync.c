@@ -443,10 +443,9 @@ static void nh_index(struct sync *s)
 		return;
 	s->n_nh_ids = 0;
 	for (__u32 id = 1; id < t->size; id++) {
-		const struct nexthop *nh = &t->nh[id];
+		const struct nexthop *nh = nexthop_table_get(t, id);
 
-		if (nh->state != NH_UNUSED &&
-		    s->env.serves(s->env.ctx, nh->ifindex))
+		if (nh && s->env.serves(s->env.ctx, nh->ifindex))
 			s->nh_ids[s->n_nh_ids++] = id;
 	}
 	s->nh_changes = t->changes;
@@ -462,9 +461,10 @@ static __u32 nh_by_gw(struct sync *s, const struct sync_pin *pin,
 	nh_index(s);
 	*usable = false;
 	for (__u32 i = 0; i < s->n_nh_ids; i++) {
-		const struct nexthop *nh = &s->env.nht->nh[s->nh_ids[i]];
+		const struct nexthop *nh =
+			nexthop_table_get(s->env.nht, s->nh_ids[i]);
 
-		if (nh->family != pin->gw_family ||
+		if (!nh || nh->family != pin->gw_family ||
 		    memcmp(nh->gw, pin->gw, nh->family == FP_AF_INET ? 4 : 16))
 			continue;
 		found = s->nh_ids[i];
@@ -515,7 +515,7 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 		p->st.skips[FP_SKIP_UNUSABLE]++;
 		return;
 	}
-	pin.nh_gen = s->env.nht->nh[pin.nh_id].gen;
+	pin.nh_gen = nexthop_table_get(s->env.nht, pin.nh_id)->gen;
 	if (!bpf_map_lookup_elem(fd, &in->key, &cur)) {
 		nh = nexthop_table_get(s->env.nht, cur.nh_id);
 		if (nh && nh->gen == cur.nh_gen && nh_usable(s, nh)) {
