@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <net/if_arp.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
-#include <linux/magic.h>
 #include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,44 +20,11 @@
 #include "flow_cache.h"
 #include "log.h"
 #include "model.h"
+#include "pin_dir.h"
+#include "port_prog.h"
 #include "port_vlans.h"
 #include "rtnl.h"
-#include "port_prog.h"
 #include "tc_hook.h"
-
-#define BPFFS "/sys/fs/bpf"
-
-static bool is_bpffs(const char *path)
-{
-	struct statfs st;
-
-	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
-}
-
-/*
- * libxdp and our pins need a bpffs. A fresh machine, and the private /sys
- * of `ip netns exec`, have none: mount one.
- */
-static int ensure_bpffs(const char *pin_path)
-{
-	char parent[PATH_MAX];
-	char *slash;
-
-	if (!is_bpffs(BPFFS) && mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-		pr_warn("no bpffs at %s and mounting one failed: %s\n", BPFFS,
-			strerror(errno));
-		return -errno;
-	}
-	snprintf(parent, sizeof(parent), "%s", pin_path);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	if (!is_bpffs(parent)) {
-		pr_warn("%s is not on a bpffs\n", parent);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static __u64 fnv64(const void *data, size_t len, __u64 h)
 {
@@ -102,193 +62,6 @@ static bool is_veth(const char *name)
 
 	port_driver(name, driver, sizeof(driver));
 	return !strcmp(driver, "veth");
-}
-
-static int map_path(const struct datapath *dp, const struct bpf_map *map,
-		    char *buf, size_t size)
-{
-	if (snprintf(buf, size, "%s/%s", dp->pin_path, bpf_map__name(map)) >=
-	    (int)size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/*
- * Maps whose contents nothing depends on across a restart: counters, rate
- * budgets, the heartbeat, the ring of new pins, the peers' status. One of
- * another layout (an upgrade that adds a counter) is replaced rather than
- * refused; pins and next hops never are.
- */
-static bool disposable(const struct bpf_map *map)
-{
-	static const char *const names[] = { "stats", "pin_budget", "port_macs",
-					     "too_big_budget", "pin_turnover",
-					     "heartbeat", "route_epoch",
-					     "pin_events", "sync_peers" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(bpf_map__name(map), names[i]))
-			return true;
-	return false;
-}
-
-/* Check a pinned map against ours; reuse it when it matches. */
-static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd, err;
-
-	if (map_path(dp, map, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		pr_warn("cannot open pinned map %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		err = -errno;
-		goto err_close;
-	}
-	if (disposable(map) &&
-	    (info.type != bpf_map__type(map) ||
-	     info.key_size != bpf_map__key_size(map) ||
-	     info.value_size != bpf_map__value_size(map) ||
-	     info.max_entries != bpf_map__max_entries(map) ||
-	     info.map_flags != bpf_map__map_flags(map))) {
-		pr_info("pinned map %s is of another build: a new one replaces it once attached\n",
-			path);
-		dp->repin[idx] = true;
-		close(fd);
-		return 0;
-	}
-	if (info.type != bpf_map__type(map) ||
-	    info.key_size != bpf_map__key_size(map) ||
-	    info.value_size != bpf_map__value_size(map)) {
-		pr_warn("pinned map %s has another layout than this flowpind's; stop the datapath that uses it and remove %s\n",
-			path, dp->pin_path);
-		err = -EEXIST;
-		goto err_close;
-	}
-	if (info.max_entries != bpf_map__max_entries(map)) {
-		pr_warn("pinned map %s holds %u entries, not %u: start with the size it was created with (-n), or remove %s to start empty\n",
-			path, info.max_entries, bpf_map__max_entries(map),
-			dp->pin_path);
-		err = -EEXIST;
-		goto err_close;
-	}
-	err = bpf_map__reuse_fd(map, fd);
-	if (err)
-		goto err_close;
-	close(fd);
-	dp->reused[idx] = true;
-	return 0;
-
-err_close:
-	close(fd);
-	return err;
-}
-
-static int read_prev_status(struct datapath *dp)
-{
-	__u32 key = 0;
-
-	if (!dp->reused[0] && bpf_map__fd(dp->skel->maps.daemon_status) < 0)
-		return 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.daemon_status), &key,
-				&dp->prev))
-		return 0;
-	dp->have_prev = dp->prev.layout != 0;
-	if (dp->have_prev && dp->prev.layout != FP_LAYOUT) {
-		pr_warn("maps in %s have layout %u, this flowpind uses %u: stop the datapath that uses them and remove %s\n",
-			dp->pin_path, dp->prev.layout, FP_LAYOUT, dp->pin_path);
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/*
- * The pin directory: one this call makes, or one that is already a
- * directory owned by root on a bpffs. A bpffs mounted without mode= lets
- * any user create the path first, as a symlink to somewhere else or as a
- * directory of theirs holding maps of their making. So the path is opened
- * without following a symlink, and checked, restricted to root and locked
- * through that fd, which nobody can swap. The lock keeps a second daemon
- * off these maps: two would hand out the same ids.
- */
-static int make_pin_dir(struct datapath *dp)
-{
-	const char *path = dp->pin_path;
-	struct statfs sfs;
-	struct stat st;
-	int fd, err;
-
-	if (!mkdir(path, 0700)) {
-		dp->made_dir = true;
-	} else if (errno == EACCES || errno == EPERM) {
-		/* the bpffs flowpind mounts is root's alone (mode 0700) */
-		err = -errno;
-		pr_warn("cannot create %s: %s; flowpind needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)\n",
-			path, strerror(-err));
-		return err;
-	} else if (errno != EEXIST) {
-		pr_warn("cannot create %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -ELOOP || err == -ENOTDIR)
-			pr_warn("%s is not a directory (a symlink or a file): refusing it\n",
-				path);
-		else
-			pr_warn("cannot open %s: %s\n", path, strerror(-err));
-		goto err_dir;
-	}
-	if (fstat(fd, &st) || fstatfs(fd, &sfs)) {
-		err = -errno;
-		pr_warn("cannot inspect %s: %s\n", path, strerror(-err));
-		goto err_close;
-	}
-	err = -EPERM;
-	if (sfs.f_type != BPF_FS_MAGIC) {
-		pr_warn("%s is not on a bpffs: refusing it\n", path);
-		goto err_close;
-	}
-	if (st.st_uid != geteuid()) {
-		pr_warn("%s belongs to uid %u, not to flowpind's user: refusing it\n",
-			path, (unsigned int)st.st_uid);
-		goto err_close;
-	}
-	/* anyone who can open a pinned map can change it */
-	if (fchmod(fd, 0700)) {
-		err = -errno;
-		pr_warn("cannot restrict %s to root: %s\n", path, strerror(-err));
-		goto err_close;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		err = -errno;
-		if (err == -EWOULDBLOCK)
-			pr_warn("another flowpind is using %s: give this one another pin path (-p)\n",
-				path);
-		else
-			pr_warn("cannot lock %s: %s\n", path, strerror(-err));
-		err = err == -EWOULDBLOCK ? -EBUSY : err;
-		goto err_close;
-	}
-	dp->lock_fd = fd;
-	return 0;
-
-err_close:
-	close(fd);
-err_dir:
-	if (dp->made_dir)
-		rmdir(path);
-	dp->made_dir = false;
-	return err;
 }
 
 static int into_model(const struct nlmsghdr *nlh, void *m)
@@ -390,10 +163,9 @@ static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
 
 int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 {
-	struct bpf_map *map;
 	size_t elf_len;
 	const void *elf;
-	int err, i = 0;
+	int err;
 
 	memset(dp, 0, sizeof(*dp));
 	dp->lock_fd = -1;
@@ -403,7 +175,7 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	err = resolve_ports(dp, o);
 	if (err)
 		goto err_free;
-	err = ensure_bpffs(dp->pin_path);
+	err = pin_dir_bpffs(dp->pin_path);
 	if (err)
 		goto err_free;
 
@@ -455,20 +227,12 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 			     sizeof(dp->skel->rodata->daemon_silent_ns),
 			     dp->obj_hash);
 
-	err = make_pin_dir(dp);
+	err = pin_dir_make(dp);
 	if (err)
 		goto err_destroy;
-	bpf_object__for_each_map(map, dp->skel->obj) {
-		if (i >= DP_MAX_MAPS)
-			break;
-		if (bpf_map__is_internal(map)) { /* .rodata: part of the program */
-			i++;
-			continue;
-		}
-		err = reuse_map(dp, map, i++);
-		if (err)
-			goto err_dir;
-	}
+	err = pin_dir_reuse(dp);
+	if (err)
+		goto err_dir;
 	err = flowpin__load(dp->skel);
 	if (err) {
 		if (err == -EPERM)
@@ -478,17 +242,13 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 				strerror(-err));
 		goto err_dir;
 	}
-	err = read_prev_status(dp);
+	err = pin_dir_read_status(dp);
 	if (err)
 		goto err_dir;
 	return 0;
 
 err_dir:
-	if (dp->lock_fd >= 0)
-		close(dp->lock_fd);
-	dp->lock_fd = -1;
-	if (dp->made_dir)
-		rmdir(dp->pin_path);
+	pin_dir_release(dp);
 err_destroy:
 	flowpin__destroy(dp->skel);
 	dp->skel = NULL;
@@ -496,221 +256,6 @@ err_free:
 	free(dp->ports);
 	dp->ports = NULL;
 	return err;
-}
-
-static int pin_maps(struct datapath *dp)
-{
-	struct bpf_map *map;
-	char path[PATH_MAX];
-	int i = 0;
-
-	bpf_object__for_each_map(map, dp->skel->obj) {
-		int idx = i++;
-
-		if (idx >= DP_MAX_MAPS || dp->reused[idx] ||
-		    bpf_map__is_internal(map))
-			continue;
-		if (!map_path(dp, map, path, sizeof(path)) && dp->repin[idx])
-			unlink(path); /* the other build's, replaced */
-		if (map_path(dp, map, path, sizeof(path)) ||
-		    bpf_map__pin(map, path)) {
-			pr_warn("cannot pin %s: %s\n", path, strerror(errno));
-			return -errno;
-		}
-		dp->pinned_now[idx] = true;
-	}
-	return 0;
-}
-
-int datapath_repin(struct datapath *dp)
-{
-	struct bpf_map *map;
-	char path[PATH_MAX];
-	struct stat st;
-	int repinned = 0;
-
-	if (lstat(dp->pin_path, &st) && errno == ENOENT &&
-	    mkdir(dp->pin_path, 0700) && errno != EEXIST) {
-		pr_warn("cannot make %s again: %s\n", dp->pin_path,
-			strerror(errno));
-		return -errno;
-	}
-	if (lstat(dp->pin_path, &st) || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid()) {
-		pr_warn("%s is no longer a directory of flowpind's user\n",
-			dp->pin_path);
-		return -EPERM;
-	}
-	bpf_object__for_each_map(map, dp->skel->obj) {
-		struct bpf_map_info mine = {}, there = {};
-		__u32 len = sizeof(mine);
-		int fd;
-
-		if (bpf_map__is_internal(map) ||
-		    map_path(dp, map, path, sizeof(path)))
-			continue;
-		fd = bpf_obj_get(path);
-		if (fd < 0 && errno == ENOENT) {
-			if (bpf_obj_pin(bpf_map__fd(map), path)) {
-				pr_warn("cannot pin %s again: %s\n", path,
-					strerror(errno));
-				return -errno;
-			}
-			repinned++;
-			continue;
-		}
-		if (fd < 0)
-			return -errno;
-		bpf_obj_get_info_by_fd(bpf_map__fd(map), &mine, &len);
-		len = sizeof(there);
-		bpf_obj_get_info_by_fd(fd, &there, &len);
-		close(fd);
-		if (mine.id != there.id) {
-			pr_warn("%s is another map than the one in use\n", path);
-			return -EEXIST;
-		}
-	}
-	if (repinned)
-		pr_warn("%d maps were no longer pinned in %s: pinned them again from the ones in use\n",
-			repinned, dp->pin_path);
-	return 0;
-}
-
-void datapath_unpin_new(struct datapath *dp)
-{
-	struct bpf_map *map;
-	int i = 0;
-
-	if (!dp->skel)
-		return;
-	bpf_object__for_each_map(map, dp->skel->obj) {
-		int idx = i++;
-
-		if (idx < DP_MAX_MAPS && dp->pinned_now[idx]) {
-			bpf_map__unpin(map, NULL);
-			dp->pinned_now[idx] = false;
-		}
-	}
-	if (dp->made_dir)
-		rmdir(dp->pin_path);
-}
-
-static bool prog_uses_map(__u32 prog_id, int map_fd)
-{
-	struct bpf_prog_info info = {};
-	struct bpf_map_info minfo = {};
-	__u32 len = sizeof(info), mlen = sizeof(minfo), ids[DP_MAX_MAPS];
-	bool uses = false;
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(map_fd, &minfo, &mlen))
-		goto out;
-	info.nr_map_ids = DP_MAX_MAPS;
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		goto out;
-	for (__u32 i = 0; i < info.nr_map_ids && i < DP_MAX_MAPS; i++)
-		uses |= ids[i] == minfo.id;
-out:
-	if (fd >= 0)
-		close(fd);
-	return uses;
-}
-
-/* The id of the map named flow_pins that this program uses, or 0. */
-static __u32 pins_map_of(__u32 prog_id)
-{
-	__u32 ids[DP_MAX_MAPS], len, n, found = 0;
-	struct bpf_prog_info info = {};
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-
-	if (fd < 0)
-		return 0;
-	info.nr_map_ids = DP_MAX_MAPS;
-	info.map_ids = (__u64)(unsigned long)ids;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.nr_map_ids = 0;
-	close(fd);
-	n = info.nr_map_ids < DP_MAX_MAPS ? info.nr_map_ids : DP_MAX_MAPS;
-	for (__u32 i = 0; i < n && !found; i++) {
-		struct bpf_map_info minfo = {};
-		__u32 mlen = sizeof(minfo);
-		int mfd = bpf_map_get_fd_by_id(ids[i]);
-
-		if (mfd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(mfd, &minfo, &mlen) &&
-		    !strcmp(minfo.name, "flow_pins"))
-			found = minfo.id;
-		close(mfd);
-	}
-	return found;
-}
-
-/* Does this process hold an fd of the map with this id? */
-static bool holds_map(const char *pid, __u32 map_id)
-{
-	char path[PATH_MAX], line[128], want[32];
-	struct dirent *e;
-	bool found = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%s/fdinfo", pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	snprintf(want, sizeof(want), "map_id:\t%u\n", map_id);
-	while (!found && (e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		while (!found && fgets(line, sizeof(line), f))
-			found = !strcmp(line, want);
-		fclose(f);
-	}
-	closedir(d);
-	return found;
-}
-
-/*
- * The running flowpind, other than this process, that a flowpin program
- * belongs to: the one holding the program's flow_pins map. 0 when none
- * does (it stopped or was killed: its program is ours to replace).
- */
-static pid_t other_instance(__u32 prog_id)
-{
-	__u32 pins = pins_map_of(prog_id);
-	struct dirent *e;
-	pid_t found = 0;
-	DIR *d;
-
-	if (!pins || !(d = opendir("/proc")))
-		return 0;
-	while (!found && (e = readdir(d))) {
-		char path[PATH_MAX], comm[32] = "";
-		pid_t pid = atoi(e->d_name);
-		FILE *f;
-
-		if (pid <= 0 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = '\0';
-		fclose(f);
-		if (!strcmp(comm, "flowpind\n") && holds_map(e->d_name, pins))
-			found = pid;
-	}
-	closedir(d);
-	return found;
 }
 
 static __u32 mode_flags(enum xdp_attach_mode m)
@@ -806,7 +351,7 @@ static int attach_xdp(struct datapath *dp, struct port *p, __u32 mode,
 		}
 	}
 	if (old && dp->have_prev && dp->prev.obj_hash == dp->obj_hash &&
-	    prog_uses_map(xdp_program__id(old), pins_fd)) {
+	    port_prog_uses_map(xdp_program__id(old), pins_fd)) {
 		*how = "adopted";
 	} else if (old && xdp_multiprog__is_legacy(mp)) {
 		err = replace_legacy_xdp(dp, p, old, xdp_multiprog__attach_mode(mp));
@@ -850,7 +395,7 @@ static int attach_tc(struct datapath *dp, struct port *p, const char **how)
 	int err;
 
 	if (old && dp->have_prev && dp->prev.obj_hash == dp->obj_hash &&
-	    prog_uses_map(old, pins_fd)) {
+	    port_prog_uses_map(old, pins_fd)) {
 		*how = "adopted";
 	} else {
 		err = tc_hook_attach(p->ifindex,
@@ -928,9 +473,9 @@ static int attach_port(struct datapath *dp, struct port *p)
 	for (int i = 0; i < 2; i++) {
 		pid_t other;
 
-		if (!ids[i] || prog_uses_map(ids[i], pins_fd))
+		if (!ids[i] || port_prog_uses_map(ids[i], pins_fd))
 			continue;
-		other = other_instance(ids[i]);
+		other = port_prog_owner(ids[i]);
 		if (other) {
 			pr_warn("%s is served by another flowpind (pid %d, with other maps): stop it first, or give each its own ports\n",
 				p->name, other);
@@ -1172,7 +717,7 @@ int datapath_attach(struct datapath *dp)
 		if (err)
 			goto err_detach;
 	}
-	err = pin_maps(dp);
+	err = pin_dir_pin_maps(dp);
 	if (err)
 		goto err_detach;
 	return 0;
@@ -1183,7 +728,7 @@ err_detach:
 		dp->ports[i].attached &= dp->ports[i].fresh;
 	datapath_detach(dp);
 err_unpin:
-	datapath_unpin_new(dp);
+	pin_dir_unpin_new(dp);
 	return err;
 }
 
@@ -1196,7 +741,7 @@ static bool ours_on_port(struct datapath *dp, struct port *p)
 	id = p->mode == FP_MODE_TC ? tc_hook_prog_id(p->ifindex) :
 				     port_prog_xdp_id(p->ifindex);
 	/* nothing there is nothing to take off, and not another's either */
-	return !id || prog_uses_map(id, pins_fd);
+	return !id || port_prog_uses_map(id, pins_fd);
 }
 
 void datapath_release(struct datapath *dp, const char *name)

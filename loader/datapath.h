@@ -102,15 +102,6 @@ void datapath_release(struct datapath *dp, const char *name);
 /* Remove the program from every port (the kernel forwards alone again). */
 void datapath_detach(struct datapath *dp);
 
-/*
- * Before a re-exec, which adopts the maps through their pins: pin again
- * any map whose pin was removed. Fails (and the re-exec must not happen)
- * when a pin now names another map or the directory is not ours.
- */
-int datapath_repin(struct datapath *dp);
-
-/* Undo datapath_open()'s pins when nothing was ever attached. */
-void datapath_unpin_new(struct datapath *dp);
 void datapath_close(struct datapath *dp);
 
 int datapath_write_status(struct datapath *dp, const struct daemon_status *st);

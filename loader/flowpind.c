@@ -33,6 +33,7 @@
 #include "log.h"
 #include "nexthop_table.h"
 #include "options.h"
+#include "pin_dir.h"
 #include "settings.h"
 #include "sync.h"
 #include "version.h"
@@ -340,7 +341,7 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		sig = run(&d, sigfd, timerfd);
-		if (sig != SIGHUP || !datapath_repin(&d.dp))
+		if (sig != SIGHUP || !pin_dir_repin(&d.dp))
 			break;
 		pr_warn("not re-executing: the new image would not find these maps; fix %s and send SIGHUP again\n",
 			d.dp.pin_path);
@@ -388,7 +389,7 @@ err_follow:
 err_nht:
 	nexthop_table_close(&d.nht);
 err_dp:
-	datapath_unpin_new(&d.dp);
+	pin_dir_unpin_new(&d.dp);
 	datapath_close(&d.dp);
 out:
 	sync_stop(d.sync);

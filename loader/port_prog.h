@@ -9,6 +9,7 @@
 #define FLOWPIN_PORT_PROG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <linux/bpf.h>
 #include <xdp/libxdp.h>
 
@@ -36,5 +37,14 @@ __u32 port_prog_xdp_id(int ifindex);
  * it ran in (mode may be NULL); -ENOENT when it is not there; or -errno.
  */
 int port_prog_xdp_detach(int ifindex, __u32 *mode);
+
+/* Does the program with this id use the map of this fd? */
+bool port_prog_uses_map(__u32 prog_id, int map_fd);
+/*
+ * The running flowpind, other than this process, that a flowpin program
+ * belongs to: the one holding the program's flow_pins map. 0 when none
+ * does (it stopped or was killed: its program is ours to replace).
+ */
+pid_t port_prog_owner(__u32 prog_id);
 
 #endif /* FLOWPIN_PORT_PROG_H */
