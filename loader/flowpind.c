@@ -5,24 +5,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <linux/rtnetlink.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "flowpin.skel.h"
