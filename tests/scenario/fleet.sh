@@ -494,56 +494,24 @@ change() { # CHANGE COLUMN
 
 # --- results ----------------------------------------------------------------
 
-PASSED=0
-FAILED=0
-declare -A CELL  # case/family/column -> "broken/total" (! marks a failure)
-
-
-
 # Judge one family of one run from the client's answers.
-judge() { # CASE FAM COL MUST OPENED PRE CHECKED SPREAD BACKENDS_AFTER
-	local case=$1 fam=$2 col=$3 must=$4 opened=$5 pre=$6 checked=$7 spread=$8
-	local after=$9 name ok total broken b
-	name="$case $fam $col"
+judge() { # CASE FAM COL MUST OPENED PRE CHECKED SPREAD BACKENDS_AFTER EXCLUDED
+	local key=$1/$2/$3 name="$1 $2 $3" must=$4 opened=$5 pre=$6 checked=$7 spread=$8
+	local after=$9 ok=0
 
 	# before the change: every connection opened, over b0..b3 only, and
 	# answered by its backend
-	ok=1
-	[ "$(field "$opened" ok)" = "$CONNS" ] || ok=0
-	for b in 0 1 2 3; do
-		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	[ -z "$(field "$opened" b4)" ] || ok=0
-	[ "$(field "$pre" total)" = "$CONNS" ] && [ "$(field "$pre" broken)" = 0 ] || ok=0
+	[ "$(field "$opened" ok)" = "$CONNS" ] && [ "$(spread_over "$opened" "0 1 2 3" 4)" = 1 ] &&
+		[ "$(conns_as_expected zero "$pre")" = 1 ] && ok=1
 	verdict $ok "$name: before the change, all opened over b0..b3 and answered (${opened:-no answer}; ${pre:-no answer})"
 
 	# after: measured everywhere, judged where MUST says zero
-	total=$(field "$checked" total)
-	broken=$(field "$checked" broken)
-	CELL[$case/$fam/$col]="${broken:-?}/${total:-?}"
-	ok=0
-	if [ "$total" = "$CONNS" ]; then
-		case $must in
-		zero) [ "$broken" = 0 ] && ok=1 ;;
-		*) ok=1 ;;
-		esac
-	fi
-	[ $ok = 1 ] || CELL[$case/$fam/$col]+="!"
-	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected ${must/-/any} (${checked:-no answer})"
+	judge_broken "$key" "$name" "$(conns_as_expected "$must" "$checked")" "$checked" \
+		"${must/-/any} (${checked:-no answer})"
 
 	# new connections spread over every backend of the routers' route
-	ok=1
-	[ "$(field "$spread" fail)" = 0 ] || ok=0
-	for b in $after; do
-		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	for b in $BACKENDS; do
-		case " $after " in *" $b "*) ;; *)
-			[ -z "$(field "$spread" "b$b")" ] || ok=0 ;;
-		esac
-	done
-	[ $ok = 1 ] || CELL[$case/$fam/$col]+="~"
-	verdict $ok "$name: new connections spread over b${after// /, b} (${spread:-no answer})"
+	judge_spread "$key" 1 "$spread" 0 "$after" "${10}" \
+		"$name: new connections spread over b${after// /, b} (${spread:-no answer})"
 }
 
 # What the routers' daemons and tables say, into the run's folder.
@@ -570,7 +538,7 @@ save_state() { # COLUMN
 }
 
 run_one() { # CASE COLUMN
-	local case=$1 col=$2 seeds loss chg alone must after
+	local case=$1 col=$2 seeds loss chg alone must after excluded
 	local opened4='' opened6='' pre4='' pre6='' checked4='' checked6=''
 	local spread4='' spread6='' step=setup note='' t0=$SECONDS n f
 	read -r seeds loss chg _ alone _ <<<"$(spec "$case")"
@@ -580,8 +548,8 @@ run_one() { # CASE COLUMN
 	*) must=- ;;
 	esac
 	case $chg in
-	add-move) after="0 1 2 3 4" ;;
-	*) after="0 1 2 3" ;;
+	add-move) after="0 1 2 3 4" excluded= ;;
+	*) after="0 1 2 3" excluded=4 ;;
 	esac
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK=''
@@ -613,8 +581,8 @@ run_one() { # CASE COLUMN
 	hold "$col"
 	teardown
 
-	judge "$case" IPv4 "$col" "$must" "$opened4" "$pre4" "$checked4" "$spread4" "$after"
-	judge "$case" IPv6 "$col" "$must" "$opened6" "$pre6" "$checked6" "$spread6" "$after"
+	judge "$case" IPv4 "$col" "$must" "$opened4" "$pre4" "$checked4" "$spread4" "$after" "$excluded"
+	judge "$case" IPv6 "$col" "$must" "$opened6" "$pre6" "$checked6" "$spread6" "$after" "$excluded"
 	if [ "$col" = sync ]; then
 		# pins travel to every peer before anything moves
 		verdict "${SYNC_OK:-0}" "$case/$col: before the change, ${SYNCED:-pins not looked at}"
@@ -641,8 +609,30 @@ run_one() { # CASE COLUMN
 		"$RUNDIR"/r*-peers
 }
 
+# A cell of the table: the kernel's restart and loss are its move and
+# add-move.
+table_cell() { # CASE FAM COL
+	local cell=${CELL[$1/$2/$3]:-n/a}
+	if [ "$3" = kernel ] && [ "$cell" = n/a ]; then
+		case $1 in
+		restart) cell="${CELL[move/$2/kernel]:+${CELL[move/$2/kernel]} (move)}" ;;
+		loss) cell="${CELL[add-move/$2/kernel]:+${CELL[add-move/$2/kernel]} (add-move)}" ;;
+		esac
+		cell=${cell:-n/a}
+	fi
+	printf '%s' "$cell"
+}
+
+# The columns the table judges a case by.
+table_must() { # CASE
+	local cols alone must=
+	read -r _ _ _ cols alone _ <<<"$(spec "$1")"
+	[[ ",$cols," == *",sync,"* ]] && must="sync 0"
+	[ "$alone" = zero ] && must+="${must:+, }alone 0"
+	echo "${must:-measured only}"
+}
+
 print_table() {
-	local case fam col hdr line must cell
 	echo
 	echo "Broken connections (broken/total) after each change, per family, over"
 	echo "the 3 routers: kernel = the kernel alone, alone = flowpind on each router,"
@@ -650,36 +640,7 @@ print_table() {
 	echo "judged: the columns that must break none (the others are measured)."
 	echo "! = not what the suite expects, ~ = new connections did not spread as expected"
 	echo
-	hdr=$(printf '| %-14s | %-66s | %-6s' case change family)
-	line="|----------------|--------------------------------------------------------------------|--------"
-	for col in kernel alone sync; do
-		hdr+=$(printf ' | %-9s' "$col")
-		line+="|-----------"
-	done
-	echo "$hdr | judged         |"
-	echo "$line|----------------|"
-	for case in $CASES; do
-		read -r _ _ _ cols alone _ <<<"$(spec "$case")"
-		must=
-		[[ ",$cols," == *",sync,"* ]] && must="sync 0"
-		[ "$alone" = zero ] && must+="${must:+, }alone 0"
-		for fam in IPv4 IPv6; do
-			printf '| %-14s | %-66s | %-6s' "$case" "$(describe "$case")" $fam
-			for col in kernel alone sync; do
-				cell=${CELL[$case/$fam/$col]:-n/a}
-				# the kernel's restart and loss are its move and add-move
-				if [ "$col" = kernel ] && [ "$cell" = n/a ]; then
-					case $case in
-					restart) cell="${CELL[move/$fam/kernel]:+${CELL[move/$fam/kernel]} (move)}" ;;
-					loss) cell="${CELL[add-move/$fam/kernel]:+${CELL[add-move/$fam/kernel]} (add-move)}" ;;
-					esac
-					cell=${cell:-n/a}
-				fi
-				printf ' | %-9s' "$cell"
-			done
-			printf ' | %-14s |\n' "${must:-measured only}"
-		done
-	done
+	results_table "$CASES" case 14 66 judged 14 kernel:9:kernel alone:9:alone sync:9:sync
 	echo
 }
 
@@ -716,6 +677,4 @@ for case in $CASES; do
 done
 
 print_table
-echo "took $((SECONDS - start)) s"
-echo "fleet: $PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary $start

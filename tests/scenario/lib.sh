@@ -5,8 +5,9 @@
 # share: sourced by both, before they read their options. A suite sets
 # SUITE (its name, which starts its messages) before it sources this; then
 # its own options in OPT_VALUE and OPT_FLAG, ID and TMP, SPEC_TABLE,
-# teardown() (undo one run), PASSED and FAILED (verdict), and for each run
-# RUNDIR and FAIL_RUN (run_begin). LOG_FD, where set, is where -v goes.
+# teardown() (undo one run) and table_must() (the results table's last
+# column), and for each run RUNDIR and FAIL_RUN (run_begin). LOG_FD, where
+# set, is where -v goes.
 
 # --- options ------------------------------------------------------------------
 
@@ -272,6 +273,12 @@ describe() { # NAME
 
 # --- results ------------------------------------------------------------------------
 
+PASSED=0
+FAILED=0
+SKIPPED=0
+SKIP_WHY=        # after the skipped count, in the last line
+declare -A CELL  # name/family/column -> "broken/total" (! marks a failure)
+
 # Count one check; print what failed.
 verdict() { # OK WHAT
 	if [ "$1" = 1 ]; then
@@ -281,4 +288,126 @@ verdict() { # OK WHAT
 		echo "  FAIL $2" >&2
 		FAIL_RUN=1
 	fi
+}
+
+# Does a check's (or a bulk's) answer show what MUST says? CONNS
+# connections, and zero, some or all of them broken; any other MUST, any
+# number (the caller looks closer). 1 or 0.
+conns_as_expected() { # MUST ANSWER
+	local total broken
+	total=$(field "$2" total)
+	broken=$(field "$2" broken)
+	[ -n "$total" ] && [ "$total" = "$CONNS" ] || { echo 0; return; }
+	case $1 in
+	zero) [ "$broken" = 0 ] || { echo 0; return; } ;;
+	some) [ "$broken" -gt 0 ] || { echo 0; return; } ;;
+	all) [ "$broken" = "$total" ] || { echo 0; return; } ;;
+	esac
+	echo 1
+}
+
+# Did the connections of an answer (open or spread) reach each backend of
+# EXPECT and none of EXCLUDED? 1 or 0.
+spread_over() { # ANSWER "EXPECT" "EXCLUDED"
+	local b
+	for b in $2; do
+		[ "$(field "$1" "b$b")" -gt 0 ] 2>/dev/null || { echo 0; return; }
+	done
+	for b in $3; do
+		[ -z "$(field "$1" "b$b")" ] || { echo 0; return; }
+	done
+	echo 1
+}
+
+# The connections of one family after the change: the cell KEY
+# (name/family/column) is the check's broken/total, ! when not OK.
+judge_broken() { # KEY NAME OK CHECKED EXPECTED: what the failure says was expected
+	local total broken
+	total=$(field "$4" total)
+	broken=$(field "$4" broken)
+	CELL[$1]="${broken:-?}/${total:-?}"
+	[ "$3" = 1 ] || CELL[$1]+="!"
+	verdict "$3" "$2: broken ${broken:-?}/${total:-?}, expected $5"
+}
+
+# New connections after the change (a spread answer): FAILS of them
+# failed, and the others reached each backend of EXPECT, none of EXCLUDED.
+# OK 0: the caller saw something wrong already. ~ in the cell when not.
+judge_spread() { # KEY OK SPREAD FAILS "EXPECT" "EXCLUDED" WHAT
+	local ok=$2
+	[ "$(field "$3" fail)" = "$4" ] || ok=0
+	[ "$(spread_over "$3" "$5" "$6")" = 1 ] || ok=0
+	[ "$ok" = 1 ] || CELL[$1]+="~"
+	verdict "$ok" "$7"
+}
+
+# A failed run's files, to stderr: the last 12 lines of each (all of it
+# with -v), less flowpind's veth notices and lines that match QUIET.
+failed_run_show() { # QUIET FILE...
+	local quiet=$1 f
+	shift
+	[ "$FAIL_RUN" = 1 ] || return 0
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "  --- ${f##*/}"
+		if [ "$VERBOSE" = 1 ] && [ -n "$quiet" ]; then
+			grep -v "$quiet" "$f"
+		elif [ "$VERBOSE" = 1 ]; then
+			cat "$f"
+		else
+			grep -v "is a veth: frames redirected${quiet:+\\|$quiet}" "$f" | tail -n 12
+		fi
+	done >&2
+	return 0
+}
+
+# A row's cell in the results table (a suite may have its own).
+table_cell() { # NAME FAM COL
+	printf '%s' "${CELL[$1/$2/$3]:-n/a}"
+}
+
+dashes() { # N
+	local s
+	printf -v s '%*s' "$1" ''
+	printf '%s' "${s// /-}"
+}
+
+# The results table: a row per name of NAMES and family, with the name's
+# description, a cell per column (table_cell), and what the row must show
+# (table_must, the suite's). Each COLUMN is COL:WIDTH:TITLE.
+results_table() { # "NAMES" NAME_TITLE NAME_W DESC_W MUST_TITLE MUST_W COLUMN...
+	local names=$1 title=$2 nw=$3 dw=$4 must_title=$5 mw=$6
+	local cols=() widths=() hdr line c name fam i
+	shift 6
+	hdr=$(printf "| %-${nw}s | %-${dw}s | %-6s" "$title" change family)
+	line="|$(dashes $((nw + 2)))|$(dashes $((dw + 2)))|--------"
+	for c in "$@"; do
+		cols+=("${c%%:*}")
+		c=${c#*:}
+		widths+=("${c%%:*}")
+		hdr+=$(printf " | %-${c%%:*}s" "${c#*:}")
+		line+="|$(dashes $((${c%%:*} + 2)))"
+	done
+	printf "%s | %-${mw}s |\n" "$hdr" "$must_title"
+	echo "$line|$(dashes $((mw + 2)))|"
+	for name in $names; do
+		for fam in IPv4 IPv6; do
+			printf "| %-${nw}s | %-${dw}s | %-6s" "$name" "$(describe "$name")" $fam
+			for i in "${!cols[@]}"; do
+				printf " | %-${widths[i]}s" "$(table_cell "$name" $fam "${cols[i]}")"
+			done
+			printf " | %-${mw}s |\n" "$(table_must "$name")"
+		done
+	done
+}
+
+# The last lines, which run-all reads; the suite's exit status.
+summary() { # START: SECONDS when the runs began
+	echo "took $((SECONDS - $1)) s"
+	if [ "$SKIPPED" = 0 ]; then
+		echo "$SUITE: $PASSED passed, $FAILED failed"
+	else
+		echo "$SUITE: $PASSED passed, $FAILED failed, $SKIPPED skipped$SKIP_WHY"
+	fi
+	[ "$FAILED" = 0 ]
 }

@@ -558,23 +558,13 @@ is_reject() { case $1 in blackhole | unreachable | prohibit | rule) return 0 ;; 
 
 # --- results ----------------------------------------------------------------
 
-PASSED=0
-FAILED=0
-declare -A CELL  # scenario/family/column -> "broken/total" (! marks a failure)
-
-
-
-# Does a check's (or a bulk's) answer show what MUST says? 1 or 0.
-conns_as_expected() { # MUST ANSWER
-	local must=$1 answer=$2 total broken b v bk of
-	total=$(field "$answer" total)
-	broken=$(field "$answer" broken)
-	[ -n "$total" ] && [ "$total" = "$CONNS" ] || { echo 0; return; }
-	case $must in
-	zero) [ "$broken" = 0 ] || { echo 0; return; } ;;
-	some) [ "$broken" -gt 0 ] || { echo 0; return; } ;;
-	all) [ "$broken" = "$total" ] || { echo 0; return; } ;;
-	withdrawn)
+# Does a check's (or a bulk's) answer show what MUST says (lib.sh's
+# conns_as_expected), and after withdrawn, only the withdrawn backend's
+# connections broken, every one of them? 1 or 0.
+as_expected() { # MUST ANSWER
+	local must=$1 answer=$2 b v bk of
+	[ "$(conns_as_expected "$must" "$answer")" = 1 ] || { echo 0; return; }
+	if [ "$must" = withdrawn ]; then
 		for b in $(seq $NBACKENDS); do
 			v=$(field "$answer" "b$b")
 			[ -z "$v" ] && continue
@@ -586,55 +576,34 @@ conns_as_expected() { # MUST ANSWER
 				[ "$bk" = 0 ] || { echo 0; return; }
 			fi
 		done
-		;;
-	esac
+	fi
 	echo 1
 }
 
 # Judge one family of one run from the client's answers.
 judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPREAD_FAILS [BULK]
-	local scen=$1 fam=$2 col=$3 must=$4 opened=$5 checked=$6 spread=$7
-	local expect=$8 excluded=$9 spread_fails=${10} bulk=${11:-} name ok total broken b
-	name="$scen $fam ${col}"
-	total=$(field "$checked" total)
-	broken=$(field "$checked" broken)
+	local key=$1/$2/$3 name="$1 $2 $3" must=$4 opened=$5 checked=$6 spread=$7
+	local bulk=${11:-} ok
 	# connections: all opened, then broken as the expectation says
 	ok=0
-	[ "$(field "$opened" ok)" = "$CONNS" ] && ok=$(conns_as_expected "$must" "$checked")
-	CELL[$scen/$fam/$col]="${broken:-?}/${total:-?}"
-	if [ $ok = 0 ]; then
-		CELL[$scen/$fam/$col]+="!"
-	elif [ "$must" = withdrawn ]; then
-		CELL[$scen/$fam/$col]+=" ($WITHDRAWN's)"
-	fi
-	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected $must ($checked)"
+	[ "$(field "$opened" ok)" = "$CONNS" ] && ok=$(as_expected "$must" "$checked")
+	judge_broken "$key" "$name" $ok "$checked" "$must ($checked)"
+	[ $ok = 1 ] && [ "$must" = withdrawn ] && CELL[$key]+=" ($WITHDRAWN's)"
 	if [ "$bulk" = - ]; then
 		: # no bulk transfer in this scenario
-	elif [ -n "$bulk" ] && [ "$(conns_as_expected "$must" "$bulk")" = 1 ]; then
-		CELL[$scen/$fam/$col]+=" b$(field "$bulk" broken)"
+	elif [ -n "$bulk" ] && [ "$(as_expected "$must" "$bulk")" = 1 ]; then
+		CELL[$key]+=" b$(field "$bulk" broken)"
 		verdict 1 "$name: bulk"
 	else
-		CELL[$scen/$fam/$col]+=" b$(field "$bulk" broken)!"
+		CELL[$key]+=" b$(field "$bulk" broken)!"
 		verdict 0 "$name: after $BULK_BYTES bytes each way, broken $(field "$bulk" broken), expected $must (${bulk:-no answer})"
 	fi
 
 	# spread: the initial connections reached b1..b4, new ones every
 	# backend of the route and never an excluded one (after a reject,
 	# none: every new connection fails)
-	ok=1
-	for b in 1 2 3 4; do
-		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	[ -z "$(field "$opened" b5)" ] || ok=0
-	[ "$(field "$spread" fail)" = "$spread_fails" ] || ok=0
-	for b in $expect; do
-		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	for b in $excluded; do
-		[ -z "$(field "$spread" "b$b")" ] || ok=0
-	done
-	[ $ok = 1 ] || CELL[$scen/$fam/$col]+="~"
-	verdict $ok "$name: new connections spread (before: $opened; after: $spread)"
+	judge_spread "$key" "$(spread_over "$opened" "1 2 3 4" 5)" "$spread" "${10}" "$8" "$9" \
+		"$name: new connections spread (before: $opened; after: $spread)"
 }
 
 # Did flowpind follow the change? The datapath alone keeps pinned flows
@@ -888,8 +857,19 @@ save_flowpinctl() {
 	done
 }
 
+# What flowpin must show, in the table.
+table_must() { # SCEN
+	local must
+	read -r _ _ _ must _ <<<"$(spec "$1")"
+	case $must in
+	zero) must="0 broken" ;;
+	withdrawn) must="only $WITHDRAWN's broken" ;;
+	esac
+	echo "$must"
+}
+
 print_table() {
-	local scen fam col hdr line
+	local col cols=()
 	echo
 	echo "Broken connections (broken/total) after each change, per family;"
 	echo "kernel = the kernel alone, flowpin = flowpind on the router's ports;"
@@ -898,29 +878,10 @@ print_table() {
 	echo "bgp-*, frr-restart and nhg-churn: FRR's routes, at most $BGP_CONNS connections, flowpin in ${BGP_MODES// /, } only"
 	echo "flowpin skb (generic XDP): in ${SKB_SCENARIOS// /, } only (its bulk transfers are what differs from native)"
 	echo
-	hdr=$(printf '| %-10s | %-44s | %-6s | %-8s' scenario change family kernel)
-	line="|------------|----------------------------------------------|--------|----------"
 	for col in $FP_COLS; do
-		hdr+=$(printf ' | %-15s' "flowpin $col")
-		line+="|-----------------"
+		cols+=("$col:15:flowpin $col")
 	done
-	echo "$hdr | flowpin must show |"
-	echo "$line|-------------------|"
-	for scen in $SCENARIOS; do
-		for fam in IPv4 IPv6; do
-			printf '| %-10s | %-44s | %-6s | %-8s' "$scen" "$(describe "$scen")" $fam \
-				"${CELL[$scen/$fam/kernel]:-n/a}"
-			for col in $FP_COLS; do
-				printf ' | %-15s' "${CELL[$scen/$fam/$col]:-n/a}"
-			done
-			read -r _ _ _ must _ <<<"$(spec "$scen")"
-			case $must in
-			zero) must="0 broken" ;;
-			withdrawn) must="only $WITHDRAWN's broken" ;;
-			esac
-			printf ' | %-17s |\n' "$must"
-		done
-	done
+	results_table "$SCENARIOS" scenario 10 44 "flowpin must show" 17 kernel:8:kernel "${cols[@]}"
 	echo
 }
 
@@ -961,7 +922,6 @@ kind_here() { # vlan | bond | virtio
 	ip netns del "$ns"
 	return $rc
 }
-SKIPPED=0 SKIP_WHY=
 declare -A KIND_HERE
 
 start=$SECONDS
@@ -1011,10 +971,4 @@ print_table
 for col in "${!GAP_SEEN[@]}"; do
 	echo "frr-restart, $col: while FRR was down, ${GAP_SEEN[$col]} answers lost or late (over $GAP_MS ms, $GAP_ROUNDS rounds $GAP_MS ms apart)"
 done
-echo "took $((SECONDS - start)) s"
-if [ "$SKIPPED" = 0 ]; then
-	echo "scenarios: $PASSED passed, $FAILED failed"
-else
-	echo "scenarios: $PASSED passed, $FAILED failed, $SKIPPED skipped$SKIP_WHY"
-fi
-[ "$FAILED" = 0 ]
+summary $start
