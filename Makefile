@@ -100,10 +100,16 @@ $(BUILD)/%.o: tools/%.c tools/*.h loader/*.h include/flowpin.h $(BUILD)/version.
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itools -c $< -o $@
 
-$(BUILD)/%.o: tests/%.c tests/*.h loader/*.h include/flowpin.h $(SKELS) \
+# Test programs, and the helpers in tests/lib/ they and bench/ share.
+$(BUILD)/%.o: tests/%.c tests/lib/*.h loader/*.h include/flowpin.h $(SKELS) \
 		$(BUILD)/version.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -c $< -o $@
+
+$(BUILD)/%.o: tests/lib/%.c tests/lib/*.h loader/*.h include/flowpin.h $(SKELS) \
+		$(BUILD)/version.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -c $< -o $@
 
 $(BUILD)/libflowpin.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

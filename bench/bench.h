@@ -74,7 +74,7 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Put this thread back on every CPU (children inherit it). */
 void run_anywhere(void);
 
-/* Router setup beyond tests/fixture: the 10-route table's extras. */
+/* Router setup beyond tests/lib/fixture: the 10-route table's extras. */
 int bench_router(struct bench *b);
 /* Add the generated full-size table; fills b->dsts from it. */
 int bench_big_table(struct bench *b, int n);

@@ -13,10 +13,10 @@ $(BUILD)/bench_%.bpf.o: bench/%.bpf.c bench/*.h bpf/*.h include/flowpin.h | $(BU
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -Ibench -c $< -o $@
 
-$(BUILD)/bench_%.o: bench/%.c bench/*.h tests/*.h loader/*.h tools/stats_text.h include/flowpin.h \
+$(BUILD)/bench_%.o: bench/%.c bench/*.h tests/lib/*.h loader/*.h tools/stats_text.h include/flowpin.h \
 		$(SKELS) $(BENCH_SKELS) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -Itests -Itools -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -Itests/lib -Itools -c $< -o $@
 
 $(BUILD)/flowpin_bench: $(BENCH_OBJS) $(addprefix $(BUILD)/,fixture.o netns.o packets.o sync_peer.o) \
 		$(FLOWPINCTL_TEXT_OBJS) \

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * flowpin_bench: make bench (issue 6). Runs in a private network namespace
- * (tests/fixture's router, plus the bench's routes) and prints one table.
+ * (tests/lib/fixture's router, plus the bench's routes) and prints one table.
  *
  *   flowpin_bench [--smoke] [--build DIR] [--out FILE] [--routes N]
  *                 [--sections LIST] [--keep] [--daemon-verbose]

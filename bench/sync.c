@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Section 5: pin sync. flowpind runs with --sync and this process is its
- * peer (tests/sync_peer.c) on loopback:
+ * peer (tests/lib/sync_peer.c) on loopback:
  *
  * - take: pins per second flowpind applies from a peer (the bench sends
  *   datagrams of 20 pins, at most WINDOW unacked; an ack comes after the

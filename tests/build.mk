@@ -9,6 +9,7 @@ ifneq ($(SANITIZE),1)
 TESTS += $(BUILD)/test_random_frames $(BUILD)/test_pinning $(BUILD)/test_too_big \
 	 $(BUILD)/test_drop_rule
 endif
+# The helpers in tests/lib/, linked into every test program.
 TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o \
 	     $(BUILD)/sync_peer.o \
 	     $(BUILD)/verdict_model.o
@@ -40,7 +41,8 @@ $(BUILD)/fuzz_parse: tests/fuzz_parse.c bpf/parse.h include/flowpin.h | $(BUILD)
 		-fno-sanitize-recover=undefined -Wall -Werror \
 		-Iinclude -Ibpf -I$(ARCH_INC) $< -o $@
 
-# Valid frames of every kind, from the packet tests' builder, as its seeds.
+# Valid frames of every kind, from the packet tests' builder (tests/lib/), as
+# its seeds.
 $(BUILD)/fuzz_seeds: $(BUILD)/fuzz_seeds.o $(BUILD)/packets.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@

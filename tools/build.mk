@@ -22,8 +22,8 @@ $(BUILD)/test_flowpinctl_text: $(BUILD)/test_flowpinctl_text.o $(FLOWPINCTL_TEXT
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ -lcmocka -lm
 
-# Runs $(BUILD)/flowpinctl: built first. The fixture's objects are named
-# here: TEST_OBJS is not set yet when this file is read.
+# Runs $(BUILD)/flowpinctl: built first. The fixture's objects (tests/lib/)
+# are named here: TEST_OBJS is not set yet when this file is read.
 $(BUILD)/test_flowpinctl_netns: $(BUILD)/test_flowpinctl_netns.o \
 		$(addprefix $(BUILD)/,fixture.o netns.o packets.o) \
 		$(FLOWPINCTL_TEXT_OBJS) $(BUILD)/libflowpin.a | $(BUILD)/flowpinctl

@@ -47,7 +47,7 @@
 # FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
 set -u -o pipefail
 
-BUILD=build
+SUITE=fleet
 ONLY=${FLEET_ONLY:-}
 COLS=${FLEET_COLS:-kernel alone sync}
 CONNS=${FLEET_CONNS:-256}
@@ -55,39 +55,17 @@ MODE=auto                # flowpind's -m; auto (no -m) picks tc on veth
 HASH_POLICY=3            # the routers'; 3: the fields of policy 1, below
 HASH_FIELDS=55           # 0x37: source and destination address, protocol, ports
 SPREAD=100               # new connections per family after the change
-VERBOSE=0
-HOLD=0
 KEEP=0
 
 # shellcheck source=tests/scenario/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-while [ $# -gt 0 ]; do
-	case $1 in
-	--build) BUILD=$2; shift ;;
-	--only) ONLY=$2; shift ;;
-	--cols) COLS=$2; shift ;;
-	--conns) CONNS=$2; shift ;;
-	--mode) MODE=$2; shift ;;
-	--hash-policy) HASH_POLICY=$2; shift ;;
-	-v) VERBOSE=1 ;;
-	--hold) HOLD=$2; shift ;;
-	--keep) KEEP=1 ;;
-	*) usage ;;
-	esac
-	shift
-done
-
-if [ "$(id -u)" != 0 ]; then
-	echo "fleet: needs root (network namespaces, BPF)" >&2
-	exit 1
-fi
-BUILD=$(cd "$BUILD" && pwd) || exit 1
-for b in scenario_echo scenario_client; do
-	[ -x "$BUILD/$b" ] || { echo "fleet: $BUILD/$b missing: run make" >&2; exit 1; }
-done
-FLOWPIND=${FLOWPIND:-$BUILD/flowpind}
-FLOWPINCTL=$BUILD/flowpinctl
+OPT_VALUE[--cols]=COLS
+OPT_VALUE[--mode]=MODE
+OPT_VALUE[--hash-policy]=HASH_POLICY
+OPT_FLAG[--keep]=KEEP
+options_parse "$@"
+suite_check "network namespaces, BPF"
 
 # Everything this run creates carries this prefix: namespaces, the pin
 # directories (one per router), the temporary folder. Devices live only
@@ -113,58 +91,23 @@ LOSS=10                  # percent of sync datagrams dropped, in the loss case
 C=$ID-c                  # client
 U=$ID-u                  # upstream router
 L=$ID-lan                # the LAN's bridge
-NSES=()
-PIDS=()
 declare -A DPID          # router -> its flowpind's pid
 declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
-CLIENT_PID=
-CFD=
-CLIENT_LINES=0
-REPLY=
-MOUNTED_BPFFS=0
 RUNDIR=$TMP
 
 # -v: to the suite's own stderr, also from a run's steps (their stderr goes
 # to the run's folder)
 exec {LOG_FD}>&2
-log() { [ "$VERBOSE" = 1 ] && echo "  .. $*" >&"$LOG_FD"; return 0; }
 
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 # --- cleanup: every path out of the script goes through here -------------
 
-# TERM every PID at once, wait for all (5 s), then KILL what is left.
-stop_pids() { # PID...
-	local pid i alive
-	[ $# -gt 0 ] || return 0
-	for pid in "$@"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for i in $(seq 50); do
-		alive=0
-		for pid in "$@"; do
-			kill -0 "$pid" 2>/dev/null && alive=1
-		done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
-	for pid in "$@"; do
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	return 0
-}
-
-# Undo one run: client, daemons, servers, namespaces, pin directories.
+# Undo one run (lib.sh's cleanup() calls it last): client, daemons,
+# servers, namespaces, pin directories.
 teardown() {
-	local p ns n pids=()
-	if [ -n "$CFD" ]; then
-		echo quit 1>&"$CFD" 2>/dev/null
-		exec {CFD}>&-
-		CFD=
-	fi
-	[ -n "$CLIENT_PID" ] && stop_pids "$CLIENT_PID"
-	CLIENT_PID=
+	local n pids=()
+	client_down
 	# SIGTERM: flowpind detaches and exits 0 (maps stay pinned)
 	for n in "${!DPID[@]}"; do
 		[ -n "${DPID[$n]}" ] && pids+=("${DPID[$n]}")
@@ -173,33 +116,12 @@ teardown() {
 	DPID=()
 	stop_pids "${PIDS[@]}"
 	PIDS=()
-	for ns in "${NSES[@]}"; do
-		# anything still running in our namespaces was started by us
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	NSES=()
+	nses_del
 	for n in $ROUTERS; do
 		rm -rf "$PIN-r$n"
 	done
 }
-
-cleanup() {
-	trap - EXIT INT TERM
-	teardown
-	if [ "$KEEP" = 1 ]; then
-		echo "fleet: logs kept in $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-	bpffs_release
-}
-trap cleanup EXIT
-# a write to a client that died must fail, not end the suite
-trap '' PIPE
-trap 'echo "fleet: interrupted" >&"$LOG_FD"; exit 130' INT TERM
+traps_set
 
 # --- topology ---------------------------------------------------------------
 
@@ -383,19 +305,6 @@ sync_loss_up() {
 }
 
 
-servers_up() {
-	local i
-	for i in $BACKENDS; do
-		# nsenter itself, not a function: $! must be the server's pid
-		nsenter --net="/run/netns/$ID-b$i" "$BUILD/scenario_echo" "b$i" $PORT \
-			>"$RUNDIR/echo-b$i.log" 2>&1 &
-		PIDS+=($!)
-	done
-	for i in $BACKENDS; do
-		wait_file "$RUNDIR/echo-b$i.log" listening 1 5 || return 1
-	done
-}
-
 # Every neighbour resolved before anything is measured (IPv6 ECMP steers
 # around a next hop whose neighbour failed, and one still resolving would
 # make the first flows depend on timing): each router connects to every
@@ -427,18 +336,6 @@ neighbours_up() {
 	return 1
 }
 
-client_up() {
-	rm -f "$TMP/client.in"
-	mkfifo "$TMP/client.in" || return 1
-	nsenter --net="/run/netns/$C" "$BUILD/scenario_client" <"$TMP/client.in" \
-		>"$RUNDIR/client.out" 2>"$RUNDIR/client.err" &
-	CLIENT_PID=$!
-	exec {CFD}>"$TMP/client.in"
-	CLIENT_LINES=0
-}
-
-# Send one command to the client; its answer is left in REPLY.
-
 # --- flowpind on the routers -------------------------------------------------
 
 have_sync() { "$FLOWPIND" --help 2>&1 | grep -q -- '--sync\>'; }
@@ -447,9 +344,7 @@ have_sync() { "$FLOWPIND" --help 2>&1 | grep -q -- '--sync\>'; }
 # routers are its peers); daemon_ready waits for its "ready".
 daemon_launch() { # N COLUMN
 	local n=$1 p args=()
-	mountpoint -q /sys/fs/bpf || {
-		mount -t bpf bpf /sys/fs/bpf && MOUNTED_BPFFS=1
-	} || return 1
+	bpffs_mount || return 1
 	[ "$MODE" = auto ] || args+=(-m "$MODE")  # auto: the default, no -m
 	[ "$VERBOSE" = 1 ] && args+=(-v)
 	args+=(-p "$PIN-r$n")
@@ -459,7 +354,7 @@ daemon_launch() { # N COLUMN
 			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
 		done
 	fi
-	READY_BEFORE[$n]=$(grep -c "\<ready\>" "$RUNDIR/flowpind-r$n.log" 2>/dev/null)
+	READY_BEFORE[$n]=$(ready_lines "$RUNDIR/flowpind-r$n.log")
 	echo "# $(date +%T.%N | cut -c1-12) flowpind ${args[*]} wan lan" >>"$RUNDIR/flowpind-r$n.log"
 	# nsenter itself, not a function: $! must be flowpind's own pid
 	nsenter --net="/run/netns/$ID-r$n" "$FLOWPIND" "${args[@]}" wan lan \
@@ -468,12 +363,7 @@ daemon_launch() { # N COLUMN
 }
 
 daemon_ready() { # N
-	local n=$1
-	wait_file "$RUNDIR/flowpind-r$n.log" "\\<ready\\>" $((${READY_BEFORE[$n]:-0} + 1)) 15 \
-		"${DPID[$n]}" || {
-		echo "flowpind on r$n did not get ready" >>"$RUNDIR/errors"
-		return 1
-	}
+	ready_wait "$RUNDIR/flowpind-r$1.log" "${READY_BEFORE[$1]:-}" "${DPID[$1]}" "flowpind on r$1"
 }
 
 daemons_start() { # COLUMN
@@ -536,7 +426,7 @@ pins_synced() { # ROUTER...
 # The kernel alone has no flowpind to restart and no sync to lose: its
 # figures for restart and loss are move's and add-move's, not run again.
 # name            seeds loss change   columns            alone  what changes
-CASE_TABLE="
+SPEC_TABLE="
 move              own   0    move     kernel,alone,sync  -      upstream replaces r2 by r3 in its route
 add-move          own   0    add-move kernel,alone,sync  -      b4 added to every router's route, then the move
 kill              own   0    kill     kernel,alone,sync  -      r2 dies (flowpind SIGKILLed, links down): upstream r1, then r1 r3
@@ -549,19 +439,7 @@ add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on
 # port's datagrams on every router; columns: where the case runs (sync's
 # flowpind runs the others' changes too); alone: what flowpin alone must
 # show (zero broken, or - : measured only). Sync must show zero broken.
-ALL_CASES=$(awk 'NF { printf "%s ", $1 }' <<<"$CASE_TABLE")
-
-spec() { # NAME -> seeds loss change columns alone description...
-	local line
-	line=$(awk -v n="$1" '$1 == n { $1 = ""; print substr($0, 2) }' <<<"$CASE_TABLE")
-	[ -n "$line" ] && echo "$line"
-}
-
-describe() {
-	local _s _l _c _k _a what
-	read -r _s _l _c _k _a what <<<"$(spec "$1")"
-	echo "$what"
-}
+ALL_CASES=$(spec_names)
 
 # The client's answers, in the middle of the kill case (r2's flows on r1).
 MID4='' MID6=''
@@ -616,56 +494,24 @@ change() { # CHANGE COLUMN
 
 # --- results ----------------------------------------------------------------
 
-PASSED=0
-FAILED=0
-declare -A CELL  # case/family/column -> "broken/total" (! marks a failure)
-
-
-
 # Judge one family of one run from the client's answers.
-judge() { # CASE FAM COL MUST OPENED PRE CHECKED SPREAD BACKENDS_AFTER
-	local case=$1 fam=$2 col=$3 must=$4 opened=$5 pre=$6 checked=$7 spread=$8
-	local after=$9 name ok total broken b
-	name="$case $fam $col"
+judge() { # CASE FAM COL MUST OPENED PRE CHECKED SPREAD BACKENDS_AFTER EXCLUDED
+	local key=$1/$2/$3 name="$1 $2 $3" must=$4 opened=$5 pre=$6 checked=$7 spread=$8
+	local after=$9 ok=0
 
 	# before the change: every connection opened, over b0..b3 only, and
 	# answered by its backend
-	ok=1
-	[ "$(field "$opened" ok)" = "$CONNS" ] || ok=0
-	for b in 0 1 2 3; do
-		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	[ -z "$(field "$opened" b4)" ] || ok=0
-	[ "$(field "$pre" total)" = "$CONNS" ] && [ "$(field "$pre" broken)" = 0 ] || ok=0
+	[ "$(field "$opened" ok)" = "$CONNS" ] && [ "$(spread_over "$opened" "0 1 2 3" 4)" = 1 ] &&
+		[ "$(conns_as_expected zero "$pre")" = 1 ] && ok=1
 	verdict $ok "$name: before the change, all opened over b0..b3 and answered (${opened:-no answer}; ${pre:-no answer})"
 
 	# after: measured everywhere, judged where MUST says zero
-	total=$(field "$checked" total)
-	broken=$(field "$checked" broken)
-	CELL[$case/$fam/$col]="${broken:-?}/${total:-?}"
-	ok=0
-	if [ "$total" = "$CONNS" ]; then
-		case $must in
-		zero) [ "$broken" = 0 ] && ok=1 ;;
-		*) ok=1 ;;
-		esac
-	fi
-	[ $ok = 1 ] || CELL[$case/$fam/$col]+="!"
-	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected ${must/-/any} (${checked:-no answer})"
+	judge_broken "$key" "$name" "$(conns_as_expected "$must" "$checked")" "$checked" \
+		"${must/-/any} (${checked:-no answer})"
 
 	# new connections spread over every backend of the routers' route
-	ok=1
-	[ "$(field "$spread" fail)" = 0 ] || ok=0
-	for b in $after; do
-		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	for b in $BACKENDS; do
-		case " $after " in *" $b "*) ;; *)
-			[ -z "$(field "$spread" "b$b")" ] || ok=0 ;;
-		esac
-	done
-	[ $ok = 1 ] || CELL[$case/$fam/$col]+="~"
-	verdict $ok "$name: new connections spread over b${after// /, b} (${spread:-no answer})"
+	judge_spread "$key" 1 "$spread" 0 "$after" "${10}" \
+		"$name: new connections spread over b${after// /, b} (${spread:-no answer})"
 }
 
 # What the routers' daemons and tables say, into the run's folder.
@@ -692,7 +538,7 @@ save_state() { # COLUMN
 }
 
 run_one() { # CASE COLUMN
-	local case=$1 col=$2 seeds loss chg alone must after
+	local case=$1 col=$2 seeds loss chg alone must after excluded
 	local opened4='' opened6='' pre4='' pre6='' checked4='' checked6=''
 	local spread4='' spread6='' step=setup note='' t0=$SECONDS n f
 	read -r seeds loss chg _ alone _ <<<"$(spec "$case")"
@@ -702,18 +548,16 @@ run_one() { # CASE COLUMN
 	*) must=- ;;
 	esac
 	case $chg in
-	add-move) after="0 1 2 3 4" ;;
-	*) after="0 1 2 3" ;;
+	add-move) after="0 1 2 3 4" excluded= ;;
+	*) after="0 1 2 3" excluded=4 ;;
 	esac
-	RUNDIR=$TMP/$case-$col
-	mkdir -p "$RUNDIR"
-	FAIL_RUN=0
+	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK=''
 
 	{
 		step=topology && topo_up "$seeds" "$col" &&
 			{ [ "$loss" = 0 ] || { step=loss && sync_loss_up; }; } &&
-			step=servers && servers_up &&
+			step=servers && servers_up $BACKENDS &&
 			step=neighbours && neighbours_up &&
 			{ [ "$col" = kernel ] || { step=flowpind && daemons_start "$col"; }; } &&
 			step=client && client_up &&
@@ -734,14 +578,11 @@ run_one() { # CASE COLUMN
 	# flowpind writes its peers' counters (sync_peers) once a second
 	[ "$col" = sync ] && sleep 1.1
 	save_state "$col"
-	if [ "$HOLD" != 0 ] && [ "$col" != kernel ]; then
-		echo "  holding $ID for $HOLD s" >&2
-		sleep "$HOLD"
-	fi
+	hold "$col"
 	teardown
 
-	judge "$case" IPv4 "$col" "$must" "$opened4" "$pre4" "$checked4" "$spread4" "$after"
-	judge "$case" IPv6 "$col" "$must" "$opened6" "$pre6" "$checked6" "$spread6" "$after"
+	judge "$case" IPv4 "$col" "$must" "$opened4" "$pre4" "$checked4" "$spread4" "$after" "$excluded"
+	judge "$case" IPv6 "$col" "$must" "$opened6" "$pre6" "$checked6" "$spread6" "$after" "$excluded"
 	if [ "$col" = sync ]; then
 		# pins travel to every peer before anything moves
 		verdict "${SYNC_OK:-0}" "$case/$col: before the change, ${SYNCED:-pins not looked at}"
@@ -764,23 +605,34 @@ run_one() { # CASE COLUMN
 	fi
 	printf '  %-15s %-6s %3ss  IPv4 %-8s IPv6 %-8s %s\n' "$case" "$col" $((SECONDS - t0)) \
 		"${CELL[$case/IPv4/$col]}" "${CELL[$case/IPv6/$col]}" "$note"
-	if [ "$FAIL_RUN" = 1 ]; then
-		for f in "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind-r*.log \
-			"$RUNDIR"/r*-peers; do
-			[ -s "$f" ] || continue
-			echo "  --- ${f##*/}"
-			if [ "$VERBOSE" = 1 ]; then
-				cat "$f"
-			else
-				grep -v 'is a veth: frames redirected' "$f" | tail -n 12
-			fi
-		done >&2
+	failed_run_show '' "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind-r*.log \
+		"$RUNDIR"/r*-peers
+}
+
+# A cell of the table: the kernel's restart and loss are its move and
+# add-move.
+table_cell() { # CASE FAM COL
+	local cell=${CELL[$1/$2/$3]:-n/a}
+	if [ "$3" = kernel ] && [ "$cell" = n/a ]; then
+		case $1 in
+		restart) cell="${CELL[move/$2/kernel]:+${CELL[move/$2/kernel]} (move)}" ;;
+		loss) cell="${CELL[add-move/$2/kernel]:+${CELL[add-move/$2/kernel]} (add-move)}" ;;
+		esac
+		cell=${cell:-n/a}
 	fi
-	return 0
+	printf '%s' "$cell"
+}
+
+# The columns the table judges a case by.
+table_must() { # CASE
+	local cols alone must=
+	read -r _ _ _ cols alone _ <<<"$(spec "$1")"
+	[[ ",$cols," == *",sync,"* ]] && must="sync 0"
+	[ "$alone" = zero ] && must+="${must:+, }alone 0"
+	echo "${must:-measured only}"
 }
 
 print_table() {
-	local case fam col hdr line must cell
 	echo
 	echo "Broken connections (broken/total) after each change, per family, over"
 	echo "the 3 routers: kernel = the kernel alone, alone = flowpind on each router,"
@@ -788,36 +640,7 @@ print_table() {
 	echo "judged: the columns that must break none (the others are measured)."
 	echo "! = not what the suite expects, ~ = new connections did not spread as expected"
 	echo
-	hdr=$(printf '| %-14s | %-66s | %-6s' case change family)
-	line="|----------------|--------------------------------------------------------------------|--------"
-	for col in kernel alone sync; do
-		hdr+=$(printf ' | %-9s' "$col")
-		line+="|-----------"
-	done
-	echo "$hdr | judged         |"
-	echo "$line|----------------|"
-	for case in $CASES; do
-		read -r _ _ _ cols alone _ <<<"$(spec "$case")"
-		must=
-		[[ ",$cols," == *",sync,"* ]] && must="sync 0"
-		[ "$alone" = zero ] && must+="${must:+, }alone 0"
-		for fam in IPv4 IPv6; do
-			printf '| %-14s | %-66s | %-6s' "$case" "$(describe "$case")" $fam
-			for col in kernel alone sync; do
-				cell=${CELL[$case/$fam/$col]:-n/a}
-				# the kernel's restart and loss are its move and add-move
-				if [ "$col" = kernel ] && [ "$cell" = n/a ]; then
-					case $case in
-					restart) cell="${CELL[move/$fam/kernel]:+${CELL[move/$fam/kernel]} (move)}" ;;
-					loss) cell="${CELL[add-move/$fam/kernel]:+${CELL[add-move/$fam/kernel]} (add-move)}" ;;
-					esac
-					cell=${cell:-n/a}
-				fi
-				printf ' | %-9s' "$cell"
-			done
-			printf ' | %-14s |\n' "${must:-measured only}"
-		done
-	done
+	results_table "$CASES" case 14 66 judged 14 kernel:9:kernel alone:9:alone sync:9:sync
 	echo
 }
 
@@ -832,12 +655,7 @@ for col in $COLS; do
 		echo "fleet: unknown column $col (of: kernel alone sync)" >&2; exit 2 ;;
 	esac
 done
-if [ "$COLS" != kernel ] && [ ! -x "$FLOWPIND" ]; then
-	# a suite that ran without flowpin has shown nothing of it
-	echo "fleet: $FLOWPIND not built: run make, or ask for --cols kernel" >&2
-	echo "fleet: 0 passed, 1 failed"
-	exit 1
-fi
+[ "$COLS" = kernel ] || flowpind_required "--cols kernel"
 if [[ " $COLS " == *" sync "* ]]; then
 	if ! have_sync; then
 		# nothing shown of the sync: that is a failure, not a skip
@@ -859,6 +677,4 @@ for case in $CASES; do
 done
 
 print_table
-echo "took $((SECONDS - start)) s"
-echo "fleet: $PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary $start

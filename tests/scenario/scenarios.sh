@@ -31,7 +31,7 @@
 # FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
 set -u -o pipefail
 
-BUILD=build
+SUITE=scenarios
 DEMO=0
 ONLY=${SCENARIOS_ONLY:-}
 MODES=${SCENARIOS_MODES:-native skb auto} # --demo: auto
@@ -41,37 +41,15 @@ SKB_SCENARIOS="add drain repin mtu" # the only ones with an skb column
 CONNS=${SCENARIOS_CONNS:-200}
 SPREAD=100
 KERNEL_ONLY=0
-VERBOSE=0
-HOLD=0
 
 # shellcheck source=tests/scenario/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-while [ $# -gt 0 ]; do
-	case $1 in
-	--build) BUILD=$2; shift ;;
-	--demo) DEMO=1 ;;
-	--only) ONLY=$2; shift ;;
-	--modes) MODES=$2; shift ;;
-	--conns) CONNS=$2; shift ;;
-	--kernel-only) KERNEL_ONLY=1 ;;
-	-v) VERBOSE=1 ;;
-	--hold) HOLD=$2; shift ;;
-	*) usage ;;
-	esac
-	shift
-done
-
-if [ "$(id -u)" != 0 ]; then
-	echo "scenarios: needs root (network namespaces, XDP)" >&2
-	exit 1
-fi
-BUILD=$(cd "$BUILD" && pwd) || exit 1
-for b in scenario_echo scenario_client; do
-	[ -x "$BUILD/$b" ] || { echo "scenarios: $BUILD/$b missing: run make" >&2; exit 1; }
-done
-FLOWPIND=${FLOWPIND:-$BUILD/flowpind}
-FLOWPINCTL=$BUILD/flowpinctl
+OPT_VALUE[--modes]=MODES
+OPT_FLAG[--demo]=DEMO
+OPT_FLAG[--kernel-only]=KERNEL_ONLY
+options_parse "$@"
+suite_check "network namespaces, XDP"
 
 # Everything this run creates carries this prefix: namespaces, the pin
 # directory, the temporary folder. Devices live only inside the namespaces.
@@ -98,48 +76,23 @@ C=$ID-c
 R=$ID-r
 ROUTER_BACKEND_PORTS=()
 for i in $(seq $NBACKENDS); do ROUTER_BACKEND_PORTS+=("rb$i"); done
-NSES=()
-PIDS=()
 declare -A GAP_SEEN
 DAEMON_PID=
 GAP=
-CLIENT_PID=
-CFD=
-CLIENT_LINES=0
-REPLY=
-MOUNTED_BPFFS=0
-
-log() { [ "$VERBOSE" = 1 ] && echo "  .. $*" >&2; return 0; }
 
 # --- cleanup: every path out of the script goes through here -------------
 
-stop_pid() { # PID [SIGNAL]
-	local pid=$1 i
-	kill -"${2:-TERM}" "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
-
-# Undo one run: client, daemon, servers, namespaces, pin directory.
+# Undo one run (lib.sh's cleanup() calls it last): client, daemon,
+# servers, namespaces, pin directory.
 teardown() {
-	local p ns
-	if [ -n "$CFD" ]; then
-		echo quit 1>&"$CFD" 2>/dev/null
-		exec {CFD}>&-
-		CFD=
-	fi
-	[ -n "$CLIENT_PID" ] && stop_pid "$CLIENT_PID"
-	CLIENT_PID=
+	local p
+	client_down
 	# SIGTERM: flowpind detaches and exits 0 (maps stay pinned)
-	[ -n "$DAEMON_PID" ] && stop_pid "$DAEMON_PID"
+	[ -n "$DAEMON_PID" ] && stop_pids "$DAEMON_PID"
 	DAEMON_PID=
+	# one after the other
 	for p in "${PIDS[@]}"; do
-		stop_pid "$p"
+		stop_pids "$p"
 	done
 	PIDS=()
 	# the virtio variant's NICs outlive the namespaces: nothing of
@@ -148,27 +101,10 @@ teardown() {
 		ip -n "$R" link set r0 xdp off 2>/dev/null
 		tc -n "$R" qdisc del dev r0 clsact 2>/dev/null
 	fi
-	for ns in "${NSES[@]}"; do
-		# anything still running in our namespaces was started by us
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	NSES=()
+	nses_del
 	rm -rf "$PIN" "$TMP/frr"
 }
-
-cleanup() {
-	trap - EXIT INT TERM
-	teardown
-	rm -rf "$TMP"
-	bpffs_release
-}
-trap cleanup EXIT
-# a write to a client that died must fail, not end the suite
-trap '' PIPE
-trap 'echo "scenarios: interrupted" >&2; exit 130' INT TERM
+traps_set
 
 # --- topology ---------------------------------------------------------------
 
@@ -435,18 +371,6 @@ mac_change() {
 }
 
 
-servers_up() {
-	local i
-	for i in $(seq $NBACKENDS); do
-		ip netns exec "$ID-b$i" "$BUILD/scenario_echo" "b$i" $PORT \
-			>"$RUNDIR/echo-b$i.log" 2>&1 &
-		PIDS+=($!)
-	done
-	for i in $(seq $NBACKENDS); do
-		wait_file "$RUNDIR/echo-b$i.log" listening 1 5 || return 1
-	done
-}
-
 # The router resolves every backend (IPv4 and IPv6) before anything is
 # measured: a connection to each backend's own address from the router.
 # IPv6 ECMP steers around a next hop whose neighbour failed, and a next hop
@@ -468,40 +392,23 @@ neighbours_up() {
 	return 1
 }
 
-client_up() {
-	rm -f "$TMP/client.in"
-	mkfifo "$TMP/client.in" || return 1
-	ip netns exec "$C" "$BUILD/scenario_client" <"$TMP/client.in" \
-		>"$RUNDIR/client.out" 2>"$RUNDIR/client.err" &
-	CLIENT_PID=$!
-	exec {CFD}>"$TMP/client.in"
-	CLIENT_LINES=0
-}
-
-# Send one command to the client; its answer is left in REPLY.
-
 daemon_start() { # MODE POLICY
-	mountpoint -q /sys/fs/bpf || {
-		mount -t bpf bpf /sys/fs/bpf && MOUNTED_BPFFS=1
-	} || return 1
+	bpffs_mount || return 1
 	local before mode=(-m "$1")
 	[ "$1" = auto ] && mode=() # the default: no -m
-	before=$(grep -c "\<ready\>" "$RUNDIR/flowpind.log" 2>/dev/null)
+	before=$(ready_lines "$RUNDIR/flowpind.log")
 	# nsenter itself, not a function: $! must be flowpind's own pid
 	nsenter --net="/run/netns/$R" "$FLOWPIND" "${mode[@]}" -p "$PIN" --withdrawn "$2" \
 		r0 "${ROUTER_BACKEND_PORTS[@]}" \
 		2>>"$RUNDIR/flowpind.log" &
 	DAEMON_PID=$!
-	wait_file "$RUNDIR/flowpind.log" "\\<ready\\>" $((${before:-0} + 1)) 15 "$DAEMON_PID" || {
-		echo "flowpind did not get ready" >>"$RUNDIR/errors"
-		return 1
-	}
+	ready_wait "$RUNDIR/flowpind.log" "$before" "$DAEMON_PID" flowpind
 }
 
 # --- scenarios --------------------------------------------------------------
 
 # name      route           policy change    flowpin   kernel  what changes
-SCENARIO_TABLE="
+SPEC_TABLE="
 add         multipath       drain  add       zero      some    5th backend added to a multipath route
 drain       multipath       drain  withdraw  zero      some    $WITHDRAWN withdrawn, --withdrawn drain
 repin       multipath       repin  withdraw  withdrawn some    $WITHDRAWN withdrawn, --withdrawn repin
@@ -539,20 +446,8 @@ throw       table           drain  throw     zero      some    a throw route in 
 # withdrawn backend's connections broken). The reject scenarios check
 # REJECT_WITHIN s after the change: an operator's reject wins over pins at
 # flowpin's once-a-second recheck of each pin against the FIB.
-ALL_SCENARIOS=$(awk 'NF { printf "%s ", $1 }' <<<"$SCENARIO_TABLE")
+ALL_SCENARIOS=$(spec_names)
 DEMO_SCENARIOS="add drain"
-
-spec() { # NAME -> route policy change flowpin kernel description...
-	local line
-	line=$(awk -v n="$1" '$1 == n { $1 = ""; print substr($0, 2) }' <<<"$SCENARIO_TABLE")
-	[ -n "$line" ] && echo "$line"
-}
-
-describe() {
-	local _v _p _c _f _k what
-	read -r _v _p _c _f _k what <<<"$(spec "$1")"
-	echo "$what"
-}
 
 # Make the change of a scenario. COLUMN is kernel, native or skb.
 change() { # CHANGE COLUMN
@@ -663,23 +558,13 @@ is_reject() { case $1 in blackhole | unreachable | prohibit | rule) return 0 ;; 
 
 # --- results ----------------------------------------------------------------
 
-PASSED=0
-FAILED=0
-declare -A CELL  # scenario/family/column -> "broken/total" (! marks a failure)
-
-
-
-# Does a check's (or a bulk's) answer show what MUST says? 1 or 0.
-conns_as_expected() { # MUST ANSWER
-	local must=$1 answer=$2 total broken b v bk of
-	total=$(field "$answer" total)
-	broken=$(field "$answer" broken)
-	[ -n "$total" ] && [ "$total" = "$CONNS" ] || { echo 0; return; }
-	case $must in
-	zero) [ "$broken" = 0 ] || { echo 0; return; } ;;
-	some) [ "$broken" -gt 0 ] || { echo 0; return; } ;;
-	all) [ "$broken" = "$total" ] || { echo 0; return; } ;;
-	withdrawn)
+# Does a check's (or a bulk's) answer show what MUST says (lib.sh's
+# conns_as_expected), and after withdrawn, only the withdrawn backend's
+# connections broken, every one of them? 1 or 0.
+as_expected() { # MUST ANSWER
+	local must=$1 answer=$2 b v bk of
+	[ "$(conns_as_expected "$must" "$answer")" = 1 ] || { echo 0; return; }
+	if [ "$must" = withdrawn ]; then
 		for b in $(seq $NBACKENDS); do
 			v=$(field "$answer" "b$b")
 			[ -z "$v" ] && continue
@@ -691,55 +576,34 @@ conns_as_expected() { # MUST ANSWER
 				[ "$bk" = 0 ] || { echo 0; return; }
 			fi
 		done
-		;;
-	esac
+	fi
 	echo 1
 }
 
 # Judge one family of one run from the client's answers.
 judge() { # SCEN FAM COL MUST OPENED CHECKED SPREAD EXPECT_BACKENDS EXCLUDED SPREAD_FAILS [BULK]
-	local scen=$1 fam=$2 col=$3 must=$4 opened=$5 checked=$6 spread=$7
-	local expect=$8 excluded=$9 spread_fails=${10} bulk=${11:-} name ok total broken b
-	name="$scen $fam ${col}"
-	total=$(field "$checked" total)
-	broken=$(field "$checked" broken)
+	local key=$1/$2/$3 name="$1 $2 $3" must=$4 opened=$5 checked=$6 spread=$7
+	local bulk=${11:-} ok
 	# connections: all opened, then broken as the expectation says
 	ok=0
-	[ "$(field "$opened" ok)" = "$CONNS" ] && ok=$(conns_as_expected "$must" "$checked")
-	CELL[$scen/$fam/$col]="${broken:-?}/${total:-?}"
-	if [ $ok = 0 ]; then
-		CELL[$scen/$fam/$col]+="!"
-	elif [ "$must" = withdrawn ]; then
-		CELL[$scen/$fam/$col]+=" ($WITHDRAWN's)"
-	fi
-	verdict $ok "$name: broken ${broken:-?}/${total:-?}, expected $must ($checked)"
+	[ "$(field "$opened" ok)" = "$CONNS" ] && ok=$(as_expected "$must" "$checked")
+	judge_broken "$key" "$name" $ok "$checked" "$must ($checked)"
+	[ $ok = 1 ] && [ "$must" = withdrawn ] && CELL[$key]+=" ($WITHDRAWN's)"
 	if [ "$bulk" = - ]; then
 		: # no bulk transfer in this scenario
-	elif [ -n "$bulk" ] && [ "$(conns_as_expected "$must" "$bulk")" = 1 ]; then
-		CELL[$scen/$fam/$col]+=" b$(field "$bulk" broken)"
+	elif [ -n "$bulk" ] && [ "$(as_expected "$must" "$bulk")" = 1 ]; then
+		CELL[$key]+=" b$(field "$bulk" broken)"
 		verdict 1 "$name: bulk"
 	else
-		CELL[$scen/$fam/$col]+=" b$(field "$bulk" broken)!"
+		CELL[$key]+=" b$(field "$bulk" broken)!"
 		verdict 0 "$name: after $BULK_BYTES bytes each way, broken $(field "$bulk" broken), expected $must (${bulk:-no answer})"
 	fi
 
 	# spread: the initial connections reached b1..b4, new ones every
 	# backend of the route and never an excluded one (after a reject,
 	# none: every new connection fails)
-	ok=1
-	for b in 1 2 3 4; do
-		[ "$(field "$opened" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	[ -z "$(field "$opened" b5)" ] || ok=0
-	[ "$(field "$spread" fail)" = "$spread_fails" ] || ok=0
-	for b in $expect; do
-		[ "$(field "$spread" "b$b")" -gt 0 ] 2>/dev/null || ok=0
-	done
-	for b in $excluded; do
-		[ -z "$(field "$spread" "b$b")" ] || ok=0
-	done
-	[ $ok = 1 ] || CELL[$scen/$fam/$col]+="~"
-	verdict $ok "$name: new connections spread (before: $opened; after: $spread)"
+	judge_spread "$key" "$(spread_over "$opened" "1 2 3 4" 5)" "$spread" "${10}" "$8" "$9" \
+		"$name: new connections spread (before: $opened; after: $spread)"
 }
 
 # Did flowpind follow the change? The datapath alone keeps pinned flows
@@ -819,9 +683,7 @@ run_one() { # SCEN COL
 	[ "$variant" = bgp ] && [ "$CONNS" -gt "$BGP_CONNS" ] && CONNS=$BGP_CONNS
 	case $chg in add | withdraw | mtu) bulk=1 ;; esac
 	[ "$col" = kernel ] && must=$must_k || must=$must_fp
-	RUNDIR=$TMP/$scen-$col
-	mkdir -p "$RUNDIR"
-	FAIL_RUN=0
+	run_begin "$scen-$col"
 	local t0=$SECONDS
 
 	local spread_fails=0
@@ -835,7 +697,7 @@ run_one() { # SCEN COL
 
 	{
 		step=topology && topo_up "$variant" "$col" &&
-			step=servers && servers_up &&
+			step=servers && servers_up $(seq $NBACKENDS) &&
 			step=client && client_up &&
 			step=neighbours && neighbours_up &&
 			{ [ "$col" = kernel ] || { step=flowpind && daemon_start "$col" "$POLICY"; }; } &&
@@ -884,7 +746,7 @@ run_one() { # SCEN COL
 		followed=$(daemon_followed "$chg")
 		running=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" status 2>/dev/null | grep -c '^daemon: *running')
 	fi
-	[ "$HOLD" != 0 ] && [ "$col" != kernel ] && echo "  holding $ID for $HOLD s" >&2 && sleep "$HOLD"
+	hold "$col"
 
 	if [ "$DEMO" = 1 ] && [ "$col" != kernel ] && [ "$step" = finished ]; then
 		save_flowpinctl >"$TMP/demo-flowpinctl"
@@ -975,19 +837,9 @@ run_one() { # SCEN COL
 	fi
 	printf '  %-10s %-7s %3ss  IPv4 %-7s IPv6 %s\n' "$scen" "$col" $((SECONDS - t0)) \
 		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}"
-	if [ "$FAIL_RUN" = 1 ]; then
-		for f in "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind.log "$RUNDIR"/router \
-			"$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats; do
-			[ -s "$f" ] || continue
-			echo "  --- ${f##*/}"
-			if [ "$VERBOSE" = 1 ]; then
-				grep -v ' 0$' "$f" # all of it, less the idle counters
-			else
-				grep -v 'is a veth: frames redirected\| 0$' "$f" | tail -n 12
-			fi
-		done >&2
-	fi
-	return 0
+	# less the idle counters
+	failed_run_show ' 0$' "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind.log \
+		"$RUNDIR"/router "$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats
 }
 
 # What flowpinctl says on the router, while the run is still up.
@@ -1005,8 +857,19 @@ save_flowpinctl() {
 	done
 }
 
+# What flowpin must show, in the table.
+table_must() { # SCEN
+	local must
+	read -r _ _ _ must _ <<<"$(spec "$1")"
+	case $must in
+	zero) must="0 broken" ;;
+	withdrawn) must="only $WITHDRAWN's broken" ;;
+	esac
+	echo "$must"
+}
+
 print_table() {
-	local scen fam col hdr line
+	local col cols=()
 	echo
 	echo "Broken connections (broken/total) after each change, per family;"
 	echo "kernel = the kernel alone, flowpin = flowpind on the router's ports;"
@@ -1015,29 +878,10 @@ print_table() {
 	echo "bgp-*, frr-restart and nhg-churn: FRR's routes, at most $BGP_CONNS connections, flowpin in ${BGP_MODES// /, } only"
 	echo "flowpin skb (generic XDP): in ${SKB_SCENARIOS// /, } only (its bulk transfers are what differs from native)"
 	echo
-	hdr=$(printf '| %-10s | %-44s | %-6s | %-8s' scenario change family kernel)
-	line="|------------|----------------------------------------------|--------|----------"
 	for col in $FP_COLS; do
-		hdr+=$(printf ' | %-15s' "flowpin $col")
-		line+="|-----------------"
+		cols+=("$col:15:flowpin $col")
 	done
-	echo "$hdr | flowpin must show |"
-	echo "$line|-------------------|"
-	for scen in $SCENARIOS; do
-		for fam in IPv4 IPv6; do
-			printf '| %-10s | %-44s | %-6s | %-8s' "$scen" "$(describe "$scen")" $fam \
-				"${CELL[$scen/$fam/kernel]:-n/a}"
-			for col in $FP_COLS; do
-				printf ' | %-15s' "${CELL[$scen/$fam/$col]:-n/a}"
-			done
-			read -r _ _ _ must _ <<<"$(spec "$scen")"
-			case $must in
-			zero) must="0 broken" ;;
-			withdrawn) must="only $WITHDRAWN's broken" ;;
-			esac
-			printf ' | %-17s |\n' "$must"
-		done
-	done
+	results_table "$SCENARIOS" scenario 10 44 "flowpin must show" 17 kernel:8:kernel "${cols[@]}"
 	echo
 }
 
@@ -1057,11 +901,8 @@ done
 FP_COLS=$MODES
 if [ "$KERNEL_ONLY" = 1 ]; then
 	FP_COLS=
-elif [ ! -x "$FLOWPIND" ]; then
-	# a suite that ran without flowpin has shown nothing of it
-	echo "scenarios: $FLOWPIND not built: run make, or ask for --kernel-only" >&2
-	echo "scenarios: 0 passed, 1 failed"
-	exit 1
+else
+	flowpind_required --kernel-only
 fi
 
 # Can this kernel make devices of the kind a variant needs (VLAN: 8021q,
@@ -1081,7 +922,6 @@ kind_here() { # vlan | bond | virtio
 	ip netns del "$ns"
 	return $rc
 }
-SKIPPED=0 SKIP_WHY=
 declare -A KIND_HERE
 
 start=$SECONDS
@@ -1131,10 +971,4 @@ print_table
 for col in "${!GAP_SEEN[@]}"; do
 	echo "frr-restart, $col: while FRR was down, ${GAP_SEEN[$col]} answers lost or late (over $GAP_MS ms, $GAP_ROUNDS rounds $GAP_MS ms apart)"
 done
-echo "took $((SECONDS - start)) s"
-if [ "$SKIPPED" = 0 ]; then
-	echo "scenarios: $PASSED passed, $FAILED failed"
-else
-	echo "scenarios: $PASSED passed, $FAILED failed, $SKIPPED skipped$SKIP_WHY"
-fi
-[ "$FAILED" = 0 ]
+summary $start
