@@ -74,7 +74,7 @@ static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 	if (!c->fp)
 		return -errno;
 	/* an hour: a hit is a hit, not the once-a-second check with flow_pins */
-	c->fp->rodata->cache_sync_ns = 3600ULL * 1000000000ULL;
+	c->fp->rodata->cache_check_ns = 3600ULL * 1000000000ULL;
 	/*
 	 * The pin rate limit stays in the path but never bites (one token a
 	 * nanosecond): a miss here is a real new pin, not an unpinned

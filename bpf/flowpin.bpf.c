@@ -64,7 +64,7 @@ static __always_inline __u32 seg_l3_len(const struct hook *h,
 
 /* Load-time settings, written by the loader between open and load. */
 const volatile __u32 withdrawn_policy = FP_WITHDRAWN_DRAIN;
-const volatile __u64 cache_sync_ns = FP_CACHE_SYNC_NS;
+const volatile __u64 cache_check_ns = FP_CACHE_CHECK_NS;
 const volatile __u64 pin_rate = FP_PIN_RATE;   /* per second and CPU; 0: no limit */
 const volatile __u64 pin_burst = FP_PIN_BURST;
 const volatile __u64 pins_per_s = 0; /* all CPUs together; 0: no limit */
@@ -285,7 +285,7 @@ struct cache_copy {
 	struct flow_pin pin;
 	__u16 tag; /* the flow's */
 	__s16 way; /* its way in the set; -1: none */
-	__u64 synced_ns;
+	__u64 checked_ns;
 };
 
 /*
@@ -309,7 +309,7 @@ __noinline int cache_read(struct flow_cache_set *s, struct flow_cache_tags *t,
 		if ((seq & 1) || !key_eq(&w->key, key))
 			continue;
 		c->pin = w->pin;
-		c->synced_ns = w->synced_ns;
+		c->checked_ns = w->checked_ns;
 		barrier();
 		if (*(volatile __u32 *)&w->seq != seq)
 			return -1;
@@ -322,7 +322,7 @@ __noinline int cache_read(struct flow_cache_set *s, struct flow_cache_tags *t,
 static __always_inline void slot_write(struct flow_cache_slot *w,
 				       const struct flow_key *key,
 				       const struct flow_pin *pin,
-				       __u64 synced_ns)
+				       __u64 checked_ns)
 {
 	__u32 seq = *(volatile __u32 *)&w->seq;
 
@@ -332,7 +332,7 @@ static __always_inline void slot_write(struct flow_cache_slot *w,
 	barrier();
 	w->key = *key;
 	w->pin = *pin;
-	w->synced_ns = synced_ns;
+	w->checked_ns = checked_ns;
 	barrier();
 	*(volatile __u32 *)&w->seq = seq + 2;
 }
@@ -373,7 +373,7 @@ __noinline int cache_fill(struct flow_cache_set *s, struct flow_cache_tags *t,
 
 		if (!(seq0 & 1)) {
 			barrier();
-			slot_write(&s->way[1], &w0->key, &w0->pin, w0->synced_ns);
+			slot_write(&s->way[1], &w0->key, &w0->pin, w0->checked_ns);
 			t->tag[1] = t->tag[0];
 			barrier();
 			/* way 0 written meanwhile (a nested test run): no copy */
@@ -391,14 +391,14 @@ __noinline int cache_fill(struct flow_cache_set *s, struct flow_cache_tags *t,
 /* This CPU's copy of key's pin: its way, or -1 when it has none. */
 static __always_inline int cache_lookup(const struct cache_ref *c,
 					const struct flow_key *key,
-					struct flow_pin *pin, __u64 *synced_ns)
+					struct flow_pin *pin, __u64 *checked_ns)
 {
 	struct cache_copy copy = { .tag = c->tag, .way = -1 };
 
 	if (!c->set || cache_read(c->set, c->tags, key, &copy) < 0)
 		return -1;
 	*pin = copy.pin;
-	*synced_ns = copy.synced_ns;
+	*checked_ns = copy.checked_ns;
 	return copy.way;
 }
 
@@ -543,7 +543,7 @@ static __always_inline __s64 beat_age(void)
 
 /*
  * Is flowpind beating? Without it nobody moves the epoch, and a pin is
- * checked again every cache_sync_ns, as if the epoch had moved.
+ * checked again every cache_check_ns, as if the epoch had moved.
  */
 static __always_inline bool epoch_trusted(__u32 epoch)
 {
@@ -640,7 +640,7 @@ static __always_inline bool pin_rejected(const struct hook *h,
  * flow at the current route epoch (route_rejects()). A copy checked at an
  * older epoch is asked again on its first packet after the epoch moved (at
  * most once per FP_RECHECK_MIN_NS and CPU under churn), and every
- * cache_sync_ns while flowpind is silent.
+ * cache_check_ns while flowpind is silent.
  *
  * Next hops travel as return values, checked for NULL where they arrive:
  * older verifiers (6.1, 6.12) lose track of a pointer written through a
@@ -654,15 +654,15 @@ pin_find(const struct hook *h, const struct packet *pkt,
 	const struct nexthop *nh;
 	struct flow_pin mine = {}, shared = {};
 	struct route_epoch ep;
-	__u64 synced_ns = 0, age;
+	__u64 checked_ns = 0, age;
 	bool check;
 	int way;
 
-	way = cache_lookup(&c, key, &mine, &synced_ns);
+	way = cache_lookup(&c, key, &mine, &checked_ns);
 	if (way >= 0 && (nh = pin_nexthop(&mine))) {
 		ep = epoch_now();
-		age = bpf_ktime_get_coarse_ns() - synced_ns;
-		if (age < cache_sync_ns &&
+		age = bpf_ktime_get_coarse_ns() - checked_ns;
+		if (age < cache_check_ns &&
 		    (mine.epoch == ep.epoch || age < FP_RECHECK_MIN_NS)) {
 			stat_inc(FP_STAT_CACHE_HIT);
 			return nh;
@@ -722,7 +722,7 @@ pin_find(const struct hook *h, const struct packet *pkt,
 /*
  * An ICMP error's flow: its pin only if the drop rule accepted the flow at
  * the current epoch (or, while flowpind is silent, in the last
- * cache_sync_ns), as the flow's own packets found. Looking writes nothing:
+ * cache_check_ns), as the flow's own packets found. Looking writes nothing:
  * errors neither refresh a pin nor fill a cache, so a stream of them
  * cannot keep a flow the kernel now refuses alive.
  */
@@ -734,14 +734,14 @@ pin_peek(const struct flow_key *key, __u32 *reason)
 	bool trusted = epoch_trusted(ep.epoch);
 	const struct nexthop *nh;
 	struct flow_pin pin = {};
-	__u64 synced_ns = 0;
+	__u64 checked_ns = 0;
 
 	*reason = FP_PASS_ICMP_ERR_UNPINNED;
-	if (cache_lookup(&c, key, &pin, &synced_ns) >= 0) {
+	if (cache_lookup(&c, key, &pin, &checked_ns) >= 0) {
 		nh = pin_nexthop(&pin);
 		if (nh && pin.epoch == ep.epoch &&
 		    (trusted ||
-		     bpf_ktime_get_coarse_ns() - synced_ns < cache_sync_ns))
+		     bpf_ktime_get_coarse_ns() - checked_ns < cache_check_ns))
 			return nh;
 	}
 	if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &pin))

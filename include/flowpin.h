@@ -74,7 +74,7 @@ struct flow_pin {
  * A CPU reads and writes only its own copies, without a lock: seq is odd
  * while the slot is being written, so a reader that came between (on this
  * CPU: a preempted test run, say) takes it for empty. family 0: an empty
- * slot. synced_ns: when the copy was last checked against flow_pins
+ * slot. checked_ns: when the copy was last checked against flow_pins
  * (bpf_ktime_get_coarse_ns()); packets served from the cache do not touch
  * flow_pins, so its LRU would see busy flows as idle: the check refreshes
  * them there.
@@ -84,7 +84,7 @@ struct flow_cache_slot {
 	struct flow_key key;
 	struct flow_pin pin;
 	__u32 seq;
-	__u64 synced_ns;
+	__u64 checked_ns;
 };
 
 struct flow_cache_set {
@@ -141,10 +141,10 @@ static inline __u32 flow_cache_sets(__u32 flows)
  * change that can make the kernel stop forwarding a flow it forwarded (a
  * route of a non-unicast type added or replaced, a unicast route deleted,
  * a rule or an address added or removed, forwarding turned off, a blackhole
- * nexthop object, a full resync). A pin whose epoch is the current one was
+ * nexthop object, a full dump). A pin whose epoch is the current one was
  * accepted by the kernel's routing since the last such change: the
  * datapath asks the FIB again only when the epoch moved. 0: no flowpind,
- * and then pins are checked every cache_sync_ns instead.
+ * and then pins are checked every cache_check_ns instead.
  */
 struct route_epoch {
 	__u32 epoch;
@@ -160,7 +160,7 @@ struct route_epoch {
 
 /*
  * The epoch is trusted while flowpind's heartbeat (once a second) is this
- * recent; past it, cached pins are checked every cache_sync_ns again.
+ * recent; past it, cached pins are checked every cache_check_ns again.
  */
 #define FP_EPOCH_TRUST_NS 3000000000ULL
 /*
@@ -248,8 +248,8 @@ fp_turnover_count(struct pin_turnover *w, __u64 start, __u64 now,
 #define FP_PIN_BURST 10000
 #endif
 
-#ifndef FP_CACHE_SYNC_NS
-#define FP_CACHE_SYNC_NS 1000000000ULL
+#ifndef FP_CACHE_CHECK_NS
+#define FP_CACHE_CHECK_NS 1000000000ULL
 #endif
 
 /* Next-hop states, written by the control plane. */

@@ -233,7 +233,7 @@ static void agree(void **state)
 
 /*
  * While the epoch stands, a cached pin is not asked again, however long
- * (cache_sync_ns here: 20 ms, so syncs with flow_pins happen); on its first
+ * (cache_check_ns here: 20 ms, so checks against flow_pins happen); on its first
  * packet after the epoch moves it is, once per CPU.
  */
 static void epoch_asks_once(void **state)
@@ -317,15 +317,15 @@ static void errors_keep_nothing_alive(void **state)
 }
 
 /*
- * Without flowpind (no epoch) a pin is asked again every cache_sync_ns
+ * Without flowpind (no epoch) a pin is asked again every cache_check_ns
  * (100 ms here): errors arriving every 20 ms must not stretch that. Once
  * the flow's own packets stop, errors are forwarded for at most
- * cache_sync_ns, then passed.
+ * cache_check_ns, then passed.
  */
 static void errors_without_daemon(void **state)
 {
 	struct test_state *st = *state;
-	struct fixture_opts o = { .cache_sync_ns = 100000000ULL,
+	struct fixture_opts o = { .cache_check_ns = 100000000ULL,
 				  .hook = st->hook, .no_daemon = true };
 	__u16 sport = 34000 + st->hook;
 	struct pkt_spec syn = flow(st->family, sport, TCP_SYN);
@@ -346,7 +346,7 @@ static void errors_without_daemon(void **state)
 	for (int i = 0; i < 25; i++) { /* 500 ms of errors */
 		int f = flowpin_sends(&st->fx, &err, 0);
 
-		if (i >= 8) /* 160 ms on: past cache_sync_ns */
+		if (i >= 8) /* 160 ms on: past cache_check_ns */
 			late += f != 0;
 		usleep(20000);
 	}
@@ -463,7 +463,7 @@ static void flowpind_moves_the_epoch(void **state)
 static int setup(void **state)
 {
 	struct test_state *st = *state;
-	struct fixture_opts o = { .cache_sync_ns = 20000000ULL,
+	struct fixture_opts o = { .cache_check_ns = 20000000ULL,
 				  .hook = st->hook };
 
 	if (route_svc(four, 4))

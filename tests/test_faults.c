@@ -121,7 +121,7 @@ static void write_burst(const char *path)
 	fclose(f);
 }
 
-static void lost_events_resync(void **state)
+static void lost_events_full_dump(void **state)
 {
 	char batch[64];
 	pid_t pid;
@@ -151,16 +151,16 @@ static void lost_events_resync(void **state)
 	 */
 	assert_true(wait_table(3, 15000));
 	st = status_of();
-	print_message("    10,000 route changes: %u resync(s) after lost events, table equal to the kernel %.1f ms after the burst\n",
+	print_message("    10,000 route changes: %u full dump(s) after lost events, table equal to the kernel %.1f ms after the burst\n",
 		      st.redumps, (now_us() - t) / 1000.0);
 	assert_true(daemon_log_has("netlink events were lost"));
-	/* the resync comes at the next tick: one dump for the whole burst */
+	/* the dump comes at the next tick: one for the whole burst */
 	for (int i = 0; i < 300 && !st.redumps; i++) {
 		usleep(10000);
 		st = status_of();
 	}
 	assert_true(st.redumps > 0);
-	/* it keeps following changes after the resync */
+	/* it keeps following changes after the dump */
 	assert_int_equal(route_svc(four, 4), 0);
 	assert_true(wait_table(4, 2000));
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
@@ -453,7 +453,7 @@ static void least_privilege(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(lost_events_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_events_full_dump, setup, teardown),
 		cmocka_unit_test_setup_teardown(dumps_raced_by_churn, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_at_random_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(least_privilege, setup, teardown),

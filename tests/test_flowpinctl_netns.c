@@ -512,7 +512,7 @@ static int group_setup(void **state)
 	/* both programs: flowpinctl is shown flowpin at tc ingress too */
 	if (fixture_load_opts(&T.fx, &(struct fixture_opts){
 				      .policy = FP_WITHDRAWN_DRAIN,
-				      .cache_sync_ns = FP_CACHE_SYNC_NS,
+				      .cache_check_ns = FP_CACHE_CHECK_NS,
 				      .both_programs = true }))
 		return -1;
 	if (bpf_obj_get_info_by_fd(T.fx.prog_fd, &info, &len))

@@ -862,7 +862,7 @@ static void unicast_replaced_by_reject(void **state)
 }
 
 /* After lost events: a model rebuilt from a dump replaces the old one. */
-static void resync_removes_vanished_keeps_rest(void **state)
+static void full_dump_removes_vanished_keeps_rest(void **state)
 {
 	struct env *e = *state;
 	const struct nexthop *nh;
@@ -923,7 +923,7 @@ static void many_routes(void **state)
  * neighbour entries the kernel collected: their MACs come from the old
  * model and from the table, so their next hops stay active.
  */
-static void resync_keeps_collected_neighbours(void **state)
+static void full_dump_keeps_collected_neighbours(void **state)
 {
 	struct env *e = *state;
 	struct model old = e->m;
@@ -1332,9 +1332,9 @@ int main(void)
 		T(unicast_replaced_by_reject),
 		T(drain_timeout_counts_forward),
 		T(changes_release_and_kill_first),
-		T(resync_removes_vanished_keeps_rest),
+		T(full_dump_removes_vanished_keeps_rest),
 		T(many_routes),
-		T(resync_keeps_collected_neighbours),
+		T(full_dump_keeps_collected_neighbours),
 		T(malformed_messages_refused),
 		T(vrf_domain_follows_master),
 		T(path_mtus_cap_next_hops),

@@ -126,7 +126,7 @@ static int kernel_moves(struct test_state *st, __u16 base, const int *egress)
 	struct flowpin_fixture fresh;
 	int moved = 0;
 
-	assert_int_equal(fixture_load(&fresh, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS), 0);
+	assert_int_equal(fixture_load(&fresh, FP_WITHDRAWN_DRAIN, FP_CACHE_CHECK_NS), 0);
 	for (int i = 0; i < N_FLOWS; i++) {
 		struct pkt_spec s = flow(st->family, base + i, TCP_ACK);
 
@@ -142,7 +142,7 @@ static int setup(void **state)
 
 	if (route_svc(four, 4))
 		return -1;
-	return fixture_load(&st->fx, FP_WITHDRAWN_DRAIN, FP_CACHE_SYNC_NS);
+	return fixture_load(&st->fx, FP_WITHDRAWN_DRAIN, FP_CACHE_CHECK_NS);
 }
 
 static int setup_repin(void **state)
@@ -151,7 +151,7 @@ static int setup_repin(void **state)
 
 	if (route_svc(four, 4))
 		return -1;
-	return fixture_load(&st->fx, FP_WITHDRAWN_REPIN, FP_CACHE_SYNC_NS);
+	return fixture_load(&st->fx, FP_WITHDRAWN_REPIN, FP_CACHE_CHECK_NS);
 }
 
 static int setup_sync_always(void **state)
@@ -447,7 +447,7 @@ static void silent_daemon_pins_nothing_new(void **state)
 	struct test_state *st = *state;
 	struct fixture_opts o = {
 		.policy = FP_WITHDRAWN_DRAIN,
-		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.cache_check_ns = FP_CACHE_CHECK_NS,
 		.daemon_silent_ns = 30000000000ULL,
 	};
 	struct flowpin_fixture *fx = &st->fx;
@@ -540,7 +540,7 @@ static void pinned_port_removed(void **state)
 {
 	struct test_state *st = *state;
 	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
-				  .cache_sync_ns = FP_CACHE_SYNC_NS,
+				  .cache_check_ns = FP_CACHE_CHECK_NS,
 				  .hook = HOOK_TC };
 
 	port_removed(st);
@@ -696,8 +696,8 @@ static void forgotten_copy_is_not_used(void **state)
  * An operator's reject wins over pins: a blackhole, unreachable or prohibit
  * route, a prohibit rule or a local address stops pinned flows on their
  * first packet after flowpind moves the route epoch, and removes their
- * pins. Until it moves, cached pins are not asked again (cache_sync_ns is
- * 0 here: every packet is a sync with flow_pins, none a FIB lookup). A
+ * pins. Until it moves, cached pins are not asked again (cache_check_ns is
+ * 0 here: every packet is a check against flow_pins, none a FIB lookup). A
  * route that is simply gone, its next hops withdrawn, does not stop them:
  * pinned flows keep going.
  */
@@ -816,7 +816,7 @@ static int flood(struct test_state *st, __u64 pin_rate, bool active,
 {
 	struct fixture_opts o = {
 		.policy = FP_WITHDRAWN_DRAIN,
-		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.cache_check_ns = FP_CACHE_CHECK_NS,
 		.max_flows = 1024,
 		.pin_rate = pin_rate,
 		.pin_burst = 64,
@@ -874,7 +874,7 @@ static void turnover_budget_exact(void **state)
 	struct test_state *st = *state;
 	struct fixture_opts o = {
 		.policy = FP_WITHDRAWN_DRAIN,
-		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.cache_check_ns = FP_CACHE_CHECK_NS,
 		.pins_per_s = 500,
 	};
 	struct flowpin_fixture *fx = &st->fx;
@@ -918,7 +918,7 @@ static void flood_over_cpus_shares_one_budget(void **state)
 	struct test_state *st = *state;
 	struct fixture_opts o = {
 		.policy = FP_WITHDRAWN_DRAIN,
-		.cache_sync_ns = FP_CACHE_SYNC_NS,
+		.cache_check_ns = FP_CACHE_CHECK_NS,
 		.max_flows = 4096,
 		.pins_per_s = 2000,
 	};

@@ -356,7 +356,7 @@ static void path_mtu_below_the_device(void **state)
 static int group_setup(void **state)
 {
 	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
-				  .cache_sync_ns = FP_CACHE_SYNC_NS,
+				  .cache_check_ns = FP_CACHE_CHECK_NS,
 				  .hook = hook };
 	struct bpf_devmap_val port = {};
 	__u32 in0;

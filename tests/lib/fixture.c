@@ -120,9 +120,9 @@ static int add_nexthop(struct flowpin_fixture *f, int family, const char *gw,
 }
 
 int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
-		 __u64 cache_sync_ns)
+		 __u64 cache_check_ns)
 {
-	struct fixture_opts o = { .policy = policy, .cache_sync_ns = cache_sync_ns };
+	struct fixture_opts o = { .policy = policy, .cache_check_ns = cache_check_ns };
 
 	return fixture_load_opts(f, &o);
 }
@@ -141,7 +141,7 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	if (!f->skel)
 		return -errno;
 	f->skel->rodata->withdrawn_policy = o->policy;
-	f->skel->rodata->cache_sync_ns = o->cache_sync_ns;
+	f->skel->rodata->cache_check_ns = o->cache_check_ns;
 	f->skel->rodata->pin_rate = o->pin_rate;
 	f->skel->rodata->pin_burst = o->pin_burst;
 	f->skel->rodata->pins_per_s = o->pins_per_s;
@@ -244,7 +244,7 @@ void fixture_unload(struct flowpin_fixture *f)
 int router_load(struct flowpin_fixture *f, enum fixture_hook hook)
 {
 	struct fixture_opts o = { .policy = FP_WITHDRAWN_DRAIN,
-				  .cache_sync_ns = FP_CACHE_SYNC_NS,
+				  .cache_check_ns = FP_CACHE_CHECK_NS,
 				  .hook = hook };
 
 	if (router_create())

@@ -40,7 +40,7 @@ struct flowpin_fixture {
 	__u32 nh4[N_OUT + 1], nh6[N_OUT + 1]; /* next-hop ids per egress */
 	/*
 	 * As flowpind: the route epoch (0: no daemon, pins are checked every
-	 * cache_sync_ns) and its flags; while it is set, fixture_run() keeps
+	 * cache_check_ns) and its flags; while it is set, fixture_run() keeps
 	 * the heartbeat fresh.
 	 */
 	__u32 epoch, epoch_flags;
@@ -58,7 +58,7 @@ int route_svc(const int *outs, int n);
 
 struct fixture_opts {
 	enum withdrawn_policy policy;
-	__u64 cache_sync_ns;
+	__u64 cache_check_ns;
 	__u32 max_flows; /* flow_pins and flow_cache; 0: 16384 */
 	__u64 pin_rate;	 /* new pins per second and CPU; 0: no limit */
 	__u64 pin_burst;
@@ -78,7 +78,7 @@ struct fixture_opts {
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);
 /* No pin rate limit, 16384 flows. */
 int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
-		 __u64 cache_sync_ns);
+		 __u64 cache_check_ns);
 void fixture_unload(struct flowpin_fixture *f);
 
 /* router_create() then fixture_load() with defaults; undone by router_unload(). */
