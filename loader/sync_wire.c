@@ -269,49 +269,69 @@ bool sync_replay_check(struct sync_replay *r, uint64_t epoch, uint64_t seq)
 int sync_key_load(const char *path, uint8_t key[SYNC_KEY_LEN], char *err,
 		  size_t errlen)
 {
+	crypto_generichash_state st;
 	uint8_t buf[4096];
-	struct stat st;
+	struct stat sb;
+	size_t total = 0;
 	ssize_t n;
-	int fd;
+	int fd, ret = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return -EIO;
+	}
+	/* a symlink is followed (secret managers mount keys so): the file is judged */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open the sync key %s: %s", path,
 			 strerror(errno));
 		return -errno;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
 		snprintf(err, errlen, "the sync key %s is not a regular file",
 			 path);
 		close(fd);
 		return -EINVAL;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+	if (sb.st_uid != geteuid()) {
 		snprintf(err, errlen,
-			 "the sync key %s is open to group or others (mode %03o): chmod 600 it",
-			 path, (unsigned int)(st.st_mode & 0777));
+			 "the sync key %s belongs to uid %u, not to flowpind's user (%u): chown it",
+			 path, (unsigned int)sb.st_uid, (unsigned int)geteuid());
 		close(fd);
 		return -EPERM;
 	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen,
+			 "the sync key %s is open to group or others (mode %03o): chmod 600 it",
+			 path, (unsigned int)(sb.st_mode & 0777));
+		close(fd);
+		return -EPERM;
+	}
+	/* the key is the hash of the whole file, however long */
+	crypto_generichash_init(&st, NULL, 0, SYNC_KEY_LEN);
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && total <= SYNC_KEY_FILE_MAX) {
+		crypto_generichash_update(&st, buf, n);
+		total += n;
+	}
 	if (n < 0) {
 		snprintf(err, errlen, "cannot read the sync key %s: %s", path,
 			 strerror(errno));
-		return -EIO;
-	}
-	if (n < SYNC_KEY_LEN) {
+		ret = -EIO;
+	} else if (total > SYNC_KEY_FILE_MAX) {
 		snprintf(err, errlen,
-			 "the sync key %s holds %zd bytes: at least %d are needed (head -c 32 /dev/urandom)",
-			 path, n, SYNC_KEY_LEN);
-		sodium_memzero(buf, sizeof(buf));
-		return -EINVAL;
+			 "the sync key %s is larger than %d bytes: is it the right file?",
+			 path, SYNC_KEY_FILE_MAX);
+		ret = -EFBIG;
+	} else if (total < SYNC_KEY_LEN) {
+		snprintf(err, errlen,
+			 "the sync key %s holds %zu bytes: at least %d are needed (head -c 32 /dev/urandom)",
+			 path, total, SYNC_KEY_LEN);
+		ret = -EINVAL;
+	} else {
+		crypto_generichash_final(&st, key, SYNC_KEY_LEN);
 	}
-	if (sodium_init() < 0) {
-		snprintf(err, errlen, "libsodium failed to initialise");
-		return -EIO;
-	}
-	crypto_generichash(key, SYNC_KEY_LEN, buf, n, NULL, 0);
+	close(fd);
 	sodium_memzero(buf, sizeof(buf));
-	return 0;
+	sodium_memzero(&st, sizeof(st));
+	return ret;
 }

@@ -140,10 +140,14 @@ bool sync_replay_check(struct sync_replay *r, uint64_t epoch, uint64_t seq);
 
 /*
  * The MAC key from a key file: refused (one line in err) when it is not a
- * regular file, group or others may read or write it, or it holds fewer
- * than 32 bytes. The key is a hash of its whole content, so any secret of
- * 32 bytes or more (random bytes, hex, base64) serves.
+ * regular file, is not owned by flowpind's user, group or others may read
+ * or write it, or it holds fewer than 32 bytes or more than
+ * SYNC_KEY_FILE_MAX. A symlink is followed and the file it names is
+ * judged (secret managers mount keys as symlinks). The key is a hash of the
+ * whole content, so any secret of 32 bytes or more (random bytes, hex,
+ * base64) serves.
  */
+#define SYNC_KEY_FILE_MAX (1 << 20)
 int sync_key_load(const char *path, uint8_t key[SYNC_KEY_LEN], char *err,
 		  size_t errlen);
 
