@@ -150,6 +150,12 @@ static int parse_sync_key(struct flowpind_opts *o, const char *arg)
 	return 0;
 }
 
+static int parse_sync_key_next(struct flowpind_opts *o, const char *arg)
+{
+	o->sync.key_next_file = arg;
+	return 0;
+}
+
 static int parse_sync_wait(struct flowpind_opts *o, const char *arg)
 {
 	NUMBER_INTO(o->sync.wait_s, 0, 3600);
@@ -238,6 +244,10 @@ static const struct option_def defs[] = {
 	{ "sync-key", LONG_ONLY + 10, "FILE",
 	  "the peers' shared secret: 32 bytes or more, mode\n"
 	  "0600 (head -c 32 /dev/urandom > FILE)", parse_sync_key },
+	{ "sync-key-next", LONG_ONLY + 13, "FILE",
+	  "a second key, accepted from peers while the fleet\n"
+	  "moves to it (messages are signed with --sync-key)",
+	  parse_sync_key_next },
 	{ "sync-wait", LONG_ONLY + 11, "SECONDS",
 	  "wait this long at most for the peers' pins\n"
 	  "before telling systemd it is ready (default " XSTR(SYNC_WAIT_S) ")",

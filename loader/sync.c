@@ -66,11 +66,14 @@ struct peer {
 	/* its bulk sync to us */
 	bool bulk_req_due;	/* to ask for it when the window has room */
 	bool bulk_done;		/* since this run started */
+	bool signs_next;	/* its last good datagram was under key_next */
 };
 
 struct sync {
 	struct sync_env env;
-	uint8_t key[SYNC_KEY_LEN];
+	uint8_t key[SYNC_KEY_LEN];	/* what this router signs with */
+	uint8_t key_next[SYNC_KEY_LEN]; /* --sync-key-next: also accepted */
+	bool has_key_next;
 	int sock, epfd, timerfd;
 	struct ring_buffer *rb;
 	uint64_t epoch;
@@ -195,8 +198,8 @@ int sync_check_config(const struct sync_config *c, char *err, size_t errlen)
 	char a[INET6_ADDRSTRLEN + 8];
 
 	if (!c->on) {
-		if (c->n_peers || c->key_file) {
-			snprintf(err, errlen, "--peer and --sync-key need --sync ADDR[:PORT]");
+		if (c->n_peers || c->key_file || c->key_next_file) {
+			snprintf(err, errlen, "--peer, --sync-key and --sync-key-next need --sync ADDR[:PORT]");
 			return -EINVAL;
 		}
 		return 0;
@@ -733,6 +736,7 @@ static void receive(struct sync *s)
 		struct peer *p;
 		uint64_t epoch;
 		ssize_t n;
+		bool next;
 		int drop;
 
 		n = recvfrom(s->sock, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
@@ -745,6 +749,13 @@ static void receive(struct sync *s)
 			continue;
 		}
 		drop = sync_unseal(buf, (size_t)n, s->key, &p->from, &h);
+		next = false;
+		/* a fleet moving to a new key: a peer may sign with it already */
+		if (drop == FP_DROP_AUTH && s->has_key_next &&
+		    sync_unseal(buf, (size_t)n, s->key_next, &p->from, &h) < 0) {
+			drop = -1;
+			next = true;
+		}
 		if (drop < 0 && !sync_clock_ok(h.time_ns, now_ns(CLOCK_REALTIME)))
 			drop = FP_DROP_CLOCK;
 		epoch = p->replay.epoch;
@@ -754,6 +765,10 @@ static void receive(struct sync *s)
 			p->st.drops[drop]++;
 			continue;
 		}
+		if (next != p->signs_next)
+			pr_info("sync: peer %s signs with the key of --sync-key%s\n",
+				p->name, next ? "-next" : "");
+		p->signs_next = next;
 		p->st.msgs_received++;
 		p->st.last_rx_s = time(NULL);
 		p->last_rx_ns = now_ns(CLOCK_MONOTONIC);
@@ -890,6 +905,10 @@ int sync_open(struct sync **out, const struct sync_config *c)
 	s->sock = s->epfd = s->timerfd = -1;
 	s->env.peers_fd = -1;
 	ret = sync_key_load(c->key_file, s->key, err, sizeof(err));
+	if (!ret && c->key_next_file) {
+		ret = sync_key_load(c->key_next_file, s->key_next, err, sizeof(err));
+		s->has_key_next = !ret;
+	}
 	if (ret) {
 		pr_warn("%s\n", err);
 		goto fail;
@@ -1009,5 +1028,6 @@ void sync_stop(struct sync *s)
 	}
 	free(s->nh_ids);
 	sodium_memzero(s->key, sizeof(s->key));
+	sodium_memzero(s->key_next, sizeof(s->key_next));
 	free(s);
 }

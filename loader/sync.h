@@ -25,6 +25,7 @@ struct sync_config {
 	struct sync_addr peer[FP_MAX_PEERS - 1];
 	int n_peers;
 	const char *key_file;
+	const char *key_next_file; /* --sync-key-next: accepted too, never signed with */
 	unsigned int wait_s;	   /* --sync-wait: bulk sync before ready, at most */
 };
 

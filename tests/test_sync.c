@@ -604,6 +604,57 @@ static void bad_datagrams_are_dropped_and_never_pin(void **state)
 	assert_int_equal(pinned_to(33007), nh_id(1));
 }
 
+/*
+ * A fleet moving to a new key: flowpind with --sync-key-next takes a
+ * peer's datagrams signed with either key, and signs its own with
+ * --sync-key only (every message the test peer opens is checked with it).
+ * A third key is still refused.
+ */
+static void a_second_key_is_accepted_while_the_fleet_moves_to_it(void **state)
+{
+	static const uint8_t third_key[SYNC_KEY_LEN] = { 0x33 };
+	char next_path[80], err[256];
+	uint8_t next_key[SYNC_KEY_LEN], buf[SYNC_MAX_DGRAM];
+	struct sync_peer_status st;
+	struct sync_hdr h;
+	size_t len;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	snprintf(next_path, sizeof(next_path), "%s-next", key_path);
+	fd = open(next_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "the fleet's next secret, 32 bytes or more.", 42), 42);
+	close(fd);
+	assert_int_equal(sync_key_load(next_path, next_key, err, sizeof(err)), 0);
+
+	tpeer_open();
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--sync-key", key_path, "--sync-key-next", next_path,
+			   "--sync-wait", "30", PORTS, NULL);
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+
+	len = pin_dgram(buf, 34000, next_key, realtime_ns());
+	send_raw(peer.fd, buf, len);
+	len = pin_dgram(buf, 34001, third_key, realtime_ns());
+	send_raw(peer.fd, buf, len);
+	len = pin_dgram(buf, 34002, key, realtime_ns());
+	send_raw(peer.fd, buf, len);
+	st = WAIT_STATUS(1, pins_applied, 2);
+	assert_int_equal(st.pins_applied, 2);
+	assert_int_equal(st.drops[FP_DROP_AUTH], 1);
+	assert_int_equal(pinned_to(34000), nh_id(1));
+	assert_int_equal(pinned_to(34001), 0);
+	assert_int_equal(pinned_to(34002), nh_id(1));
+	assert_true(daemon_log_has("signs with the key of --sync-key-next"));
+	/* its own messages are signed with --sync-key: acks of those pins */
+	assert_true(trecv(SYNC_ACK, &h, buf, 5000, true));
+	unlink(next_path);
+}
+
 static void bulk_request_gets_every_pin(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -699,6 +750,7 @@ static void bad_sync_options_are_refused(void **state)
 		const char *expect;
 	} cases[] = {
 		{ { "--peer", "127.0.0.1:7431" }, "need --sync" },
+		{ { "--sync-key-next", "/nonexistent" }, "need --sync" },
 		{ { "--sync", DAEMON_ADDR }, "needs --sync-key" },
 		{ { "--sync", "10.0.0.1:x" }, "invalid value '10.0.0.1:x' for --sync" },
 	};
@@ -730,6 +782,11 @@ static void bad_sync_options_are_refused(void **state)
 	assert_int_not_equal(daemon_wait_exit(pid), 0);
 	assert_true(daemon_log_has("chmod 600"));
 	unlink(log_path);
+	pid = daemon_start("--sync", DAEMON_ADDR, "--sync-key", key_path,
+			   "--sync-key-next", loose, PORTS, NULL);
+	assert_int_not_equal(daemon_wait_exit(pid), 0);
+	assert_true(daemon_log_has("chmod 600"));
+	unlink(log_path);
 	pid = daemon_start("--sync", DAEMON_ADDR, "--sync-key", short_key, PORTS, NULL);
 	assert_int_not_equal(daemon_wait_exit(pid), 0);
 	assert_true(daemon_log_has("at least 32 are needed"));
@@ -754,6 +811,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(peer_pins_are_applied_by_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_pins_draw_on_the_turnover_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_second_key_is_accepted_while_the_fleet_moves_to_it,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),

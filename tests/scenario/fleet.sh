@@ -74,6 +74,7 @@ ID=fleet-$$
 PIN=/sys/fs/bpf/$ID      # router n pins in $PIN-rn
 TMP=$(mktemp -d "/tmp/$ID.XXXXXX") || exit 1
 KEY=$TMP/sync.key
+KEY_NEXT=$TMP/sync-next.key   # the key the rekey case moves the fleet to
 PORT=7777
 SYNC_PORT=7430
 SVC4=10.98.0.100
@@ -92,6 +93,7 @@ C=$ID-c                  # client
 U=$ID-u                  # upstream router
 L=$ID-lan                # the LAN's bridge
 declare -A DPID          # router -> its flowpind's pid
+declare -A KEYS          # router -> its key options, with sync ("--sync-key $KEY" unset)
 declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
 RUNDIR=$TMP
 
@@ -349,7 +351,8 @@ daemon_launch() { # N COLUMN
 	[ "$VERBOSE" = 1 ] && args+=(-v)
 	args+=(-p "$PIN-r$n")
 	if [ "$2" = sync ]; then
-		args+=(--sync "$(lan4 "$n"):$SYNC_PORT" --sync-key "$KEY")
+		# shellcheck disable=SC2206 # the key options are words
+		args+=(--sync "$(lan4 "$n"):$SYNC_PORT" ${KEYS[$n]:---sync-key $KEY})
 		for p in $ROUTERS; do
 			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
 		done
@@ -432,6 +435,7 @@ add-move          own   0    add-move kernel,alone,sync  -      b4 added to ever
 kill              own   0    kill     kernel,alone,sync  -      r2 dies (flowpind SIGKILLed, links down): upstream r1, then r1 r3
 restart           own   0    restart  alone,sync         -      r3's flowpind restarted with no maps, ready, then the move
 loss              own   1    add-move alone,sync         -      ${LOSS}% of sync datagrams lost throughout; add-move
+rekey             own   0    rekey    sync               -      a key change under way (r1 on the new key, r2 r3 on the old, each taking both), finished router by router; then the move
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -471,6 +475,20 @@ change() { # CHANGE COLUMN
 			client_cmd check v4 $CHECK_MS && MID4=$REPLY &&
 			client_cmd check v6 $CHECK_MS && MID6=$REPLY &&
 			upstream_route 1 3
+		;;
+	rekey)
+		# the rest of the roll, one router at a time, each keeping its
+		# maps: r2 and r3 sign with the new key, then all drop the old
+		for n in 2 3 1 2 3; do
+			if [ "${KEYS[$n]}" = "--sync-key $KEY --sync-key-next $KEY_NEXT" ]; then
+				KEYS[$n]="--sync-key $KEY_NEXT --sync-key-next $KEY"
+			else
+				KEYS[$n]="--sync-key $KEY_NEXT"
+			fi
+			stop_pids "${DPID[$n]}"
+			daemon_launch "$n" "$col" && daemon_ready "$n" || return 1
+		done
+		upstream_route 1 3
 		;;
 	restart)
 		if [ "$col" != kernel ]; then
@@ -553,6 +571,13 @@ run_one() { # CASE COLUMN
 	esac
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK=''
+	KEYS=()
+	if [ "$chg" = rekey ]; then
+		# the fleet is half way through a key change when flows start
+		KEYS[1]="--sync-key $KEY_NEXT --sync-key-next $KEY"
+		KEYS[2]="--sync-key $KEY --sync-key-next $KEY_NEXT"
+		KEYS[3]="--sync-key $KEY --sync-key-next $KEY_NEXT"
+	fi
 
 	{
 		step=topology && topo_up "$seeds" "$col" &&
@@ -664,6 +689,7 @@ if [[ " $COLS " == *" sync "* ]]; then
 		FAILED=$((FAILED + 1))
 	fi
 	head -c 32 /dev/urandom >"$KEY" && chmod 600 "$KEY" || exit 1
+	head -c 32 /dev/urandom >"$KEY_NEXT" && chmod 600 "$KEY_NEXT" || exit 1
 fi
 
 start=$SECONDS
