@@ -655,6 +655,90 @@ static void a_second_key_is_accepted_while_the_fleet_moves_to_it(void **state)
 	unlink(next_path);
 }
 
+/*
+ * A bulk sync's END goes once every pin of the walk was acked: a peer that
+ * took END for "all here" while a datagram of the walk was lost would be
+ * ready without those pins.
+ */
+static void a_bulk_sync_ends_after_its_pins_are_acked(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	int egress[64], bulk = 0;
+	struct sync_hdr h;
+	uint64_t until;
+
+	(void)state;
+	start_joined();
+	flows_through(35000, 64, egress);
+	while (trecv(SYNC_PINS, &h, buf, 500, true))
+		tack(h.seq);
+	tsend(SYNC_BULK_REQ, 0, 0, NULL, NULL, 0);
+	/* nothing acked for 1.5 s: the walk's pins come, and come again, no END */
+	until = realtime_ns() + 1500000000ULL;
+	while (realtime_ns() < until) {
+		if (!trecv(SYNC_PINS, &h, buf, 200, true))
+			continue;
+		assert_false(h.flags & SYNC_F_END);
+		bulk += h.count;
+	}
+	assert_true(bulk >= 64);
+	/* acked from now on: the END follows */
+	for (;;) {
+		assert_true(trecv(SYNC_PINS, &h, buf, 5000, true));
+		tack(h.seq);
+		if (h.flags & SYNC_F_END)
+			break;
+	}
+	assert_int_equal(h.aux, 64); /* the pins of the walk, sent once each */
+}
+
+/*
+ * An ACK carries the run it acks: one of the daemon's earlier run (a
+ * replay, or a peer that missed a restart) frees no pin of this one.
+ */
+static void acks_of_an_earlier_run_free_nothing(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	struct sync_pin p;
+	int egress;
+
+	(void)state;
+	start_joined();
+	flows_through(36000, 1, &egress);
+	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
+	{
+		uint64_t acks[2] = { peer.their_epoch - 1, h.seq };
+
+		tsend(SYNC_ACK, 0, 0, NULL, acks, 2);
+	}
+	/* still unacked: it comes again */
+	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
+	sync_get_pin(buf, 0, &p);
+	assert_int_equal(ntohs(p.key.sport), 36000);
+	tack(h.seq);
+	assert_false(trecv(SYNC_PINS, &h, buf, 700, false));
+}
+
+/*
+ * A peer that restarted (a newer epoch, its seqs from 1) lost the pins it
+ * held: the daemon sees it and asks it for its pins again, and says so.
+ */
+static void a_restarted_peer_is_seen(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	(void)state;
+	start_joined();
+	assert_false(daemon_log_has("back (restarted)"));
+	peer.epoch = realtime_ns();
+	peer.seq = 0;
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_BULK_REQ, &h, buf, 3000, true));
+	assert_true(daemon_log_has("back (restarted)"));
+}
+
 static void bulk_request_gets_every_pin(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -813,6 +897,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_second_key_is_accepted_while_the_fleet_moves_to_it,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_bulk_sync_ends_after_its_pins_are_acked,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(acks_of_an_earlier_run_free_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_restarted_peer_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),
