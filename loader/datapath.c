@@ -385,7 +385,7 @@ static int detach_xdp(struct port *p)
 {
 	int err = port_prog_xdp_detach(p->ifindex, NULL);
 
-	return err == -ENOENT ? 0 : err;
+	return err > 0 ? 0 : err;
 }
 /* The tc ingress hook on one port, adopted or replaced in place as above. */
 static int attach_tc(struct datapath *dp, struct port *p, const char **how)

@@ -234,7 +234,7 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 			datapath_beat(&d->dp);
 			if (getenv("WATCHDOG_USEC"))
 				sd_notify("WATCHDOG=1");
-			follow_tick(&d->follow, ticks);
+			follow_tick(&d->follow, n);
 			if (ticks >= bypass_at) {
 				bypass_at = ticks + BYPASS_CHECK_S;
 				check_bypass(d, false);

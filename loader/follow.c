@@ -558,8 +558,10 @@ int follow_event_fd(const struct follow *f)
 	return rtnl_event_fd(&f->rtnl);
 }
 
-void follow_tick(struct follow *f, unsigned long ticks)
+void follow_tick(struct follow *f, unsigned long n)
 {
+	unsigned long ticks = f->ticks += n;
+
 	if (f->dump_due)
 		redump(f);
 	else if (f->epoch_due)

@@ -43,6 +43,7 @@ struct follow {
 	struct epoch_watch epochs; /* what moves the route epoch */
 	bool epoch_due;	     /* an event moved it: write it after the table */
 	bool links_due;	     /* a link changed: follow the ports again */
+	unsigned long ticks;		      /* of the 1 s timer, since open */
 	unsigned long keepalive_at, count_at; /* due ticks */
 };
 
@@ -67,8 +68,11 @@ void follow_attached(struct follow *f);
 int follow_event_fd(const struct follow *f);
 /* Apply the pending events. */
 void follow_events(struct follow *f);
-/* Once a second: a due dump or epoch, keep-alive, pin counts. */
-void follow_tick(struct follow *f, unsigned long ticks);
+/*
+ * The 1 s timer fired n times: a due dump or epoch, keep-alive, pin
+ * counts (by due times, not multiples: a timer that overran skips none).
+ */
+void follow_tick(struct follow *f, unsigned long n);
 
 /*
  * For a re-executed image: the withdrawal times and the ports, in the

@@ -5,6 +5,7 @@
  * (tests/unit.sh checks that the man page has every option it lists), and
  * an invalid value is reported with the entry's name.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static bool number(const char *s, unsigned long long min,
 {
 	char *end;
 
-	if (*s == '-' || !*s)
+	if (!isdigit((unsigned char)*s)) /* strtoull takes spaces and signs */
 		return false;
 	errno = 0;
 	*v = strtoull(s, &end, 0);

@@ -91,7 +91,7 @@ int port_prog_xdp_detach(int ifindex, __u32 *mode)
 
 	if (!fp) {
 		xdp_multiprog__close(mp);
-		return -ENOENT;
+		return 1;
 	}
 	m = xdp_multiprog__attach_mode(mp);
 	err = xdp_multiprog__is_legacy(mp) ? xdp_multiprog__detach(mp) :

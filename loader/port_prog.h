@@ -34,7 +34,7 @@ __u32 port_prog_xdp_id(int ifindex);
 
 /*
  * Take flowpin's XDP program off the port, leaving others. 0, and the mode
- * it ran in (mode may be NULL); -ENOENT when it is not there; or -errno.
+ * it ran in (mode may be NULL); 1 when it is not there; or -errno.
  */
 int port_prog_xdp_detach(int ifindex, __u32 *mode);
 

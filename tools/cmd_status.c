@@ -532,7 +532,7 @@ static int detach_one(struct ctl *ctl, int ifindex, const char *name,
 	__u32 mode = FP_MODE_TC;
 	int err = port_prog_xdp_detach(ifindex, &mode);
 
-	if (err == -ENOENT) {
+	if (err > 0) { /* not at XDP */
 		if (!tc_hook_prog_id(ifindex)) {
 			if (!explicit)
 				return 0;
