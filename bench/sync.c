@@ -11,6 +11,8 @@
  *   at a steady rate and flat out;
  * - the same steady rate with 10% of the sync datagrams dropped both ways
  *   (nftables), so each pin's arrival also measures the resends;
+ * - the same steady rate with this peer's acks 150 ms and 450 ms late (a
+ *   far or busy peer): pins sent per pin needed, what resends cost;
  * - bytes per pin on the wire.
  *
  * flowpind runs without its pin rate limits (--pin-rate 0 --min-pin-age 0)
@@ -52,7 +54,10 @@ struct sync_bench {
 	atomic_bool stop;
 	__u64 bytes, datagrams, pins_rx;
 	__u32 base;	 /* flow numbers of this run start here */
+	atomic_uint ack_delay_ms; /* acks this late (0: at once) */
 };
+
+#define LATE_ACKS 65536 /* acks the receiver holds back at once, at most */
 
 /* Flow i: 172.16.0.0 + i to 100.64.0.1, UDP: a distinct key each. */
 static __u32 src_of(__u32 flow)
@@ -60,17 +65,27 @@ static __u32 src_of(__u32 flow)
 	return BENCH_SRC_BASE + flow;
 }
 
-/* The receiving side: every pin flowpind sends, acked, timed. */
+/* The receiving side: every pin flowpind sends, acked (maybe late), timed. */
 static void *receiver(void *arg)
 {
 	struct sync_bench *s = arg;
 	uint8_t buf[SYNC_MAX_DGRAM];
 	double hello = 0;
 	struct sync_hdr h;
+	static struct { __u64 seq; double due; } late[LATE_ACKS];
+	__u32 late_head = 0, late_len = 0;
 
 	while (!atomic_load(&s->stop)) {
-		int got = test_peer_recv(&s->peer, SYNC_PINS, &h, buf, 50, true);
+		unsigned int delay = atomic_load(&s->ack_delay_ms);
+		int got = test_peer_recv(&s->peer, SYNC_PINS, &h, buf,
+					 delay || late_len ? 5 : 50, true);
 		double now = now_s();
+
+		while (late_len && late[late_head].due <= now) {
+			test_peer_ack(&s->peer, late[late_head].seq);
+			late_head = (late_head + 1) % LATE_ACKS;
+			late_len--;
+		}
 
 		if (now - hello > 0.5) { /* as a peer does, or it is down */
 			test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
@@ -82,7 +97,14 @@ static void *receiver(void *arg)
 		}
 		if (!got)
 			continue;
-		test_peer_ack(&s->peer, h.seq);
+		if (delay && late_len < LATE_ACKS) {
+			__u32 at = (late_head + late_len++) % LATE_ACKS;
+
+			late[at].seq = h.seq;
+			late[at].due = now + delay / 1000.0;
+		} else {
+			test_peer_ack(&s->peer, h.seq);
+		}
 		s->bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
 		s->datagrams++;
 		s->pins_rx += h.count;
@@ -171,6 +193,31 @@ static __u32 send_run(struct sync_bench *s, __u32 n, double rate,
 	free(lat);
 	s->base += n;
 	return m;
+}
+
+/*
+ * The steady run with acks delay_ms late, after a tenth of it to let
+ * flowpind learn the round trip: pins that arrived (copies included) per
+ * pin made, once the last resend is over.
+ */
+static double late_ack_run(struct sync_bench *s, __u32 n, unsigned int delay_ms)
+{
+	double p50, p99, max, rate;
+	__u64 rx0;
+	__u32 got;
+
+	atomic_store(&s->ack_delay_ms, delay_ms);
+	/* flowpind learns the new round trip first: the figure is the steady state's */
+	send_run(s, n / 10, s->b->smoke ? 5000 : 10000, &p50, &p99, &max, &rate);
+	sleep_us(4 * delay_ms * 1000 + 1000000);
+	rx0 = s->pins_rx;
+	got = send_run(s, n, s->b->smoke ? 5000 : 10000, &p50, &p99, &max, &rate);
+	/* the copies sent before the last late acks came in */
+	sleep_us(4 * delay_ms * 1000 + 1000000);
+	check(s->b, got == n, "sync, acks %u ms late: %u of %u pins arrived",
+	      delay_ms, got, n);
+	atomic_store(&s->ack_delay_ms, 0);
+	return (double)(s->pins_rx - rx0) / n;
 }
 
 static struct sync_peer_status peer_status(const char *pin)
@@ -344,6 +391,19 @@ int bench_sync(struct bench *b)
 	if (s.pins_rx)
 		figure("5", "pin sync: bytes per pin on the wire", (double)s.bytes / s.pins_rx,
 		       LOWER, 0);
+
+	for (int i = 0; i < 2; i++) {
+		unsigned int delay = i ? 450 : 150;
+		double sent = late_ack_run(&s, n_steady, delay);
+		char what[96];
+
+		snprintf(what, sizeof(what),
+			 "pin sync: pins sent per pin needed, acks %u ms late", delay);
+		snprintf(val, sizeof(val), "%.2f", sent);
+		row("5", what, val, NULL, "<= 1.2", sent <= 1.2 ? "yes" : "NO");
+		figure("5", what, sent, LOWER, 0);
+		say("  acks %u ms late: %.2f pins sent per pin needed\n", delay, sent);
+	}
 
 	/* 10% of the sync datagrams lost, each way */
 	if (!check(b, !sh("nft add table inet fpb_sync && "

@@ -22,7 +22,8 @@
 #define TICK_MS FP_PIN_EVENTS_READ_MS /* the ring is read, resends checked */
 #define HELLO_MS 1000
 #define DOWN_MS 3000		/* a peer silent this long is down */
-#define RTO_MIN_MS 100		/* first resend */
+#define RTO_FIRST_MS 1000	/* before a round trip is known (RFC 6298) */
+#define RTO_MIN_MS 100		/* the least resend timeout */
 #define RTO_MAX_MS 2000
 #define WINDOW 512		/* datagrams sent to a peer and not acked */
 #define QUEUE_MAX (1U << 18)	/* pins waiting for room in the window */
@@ -30,9 +31,19 @@
 #define BULK_BATCH 1024		/* pins read from flow_pins at once */
 #define RCVBUF (8 << 20)	/* the socket's: WINDOW datagrams of every peer */
 
+#define COPIES 4 /* the seqs of a message's last copies an ack may name */
+
 struct inflight {
 	uint64_t seq; /* of its last transmission; 0: free slot */
-	uint64_t sent_ns;
+	/*
+	 * Every copy takes a new seq (the receiver's replay window takes each
+	 * once); an ack of any of the last COPIES frees the slot, so a late
+	 * ack stops the resends it would otherwise have fed.
+	 */
+	uint64_t copy[COPIES];
+	uint64_t copy_ns[COPIES]; /* when each went (CLOCK_MONOTONIC) */
+	uint32_t n_copies;
+	uint64_t resend_ns;  /* of the last copy */
 	uint32_t rto_ms;
 	bool bulk;    /* a bulk sync's pins or its end */
 	uint16_t len;
@@ -67,6 +78,14 @@ struct peer {
 	bool bulk_req_due;	/* to ask for it when the window has room */
 	bool bulk_done;		/* since this run started */
 	bool signs_next;	/* its last good datagram was under key_next */
+	/*
+	 * The round trip to its acks (RFC 6298) and the resend timeout new
+	 * messages start with. Every copy has a seq of its own, so an ack says
+	 * which copy it answers and each one measures the round trip (as in
+	 * QUIC; TCP, whose copies share a seq, must skip resent ones: Karn).
+	 */
+	uint32_t srtt_us, rttvar_us;
+	uint32_t rto_ms;
 };
 
 struct sync {
@@ -313,8 +332,10 @@ static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
 			  bool bulk)
 {
 	f->seq = p->seq; /* start_msg() gave it */
-	f->sent_ns = now_ns(CLOCK_MONOTONIC);
-	f->rto_ms = RTO_MIN_MS;
+	f->copy[0] = f->seq;
+	f->n_copies = 1;
+	f->copy_ns[0] = f->resend_ns = now_ns(CLOCK_MONOTONIC);
+	f->rto_ms = p->rto_ms;
 	f->bulk = bulk;
 	f->len = sync_seal(f->buf, s->key, &p->to);
 	p->n_fl++;
@@ -659,13 +680,38 @@ static void peer_met(struct sync *s, struct peer *p, bool restarted)
 	write_status(s); /* states are shown as they change, counters each second */
 }
 
-static void on_ack(struct peer *p, uint64_t seq)
+/* A round trip measured: the smoothed one, its variation, the timeout. */
+static void rtt_sample(struct peer *p, uint64_t rtt_ns)
+{
+	uint32_t r = rtt_ns / 1000 > UINT32_MAX / 2 ? UINT32_MAX / 2 : rtt_ns / 1000;
+	uint32_t rto;
+
+	if (!p->srtt_us) {
+		p->srtt_us = r;
+		p->rttvar_us = r / 2;
+	} else {
+		uint32_t d = r > p->srtt_us ? r - p->srtt_us : p->srtt_us - r;
+
+		p->rttvar_us = (3 * (uint64_t)p->rttvar_us + d) / 4;
+		p->srtt_us = (7 * (uint64_t)p->srtt_us + r) / 8;
+	}
+	rto = (p->srtt_us + 4 * (uint64_t)p->rttvar_us) / 1000;
+	p->rto_ms = rto < RTO_MIN_MS ? RTO_MIN_MS : rto > RTO_MAX_MS ? RTO_MAX_MS : rto;
+}
+
+static void on_ack(struct peer *p, uint64_t seq, uint64_t now)
 {
 	for (uint32_t i = 0; i < WINDOW; i++) {
 		struct inflight *f = &p->fl[i];
+		uint32_t k, n = f->n_copies < COPIES ? f->n_copies : COPIES;
 
-		if (f->seq != seq)
+		if (!f->seq)
 			continue;
+		for (k = 0; k < n && f->copy[k] != seq; k++)
+			;
+		if (k == n)
+			continue;
+		rtt_sample(p, now - f->copy_ns[k]);
 		f->seq = 0;
 		p->n_fl--;
 		p->n_fl_bulk -= f->bulk;
@@ -683,7 +729,7 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		if (sync_get_ack(buf, 0) != s->epoch)
 			break; /* acks of our earlier run (replayed) */
 		for (unsigned int i = 1; i < h->count; i++)
-			on_ack(p, sync_get_ack(buf, i));
+			on_ack(p, sync_get_ack(buf, i), now_ns(CLOCK_MONOTONIC));
 		break;
 	case SYNC_BULK_REQ:
 		ack_later(s, p, h->seq);
@@ -820,13 +866,15 @@ static void tick(struct sync *s)
 		for (uint32_t j = 0; j < WINDOW; j++) {
 			struct inflight *f = &p->fl[j];
 
-			if (!f->seq || now - f->sent_ns < f->rto_ms * 1000000ULL)
+			if (!f->seq || now - f->resend_ns < f->rto_ms * 1000000ULL)
 				continue;
 			/* a new seq: the first copy may yet arrive, and count once */
 			f->seq = ++p->seq;
+			f->copy[f->n_copies % COPIES] = f->seq;
+			f->copy_ns[f->n_copies++ % COPIES] = now;
 			sync_restamp(f->buf, f->seq, now_ns(CLOCK_REALTIME));
 			f->len = sync_seal(f->buf, s->key, &p->to);
-			f->sent_ns = now;
+			f->resend_ns = now;
 			f->rto_ms = f->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : f->rto_ms * 2;
 			p->st.resends++;
 			send_dgram(s, p, f->buf, f->len);
@@ -928,6 +976,7 @@ int sync_open(struct sync **out, const struct sync_config *c)
 		sync_ends_make(&p->from, s->self.family, p->st.addr, p->st.port,
 			       s->self.addr, s->self.port);
 		p->st.state = FP_PEER_WAITING;
+		p->rto_ms = RTO_FIRST_MS;
 		p->fl = calloc(WINDOW, sizeof(*p->fl));
 		p->bk = calloc(BULK_BATCH, sizeof(*p->bk));
 		p->bv = calloc(BULK_BATCH, sizeof(*p->bv));

@@ -721,6 +721,29 @@ static void acks_of_an_earlier_run_free_nothing(void **state)
 }
 
 /*
+ * Each copy of a message takes a new seq; an ack of an earlier copy, come
+ * late, frees it all the same: no more copies. (When only the last copy's
+ * ack counted, late acks fed the resends they came too late for.)
+ */
+static void an_ack_of_any_copy_stops_the_resends(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	uint64_t first;
+	int egress;
+
+	(void)state;
+	start_joined();
+	flows_through(37000, 1, &egress);
+	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
+	first = h.seq;
+	assert_true(trecv(SYNC_PINS, &h, buf, 3000, false));
+	assert_true(h.seq > first);
+	tack(first);
+	assert_false(trecv(SYNC_PINS, &h, buf, 1500, false));
+}
+
+/*
  * A peer that restarted (a newer epoch, its seqs from 1) lost the pins it
  * held: the daemon sees it and asks it for its pins again, and says so.
  */
@@ -900,6 +923,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_bulk_sync_ends_after_its_pins_are_acked,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(acks_of_an_earlier_run_free_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_ack_of_any_copy_stops_the_resends, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_restarted_peer_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
