@@ -6,10 +6,12 @@
  * port moved out of its VRF keys its flows anew. Needs VRF devices:
  * Debian's kernels have them (the kernel matrix runs this); a kernel
  * without them skips, or fails with VRF_REQUIRED=1 (the kernel matrix sets
- * it: it runs this test for its VRFs).
+ * it: it runs this test for its VRFs). A VRF's flows are not sent to
+ * pin-sync peers.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -27,6 +29,7 @@
 #include "fixture.h"
 #include "netns.h"
 #include "packets.h"
+#include "sync_peer.h"
 
 static const __u8 in_mac[2][6] = { { 2, 0, 0, 0, 0xa, 1 }, { 2, 0, 0, 0, 0xb, 1 } };
 static const __u8 out_mac[2][6] = { { 2, 0, 0, 0, 0xa, 0x11 }, { 2, 0, 0, 0, 0xb, 0x11 } };
@@ -267,6 +270,54 @@ static void same_tuple_in_two_vrfs_v6(void **state)
 	same_tuple_in_two_vrfs(6);
 }
 
+/*
+ * Pin sync sends no VRF's flow: its key holds this router's ifindex of the
+ * VRF, which means nothing on a peer. The real flowpind with --sync and a
+ * test peer that joined it: a flow pinned in a VRF reaches no peer.
+ */
+static void vrf_flows_are_not_sent_to_peers(void **state)
+{
+	char key_path[64], err[256];
+	uint8_t key[SYNC_KEY_LEN], buf[SYNC_MAX_DGRAM];
+	struct test_peer peer = { .fd = -1 };
+	struct sync_hdr h;
+	__u32 prog_id = 0;
+	int fd, prog_fd;
+	pid_t pid;
+
+	(void)state;
+	need_vrf();
+	assert_int_equal(sh("ip link set lo up"), 0);
+	snprintf(key_path, sizeof(key_path), "/tmp/fp-vrf-key-%d", getpid());
+	fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "the VRF test's secret, 32 bytes or more", 39), 39);
+	close(fd);
+	assert_int_equal(sync_key_load(key_path, key, err, sizeof(err)), 0);
+	assert_int_equal(test_peer_open(&peer, 7431, 7430, key), 0);
+	pid = daemon_start("-m", "native", "--sync", "127.0.0.1:7430", "--peer",
+			   "127.0.0.1:7431", "--sync-key", key_path,
+			   "--sync-wait", "30", "ina", "inb", "outa", "outb", NULL);
+	/* under TCG (the kernel matrix) flowpind's start alone can take 10 s */
+	assert_int_equal(test_peer_join(&peer, 60000), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(bpf_xdp_query_id(in_if[0], 0, &prog_id), 0);
+	prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	assert_true(prog_fd >= 0);
+
+	assert_int_equal(send_in(prog_fd, 4, 0), 0);
+	assert_int_equal(send_in(prog_fd, 6, 1), 1);
+	assert_int_not_equal(pin_in(4, vrf_if[0]), 0);
+	assert_int_not_equal(pin_in(6, vrf_if[1]), 0);
+	/* flowpind reads the datapath's new pins every few ms: none comes */
+	assert_int_equal(test_peer_recv(&peer, SYNC_PINS, &h, buf, 2000, true), 0);
+	close(prog_fd);
+	test_peer_close(&peer);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	remove_pins();
+	unlink(key_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +325,7 @@ int main(void)
 		cmocka_unit_test(same_tuple_in_two_vrfs_v6),
 		cmocka_unit_test(local_address_in_a_vrf_v4),
 		cmocka_unit_test(local_address_in_a_vrf_v6),
+		cmocka_unit_test(vrf_flows_are_not_sent_to_peers),
 	};
 	int ret;
 
