@@ -56,7 +56,7 @@ void port_driver(const char *name, char *driver, size_t len)
 _Static_assert(PORT_DRIVER_LEN == sizeof(((struct ethtool_drvinfo *)0)->driver) + 1,
 	       "PORT_DRIVER_LEN holds ethtool's driver name");
 
-static bool is_veth(const char *name)
+bool port_is_veth(const char *name)
 {
 	char driver[PORT_DRIVER_LEN];
 
@@ -547,7 +547,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 		p->mode == FP_MODE_TC ? "" :
 		p->dispatcher ? " (through libxdp's dispatcher)" :
 		" (alone: libxdp's dispatcher is not in use)");
-	if (is_veth(p->name) && p->mode == XDP_MODE_NATIVE)
+	if (port_is_veth(p->name) && p->mode == XDP_MODE_NATIVE)
 		pr_warn("%s is a veth in native mode: frames redirected to it arrive only when its peer runs an XDP program or has GRO on (ethtool -K PEER gro on), and the sending peer needs checksum offload off (ethtool -K PEER tx off); tc mode (auto's choice on veth) needs neither\n",
 			p->name);
 	if (p->mode == XDP_MODE_SKB)

@@ -128,5 +128,7 @@ struct port *datapath_port(const struct datapath *dp, __u32 ifindex);
 /* A device's driver, as ethtool -i names it; "" when it cannot be read. */
 #define PORT_DRIVER_LEN 33 /* ethtool_drvinfo's driver, and a NUL */
 void port_driver(const char *name, char *driver, size_t len);
+/* Is the device a veth (by its driver)? */
+bool port_is_veth(const char *name);
 
 #endif

@@ -28,7 +28,6 @@ const char *port_hides_tags(const char *name, char *buf, size_t len)
 {
 	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
 	struct ifreq ifr = {};
-	char driver[PORT_DRIVER_LEN];
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	bool rxvlan;
 
@@ -43,8 +42,7 @@ const char *port_hides_tags(const char *name, char *buf, size_t len)
 			 name);
 		return buf;
 	}
-	port_driver(name, driver, sizeof(driver));
-	if (!strcmp(driver, "veth")) {
+	if (port_is_veth(name)) {
 		/* a veth hands on its peer's tags as they were sent: outside
 		 * the frame when the peer's VLAN device offloaded them */
 		snprintf(buf, len, "%s is a veth, which receives tags outside the frame",
