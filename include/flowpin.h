@@ -452,6 +452,11 @@ struct sync_peer_status {
 	__u64 bulk_pins;	/* pins of its last bulk sync, received */
 	__u64 drops[FP_DROP_MAX];
 	__u64 skips[FP_SKIP_MAX];
+	/*
+	 * This router's run (entry 0), kept across restarts so the next run's
+	 * never goes back; a peer's, as its messages say.
+	 */
+	__u64 epoch;
 };
 
 /*

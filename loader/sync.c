@@ -22,6 +22,8 @@
 #define TICK_MS FP_PIN_EVENTS_READ_MS /* the ring is read, resends checked */
 #define HELLO_MS 1000
 #define DOWN_MS 3000		/* a peer silent this long is down */
+/* how far a peer's clock may lag this one's for its bulk request to count */
+#define BULK_REQ_SKEW_NS 1000000000ULL
 #define RTO_FIRST_MS 1000	/* before a round trip is known (RFC 6298) */
 #define RTO_MIN_MS 100		/* the least resend timeout */
 #define RTO_MAX_MS 2000
@@ -95,7 +97,8 @@ struct sync {
 	bool has_key_next;
 	int sock, epfd, timerfd;
 	struct ring_buffer *rb;
-	uint64_t epoch;
+	uint64_t epoch;	     /* this run's, in every message */
+	uint64_t started_ns; /* CLOCK_REALTIME at start */
 	struct sync_peer_status self;
 	char listen_name[INET6_ADDRSTRLEN + 8];
 	struct peer peer[FP_MAX_PEERS - 1];
@@ -807,6 +810,13 @@ static void receive(struct sync *s)
 		epoch = p->replay.epoch;
 		if (drop < 0 && !sync_replay_check(&p->replay, h.epoch, h.seq))
 			drop = FP_DROP_REPLAY;
+		/*
+		 * A bulk request sent before this run started was meant for
+		 * the last (its replay would start a whole walk): refused.
+		 */
+		if (drop < 0 && h.type == SYNC_BULK_REQ &&
+		    h.time_ns + BULK_REQ_SKEW_NS < s->started_ns)
+			drop = FP_DROP_REPLAY;
 		if (drop >= 0) {
 			p->st.drops[drop]++;
 			continue;
@@ -816,6 +826,7 @@ static void receive(struct sync *s)
 				p->name, next ? "-next" : "");
 		p->signs_next = next;
 		p->st.msgs_received++;
+		p->st.epoch = h.epoch;
 		p->st.last_rx_s = time(NULL);
 		p->last_rx_ns = now_ns(CLOCK_MONOTONIC);
 		if (p->st.state == FP_PEER_WAITING || p->st.state == FP_PEER_DOWN ||
@@ -961,7 +972,8 @@ int sync_open(struct sync **out, const struct sync_config *c)
 		pr_warn("%s\n", err);
 		goto fail;
 	}
-	s->epoch = now_ns(CLOCK_REALTIME);
+	s->epoch = s->started_ns = now_ns(CLOCK_REALTIME);
+	s->self.epoch = s->epoch;
 	status_addr(&s->self, &c->listen);
 	s->self.state = FP_PEER_SELF;
 	s->n = c->n_peers;
@@ -1008,6 +1020,26 @@ fail:
 	return ret;
 }
 
+/*
+ * The epoch is the start time, unless the last run's (in sync_peers, kept
+ * pinned across restarts) is not behind it: a clock stepped back must not
+ * make this run look older than the last, whose messages its peers would
+ * take for replays of. Then it is the last run's plus one.
+ */
+static void keep_epoch_ahead(struct sync *s)
+{
+	struct sync_peer_status last = { 0 };
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(s->env.peers_fd, &key, &last) ||
+	    last.epoch < s->epoch)
+		return;
+	pr_warn("sync: the clock is behind the last run's start: this run's epoch follows it (%llu)\n",
+		(unsigned long long)last.epoch + 1);
+	s->epoch = last.epoch + 1;
+	s->self.epoch = s->epoch;
+}
+
 int sync_start(struct sync *s, const struct sync_env *env)
 {
 	struct itimerspec t = { { 0, TICK_MS * 1000000L }, { 0, TICK_MS * 1000000L } };
@@ -1040,6 +1072,7 @@ int sync_start(struct sync *s, const struct sync_env *env)
 		pr_warn("cannot set up pin sync: %s\n", strerror(-err));
 		return err;
 	}
+	keep_epoch_ahead(s);
 	write_status(s);
 	for (int i = 0; i < s->n; i++) {
 		s->peer[i].last_hello_ns = now_ns(CLOCK_MONOTONIC);
@@ -1055,11 +1088,16 @@ void sync_stop(struct sync *s)
 
 	if (!s)
 		return;
-	/* what flowpinctl shows once the daemon is gone: nothing stale */
+	/*
+	 * What flowpinctl shows once the daemon is gone: nothing stale, but
+	 * this run's epoch, which the next run's must pass (entry 0).
+	 */
 	if (s->env.peers_fd >= 0)
 		for (key = 0; key < FP_MAX_PEERS; key++)
 			bpf_map_update_elem(s->env.peers_fd, &key,
-					    &(struct sync_peer_status){ 0 }, BPF_ANY);
+					    &(struct sync_peer_status){
+						    .epoch = key ? 0 : s->epoch },
+					    BPF_ANY);
 	ring_buffer__free(s->rb);
 	if (s->turnover)
 		munmap(s->turnover, s->turnover_len);

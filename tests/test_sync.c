@@ -762,6 +762,65 @@ static void a_restarted_peer_is_seen(void **state)
 	assert_true(daemon_log_has("back (restarted)"));
 }
 
+/*
+ * A run's epoch never goes back: the last run's stays in sync_peers, and a
+ * start whose clock is behind it takes the last one's plus one (its peers
+ * would otherwise drop its messages as replays of the last run).
+ */
+static void a_restart_keeps_the_epoch_ahead(void **state)
+{
+	struct sync_peer_status self;
+	__u32 key = 0;
+	__u64 ahead;
+	pid_t pid = start_joined();
+	int fd;
+
+	(void)state;
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	fd = pinned_fd("sync_peers");
+	/* a stopped daemon leaves its run's epoch, and nothing else */
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &self), 0);
+	assert_int_equal(self.state, FP_PEER_UNUSED);
+	assert_true(self.epoch == peer.their_epoch);
+	/* the last run as if the clock had been an hour ahead then */
+	ahead = self.epoch + 3600ULL * 1000000000ULL;
+	self.epoch = ahead;
+	assert_int_equal(bpf_map_update_elem(fd, &key, &self, BPF_ANY), 0);
+	close(fd);
+	pid = start_synced("30");
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(peer.their_epoch == ahead + 1);
+	assert_true(daemon_log_has("the clock is behind the last run's start"));
+}
+
+/*
+ * A bulk request sent before the daemon started was meant for its last
+ * run: replayed within the 30 s the clock check allows, it would start a
+ * whole walk. Refused as a replay; a fresh one is answered.
+ */
+static void a_bulk_request_of_an_earlier_run_is_refused(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h = { .type = SYNC_BULK_REQ };
+	struct sync_peer_status st;
+
+	(void)state;
+	start_joined();
+	h.epoch = peer.epoch;
+	h.seq = ++peer.seq;
+	h.time_ns = peer.their_epoch - 5ULL * 1000000000ULL;
+	sync_put_hdr(buf, &h);
+	send_raw(peer.fd, buf, sync_seal(buf, key, &peer.to));
+	st = WAIT_STATUS(1, drops[FP_DROP_REPLAY], 1);
+	assert_int_equal(st.drops[FP_DROP_REPLAY], 1);
+	assert_false(trecv(SYNC_PINS, &h, buf, 1000, true));
+	tsend(SYNC_BULK_REQ, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_PINS, &h, buf, 3000, true));
+	assert_true(h.flags & SYNC_F_END);
+}
+
 static void bulk_request_gets_every_pin(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -925,6 +984,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(acks_of_an_earlier_run_free_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_ack_of_any_copy_stops_the_resends, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_restarted_peer_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_restart_keeps_the_epoch_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_bulk_request_of_an_earlier_run_is_refused,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),

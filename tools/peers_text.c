@@ -154,6 +154,8 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 		jw_uint_field(w, "bulk_pins", p[i].bulk_pins);
 		jw_uint_field(w, "resends", p[i].resends);
 		jw_uint_field(w, "queue_drops", p[i].queue_drops);
+		/* its run: its start time in ns, or the last run's plus one */
+		jw_uint_field(w, "epoch", p[i].epoch);
 		jw_name(w, "drops");
 		jw_object_start(w);
 		for (int r = 0; r < FP_DROP_MAX; r++)
