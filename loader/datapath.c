@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "flowpin.skel.h"
+#include "clock.h"
 #include "datapath.h"
 #include "flow_cache.h"
 #include "log.h"
@@ -810,12 +811,9 @@ void datapath_close(struct datapath *dp)
 
 int datapath_beat(struct datapath *dp)
 {
-	struct timespec ts;
+	__u64 ns = now_ns(CLOCK_MONOTONIC);
 	__u32 key = 0;
-	__u64 ns;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.heartbeat), &key,
 				&ns, BPF_ANY))
 		return -errno;

@@ -23,6 +23,7 @@
 
 #include "flowpin.skel.h"
 #include "bypass.h"
+#include "clock.h"
 #include "datapath.h"
 #include "follow.h"
 #include "kernel.h"
@@ -124,14 +125,6 @@ static void warn_hash_policy(void)
 				files[i] + strlen("/proc/sys/"));
 		fclose(f);
 	}
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*

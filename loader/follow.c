@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "flowpin.skel.h"
+#include "clock.h"
 #include "follow.h"
 #include "log.h"
 #include "port_bonds.h"
@@ -225,14 +226,6 @@ static void move_epoch(struct follow *f)
 	if (err)
 		pr_warn("cannot move the route epoch: %s; trying again in a second\n",
 			strerror(-err));
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int discard_msg(const struct nlmsghdr *nlh, void *data)

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sync.h"
 #include "sync_wire.h"
@@ -112,14 +113,6 @@ struct sync {
 	struct pin_turnover *turnover;
 	size_t turnover_len;
 };
-
-static uint64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* --- options ------------------------------------------------------------ */
 
