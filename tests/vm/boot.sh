@@ -17,8 +17,12 @@
 #   (one for the stack, one for XDP's transmits): two multiqueue taps in a
 #   bridge, in a network namespace of their own that lives as long as the
 #   guest (root only).
-# QEMU_ACCEL (default tcg,thread=multi: one host thread per guest CPU)
-# chooses the accelerator.
+# QEMU_ACCEL (default tcg,thread=single: one host thread runs every guest
+# CPU in turn) chooses the accelerator. With a thread per guest CPU
+# (thread=multi), TCG let a CPU run a jump the kernel was patching on
+# another: Debian's 6.12 died of an int3 in netif_rx_internal() (a static
+# key flipped while packets flowed) and once in early boot, and 6.1 once
+# hung in a kworker for 20 minutes.
 set -u -o pipefail
 
 TIMEOUT=1500
@@ -176,7 +180,7 @@ chmod +x "$root/sbin/modprobe"
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$tmp/initrd" || exit 125
 
-accel=${QEMU_ACCEL:-tcg,thread=multi}
+accel=${QEMU_ACCEL:-tcg,thread=single}
 # A kernel that dies while booting, before the command starts (seen once
 # under TCG: an int3 oops in early boot), is booted once more, said here;
 # once the command started, its result stands.
