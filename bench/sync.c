@@ -262,6 +262,8 @@ static double take_run(struct sync_bench *s, __u32 n, const char *pin)
 				pins[k].key.daddr[0] = htonl(0x64400001);
 				pins[k].gw_family = FP_AF_INET;
 				pins[k].gw[0] = htonl(0x0a000002 | (sent % 4 + 1) << 8);
+				pins[k].router = s->peer.router;
+				pins[k].rank = tai_ns();
 			}
 			test_peer_send(&s->peer, SYNC_PINS, 0, 0, pins, NULL, k);
 			inflight[n_inflight++] = s->peer.seq;

@@ -167,6 +167,19 @@ pin_nexthop(const struct flow_pin *pin)
 	return NULL;
 }
 
+/* A TCP segment without SYN: its connection began before this router saw it. */
+static __always_inline bool pin_mid_stream(const struct packet *pkt)
+{
+	return pkt->key.proto == IPPROTO_TCP && !(pkt->tcp_flags & TCP_FLAG_SYN);
+}
+
+/* The rank (FP_RANK_*, flowpin.h) of a pin made now. */
+static __always_inline __u64 pin_rank(bool mid_stream)
+{
+	return FP_RANK_TIME(bpf_ktime_get_tai_ns()) |
+	       (mid_stream ? FP_RANK_MID_STREAM : 0);
+}
+
 /*
  * Map values are copied out once, right after their lookup, and never
  * written through the pointer: an LRU map can hand an evicted element to
@@ -308,7 +321,9 @@ __noinline int cache_read(struct flow_cache_set *s, struct flow_cache_tags *t,
 		barrier();
 		if ((seq & 1) || !key_eq(&w->key, key))
 			continue;
-		c->pin = w->pin;
+		c->pin.nh_id = w->nh_id;
+		c->pin.nh_gen = w->nh_gen;
+		c->pin.epoch = w->epoch;
 		c->checked_ns = w->checked_ns;
 		barrier();
 		if (*(volatile __u32 *)&w->seq != seq)
@@ -331,7 +346,9 @@ static __always_inline void slot_write(struct flow_cache_slot *w,
 	*(volatile __u32 *)&w->seq = seq + 1;
 	barrier();
 	w->key = *key;
-	w->pin = *pin;
+	w->nh_id = pin->nh_id;
+	w->nh_gen = pin->nh_gen;
+	w->epoch = pin->epoch;
 	w->checked_ns = checked_ns;
 	barrier();
 	*(volatile __u32 *)&w->seq = seq + 2;
@@ -372,8 +389,13 @@ __noinline int cache_fill(struct flow_cache_set *s, struct flow_cache_tags *t,
 		__u32 seq0 = *(volatile __u32 *)&w0->seq;
 
 		if (!(seq0 & 1)) {
+			struct flow_pin p0;
+
 			barrier();
-			slot_write(&s->way[1], &w0->key, &w0->pin, w0->checked_ns);
+			p0.nh_id = w0->nh_id;
+			p0.nh_gen = w0->nh_gen;
+			p0.epoch = w0->epoch;
+			slot_write(&s->way[1], &w0->key, &p0, w0->checked_ns);
 			t->tag[1] = t->tag[0];
 			barrier();
 			/* way 0 written meanwhile (a nested test run): no copy */
@@ -678,6 +700,9 @@ pin_find(const struct hook *h, const struct packet *pkt,
 		 */
 		mine.epoch = ep.epoch;
 		if (!pin_copy(bpf_map_lookup_elem(&flow_pins, key), &shared)) {
+			/* how it was made is not known here: mid-stream, now */
+			mine.router = 0;
+			mine.rank = pin_rank(true);
 			pin_publish(key, &mine, false);
 			nh = pin_nexthop(&mine);
 		} else if (shared.nh_id != mine.nh_id ||
@@ -912,6 +937,8 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 		stat_inc(FP_STAT_UNPINNED_RATE);
 		return nh; /* forwarded where the FIB said, without a pin */
 	}
+	pin.router = 0;
+	pin.rank = pin_rank(pin_mid_stream(pkt));
 	pin_publish(key, &pin, stale);
 	if (pin.nh_id != *id) {
 		nh = pin_nexthop(&pin); /* another CPU won with its own pin */
@@ -930,7 +957,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	/* A forwarded TCP flow seen mid-stream has lost its pin. */
 	if (stale)
 		stat_inc(FP_STAT_PIN_STALE);
-	else if (key->proto == IPPROTO_TCP && !(pkt->tcp_flags & TCP_FLAG_SYN))
+	else if (pin_mid_stream(pkt))
 		stat_inc(FP_STAT_LOST_PIN);
 	return nh;
 }

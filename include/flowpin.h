@@ -56,12 +56,33 @@ struct flow_key {
  * the pin was made. nh_id 0 is never a next hop: it reads as "no pin". And
  * the route epoch at which the kernel's routing last accepted the flow (the
  * drop rule): 0, never checked here (a peer's pin, say).
+ *
+ * Who made it and how, for the fleet's rule (pin sync, FP_RANK_*): router,
+ * the router id of the peer whose pin it is (0: made here); rank, how and
+ * when it was made. Forwarding reads neither: a CPU's copy in flow_cache
+ * holds the first three fields only.
  */
 struct flow_pin {
 	__u32 nh_id;
 	__u32 nh_gen;
 	__u32 epoch;
+	__u32 router;
+	__u64 rank;
 };
+
+/*
+ * The fleet's rule: of two pins of one flow, every router keeps the one of
+ * lower rank, then of lower router id (0 reads as this router's own id),
+ * then of lower gateway, whatever order they arrive in. The rank is the
+ * CLOCK_TAI time the pin was made (bpf_ktime_get_tai_ns()), with
+ * FP_RANK_MID_STREAM set when it was made from a TCP segment without SYN:
+ * a pin made from a connection's first packet beats one made mid-stream,
+ * then the earlier beats the later. Of other protocols the first packet
+ * cannot be told: their pins rank by time alone. A mid-stream pin is
+ * provisional: a peer's pin from the connection's first packet replaces it.
+ */
+#define FP_RANK_MID_STREAM (1ULL << 63)
+#define FP_RANK_TIME(rank) ((rank) & ~FP_RANK_MID_STREAM)
 
 /*
  * flow_cache: each CPU's copies of the pins it serves, a per-CPU array of
@@ -82,7 +103,9 @@ struct flow_pin {
 #define FP_CACHE_WAYS 2
 struct flow_cache_slot {
 	struct flow_key key;
-	struct flow_pin pin;
+	__u32 nh_id;	/* the pin's first three fields (struct flow_pin) */
+	__u32 nh_gen;
+	__u32 epoch;
 	__u32 seq;
 	__u64 checked_ns;
 };
@@ -428,11 +451,12 @@ enum sync_drop {
 
 /* Received pins not applied, by reason. */
 enum sync_skip {
-	FP_SKIP_HAVE = 0, /* the flow has a usable pin here already */
+	FP_SKIP_HAVE = 0, /* the flow has this pin here already: they agree */
 	FP_SKIP_GATEWAY,  /* no next hop here with that gateway on a port */
 	FP_SKIP_UNUSABLE, /* that next hop is not usable under --withdrawn */
 	FP_SKIP_FULL,	  /* the map refused it */
 	FP_SKIP_BUDGET,	  /* the turnover budget (--min-pin-age) is spent */
+	FP_SKIP_BETTER,	  /* the flow has another pin here the rule prefers: a conflict */
 	FP_SKIP_MAX,
 };
 
@@ -457,14 +481,28 @@ struct sync_peer_status {
 	 * never goes back; a peer's, as its messages say.
 	 */
 	__u64 epoch;
+	/*
+	 * Its pins that replaced another usable pin here, which the rule
+	 * (FP_RANK_*) put behind them: conflicts it won. Those it lost are
+	 * skips[FP_SKIP_BETTER].
+	 */
+	__u64 pins_replaced;
+	__u32 router;	/* the router id: this router's (entry 0); a peer's, as its messages say */
+	/* convergence, as of the last write (each second): */
+	__u32 queued;	/* pins waiting for room in the window */
+	__u32 inflight;	/* messages sent and not acked */
+	__u32 lag_ms;	/* how long the oldest of them has waited for its ack */
+	__u32 rtt_us;	/* the smoothed round trip to its acks; 0: none measured */
+	__u32 pad;
 };
 
 /*
  * Bumped whenever a map's key or value changes meaning: a daemon refuses
  * pinned maps of another layout rather than mix them.
  */
-#define FP_LAYOUT 4 /* 2: flow_pin carries the route epoch; 3: flow_cache is an array;
-		     * 4: pin_turnover is mmapable, a peer's skips count the budget */
+#define FP_LAYOUT 5 /* 2: flow_pin carries the route epoch; 3: flow_cache is an array;
+		     * 4: pin_turnover is mmapable, a peer's skips count the budget;
+		     * 5: flow_pin carries its router and rank (the fleet's rule) */
 
 /*
  * Where the program runs on a port besides libxdp's XDP modes (1 native,

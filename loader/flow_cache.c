@@ -87,7 +87,9 @@ int flow_cache_copies(int cache_fd, int tags_fd, int ncpus,
 		for (int i = 0; i < FP_CACHE_WAYS; i++)
 			if (is_copy(&v, &t, i) &&
 			    !memcmp(&v.way[i].key, key, sizeof(*key))) {
-				copies[c] = v.way[i].pin;
+				copies[c].nh_id = v.way[i].nh_id;
+				copies[c].nh_gen = v.way[i].nh_gen;
+				copies[c].epoch = v.way[i].epoch;
 				break;
 			}
 	}

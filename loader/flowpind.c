@@ -314,6 +314,8 @@ int main(int argc, char **argv)
 			.pin_events_fd = bpf_map__fd(d.dp.skel->maps.pin_events),
 			.peers_fd = bpf_map__fd(d.dp.skel->maps.sync_peers),
 			.turnover_fd = bpf_map__fd(d.dp.skel->maps.pin_turnover),
+			.cache_fd = bpf_map__fd(d.dp.skel->maps.flow_cache),
+			.cache_tags_fd = bpf_map__fd(d.dp.skel->maps.flow_cache_tags),
 			.pins_per_s = d.dp.skel->rodata->pins_per_s,
 		};
 

@@ -6,6 +6,7 @@
  * an invalid value is reported with the entry's name.
  */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -157,6 +158,18 @@ static int parse_sync_key_next(struct flowpind_opts *o, const char *arg)
 	return 0;
 }
 
+/* A.B.C.D, as FRR writes router ids, or a number; never 0. */
+static int parse_router_id(struct flowpind_opts *o, const char *arg)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, arg, &a) == 1 && a.s_addr) {
+		o->sync.router_id = ntohl(a.s_addr);
+		return 0;
+	}
+	NUMBER_INTO(o->sync.router_id, 1, UINT32_MAX);
+}
+
 static int parse_sync_wait(struct flowpind_opts *o, const char *arg)
 {
 	NUMBER_INTO(o->sync.wait_s, 0, 3600);
@@ -249,6 +262,11 @@ static const struct option_def defs[] = {
 	  "a second key, accepted from peers while the fleet\n"
 	  "moves to it (messages are signed with --sync-key)",
 	  parse_sync_key_next },
+	{ "router-id", LONG_ONLY + 14, "ID",
+	  "this router's id in the fleet's rule, A.B.C.D or a\n"
+	  "number, unique in the fleet (default: --sync's IPv4\n"
+	  "address, or the last 32 bits of its IPv6 one)",
+	  parse_router_id },
 	{ "sync-wait", LONG_ONLY + 11, "SECONDS",
 	  "wait this long at most for the peers' pins\n"
 	  "before telling systemd it is ready (default " XSTR(SYNC_WAIT_S) ")",

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "flow_cache.h"
 #include "log.h"
 #include "sync.h"
 #include "sync_wire.h"
@@ -47,6 +48,7 @@ struct inflight {
 	uint64_t copy_ns[COPIES]; /* when each went (CLOCK_MONOTONIC) */
 	uint32_t n_copies;
 	uint64_t resend_ns;  /* of the last copy */
+	uint64_t first_ns;   /* of the first copy */
 	uint32_t rto_ms;
 	bool bulk;    /* a bulk sync's pins or its end */
 	uint16_t len;
@@ -99,6 +101,8 @@ struct sync {
 	int sock, epfd, timerfd;
 	struct ring_buffer *rb;
 	uint64_t epoch;	     /* this run's, in every message */
+	uint32_t router;     /* this router's id (the rule; every message) */
+	int ncpus;	     /* possible CPUs: flow_cache's copies */
 	uint64_t started_ns; /* CLOCK_REALTIME at start */
 	struct sync_peer_status self;
 	char listen_name[INET6_ADDRSTRLEN + 8];
@@ -208,13 +212,27 @@ static const char *addr_str(const struct sync_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+uint32_t sync_router_id(const struct sync_config *c)
+{
+	const struct sockaddr_in *in = (const void *)&c->listen.sa;
+	const struct sockaddr_in6 *in6 = (const void *)&c->listen.sa;
+	uint32_t last;
+
+	if (c->router_id)
+		return c->router_id;
+	if (c->listen.sa.ss_family == AF_INET)
+		return ntohl(in->sin_addr.s_addr);
+	memcpy(&last, &in6->sin6_addr.s6_addr[12], 4);
+	return ntohl(last);
+}
+
 int sync_check_config(const struct sync_config *c, char *err, size_t errlen)
 {
 	char a[INET6_ADDRSTRLEN + 8];
 
 	if (!c->on) {
-		if (c->n_peers || c->key_file || c->key_next_file) {
-			snprintf(err, errlen, "--peer, --sync-key and --sync-key-next need --sync ADDR[:PORT]");
+		if (c->n_peers || c->key_file || c->key_next_file || c->router_id) {
+			snprintf(err, errlen, "--peer, --sync-key, --sync-key-next and --router-id need --sync ADDR[:PORT]");
 			return -EINVAL;
 		}
 		return 0;
@@ -235,6 +253,11 @@ int sync_check_config(const struct sync_config *c, char *err, size_t errlen)
 				 addr_str(&c->listen, a, sizeof(a)));
 			return -EINVAL;
 		}
+	}
+	if (!sync_router_id(c)) {
+		snprintf(err, errlen, "--sync %s gives no router id (its last 32 bits are 0): give --router-id",
+			 addr_str(&c->listen, a, sizeof(a)));
+		return -EINVAL;
 	}
 	for (int i = 0; i < c->n_peers; i++) {
 		if (c->peer[i].sa.ss_family != c->listen.sa.ss_family) {
@@ -300,7 +323,7 @@ static void start_msg(struct sync *s, struct peer *p, uint8_t *buf,
 {
 	struct sync_hdr h = {
 		.type = type, .flags = flags, .count = count, .aux = aux,
-		.epoch = s->epoch, .seq = ++p->seq,
+		.router = s->router, .epoch = s->epoch, .seq = ++p->seq,
 		.time_ns = now_ns(CLOCK_REALTIME),
 	};
 
@@ -330,7 +353,7 @@ static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
 	f->seq = p->seq; /* start_msg() gave it */
 	f->copy[0] = f->seq;
 	f->n_copies = 1;
-	f->copy_ns[0] = f->resend_ns = now_ns(CLOCK_MONOTONIC);
+	f->copy_ns[0] = f->resend_ns = f->first_ns = now_ns(CLOCK_MONOTONIC);
 	f->rto_ms = p->rto_ms;
 	f->bulk = bulk;
 	f->len = sync_seal(f->buf, s->key, &p->to);
@@ -513,10 +536,50 @@ static bool turnover_allowed(struct sync *s)
 }
 
 /*
- * A pin from a peer: into flow_pins unless the flow has a usable pin here.
- * A live pin (a peer's new flow) must fit the turnover budget; a bulk
- * sync's is the fleet's state a starting router catches up with, asked
- * for once, acked and never sent again: it is not budgeted.
+ * A pin of flow_pins as it travels: its gateway, and its router's id (0
+ * in flow_pins is this router).
+ */
+static void wire_pin(const struct sync *s, struct sync_pin *out,
+		     const struct flow_key *key, const struct flow_pin *pin,
+		     const struct nexthop *nh)
+{
+	memset(out, 0, sizeof(*out));
+	out->key = *key;
+	out->gw_family = nh->family;
+	memcpy(out->gw, nh->gw, sizeof(out->gw));
+	out->router = pin->router ? pin->router : s->router;
+	out->rank = pin->rank;
+}
+
+/*
+ * The fleet's rule has put a peer's pin before the flow's pin here: it
+ * takes that pin's place (BPF_EXIST: an LRU update takes a free element
+ * first, and may evict, only where the key has gone meanwhile), and the
+ * CPUs' copies of the old one go, so the flow's next packet on every CPU
+ * goes the rule's way.
+ */
+static int replace_pin(struct sync *s, const struct flow_key *key,
+		       const struct flow_pin *pin)
+{
+	__u64 n = 0;
+
+	if (bpf_map_update_elem(s->env.flow_pins_fd, key, pin, BPF_EXIST))
+		return -errno;
+	if (s->ncpus > 0)
+		flow_cache_forget(s->env.cache_fd, s->env.cache_tags_fd,
+				  s->ncpus, key, NULL, NULL, &n);
+	return 0;
+}
+
+/*
+ * A pin from a peer: into flow_pins where the flow has no usable pin here,
+ * or in place of one the fleet's rule puts behind it (sync_pin_wins()).
+ * One that agrees with the pin here only lends it a better rank, so that
+ * this router judges the next pin as every other does. A live pin (a
+ * peer's new flow) must fit the turnover budget; a bulk sync's is the
+ * fleet's state a starting router catches up with, asked for once, acked
+ * and never sent again: it is not budgeted, and neither is a replacement,
+ * which adds no pin.
  */
 static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 		      bool bulk)
@@ -524,6 +587,7 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 	int fd = s->env.flow_pins_fd;
 	struct flow_pin cur, pin = { 0 }; /* epoch 0: never checked here */
 	const struct nexthop *nh;
+	struct sync_pin here;
 	bool usable, stale = false;
 
 	pin.nh_id = nh_by_gw(s, in, &usable);
@@ -536,11 +600,29 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 		return;
 	}
 	pin.nh_gen = nexthop_table_get(s->env.nht, pin.nh_id)->gen;
+	pin.router = in->router == s->router ? 0 : in->router;
+	pin.rank = in->rank;
 	if (!bpf_map_lookup_elem(fd, &in->key, &cur)) {
 		nh = nexthop_table_get(s->env.nht, cur.nh_id);
 		if (nh && nh->gen == cur.nh_gen && nh_usable(s, nh)) {
-			p->st.skips[FP_SKIP_HAVE]++;
-			return;
+			wire_pin(s, &here, &in->key, &cur, nh);
+			if (cur.nh_id == pin.nh_id) {
+				p->st.skips[FP_SKIP_HAVE]++;
+				if (sync_pin_wins(in, &here)) {
+					pin.epoch = cur.epoch;
+					bpf_map_update_elem(fd, &in->key, &pin, BPF_EXIST);
+				}
+				return;
+			}
+			if (!sync_pin_wins(in, &here)) {
+				p->st.skips[FP_SKIP_BETTER]++;
+				return;
+			}
+			if (!replace_pin(s, &in->key, &pin)) {
+				p->st.pins_replaced++;
+				p->st.pins_applied++;
+				return;
+			}
 		}
 		stale = true;
 	}
@@ -570,10 +652,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	nh = nexthop_table_get(s->env.nht, ev->pin.nh_id);
 	if (!nh || nh->gen != ev->pin.nh_gen)
 		return 0;
-	memset(&pin, 0, sizeof(pin));
-	pin.key = ev->key;
-	pin.gw_family = nh->family;
-	memcpy(pin.gw, nh->gw, sizeof(pin.gw));
+	wire_pin(s, &pin, &ev->key, &ev->pin, nh);
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
@@ -598,10 +677,7 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 			if (k->l3dom || !nh || nh->gen != v->nh_gen ||
 			    !nh_usable(s, nh))
 				continue;
-			memset(out, 0, sizeof(*out));
-			out->key = *k;
-			out->gw_family = nh->family;
-			memcpy(out->gw, nh->gw, sizeof(out->gw));
+			wire_pin(s, out, k, v, nh);
 			return true;
 		}
 		if (p->bulk_walked)
@@ -818,6 +894,10 @@ static void receive(struct sync *s)
 			pr_info("sync: peer %s signs with the key of --sync-key%s\n",
 				p->name, next ? "-next" : "");
 		p->signs_next = next;
+		if (h.router != p->st.router && h.router == s->router)
+			pr_warn("sync: peer %s has this router's id %u: the rule needs one id a router (--router-id)\n",
+				p->name, h.router);
+		p->st.router = h.router;
 		p->st.msgs_received++;
 		p->st.epoch = h.epoch;
 		p->st.last_rx_s = time(NULL);
@@ -833,12 +913,28 @@ static void receive(struct sync *s)
 
 /* --- timers ------------------------------------------------------------- */
 
+/* What a peer's convergence looks like now: its queue, window, lag, round trip. */
+static void convergence(struct peer *p, uint64_t now)
+{
+	uint64_t oldest = now;
+
+	for (uint32_t i = 0; i < WINDOW && p->n_fl; i++)
+		if (p->fl[i].seq && p->fl[i].first_ns < oldest)
+			oldest = p->fl[i].first_ns;
+	p->st.queued = p->q_len;
+	p->st.inflight = p->n_fl;
+	p->st.lag_ms = (now - oldest) / 1000000;
+	p->st.rtt_us = p->srtt_us;
+}
+
 static void write_status(struct sync *s)
 {
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	__u32 key = 0;
 
 	bpf_map_update_elem(s->env.peers_fd, &key, &s->self, BPF_ANY);
 	for (int i = 0; i < s->n; i++) {
+		convergence(&s->peer[i], now);
 		key = i + 1;
 		bpf_map_update_elem(s->env.peers_fd, &key, &s->peer[i].st, BPF_ANY);
 	}
@@ -967,6 +1063,8 @@ int sync_open(struct sync **out, const struct sync_config *c)
 	}
 	s->epoch = s->started_ns = now_ns(CLOCK_REALTIME);
 	s->self.epoch = s->epoch;
+	s->router = s->self.router = sync_router_id(c);
+	s->ncpus = libbpf_num_possible_cpus();
 	status_addr(&s->self, &c->listen);
 	s->self.state = FP_PEER_SELF;
 	s->n = c->n_peers;

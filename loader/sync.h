@@ -2,14 +2,15 @@
 /*
  * Pin sync between flowpind instances: the datapath's new pins (the
  * pin_events ring) go to every peer over UDP, authenticated, acked and
- * resent; pins from peers go into flow_pins where the flow has no usable
- * pin. A peer met for the first time, or again after silence, is asked for
+ * resent; a pin from a peer goes into flow_pins where the flow has no
+ * usable pin, or one the fleet's rule puts behind it (FP_RANK_*). A peer met for the first time, or again after silence, is asked for
  * all its pins (bulk sync). docs/DESIGN.md, "Pin sync", has the rules.
  */
 #ifndef FLOWPIN_SYNC_H
 #define FLOWPIN_SYNC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include "flowpin.h"
 #include "nexthop_table.h"
@@ -27,6 +28,7 @@ struct sync_config {
 	const char *key_file;
 	const char *key_next_file; /* --sync-key-next: accepted too, never signed with */
 	unsigned int wait_s;	   /* --sync-wait: bulk sync before ready, at most */
+	uint32_t router_id;	   /* --router-id; 0: sync_router_id() of listen */
 };
 
 #define SYNC_WAIT_S 5
@@ -36,6 +38,12 @@ struct sync_config {
  * too), port FP_SYNC_PORT when not given. -EINVAL when it is none of them.
  */
 int sync_parse_addr(const char *s, struct sync_addr *a);
+
+/*
+ * This router's id in the fleet's rule: --router-id, else the listening
+ * address's IPv4 address, or the last 32 bits of its IPv6 one (0: none).
+ */
+uint32_t sync_router_id(const struct sync_config *c);
 
 /*
  * Check what the options say together: one line in err and -EINVAL when
@@ -57,6 +65,8 @@ struct sync_env {
 	/* pin_turnover and the datapath's pins_per_s: 0, no budget */
 	int turnover_fd;
 	__u64 pins_per_s;
+	/* the CPUs' copies of pins: a pin the rule replaces leaves them */
+	int cache_fd, cache_tags_fd;
 };
 
 struct sync;

@@ -68,7 +68,7 @@ void sync_put_hdr(uint8_t *buf, const struct sync_hdr *h)
 	buf[5] = 0;
 	put16(buf + 6, h->count);
 	put32(buf + 8, h->aux);
-	put32(buf + 12, 0);
+	put32(buf + 12, h->router);
 	put64(buf + 16, h->epoch);
 	put64(buf + 24, h->seq);
 	put64(buf + 32, h->time_ns);
@@ -87,11 +87,14 @@ void sync_put_pin(uint8_t *buf, unsigned int i, const struct sync_pin *p)
 	e[0] = p->key.family;
 	e[1] = p->key.proto;
 	e[2] = p->gw_family;
+	e[3] = p->rank & FP_RANK_MID_STREAM ? SYNC_PIN_MID_STREAM : 0;
 	memcpy(e + 4, &p->key.sport, 2); /* already network order */
 	memcpy(e + 6, &p->key.dport, 2);
-	memcpy(e + 8, p->key.saddr, addr_len(p->key.family));
-	memcpy(e + 24, p->key.daddr, addr_len(p->key.family));
-	memcpy(e + 40, p->gw, addr_len(p->gw_family));
+	put32(e + 8, p->router);
+	put64(e + 12, FP_RANK_TIME(p->rank));
+	memcpy(e + 20, p->key.saddr, addr_len(p->key.family));
+	memcpy(e + 36, p->key.daddr, addr_len(p->key.family));
+	memcpy(e + 52, p->gw, addr_len(p->gw_family));
 }
 
 void sync_put_ack(uint8_t *buf, unsigned int i, uint64_t seq)
@@ -154,10 +157,12 @@ static bool zero(const uint8_t *p, size_t n)
 /* An IPv4 address fills 4 bytes of its 16: the rest must be 0. */
 static bool pin_ok(const uint8_t *e)
 {
-	return family_ok(e[0]) && family_ok(e[2]) && !e[3] &&
-	       zero(e + 8 + addr_len(e[0]), 16 - addr_len(e[0])) &&
-	       zero(e + 24 + addr_len(e[0]), 16 - addr_len(e[0])) &&
-	       zero(e + 40 + addr_len(e[2]), 16 - addr_len(e[2]));
+	return family_ok(e[0]) && family_ok(e[2]) &&
+	       !(e[3] & ~SYNC_PIN_MID_STREAM) && get32(e + 8) &&
+	       !(get64(e + 12) & FP_RANK_MID_STREAM) &&
+	       zero(e + 20 + addr_len(e[0]), 16 - addr_len(e[0])) &&
+	       zero(e + 36 + addr_len(e[0]), 16 - addr_len(e[0])) &&
+	       zero(e + 52 + addr_len(e[2]), 16 - addr_len(e[2]));
 }
 
 int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
@@ -183,8 +188,9 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	h->epoch = get64(buf + 16);
 	h->seq = get64(buf + 24);
 	h->time_ns = get64(buf + 32);
+	h->router = get32(buf + 12);
 	if (h->type < SYNC_HELLO || h->type > SYNC_BULK_REQ || buf[5] ||
-	    get32(buf + 12) || !h->epoch || !h->seq ||
+	    !h->router || !h->epoch || !h->seq ||
 	    (h->flags & ~SYNC_FLAGS_KNOWN) ||
 	    (h->flags && h->type != SYNC_PINS) ||
 	    (h->aux && !(h->flags & SYNC_F_END)) ||
@@ -209,11 +215,28 @@ void sync_get_pin(const uint8_t *buf, unsigned int i, struct sync_pin *p)
 	p->key.family = e[0];
 	p->key.proto = e[1];
 	p->gw_family = e[2];
+	p->rank = get64(e + 12) |
+		  (e[3] & SYNC_PIN_MID_STREAM ? FP_RANK_MID_STREAM : 0);
 	memcpy(&p->key.sport, e + 4, 2);
 	memcpy(&p->key.dport, e + 6, 2);
-	memcpy(p->key.saddr, e + 8, 16);
-	memcpy(p->key.daddr, e + 24, 16);
-	memcpy(p->gw, e + 40, 16);
+	p->router = get32(e + 8);
+	memcpy(p->key.saddr, e + 20, 16);
+	memcpy(p->key.daddr, e + 36, 16);
+	memcpy(p->gw, e + 52, 16);
+}
+
+bool sync_pin_wins(const struct sync_pin *a, const struct sync_pin *b)
+{
+	int gw;
+
+	if (a->rank != b->rank)
+		return a->rank < b->rank;
+	if (a->router != b->router)
+		return a->router < b->router;
+	if (a->gw_family != b->gw_family)
+		return a->gw_family < b->gw_family;
+	gw = memcmp(a->gw, b->gw, sizeof(a->gw));
+	return gw < 0;
 }
 
 uint64_t sync_get_ack(const uint8_t *buf, unsigned int i)

@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Pin sync's wire format, version 1: plain C on byte buffers, no sockets
+ * Pin sync's wire format, version 2: plain C on byte buffers, no sockets
  * (the fuzzer and the unit tests run it as it is). docs/DESIGN.md, "Pin
  * sync", describes the protocol around it.
  *
  * A datagram (every field big-endian):
  *
- *   0  u16 magic "FP"       2 u8 version (1)   3 u8 type
+ *   0  u16 magic "FP"       2 u8 version (2)   3 u8 type
  *   4  u8  flags            5 u8 reserved (0)  6 u16 count of entries
  *   8  u32 aux (SYNC_PINS with SYNC_F_END: pins in the bulk sync)
- *  12  u32 reserved (0)
+ *  12  u32 router: the sender's router id (not 0)
  *  16  u64 epoch: the sender's start (CLOCK_REALTIME ns), one per run
  *  24  u64 seq: per sender run and receiver, from 1, never reused
  *  32  u64 time: CLOCK_REALTIME ns when sent
- *  40  entries: count pins (56 bytes) or acks (u64 seq)
+ *  40  entries: count pins (68 bytes) or acks (u64 seq)
  * end  32-byte MAC (HMAC-SHA-512-256) of the two ends, then everything
  *      before it: a datagram is good only from its sender to its receiver
  *
@@ -22,9 +22,12 @@
  * entry is the epoch of the run it acks: acks of a receiver's earlier run
  * free nothing of its new one.
  *
- * A pin: u8 family, u8 protocol, u8 gateway family, u8 reserved (0),
- * u16 source port, u16 destination port, then source, destination and
- * gateway addresses, 16 bytes each (IPv4 in the first 4, the rest 0).
+ * A pin: u8 family, u8 protocol, u8 gateway family, u8 flags
+ * (SYNC_PIN_MID_STREAM), u16 source port, u16 destination port, u32 the
+ * router id of the router that made it (not 0), u64 when it was made
+ * (CLOCK_TAI ns, below 2^63), then source, destination and gateway
+ * addresses, 16 bytes each (IPv4 in the first 4, the rest 0). Version 1
+ * had no router ids and no made time, and 56-byte pins.
  */
 #ifndef FLOWPIN_SYNC_WIRE_H
 #define FLOWPIN_SYNC_WIRE_H
@@ -35,11 +38,12 @@
 #include "flowpin.h"
 
 #define SYNC_MAGIC 0x4650 /* "FP" */
-#define SYNC_VERSION 1
+#define SYNC_VERSION 2
 #define SYNC_HDR_LEN 40
 #define SYNC_MAC_LEN 32
 #define SYNC_KEY_LEN 32
-#define SYNC_PIN_LEN 56
+#define SYNC_PIN_LEN 68
+#define SYNC_PIN_MID_STREAM 0x1 /* a pin's flags: made mid-stream (FP_RANK_MID_STREAM) */
 #define SYNC_ACK_LEN 8
 /* fits in one IPv6 packet on any link: 1280 - 40 (IPv6) - 8 (UDP) */
 #define SYNC_MAX_DGRAM 1232
@@ -66,17 +70,31 @@ struct sync_hdr {
 	uint8_t flags;
 	uint16_t count;
 	uint32_t aux;
+	uint32_t router;
 	uint64_t epoch;
 	uint64_t seq;
 	uint64_t time_ns;
 };
 
-/* A pin as it travels: the flow (outside any VRF) and its gateway. */
+/*
+ * A pin as it travels: the flow (outside any VRF), its gateway, and who
+ * made it and how (struct flow_pin; the router never 0 here).
+ */
 struct sync_pin {
 	struct flow_key key; /* l3dom 0 */
 	uint8_t gw_family;   /* FP_AF_INET or FP_AF_INET6 */
 	__be32 gw[4];
+	uint32_t router;
+	uint64_t rank;	     /* FP_RANK_* */
 };
+
+/*
+ * The fleet's rule (flowpin.h, FP_RANK_*) between two pins of one flow:
+ * true when a goes before b (lower rank, then router id, then gateway).
+ * Every router asks it of the same fields: one answer, whatever the order
+ * the pins came in.
+ */
+bool sync_pin_wins(const struct sync_pin *a, const struct sync_pin *b);
 
 /* Which sequences of one sender's run were seen. */
 struct sync_replay {

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_sync: a datagram without the key's MAC was accepted\n");
 		abort();
 	}
-	if (len != sync_len(h.type, h.count) || len > SYNC_MAX_DGRAM ||
+	if (len != sync_len(h.type, h.count) || len > SYNC_MAX_DGRAM || !h.router ||
 	    h.type < SYNC_HELLO || h.type > SYNC_BULK_REQ)
 		abort();
 	accepted[h.type]++;
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sync_get_pin(buf, i, &p);
 			if ((p.key.family != FP_AF_INET && p.key.family != FP_AF_INET6) ||
 			    (p.gw_family != FP_AF_INET && p.gw_family != FP_AF_INET6) ||
-			    p.key.l3dom)
+			    p.key.l3dom || !p.router)
 				abort();
 			sync_put_pin(again, i, &p);
 		} else {
@@ -110,7 +110,7 @@ static void seed(const char *dir, const char *name, uint8_t type, uint8_t flags,
 {
 	uint8_t buf[1 + SYNC_MAX_DGRAM];
 	struct sync_hdr h = { .type = type, .flags = flags, .count = n,
-			      .epoch = 1, .seq = 1, .time_ns = 1 };
+			      .router = 1, .epoch = 1, .seq = 1, .time_ns = 1 };
 	char path[4096];
 	size_t len;
 	FILE *f;
@@ -125,6 +125,8 @@ static void seed(const char *dir, const char *name, uint8_t type, uint8_t flags,
 
 			p.key.saddr[0] = i;
 			p.gw[0] = 0x0200000a;
+			p.router = i + 1;
+			p.rank = (i % 2 ? FP_RANK_MID_STREAM : 0) | (uint64_t)i;
 			sync_put_pin(buf + 1, i, &p);
 		} else {
 			sync_put_ack(buf + 1, i, i + 1); /* the first: an epoch */

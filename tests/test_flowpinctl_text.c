@@ -543,8 +543,11 @@ static void peers_sample(struct sync_peer_status *p)
 					  .port = 7430, .addr = { htonl(0xc0000202) },
 					  .last_rx_s = 995, .pins_sent = 120,
 					  .pins_received = 80, .pins_applied = 70,
-					  .resends = 2 };
+					  .resends = 2, .pins_replaced = 4,
+					  .queued = 7, .lag_ms = 250, .rtt_us = 1500 };
 	p[1].skips[FP_SKIP_HAVE] = 10;
+	p[1].skips[FP_SKIP_BETTER] = 2;
+	p[1].skips[FP_SKIP_GATEWAY] = 1;
 	p[2] = (struct sync_peer_status){ .family = FP_AF_INET6, .state = FP_PEER_DOWN,
 					  .port = 9000, .addr = { htonl(0x20010db8), 0, 0, htonl(3) },
 					  .last_rx_s = 900 };
@@ -570,7 +573,11 @@ static void peers_output(void **state)
 	assert_non_null(strstr(out, "5s ago"));
 	assert_non_null(strstr(out, "100s ago"));
 	assert_non_null(strstr(out, "\n192.0.2.1:7430: dropped unknown_peer 3\n"));
-	assert_non_null(strstr(out, "\n192.0.2.2:7430: not applied have_pin 10\n"));
+	assert_non_null(strstr(out, "\n192.0.2.2:7430: conflicts 6 (theirs taken 4, ours kept 2), agreed 10\n"));
+	/* agreements and conflicts are not among the reasons a pin was not applied */
+	assert_non_null(strstr(out, "\n192.0.2.2:7430: not applied unknown_gateway 1\n"));
+	assert_non_null(strstr(out, "250 ms"));
+	assert_non_null(strstr(out, "1.5 ms"));
 	assert_non_null(strstr(out, "\n[2001:db8::3]:9000: dropped auth 5, dropped replay 1\n"));
 	free(c.buf);
 
@@ -583,6 +590,9 @@ static void peers_output(void **state)
 	assert_non_null(strstr(out, "\"last_message_s_ago\":5"));
 	assert_non_null(strstr(out, "\"auth\":5"));
 	assert_non_null(strstr(out, "\"have_pin\":10"));
+	assert_non_null(strstr(out, "\"better_pin\":2"));
+	assert_non_null(strstr(out, "\"conflicts\":6"));
+	assert_non_null(strstr(out, "\"lag_ms\":250"));
 	assert_null(strstr(out, "\"state\":\"unused\"")); /* unused entries left out */
 	free(c.buf);
 
@@ -592,6 +602,10 @@ static void peers_output(void **state)
 	assert_non_null(strstr(out, "flowpin_sync_peer_up{peer=\"192.0.2.2:7430\",state=\"up\"} 1\n"));
 	assert_non_null(strstr(out, "flowpin_sync_peer_up{peer=\"[2001:db8::3]:9000\",state=\"down\"} 0\n"));
 	assert_non_null(strstr(out, "flowpin_sync_pins_applied_total{peer=\"192.0.2.2:7430\"} 70\n"));
+	assert_non_null(strstr(out, "flowpin_sync_pins_replaced_total{peer=\"192.0.2.2:7430\"} 4\n"));
+	assert_non_null(strstr(out, "flowpin_sync_not_applied_total{peer=\"192.0.2.2:7430\",reason=\"better_pin\"} 2\n"));
+	assert_non_null(strstr(out, "flowpin_sync_lag_seconds{peer=\"192.0.2.2:7430\"} 0.25\n"));
+	assert_non_null(strstr(out, "flowpin_sync_queued{peer=\"192.0.2.2:7430\"} 7\n"));
 	assert_non_null(strstr(out, "flowpin_sync_dropped_total{peer=\"none\",reason=\"unknown_peer\"} 3\n"));
 	assert_non_null(strstr(out, "flowpin_sync_dropped_total{peer=\"[2001:db8::3]:9000\",reason=\"auth\"} 5\n"));
 	free(c.buf);

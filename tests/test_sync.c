@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -137,8 +138,8 @@ static struct flow_key flow(int sport)
 	return k;
 }
 
-/* The next hop id a flow is pinned to in the daemon's flow_pins; 0: none. */
-static __u32 pinned_to(int sport)
+/* The flow's pin in the daemon's flow_pins; nh_id 0: none. */
+static struct flow_pin pin_here(int sport)
 {
 	struct flow_key k = flow(sport);
 	struct flow_pin p = { 0 };
@@ -146,15 +147,23 @@ static __u32 pinned_to(int sport)
 
 	bpf_map_lookup_elem(fd, &k, &p);
 	close(fd);
-	return p.nh_id;
+	return p;
 }
 
+/* The next hop id a flow is pinned to in the daemon's flow_pins; 0: none. */
+static __u32 pinned_to(int sport)
+{
+	return pin_here(sport).nh_id;
+}
+
+/* The test peer's pin of a flow, made now from its first packet. */
 static struct sync_pin wire_pin(int sport, const char *gw)
 {
-	struct sync_pin p = { .key = flow(sport), .gw_family = FP_AF_INET };
+	struct flow_key k = flow(sport);
+	__be32 a;
 
-	inet_pton(AF_INET, gw, p.gw);
-	return p;
+	inet_pton(AF_INET, gw, &a);
+	return test_peer_pin(&peer, &k, FP_AF_INET, &a);
 }
 
 static struct sync_peer_status peer_status(__u32 entry)
@@ -184,8 +193,22 @@ static struct sync_peer_status wait_status(__u32 entry, size_t off, __u64 n)
 #define WAIT_STATUS(entry, field, n) \
 	wait_status(entry, offsetof(struct sync_peer_status, field), n)
 
+/* The peer's row once its oldest unacked message waited lag_ms (or 4 s on). */
+static struct sync_peer_status wait_lag(__u32 lag_ms)
+{
+	struct sync_peer_status st;
+
+	for (int i = 0; i < 40; i++) {
+		st = peer_status(1);
+		if (st.lag_ms >= lag_ms)
+			break;
+		usleep(100000);
+	}
+	return st;
+}
+
 /* Packets of these flows through the attached program (tc on these veths). */
-static void flows_through(int first, int n, int *egress)
+static void flows_through_flags(int first, int n, __u8 tcp_flags, int *egress)
 {
 	static const __u8 out5_mac[6] = { 2, 0, 0, 0, 5, 1 };
 	struct flowpin_fixture f = {
@@ -199,7 +222,7 @@ static void flows_through(int first, int n, int *egress)
 		struct pkt_spec s = {
 			.family = 4, .proto = IPPROTO_TCP, .src = CLIENT4,
 			.dst = SVC4, .sport = first + i, .dport = 443,
-			.dmac = out5_mac, .tcp_flags = 0x02,
+			.dmac = out5_mac, .tcp_flags = tcp_flags,
 		};
 		size_t len = pkt_build(&s, in);
 		__u32 out_len;
@@ -209,6 +232,12 @@ static void flows_through(int first, int n, int *egress)
 		egress[i] = egress_of(out);
 	}
 	close(f.prog_fd);
+}
+
+/* n flows' first packets (SYN) through the datapath: where each went. */
+static void flows_through(int first, int n, int *egress)
+{
+	flows_through_flags(first, n, 0x02, egress);
 }
 
 /* --- tests ----------------------------------------------------------------- */
@@ -387,6 +416,10 @@ static void new_pins_reach_the_peer_until_acked(void **state)
 			snprintf(gw, sizeof(gw), "10.0.%d.2", egress[sport - 31000]);
 			assert_int_equal(p.gw_family, FP_AF_INET);
 			assert_int_equal(p.gw[0], inet_addr(gw));
+			/* made here (127.0.0.1), from a SYN, as flow_pins says */
+			assert_int_equal(p.router, 0x7f000001);
+			assert_true(p.rank == pin_here(sport).rank);
+			assert_false(p.rank & FP_RANK_MID_STREAM);
 			seen++;
 		}
 		tack(h.seq);
@@ -404,14 +437,29 @@ static void new_pins_reach_the_peer_until_acked(void **state)
 		assert_true(h.seq > first);
 		sync_get_pin(buf, 0, &p);
 		assert_int_equal(ntohs(p.key.sport), 31100);
-		tack(h.seq);
+		/* while it waits, the peer's row shows it waiting */
+		st = wait_lag(300);
+		assert_in_range(st.lag_ms, 300, 10000);
+		assert_int_equal(st.inflight, 1);
+		assert_int_equal(st.queued, 0);
+		assert_true(st.rtt_us > 0); /* from the acks of the 16 */
+		/* the copies sent meanwhile: the newest is acked */
+		assert_true(trecv(SYNC_PINS, &h, buf, 3000, false));
+		first = h.seq;
+		while (trecv(SYNC_PINS, &h, buf, 300, false))
+			first = h.seq;
+		tack(first);
 	}
 	st = WAIT_STATUS(1, resends, 1);
 	assert_true(st.resends >= 1);
 	assert_int_equal(st.state, FP_PEER_UP);
 	assert_true(st.pins_sent >= 17);
-	/* acked: no more copies */
+	/* acked: no more copies, and nothing waits */
 	assert_false(trecv(SYNC_PINS, &h, buf, 700, false));
+	for (int i = 0; i < 20 && (st = peer_status(1)).inflight; i++)
+		usleep(100000);
+	assert_int_equal(st.inflight, 0);
+	assert_int_equal(st.lag_ms, 0);
 	/*
 	 * and what an operator sees, the peer having just spoken (3 s of
 	 * silence make it down, and a loaded VM can take that long here)
@@ -448,7 +496,10 @@ static void peer_pins_are_applied_by_gateway(void **state)
 	st = WAIT_STATUS(1, pins_received, 10);
 	assert_int_equal(st.pins_received, 10);
 	assert_int_equal(st.pins_applied, 8);
-	assert_int_equal(st.skips[FP_SKIP_HAVE], 1);
+	/* the pin here was made before the peer's: a conflict the rule keeps */
+	assert_int_equal(st.skips[FP_SKIP_BETTER], 1);
+	assert_int_equal(st.skips[FP_SKIP_HAVE], 0);
+	assert_int_equal(st.pins_replaced, 0);
 	assert_int_equal(st.skips[FP_SKIP_GATEWAY], 1);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(pinned_to(32000 + i), nh_id(i % 4 + 1));
@@ -458,6 +509,94 @@ static void peer_pins_are_applied_by_gateway(void **state)
 	flows_through(32000, 8, egress);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(egress[i], i % 4 + 1);
+}
+
+/* The gateway of another egress than e's (1..4), "10.0.N.2". */
+static void other_gw(int e, char *gw, size_t len)
+{
+	snprintf(gw, len, "10.0.%d.2", e % 4 + 1);
+}
+
+/*
+ * The fleet's rule between a pin here and a peer's of the same flow: the
+ * pin made from a first packet, then the earlier, wins, whichever came
+ * first; agreement and conflict are counted apart. A pin the peer's
+ * replaces leaves every CPU's cache: the flow's next packet goes the
+ * peer's way.
+ */
+static void conflicts_follow_the_rule(void **state)
+{
+	struct sync_pin pins[4];
+	int here[4], egress[4];
+	char gw[32];
+	struct sync_peer_status st;
+	struct flow_pin mine;
+	uint64_t before, after;
+	cpu_set_t cpus;
+
+	(void)state;
+	start_joined();
+	/* one CPU, whose cache copies the replaced pins must leave */
+	assert_int_equal(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	assert_int_equal(run_on_cpu(0), 0);
+	before = tai_ns();
+	flows_through(34000, 3, here);
+	after = tai_ns();
+	flows_through(34000, 3, egress); /* the second packets: into the cache */
+	/* a pin made from a SYN ranks by when it was made */
+	mine = pin_here(34000);
+	assert_false(mine.rank & FP_RANK_MID_STREAM);
+	assert_in_range(mine.rank, before, after);
+	assert_int_equal(mine.router, 0);
+	/* one made from a segment without SYN is mid-stream */
+	flows_through_flags(34003, 1, 0x10, &here[3]);
+	assert_true(pin_here(34003).rank & FP_RANK_MID_STREAM);
+
+	/* made before ours: it wins */
+	other_gw(here[0], gw, sizeof(gw));
+	pins[0] = wire_pin(34000, gw);
+	pins[0].rank = mine.rank - 1000;
+	/* made after ours: ours stays */
+	other_gw(here[1], gw, sizeof(gw));
+	pins[1] = wire_pin(34001, gw);
+	/* the same gateway, made before ours: they agree, and its rank is kept */
+	snprintf(gw, sizeof(gw), "10.0.%d.2", here[2]);
+	pins[2] = wire_pin(34002, gw);
+	pins[2].rank = pin_here(34002).rank - 1000;
+	/* made after ours, but from a first packet: ours was mid-stream */
+	other_gw(here[3], gw, sizeof(gw));
+	pins[3] = wire_pin(34003, gw);
+	tsend(SYNC_PINS, 0, 0, pins, NULL, 4);
+	/* the flow's next packet, as soon as the pin changed (well within a cache check) */
+	for (int i = 0; i < 300 && pinned_to(34000) == nh_id(here[0]); i++)
+		usleep(10000);
+	flows_through(34000, 4, egress);
+	assert_int_equal(egress[0], here[0] % 4 + 1);
+	assert_int_equal(egress[1], here[1]);
+	assert_int_equal(egress[2], here[2]);
+	assert_int_equal(egress[3], here[3] % 4 + 1);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+
+	st = WAIT_STATUS(1, pins_received, 4);
+	assert_int_equal(st.pins_replaced, 2);
+	assert_int_equal(st.pins_applied, 2);
+	assert_int_equal(st.skips[FP_SKIP_BETTER], 1);
+	assert_int_equal(st.skips[FP_SKIP_HAVE], 1);
+	assert_int_equal(pinned_to(34000), nh_id(here[0] % 4 + 1));
+	assert_int_equal(pinned_to(34001), nh_id(here[1]));
+	assert_int_equal(pinned_to(34002), nh_id(here[2]));
+	assert_int_equal(pinned_to(34003), nh_id(here[3] % 4 + 1));
+	/* the winner's rank and router, for the next pin to be judged by */
+	assert_true(pin_here(34000).rank == pins[0].rank);
+	assert_int_equal(pin_here(34000).router, peer.router);
+	assert_int_equal(pin_here(34001).router, 0);
+	assert_true(pin_here(34002).rank == pins[2].rank);
+	assert_int_equal(pin_here(34002).router, peer.router);
+	/* and what an operator sees: the peer just spoke */
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_int_equal(sh("\"$(dirname %s)/flowpinctl\" -p %s peers | "
+			    "grep -q '^127.0.0.1:7431: conflicts 3 (theirs taken 2, ours kept 1), agreed 1$'",
+			    flowpind, pin_path), 0);
 }
 
 /*
@@ -517,8 +656,9 @@ static size_t pin_dgram_to(uint8_t *buf, int sport, const uint8_t *k,
 			   uint64_t time_ns, const struct sync_ends *ends)
 {
 	struct sync_pin p = wire_pin(sport, "10.0.1.2");
-	struct sync_hdr h = { .type = SYNC_PINS, .count = 1, .epoch = peer.epoch,
-			      .seq = ++peer.seq, .time_ns = time_ns };
+	struct sync_hdr h = { .type = SYNC_PINS, .count = 1, .router = peer.router,
+			      .epoch = peer.epoch, .seq = ++peer.seq,
+			      .time_ns = time_ns };
 
 	sync_put_hdr(buf, &h);
 	sync_put_pin(buf, 0, &p);
@@ -563,8 +703,8 @@ static void bad_datagrams_are_dropped_and_never_pin(void **state)
 	len = pin_dgram(buf, 33003, key, realtime_ns());	/* oversized */
 	memset(buf + len, 0, sizeof(buf) - len);
 	send_raw(peer.fd, buf, SYNC_MAX_DGRAM + 100);
-	len = pin_dgram(buf, 33004, key, realtime_ns());	/* version 2 */
-	buf[2] = 2;
+	len = pin_dgram(buf, 33004, key, realtime_ns());	/* version 1 */
+	buf[2] = 1;
 	sync_seal(buf, key, &peer.to);
 	send_raw(peer.fd, buf, len);
 	len = pin_dgram(buf, 33005, key, realtime_ns() - 3600ULL * 1000000000ULL);
@@ -803,7 +943,7 @@ static void a_restart_keeps_the_epoch_ahead(void **state)
 static void a_bulk_request_of_an_earlier_run_is_refused(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
-	struct sync_hdr h = { .type = SYNC_BULK_REQ };
+	struct sync_hdr h = { .type = SYNC_BULK_REQ, .router = peer.router };
 	struct sync_peer_status st;
 
 	(void)state;
@@ -887,7 +1027,8 @@ static void peers_over_ipv6(void **state)
 	/* its hello, from [::1]:7430; ours makes it ask for our pins */
 	for (int i = 0; i < 40 && !asked; i++) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		struct sync_hdr out = { .type = SYNC_HELLO, .epoch = 1, .seq = i + 1,
+		struct sync_hdr out = { .type = SYNC_HELLO, .router = 0x7f000002,
+					.epoch = 1, .seq = i + 1,
 					.time_ns = realtime_ns() };
 
 		sync_put_hdr(buf, &out);
@@ -975,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ready_after_the_wait_without_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_pins_reach_the_peer_until_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_pins_are_applied_by_gateway, setup, teardown),
+		cmocka_unit_test_setup_teardown(conflicts_follow_the_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_pins_draw_on_the_turnover_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_second_key_is_accepted_while_the_fleet_moves_to_it,

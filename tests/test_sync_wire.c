@@ -52,14 +52,16 @@ static struct sync_pin pin_of(int family, int i)
 		p.gw_family = FP_AF_INET6;
 		inet_pton(AF_INET6, "fe80::2", p.gw);
 	}
+	p.router = 0x0a000001 + i;
+	p.rank = (NOW - i * 1000ULL) | (i % 2 ? FP_RANK_MID_STREAM : 0);
 	return p;
 }
 
 static size_t make_pins(uint8_t *buf, int n, uint64_t seq, const uint8_t *k)
 {
 	struct sync_hdr h = {
-		.type = SYNC_PINS, .count = n, .epoch = 7, .seq = seq,
-		.time_ns = NOW,
+		.type = SYNC_PINS, .count = n, .router = 0xc0000201, .epoch = 7,
+		.seq = seq, .time_ns = NOW,
 	};
 
 	sync_put_hdr(buf, &h);
@@ -86,6 +88,7 @@ static void sealed_pins_open_as_sent(void **state)
 	assert_int_equal(h.count, SYNC_MAX_PINS);
 	assert_int_equal(h.epoch, 7);
 	assert_int_equal(h.seq, 42);
+	assert_int_equal(h.router, 0xc0000201);
 	assert_true(h.time_ns == NOW);
 	for (int i = 0; i < SYNC_MAX_PINS; i++) {
 		struct sync_pin want = pin_of(i % 2 ? FP_AF_INET6 : FP_AF_INET, i), got;
@@ -99,7 +102,7 @@ static void acks_open_as_sent(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
 	struct sync_hdr h = { .type = SYNC_ACK, .count = SYNC_MAX_ACKS,
-			      .epoch = 1, .seq = 1, .time_ns = NOW };
+			      .router = 1, .epoch = 1, .seq = 1, .time_ns = NOW };
 	size_t len;
 
 	(void)state;
@@ -145,7 +148,10 @@ static void bad_datagrams_are_dropped_by_reason(void **state)
 		assert_int_not_equal(sync_unseal(buf, len, key, &ends, &h), -1);
 	}
 	memcpy(buf, copy, len);
-	buf[2] = 2; /* a version this build does not speak */
+	buf[2] = 1; /* a version this build does not speak (no router ids) */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_VERSION);
+	memcpy(buf, copy, len);
+	buf[2] = 3;
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_VERSION);
 	memcpy(buf, copy, len);
 	buf[0] = 'X';
@@ -169,7 +175,19 @@ static void bad_datagrams_are_dropped_by_reason(void **state)
 	buf[SYNC_HDR_LEN] = 7; /* a pin of no family */
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
-	buf[SYNC_HDR_LEN + 8 + 5] = 1; /* an IPv4 address with bytes past its 4 */
+	buf[SYNC_HDR_LEN + 20 + 5] = 1; /* an IPv4 address with bytes past its 4 */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	memset(buf + 12, 0, 4); /* a sender of no router id */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	memset(buf + SYNC_HDR_LEN + 8, 0, 4); /* a pin of no router */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[SYNC_HDR_LEN + 12] |= 0x80; /* a made time of 2^63 and more */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[SYNC_HDR_LEN + 3] = 0x2; /* a pin flag this build does not know */
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
 	buf[SYNC_HDR_LEN + 2] = 0; /* a gateway of no family */
@@ -353,27 +371,33 @@ static void key_symlinks_and_owners(void **state)
 static void the_wire_format_does_not_drift(void **state)
 {
 	static const char *const want =
-		/* magic, version 1, PINS, flags BULK, 0, count 2 */
-		"4650" "01" "02" "01" "00" "0002"
-		/* aux 5, reserved */
-		"00000005" "00000000"
+		/* magic, version 2, PINS, flags BULK, 0, count 2 */
+		"4650" "02" "02" "01" "00" "0002"
+		/* aux 5, the sender's router id 192.0.2.1 */
+		"00000005" "c0000201"
 		/* epoch, seq, time */
 		"0102030405060708" "0000000000000009" "18fae27693b40000"
-		/* pin 0: IPv4 TCP 10.0.0.1:40000 -> 198.51.100.10:443 via 10.1.1.2 */
-		"02" "06" "02" "00" "9c40" "01bb"
+		/*
+		 * pin 0: IPv4 TCP 10.0.0.1:40000 -> 198.51.100.10:443 via
+		 * 10.1.1.2, made by router 10.0.0.1 from a first packet at NOW
+		 */
+		"02" "06" "02" "00" "9c40" "01bb" "0a000001" "18fae27693b40000"
 		"0a000001000000000000000000000000"
 		"c633640a000000000000000000000000"
 		"0a010102000000000000000000000000"
-		/* pin 1: IPv6 TCP [2001:db8::1]:40001 -> [2001:db8:100::10]:443 via fe80::2 */
-		"0a" "06" "0a" "00" "9c41" "01bb"
+		/*
+		 * pin 1: IPv6 TCP [2001:db8::1]:40001 -> [2001:db8:100::10]:443
+		 * via fe80::2, made by router 10.0.0.2 mid-stream at NOW - 1 us
+		 */
+		"0a" "06" "0a" "01" "9c41" "01bb" "0a000002" "18fae27693b3fc18"
 		"20010db8000000000000000000000001"
 		"20010db8010000000000000000000010"
 		"fe800000000000000000000000000002"
 		/* HMAC-SHA-512-256 of the ends (192.0.2.1:7430 to .2:7430), then all above */
-		"0f52df236445b08f541bb08da9673813fd9f4f660671e0fcf5b9d1032052ee65";
+		"136192e896d381908bba0712ac2e30b2f8c9e4d377f888121d19498a14d40a5f";
 	struct sync_hdr h = {
 		.type = SYNC_PINS, .flags = SYNC_F_BULK, .count = 2, .aux = 5,
-		.epoch = 0x0102030405060708ULL, .seq = 9, .time_ns = NOW,
+		.router = 0xc0000201, .epoch = 0x0102030405060708ULL, .seq = 9, .time_ns = NOW,
 	};
 	struct sync_pin p0 = pin_of(FP_AF_INET, 0), p1 = pin_of(FP_AF_INET6, 1);
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -388,6 +412,44 @@ static void the_wire_format_does_not_drift(void **state)
 	for (size_t i = 0; i < len; i++)
 		sprintf(got + 2 * i, "%02x", buf[i]);
 	assert_string_equal(got, want);
+}
+
+static struct sync_pin claim(bool mid_stream, uint64_t made, uint32_t router,
+			     const char *gw)
+{
+	struct sync_pin p = pin_of(FP_AF_INET, 0);
+
+	p.rank = made | (mid_stream ? FP_RANK_MID_STREAM : 0);
+	p.router = router;
+	inet_pton(AF_INET, gw, p.gw);
+	return p;
+}
+
+/*
+ * The fleet's rule orders any two pins of a flow one way, whichever is
+ * asked about first: first packet before mid-stream, then earlier, then
+ * lower router id, then lower gateway.
+ */
+static void the_rule_orders_pins_one_way(void **state)
+{
+	const struct sync_pin order[] = {
+		claim(false, NOW, 5, "10.1.1.2"),
+		claim(false, NOW, 5, "10.1.1.3"),   /* a higher gateway */
+		claim(false, NOW, 6, "10.1.1.2"),   /* a higher router id */
+		claim(false, NOW + 1, 1, "10.1.1.1"), /* later */
+		claim(true, NOW - 5000, 1, "10.1.1.1"), /* earlier, but mid-stream */
+		claim(true, NOW - 4000, 1, "10.1.1.1"),
+	};
+	const int n = sizeof(order) / sizeof(order[0]);
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		assert_false(sync_pin_wins(&order[i], &order[i]));
+		for (int j = i + 1; j < n; j++) {
+			assert_true(sync_pin_wins(&order[i], &order[j]));
+			assert_false(sync_pin_wins(&order[j], &order[i]));
+		}
+	}
 }
 
 static unsigned int port_of(const struct sync_addr *a)
@@ -458,6 +520,32 @@ static void options_are_checked_together(void **state)
 	assert_non_null(strstr(err, "own"));
 }
 
+/* The router id: --router-id, else what the listening address gives. */
+static void router_ids(void **state)
+{
+	struct sync_config c = { .on = true, .key_file = "k" };
+	char err[256];
+
+	(void)state;
+	sync_parse_addr("10.0.0.1", &c.listen);
+	assert_int_equal(sync_router_id(&c), 0x0a000001);
+	c.router_id = 7;
+	assert_int_equal(sync_router_id(&c), 7);
+	c.router_id = 0;
+	sync_parse_addr("[2001:db8::a:102]", &c.listen);
+	assert_int_equal(sync_router_id(&c), 0x000a0102);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), 0);
+	sync_parse_addr("[2001:db8:0:1::]", &c.listen);
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--router-id"));
+	c.router_id = 9;
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), 0);
+	c.on = false;
+	c.key_file = NULL;
+	assert_int_equal(sync_check_config(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "need --sync"));
+}
+
 int main(void)
 {
 	static const __u8 a[4] = { 192, 0, 2, 1 }, b[4] = { 192, 0, 2, 2 };
@@ -474,6 +562,8 @@ int main(void)
 		cmocka_unit_test(the_wire_format_does_not_drift),
 		cmocka_unit_test(addresses_parse),
 		cmocka_unit_test(options_are_checked_together),
+		cmocka_unit_test(the_rule_orders_pins_one_way),
+		cmocka_unit_test(router_ids),
 	};
 
 	sync_ends_make(&ends, FP_AF_INET, a, 7430, b, 7430);

@@ -23,7 +23,7 @@ static const char *const drops[FP_DROP_MAX] = {
 static const char *const skips[FP_SKIP_MAX] = {
 	[FP_SKIP_HAVE] = "have_pin", [FP_SKIP_GATEWAY] = "unknown_gateway",
 	[FP_SKIP_UNUSABLE] = "unusable_nexthop", [FP_SKIP_FULL] = "map_refused",
-	[FP_SKIP_BUDGET] = "turnover_budget",
+	[FP_SKIP_BUDGET] = "turnover_budget", [FP_SKIP_BETTER] = "better_pin",
 };
 
 const char *peer_state_name(__u8 state)
@@ -63,8 +63,15 @@ static __u64 sum(const __u64 *v, int n)
 static const struct table_col cols[] = {
 	{ "PEER", false },    { "STATE", false },  { "LAST", true },
 	{ "PINS SENT", true }, { "RECEIVED", true }, { "APPLIED", true },
-	{ "RESENDS", true },  { "DROPS", true },
+	{ "RESENDS", true },  { "DROPS", true },   { "QUEUED", true },
+	{ "LAG", true },      { "RTT", true },
 };
+
+/* The pins a peer agreed with, or not: shown on their own line. */
+static bool rule_skip(int reason)
+{
+	return reason == FP_SKIP_HAVE || reason == FP_SKIP_BETTER;
+}
 
 int peers_table(FILE *out, const struct sync_peer_status *p, int n, __u64 now_s)
 {
@@ -92,18 +99,46 @@ int peers_table(FILE *out, const struct sync_peer_status *p, int n, __u64 now_s)
 		table_cell(&t, "%" PRIu64, (uint64_t)p[i].pins_applied);
 		table_cell(&t, "%" PRIu64, (uint64_t)p[i].resends);
 		table_cell(&t, "%" PRIu64, (uint64_t)sum(p[i].drops, FP_DROP_MAX));
+		if (p[i].state == FP_PEER_SELF) {
+			table_cell(&t, "-");
+			table_cell(&t, "-");
+			table_cell(&t, "-");
+			continue;
+		}
+		table_cell(&t, "%u", p[i].queued);
+		table_cell(&t, "%u ms", p[i].lag_ms);
+		if (p[i].rtt_us)
+			table_cell(&t, "%.1f ms", p[i].rtt_us / 1000.0);
+		else
+			table_cell(&t, "-");
 	}
 	table_end(&t);
 	if (!any) {
 		fprintf(out, "pin sync is off (flowpind runs without --sync)\n");
 		return 0;
 	}
+	/* the fleet's rule: where a peer and this router disagreed */
+	for (int i = 0; i < n; i++) {
+		__u64 conflicts = p[i].pins_replaced + p[i].skips[FP_SKIP_BETTER];
+
+		if (!p[i].family || !(conflicts + p[i].skips[FP_SKIP_HAVE]))
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		fprintf(out, "%s: conflicts %" PRIu64 " (theirs taken %" PRIu64
+			", ours kept %" PRIu64 "), agreed %" PRIu64 "\n", addr,
+			(uint64_t)conflicts, (uint64_t)p[i].pins_replaced,
+			(uint64_t)p[i].skips[FP_SKIP_BETTER],
+			(uint64_t)p[i].skips[FP_SKIP_HAVE]);
+	}
 	/* the reasons, one line per peer that has any */
 	for (int i = 0; i < n; i++) {
 		const char *sep = ": ";
 
-		if (!p[i].family || !(sum(p[i].drops, FP_DROP_MAX) +
-				      sum(p[i].skips, FP_SKIP_MAX) + p[i].queue_drops))
+		__u64 skipped = sum(p[i].skips, FP_SKIP_MAX) -
+				p[i].skips[FP_SKIP_HAVE] - p[i].skips[FP_SKIP_BETTER];
+
+		if (!p[i].family ||
+		    !(sum(p[i].drops, FP_DROP_MAX) + skipped + p[i].queue_drops))
 			continue;
 		peer_addr_text(&p[i], addr, sizeof(addr));
 		fprintf(out, "%s", addr);
@@ -114,7 +149,7 @@ int peers_table(FILE *out, const struct sync_peer_status *p, int n, __u64 now_s)
 				sep = ", ";
 			}
 		for (int r = 0; r < FP_SKIP_MAX; r++)
-			if (p[i].skips[r]) {
+			if (p[i].skips[r] && !rule_skip(r)) {
 				fprintf(out, "%snot applied %s %" PRIu64, sep, skips[r],
 					(uint64_t)p[i].skips[r]);
 				sep = ", ";
@@ -156,6 +191,23 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 		jw_uint_field(w, "queue_drops", p[i].queue_drops);
 		/* its run: its start time in ns, or the last run's plus one */
 		jw_uint_field(w, "epoch", p[i].epoch);
+		/* its router id, A.B.C.D as its messages say (null: none heard yet) */
+		jw_name(w, "router_id");
+		if (p[i].router) {
+			struct in_addr id = { htonl(p[i].router) };
+			char rid[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &id, rid, sizeof(rid));
+			jw_string(w, rid);
+		} else {
+			jw_null(w);
+		}
+		jw_uint_field(w, "pins_replaced", p[i].pins_replaced);
+		jw_uint_field(w, "conflicts", p[i].pins_replaced + p[i].skips[FP_SKIP_BETTER]);
+		jw_uint_field(w, "queued", p[i].queued);
+		jw_uint_field(w, "inflight", p[i].inflight);
+		jw_uint_field(w, "lag_ms", p[i].lag_ms);
+		jw_uint_field(w, "rtt_us", p[i].rtt_us);
 		jw_name(w, "drops");
 		jw_object_start(w);
 		for (int r = 0; r < FP_DROP_MAX; r++)
@@ -190,6 +242,26 @@ static void prom_counter(FILE *out, const struct sync_peer_status *p, int n,
 #define PROM(name, field, help) \
 	prom_counter(out, p, n, name, help, offsetof(struct sync_peer_status, field))
 
+/* A gauge of each peer: a __u32 field, divided by unit (ms: 1e3). */
+static void prom_gauge(FILE *out, const struct sync_peer_status *p, int n,
+		       const char *name, const char *help, size_t off, double unit)
+{
+	char addr[64];
+
+	fprintf(out, "# HELP flowpin_sync_%s %s\n# TYPE flowpin_sync_%s gauge\n",
+		name, help, name);
+	for (int i = 0; i < n; i++) {
+		if (!p[i].family || p[i].state == FP_PEER_SELF)
+			continue;
+		peer_addr_text(&p[i], addr, sizeof(addr));
+		fprintf(out, "flowpin_sync_%s{peer=\"%s\"} %.9g\n", name, addr,
+			*(const __u32 *)((const char *)&p[i] + off) / unit);
+	}
+}
+
+#define GAUGE(name, field, unit, help) \
+	prom_gauge(out, p, n, name, help, offsetof(struct sync_peer_status, field), unit)
+
 void peers_prometheus(FILE *out, const struct sync_peer_status *p, int n)
 {
 	char addr[64];
@@ -208,11 +280,18 @@ void peers_prometheus(FILE *out, const struct sync_peer_status *p, int n)
 		fprintf(out, "flowpin_sync_peer_up{peer=\"%s\",state=\"%s\"} %d\n",
 			addr, peer_state_name(p[i].state), p[i].state == FP_PEER_UP);
 	}
+	GAUGE("queued", queued, 1, "Pins waiting for room in the peer's window.");
+	GAUGE("lag_seconds", lag_ms, 1e3,
+	      "How long the oldest message to the peer has waited for its ack.");
+	GAUGE("rtt_seconds", rtt_us, 1e6,
+	      "The smoothed round trip to the peer's acks (0: none measured).");
 	PROM("messages_sent", msgs_sent, "Sync datagrams sent to the peer.");
 	PROM("messages_received", msgs_received, "Valid sync datagrams from the peer.");
 	PROM("pins_sent", pins_sent, "Pins sent to the peer.");
 	PROM("pins_received", pins_received, "Pins received from the peer.");
 	PROM("pins_applied", pins_applied, "Pins from the peer written into flow_pins.");
+	PROM("pins_replaced", pins_replaced,
+	     "Pins from the peer that replaced another pin here, which the fleet's rule put behind them.");
 	PROM("resends", resends, "Datagrams sent again to the peer for want of an ack.");
 	PROM("queue_drops", queue_drops, "Pins not sent to the peer: its queue was full.");
 	fputs("# HELP flowpin_sync_dropped_total Sync datagrams dropped, by source and reason.\n"

@@ -17,6 +17,25 @@ uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+uint64_t tai_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct sync_pin test_peer_pin(const struct test_peer *p,
+			      const struct flow_key *key, uint8_t gw_family,
+			      const void *gw)
+{
+	struct sync_pin pin = { .key = *key, .gw_family = gw_family,
+				.router = p->router, .rank = tai_ns() };
+
+	memcpy(pin.gw, gw, gw_family == FP_AF_INET ? 4 : 16);
+	return pin;
+}
+
 static uint64_t mono_us(void)
 {
 	struct timespec ts;
@@ -50,6 +69,7 @@ int test_peer_open(struct test_peer *p, int port, int daemon_port,
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	memcpy(p->key, key, SYNC_KEY_LEN);
 	p->epoch = realtime_ns();
+	p->router = 0x7f000000 | port;
 	sync_ends_make(&p->to, FP_AF_INET, &p->daemon.sin_addr, port,
 		       &p->daemon.sin_addr, daemon_port);
 	sync_ends_make(&p->from, FP_AF_INET, &p->daemon.sin_addr, daemon_port,
@@ -70,7 +90,7 @@ size_t test_peer_build(struct test_peer *p, uint8_t *buf, uint8_t type,
 {
 	struct sync_hdr h = {
 		.type = type, .flags = flags, .count = n, .aux = aux,
-		.epoch = p->epoch, .seq = ++p->seq, .time_ns = realtime_ns(),
+		.router = p->router, .epoch = p->epoch, .seq = ++p->seq, .time_ns = realtime_ns(),
 	};
 
 	sync_put_hdr(buf, &h);

@@ -18,12 +18,19 @@ struct test_peer {
 	struct sockaddr_in daemon;
 	uint8_t key[SYNC_KEY_LEN];
 	struct sync_ends to, from; /* to the daemon, from it */
+	uint32_t router;	   /* its router id: 127.0.0.0 + its port */
 	uint64_t epoch, seq;
 	uint64_t their_epoch;	   /* the daemon's run, from its messages */
 	struct sync_replay replay;
 };
 
 uint64_t realtime_ns(void);
+/* CLOCK_TAI, the clock of a pin's rank (FP_RANK_*) */
+uint64_t tai_ns(void);
+/* A pin of this peer's, made now from a flow's first packet. */
+struct sync_pin test_peer_pin(const struct test_peer *p,
+			      const struct flow_key *key, uint8_t gw_family,
+			      const void *gw);
 /* A UDP socket bound to 127.0.0.1:port, or -1. */
 int udp_socket(int port);
 /* Listen on 127.0.0.1:port, talk to the daemon at 127.0.0.1:daemon_port. */
