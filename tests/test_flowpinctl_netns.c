@@ -764,6 +764,8 @@ static void lookup_flows(void **state)
 	assert_int_equal(ctl("lookup %s", pf->text), 0);
 	snprintf(want, sizeof(want), "%s: pinned to %s dev out", pf->text, gw);
 	assert_true(!strncmp(T.out, want, strlen(want)));
+	/* where it came from: this router's datapath, from a SYN */
+	assert_non_null(strstr(T.out, ", made here, from a first packet\n"));
 	assert_non_null(strstr(T.out, "cached on CPU 0"));
 
 	assert_int_equal(ctl("lookup '%s'", p6->text), 0); /* one word */
@@ -771,6 +773,9 @@ static void lookup_flows(void **state)
 	v = ctl_json("lookup tcp [2001:db8::100]:41048 [2001:db8:100::10]:443");
 	assert_true(jbool(v, "pinned"));
 	assert_int_equal(jnum(jget(v, "pin"), "nh_id"), p6->nh_id);
+	assert_int_equal(jget(jget(v, "pin"), "made_by")->t, J_NULL);
+	assert_false(jbool(jget(v, "pin"), "mid_stream"));
+	assert_true(jnum(jget(v, "pin"), "made_tai_ns") > 0);
 	assert_int_equal(jget(v, "cache")->n, 1);
 	assert_int_equal(jnum(jget(v, "cache")->items[0], "cpu"), 0);
 	json_free(v);

@@ -174,9 +174,12 @@ int do_lookup(struct ctl *ctl, int argc, char **argv)
 	} else if (!pinned) {
 		printf("%s: not pinned\n", text);
 	} else if (nh) {
-		printf("%s: pinned to %s dev %s (id %u, gen %u, %s)\n", text,
+		char origin[64];
+
+		printf("%s: pinned to %s dev %s (id %u, gen %u, %s), %s\n", text,
 		       v.gw[pin.nh_id], v.dev[pin.nh_id], pin.nh_id, pin.nh_gen,
-		       fp_nexthop_state_name(nh->state));
+		       fp_nexthop_state_name(nh->state),
+		       pin_origin_format(&pin, origin, sizeof(origin)));
 	} else {
 		printf("%s: stale pin (id %u, gen %u): resolved again on its next packet\n",
 		       text, pin.nh_id, pin.nh_gen);

@@ -153,5 +153,33 @@ void flow_row_json(struct json_writer *w, const struct flow_key *key,
 		jw_string_field(w, "dev", v->dev[pin->nh_id]);
 		jw_string_field(w, "state", fp_nexthop_state_name(nh->state));
 	}
+	/* who made it and how (the fleet's rule): null router, this one */
+	jw_name(w, "made_by");
+	if (pin->router) {
+		char id[INET_ADDRSTRLEN];
+
+		jw_string(w, router_id_format(pin->router, id, sizeof(id)));
+	} else {
+		jw_null(w);
+	}
+	jw_bool_field(w, "mid_stream", pin->rank & FP_RANK_MID_STREAM);
+	jw_uint_field(w, "made_tai_ns", FP_RANK_TIME(pin->rank));
 	jw_object_end(w);
+}
+
+const char *router_id_format(__u32 id, char *buf, size_t len)
+{
+	struct in_addr a = { htonl(id) };
+
+	return inet_ntop(AF_INET, &a, buf, len) ? buf : "?";
+}
+
+const char *pin_origin_format(const struct flow_pin *pin, char *buf, size_t len)
+{
+	char id[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "made %s%s, %s", pin->router ? "by router " : "here",
+		 pin->router ? router_id_format(pin->router, id, sizeof(id)) : "",
+		 pin->rank & FP_RANK_MID_STREAM ? "mid-stream" : "from a first packet");
+	return buf;
 }
