@@ -5,7 +5,7 @@
 # make demo    the add-a-backend and drain scenarios, kernel vs flowpin
 .PHONY: demo
 
-SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client
+SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client $(BUILD)/scenario_stray
 # Not in the sanitizer build: the suite runs the same daemon code as
 # test_flowpind and test_faults do there, and takes minutes.
 ifneq ($(SANITIZE),1)

@@ -94,6 +94,7 @@ U=$ID-u                  # upstream router
 L=$ID-lan                # the LAN's bridge
 declare -A DPID          # router -> its flowpind's pid
 declare -A KEYS          # router -> its key options, with sync ("--sync-key $KEY" unset)
+declare -A WAIT          # router -> its --sync-wait, with sync (flowpind's default unset)
 declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
 RUNDIR=$TMP
 
@@ -353,6 +354,7 @@ daemon_launch() { # N COLUMN
 	if [ "$2" = sync ]; then
 		# shellcheck disable=SC2206 # the key options are words
 		args+=(--sync "$(lan4 "$n"):$SYNC_PORT" ${KEYS[$n]:---sync-key $KEY})
+		[ -n "${WAIT[$n]:-}" ] && args+=(--sync-wait "${WAIT[$n]}")
 		for p in $ROUTERS; do
 			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
 		done
@@ -424,6 +426,89 @@ pins_synced() { # ROUTER...
 	log "$SYNCED"
 }
 
+# Every pin the routers hold of the service's flows (both families), one
+# line each: SOURCE DESTINATION NEXTHOP ROUTER.
+pins_held() { # ROUTER...
+	local n
+	for n in "$@"; do
+		{
+			pctl "$n" flows --dst "$SVC4/32"
+			pctl "$n" flows --dst "$SVC6/128"
+		} | awk -v r="$n" '$1 != "PROTO" { print $2, $3, $4, r }'
+	done
+}
+
+# One answer per flow: of the routers given, those that hold a pin of a
+# flow all hold the same next hop. ANSWER: "FLOWS DIFFERING", the flows
+# seen and those the routers pin differently.
+one_answer() { # ROUTER...
+	local all="$*"
+	ANSWER_ON="r${all// /, r}"
+	ANSWER=$(pins_held "$@" | awk '{
+		k = $1 " " $2
+		if ((k in hop) && hop[k] != $3)
+			differ[k] = 1
+		hop[k] = $3
+	} END { n = 0; for (k in differ) n++; print length(hop), n }')
+}
+
+# The routers still running flowpind.
+live_routers() {
+	local n live=''
+	for n in $ROUTERS; do
+		[ -n "${DPID[$n]:-}" ] && live+=" $n"
+	done
+	echo $live
+}
+
+# r3 hears no sync datagram (its own still go out): a router whose bulk
+# sync cannot end.
+r3_deaf() {
+	nsx "$ID-r3" nft -f - <<-EOF
+		table inet fleet_deaf {
+			chain input {
+				type filter hook input priority 0; policy accept;
+				udp dport $SYNC_PORT counter drop
+			}
+		}
+	EOF
+}
+
+# The mid-stream case's change: r3, deaf, meets a segment without SYN of
+# every flow (scenario_stray), as a router does whose bulk sync timed out
+# when flows move to it, and pins each one its own way; then it hears its
+# peers again, and the fleet's rule must give every router one answer
+# before the move. STRAY and HEARD say what happened.
+mid_stream() {
+	local mac t0 sent
+	mac=$(ip -n "$ID-r3" -br link show wan | awk '{ print $3 }')
+	sent=$(pins_held 1 2 | awk '{
+		f = 4; s = $1; d = $2
+		if (s ~ /^\[/) { f = 6; sub(/^\[/, "", s); sub(/^\[/, "", d); sub(/\]:/, " ", s); sub(/\]:/, " ", d) }
+		else { sub(/:/, " ", s); sub(/:/, " ", d) }
+		print f, s, d
+	}' | sort -u | nsx "$U" "$BUILD/scenario_stray" u3 "$mac") || return 1
+	t0=$(now_ms)
+	while [ "$(service_pins 3 4)" -lt "$CONNS" ] || [ "$(service_pins 3 6)" -lt "$CONNS" ]; do
+		[ $(($(now_ms) - t0)) -gt 3000 ] && break
+		sleep 0.05
+	done
+	one_answer 1 2 3
+	STRAY_DIFFER=${ANSWER#* }
+	STRAY="$sent: r3 pinned $(service_pins 3 4) + $(service_pins 3 6) flows mid-stream, $STRAY_DIFFER of them not as r1 and r2"
+	log "$STRAY"
+	nsx "$ID-r3" nft delete table inet fleet_deaf || return 1
+	t0=$(now_ms)
+	while one_answer 1 2 3; [ "${ANSWER#* }" != 0 ]; do
+		[ $(($(now_ms) - t0)) -gt $((SYNC_WAIT_S * 1000)) ] && break
+		sleep 0.1
+	done
+	HEARD_DIFFER=${ANSWER#* }
+	HEARD="r3 hearing its peers again: of ${ANSWER% *} flows, $HEARD_DIFFER pinned differently after $(($(now_ms) - t0)) ms"
+	log "$HEARD"
+	upstream_route 1 3
+}
+
 # --- cases ---------------------------------------------------------------------
 
 # The kernel alone has no flowpind to restart and no sync to lose: its
@@ -436,6 +521,7 @@ kill              own   0    kill     kernel,alone,sync  -      r2 dies (flowpin
 restart           own   0    restart  alone,sync         -      r3's flowpind restarted with no maps, ready, then the move
 loss              own   1    add-move alone,sync         -      ${LOSS}% of sync datagrams lost throughout; add-move
 rekey             own   0    rekey    sync               -      a key change under way (r1 on the new key, r2 r3 on the old, each taking both), finished router by router; then the move
+mid-stream        own   0    mid-stream sync             -      r3, hearing no peer, pins every flow from a segment without SYN (its bulk sync timed out); then it hears them; then the move
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -490,6 +576,7 @@ change() { # CHANGE COLUMN
 		done
 		upstream_route 1 3
 		;;
+	mid-stream) mid_stream ;;
 	restart)
 		if [ "$col" != kernel ]; then
 			t0=$(now_ms)
@@ -570,8 +657,14 @@ run_one() { # CASE COLUMN
 	*) after="0 1 2 3" excluded=4 ;;
 	esac
 	run_begin "$case-$col"
-	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK=''
-	KEYS=()
+	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
+	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER=''
+	KEYS=() WAIT=()
+	local synced=$ROUTERS
+	if [ "$chg" = mid-stream ]; then
+		# r3 is ready without its peers' pins, hearing none of them
+		WAIT[3]=1 synced="1 2"
+	fi
 	if [ "$chg" = rekey ]; then
 		# the fleet is half way through a key change when flows start
 		KEYS[1]="--sync-key $KEY_NEXT --sync-key-next $KEY"
@@ -582,19 +675,21 @@ run_one() { # CASE COLUMN
 	{
 		step=topology && topo_up "$seeds" "$col" &&
 			{ [ "$loss" = 0 ] || { step=loss && sync_loss_up; }; } &&
+			{ [ "$chg" != mid-stream ] || { step=deaf && r3_deaf; }; } &&
 			step=servers && servers_up $BACKENDS &&
 			step=neighbours && neighbours_up &&
 			{ [ "$col" = kernel ] || { step=flowpind && daemons_start "$col"; }; } &&
 			step=client && client_up &&
 			step=open && client_cmd open v4 $SVC4 $PORT "$CONNS" && opened4=$REPLY &&
 			client_cmd open v6 $SVC6 $PORT "$CONNS" && opened6=$REPLY &&
-			{ [ "$col" != sync ] || { step=sync && pins_synced $ROUTERS; }; } &&
+			{ [ "$col" != sync ] || { step=sync && pins_synced $synced; }; } &&
 			step=precheck && client_cmd check v4 $CHECK_MS && pre4=$REPLY &&
 			client_cmd check v6 $CHECK_MS && pre6=$REPLY &&
 			step=change && change "$chg" "$col" &&
 			sleep $SETTLE &&
 			step=check && client_cmd check v4 $CHECK_MS && checked4=$REPLY &&
 			client_cmd check v6 $CHECK_MS && checked6=$REPLY &&
+			{ [ "$col" != sync ] || { step=answer && one_answer $(live_routers); }; } &&
 			step=spread && client_cmd spread a4 $SVC4 $PORT $SPREAD && spread4=$REPLY &&
 			client_cmd spread a6 $SVC6 $PORT $SPREAD && spread6=$REPLY &&
 			step=finished
@@ -612,6 +707,15 @@ run_one() { # CASE COLUMN
 		# pins travel to every peer before anything moves
 		verdict "${SYNC_OK:-0}" "$case/$col: before the change, ${SYNCED:-pins not looked at}"
 		note=$SYNCED
+		# the routers that hold a pin of a flow hold the same one
+		verdict "$([ -n "$ANSWER" ] && [ "${ANSWER#* }" = 0 ] && echo 1 || echo 0)" \
+			"$case/$col: after the change, one pin per flow on ${ANSWER_ON:-no router} (${ANSWER:-not looked at}: flows, differing)"
+		if [ "$chg" = mid-stream ]; then
+			# the case means something only if r3 pinned flows its own way
+			verdict "$([ "${STRAY_DIFFER:-0}" -gt 0 ] && echo 1 || echo 0)" "$case/$col: ${STRAY:-no stray segments}"
+			verdict "$([ "$HEARD_DIFFER" = 0 ] && echo 1 || echo 0)" "$case/$col: ${HEARD:-r3 never heard its peers}"
+			note="$STRAY; $HEARD"
+		fi
 		if [ "$chg" = restart ]; then
 			# the restarted router has its peers' pins when it says ready
 			verdict "${BULK_OK:-0}" "$case/$col: bulk sync: ${BULK:-no restart}"
