@@ -474,6 +474,33 @@ r3_deaf() {
 	EOF
 }
 
+# r2 hears nothing from r1 (r1 hears r2, and r3 both): a one-way partition.
+r2_deaf_to_r1() {
+	nsx "$ID-r2" nft -f - <<-EOF
+		table inet fleet_deaf {
+			chain input {
+				type filter hook input priority 0; policy accept;
+				ip saddr $(lan4 1) udp dport $SYNC_PORT counter drop
+			}
+		}
+	EOF
+}
+
+# The partition case's change: r2, which held none of r1's pins, hears r1
+# again and must hold them all before r1's flows move to it and r3.
+partition_heal() {
+	local c4 c6 synced=$SYNCED sync_ok=$SYNC_OK
+	c4=$(service_pins 2 4) c6=$(service_pins 2 6)
+	nsx "$ID-r2" nft delete table inet fleet_deaf || return 1
+	pins_synced 1 2 3
+	PARTED="r2 held IPv4 $c4 and IPv6 $c6 pins of $CONNS each while it did not hear r1; healed: $SYNCED"
+	PARTED_OK=$SYNC_OK
+	# before the change: what the run judged there
+	SYNCED=$synced SYNC_OK=$sync_ok
+	log "$PARTED"
+	upstream_route 2 3
+}
+
 # The mid-stream case's change: r3, deaf, meets a segment without SYN of
 # every flow (scenario_stray), as a router does whose bulk sync timed out
 # when flows move to it, and pins each one its own way; then it hears its
@@ -522,6 +549,7 @@ restart           own   0    restart  alone,sync         -      r3's flowpind re
 loss              own   1    add-move alone,sync         -      ${LOSS}% of sync datagrams lost throughout; add-move
 rekey             own   0    rekey    sync               -      a key change under way (r1 on the new key, r2 r3 on the old, each taking both), finished router by router; then the move
 mid-stream        own   0    mid-stream sync             -      r3, hearing no peer, pins every flow from a segment without SYN (its bulk sync timed out); then it hears them; then the move
+partition         own   0    partition sync              -      r2 hears nothing from r1 (one way) while the flows open, so neither learns the other's pins; then it does; then the upstream replaces r1 by r3
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -577,6 +605,7 @@ change() { # CHANGE COLUMN
 		upstream_route 1 3
 		;;
 	mid-stream) mid_stream ;;
+	partition) partition_heal ;;
 	restart)
 		if [ "$col" != kernel ]; then
 			t0=$(now_ms)
@@ -658,12 +687,16 @@ run_one() { # CASE COLUMN
 	esac
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
-	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER=''
+	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER='' PARTED='' PARTED_OK=''
 	KEYS=() WAIT=()
 	local synced=$ROUTERS
 	if [ "$chg" = mid-stream ]; then
 		# r3 is ready without its peers' pins, hearing none of them
 		WAIT[3]=1 synced="1 2"
+	elif [ "$chg" = partition ]; then
+		# r2 is ready without r1's pins, and sends r1 none of its own
+		# (it never heard r1 come up)
+		WAIT[2]=1 synced=3
 	fi
 	if [ "$chg" = rekey ]; then
 		# the fleet is half way through a key change when flows start
@@ -676,6 +709,7 @@ run_one() { # CASE COLUMN
 		step=topology && topo_up "$seeds" "$col" &&
 			{ [ "$loss" = 0 ] || { step=loss && sync_loss_up; }; } &&
 			{ [ "$chg" != mid-stream ] || { step=deaf && r3_deaf; }; } &&
+			{ [ "$chg" != partition ] || { step=deaf && r2_deaf_to_r1; }; } &&
 			step=servers && servers_up $BACKENDS &&
 			step=neighbours && neighbours_up &&
 			{ [ "$col" = kernel ] || { step=flowpind && daemons_start "$col"; }; } &&
@@ -715,6 +749,11 @@ run_one() { # CASE COLUMN
 			verdict "$([ "${STRAY_DIFFER:-0}" -gt 0 ] && echo 1 || echo 0)" "$case/$col: ${STRAY:-no stray segments}"
 			verdict "$([ "$HEARD_DIFFER" = 0 ] && echo 1 || echo 0)" "$case/$col: ${HEARD:-r3 never heard its peers}"
 			note="$STRAY; $HEARD"
+		fi
+		if [ "$chg" = partition ]; then
+			# what r2 missed reaches it once it hears r1, before the move
+			verdict "${PARTED_OK:-0}" "$case/$col: ${PARTED:-the partition never healed}"
+			note=$PARTED
 		fi
 		if [ "$chg" = restart ]; then
 			# the restarted router has its peers' pins when it says ready
