@@ -547,7 +547,8 @@ static __always_inline struct route_epoch epoch_now(void)
  * (0 in the map: a datapath loaded by a test, say). The beat is read before
  * the clock, so a beat that lands between the two is no silence.
  */
-static __always_inline __s64 beat_age(void)
+/* How long ago (CLOCK_MONOTONIC now) flowpind beat; -1: no beat yet. */
+static __always_inline __s64 beat_age(__u64 now)
 {
 	__u32 zero = 0;
 	__u64 *b, beat;
@@ -559,7 +560,7 @@ static __always_inline __s64 beat_age(void)
 	beat = *(volatile __u64 *)b;
 	if (!beat)
 		return -1;
-	age = bpf_ktime_get_ns() - beat;
+	age = now - beat;
 	return age < 0 ? 0 : age;
 }
 
@@ -573,7 +574,7 @@ static __always_inline bool epoch_trusted(__u32 epoch)
 
 	if (!epoch)
 		return false;
-	age = beat_age();
+	age = beat_age(bpf_ktime_get_ns());
 	return age >= 0 && age <= (__s64)FP_EPOCH_TRUST_NS;
 }
 
@@ -786,9 +787,8 @@ pin_peek(const struct flow_key *key, __u32 *reason)
  * only, so the fraction of a token carries over to the next refill.
  */
 static __always_inline bool bucket_take(struct token_bucket *b, __u64 rate,
-					__u64 burst)
+					__u64 burst, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
 	__u64 elapsed = now - b->refilled_ns;
 	__u64 add;
 
@@ -812,7 +812,7 @@ static __always_inline bool bucket_take(struct token_bucket *b, __u64 rate,
 }
 
 /* Take one token from this CPU's bucket of new pins; false when empty. */
-static __always_inline bool pin_allowed(void)
+static __always_inline bool pin_allowed(__u64 now)
 {
 	struct token_bucket *b;
 	__u32 zero = 0;
@@ -820,7 +820,7 @@ static __always_inline bool pin_allowed(void)
 	if (!pin_rate)
 		return true;
 	b = bpf_map_lookup_elem(&pin_budget, &zero);
-	return !b || bucket_take(b, pin_rate, pin_burst);
+	return !b || bucket_take(b, pin_rate, pin_burst, now);
 }
 
 /* Take one token from this CPU's bucket of too-big errors. */
@@ -832,7 +832,7 @@ static __always_inline bool too_big_allowed(void)
 	if (!too_big_rate)
 		return true;
 	b = bpf_map_lookup_elem(&too_big_budget, &zero);
-	return !b || bucket_take(b, too_big_rate, too_big_burst);
+	return !b || bucket_take(b, too_big_rate, too_big_burst, bpf_ktime_get_ns());
 }
 
 /*
@@ -840,7 +840,7 @@ static __always_inline bool too_big_allowed(void)
  * CPU and flowpind's pins from peers draw on; false when it is spent
  * (fp_turnover_count()).
  */
-static __always_inline bool turnover_allowed(void)
+static __always_inline bool turnover_allowed(__u64 now)
 {
 	struct pin_turnover *w;
 	__u64 start;
@@ -852,8 +852,8 @@ static __always_inline bool turnover_allowed(void)
 	if (!w)
 		return true;
 	start = *(volatile __u64 *)&w->start_ns;
-	return fp_turnover_count(w, start, bpf_ktime_get_ns(),
-				 fp_turnover_budget(pins_per_s));
+	/* now may be older than a start another CPU just set: no new window */
+	return fp_turnover_count(w, start, now, fp_turnover_budget(pins_per_s));
 }
 
 /*
@@ -862,9 +862,9 @@ static __always_inline bool turnover_allowed(void)
  * new flows are the kernel's, and stay unpinned. Pinned flows keep their
  * next hops, as they do through any daemon restart.
  */
-static __always_inline bool daemon_silent(void)
+static __always_inline bool daemon_silent(__u64 now)
 {
-	return daemon_silent_ns && beat_age() > (__s64)daemon_silent_ns;
+	return daemon_silent_ns && beat_age(now) > (__s64)daemon_silent_ns;
 }
 
 /* bpf_fib_lookup() answers 1..9 map onto FP_PASS_FIB_BLACKHOLE.. in order. */
@@ -890,6 +890,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	const struct nexthop *nh;
 	struct flow_pin pin;
 	__u32 *id;
+	__u64 now;
 	long rc;
 
 	/* before the FIB: a change after this read moves the epoch past it */
@@ -898,7 +899,9 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 		*reason = FP_PASS_MALFORMED; /* parse_packet() set one of them */
 		return NULL;
 	}
-	if (daemon_silent()) {
+	/* one clock read for the daemon's silence and both budgets */
+	now = bpf_ktime_get_ns();
+	if (daemon_silent(now)) {
 		*reason = FP_PASS_DAEMON_SILENT;
 		return NULL;
 	}
@@ -933,7 +936,7 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 	}
 	pin.nh_gen = nh->gen;
 
-	if (!pin_allowed() || !turnover_allowed()) {
+	if (!pin_allowed(now) || !turnover_allowed(now)) {
 		stat_inc(FP_STAT_UNPINNED_RATE);
 		return nh; /* forwarded where the FIB said, without a pin */
 	}
