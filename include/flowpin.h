@@ -494,6 +494,11 @@ struct sync_peer_status {
 	__u32 lag_ms;	/* how long the oldest of them has waited for its ack */
 	__u32 rtt_us;	/* the smoothed round trip to its acks; 0: none measured */
 	__u32 pad;
+	/*
+	 * The pins it made and holds, as its hellos say (this router's,
+	 * entry 0: at its last count, every 10 s); 0: not counted yet.
+	 */
+	__u64 pins_made;
 };
 
 /*

@@ -228,6 +228,7 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 			if (getenv("WATCHDOG_USEC"))
 				sd_notify("WATCHDOG=1");
 			follow_tick(&d->follow, n);
+			sync_set_own_pins(d->sync, d->follow.own_pins);
 			if (ticks >= bypass_at) {
 				bypass_at = ticks + BYPASS_CHECK_S;
 				check_bypass(d, false);
@@ -316,6 +317,7 @@ int main(int argc, char **argv)
 			.turnover_fd = bpf_map__fd(d.dp.skel->maps.pin_turnover),
 			.cache_fd = bpf_map__fd(d.dp.skel->maps.flow_cache),
 			.cache_tags_fd = bpf_map__fd(d.dp.skel->maps.flow_cache_tags),
+			.max_flows = d.opts.dp.max_flows,
 			.pins_per_s = d.dp.skel->rodata->pins_per_s,
 		};
 

@@ -368,6 +368,7 @@ static int count_pins(struct follow *f)
 	struct flow_key keys[1024];
 	struct flow_pin vals[1024];
 	__u32 batch, count;
+	__u64 own = 0;
 	bool first = true;
 	int err;
 
@@ -388,8 +389,10 @@ static int count_pins(struct follow *f)
 			const struct nexthop *nh =
 				nexthop_table_get(f->nht, vals[i].nh_id);
 
-			if (nh && nh->gen == vals[i].nh_gen)
+			if (nh && nh->gen == vals[i].nh_gen) {
 				counting[vals[i].nh_id]++;
+				own += !vals[i].router;
+			}
 		}
 		if (err) /* ENOENT: that was the last batch */
 			break;
@@ -404,6 +407,7 @@ static int count_pins(struct follow *f)
 	}
 	memcpy(f->pins, counting, f->nht->size * sizeof(*f->pins));
 	free(counting);
+	f->own_pins = own;
 	f->pins_counted_s = started;
 	f->pins_counted = true;
 	return 0;

@@ -35,6 +35,7 @@ struct follow {
 	__u64 drain_timeout_s;
 	__u64 *withdrawn_at; /* per next-hop id: when it left every route */
 	__u32 *pins;	     /* per next-hop id: pins at the last count */
+	__u64 own_pins;	     /* pins made here (router 0), usable, at the last count */
 	bool pins_counted;
 	__u64 pins_counted_s;
 	__u64 write_errors;  /* next-hop changes that failed to reach the maps */

@@ -102,6 +102,7 @@ struct sync {
 	struct ring_buffer *rb;
 	uint64_t epoch;	     /* this run's, in every message */
 	uint32_t router;     /* this router's id (the rule; every message) */
+	bool size_warned;    /* the fleet's pins passed --max-flows: said */
 	int ncpus;	     /* possible CPUs: flow_cache's copies */
 	uint64_t started_ns; /* CLOCK_REALTIME at start */
 	struct sync_peer_status self;
@@ -333,8 +334,11 @@ static void start_msg(struct sync *s, struct peer *p, uint8_t *buf,
 static void send_plain(struct sync *s, struct peer *p, uint8_t type)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
+	uint32_t aux = 0;
 
-	start_msg(s, p, buf, type, 0, 0, 0);
+	if (type == SYNC_HELLO) /* the pins this router made */
+		aux = s->self.pins_made > UINT32_MAX ? UINT32_MAX : s->self.pins_made;
+	start_msg(s, p, buf, type, 0, 0, aux);
 	send_dgram(s, p, buf, sync_seal(buf, s->key, &p->to));
 }
 
@@ -830,7 +834,8 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 			write_status(s);
 		}
 		break;
-	default: /* SYNC_HELLO: being here is all it says */
+	default: /* SYNC_HELLO: here, with the pins it made */
+		p->st.pins_made = h->aux;
 		break;
 	}
 }
@@ -940,11 +945,41 @@ static void write_status(struct sync *s)
 	}
 }
 
+/* --- sizing --------------------------------------------------------------- */
+
+/*
+ * Every router holds every pin of the fleet: its own and its peers'. When
+ * they are more than flow_pins holds, the LRU evicts, and peers' pins,
+ * never looked up here until their flows move, go first. Said once when
+ * the fleet's pins pass --max-flows, and again after they fell below 90%.
+ */
+static void check_size(struct sync *s)
+{
+	__u64 fleet = s->self.pins_made, peers = 0;
+
+	if (!s->env.max_flows)
+		return;
+	for (int i = 0; i < s->n; i++)
+		if (s->peer[i].st.state == FP_PEER_UP ||
+		    s->peer[i].st.state == FP_PEER_BULK)
+			peers += s->peer[i].st.pins_made;
+	fleet += peers;
+	if (!s->size_warned && fleet > s->env.max_flows) {
+		pr_warn("sync: the fleet holds about %llu pins (%llu made here, %llu by peers), more than --max-flows %u: pins are evicted, peers' first; give every router --max-flows of the fleet's pins and more (README, \"A fleet\")\n",
+			(unsigned long long)fleet, (unsigned long long)s->self.pins_made,
+			(unsigned long long)peers, s->env.max_flows);
+		s->size_warned = true;
+	} else if (s->size_warned && fleet < s->env.max_flows / 10 * 9) {
+		s->size_warned = false;
+	}
+}
+
 static void tick(struct sync *s)
 {
 	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	bool hello = false;
 
+	check_size(s);
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
@@ -983,6 +1018,12 @@ static void tick(struct sync *s)
 	}
 	if (hello)
 		write_status(s);
+}
+
+void sync_set_own_pins(struct sync *s, __u64 n)
+{
+	if (s)
+		s->self.pins_made = n;
 }
 
 void sync_work(struct sync *s)

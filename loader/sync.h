@@ -67,6 +67,7 @@ struct sync_env {
 	__u64 pins_per_s;
 	/* the CPUs' copies of pins: a pin the rule replaces leaves them */
 	int cache_fd, cache_tags_fd;
+	__u32 max_flows; /* flow_pins' size: every router holds the fleet's pins */
 };
 
 struct sync;
@@ -82,6 +83,11 @@ int sync_start(struct sync *s, const struct sync_env *env);
 int sync_fd(const struct sync *s);
 /* Datagrams, new pins, timers: whatever is due. */
 void sync_work(struct sync *s);
+/*
+ * The pins this router made and holds, as last counted: told to the peers
+ * in each hello, and with theirs held against --max-flows.
+ */
+void sync_set_own_pins(struct sync *s, __u64 n);
 /* Every peer has sent its bulk sync since this run started. */
 bool sync_bulk_done(const struct sync *s);
 /* Peers whose bulk sync is not done, for the log: "ADDR, ADDR". */

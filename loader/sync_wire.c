@@ -193,7 +193,7 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	    !h->router || !h->epoch || !h->seq ||
 	    (h->flags & ~SYNC_FLAGS_KNOWN) ||
 	    (h->flags && h->type != SYNC_PINS) ||
-	    (h->aux && !(h->flags & SYNC_F_END)) ||
+	    (h->aux && !(h->flags & SYNC_F_END) && h->type != SYNC_HELLO) ||
 	    (h->count && !entry_len(h->type)) ||
 	    (h->type == SYNC_ACK && !h->count) || /* the acked run's epoch */
 	    sync_len(h->type, h->count) != len)

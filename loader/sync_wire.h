@@ -8,7 +8,8 @@
  *
  *   0  u16 magic "FP"       2 u8 version (2)   3 u8 type
  *   4  u8  flags            5 u8 reserved (0)  6 u16 count of entries
- *   8  u32 aux (SYNC_PINS with SYNC_F_END: pins in the bulk sync)
+ *   8  u32 aux (SYNC_PINS with SYNC_F_END: pins in the bulk sync;
+ *      SYNC_HELLO: the pins the sender made and holds, at most 2^32 - 1)
  *  12  u32 router: the sender's router id (not 0)
  *  16  u64 epoch: the sender's start (CLOCK_REALTIME ns), one per run
  *  24  u64 seq: per sender run and receiver, from 1, never reused
@@ -55,7 +56,7 @@
 #define SYNC_REPLAY_WINDOW 1024
 
 enum sync_type {
-	SYNC_HELLO = 1,	   /* I am here (once a second; not acked) */
+	SYNC_HELLO = 1,	   /* I am here, holding aux pins I made (once a second; not acked) */
 	SYNC_PINS = 2,	   /* pins (acked) */
 	SYNC_ACK = 3,	   /* the seqs of messages received (not acked) */
 	SYNC_BULK_REQ = 4, /* send me all your pins (acked) */

@@ -600,6 +600,52 @@ static void conflicts_follow_the_rule(void **state)
 }
 
 /*
+ * Hellos say how many pins their sender made and holds: the daemon's, at
+ * its count (every 10 s); a peer's, kept in its row. The fleet's pins
+ * held against --max-flows: said once when they pass it.
+ */
+static void hellos_carry_the_pins_made(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_peer_status st;
+	struct sync_hdr h;
+	int egress[8], i;
+
+	(void)state;
+	start_joined();
+	flows_through(36000, 8, egress);
+	/* 8 pins made here, 3 from the peer (not made here) */
+	{
+		struct sync_pin pins[3];
+
+		for (i = 0; i < 3; i++)
+			pins[i] = wire_pin(36100 + i, "10.0.1.2");
+		tsend(SYNC_PINS, 0, 0, pins, NULL, 3);
+		WAIT_STATUS(1, pins_applied, 3);
+	}
+	/* the peer's hello: 262,140 pins, 4 fewer than --max-flows */
+	assert_int_equal(test_peer_send(&peer, SYNC_HELLO, 0, 262140, NULL, NULL, 0), 0);
+	st = WAIT_STATUS(1, pins_made, 262140);
+	assert_int_equal(st.pins_made, 262140);
+	assert_false(daemon_log_has("the fleet holds"));
+	/*
+	 * the daemon's own count comes within its 10 s, then in its hellos;
+	 * the peer speaks meanwhile (silent 3 s, it would be down, and its
+	 * pins no longer counted)
+	 */
+	for (i = 0; i < 150; i++) {
+		if (trecv(SYNC_HELLO, &h, buf, 100, true) && h.aux == 8)
+			break;
+		assert_int_equal(test_peer_send(&peer, SYNC_HELLO, 0, 262140, NULL, NULL, 0), 0);
+	}
+	assert_int_equal(h.aux, 8);
+	st = WAIT_STATUS(0, pins_made, 8); /* its row, at the next write */
+	assert_int_equal(st.pins_made, 8);
+	/* with the 8 made here, more than the default --max-flows: said */
+	assert_true(daemon_log_has("sync: the fleet holds about 262148 pins (8 made here, 262140 by peers), more than --max-flows 262144"));
+}
+
+/*
  * Peers' pins draw on the turnover budget the datapath's new pins do:
  * --max-flows 1000 per --min-pin-age 10 s is 100 pins a second, 10 a
  * 100 ms window. 48 pins sent at once get 10 applied, or 20 or 30 when one
@@ -1117,6 +1163,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(new_pins_reach_the_peer_until_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_pins_are_applied_by_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(conflicts_follow_the_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(hellos_carry_the_pins_made, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_pins_draw_on_the_turnover_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_datagrams_are_dropped_and_never_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_second_key_is_accepted_while_the_fleet_moves_to_it,

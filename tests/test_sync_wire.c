@@ -98,6 +98,23 @@ static void sealed_pins_open_as_sent(void **state)
 	}
 }
 
+/* A hello carries the pins its sender made, in aux. */
+static void hellos_carry_a_count(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h = { .type = SYNC_HELLO, .aux = 0xfffffffe, .router = 1,
+			      .epoch = 1, .seq = 1, .time_ns = NOW };
+	size_t len;
+
+	(void)state;
+	sync_put_hdr(buf, &h);
+	len = sync_seal(buf, key, &ends);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(sync_unseal(buf, len, key, &ends, &h), -1);
+	assert_int_equal(h.type, SYNC_HELLO);
+	assert_int_equal(h.aux, 0xfffffffe);
+}
+
 static void acks_open_as_sent(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -163,6 +180,9 @@ static void bad_datagrams_are_dropped_by_reason(void **state)
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
 	buf[7] = 4; /* count says 4 pins, the datagram holds 3 */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[11] = 1; /* aux on pins that end no bulk sync */
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
 	buf[4] = 0x80; /* unknown flag */
@@ -553,6 +573,7 @@ int main(void)
 		cmocka_unit_test(the_mac_binds_both_ends),
 		cmocka_unit_test(sealed_pins_open_as_sent),
 		cmocka_unit_test(acks_open_as_sent),
+		cmocka_unit_test(hellos_carry_a_count),
 		cmocka_unit_test(bad_datagrams_are_dropped_by_reason),
 		cmocka_unit_test(clock_skew_is_bounded),
 		cmocka_unit_test(replay_window_takes_each_seq_once),

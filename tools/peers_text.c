@@ -203,6 +203,8 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 			jw_null(w);
 		}
 		jw_uint_field(w, "pins_replaced", p[i].pins_replaced);
+		/* the pins it made and holds, as its hellos say (this router's: its count) */
+		jw_uint_field(w, "pins_made", p[i].pins_made);
 		jw_uint_field(w, "conflicts", p[i].pins_replaced + p[i].skips[FP_SKIP_BETTER]);
 		jw_uint_field(w, "queued", p[i].queued);
 		jw_uint_field(w, "inflight", p[i].inflight);
