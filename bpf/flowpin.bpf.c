@@ -543,11 +543,10 @@ static __always_inline struct route_epoch epoch_now(void)
 }
 
 /*
- * How long ago flowpind last beat (heartbeat), in ns; -1 when it never did
- * (0 in the map: a datapath loaded by a test, say). The beat is read before
- * the clock, so a beat that lands between the two is no silence.
+ * How long before now (CLOCK_MONOTONIC) flowpind last beat (heartbeat), in
+ * ns; -1 when it never did (0 in the map: a datapath loaded by a test, say).
+ * A beat that landed after now was read is no silence: age 0.
  */
-/* How long ago (CLOCK_MONOTONIC now) flowpind beat; -1: no beat yet. */
 static __always_inline __s64 beat_age(__u64 now)
 {
 	__u32 zero = 0;

@@ -391,7 +391,8 @@ static int count_pins(struct follow *f)
 
 			if (nh && nh->gen == vals[i].nh_gen) {
 				counting[vals[i].nh_id]++;
-				own += !vals[i].router;
+				own += !vals[i].router &&
+				       FP_NEXTHOP_USABLE(nh->state, f->policy);
 			}
 		}
 		if (err) /* ENOENT: that was the last batch */

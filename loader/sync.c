@@ -557,10 +557,11 @@ static void wire_pin(const struct sync *s, struct sync_pin *out,
 
 /*
  * The fleet's rule has put a peer's pin before the flow's pin here: it
- * takes that pin's place (BPF_EXIST: an LRU update takes a free element
- * first, and may evict, only where the key has gone meanwhile), and the
- * CPUs' copies of the old one go, so the flow's next packet on every CPU
- * goes the rule's way.
+ * takes that pin's place, and the CPUs' copies of the old one go, so the
+ * flow's next packet on every CPU goes the rule's way. BPF_EXIST: a flow
+ * whose pin went meanwhile gets a fresh insert instead. Like any update of
+ * an LRU hash, it takes a free element first, and on a full table that
+ * evicts another flow's pin: conflicts are rare, and not budgeted.
  */
 static int replace_pin(struct sync *s, const struct flow_key *key,
 		       const struct flow_pin *pin)
@@ -576,10 +577,26 @@ static int replace_pin(struct sync *s, const struct flow_key *key,
 }
 
 /*
+ * The pin here beat the peer's (or ranks before it, on the same next
+ * hop): the peer gets it, to replace or rank its own, since nothing else
+ * would send it again (its maker sent it once, and the peer may have
+ * missed it: a full queue or ring, a spent budget, an eviction). The
+ * peer, having lost, sends nothing back: no loop.
+ */
+static void tell_back(struct peer *p, const struct sync_pin *here)
+{
+	if (p->st.state != FP_PEER_UP && p->st.state != FP_PEER_BULK)
+		return;
+	if (!queue_push(p, here))
+		p->st.queue_drops++;
+}
+
+/*
  * A pin from a peer: into flow_pins where the flow has no usable pin here,
  * or in place of one the fleet's rule puts behind it (sync_pin_wins()).
  * One that agrees with the pin here only lends it a better rank, so that
- * this router judges the next pin as every other does. A live pin (a
+ * this router judges the next pin as every other does; one the pin here
+ * beats, or outranks, gets the pin here back (tell_back()). A live pin (a
  * peer's new flow) must fit the turnover budget; a bulk sync's is the
  * fleet's state a starting router catches up with, asked for once, acked
  * and never sent again: it is not budgeted, and neither is a replacement,
@@ -615,11 +632,14 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 				if (sync_pin_wins(in, &here)) {
 					pin.epoch = cur.epoch;
 					bpf_map_update_elem(fd, &in->key, &pin, BPF_EXIST);
+				} else if (sync_pin_wins(&here, in)) {
+					tell_back(p, &here);
 				}
 				return;
 			}
 			if (!sync_pin_wins(in, &here)) {
 				p->st.skips[FP_SKIP_BETTER]++;
+				tell_back(p, &here);
 				return;
 			}
 			if (!replace_pin(s, &in->key, &pin)) {

@@ -193,7 +193,10 @@ static struct sync_peer_status wait_status(__u32 entry, size_t off, __u64 n)
 #define WAIT_STATUS(entry, field, n) \
 	wait_status(entry, offsetof(struct sync_peer_status, field), n)
 
-/* The peer's row once its oldest unacked message waited lag_ms (or 4 s on). */
+/*
+ * The peer's row once its oldest unacked message waited lag_ms (or 4 s
+ * on). The peer says hello meanwhile: silent 3 s, it would be down.
+ */
 static struct sync_peer_status wait_lag(__u32 lag_ms)
 {
 	struct sync_peer_status st;
@@ -202,6 +205,7 @@ static struct sync_peer_status wait_lag(__u32 lag_ms)
 		st = peer_status(1);
 		if (st.lag_ms >= lag_ms)
 			break;
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
 		usleep(100000);
 	}
 	return st;
@@ -242,11 +246,15 @@ static void flows_through(int first, int n, int *egress)
 
 /* --- tests ----------------------------------------------------------------- */
 
+static cpu_set_t all_cpus; /* the test's CPUs, given back after each test */
+
 static int group_setup(void **state)
 {
 	int fd;
 
 	(void)state;
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus))
+		return -1;
 	if (daemon_paths_init("test_sync") || router_create() ||
 	    sh("ip link set lo up"))
 		return -1;
@@ -282,6 +290,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	sched_setaffinity(0, sizeof(all_cpus), &all_cpus);
 	tpeer_close();
 	daemon_cleanup();
 	return 0;
@@ -446,8 +455,10 @@ static void new_pins_reach_the_peer_until_acked(void **state)
 		/* the copies sent meanwhile: the newest is acked */
 		assert_true(trecv(SYNC_PINS, &h, buf, 3000, false));
 		first = h.seq;
-		while (trecv(SYNC_PINS, &h, buf, 300, false))
+		while (trecv(SYNC_PINS, &h, buf, 300, false)) {
 			first = h.seq;
+			tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		}
 		tack(first);
 	}
 	st = WAIT_STATUS(1, resends, 1);
@@ -532,12 +543,13 @@ static void conflicts_follow_the_rule(void **state)
 	struct sync_peer_status st;
 	struct flow_pin mine;
 	uint64_t before, after;
-	cpu_set_t cpus;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	struct sync_pin back;
 
 	(void)state;
 	start_joined();
 	/* one CPU, whose cache copies the replaced pins must leave */
-	assert_int_equal(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
 	assert_int_equal(run_on_cpu(0), 0);
 	before = tai_ns();
 	flows_through(34000, 3, here);
@@ -566,16 +578,29 @@ static void conflicts_follow_the_rule(void **state)
 	/* made after ours, but from a first packet: ours was mid-stream */
 	other_gw(here[3], gw, sizeof(gw));
 	pins[3] = wire_pin(34003, gw);
+	/* the daemon's new pins of these flows, taken and acked first */
+	while (trecv(SYNC_PINS, &h, buf, 300, false))
+		tack(h.seq);
 	tsend(SYNC_PINS, 0, 0, pins, NULL, 4);
-	/* the flow's next packet, as soon as the pin changed (well within a cache check) */
-	for (int i = 0; i < 300 && pinned_to(34000) == nh_id(here[0]); i++)
-		usleep(10000);
+	/*
+	 * The pin here that won goes back to the peer (it may have missed
+	 * it), sent once the whole datagram was applied; the one the peer
+	 * outranked on the same next hop does not.
+	 */
+	assert_true(trecv(SYNC_PINS, &h, buf, 3000, false));
+	assert_int_equal(h.count, 1);
+	sync_get_pin(buf, 0, &back);
+	assert_int_equal(ntohs(back.key.sport), 34001);
+	assert_int_equal(back.router, 0x7f000001);
+	assert_true(back.rank == pin_here(34001).rank);
+	tack(h.seq);
+	/* the flows' next packets, well within a cache check */
 	flows_through(34000, 4, egress);
 	assert_int_equal(egress[0], here[0] % 4 + 1);
 	assert_int_equal(egress[1], here[1]);
 	assert_int_equal(egress[2], here[2]);
 	assert_int_equal(egress[3], here[3] % 4 + 1);
-	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	assert_false(trecv(SYNC_PINS, &h, buf, 500, false));
 
 	st = WAIT_STATUS(1, pins_received, 4);
 	assert_int_equal(st.pins_replaced, 2);

@@ -434,7 +434,7 @@ pins_held() { # ROUTER...
 		{
 			pctl "$n" flows --dst "$SVC4/32"
 			pctl "$n" flows --dst "$SVC6/128"
-		} | awk -v r="$n" '$1 != "PROTO" { print $2, $3, $4, r }'
+		} | awk -v r="$n" '$1 != "PROTO" && $NF != "stale" { print $2, $3, $4, r }'
 	done
 }
 
