@@ -47,8 +47,6 @@ void flow_row_table(struct table *t, const struct flow_key *key,
 void flow_row_json(struct json_writer *w, const struct flow_key *key,
 		   const struct flow_pin *pin, const struct nexthop_view *v);
 extern const struct table_col flow_cols[];
-/* A router id as A.B.C.D. */
-const char *router_id_format(__u32 id, char *buf, size_t len);
 /* Who made a pin and how: "made here, from a first packet". */
 const char *pin_origin_format(const struct flow_pin *pin, char *buf, size_t len);
 #define FLOW_NCOLS 7

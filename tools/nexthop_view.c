@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flowpinctl.h"
+#include "peers_text.h"
 
 static int nexthop_view_select(struct nexthop_view *v,
 			       const struct fp_addr *gw)
@@ -165,13 +166,6 @@ void flow_row_json(struct json_writer *w, const struct flow_key *key,
 	jw_bool_field(w, "mid_stream", pin->rank & FP_RANK_MID_STREAM);
 	jw_uint_field(w, "made_tai_ns", FP_RANK_TIME(pin->rank));
 	jw_object_end(w);
-}
-
-const char *router_id_format(__u32 id, char *buf, size_t len)
-{
-	struct in_addr a = { htonl(id) };
-
-	return inet_ntop(AF_INET, &a, buf, len) ? buf : "?";
 }
 
 const char *pin_origin_format(const struct flow_pin *pin, char *buf, size_t len)

@@ -41,6 +41,13 @@ const char *sync_skip_name(int reason)
 	return reason >= 0 && reason < FP_SKIP_MAX ? skips[reason] : "?";
 }
 
+const char *router_id_format(__u32 id, char *buf, size_t len)
+{
+	struct in_addr a = { htonl(id) };
+
+	return inet_ntop(AF_INET, &a, buf, len) ? buf : "?";
+}
+
 void peer_addr_text(const struct sync_peer_status *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
@@ -194,11 +201,9 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 		/* its router id, A.B.C.D as its messages say (null: none heard yet) */
 		jw_name(w, "router_id");
 		if (p[i].router) {
-			struct in_addr id = { htonl(p[i].router) };
 			char rid[INET_ADDRSTRLEN];
 
-			inet_ntop(AF_INET, &id, rid, sizeof(rid));
-			jw_string(w, rid);
+			jw_string(w, router_id_format(p[i].router, rid, sizeof(rid)));
 		} else {
 			jw_null(w);
 		}
@@ -225,44 +230,38 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 	jw_array_end(w);
 }
 
-static void prom_counter(FILE *out, const struct sync_peer_status *p, int n,
-			 const char *name, const char *help, size_t off)
+/*
+ * One metric, a sample per peer, of one field of its status: a __u64
+ * counter, as it is, or a __u32 gauge divided by unit (ms: 1e3).
+ */
+static void prom_peers(FILE *out, const struct sync_peer_status *p, int n,
+		       const char *metric, const char *type, const char *help,
+		       size_t off, size_t size, double unit)
 {
 	char addr[64];
 
-	fprintf(out, "# HELP flowpin_sync_%s_total %s\n# TYPE flowpin_sync_%s_total counter\n",
-		name, help, name);
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
 	for (int i = 0; i < n; i++) {
+		const char *field = (const char *)&p[i] + off;
+
 		if (!p[i].family || p[i].state == FP_PEER_SELF)
 			continue;
 		peer_addr_text(&p[i], addr, sizeof(addr));
-		fprintf(out, "flowpin_sync_%s_total{peer=\"%s\"} %" PRIu64 "\n", name,
-			addr, (uint64_t)*(const __u64 *)((const char *)&p[i] + off));
+		if (size == sizeof(__u64))
+			fprintf(out, "%s{peer=\"%s\"} %" PRIu64 "\n", metric, addr,
+				(uint64_t)*(const __u64 *)field);
+		else
+			fprintf(out, "%s{peer=\"%s\"} %.9g\n", metric, addr,
+				*(const __u32 *)field / unit);
 	}
 }
 
+#define FIELD(field) offsetof(struct sync_peer_status, field), \
+	sizeof(((const struct sync_peer_status *)0)->field)
 #define PROM(name, field, help) \
-	prom_counter(out, p, n, name, help, offsetof(struct sync_peer_status, field))
-
-/* A gauge of each peer: a __u32 field, divided by unit (ms: 1e3). */
-static void prom_gauge(FILE *out, const struct sync_peer_status *p, int n,
-		       const char *name, const char *help, size_t off, double unit)
-{
-	char addr[64];
-
-	fprintf(out, "# HELP flowpin_sync_%s %s\n# TYPE flowpin_sync_%s gauge\n",
-		name, help, name);
-	for (int i = 0; i < n; i++) {
-		if (!p[i].family || p[i].state == FP_PEER_SELF)
-			continue;
-		peer_addr_text(&p[i], addr, sizeof(addr));
-		fprintf(out, "flowpin_sync_%s{peer=\"%s\"} %.9g\n", name, addr,
-			*(const __u32 *)((const char *)&p[i] + off) / unit);
-	}
-}
-
+	prom_peers(out, p, n, "flowpin_sync_" name "_total", "counter", help, FIELD(field), 1)
 #define GAUGE(name, field, unit, help) \
-	prom_gauge(out, p, n, name, help, offsetof(struct sync_peer_status, field), unit)
+	prom_peers(out, p, n, "flowpin_sync_" name, "gauge", help, FIELD(field), unit)
 
 void peers_prometheus(FILE *out, const struct sync_peer_status *p, int n)
 {

@@ -13,6 +13,8 @@
 const char *peer_state_name(__u8 state);
 const char *sync_drop_name(int reason);
 const char *sync_skip_name(int reason);
+/* A router id (the fleet's rule) as A.B.C.D. */
+const char *router_id_format(__u32 id, char *buf, size_t len);
 /* "ADDR:PORT" or "[ADDR6]:PORT". */
 void peer_addr_text(const struct sync_peer_status *p, char *buf, size_t len);
 
