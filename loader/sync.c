@@ -101,7 +101,6 @@ struct sync {
 	int sock, epfd, timerfd;
 	struct ring_buffer *rb;
 	uint64_t epoch;	     /* this run's, in every message */
-	uint32_t router;     /* this router's id (the rule; every message) */
 	bool size_warned;    /* the fleet's pins passed --max-flows: said */
 	int ncpus;	     /* possible CPUs: flow_cache's copies */
 	uint64_t started_ns; /* CLOCK_REALTIME at start */
@@ -324,7 +323,7 @@ static void start_msg(struct sync *s, struct peer *p, uint8_t *buf,
 {
 	struct sync_hdr h = {
 		.type = type, .flags = flags, .count = count, .aux = aux,
-		.router = s->router, .epoch = s->epoch, .seq = ++p->seq,
+		.router = s->self.router, .epoch = s->epoch, .seq = ++p->seq,
 		.time_ns = now_ns(CLOCK_REALTIME),
 	};
 
@@ -551,7 +550,7 @@ static void wire_pin(const struct sync *s, struct sync_pin *out,
 	out->key = *key;
 	out->gw_family = nh->family;
 	memcpy(out->gw, nh->gw, sizeof(out->gw));
-	out->router = pin->router ? pin->router : s->router;
+	out->router = pin->router ? pin->router : s->self.router;
 	out->rank = pin->rank;
 }
 
@@ -621,7 +620,7 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 		return;
 	}
 	pin.nh_gen = nexthop_table_get(s->env.nht, pin.nh_id)->gen;
-	pin.router = in->router == s->router ? 0 : in->router;
+	pin.router = in->router == s->self.router ? 0 : in->router;
 	pin.rank = in->rank;
 	if (!bpf_map_lookup_elem(fd, &in->key, &cur)) {
 		nh = nexthop_table_get(s->env.nht, cur.nh_id);
@@ -919,7 +918,7 @@ static void receive(struct sync *s)
 			pr_info("sync: peer %s signs with the key of --sync-key%s\n",
 				p->name, next ? "-next" : "");
 		p->signs_next = next;
-		if (h.router != p->st.router && h.router == s->router)
+		if (h.router != p->st.router && h.router == s->self.router)
 			pr_warn("sync: peer %s has this router's id %u: the rule needs one id a router (--router-id)\n",
 				p->name, h.router);
 		p->st.router = h.router;
@@ -999,7 +998,6 @@ static void tick(struct sync *s)
 	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	bool hello = false;
 
-	check_size(s);
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
@@ -1042,8 +1040,10 @@ static void tick(struct sync *s)
 
 void sync_set_own_pins(struct sync *s, __u64 n)
 {
-	if (s)
-		s->self.pins_made = n;
+	if (!s)
+		return;
+	s->self.pins_made = n;
+	check_size(s);
 }
 
 void sync_work(struct sync *s)
@@ -1124,7 +1124,7 @@ int sync_open(struct sync **out, const struct sync_config *c)
 	}
 	s->epoch = s->started_ns = now_ns(CLOCK_REALTIME);
 	s->self.epoch = s->epoch;
-	s->router = s->self.router = sync_router_id(c);
+	s->self.router = sync_router_id(c);
 	s->ncpus = libbpf_num_possible_cpus();
 	status_addr(&s->self, &c->listen);
 	s->self.state = FP_PEER_SELF;

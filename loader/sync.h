@@ -84,8 +84,9 @@ int sync_fd(const struct sync *s);
 /* Datagrams, new pins, timers: whatever is due. */
 void sync_work(struct sync *s);
 /*
- * The pins this router made and holds, as last counted: told to the peers
- * in each hello, and with theirs held against --max-flows.
+ * The pins this router made and holds, as last counted (flowpind gives it
+ * once a second): told to the peers in each hello, and with theirs held
+ * against --max-flows at once.
  */
 void sync_set_own_pins(struct sync *s, __u64 n);
 /* Every peer has sent its bulk sync since this run started. */
