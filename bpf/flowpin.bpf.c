@@ -301,6 +301,15 @@ struct cache_copy {
 	__u64 checked_ns;
 };
 
+/* The pin a slot holds: its first three fields (the rest forwarding never reads). */
+static __always_inline void slot_pin(const struct flow_cache_slot *w,
+				     struct flow_pin *pin)
+{
+	pin->nh_id = w->nh_id;
+	pin->nh_gen = w->nh_gen;
+	pin->epoch = w->epoch;
+}
+
 /*
  * The flow's copy in set s, read whole into c (c->tag set): its way, or -1
  * when it has none (or it changed while read). Only a way whose tag
@@ -321,9 +330,7 @@ __noinline int cache_read(struct flow_cache_set *s, struct flow_cache_tags *t,
 		barrier();
 		if ((seq & 1) || !key_eq(&w->key, key))
 			continue;
-		c->pin.nh_id = w->nh_id;
-		c->pin.nh_gen = w->nh_gen;
-		c->pin.epoch = w->epoch;
+		slot_pin(w, &c->pin);
 		c->checked_ns = w->checked_ns;
 		barrier();
 		if (*(volatile __u32 *)&w->seq != seq)
@@ -392,9 +399,7 @@ __noinline int cache_fill(struct flow_cache_set *s, struct flow_cache_tags *t,
 			struct flow_pin p0;
 
 			barrier();
-			p0.nh_id = w0->nh_id;
-			p0.nh_gen = w0->nh_gen;
-			p0.epoch = w0->epoch;
+			slot_pin(w0, &p0);
 			slot_write(&s->way[1], &w0->key, &p0, w0->checked_ns);
 			t->tag[1] = t->tag[0];
 			barrier();
