@@ -17,6 +17,12 @@ $(BUILD)/scenario_%: tests/scenario/%.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
+# The stray segments of the fleet suite's mid-stream case, built by the
+# packet tests' builder.
+$(BUILD)/scenario_stray: tests/scenario/stray.c $(BUILD)/packets.o | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $(LDFLAGS) $^ -o $@
+
 # run-all runs executables: a wrapper that knows where the suite lives.
 $(BUILD)/test_scenarios: tests/scenario/scenarios.sh $(SCENARIO_BINS) | $(BUILD)
 	$(call msg,GEN,$@)
