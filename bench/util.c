@@ -583,14 +583,19 @@ int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		/* native XDP: what the bench measures (auto picks tc on veth) */
-		char *argv[32] = { "flowpind", "-m", "native", "-p", d->pin, "in0",
+		char *argv[64] = { "flowpind", "-m", "native", "-p", d->pin, "in0",
 				   "out1", "out2", "out3", "out4", "out5" };
 		int argc = 11;
 
 		if (b->daemon_verbose)
 			argv[argc++] = "-v";
-		for (int i = 0; b->daemon_extra && b->daemon_extra[i] && argc < 31; i++)
+		for (int i = 0; b->daemon_extra && b->daemon_extra[i]; i++) {
+			if (argc == 63) {
+				fprintf(stderr, "flowpin_bench: too many flowpind options\n");
+				_exit(127);
+			}
 			argv[argc++] = (char *)b->daemon_extra[i];
+		}
 		argv[argc] = NULL;
 		/* as dist/flowpind.service runs it */
 		setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
