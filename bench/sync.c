@@ -13,7 +13,12 @@
  *   (nftables), so each pin's arrival also measures the resends;
  * - the same steady rate with this peer's acks 150 ms and 450 ms late (a
  *   far or busy peer): pins sent per pin needed, what resends cost;
- * - bytes per pin on the wire.
+ * - bytes per pin on the wire;
+ * - a rejoin: flowpind holds a fleet's pins (its own and those of 8
+ *   peers, 7 of them played here and in touch); the 8th asks for a bulk
+ *   sync, as a restarted router does (and as a rebooted one, with MINE):
+ *   the pins, bytes and time it takes. Each router sends only what it
+ *   made, so the fleet's whole rejoin is this times the routers in touch.
  *
  * flowpind runs without its pin rate limits (--pin-rate 0 --min-pin-age 0)
  * so the figures are sync's, not the limits'.
@@ -42,6 +47,7 @@
 #define PEER_PORT 7431
 #define WINDOW 256 /* datagrams the bench sends before it waits for acks */
 #define UDP_IP4 28 /* UDP and IPv4 headers of each datagram */
+#define FLEET 8	   /* the rejoin's peers: PEER_PORT (the one that asks) and 7 more */
 
 struct sync_bench {
 	struct bench *b;
@@ -292,6 +298,161 @@ static double take_run(struct sync_bench *s, __u32 n, const char *pin)
 	return n / (t_last - t0);
 }
 
+/* flow_pins of the running flowpind, emptied: n pins taken out. */
+static __u64 empty_pins(int fd)
+{
+	static struct flow_key keys[4096];
+	static struct flow_pin vals[4096];
+	__u64 n = 0;
+
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = 4096, token;
+		int err = bpf_map_lookup_and_delete_batch(fd, NULL, &token, keys,
+							  vals, &count, &opts);
+
+		n += count;
+		if (err || !count)
+			return n;
+	}
+}
+
+/*
+ * The fleet's pins in flowpind's flow_pins: n, an eighth made by each of
+ * flowpind (router 0), the asker and the 7 others, all to one usable
+ * next hop (like: a pin flowpind holds already).
+ */
+static int fill_fleet(int fd, __u32 n, const struct flow_pin *like,
+		      const struct test_peer *asker, const struct test_peer *others)
+{
+	enum { BATCH = 4096 };
+	static struct flow_key keys[BATCH];
+	static struct flow_pin vals[BATCH];
+
+	for (__u32 i = 0; i < n;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 k = 0;
+
+		for (; k < BATCH && i < n; k++, i++) {
+			__u32 maker = i % (FLEET + 1);
+
+			memset(&keys[k], 0, sizeof(keys[k]));
+			keys[k].family = FP_AF_INET;
+			keys[k].proto = IPPROTO_TCP;
+			keys[k].sport = htons(1 + i % 60000);
+			keys[k].dport = htons(443);
+			keys[k].saddr[0] = htonl(0x0c000000 + i / 60000);
+			keys[k].daddr[0] = htonl(0x64400001);
+			vals[k] = *like;
+			vals[k].router = !maker ? 0 : maker == 1 ? asker->router :
+					 others[maker - 2].router;
+			vals[k].rank = tai_ns();
+		}
+		if (bpf_map_update_batch(fd, keys, vals, &k, &opts))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The asker's bulk request (flags) and its answer, acked as it comes,
+ * every peer saying hello meanwhile: the pins, wire bytes and seconds
+ * until the END; false when it did not end.
+ */
+static bool rejoin(struct sync_bench *s, struct test_peer *others, uint8_t flags,
+		   __u64 *pins, __u64 *bytes, double *secs)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	double t0 = now_s(), hello = t0;
+	struct sync_hdr h;
+
+	*pins = *bytes = 0;
+	test_peer_send(&s->peer, SYNC_BULK_REQ, flags, 0, NULL, NULL, 0);
+	while (now_s() - t0 < 120) {
+		if (now_s() - hello > 0.5) {
+			for (int i = 0; i < FLEET - 1; i++)
+				test_peer_send(&others[i], SYNC_HELLO, 0, 0, NULL, NULL, 0);
+			test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
+			hello = now_s();
+		}
+		if (test_peer_recv(&s->peer, SYNC_PINS, &h, buf, 100, true) != 1)
+			continue;
+		test_peer_ack(&s->peer, h.seq);
+		*bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
+		if (h.flags & SYNC_F_BULK)
+			*pins += h.count;
+		if (h.flags & SYNC_F_END) {
+			*secs = now_s() - t0;
+			return h.aux == *pins;
+		}
+	}
+	return false;
+}
+
+static void rejoin_rows(struct sync_bench *s, const char *pin_dir, __u32 n)
+{
+	struct test_peer others[FLEET - 1];
+	struct flow_pin like = { 0 };
+	struct flow_key k;
+	char path[160];
+	int fd, ok = 0;
+
+	for (int i = 0; i < FLEET - 1; i++)
+		others[i].fd = -1;
+	snprintf(path, sizeof(path), "%s/flow_pins", pin_dir);
+	fd = bpf_obj_get(path);
+	/* a pin of the take run: to a next hop flowpind has, usable */
+	if (!check(s->b, fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k) &&
+			 !bpf_map_lookup_elem(fd, &k, &like),
+		   "sync rejoin: no pin in flow_pins to start from"))
+		goto out;
+	empty_pins(fd);
+	for (int i = 0; i < FLEET - 1; i++)
+		if (!check(s->b, !test_peer_open(&others[i], PEER_PORT + 1 + i,
+						 DAEMON_PORT, s->peer.key) &&
+				 !test_peer_join(&others[i], 5000),
+			   "sync rejoin: flowpind did not take peer %d", i + 2))
+			goto out;
+	if (!check(s->b, !fill_fleet(fd, n, &like, &s->peer, others),
+		   "sync rejoin: cannot write %u pins: %s", n, strerror(errno)))
+		goto out;
+	for (int mine = 0; mine < 2; mine++) {
+		__u64 pins, bytes, want = n / (FLEET + 1) * (1 + mine);
+		double secs = 0;
+		char what[128], val[96], ratio[64];
+
+		ok = rejoin(s, others, mine ? SYNC_F_MINE : 0, &pins, &bytes, &secs);
+		check(s->b, ok, "sync rejoin%s: no END within 120 s", mine ? " (MINE)" : "");
+		/* each maker's share, to a few (n is not a multiple of 9) */
+		check(s->b, pins >= want && pins <= want + 2,
+		      "sync rejoin%s: %llu pins sent, %llu expected", mine ? " (MINE)" : "",
+		      (unsigned long long)pins, (unsigned long long)want);
+		snprintf(what, sizeof(what),
+			 "pin sync: rejoin, %uk pins of 9 routers, %s: what one peer sends",
+			 n / 1000, mine ? "rebooted (MINE)" : "restarted");
+		snprintf(val, sizeof(val), "%llu pins, %.1f MB, %.2f s",
+			 (unsigned long long)pins, bytes / 1e6, secs);
+		snprintf(ratio, sizeof(ratio), "%.3f of the table", (double)pins / n);
+		row("5", what, val, ratio, NULL, NULL);
+		snprintf(what, sizeof(what), "pin sync: rejoin, %s: seconds",
+			 mine ? "rebooted" : "restarted");
+		figure("5", what, secs, LOWER, 0);
+		snprintf(what, sizeof(what), "pin sync: rejoin, %s: bytes",
+			 mine ? "rebooted" : "restarted");
+		figure("5", what, bytes, LOWER, 0);
+		say("  rejoin (%s): %llu of %u pins sent, %.1f MB, %.2f s; the fleet's: %d peers in touch, each its share\n",
+		    mine ? "rebooted" : "restarted", (unsigned long long)pins, n,
+		    bytes / 1e6, secs, FLEET);
+	}
+out:
+	for (int i = 0; i < FLEET - 1; i++)
+		test_peer_close(&others[i]);
+	if (fd >= 0) {
+		empty_pins(fd);
+		close(fd);
+	}
+}
+
 static void latency_row(const char *what, __u32 got, __u32 n, double p50,
 			double p99, double max, struct bench *b)
 {
@@ -325,6 +486,11 @@ int bench_sync(struct bench *b)
 	/* no pin rate limits: the figures are sync's */
 	const char *extra[] = {
 		"--sync", "127.0.0.1:7430", "--peer", "127.0.0.1:7431",
+		/* the rejoin's other peers: silent (waiting) until then */
+		"--peer", "127.0.0.1:7432", "--peer", "127.0.0.1:7433",
+		"--peer", "127.0.0.1:7434", "--peer", "127.0.0.1:7435",
+		"--peer", "127.0.0.1:7436", "--peer", "127.0.0.1:7437",
+		"--peer", "127.0.0.1:7438",
 		"--sync-key", key_path, "--sync-wait", "0", "--pin-rate", "0",
 		"--min-pin-age", "0", "-n", "4194304", NULL,
 	};
@@ -428,6 +594,7 @@ stop_rx:
 	atomic_store(&s.stop, true);
 	pthread_join(rx, NULL);
 	run_anywhere();
+	rejoin_rows(&s, d.pin, b->smoke ? 9000 : 1000000);
 out:
 	if (s.prog_fd > 0)
 		close(s.prog_fd);

@@ -106,6 +106,9 @@ void datapath_close(struct datapath *dp);
 
 int datapath_write_status(struct datapath *dp, const struct daemon_status *st);
 
+/* Was this map found pinned (an earlier run's, with what it held)? */
+bool datapath_map_reused(const struct datapath *dp, const struct bpf_map *map);
+
 /* flowpind is alive: the datapath pins new flows for another FP_DAEMON_SILENT_S. */
 int datapath_beat(struct datapath *dp);
 

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 			.serves = serves,
 			.ctx = &d,
 			.flow_pins_fd = bpf_map__fd(d.dp.skel->maps.flow_pins),
+			.own_pins_lost = !datapath_map_reused(&d.dp, d.dp.skel->maps.flow_pins),
 			.pin_events_fd = bpf_map__fd(d.dp.skel->maps.pin_events),
 			.peers_fd = bpf_map__fd(d.dp.skel->maps.sync_peers),
 			.turnover_fd = bpf_map__fd(d.dp.skel->maps.pin_turnover),

@@ -354,6 +354,21 @@ int pin_dir_reuse(struct datapath *dp)
 	return 0;
 }
 
+bool datapath_map_reused(const struct datapath *dp, const struct bpf_map *want)
+{
+	struct bpf_map *map;
+	int i = 0;
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (i >= DP_MAX_MAPS)
+			break;
+		if (map == want)
+			return dp->reused[i];
+		i++;
+	}
+	return false;
+}
+
 int pin_dir_read_status(struct datapath *dp)
 {
 	return read_prev_status(dp);

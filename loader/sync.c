@@ -31,6 +31,7 @@
 #define RTO_MAX_MS 2000
 #define WINDOW 512		/* datagrams sent to a peer and not acked */
 #define QUEUE_MAX (1U << 18)	/* pins waiting for room in the window */
+#define QUEUE_MIN 1024		/* the first allocation; a power of two */
 #define RX_BURST 64		/* datagrams read per wake-up */
 #define BULK_BATCH 1024		/* pins read from flow_pins at once */
 #define RCVBUF (8 << 20)	/* the socket's: WINDOW datagrams of every peer */
@@ -74,6 +75,9 @@ struct peer {
 	uint32_t n_acks;
 	/* a bulk sync to it: where flow_pins' walk is */
 	bool bulk_out, bulk_first, bulk_walked;
+	bool bulk_mine;		/* it asked for the pins it made, too */
+	/* pins meant for it were dropped (a full queue): a walk of ours follows */
+	bool walk_due;
 	uint32_t bulk_token;
 	struct flow_key *bk;
 	struct flow_pin *bv;
@@ -365,7 +369,10 @@ static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
 	send_dgram(s, p, f->buf, f->len);
 }
 
-/* Ask for the peer's pins as soon as the window has room. */
+/*
+ * Ask for the peer's pins as soon as the window has room; for those it
+ * holds of ours too while this run has not had them (flow_pins is new).
+ */
 static void send_bulk_req(struct sync *s, struct peer *p)
 {
 	struct inflight *f = fl_slot(p);
@@ -373,7 +380,8 @@ static void send_bulk_req(struct sync *s, struct peer *p)
 	p->bulk_req_due = !f;
 	if (!f)
 		return;
-	start_msg(s, p, f->buf, SYNC_BULK_REQ, 0, 0, 0);
+	start_msg(s, p, f->buf, SYNC_BULK_REQ,
+		  s->env.own_pins_lost && !p->bulk_done ? SYNC_F_MINE : 0, 0, 0);
 	send_reliable(s, p, f, false);
 }
 
@@ -399,14 +407,25 @@ static void ack_later(struct sync *s, struct peer *p, uint64_t seq)
 	p->acks[p->n_acks++] = seq;
 }
 
-static bool queue_push(struct peer *p, const struct sync_pin *pin)
+/*
+ * The queue of pins for a peer holds at most QUEUE_MAX, and no more than
+ * flow_pins does: past that, a walk of the table is the shorter way.
+ */
+static uint32_t queue_max(const struct sync *s)
 {
-	if (p->q_len == p->q_cap) {
-		uint32_t cap = p->q_cap ? p->q_cap * 2 : 1024;
+	return s->env.max_flows && s->env.max_flows < QUEUE_MAX ?
+	       s->env.max_flows : QUEUE_MAX;
+}
+
+static bool queue_push(const struct sync *s, struct peer *p,
+		       const struct sync_pin *pin)
+{
+	if (p->q_len >= queue_max(s))
+		return false;
+	if (p->q_len == p->q_cap) { /* below QUEUE_MAX, and both powers of two */
+		uint32_t cap = p->q_cap ? p->q_cap * 2 : QUEUE_MIN;
 		struct sync_pin *q;
 
-		if (cap > QUEUE_MAX)
-			return false;
 		q = malloc(cap * sizeof(*q));
 		if (!q)
 			return false;
@@ -422,6 +441,19 @@ static bool queue_push(struct peer *p, const struct sync_pin *pin)
 	return true;
 }
 
+/*
+ * Queue a pin for a peer; one the queue has no room for is dropped, and a
+ * walk of our pins to that peer follows.
+ */
+static void queue_pin(const struct sync *s, struct peer *p,
+		      const struct sync_pin *pin)
+{
+	if (queue_push(s, p, pin))
+		return;
+	p->st.queue_drops++;
+	p->walk_due = true;
+}
+
 /* A bulk sync to this peer has pins left to read or to send. */
 static bool bulk_more(const struct peer *p)
 {
@@ -431,11 +463,27 @@ static bool bulk_more(const struct peer *p)
 /* Next pin of a bulk sync to this peer: false when the walk is over. */
 static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out);
 
+static void bulk_start(struct peer *p, bool mine);
+
+/* A peer that is heard: messages to it may go. */
+static bool in_touch(const struct peer *p)
+{
+	return p->st.state == FP_PEER_UP || p->st.state == FP_PEER_BULK;
+}
+
 /* Send what the window has room for: queued pins, then the bulk walk. */
 static void flush_pins(struct sync *s, struct peer *p)
 {
 	struct inflight *f;
 
+	if (!in_touch(p))
+		return; /* what waits for it goes when it is back */
+	if (p->walk_due && !p->bulk_out) {
+		pr_info("sync: pins for %s were dropped (%llu so far): sending it ours again\n",
+			p->name, (unsigned long long)p->st.queue_drops);
+		p->walk_due = false;
+		bulk_start(p, false);
+	}
 	if (p->bulk_req_due)
 		send_bulk_req(s, p);
 	while (p->q_len && (f = fl_slot(p))) {
@@ -582,12 +630,11 @@ static int replace_pin(struct sync *s, const struct flow_key *key,
  * missed it: a full queue or ring, a spent budget, an eviction). The
  * peer, having lost, sends nothing back: no loop.
  */
-static void tell_back(struct peer *p, const struct sync_pin *here)
+static void tell_back(const struct sync *s, struct peer *p,
+		      const struct sync_pin *here)
 {
-	if (p->st.state != FP_PEER_UP && p->st.state != FP_PEER_BULK)
-		return;
-	if (!queue_push(p, here))
-		p->st.queue_drops++;
+	if (in_touch(p))
+		queue_pin(s, p, here);
 }
 
 /*
@@ -632,13 +679,13 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 					pin.epoch = cur.epoch;
 					bpf_map_update_elem(fd, &in->key, &pin, BPF_EXIST);
 				} else if (sync_pin_wins(&here, in)) {
-					tell_back(p, &here);
+					tell_back(s, p, &here);
 				}
 				return;
 			}
 			if (!sync_pin_wins(in, &here)) {
 				p->st.skips[FP_SKIP_BETTER]++;
-				tell_back(p, &here);
+				tell_back(s, p, &here);
 				return;
 			}
 			if (!replace_pin(s, &in->key, &pin)) {
@@ -662,7 +709,10 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 	p->st.pins_applied++;
 }
 
-/* The datapath's new pins: to every peer in touch. */
+/*
+ * The datapath's new pins: to every peer met this run, also one that is
+ * silent now (they wait in its queue for it to be back).
+ */
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct sync *s = ctx;
@@ -679,12 +729,31 @@ static int on_event(void *ctx, void *data, size_t len)
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
-		if (p->st.state != FP_PEER_UP && p->st.state != FP_PEER_BULK)
-			continue;
-		if (!queue_push(p, &pin))
-			p->st.queue_drops++;
+		if (p->st.state == FP_PEER_WAITING)
+			continue; /* it asks for them when we meet */
+		queue_pin(s, p, &pin);
 	}
 	return 0;
+}
+
+/*
+ * Whether a bulk sync to this peer holds this pin: ours always; the
+ * peer's own only when it asked for them (it lost its pin table); a third
+ * router's only when that router is not in touch with us, since one that
+ * is answers the same request itself. Each pin crosses the wire once a
+ * rejoin, from its maker while it is there.
+ */
+static bool bulk_sends(const struct sync *s, const struct peer *to,
+		       const struct flow_pin *v)
+{
+	if (!v->router)
+		return true;
+	if (v->router == to->st.router)
+		return to->bulk_mine;
+	for (int i = 0; i < s->n; i++)
+		if (s->peer[i].st.router == v->router)
+			return !in_touch(&s->peer[i]);
+	return true;
 }
 
 static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
@@ -698,7 +767,7 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 			const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
 
 			if (k->l3dom || !nh || nh->gen != v->nh_gen ||
-			    !nh_usable(s, nh))
+			    !nh_usable(s, nh) || !bulk_sends(s, p, v))
 				continue;
 			wire_pin(s, out, k, v, nh);
 			return true;
@@ -731,9 +800,10 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 /* --- receiving ---------------------------------------------------------- */
 
 /* Walk flow_pins for this peer, from the start. */
-static void bulk_start(struct peer *p)
+static void bulk_start(struct peer *p, bool mine)
 {
 	p->bulk_out = true;
+	p->bulk_mine = mine;
 	p->bulk_first = true;
 	p->bulk_walked = false;
 	p->b_len = p->b_pos = 0;
@@ -751,24 +821,32 @@ static void peer_reset_out(struct peer *p)
 	p->n_acks = 0;
 	p->bulk_out = false;
 	p->bulk_req_due = false;
+	p->walk_due = false;
 }
 
 /*
  * A valid message from a peer we had not heard from: ask it for its pins.
- * One that restarted gets nothing of what was meant for its last run. One
- * back from silence gets ours too: the silence may have been one way only,
- * and then it never asks (pins made meanwhile were not queued for it).
+ * One that restarted gets nothing of what was meant for its last run (it
+ * asks for our pins). One back from silence, the same run, is asked for
+ * nothing and gets what it has not acked: the window at once, then the
+ * queue, which kept our new pins for it (and a walk of ours if the queue
+ * overflowed). Its side does the same for us.
  */
 static void peer_met(struct sync *s, struct peer *p, bool restarted)
 {
-	bool back = p->st.state == FP_PEER_DOWN;
-
+	if (p->st.state == FP_PEER_DOWN && !restarted) {
+		pr_info("sync: peer %s is back: sending what it has not acked (%u messages, %u pins queued)\n",
+			p->name, p->n_fl, p->q_len);
+		for (uint32_t i = 0; i < WINDOW; i++)
+			p->fl[i].resend_ns = 0; /* at the next tick */
+		p->st.state = p->bulk_done ? FP_PEER_UP : FP_PEER_BULK;
+		write_status(s);
+		return;
+	}
 	pr_info("sync: peer %s is %s: asking for its pins\n", p->name,
-		restarted ? "back (restarted)" : back ? "back" : "up");
+		restarted ? "back (restarted)" : "up");
 	if (restarted)
 		peer_reset_out(p);
-	else if (back)
-		bulk_start(p);
 	p->st.state = FP_PEER_BULK;
 	p->st.bulk_pins = 0;
 	send_bulk_req(s, p);
@@ -830,8 +908,9 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		ack_later(s, p, h->seq);
 		/* a request sent again (our ack was lost) joins the walk */
 		if (!p->bulk_out) {
-			pr_debug("sync: %s asks for every pin\n", p->name);
-			bulk_start(p);
+			pr_debug("sync: %s asks for our pins%s\n", p->name,
+				 h->flags & SYNC_F_MINE ? " and its own" : "");
+			bulk_start(p, h->flags & SYNC_F_MINE);
 		}
 		break;
 	case SYNC_PINS:
@@ -979,8 +1058,7 @@ static void check_size(struct sync *s)
 	if (!s->env.max_flows)
 		return;
 	for (int i = 0; i < s->n; i++)
-		if (s->peer[i].st.state == FP_PEER_UP ||
-		    s->peer[i].st.state == FP_PEER_BULK)
+		if (in_touch(&s->peer[i]))
 			peers += s->peer[i].st.pins_made;
 	fleet += peers;
 	if (!s->size_warned && fleet > s->env.max_flows) {
@@ -1001,12 +1079,10 @@ static void tick(struct sync *s)
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
-		if ((p->st.state == FP_PEER_UP || p->st.state == FP_PEER_BULK) &&
-		    now - p->last_rx_ns > DOWN_MS * 1000000ULL) {
+		if (in_touch(p) && now - p->last_rx_ns > DOWN_MS * 1000000ULL) {
 			pr_warn("sync: peer %s is silent: down (its pins wait for it to come back)\n",
 				p->name);
 			p->st.state = FP_PEER_DOWN;
-			peer_reset_out(p);
 			hello = true; /* the status is written below */
 		}
 		if (now - p->last_hello_ns >= HELLO_MS * 1000000ULL) {
@@ -1014,7 +1090,7 @@ static void tick(struct sync *s)
 			send_plain(s, p, SYNC_HELLO);
 			hello = true;
 		}
-		if (p->st.state == FP_PEER_DOWN || p->st.state == FP_PEER_WAITING)
+		if (!in_touch(p))
 			continue;
 		for (uint32_t j = 0; j < WINDOW; j++) {
 			struct inflight *f = &p->fl[j];

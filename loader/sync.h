@@ -3,8 +3,10 @@
  * Pin sync between flowpind instances: the datapath's new pins (the
  * pin_events ring) go to every peer over UDP, authenticated, acked and
  * resent; a pin from a peer goes into flow_pins where the flow has no
- * usable pin, or one the fleet's rule puts behind it (FP_RANK_*). A peer met for the first time, or again after silence, is asked for
- * all its pins (bulk sync). docs/DESIGN.md, "Pin sync", has the rules.
+ * usable pin, or one the fleet's rule puts behind it (FP_RANK_*). A peer met
+ * for the first time, or restarted, is asked for its pins (bulk sync); one
+ * back from silence gets what was not acked. docs/DESIGN.md, "Pin sync",
+ * has the rules.
  */
 #ifndef FLOWPIN_SYNC_H
 #define FLOWPIN_SYNC_H
@@ -60,6 +62,8 @@ struct sync_env {
 	bool (*serves)(void *ctx, __u32 ifindex);
 	void *ctx;
 	int flow_pins_fd;
+	/* flow_pins is new (a reboot): the peers are asked for our pins too */
+	bool own_pins_lost;
 	int pin_events_fd;
 	int peers_fd; /* sync_peers */
 	/* pin_turnover and the datapath's pins_per_s: 0, no budget */

@@ -54,6 +54,19 @@ static size_t entry_len(uint8_t type)
 	}
 }
 
+/* The flags a message of this type may carry. */
+static uint8_t flags_known(uint8_t type)
+{
+	switch (type) {
+	case SYNC_PINS:
+		return SYNC_F_BULK | SYNC_F_END;
+	case SYNC_BULK_REQ:
+		return SYNC_F_MINE;
+	default:
+		return 0;
+	}
+}
+
 size_t sync_len(uint8_t type, unsigned int count)
 {
 	return SYNC_HDR_LEN + entry_len(type) * count + SYNC_MAC_LEN;
@@ -191,8 +204,7 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	h->router = get32(buf + 12);
 	if (h->type < SYNC_HELLO || h->type > SYNC_BULK_REQ || buf[5] ||
 	    !h->router || !h->epoch || !h->seq ||
-	    (h->flags & ~SYNC_FLAGS_KNOWN) ||
-	    (h->flags && h->type != SYNC_PINS) ||
+	    (h->flags & ~flags_known(h->type)) ||
 	    (h->aux && !(h->flags & SYNC_F_END) && h->type != SYNC_HELLO) ||
 	    (h->count && !entry_len(h->type)) ||
 	    (h->type == SYNC_ACK && !h->count) || /* the acked run's epoch */

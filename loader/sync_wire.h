@@ -59,12 +59,16 @@ enum sync_type {
 	SYNC_HELLO = 1,	   /* I am here, holding aux pins I made (once a second; not acked) */
 	SYNC_PINS = 2,	   /* pins (acked) */
 	SYNC_ACK = 3,	   /* the seqs of messages received (not acked) */
-	SYNC_BULK_REQ = 4, /* send me all your pins (acked) */
+	SYNC_BULK_REQ = 4, /* send me your pins (acked; DESIGN.md, "Bulk sync") */
 };
 
 #define SYNC_F_BULK 0x1 /* SYNC_PINS: part of a bulk sync */
 #define SYNC_F_END 0x2	/* SYNC_PINS: the bulk sync is complete */
-#define SYNC_FLAGS_KNOWN (SYNC_F_BULK | SYNC_F_END)
+/*
+ * SYNC_BULK_REQ: the pins I made too (this router lost its own: a reboot,
+ * a new pin table). Without it a bulk sync holds no pin its asker made.
+ */
+#define SYNC_F_MINE 0x4
 
 struct sync_hdr {
 	uint8_t type;

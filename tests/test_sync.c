@@ -4,8 +4,10 @@
  * real flowpind, run with --sync in the router namespace of fixture.c,
  * talks to this test, which plays its peer with the same key: it tells
  * systemd it is ready only after the peer's bulk sync, sends its new pins
- * (resent until acked), applies the peer's pins by gateway without
- * replacing a usable one, answers a bulk request with every pin, and drops
+ * (resent until acked), applies the peer's pins by gateway by the
+ * fleet's rule, answers a bulk request with the pins whose maker is not
+ * there to send them, keeps what a silent peer missed for when it is
+ * back, and drops
  * forged, replayed, truncated, oversized, stale and unknown datagrams by
  * reason, without a pin from any of them. Bad sync options are refused
  * with one line and nothing left behind.
@@ -1032,6 +1034,264 @@ static void a_bulk_request_of_an_earlier_run_is_refused(void **state)
 	assert_true(h.flags & SYNC_F_END);
 }
 
+/*
+ * Join as tpeer_join() does, and say which flags the daemon's bulk
+ * request carried.
+ */
+static uint8_t tpeer_join_flags(void)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	for (int waited = 0; waited < 60000; waited += 200) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		if (trecv(SYNC_BULK_REQ, &h, buf, 200, true)) {
+			tack(h.seq);
+			tsend(SYNC_PINS, SYNC_F_END, 0, NULL, NULL, 0);
+			return h.flags;
+		}
+	}
+	fail_msg("the daemon never asked for our pins");
+	return 0;
+}
+
+/*
+ * A daemon whose flow_pins is new (a first start, a reboot) asks for the
+ * pins it made, too (SYNC_F_MINE): its peers hold them and it does not.
+ * One that kept flow_pins from its last run does not: they are here.
+ */
+static void a_new_pin_table_asks_for_its_own_pins(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	pid = start_synced("30");
+	assert_true(pid > 0);
+	assert_int_equal(tpeer_join_flags(), SYNC_F_MINE);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	pid = start_synced("30");
+	assert_true(pid > 0);
+	assert_int_equal(tpeer_join_flags(), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+}
+
+/*
+ * Ask the daemon for a bulk sync as tp, with these flags, and take it
+ * all (acked): which flows of sports base .. base + n - 1 came, each once.
+ */
+static int bulk_from_daemon(struct test_peer *tp, uint8_t flags, int base,
+			    int n, int *seen)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	int got = 0;
+
+	memset(seen, 0, n * sizeof(*seen));
+	assert_int_equal(test_peer_send(tp, SYNC_BULK_REQ, flags, 0, NULL, NULL, 0), 0);
+	for (;;) {
+		assert_int_equal(test_peer_recv(tp, SYNC_PINS, &h, buf, 3000, true), 1);
+		assert_int_equal(test_peer_ack(tp, h.seq), 0);
+		if (!(h.flags & SYNC_F_BULK) && !(h.flags & SYNC_F_END))
+			continue; /* new pins, not the walk's */
+		if (h.flags & SYNC_F_END)
+			break;
+		for (unsigned int i = 0; i < h.count; i++) {
+			struct sync_pin p;
+			int at;
+
+			sync_get_pin(buf, i, &p);
+			at = ntohs(p.key.sport) - base;
+			assert_in_range(at, 0, n - 1);
+			assert_int_equal(seen[at], 0);
+			seen[at] = 1;
+			got++;
+		}
+	}
+	assert_int_equal(h.aux, got);
+	return got;
+}
+
+/*
+ * A bulk sync holds each pin once across the fleet: its maker sends it.
+ * Asked by peer A, the daemon sends the pins it made and those of a
+ * router that is not in touch (not a peer here, or a silent one); not A's
+ * own unless A asks for them (SYNC_F_MINE), and not those of peer B, which
+ * A asks itself while B is in touch.
+ */
+static void a_bulk_sync_sends_each_pin_from_its_maker(void **state)
+{
+	struct test_peer b = { .fd = -1 };
+	struct sync_pin pins[8];
+	int egress[8], seen[40];
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	assert_int_equal(test_peer_open(&b, PEER_PORT + 1, 7430, key), 0);
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--peer", "127.0.0.1:7432", "--sync-key", key_path,
+			   "--sync-wait", "30", PORTS, NULL);
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(test_peer_join(&b, 60000), 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+
+	/* sports 39000-39007: made here; 39008-15: A's; 39016-23: router X's
+	 * (sent by A); 39024-31: B's */
+	flows_through(39000, 8, egress);
+	for (int i = 0; i < 8; i++) {
+		char gw[32];
+
+		snprintf(gw, sizeof(gw), "10.0.%d.2", i % 4 + 1);
+		pins[i] = wire_pin(39008 + i, gw);
+	}
+	tsend(SYNC_PINS, 0, 0, pins, NULL, 8);
+	for (int i = 0; i < 8; i++) {
+		pins[i] = wire_pin(39016 + i, "10.0.1.2");
+		pins[i].router = 0x0a0a0a0a;
+	}
+	tsend(SYNC_PINS, 0, 0, pins, NULL, 8);
+	for (int i = 0; i < 8; i++) {
+		struct flow_key k = flow(39024 + i);
+		__be32 gw = inet_addr("10.0.2.2");
+
+		pins[i] = test_peer_pin(&b, &k, FP_AF_INET, &gw);
+	}
+	assert_int_equal(test_peer_send(&b, SYNC_PINS, 0, 0, pins, NULL, 8), 0);
+	for (int i = 0; i < 50 && !pinned_to(39031); i++)
+		usleep(100000);
+	for (int i = 8; i < 32; i++)
+		assert_int_not_equal(pinned_to(39000 + i), 0);
+
+	/* B speaks: in touch (silent 3 s, it would be down) */
+	assert_int_equal(test_peer_send(&b, SYNC_HELLO, 0, 0, NULL, NULL, 0), 0);
+	assert_int_equal(bulk_from_daemon(&peer, 0, 39000, 40, seen), 16);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(seen[i], i < 8 || (i >= 16 && i < 24));
+	assert_int_equal(test_peer_send(&b, SYNC_HELLO, 0, 0, NULL, NULL, 0), 0);
+	assert_int_equal(bulk_from_daemon(&peer, SYNC_F_MINE, 39000, 40, seen), 24);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(seen[i], i < 24);
+	test_peer_close(&b);
+
+	/* B silent 3 s: down, and A gets B's pins from here */
+	for (int i = 0; i < 60 && peer_status(2).state != FP_PEER_DOWN; i++) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		usleep(100000);
+	}
+	assert_int_equal(peer_status(2).state, FP_PEER_DOWN);
+	assert_int_equal(bulk_from_daemon(&peer, 0, 39000, 40, seen), 24);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(seen[i], i < 8 || i >= 16);
+}
+
+/*
+ * A peer silent for 3 s is down; the same run heard again is asked for
+ * nothing and gets what it missed: the pins made meanwhile (queued for
+ * it) and those it had not acked, as new pins, not a walk of the table.
+ */
+static void a_peer_back_from_silence_gets_what_it_missed(void **state)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	int egress[24], seen[24] = { 0 }, got = 0;
+	struct sync_hdr h;
+
+	(void)state;
+	start_joined();
+	flows_through(40000, 4, egress); /* sent, never acked */
+	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
+	for (int i = 0; i < 60 && peer_status(1).state != FP_PEER_DOWN; i++)
+		usleep(100000);
+	assert_int_equal(peer_status(1).state, FP_PEER_DOWN);
+	flows_through(40004, 20, egress); /* made while it is away */
+	usleep(300000);
+	/* what went out before it was back: drained, unacked */
+	while (test_peer_recv(&peer, SYNC_PINS, &h, buf, 100, false) == 1)
+		;
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	while (got < 24) {
+		assert_true(trecv(SYNC_PINS, &h, buf, 3000, false));
+		assert_int_equal(h.flags, 0);
+		tack(h.seq);
+		for (unsigned int i = 0; i < h.count; i++) {
+			struct sync_pin p;
+			int at;
+
+			sync_get_pin(buf, i, &p);
+			at = ntohs(p.key.sport) - 40000;
+			assert_in_range(at, 0, 23);
+			got += !seen[at];
+			seen[at] = 1;
+		}
+	}
+	assert_false(trecv(SYNC_BULK_REQ, &h, buf, 1000, false));
+	assert_int_equal(peer_status(1).state, FP_PEER_UP);
+	assert_true(daemon_log_has("is back: sending what it has not acked"));
+}
+
+/*
+ * The queue for a silent peer holds what flow_pins holds at most
+ * (--max-flows); past that, pins are dropped, and when the peer is back
+ * a walk of the table brings every pin the queue lost: each flow pinned
+ * here reaches it.
+ */
+static void a_full_queue_is_made_up_by_a_walk(void **state)
+{
+	enum { N = 700 };
+	static int egress[N], seen[N];
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	int bulk = 0, pinned = 0;
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--sync-key", key_path, "--sync-wait", "30",
+			   "--max-flows", "256", "--min-pin-age", "0",
+			   "--pin-rate", "0", PORTS, NULL);
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	for (int i = 0; i < 60 && peer_status(1).state != FP_PEER_DOWN; i++)
+		usleep(100000);
+	assert_int_equal(peer_status(1).state, FP_PEER_DOWN);
+	flows_through(41000, N, egress);
+	for (int i = 0; i < 30 && peer_status(1).queue_drops < N - 256; i++)
+		usleep(100000);
+	assert_int_equal(peer_status(1).queue_drops, N - 256);
+
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	for (;;) {
+		assert_true(trecv(SYNC_PINS, &h, buf, 3000, true));
+		tack(h.seq);
+		if (h.flags & SYNC_F_END)
+			break;
+		bulk += h.flags & SYNC_F_BULK ? h.count : 0;
+		for (unsigned int i = 0; i < h.count; i++) {
+			struct sync_pin p;
+			int at;
+
+			sync_get_pin(buf, i, &p);
+			at = ntohs(p.key.sport) - 41000;
+			assert_in_range(at, 0, N - 1);
+			seen[at] = 1;
+		}
+	}
+	assert_true(bulk > 0);
+	for (int i = 0; i < N; i++) {
+		if (!pinned_to(41000 + i))
+			continue;
+		pinned++;
+		assert_int_equal(seen[i], 1);
+	}
+	/* the table's last flows, whose pins the full queue had dropped */
+	assert_true(pinned >= 128);
+	assert_true(daemon_log_has("were dropped"));
+}
+
 static void bulk_request_gets_every_pin(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -1202,6 +1462,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_bulk_request_of_an_earlier_run_is_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_request_gets_every_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_new_pin_table_asks_for_its_own_pins,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_bulk_sync_sends_each_pin_from_its_maker,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_peer_back_from_silence_gets_what_it_missed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_full_queue_is_made_up_by_a_walk,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),
 	};

@@ -115,6 +115,32 @@ static void hellos_carry_a_count(void **state)
 	assert_int_equal(h.aux, 0xfffffffe);
 }
 
+/*
+ * A bulk request may say "my own pins too" (SYNC_F_MINE), and nothing
+ * else: no pins' flags, no aux.
+ */
+static void bulk_requests_may_ask_for_the_askers_pins(void **state)
+{
+	static const uint8_t flags[] = { SYNC_F_MINE, 0, SYNC_F_BULK, SYNC_F_END, 0x8 };
+	static const int good[] = { 1, 1, 0, 0, 0 };
+	uint8_t buf[SYNC_MAX_DGRAM];
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(flags); i++) {
+		struct sync_hdr h = { .type = SYNC_BULK_REQ, .flags = flags[i],
+				      .router = 1, .epoch = 1, .seq = 1, .time_ns = NOW };
+		size_t len;
+
+		sync_put_hdr(buf, &h);
+		len = sync_seal(buf, key, &ends);
+		memset(&h, 0, sizeof(h));
+		assert_int_equal(sync_unseal(buf, len, key, &ends, &h),
+				 good[i] ? -1 : FP_DROP_MALFORMED);
+		if (good[i])
+			assert_int_equal(h.flags, flags[i]);
+	}
+}
+
 static void acks_open_as_sent(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -186,6 +212,9 @@ static void bad_datagrams_are_dropped_by_reason(void **state)
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
 	buf[4] = 0x80; /* unknown flag */
+	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
+	memcpy(buf, copy, len);
+	buf[4] = SYNC_F_MINE; /* a bulk request's flag, on pins */
 	assert_int_equal(reseal_and_open(buf, len), FP_DROP_MALFORMED);
 	memcpy(buf, copy, len);
 	buf[31] = 0, buf[30] = 0, buf[29] = 0, buf[28] = 0, buf[27] = 0,
@@ -574,6 +603,7 @@ int main(void)
 		cmocka_unit_test(sealed_pins_open_as_sent),
 		cmocka_unit_test(acks_open_as_sent),
 		cmocka_unit_test(hellos_carry_a_count),
+		cmocka_unit_test(bulk_requests_may_ask_for_the_askers_pins),
 		cmocka_unit_test(bad_datagrams_are_dropped_by_reason),
 		cmocka_unit_test(clock_skew_is_bounded),
 		cmocka_unit_test(replay_window_takes_each_seq_once),
