@@ -59,7 +59,9 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 	a_bulk_sync_ends_after_its_pins_are_acked acks_of_an_earlier_run_free_nothing
 	an_ack_of_any_copy_stops_the_resends a_restarted_peer_is_seen
 	a_restart_keeps_the_epoch_ahead a_bulk_request_of_an_earlier_run_is_refused
-	conflicts_follow_the_rule hellos_carry_the_pins_made"
+	conflicts_follow_the_rule hellos_carry_the_pins_made
+	a_new_pin_table_asks_for_its_own_pins a_bulk_sync_sends_each_pin_from_its_maker
+	a_peer_back_from_silence_gets_what_it_missed a_full_queue_is_made_up_by_a_walk"
 # The oldest supported kernel (6.1) runs most. A newer one runs what
 # differs between kernels: both entry points load and pass their packet
 # fixtures, flowpind attaches (alone and in libxdp's dispatcher, which 6.12
