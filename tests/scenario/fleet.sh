@@ -95,6 +95,7 @@ L=$ID-lan                # the LAN's bridge
 declare -A DPID          # router -> its flowpind's pid
 declare -A KEYS          # router -> its key options, with sync ("--sync-key $KEY" unset)
 declare -A WAIT          # router -> its --sync-wait, with sync (flowpind's default unset)
+declare -A ROUTER_ID     # router -> its --router-id, with sync (the default unset)
 declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
 RUNDIR=$TMP
 
@@ -355,6 +356,7 @@ daemon_launch() { # N COLUMN
 		# shellcheck disable=SC2206 # the key options are words
 		args+=(--sync "$(lan4 "$n"):$SYNC_PORT" ${KEYS[$n]:---sync-key $KEY})
 		[ -n "${WAIT[$n]:-}" ] && args+=(--sync-wait "${WAIT[$n]}")
+		[ -n "${ROUTER_ID[$n]:-}" ] && args+=(--router-id "${ROUTER_ID[$n]}")
 		for p in $ROUTERS; do
 			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
 		done
@@ -505,16 +507,20 @@ partition_heal() {
 # every flow (scenario_stray), as a router does whose bulk sync timed out
 # when flows move to it, and pins each one its own way; then it hears its
 # peers again, and the fleet's rule must give every router one answer
-# before the move. STRAY and HEARD say what happened.
-mid_stream() {
-	local mac t0 sent
+# before the move. STRAY and HEARD say what happened. The at-once case
+# (syn) sends a SYN of every flow instead: two routers each pinned a
+# flow from its first packet, r1 or r2 first; r3 has the fleet's lowest
+# router id, so the earlier pin must win for the move to break nothing.
+mid_stream() { # [syn]
+	local mac t0 sent how="mid-stream"
+	[ "${1:-}" = syn ] && how="from a SYN of its own"
 	mac=$(ip -n "$ID-r3" -br link show wan | awk '{ print $3 }')
 	sent=$(pins_held 1 2 | awk '{
 		f = 4; s = $1; d = $2
 		if (s ~ /^\[/) { f = 6; sub(/^\[/, "", s); sub(/^\[/, "", d); sub(/\]:/, " ", s); sub(/\]:/, " ", d) }
 		else { sub(/:/, " ", s); sub(/:/, " ", d) }
 		print f, s, d
-	}' | sort -u | nsx "$U" "$BUILD/scenario_stray" u3 "$mac") || return 1
+	}' | sort -u | nsx "$U" "$BUILD/scenario_stray" u3 "$mac" ${1:+"$1"}) || return 1
 	t0=$(now_ms)
 	while [ "$(service_pins 3 4)" -lt "$CONNS" ] || [ "$(service_pins 3 6)" -lt "$CONNS" ]; do
 		[ $(($(now_ms) - t0)) -gt 3000 ] && break
@@ -522,7 +528,7 @@ mid_stream() {
 	done
 	one_answer 1 2 3
 	STRAY_DIFFER=${ANSWER#* }
-	STRAY="$sent: r3 pinned $(service_pins 3 4) + $(service_pins 3 6) flows mid-stream, $STRAY_DIFFER of them not as r1 and r2"
+	STRAY="$sent: r3 pinned $(service_pins 3 4) + $(service_pins 3 6) flows $how, $STRAY_DIFFER of them not as r1 and r2"
 	log "$STRAY"
 	nsx "$ID-r3" nft delete table inet fleet_deaf || return 1
 	t0=$(now_ms)
@@ -549,6 +555,7 @@ restart           own   0    restart  alone,sync         -      r3's flowpind re
 loss              own   1    add-move alone,sync         -      ${LOSS}% of sync datagrams lost throughout; add-move
 rekey             own   0    rekey    sync               -      a key change under way (r1 on the new key, r2 r3 on the old, each taking both), finished router by router; then the move
 mid-stream        own   0    mid-stream sync             -      r3, hearing no peer, pins every flow from a segment without SYN (its bulk sync timed out); then it hears them; then the move
+at-once           own   0    at-once  sync               -      r3, with the fleet's lowest router id and hearing no peer, gets a SYN of every flow after r1 and r2 pinned it and pins it its own way; then it hears them (the earlier pin must win, not the lower id); then the move
 partition         own   0    partition sync              -      r2 hears nothing from r1 (one way) while the flows open, so neither learns the other's pins; then it does; then the upstream replaces r1 by r3
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
@@ -605,6 +612,7 @@ change() { # CHANGE COLUMN
 		upstream_route 1 3
 		;;
 	mid-stream) mid_stream ;;
+	at-once) mid_stream syn ;;
 	partition) partition_heal ;;
 	restart)
 		if [ "$col" != kernel ]; then
@@ -688,11 +696,13 @@ run_one() { # CASE COLUMN
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
 	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER='' PARTED='' PARTED_OK=''
-	KEYS=() WAIT=()
+	KEYS=() WAIT=() ROUTER_ID=()
 	local synced=$ROUTERS
-	if [ "$chg" = mid-stream ]; then
+	if [ "$chg" = mid-stream ] || [ "$chg" = at-once ]; then
 		# r3 is ready without its peers' pins, hearing none of them
 		WAIT[3]=1 synced="1 2"
+		# the lowest id: the rule's time must decide, not the id
+		[ "$chg" = at-once ] && ROUTER_ID[3]=0.0.0.1
 	elif [ "$chg" = partition ]; then
 		# r2 is ready without r1's pins, and sends r1 none of its own
 		# (it never heard r1 come up)
@@ -708,7 +718,7 @@ run_one() { # CASE COLUMN
 	{
 		step=topology && topo_up "$seeds" "$col" &&
 			{ [ "$loss" = 0 ] || { step=loss && sync_loss_up; }; } &&
-			{ [ "$chg" != mid-stream ] || { step=deaf && r3_deaf; }; } &&
+			{ [ "$chg" != mid-stream ] && [ "$chg" != at-once ] || { step=deaf && r3_deaf; }; } &&
 			{ [ "$chg" != partition ] || { step=deaf && r2_deaf_to_r1; }; } &&
 			step=servers && servers_up $BACKENDS &&
 			step=neighbours && neighbours_up &&
@@ -744,7 +754,7 @@ run_one() { # CASE COLUMN
 		# the routers that hold a pin of a flow hold the same one
 		verdict "$([ -n "$ANSWER" ] && [ "${ANSWER#* }" = 0 ] && echo 1 || echo 0)" \
 			"$case/$col: after the change, one pin per flow on ${ANSWER_ON:-no router} (${ANSWER:-not looked at}: flows, differing)"
-		if [ "$chg" = mid-stream ]; then
+		if [ "$chg" = mid-stream ] || [ "$chg" = at-once ]; then
 			# the case means something only if r3 pinned flows its own way
 			verdict "$([ "${STRAY_DIFFER:-0}" -gt 0 ] && echo 1 || echo 0)" "$case/$col: ${STRAY:-no stray segments}"
 			verdict "$([ "$HEARD_DIFFER" = 0 ] && echo 1 || echo 0)" "$case/$col: ${HEARD:-r3 never heard its peers}"

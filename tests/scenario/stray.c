@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * scenario_stray: one stray TCP segment (ACK, no SYN) per flow read from
- * stdin, sent out of a device to a MAC as an Ethernet frame (AF_PACKET),
+ * scenario_stray: one stray TCP segment (ACK, no SYN; or a SYN) per flow
+ * read from stdin, sent out of a device to a MAC as an Ethernet frame (AF_PACKET),
  * built by the packet tests' builder (tests/lib/packets.c: sequence and
  * ack 0, no TCP checksum). The fleet suite's mid-stream case sends them to
  * a router that has not heard its peers' pins, so its datapath pins those
@@ -9,9 +9,12 @@
  * mid-stream, without touching the real connections: a backend drops the
  * segment, or answers a connection it does not have with a RST of
  * sequence 0, outside the client's window, which the client drops (RFC
- * 5961).
+ * 5961). Its at-once case sends a SYN instead (syn): a flow's first packet
+ * reaching a second router, which pins it as its first; a backend in the
+ * connection answers with an ACK (RFC 5961), one without it with a
+ * SYN-ACK, which the client's connection answers the same way, by its pin.
  *
- * Usage: scenario_stray DEV DST_MAC   (stdin: "4|6 SRC SPORT DST DPORT" a line)
+ * Usage: scenario_stray DEV DST_MAC [syn]   (stdin: "4|6 SRC SPORT DST DPORT" a line)
  * Prints "sent N".
  */
 #include <arpa/inet.h>
@@ -36,10 +39,10 @@ int main(int argc, char **argv)
 	int fd, sent = 0;
 	size_t len;
 
-	if (argc != 3 ||
+	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "syn")) ||
 	    sscanf(argv[2], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dmac[0], &dmac[1],
 		   &dmac[2], &dmac[3], &dmac[4], &dmac[5]) != 6) {
-		fprintf(stderr, "usage: scenario_stray DEV DST_MAC\n");
+		fprintf(stderr, "usage: scenario_stray DEV DST_MAC [syn]\n");
 		return 2;
 	}
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
@@ -53,7 +56,8 @@ int main(int argc, char **argv)
 		struct pkt_spec s = {
 			.family = (int)family, .proto = IPPROTO_TCP, .src = src,
 			.dst = dst, .sport = (__u16)sport, .dport = (__u16)dport,
-			.tcp_flags = 0x10 /* ACK */, .dmac = dmac,
+			.tcp_flags = argc == 4 ? 0x02 /* SYN */ : 0x10 /* ACK */,
+			.dmac = dmac,
 		};
 
 		/* the builder takes any text: a line must hold two addresses */
