@@ -19,9 +19,11 @@
 #include "flow_cache.h"
 #include "log.h"
 #include "sync.h"
+#include "sync_pace.h"
 #include "sync_wire.h"
 
 #define TICK_MS FP_PIN_EVENTS_READ_MS /* the ring is read, resends checked */
+_Static_assert(TICK_MS >= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick");
 #define HELLO_MS 1000
 #define DOWN_MS 3000		/* a peer silent this long is down */
 /* how far a peer's clock may lag this one's for its bulk request to count */
@@ -95,6 +97,7 @@ struct peer {
 	 */
 	uint32_t srtt_us, rttvar_us;
 	uint32_t rto_ms;
+	struct sync_pace pace;
 };
 
 struct sync {
@@ -465,6 +468,12 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out);
 
 static void bulk_start(struct peer *p, bool mine);
 
+/* Pins and their copies go as the peer's pacing allows (sync_pace.h). */
+static bool pace_take(struct peer *p)
+{
+	return sync_pace_take(&p->pace, now_ns(CLOCK_MONOTONIC), p->srtt_us, WINDOW);
+}
+
 /* A peer that is heard: messages to it may go. */
 static bool in_touch(const struct peer *p)
 {
@@ -486,7 +495,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 	}
 	if (p->bulk_req_due)
 		send_bulk_req(s, p);
-	while (p->q_len && (f = fl_slot(p))) {
+	while (p->q_len && (f = fl_slot(p)) && pace_take(p)) {
 		uint16_t n = 0;
 
 		for (; n < SYNC_MAX_PINS && p->q_len; n++) {
@@ -498,7 +507,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 		p->st.pins_sent += n;
 		send_reliable(s, p, f, false);
 	}
-	while (p->bulk_out && bulk_more(p) && (f = fl_slot(p))) {
+	while (p->bulk_out && bulk_more(p) && (f = fl_slot(p)) && pace_take(p)) {
 		struct sync_pin pin;
 		uint16_t n = 0;
 
@@ -856,7 +865,8 @@ static void peer_met(struct sync *s, struct peer *p, bool restarted)
 /* A round trip measured: the smoothed one, its variation, the timeout. */
 static void rtt_sample(struct peer *p, uint64_t rtt_ns)
 {
-	uint32_t r = rtt_ns / 1000 > UINT32_MAX / 2 ? UINT32_MAX / 2 : rtt_ns / 1000;
+	uint32_t r = rtt_ns / 1000 > UINT32_MAX / 2 ? UINT32_MAX / 2 :
+		     rtt_ns / 1000 ? rtt_ns / 1000 : 1; /* 0: none measured */
 	uint32_t rto;
 
 	if (!p->srtt_us) {
@@ -1097,6 +1107,8 @@ static void tick(struct sync *s)
 
 			if (!f->seq || now - f->resend_ns < f->rto_ms * 1000000ULL)
 				continue;
+			if (!pace_take(p))
+				break; /* the rest at the next tick */
 			/* a new seq: the first copy may yet arrive, and count once */
 			f->seq = ++p->seq;
 			f->copy[f->n_copies % COPIES] = f->seq;
