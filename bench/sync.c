@@ -65,6 +65,37 @@ struct sync_bench {
 
 #define LATE_ACKS 65536 /* acks the receiver holds back at once, at most */
 
+/* The acks a far or busy peer holds back, each sent when it is due. */
+struct late_acks {
+	struct { __u64 seq; double due; } q[LATE_ACKS];
+	__u32 head, len;
+};
+
+/* Ack seq delay_ms from now (0: now; so too when LATE_ACKS are held). */
+static void ack_after(struct late_acks *l, struct test_peer *p, __u64 seq,
+		      double now, unsigned int delay_ms)
+{
+	__u32 at;
+
+	if (!delay_ms || l->len == LATE_ACKS) {
+		test_peer_ack(p, seq);
+		return;
+	}
+	at = (l->head + l->len++) % LATE_ACKS;
+	l->q[at].seq = seq;
+	l->q[at].due = now + delay_ms / 1000.0;
+}
+
+/* Send the held acks that are due by now. */
+static void acks_due(struct late_acks *l, struct test_peer *p, double now)
+{
+	while (l->len && l->q[l->head].due <= now) {
+		test_peer_ack(p, l->q[l->head].seq);
+		l->head = (l->head + 1) % LATE_ACKS;
+		l->len--;
+	}
+}
+
 /* Flow i: 172.16.0.0 + i to 100.64.0.1, UDP: a distinct key each. */
 static __u32 src_of(__u32 flow)
 {
@@ -78,20 +109,15 @@ static void *receiver(void *arg)
 	uint8_t buf[SYNC_MAX_DGRAM];
 	double hello = 0;
 	struct sync_hdr h;
-	static struct { __u64 seq; double due; } late[LATE_ACKS];
-	__u32 late_head = 0, late_len = 0;
+	static struct late_acks late;
 
 	while (!atomic_load(&s->stop)) {
 		unsigned int delay = atomic_load(&s->ack_delay_ms);
 		int got = test_peer_recv(&s->peer, SYNC_PINS, &h, buf,
-					 delay || late_len ? 5 : 50, true);
+					 delay || late.len ? 5 : 50, true);
 		double now = now_s();
 
-		while (late_len && late[late_head].due <= now) {
-			test_peer_ack(&s->peer, late[late_head].seq);
-			late_head = (late_head + 1) % LATE_ACKS;
-			late_len--;
-		}
+		acks_due(&late, &s->peer, now);
 
 		if (now - hello > 0.5) { /* as a peer does, or it is down */
 			test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
@@ -103,14 +129,7 @@ static void *receiver(void *arg)
 		}
 		if (!got)
 			continue;
-		if (delay && late_len < LATE_ACKS) {
-			__u32 at = (late_head + late_len++) % LATE_ACKS;
-
-			late[at].seq = h.seq;
-			late[at].due = now + delay / 1000.0;
-		} else {
-			test_peer_ack(&s->peer, h.seq);
-		}
+		ack_after(&late, &s->peer, h.seq, now, delay);
 		s->bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
 		s->datagrams++;
 		s->pins_rx += h.count;
@@ -354,36 +373,53 @@ static int fill_fleet(int fd, __u32 n, const struct flow_pin *like,
 	return 0;
 }
 
+struct rejoin_run {
+	__u64 pins, bytes;
+	__u64 walk; /* the END's count: the walk's pins, each once */
+	double secs;
+};
+
+
 /*
- * The asker's bulk request (flags) and its answer, acked as it comes,
- * every peer saying hello meanwhile: the pins, wire bytes and seconds
- * until the END; false when it did not end.
+ * The asker's bulk request (flags) and its answer, acked ack_delay_ms
+ * after each datagram came, every peer saying hello meanwhile: the pins,
+ * wire bytes (copies included) and seconds until the END; false when it
+ * did not end.
  */
 static bool rejoin(struct sync_bench *s, struct test_peer *others, uint8_t flags,
-		   __u64 *pins, __u64 *bytes, double *secs)
+		   unsigned int ack_delay_ms, struct rejoin_run *r)
 {
+	static struct late_acks late;
 	uint8_t buf[SYNC_MAX_DGRAM];
 	double t0 = now_s(), hello = t0;
 	struct sync_hdr h;
 
-	*pins = *bytes = 0;
+	memset(r, 0, sizeof(*r));
+	late.head = late.len = 0; /* what an earlier run held is acked */
 	test_peer_send(&s->peer, SYNC_BULK_REQ, flags, 0, NULL, NULL, 0);
 	while (now_s() - t0 < 120) {
+		double now = now_s();
+
+		acks_due(&late, &s->peer, now);
 		if (now_s() - hello > 0.5) {
 			for (int i = 0; i < FLEET - 1; i++)
 				test_peer_send(&others[i], SYNC_HELLO, 0, 0, NULL, NULL, 0);
 			test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
 			hello = now_s();
 		}
-		if (test_peer_recv(&s->peer, SYNC_PINS, &h, buf, 100, true) != 1)
+		if (test_peer_recv(&s->peer, SYNC_PINS, &h, buf,
+				   late.len ? 1 : 100, true) != 1)
 			continue;
-		test_peer_ack(&s->peer, h.seq);
-		*bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
+		now = now_s();
+		ack_after(&late, &s->peer, h.seq, now, ack_delay_ms);
+		r->bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
 		if (h.flags & SYNC_F_BULK)
-			*pins += h.count;
+			r->pins += h.count;
 		if (h.flags & SYNC_F_END) {
-			*secs = now_s() - t0;
-			return h.aux == *pins;
+			test_peer_ack(&s->peer, h.seq);
+			r->secs = now - t0;
+			r->walk = h.aux;
+			return true;
 		}
 	}
 	return false;
@@ -416,15 +452,35 @@ static void rejoin_rows(struct sync_bench *s, const char *pin_dir, __u32 n)
 	if (!check(s->b, !fill_fleet(fd, n, &like, &s->peer, others),
 		   "sync rejoin: cannot write %u pins: %s", n, strerror(errno)))
 		goto out;
-	for (int mine = 0; mine < 2; mine++) {
+	for (int run = 0; run < 3; run++) {
+		bool mine = run == 1, late = run == 2;
 		__u64 pins, bytes, want = n / (FLEET + 1) * (1 + mine);
 		double secs = 0;
 		char what[128], val[96], ratio[64];
+		struct rejoin_run r;
 
-		ok = rejoin(s, others, mine ? SYNC_F_MINE : 0, &pins, &bytes, &secs);
-		check(s->b, ok, "sync rejoin%s: no END within 120 s", mine ? " (MINE)" : "");
-		/* each maker's share, to a few (n is not a multiple of 9) */
-		check(s->b, pins >= want && pins <= want + 2,
+		ok = rejoin(s, others, mine ? SYNC_F_MINE : 0, late ? 150 : 0, &r);
+		pins = r.pins, bytes = r.bytes, secs = r.secs;
+		check(s->b, ok, "sync rejoin%s%s: no END within 120 s",
+		      mine ? " (MINE)" : "", late ? " (acks late)" : "");
+		if (late) {
+			/* a far or busy asker: the window and its resends */
+			snprintf(what, sizeof(what),
+				 "pin sync: rejoin, restarted, acks 150 ms late");
+			snprintf(val, sizeof(val), "%.2f s", secs);
+			snprintf(ratio, sizeof(ratio), "%.2f pins sent per pin",
+				 r.walk ? (double)pins / r.walk : 0);
+			row("5", what, val, ratio, NULL, NULL);
+			figure("5", "pin sync: rejoin, acks 150 ms late: seconds", secs, LOWER, 0);
+			if (r.walk)
+				figure("5", "pin sync: rejoin, acks 150 ms late: pins sent per pin",
+				       (double)pins / r.walk, LOWER, 0);
+			say("  rejoin (restarted), acks 150 ms late: %llu pins sent for %llu in %.2f s\n",
+			    (unsigned long long)pins, (unsigned long long)r.walk, secs);
+			continue;
+		}
+		/* each maker's share, to a few (n is not a multiple of 9), once */
+		check(s->b, pins >= want && pins <= want + 2 && pins == r.walk,
 		      "sync rejoin%s: %llu pins sent, %llu expected", mine ? " (MINE)" : "",
 		      (unsigned long long)pins, (unsigned long long)want);
 		snprintf(what, sizeof(what),

@@ -62,8 +62,14 @@ int udp_socket(int port)
 int test_peer_open(struct test_peer *p, int port, int daemon_port,
 		   const uint8_t key[SYNC_KEY_LEN])
 {
+	int rcvbuf = 8 << 20; /* a flowpind's (loader/sync.c RCVBUF) */
+
 	memset(p, 0, sizeof(*p));
 	p->fd = udp_socket(port);
+	/* as a peer takes a window's burst: a smaller one lost datagrams */
+	if (p->fd >= 0 &&
+	    setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	p->daemon = (struct sockaddr_in){ .sin_family = AF_INET,
 					  .sin_port = htons(daemon_port),
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
