@@ -356,32 +356,45 @@ static void errors_without_daemon(void **state)
 }
 
 /*
- * A tagged frame at tc: the kernel takes the 802.1Q tag into the skb
+ * A tagged frame at tc: the kernel takes the (outer) tag into the skb
  * before tc ingress, and routes the packet in its VLAN sub-interface's
- * context, or drops it when the port has none, as in0 has none here.
- * flowpin, live on in0, leaves it to the kernel (pass_vlan): sent nowhere,
- * as by the kernel alone, and not forwarded by flowpin (it would leave,
- * tagged, by an egress). The same flow untagged is forwarded by both.
+ * context, or drops it when the port has none, as in0 has none here; a
+ * QinQ frame the same; a priority tag (VID 0) it takes off and routes the
+ * frame as the port's. flowpin, live on in0, leaves each to the kernel
+ * (pass_vlan), which then does what it does alone: the first two sent
+ * nowhere, the priority-tagged one forwarded, none by flowpin (it would
+ * leave, tagged, by an egress). The same flow untagged is flowpin's.
  */
 static void tagged_frames_are_the_kernels(void **state)
 {
 	struct test_state *st = *state;
 	struct pkt_spec s = flow(st->family, 41000, TCP_SYN);
-	struct pkt_spec tagged = s;
-	int in0 = if_nametoindex("in0");
+	/* VID 100; QinQ (802.1ad 200, then 802.1Q 100); a priority tag (VID 0, PCP 5) */
+	struct pkt_spec tagged[3] = { s, s, s };
+	int in0 = if_nametoindex("in0"), alone[3];
 	__u64 fwd, vlan;
 	bool made;
 
-	tagged.vlan = 100;
+	tagged[0].vlan = 100;
+	tagged[1].svlan = 200, tagged[1].vlan = 100;
+	tagged[2].vlan = 5 << 13;
 	assert_in_range(kernel_sends(&s), 1, 4);
-	assert_int_equal(kernel_sends(&tagged), 0);
+	for (int i = 0; i < 3; i++)
+		alone[i] = kernel_sends(&tagged[i]);
+	/* no sub-interface of VLAN 100 here; a priority tag is untagged */
+	assert_int_equal(alone[0], 0);
+	assert_int_equal(alone[1], 0);
+	assert_in_range(alone[2], 1, 4);
 
 	assert_int_equal(tc_hook_attach(in0, st->fx.prog_fd, &made), 0);
 	fwd = stat_of(&st->fx, FP_STAT_FORWARDED);
 	vlan = stat_of(&st->fx, FP_PASS_VLAN);
-	assert_int_equal(kernel_sends(&tagged), 0);
-	assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED) - fwd, 0);
-	assert_int_equal(stat_of(&st->fx, FP_PASS_VLAN) - vlan, 1);
+	for (int i = 0; i < 3; i++) {
+		/* flowpin passes each; the kernel then does what it does alone */
+		assert_int_equal(kernel_sends(&tagged[i]) > 0, alone[i] > 0);
+		assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED) - fwd, 0);
+		assert_int_equal(stat_of(&st->fx, FP_PASS_VLAN) - vlan, i + 1);
+	}
 	/* live: the untagged flow is flowpin's */
 	assert_in_range(kernel_sends(&s), 1, 4);
 	assert_int_equal(stat_of(&st->fx, FP_STAT_FORWARDED) - fwd, 1);

@@ -135,6 +135,8 @@ static const struct pkt_case cases[] = {
 	{ "arp", V4(IPPROTO_UDP, 40019, .ethertype = 0x0806), PASS(FP_PASS_NON_IP) },
 	{ "lldp", V4(IPPROTO_UDP, 40019, .ethertype = 0x88cc), PASS(FP_PASS_NON_IP) },
 	{ "vlan tagged", V4(IPPROTO_UDP, 40020, .vlan = 100), PASS(FP_PASS_VLAN) },
+	{ "qinq tagged", V4(IPPROTO_UDP, 40020, .svlan = 200, .vlan = 100), PASS(FP_PASS_VLAN) },
+	{ "priority tagged", V4(IPPROTO_UDP, 40020, .vlan = 5 << 13), PASS(FP_PASS_VLAN) },
 	{ "qinq outer tag", V4(IPPROTO_UDP, 40021, .ethertype = 0x88a8), PASS(FP_PASS_VLAN) },
 	{ "broadcast mac", V4(IPPROTO_UDP, 40022, .dmac = bcast), PASS(FP_PASS_MULTICAST) },
 	{ "v4 unicast to another host's mac (promiscuous port)", V4(IPPROTO_TCP, 40025, .dmac = other_host), PASS(FP_PASS_OTHER_HOST) },

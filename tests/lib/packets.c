@@ -151,7 +151,7 @@ static size_t build_l3(const struct pkt_spec *s, __u8 *p)
 
 size_t pkt_l3_off(const struct pkt_spec *s)
 {
-	return s->vlan ? 18 : 14;
+	return 14 + (s->svlan ? 4 : 0) + (s->vlan ? 4 : 0);
 }
 
 size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
@@ -163,6 +163,11 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 	memcpy(buf, s->dmac ? s->dmac : router_mac, 6);
 	memcpy(buf + 6, client_mac, 6);
 	off = 12;
+	if (s->svlan) {
+		put16(buf + off, 0x88a8);
+		put16(buf + off + 2, s->svlan);
+		off += 4;
+	}
 	if (s->vlan) {
 		put16(buf + off, 0x8100);
 		put16(buf + off + 2, s->vlan);

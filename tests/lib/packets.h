@@ -27,6 +27,7 @@ struct pkt_spec {
 	__u8 icmp_type, icmp_code;
 	const struct pkt_spec *quote; /* ICMP error: the packet it quotes */
 	__u16 vlan;	     /* insert an 802.1Q tag with this TCI */
+	__u16 svlan;	     /* and an 802.1ad (QinQ) tag with this TCI before it */
 	__u16 ethertype;     /* override */
 	const __u8 *dmac;    /* override; default: the router's ingress MAC */
 	int len_delta;	     /* added to IPv4 tot_len / IPv6 payload_len */
