@@ -23,7 +23,7 @@
 #include "sync_wire.h"
 
 #define TICK_MS FP_PIN_EVENTS_READ_MS /* the ring is read, resends checked */
-_Static_assert(TICK_MS >= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick");
+_Static_assert(TICK_MS <= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick");
 #define HELLO_MS 1000
 #define DOWN_MS 3000		/* a peer silent this long is down */
 /* how far a peer's clock may lag this one's for its bulk request to count */
@@ -36,6 +36,8 @@ _Static_assert(TICK_MS >= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick"
 #define QUEUE_MIN 1024		/* the first allocation; a power of two */
 #define RX_BURST 64		/* datagrams read per wake-up */
 #define BULK_BATCH 1024		/* pins read from flow_pins at once */
+/* batches a walk reads per wake-up at most: most pins may be skipped */
+#define BULK_READS 64
 #define RCVBUF (8 << 20)	/* the socket's: WINDOW datagrams of every peer */
 
 #define COPIES 4 /* the seqs of a message's last copies an ack may name */
@@ -78,6 +80,9 @@ struct peer {
 	/* a bulk sync to it: where flow_pins' walk is */
 	bool bulk_out, bulk_first, bulk_walked;
 	bool bulk_mine;		/* it asked for the pins it made, too */
+	uint32_t bulk_reads;	/* batches read since this wake-up */
+	/* its bulk request had MINE: this run of it lost the pins it made */
+	bool lost_own;
 	/* pins meant for it were dropped (a full queue): a walk of ours follows */
 	bool walk_due;
 	uint32_t bulk_token;
@@ -487,6 +492,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 
 	if (!in_touch(p))
 		return; /* what waits for it goes when it is back */
+	p->bulk_reads = 0;
 	if (p->walk_due && !p->bulk_out) {
 		pr_info("sync: pins for %s were dropped (%llu so far): sending it ours again\n",
 			p->name, (unsigned long long)p->st.queue_drops);
@@ -761,7 +767,7 @@ static bool bulk_sends(const struct sync *s, const struct peer *to,
 		return to->bulk_mine;
 	for (int i = 0; i < s->n; i++)
 		if (s->peer[i].st.router == v->router)
-			return !in_touch(&s->peer[i]);
+			return !in_touch(&s->peer[i]) || s->peer[i].lost_own;
 	return true;
 }
 
@@ -781,8 +787,8 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 			wire_pin(s, out, k, v, nh);
 			return true;
 		}
-		if (p->bulk_walked)
-			return false;
+		if (p->bulk_walked || p->bulk_reads++ == BULK_READS)
+			return false; /* over, or on at the next wake-up */
 		{
 			LIBBPF_OPTS(bpf_map_batch_opts, opts);
 			__u32 count = BULK_BATCH;
@@ -819,9 +825,9 @@ static void bulk_start(struct peer *p, bool mine)
 	p->bulk_sent = 0;
 }
 
+/* Nothing meant for a peer's last run goes (it asks for our pins anew). */
 static void peer_reset_out(struct peer *p)
 {
-	p->st.queue_drops += p->q_len;
 	p->q_len = 0;
 	p->q_head = 0;
 	for (uint32_t i = 0; i < WINDOW; i++)
@@ -837,25 +843,26 @@ static void peer_reset_out(struct peer *p)
  * A valid message from a peer we had not heard from: ask it for its pins.
  * One that restarted gets nothing of what was meant for its last run (it
  * asks for our pins). One back from silence, the same run, is asked for
- * nothing and gets what it has not acked: the window at once, then the
- * queue, which kept our new pins for it (and a walk of ours if the queue
- * overflowed). Its side does the same for us.
+ * nothing and gets what it has not acked: the window (all due by then),
+ * then the queue, which kept our new pins for it (and a walk if the
+ * queue overflowed). Its side does the same for us.
  */
 static void peer_met(struct sync *s, struct peer *p, bool restarted)
 {
 	if (p->st.state == FP_PEER_DOWN && !restarted) {
 		pr_info("sync: peer %s is back: sending what it has not acked (%u messages, %u pins queued)\n",
 			p->name, p->n_fl, p->q_len);
-		for (uint32_t i = 0; i < WINDOW; i++)
-			p->fl[i].resend_ns = 0; /* at the next tick */
+		/* its window's resends are due: silent 3 s, more than their timeout */
 		p->st.state = p->bulk_done ? FP_PEER_UP : FP_PEER_BULK;
 		write_status(s);
 		return;
 	}
 	pr_info("sync: peer %s is %s: asking for its pins\n", p->name,
 		restarted ? "back (restarted)" : "up");
-	if (restarted)
+	if (restarted) {
 		peer_reset_out(p);
+		p->lost_own = false; /* its new run says so again */
+	}
 	p->st.state = FP_PEER_BULK;
 	p->st.bulk_pins = 0;
 	send_bulk_req(s, p);
@@ -916,8 +923,14 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		break;
 	case SYNC_BULK_REQ:
 		ack_later(s, p, h->seq);
-		/* a request sent again (our ack was lost) joins the walk */
-		if (!p->bulk_out) {
+		/*
+		 * A request sent again (our ack was lost) joins the walk; one
+		 * for its own pins too restarts a walk without them (one we
+		 * started unasked).
+		 */
+		if (h->flags & SYNC_F_MINE)
+			p->lost_own = true;
+		if (!p->bulk_out || (h->flags & SYNC_F_MINE && !p->bulk_mine)) {
 			pr_debug("sync: %s asks for our pins%s\n", p->name,
 				 h->flags & SYNC_F_MINE ? " and its own" : "");
 			bulk_start(p, h->flags & SYNC_F_MINE);

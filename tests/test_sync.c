@@ -1075,14 +1075,24 @@ static void a_new_pin_table_asks_for_its_own_pins(void **state)
 	assert_true(pid > 0);
 	assert_int_equal(tpeer_join_flags(), 0);
 	assert_int_equal(daemon_wait_ready(pid), 0);
+	/* and once a peer's END came, not of that peer again (it restarted) */
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	daemon_cleanup();
+	pid = start_synced("30");
+	assert_true(pid > 0);
+	assert_int_equal(tpeer_join_flags(), SYNC_F_MINE);
+	peer.epoch = realtime_ns();
+	peer.seq = 0;
+	assert_int_equal(tpeer_join_flags(), 0);
 }
 
 /*
  * Ask the daemon for a bulk sync as tp, with these flags, and take it
- * all (acked): which flows of sports base .. base + n - 1 came, each once.
+ * all (acked): which flows of sports base .. base + n - 1 came, each once
+ * (or more: a walk started again sends its first pins again).
  */
-static int bulk_from_daemon(struct test_peer *tp, uint8_t flags, int base,
-			    int n, int *seen)
+static int bulk_from_daemon_dups(struct test_peer *tp, uint8_t flags, int base,
+				 int n, int *seen, bool dups)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
 	struct sync_hdr h;
@@ -1104,21 +1114,29 @@ static int bulk_from_daemon(struct test_peer *tp, uint8_t flags, int base,
 			sync_get_pin(buf, i, &p);
 			at = ntohs(p.key.sport) - base;
 			assert_in_range(at, 0, n - 1);
-			assert_int_equal(seen[at], 0);
+			if (!dups)
+				assert_int_equal(seen[at], 0);
+			got += !seen[at];
 			seen[at] = 1;
-			got++;
 		}
 	}
 	assert_int_equal(h.aux, got);
 	return got;
 }
 
+static int bulk_from_daemon(struct test_peer *tp, uint8_t flags, int base,
+			    int n, int *seen)
+{
+	return bulk_from_daemon_dups(tp, flags, base, n, seen, false);
+}
+
 /*
  * A bulk sync holds each pin once across the fleet: its maker sends it.
  * Asked by peer A, the daemon sends the pins it made and those of a
- * router that is not in touch (not a peer here, or a silent one); not A's
- * own unless A asks for them (SYNC_F_MINE), and not those of peer B, which
- * A asks itself while B is in touch.
+ * router that is not in touch (not a peer here, or a silent one) or that
+ * lost its own (asked with SYNC_F_MINE); not A's own unless A asks for
+ * them (a request with MINE starts a walk without them again), and not
+ * those of peer B, which A asks itself while B is in touch.
  */
 static void a_bulk_sync_sends_each_pin_from_its_maker(void **state)
 {
@@ -1170,10 +1188,25 @@ static void a_bulk_sync_sends_each_pin_from_its_maker(void **state)
 	assert_int_equal(bulk_from_daemon(&peer, 0, 39000, 40, seen), 16);
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(seen[i], i < 8 || (i >= 16 && i < 24));
+	/* a walk without A's own under way, then A asks for them too */
 	assert_int_equal(test_peer_send(&b, SYNC_HELLO, 0, 0, NULL, NULL, 0), 0);
-	assert_int_equal(bulk_from_daemon(&peer, SYNC_F_MINE, 39000, 40, seen), 24);
+	tsend(SYNC_BULK_REQ, 0, 0, NULL, NULL, 0);
+	assert_int_equal(bulk_from_daemon_dups(&peer, SYNC_F_MINE, 39000, 40, seen,
+					       true), 24);
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(seen[i], i < 24);
+	/* B lost its own (a reboot): A gets them from here too */
+	assert_int_equal(test_peer_send(&b, SYNC_BULK_REQ, SYNC_F_MINE, 0, NULL, NULL, 0), 0);
+	assert_int_equal(bulk_from_daemon(&peer, 0, 39000, 40, seen), 24);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(seen[i], i < 8 || i >= 16);
+	/* a restart of B (a new run) clears it: its new request says again */
+	b.epoch = realtime_ns();
+	b.seq = 0;
+	assert_int_equal(test_peer_send(&b, SYNC_HELLO, 0, 0, NULL, NULL, 0), 0);
+	for (int i = 0; i < 30 && peer_status(2).epoch != b.epoch; i++)
+		usleep(100000);
+	assert_int_equal(bulk_from_daemon(&peer, 0, 39000, 40, seen), 16);
 	test_peer_close(&b);
 
 	/* B silent 3 s: down, and A gets B's pins from here */
