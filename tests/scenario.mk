@@ -5,7 +5,8 @@
 # make demo    the add-a-backend and drain scenarios, kernel vs flowpin
 .PHONY: demo
 
-SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client $(BUILD)/scenario_stray
+SCENARIO_BINS := $(BUILD)/scenario_echo $(BUILD)/scenario_client $(BUILD)/scenario_stray \
+		 $(BUILD)/scenario_epoch_ahead
 # Not in the sanitizer build: the suite runs the same daemon code as
 # test_flowpind and test_faults do there, and takes minutes.
 ifneq ($(SANITIZE),1)
@@ -22,6 +23,12 @@ $(BUILD)/scenario_%: tests/scenario/%.c | $(BUILD)
 $(BUILD)/scenario_stray: tests/scenario/stray.c $(BUILD)/packets.o | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $(LDFLAGS) $^ -o $@
+
+# The fleet suite's clock-back case: a stopped flowpind's last epoch moved
+# ahead in its maps.
+$(BUILD)/scenario_epoch_ahead: tests/scenario/epoch_ahead.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@ -lbpf
 
 # run-all runs executables: a wrapper that knows where the suite lives.
 $(BUILD)/test_scenarios: tests/scenario/scenarios.sh $(SCENARIO_BINS) | $(BUILD)

@@ -542,6 +542,41 @@ mid_stream() { # [syn]
 	upstream_route 1 3
 }
 
+# Router n's row of router m in n's sync_peers: "STATE REPLAY_DROPS".
+peer_row() { # N M
+	pctl "$1" -j peers | sed 's/},{"peer"/}\n{"peer"/g' |
+		grep "\"peer\":\"$(lan4 "$2"):" |
+		sed -n 's/.*"state":"\([a-z]*\)".*"replay":\([0-9]*\).*/\1 \2/p'
+}
+
+# The clock-back case's change: r3's last run as if its clock had been an
+# hour ahead (scenario_epoch_ahead); r3 started keeping its maps, so its
+# peers learn an epoch an hour ahead; then started again with its clock
+# right, behind what they know. Its epoch must still go forward (the last
+# run's plus one), or r1 and r2 drop all it sends as replays. CLOCKED and
+# CLOCKED_OK say what happened.
+clock_back() {
+	local run r1 r2
+	stop_pids "${DPID[3]}"
+	DPID[3]=
+	"$BUILD/scenario_epoch_ahead" "$PIN-r3" 3600 >/dev/null || return 1
+	for run in 1 2; do
+		daemon_launch 3 sync && daemon_ready 3 || return 1
+		[ "$run" = 2 ] && break
+		sleep 1.5 # its peers hear the run an hour ahead
+		stop_pids "${DPID[3]}"
+		DPID[3]=
+	done
+	sleep 1.5 # its hellos, and its peers' rows (written once a second)
+	r1=$(peer_row 1 3) r2=$(peer_row 2 3)
+	CLOCKED="r3 restarted with its clock an hour behind its last run: r1 sees it ${r1% *} with ${r1#* } replay drops, r2 ${r2% *} with ${r2#* }"
+	CLOCKED_OK=0
+	[ "$r1" = "up 0" ] && [ "$r2" = "up 0" ] &&
+		[ "$(grep -c "the clock is behind the last run's start" "$RUNDIR/flowpind-r3.log")" = 2 ] &&
+		CLOCKED_OK=1
+	log "$CLOCKED"
+}
+
 # --- cases ---------------------------------------------------------------------
 
 # The kernel alone has no flowpind to restart and no sync to lose: its
@@ -556,6 +591,7 @@ loss              own   1    add-move alone,sync         -      ${LOSS}% of sync
 rekey             own   0    rekey    sync               -      a key change under way (r1 on the new key, r2 r3 on the old, each taking both), finished router by router; then the move
 mid-stream        own   0    mid-stream sync             -      r3, hearing no peer, pins every flow from a segment without SYN (its bulk sync timed out); then it hears them; then the move
 at-once           own   0    at-once  sync               -      r3, with the fleet's lowest router id and hearing no peer, gets a SYN of every flow after r1 and r2 pinned it and pins it its own way; then it hears them (the earlier pin must win, not the lower id); then the move
+clock-back        own   0    clock-back sync             -      r3's last run as if its clock had been an hour ahead (its peers know that run), then r3 restarted with the clock right, keeping its maps: its peers must hear it; then the move
 partition         own   0    partition sync              -      r2 hears nothing from r1 (one way) while the flows open, so neither learns the other's pins; then it does; then the upstream replaces r1 by r3
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
@@ -613,6 +649,10 @@ change() { # CHANGE COLUMN
 		;;
 	mid-stream) mid_stream ;;
 	at-once) mid_stream syn ;;
+	clock-back)
+		clock_back || return 1
+		upstream_route 1 3
+		;;
 	partition) partition_heal ;;
 	restart)
 		if [ "$col" != kernel ]; then
@@ -696,6 +736,7 @@ run_one() { # CASE COLUMN
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
 	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER='' PARTED='' PARTED_OK=''
+	CLOCKED='' CLOCKED_OK=''
 	KEYS=() WAIT=() ROUTER_ID=()
 	local synced=$ROUTERS
 	if [ "$chg" = mid-stream ] || [ "$chg" = at-once ]; then
@@ -759,6 +800,11 @@ run_one() { # CASE COLUMN
 			verdict "$([ "${STRAY_DIFFER:-0}" -gt 0 ] && echo 1 || echo 0)" "$case/$col: ${STRAY:-no stray segments}"
 			verdict "$([ "$HEARD_DIFFER" = 0 ] && echo 1 || echo 0)" "$case/$col: ${HEARD:-r3 never heard its peers}"
 			note="$STRAY; $HEARD"
+		fi
+		if [ "$chg" = clock-back ]; then
+			# a restart whose clock went back is heard by its peers
+			verdict "${CLOCKED_OK:-0}" "$case/$col: ${CLOCKED:-r3 never restarted}"
+			note=$CLOCKED
 		fi
 		if [ "$chg" = partition ]; then
 			# what r2 missed reaches it once it hears r1, before the move
