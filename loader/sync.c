@@ -843,8 +843,8 @@ static void peer_reset_out(struct peer *p)
  * A valid message from a peer we had not heard from: ask it for its pins.
  * One that restarted gets nothing of what was meant for its last run (it
  * asks for our pins). One back from silence, the same run, is asked for
- * nothing and gets what it has not acked: the window (all due by then),
- * then the queue, which kept our new pins for it (and a walk if the
+ * nothing and gets what it has not acked: the window, as its resend
+ * timers fall due, then the queue, which kept our new pins for it (and a walk if the
  * queue overflowed). Its side does the same for us.
  */
 static void peer_met(struct sync *s, struct peer *p, bool restarted)
@@ -852,7 +852,7 @@ static void peer_met(struct sync *s, struct peer *p, bool restarted)
 	if (p->st.state == FP_PEER_DOWN && !restarted) {
 		pr_info("sync: peer %s is back: sending what it has not acked (%u messages, %u pins queued)\n",
 			p->name, p->n_fl, p->q_len);
-		/* its window's resends are due: silent 3 s, more than their timeout */
+		/* its window goes again on its resend timers (no copy went meanwhile) */
 		p->st.state = p->bulk_done ? FP_PEER_UP : FP_PEER_BULK;
 		write_status(s);
 		return;
