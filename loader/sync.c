@@ -451,15 +451,24 @@ static bool queue_push(const struct sync *s, struct peer *p,
 
 /*
  * Queue a pin for a peer; one the queue has no room for is dropped, and a
- * walk of our pins to that peer follows.
+ * walk to that peer follows. A silent peer's queue goes then (the walk
+ * holds what it held, and pins made later), so a peer gone for long costs
+ * no memory.
  */
 static void queue_pin(const struct sync *s, struct peer *p,
 		      const struct sync_pin *pin)
 {
+	if (p->walk_due && p->st.state == FP_PEER_DOWN)
+		return; /* the walk when it is back holds this one too */
 	if (queue_push(s, p, pin))
 		return;
 	p->st.queue_drops++;
 	p->walk_due = true;
+	if (p->st.state == FP_PEER_DOWN) {
+		free(p->queue);
+		p->queue = NULL;
+		p->q_cap = p->q_len = p->q_head = 0;
+	}
 }
 
 /* A bulk sync to this peer has pins left to read or to send. */
