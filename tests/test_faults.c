@@ -170,7 +170,9 @@ static void lost_events_full_dump(void **state)
  * Churn while flowpind dumps 20,000 routes and 800 links: routes replaced
  * and deleted, veths added and removed. Link dumps are the ones the kernel
  * flags NLM_F_DUMP_INTR (dev_base_seq moved); every start must end equal
- * to the kernel, whether its dump was interrupted or not.
+ * to the kernel, whether its dump was interrupted or not. 20 starts, and
+ * more (up to 80) until one saw an interrupted dump: on a machine whose
+ * cores are all busy the churn may race none of the first 20.
  */
 static void dumps_raced_by_churn(void **state)
 {
@@ -206,7 +208,7 @@ static void dumps_raced_by_churn(void **state)
 		for (;;)
 			sh("ip -force -batch %s >/dev/null 2>&1", churn_batch);
 	}
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i < 20 || (!interrupted && i < 80); i++) {
 		pid = daemon_start("-v", PORTS, NULL);
 		if (daemon_wait_ready(pid)) {
 			sh("grep -v 'is a veth' %s | tail -n 5 >&2", log_path);
@@ -230,8 +232,8 @@ static void dumps_raced_by_churn(void **state)
 	assert_true(wait_table(4, 2000));
 	print_message("    %d starts under route and link churn, %d saw an interrupted dump and repeated it\n",
 		      restarts, interrupted);
-	assert_true(interrupted > 0); /* the fault this test is about happened */
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	assert_true(interrupted > 0); /* the fault this test is about happened */
 }
 
 /* Where each of these flows goes through the program attached to out1. */
@@ -412,7 +414,8 @@ static void overrun_timer_skips_nothing(void **state)
 	while (now_us() - t0 < 11500000)
 		usleep(50000);
 	assert_int_equal(kill(pid, SIGCONT), 0);
-	for (int i = 0; i < 30 && !daemon_log_has("10.0.2.2 dev out2: released"); i++)
+	/* at once: within 5 s (a busy machine), long before 20 s */
+	for (int i = 0; i < 100 && !daemon_log_has("10.0.2.2 dev out2: released"); i++)
 		usleep(50000);
 	assert_true(daemon_log_has("10.0.2.2 dev out2: released"));
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
