@@ -96,6 +96,20 @@ static void acks_due(struct late_acks *l, struct test_peer *p, double now)
 	}
 }
 
+/*
+ * Pin i of a run the bench writes itself: TCP to 100.64.0.1:443 from
+ * net + i / 60000, port 1 + i % 60000 (net: a /8 of the run's own).
+ */
+static struct flow_key bench_key(__u32 net, __u32 i)
+{
+	struct flow_key k = { .family = FP_AF_INET, .proto = IPPROTO_TCP,
+			      .sport = htons(1 + i % 60000), .dport = htons(443) };
+
+	k.saddr[0] = htonl(net + i / 60000);
+	k.daddr[0] = htonl(0x64400001);
+	return k;
+}
+
 /* Flow i: 172.16.0.0 + i to 100.64.0.1, UDP: a distinct key each. */
 static __u32 src_of(__u32 flow)
 {
@@ -279,12 +293,7 @@ static double take_run(struct sync_bench *s, __u32 n, const char *pin)
 
 			for (; k < SYNC_MAX_PINS && sent < n; k++, sent++) {
 				memset(&pins[k], 0, sizeof(pins[k]));
-				pins[k].key.family = FP_AF_INET;
-				pins[k].key.proto = IPPROTO_TCP;
-				pins[k].key.sport = htons(1 + sent % 60000);
-				pins[k].key.dport = htons(443);
-				pins[k].key.saddr[0] = htonl(0x0b000000 + sent / 60000);
-				pins[k].key.daddr[0] = htonl(0x64400001);
+				pins[k].key = bench_key(0x0b000000, sent);
 				pins[k].gw_family = FP_AF_INET;
 				pins[k].gw[0] = htonl(0x0a000002 | (sent % 4 + 1) << 8);
 				pins[k].router = s->peer.router;
@@ -355,13 +364,7 @@ static int fill_fleet(int fd, __u32 n, const struct flow_pin *like,
 		for (; k < BATCH && i < n; k++, i++) {
 			__u32 maker = i % (FLEET + 1);
 
-			memset(&keys[k], 0, sizeof(keys[k]));
-			keys[k].family = FP_AF_INET;
-			keys[k].proto = IPPROTO_TCP;
-			keys[k].sport = htons(1 + i % 60000);
-			keys[k].dport = htons(443);
-			keys[k].saddr[0] = htonl(0x0c000000 + i / 60000);
-			keys[k].daddr[0] = htonl(0x64400001);
+			keys[k] = bench_key(0x0c000000, i);
 			vals[k] = *like;
 			vals[k].router = !maker ? 0 : maker == 1 ? asker->router :
 					 others[maker - 2].router;
@@ -414,12 +417,13 @@ static bool rejoin(struct sync_bench *s, struct test_peer *others, uint8_t flags
 				   late.len ? 1 : 100, true) != 1)
 			continue;
 		now = now_s();
-		ack_after(&late, &s->peer, h.seq, now, ack_delay_ms);
+		/* the END at once: the walk's own acks were what came late */
+		ack_after(&late, &s->peer, h.seq, now,
+			  h.flags & SYNC_F_END ? 0 : ack_delay_ms);
 		r->bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
 		if (h.flags & SYNC_F_BULK)
 			r->pins += h.count;
 		if (h.flags & SYNC_F_END) {
-			test_peer_ack(&s->peer, h.seq);
 			r->secs = now - t0;
 			r->walk = h.aux;
 			return true;

@@ -1035,6 +1035,44 @@ static void a_bulk_request_of_an_earlier_run_is_refused(void **state)
 }
 
 /*
+ * Mark in seen the flows of a PINS message (sports base .. base + n - 1,
+ * none other): how many were not marked yet. Once each when !dups.
+ */
+static int mark_pins(const uint8_t *buf, const struct sync_hdr *h, int base,
+		     int n, int *seen, bool dups)
+{
+	int fresh = 0;
+
+	for (unsigned int i = 0; i < h->count; i++) {
+		struct sync_pin p;
+		int at;
+
+		sync_get_pin(buf, i, &p);
+		at = ntohs(p.key.sport) - base;
+		assert_in_range(at, 0, n - 1);
+		if (!dups)
+			assert_int_equal(seen[at], 0);
+		fresh += !seen[at];
+		seen[at] = 1;
+	}
+	return fresh;
+}
+
+/*
+ * Wait until the daemon holds peer entry down (silent 3 s); the test's
+ * own peer says hello meanwhile unless it is the one to go silent.
+ */
+static void wait_down(__u32 entry)
+{
+	for (int i = 0; i < 60 && peer_status(entry).state != FP_PEER_DOWN; i++) {
+		if (entry != 1)
+			tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		usleep(100000);
+	}
+	assert_int_equal(peer_status(entry).state, FP_PEER_DOWN);
+}
+
+/*
  * Join as tpeer_join() does, and say which flags the daemon's bulk
  * request carried.
  */
@@ -1107,18 +1145,7 @@ static int bulk_from_daemon_dups(struct test_peer *tp, uint8_t flags, int base,
 			continue; /* new pins, not the walk's */
 		if (h.flags & SYNC_F_END)
 			break;
-		for (unsigned int i = 0; i < h.count; i++) {
-			struct sync_pin p;
-			int at;
-
-			sync_get_pin(buf, i, &p);
-			at = ntohs(p.key.sport) - base;
-			assert_in_range(at, 0, n - 1);
-			if (!dups)
-				assert_int_equal(seen[at], 0);
-			got += !seen[at];
-			seen[at] = 1;
-		}
+		got += mark_pins(buf, &h, base, n, seen, dups);
 	}
 	assert_int_equal(h.aux, got);
 	return got;
@@ -1210,11 +1237,7 @@ static void a_bulk_sync_sends_each_pin_from_its_maker(void **state)
 	test_peer_close(&b);
 
 	/* B silent 3 s: down, and A gets B's pins from here */
-	for (int i = 0; i < 60 && peer_status(2).state != FP_PEER_DOWN; i++) {
-		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
-		usleep(100000);
-	}
-	assert_int_equal(peer_status(2).state, FP_PEER_DOWN);
+	wait_down(2);
 	assert_int_equal(bulk_from_daemon(&peer, 0, 39000, 40, seen), 24);
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(seen[i], i < 8 || i >= 16);
@@ -1235,9 +1258,7 @@ static void a_peer_back_from_silence_gets_what_it_missed(void **state)
 	start_joined();
 	flows_through(40000, 4, egress); /* sent, never acked */
 	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
-	for (int i = 0; i < 60 && peer_status(1).state != FP_PEER_DOWN; i++)
-		usleep(100000);
-	assert_int_equal(peer_status(1).state, FP_PEER_DOWN);
+	wait_down(1);
 	flows_through(40004, 20, egress); /* made while it is away */
 	usleep(300000);
 	/* what went out before it was back: drained, unacked */
@@ -1248,16 +1269,7 @@ static void a_peer_back_from_silence_gets_what_it_missed(void **state)
 		assert_true(trecv(SYNC_PINS, &h, buf, 3000, false));
 		assert_int_equal(h.flags, 0);
 		tack(h.seq);
-		for (unsigned int i = 0; i < h.count; i++) {
-			struct sync_pin p;
-			int at;
-
-			sync_get_pin(buf, i, &p);
-			at = ntohs(p.key.sport) - 40000;
-			assert_in_range(at, 0, 23);
-			got += !seen[at];
-			seen[at] = 1;
-		}
+		got += mark_pins(buf, &h, 40000, 24, seen, true);
 	}
 	assert_false(trecv(SYNC_BULK_REQ, &h, buf, 1000, false));
 	assert_int_equal(peer_status(1).state, FP_PEER_UP);
@@ -1288,9 +1300,7 @@ static void a_full_queue_is_made_up_by_a_walk(void **state)
 	assert_true(pid > 0);
 	tpeer_join();
 	assert_int_equal(daemon_wait_ready(pid), 0);
-	for (int i = 0; i < 60 && peer_status(1).state != FP_PEER_DOWN; i++)
-		usleep(100000);
-	assert_int_equal(peer_status(1).state, FP_PEER_DOWN);
+	wait_down(1);
 	flows_through(41000, N, egress);
 	/* 256 queued, then one dropped: the queue goes, a walk is due */
 	for (int i = 0; i < 30 && !peer_status(1).queue_drops; i++)
@@ -1306,15 +1316,7 @@ static void a_full_queue_is_made_up_by_a_walk(void **state)
 		if (h.flags & SYNC_F_END)
 			break;
 		bulk += h.flags & SYNC_F_BULK ? h.count : 0;
-		for (unsigned int i = 0; i < h.count; i++) {
-			struct sync_pin p;
-			int at;
-
-			sync_get_pin(buf, i, &p);
-			at = ntohs(p.key.sport) - 41000;
-			assert_in_range(at, 0, N - 1);
-			seen[at] = 1;
-		}
+		mark_pins(buf, &h, 41000, N, seen, true);
 	}
 	assert_true(bulk > 0);
 	for (int i = 0; i < N; i++) {
