@@ -419,6 +419,18 @@ struct pin_event {
 #define FP_PIN_EVENTS_READ_MS 10 /* flowpind reads the ring this often */
 
 /*
+ * pin_touch (bpf/pin_touch.bpf.c): the keys of pins peers sent, looked up
+ * from a BPF program so flow_pins' LRU counts them used. flowpind writes up
+ * to FP_TOUCH_MAX keys into the program's touch_keys, then runs it with
+ * these arguments (its context); found: how many were in flow_pins.
+ */
+#define FP_TOUCH_MAX 1024
+struct pin_touch_args {
+	__u32 n;
+	__u32 found;
+};
+
+/*
  * sync_peers map (an array, written by flowpind only): the state of pin
  * sync, for flowpinctl peers and bpftool. Entry 0 is this router (its
  * listening address; drops of datagrams from no peer), 1..FP_MAX_PEERS-1
@@ -499,6 +511,11 @@ struct sync_peer_status {
 	 * entry 0: at its last count, every 10 s); 0: not counted yet.
 	 */
 	__u64 pins_made;
+	/*
+	 * Pins of flows this router forwards, sent to it again (refresh: its
+	 * LRU keeps them used while the flow lives here)
+	 */
+	__u64 pins_refreshed;
 };
 
 /*

@@ -175,6 +175,11 @@ static int parse_sync_wait(struct flowpind_opts *o, const char *arg)
 	NUMBER_INTO(o->sync.wait_s, 0, 3600);
 }
 
+static int parse_sync_refresh(struct flowpind_opts *o, const char *arg)
+{
+	NUMBER_INTO(o->sync.refresh_s, 0, 3600);
+}
+
 static int parse_rcvbuf(struct flowpind_opts *o, const char *arg)
 {
 	NUMBER_INTO(o->rcvbuf, 1, 0x7fffffff);
@@ -271,6 +276,10 @@ static const struct option_def defs[] = {
 	  "wait this long at most for the peers' pins\n"
 	  "before telling systemd it is ready (default " XSTR(SYNC_WAIT_S) ")",
 	  parse_sync_wait },
+	{ "sync-refresh", LONG_ONLY + 15, "SECONDS",
+	  "send the pins of the flows forwarded here to the\n"
+	  "peers again this often, so their tables keep them\n"
+	  "(default " XSTR(SYNC_REFRESH_S) "; 0: never)", parse_sync_refresh },
 	{ "netlink-rcvbuf", LONG_ONLY + 12, "BYTES",
 	  "receive buffer of the event socket (default " XSTR(FOLLOW_RCVBUF) ";\n"
 	  "tiny values are for testing lost events)", parse_rcvbuf },
@@ -332,6 +341,7 @@ int options_parse(int argc, char **argv, struct flowpind_opts *o)
 		},
 		.rcvbuf = FOLLOW_RCVBUF,
 		.sync.wait_s = SYNC_WAIT_S,
+		.sync.refresh_s = SYNC_REFRESH_S,
 	};
 	for (size_t i = 0; i < N_DEFS; i++) {
 		longs[i] = (struct option){ defs[i].name,

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "flow_cache.h"
 #include "log.h"
+#include "pin_touch.h"
 #include "sync.h"
 #include "sync_pace.h"
 #include "sync_wire.h"
@@ -128,6 +129,17 @@ struct sync {
 	/* the datapath's pin_turnover, mmap()ed; NULL: no budget */
 	struct pin_turnover *turnover;
 	size_t turnover_len;
+	/* peers' pins, looked up from the kernel once received (NULL: none) */
+	struct pin_touch_batch *touch;
+	/*
+	 * The refresh: flow_cache, mmap()ed read-only, walked a slice a tick,
+	 * once every refresh_ms (0: off); its live copies' pins go to the
+	 * peers again.
+	 */
+	const struct flow_cache_set *cache;
+	size_t cache_len;
+	__u32 cache_n_sets, refresh_pos;
+	uint64_t refresh_ms;
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -761,6 +773,66 @@ static int on_event(void *ctx, void *data, size_t len)
 }
 
 /*
+ * The refresh. A peer holds the pin of a flow that goes through this
+ * router, and never looks it up: its LRU would evict that pin before any
+ * it uses. So the pins of the flows this router forwards (a CPU's copy
+ * checked within refresh_ms: the flow had packets) go to the peers again,
+ * every refresh_ms, and each peer looks every pin it receives up from the
+ * kernel (pin_touch), which marks it used. A peer that lost one gets it
+ * back. A live flow's pin is sent to each peer once a pass, from each CPU
+ * that holds a copy, whoever made it; a VRF's flows never.
+ */
+static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
+{
+	const struct nexthop *nh;
+	struct flow_pin pin;
+	struct sync_pin out;
+
+	/* the slot was copied as the datapath may write it: flow_pins decides */
+	if (bpf_map_lookup_elem(s->env.flow_pins_fd, &slot->key, &pin) ||
+	    pin.nh_id != slot->nh_id)
+		return;
+	nh = nexthop_table_get(s->env.nht, pin.nh_id);
+	if (!nh || nh->gen != pin.nh_gen || !nh_usable(s, nh))
+		return;
+	wire_pin(s, &out, &slot->key, &pin, nh);
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		/*
+		 * A refresh never drops a new pin or starts a walk: a peer
+		 * whose queue is half full misses it (the next pass has it).
+		 */
+		if (in_touch(p) && p->q_len < queue_max(s) / 2 &&
+		    queue_push(s, p, &out))
+			p->st.pins_refreshed++;
+	}
+}
+
+/* The tick's slice of flow_cache: all of it once every refresh_ms. */
+static void refresh_slice(struct sync *s)
+{
+	uint64_t ticks = s->refresh_ms / TICK_MS ? s->refresh_ms / TICK_MS : 1;
+	uint64_t live_ns = s->refresh_ms * 1000000ULL;
+	uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE); /* the datapath's clock */
+	__u32 n = (s->cache_n_sets + ticks - 1) / ticks;
+
+	while (n--) {
+		const struct flow_cache_set *set = &s->cache[s->refresh_pos];
+
+		s->refresh_pos = (s->refresh_pos + 1) % s->cache_n_sets;
+		for (int w = 0; w < FP_CACHE_WAYS; w++) {
+			struct flow_cache_slot slot;
+
+			memcpy(&slot, &set->way[w], sizeof(slot));
+			if (slot.nh_id && !slot.key.l3dom &&
+			    slot.checked_ns + live_ns >= now)
+				refresh_pin(s, &slot);
+		}
+	}
+}
+
+/*
  * Whether a bulk sync to this peer holds this pin: ours always; the
  * peer's own only when it asked for them (it lost its pin table); a third
  * router's only when that router is not in touch with us, since one that
@@ -950,6 +1022,8 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		for (unsigned int i = 0; i < h->count; i++) {
 			sync_get_pin(buf, i, &pin);
 			apply_pin(s, p, &pin, h->flags & SYNC_F_BULK);
+			/* a pin a peer sends is a flow it has: used (pin_touch) */
+			pin_touch_add(s->touch, &pin.key);
 		}
 		p->st.pins_received += h->count;
 		if (h->flags & SYNC_F_BULK)
@@ -1042,6 +1116,7 @@ static void receive(struct sync *s)
 			peer_met(s, p, epoch && h.epoch != epoch);
 		on_message(s, p, buf, &h);
 	}
+	pin_touch_flush(s->touch);
 	for (int i = 0; i < s->n; i++)
 		flush_acks(s, &s->peer[i]);
 }
@@ -1144,6 +1219,8 @@ static void tick(struct sync *s)
 		}
 		flush_pins(s, p);
 	}
+	if (s->cache)
+		refresh_slice(s);
 	if (hello)
 		write_status(s);
 }
@@ -1236,6 +1313,7 @@ int sync_open(struct sync **out, const struct sync_config *c)
 	s->self.epoch = s->epoch;
 	s->self.router = sync_router_id(c);
 	s->ncpus = libbpf_num_possible_cpus();
+	s->refresh_ms = c->refresh_s * 1000ULL;
 	status_addr(&s->self, &c->listen);
 	s->self.state = FP_PEER_SELF;
 	s->n = c->n_peers;
@@ -1302,6 +1380,31 @@ static void keep_epoch_ahead(struct sync *s)
 	s->self.epoch = s->epoch;
 }
 
+/* flow_cache, read-only, for the refresh: every CPU's sets. */
+static int refresh_map(struct sync *s)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	void *m;
+
+	if (bpf_obj_get_info_by_fd(s->env.cache_fd, &info, &len))
+		goto fail;
+	if (info.value_size != sizeof(struct flow_cache_set) || !info.max_entries) {
+		errno = EINVAL;
+		goto fail;
+	}
+	s->cache_len = (size_t)info.max_entries * info.value_size;
+	m = mmap(NULL, s->cache_len, PROT_READ, MAP_SHARED, s->env.cache_fd, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	s->cache = m;
+	s->cache_n_sets = info.max_entries;
+	return 0;
+fail:
+	pr_warn("cannot map flow_cache for the pin refresh: %s\n", strerror(errno));
+	return -1;
+}
+
 int sync_start(struct sync *s, const struct sync_env *env)
 {
 	struct itimerspec t = { { 0, TICK_MS * 1000000L }, { 0, TICK_MS * 1000000L } };
@@ -1334,6 +1437,10 @@ int sync_start(struct sync *s, const struct sync_env *env)
 		pr_warn("cannot set up pin sync: %s\n", strerror(-err));
 		return err;
 	}
+	/* without it, peers' pins go first when flow_pins is full: said once */
+	pin_touch_open(&s->touch, env->flow_pins_fd);
+	if (s->refresh_ms && refresh_map(s))
+		return -errno;
 	keep_epoch_ahead(s);
 	write_status(s);
 	for (int i = 0; i < s->n; i++) {
@@ -1363,6 +1470,9 @@ void sync_stop(struct sync *s)
 	ring_buffer__free(s->rb);
 	if (s->turnover)
 		munmap(s->turnover, s->turnover_len);
+	if (s->cache)
+		munmap((void *)s->cache, s->cache_len);
+	pin_touch_close(s->touch);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->timerfd >= 0)

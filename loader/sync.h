@@ -31,9 +31,11 @@ struct sync_config {
 	const char *key_next_file; /* --sync-key-next: accepted too, never signed with */
 	unsigned int wait_s;	   /* --sync-wait: bulk sync before ready, at most */
 	uint32_t router_id;	   /* --router-id; 0: sync_router_id() of listen */
+	unsigned int refresh_s;	   /* --sync-refresh: live flows' pins to the peers again; 0: never */
 };
 
 #define SYNC_WAIT_S 5
+#define SYNC_REFRESH_S 30
 
 /*
  * "ADDR", "ADDR:PORT", "[ADDR6]" or "[ADDR6]:PORT" (a bare IPv6 address

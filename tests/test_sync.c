@@ -1330,6 +1330,135 @@ static void a_full_queue_is_made_up_by_a_walk(void **state)
 	assert_true(daemon_log_has("were dropped"));
 }
 
+/*
+ * Collect the daemon's pins for ms (acking each, saying hello so that it
+ * keeps us up), marked by flow in seen (sports base .. base + n - 1).
+ */
+static void collect_pins(int base, int n, int *seen, int ms)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	for (int waited = 0; waited < ms; waited += 200) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		while (trecv(SYNC_PINS, &h, buf, 200, true)) {
+			tack(h.seq);
+			mark_pins(buf, &h, base, n, seen, true);
+		}
+	}
+}
+
+/*
+ * The refresh: the pins of the flows this router forwards go to its
+ * peers again, once a --sync-refresh, and only theirs: not a flow seen
+ * once (no CPU took a copy), nor one idle for a period.
+ */
+static void live_flows_pins_go_to_the_peers_again(void **state)
+{
+	enum { N = 20, LIVE = 10 };
+	int egress[N], seen[N] = { 0 };
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--sync-key", key_path, "--sync-wait", "30",
+			   "--sync-refresh", "1", PORTS, NULL);
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	flows_through(43000, N, egress);
+	/* their new pins, once each */
+	for (int i = 0; i < 50; i++) {
+		int all = 1;
+
+		collect_pins(43000, N, seen, 200);
+		for (int f = 0; f < N; f++)
+			all &= seen[f];
+		if (all)
+			break;
+	}
+	for (int f = 0; f < N; f++)
+		assert_int_equal(seen[f], 1);
+	/* a second packet of the first LIVE: each takes a CPU's copy */
+	flows_through_flags(43000, LIVE, 0x10, egress);
+	memset(seen, 0, sizeof(seen));
+	collect_pins(43000, N, seen, 1500);
+	for (int f = 0; f < N; f++)
+		assert_int_equal(seen[f], f < LIVE);
+	assert_true(peer_status(1).pins_refreshed >= LIVE);
+	/* idle for a period: no longer live */
+	collect_pins(43000, N, seen, 1200);
+	memset(seen, 0, sizeof(seen));
+	collect_pins(43000, N, seen, 1500);
+	for (int f = 0; f < N; f++)
+		assert_int_equal(seen[f], 0);
+}
+
+/*
+ * A pin a peer sends is looked up from the kernel (pin_touch), so flow_pins'
+ * LRU counts it used: the pins a peer refreshes stay while new flows fill
+ * the table, and those it stopped sending go first. A userspace lookup or
+ * write would not keep them (DESIGN.md, "Sizing").
+ */
+static void refreshed_peer_pins_outlive_the_others(void **state)
+{
+	enum { PEER = 256, KEEP = 128, ROUNDS = 12, LOCAL = 200 };
+	static int egress[LOCAL];
+	struct sync_pin pins[PEER];
+	int kept = 0, others = 0;
+	__u64 received;
+	cpu_set_t one;
+	pid_t pid;
+
+	(void)state;
+	/*
+	 * The daemon and the datapath's test runs on one CPU: the LRU keeps
+	 * lists a CPU, whose flushes would otherwise follow the scheduler.
+	 */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	tpeer_open();
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--sync-key", key_path, "--sync-wait", "30",
+			   "--max-flows", "1024", "--min-pin-age", "0",
+			   "--pin-rate", "0", "--sync-refresh", "0", PORTS, NULL);
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	for (int i = 0; i < PEER; i++)
+		pins[i] = wire_pin(44000 + i, "10.0.1.2");
+	for (int i = 0; i < PEER; i += 16)
+		tsend(SYNC_PINS, 0, 0, &pins[i], NULL, 16);
+	received = WAIT_STATUS(1, pins_received, PEER).pins_received;
+	assert_int_equal(received, PEER);
+	assert_int_equal(peer_status(1).pins_applied, PEER);
+	/* the peer's flows live on there: it sends the first KEEP again */
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < KEEP; i += 16)
+			tsend(SYNC_PINS, 0, 0, &pins[i], NULL, 16);
+		received += KEEP;
+		assert_int_equal(WAIT_STATUS(1, pins_received, received).pins_received,
+				 received);
+		/* new flows here, each used again (its second packet) */
+		flows_through(45000 + r * LOCAL, LOCAL, egress);
+		flows_through_flags(45000 + r * LOCAL, LOCAL, 0x10, egress);
+	}
+	for (int i = 0; i < PEER; i++) {
+		if (!pinned_to(44000 + i))
+			continue;
+		if (i < KEEP)
+			kept++;
+		else
+			others++;
+	}
+	print_message("peer pins kept: %d of %d refreshed, %d of %d not\n", kept,
+		      KEEP, others, PEER - KEEP);
+	assert_int_equal(kept, KEEP);
+	assert_true(others < (PEER - KEEP) / 4);
+}
+
 static void bulk_request_gets_every_pin(void **state)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
@@ -1429,6 +1558,7 @@ static void bad_sync_options_are_refused(void **state)
 		{ { "--sync-key-next", "/nonexistent" }, "need --sync" },
 		{ { "--sync", DAEMON_ADDR }, "needs --sync-key" },
 		{ { "--sync", "10.0.0.1:x" }, "invalid value '10.0.0.1:x' for --sync" },
+		{ { "--sync-refresh", "4000" }, "invalid value '4000' for --sync-refresh" },
 	};
 	int fd;
 	pid_t pid;
@@ -1507,6 +1637,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_peer_back_from_silence_gets_what_it_missed,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_full_queue_is_made_up_by_a_walk,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(live_flows_pins_go_to_the_peers_again,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(refreshed_peer_pins_outlive_the_others,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),

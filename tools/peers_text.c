@@ -211,6 +211,7 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 		/* the pins it made and holds, as its hellos say (this router's: its count) */
 		jw_uint_field(w, "pins_made", p[i].pins_made);
 		jw_uint_field(w, "conflicts", p[i].pins_replaced + p[i].skips[FP_SKIP_BETTER]);
+		jw_uint_field(w, "pins_refreshed", p[i].pins_refreshed);
 		jw_uint_field(w, "queued", p[i].queued);
 		jw_uint_field(w, "inflight", p[i].inflight);
 		jw_uint_field(w, "lag_ms", p[i].lag_ms);
@@ -293,6 +294,8 @@ void peers_prometheus(FILE *out, const struct sync_peer_status *p, int n)
 	PROM("pins_applied", pins_applied, "Pins from the peer written into flow_pins.");
 	PROM("pins_replaced", pins_replaced,
 	     "Pins from the peer that replaced another pin here, which the fleet's rule put behind them.");
+	PROM("pins_refreshed", pins_refreshed,
+	     "Pins of flows forwarded here, sent to the peer again so its LRU keeps them.");
 	PROM("resends", resends, "Datagrams sent again to the peer for want of an ack.");
 	PROM("queue_drops", queue_drops, "Pins not sent to the peer: its queue was full.");
 	fputs("# HELP flowpin_sync_dropped_total Sync datagrams dropped, by source and reason.\n"
