@@ -776,7 +776,9 @@ static int on_event(void *ctx, void *data, size_t len)
  * The refresh. A peer holds the pin of a flow that goes through this
  * router, and never looks it up: its LRU would evict that pin before any
  * it uses. So the pins of the flows this router forwards (a CPU's copy
- * checked within refresh_ms: the flow had packets) go to the peers again,
+ * checked within refresh_ms: the flow had packets then, give or take
+ * cache_check_ns, since a copy is checked on a packet once it is that
+ * old) go to the peers again,
  * every refresh_ms, and each peer looks every pin it receives up from the
  * kernel (pin_touch), which marks it used. A peer that lost one gets it
  * back. A live flow's pin is sent to each peer once a pass, from each CPU

@@ -87,6 +87,7 @@ SETTLE=0.5               # after a change
 FOLLOW=0.3               # flowpind follows a route change within ~100 ms
 CHECK_MS=2000            # how long a connection may take to answer
 SYNC_WAIT_S=5            # how long every router may take to hold every pin
+REFRESH_S=2              # the evicted case's --sync-refresh
 LOSS=10                  # percent of sync datagrams dropped, in the loss case
 
 C=$ID-c                  # client
@@ -357,6 +358,7 @@ daemon_launch() { # N COLUMN
 		args+=(--sync "$(lan4 "$n"):$SYNC_PORT" ${KEYS[$n]:---sync-key $KEY})
 		[ -n "${WAIT[$n]:-}" ] && args+=(--sync-wait "${WAIT[$n]}")
 		[ -n "${ROUTER_ID[$n]:-}" ] && args+=(--router-id "${ROUTER_ID[$n]}")
+		[ -n "${REFRESH[$n]:-}" ] && args+=(--sync-refresh "${REFRESH[$n]}")
 		for p in $ROUTERS; do
 			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
 		done
@@ -503,6 +505,29 @@ partition_heal() {
 	upstream_route 2 3
 }
 
+# The evicted case's change: r3 loses every pin (flowpinctl flush; a full
+# table evicts the peers' pins that nobody looks up, as r3 never does
+# while the upstream sends it nothing), and the flows go on through r1
+# and r2. Their refresh (--sync-refresh REFRESH_S) must give r3 every pin
+# back before the move. A flow counts as live while a CPU's copy of its
+# pin was checked within the period, and a copy is checked on a packet
+# once it is a second old: the client sends on every connection once that
+# second has passed since the last check. EVICTED says what happened.
+evicted_refill() {
+	local flushed synced=$SYNCED sync_ok=$SYNC_OK
+	flushed=$(pctl 3 -j flush --all | sed -n 's/.*"flushed":\([0-9]*\).*/\1/p')
+	sleep 1.1
+	client_cmd check v4 $CHECK_MS && client_cmd check v6 $CHECK_MS || return 1
+	SYNC_WAIT_S=$((2 * REFRESH_S + 1)) pins_synced 3
+	EVICTED="r3 lost ${flushed:-no} pins (flushed); refreshed by r1 and r2: $SYNCED"
+	EVICTED_OK=0
+	[ "${flushed:-0}" -ge $((2 * CONNS)) ] && [ "$SYNC_OK" = 1 ] && EVICTED_OK=1
+	# before the change: what the run judged there
+	SYNCED=$synced SYNC_OK=$sync_ok
+	log "$EVICTED"
+	upstream_route 1 3
+}
+
 # The mid-stream case's change: r3, deaf, meets a segment without SYN of
 # every flow (scenario_stray), as a router does whose bulk sync timed out
 # when flows move to it, and pins each one its own way; then it hears its
@@ -593,6 +618,7 @@ mid-stream        own   0    mid-stream sync             -      r3, hearing no p
 at-once           own   0    at-once  sync               -      r3, with the fleet's lowest router id and hearing no peer, gets a SYN of every flow after r1 and r2 pinned it and pins it its own way; then it hears them (the earlier pin must win, not the lower id); then the move
 clock-back        own   0    clock-back sync             -      r3's last run as if its clock had been an hour ahead (its peers know that run), then r3 restarted with the clock right, keeping its maps: its peers must hear it; then the move
 partition         own   0    partition sync              -      r2 hears nothing from r1 (one way) while the flows open, so neither learns the other's pins; then it does; then the upstream replaces r1 by r3
+evicted           own   0    evicted  sync               -      r3 loses every pin (flushed, as a full table evicts pins nobody looks up) while the flows go on through r1 and r2, whose refresh must give them back; then the move
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -654,6 +680,7 @@ change() { # CHANGE COLUMN
 		upstream_route 1 3
 		;;
 	partition) partition_heal ;;
+	evicted) evicted_refill ;;
 	restart)
 		if [ "$col" != kernel ]; then
 			t0=$(now_ms)
@@ -736,8 +763,8 @@ run_one() { # CASE COLUMN
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
 	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER='' PARTED='' PARTED_OK=''
-	CLOCKED='' CLOCKED_OK=''
-	KEYS=() WAIT=() ROUTER_ID=()
+	CLOCKED='' CLOCKED_OK='' EVICTED='' EVICTED_OK=''
+	KEYS=() WAIT=() ROUTER_ID=() REFRESH=()
 	local synced=$ROUTERS
 	if [ "$chg" = mid-stream ] || [ "$chg" = at-once ]; then
 		# r3 is ready without its peers' pins, hearing none of them
@@ -748,6 +775,9 @@ run_one() { # CASE COLUMN
 		# r2 is ready without r1's pins, and sends r1 none of its own
 		# (it never heard r1 come up)
 		WAIT[2]=1 synced=3
+	fi
+	if [ "$chg" = evicted ]; then
+		REFRESH=([1]=$REFRESH_S [2]=$REFRESH_S [3]=$REFRESH_S)
 	fi
 	if [ "$chg" = rekey ]; then
 		# the fleet is half way through a key change when flows start
@@ -810,6 +840,11 @@ run_one() { # CASE COLUMN
 			# what r2 missed reaches it once it hears r1, before the move
 			verdict "${PARTED_OK:-0}" "$case/$col: ${PARTED:-the partition never healed}"
 			note=$PARTED
+		fi
+		if [ "$chg" = evicted ]; then
+			# the pins of live flows come back to a router that lost them
+			verdict "${EVICTED_OK:-0}" "$case/$col: ${EVICTED:-r3 never lost its pins}"
+			note=$EVICTED
 		fi
 		if [ "$chg" = restart ]; then
 			# the restarted router has its peers' pins when it says ready
