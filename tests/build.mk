@@ -7,8 +7,9 @@ TESTS += $(BUILD)/test_model $(BUILD)/test_kernel $(BUILD)/test_nexthop_table \
 # do not see, at length; test_packets runs the same fixture code there.
 ifneq ($(SANITIZE),1)
 TESTS += $(BUILD)/test_random_frames $(BUILD)/test_pinning $(BUILD)/test_too_big \
-	 $(BUILD)/test_drop_rule
+	 $(BUILD)/test_drop_rule $(BUILD)/test_checksum
 endif
+$(BUILD)/test_checksum: | $(BUILD)/csum_check.bpf.o
 # The helpers in tests/lib/, linked into every test program.
 TEST_OBJS := $(BUILD)/fixture.o $(BUILD)/netns.o $(BUILD)/packets.o $(BUILD)/daemon.o \
 	     $(BUILD)/sync_peer.o \
@@ -21,7 +22,7 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(TEST_OBJS) $(BUILD)/libflowpin.a
 TESTS += $(BUILD)/test_flowpind $(BUILD)/test_vrf $(BUILD)/test_sync
 $(BUILD)/test_flowpind $(BUILD)/test_faults $(BUILD)/test_vrf $(BUILD)/test_sync: | $(BUILD)/flowpind $(BUILD)/xdp_pass.bpf.o
 
-$(BUILD)/xdp_pass.bpf.o $(BUILD)/tc_count.bpf.o: $(BUILD)/%.bpf.o: tests/%.bpf.c | $(BUILD)
+$(BUILD)/xdp_pass.bpf.o $(BUILD)/tc_count.bpf.o $(BUILD)/csum_check.bpf.o: $(BUILD)/%.bpf.o: tests/%.bpf.c | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

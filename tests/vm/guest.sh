@@ -76,7 +76,7 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 # a drained one on 6.12.
 case $(uname -r) in
 6.1.*)
-	datapath="test_drop_rule test_pinning"
+	datapath="test_drop_rule test_pinning test_checksum"
 	# the device kinds' drivers name themselves alike on 6.12, which runs them
 	FLOWPIND_TESTS_SKIP+=" auto_on_a_vlan_device auto_on_a_macvlan_device auto_after_a_refused_native_attach
 		port_of_a_bridge port_of_a_bond
