@@ -42,6 +42,13 @@ _Static_assert(TICK_MS <= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick"
 #define RCVBUF (8 << 20)	/* the socket's: WINDOW datagrams of every peer */
 
 #define COPIES 4 /* the seqs of a message's last copies an ack may name */
+/*
+ * The refresh: its pins wait in a peer's queue only while fewer than this
+ * do (new pins keep the rest), and it looks up at most REFRESH_LOOKUPS
+ * live copies a tick (a pass then takes longer than its period).
+ */
+#define REFRESH_QUEUED 4096
+#define REFRESH_LOOKUPS 256
 
 struct inflight {
 	uint64_t seq; /* of its last transmission; 0: free slot */
@@ -133,13 +140,13 @@ struct sync {
 	struct pin_touch_batch *touch;
 	/*
 	 * The refresh: flow_cache, mmap()ed read-only, walked a slice a tick,
-	 * once every refresh_ms (0: off); its live copies' pins go to the
-	 * peers again.
+	 * once every refresh_ms (0: off), the pass started at pass_ns; its live
+	 * copies' pins go to the peers again.
 	 */
 	const struct flow_cache_set *cache;
 	size_t cache_len;
 	__u32 cache_n_sets, refresh_pos;
-	uint64_t refresh_ms;
+	uint64_t refresh_ms, pass_ns;
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -775,14 +782,20 @@ static int on_event(void *ctx, void *data, size_t len)
 /*
  * The refresh. A peer holds the pin of a flow that goes through this
  * router, and never looks it up: its LRU would evict that pin before any
- * it uses. So the pins of the flows this router forwards (a CPU's copy
- * checked within refresh_ms: the flow had packets then, give or take
- * cache_check_ns, since a copy is checked on a packet once it is that
- * old) go to the peers again,
- * every refresh_ms, and each peer looks every pin it receives up from the
- * kernel (pin_touch), which marks it used. A peer that lost one gets it
- * back. A live flow's pin is sent to each peer once a pass, from each CPU
- * that holds a copy, whoever made it; a VRF's flows never.
+ * it uses. So the pins of the flows this router forwards go to the peers
+ * again, every refresh_ms, and each peer looks every pin it receives up
+ * from the kernel (pin_touch), which marks it used. A peer that lost one
+ * gets it back. A flow is live while a CPU's copy of its pin was checked
+ * within the period (a copy is checked on a packet once it is
+ * cache_check_ns old, and a pass may run a little late: both are
+ * allowed for). A live flow's pin goes to each peer once a pass, from
+ * each CPU that holds a copy, whoever made it; a VRF's never. Only flows
+ * in flow_cache when the pass reaches them are seen.
+ *
+ * A refresh never takes a new pin's place: its pins join a peer's queue
+ * only while it is short and no walk to it is under way, else that peer
+ * misses the pin this pass. A refreshed pin is a pin like any other on
+ * the wire, acked and resent.
  */
 static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 {
@@ -790,7 +803,7 @@ static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 	struct flow_pin pin;
 	struct sync_pin out;
 
-	/* the slot was copied as the datapath may write it: flow_pins decides */
+	/* flow_pins decides: a copy may be stale (flushed, replaced) */
 	if (bpf_map_lookup_elem(s->env.flow_pins_fd, &slot->key, &pin) ||
 	    pin.nh_id != slot->nh_id)
 		return;
@@ -801,36 +814,61 @@ static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
-		/*
-		 * A refresh never drops a new pin or starts a walk: a peer
-		 * whose queue is half full misses it (the next pass has it).
-		 */
-		if (in_touch(p) && p->q_len < queue_max(s) / 2 &&
+		if (in_touch(p) && !p->bulk_out && p->q_len < REFRESH_QUEUED &&
 		    queue_push(s, p, &out))
 			p->st.pins_refreshed++;
 	}
 }
 
-/* The tick's slice of flow_cache: all of it once every refresh_ms. */
+/*
+ * A slot of the datapath's as it was when read whole (the datapath's
+ * protocol: seq odd while a write is under way, and moved by it): false
+ * when it was being written, or is empty.
+ */
+static bool slot_copy(const struct flow_cache_slot *w, struct flow_cache_slot *out)
+{
+	__u32 seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
+
+	if (seq & 1)
+		return false;
+	memcpy(out, w, sizeof(*out));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&w->seq, __ATOMIC_RELAXED) == seq &&
+	       out->key.family && out->nh_id;
+}
+
+/*
+ * This tick's part of the pass: the sets the time since the pass began
+ * calls for (ticks the loop missed are made up), at most REFRESH_LOOKUPS
+ * live copies. A pass over, the next begins.
+ */
 static void refresh_slice(struct sync *s)
 {
-	uint64_t ticks = s->refresh_ms / TICK_MS ? s->refresh_ms / TICK_MS : 1;
-	uint64_t live_ns = s->refresh_ms * 1000000ULL;
+	uint64_t period_ns = s->refresh_ms * 1000000ULL;
+	uint64_t live_ns = period_ns + FP_CACHE_CHECK_NS + 2 * period_ns / 10;
 	uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE); /* the datapath's clock */
-	__u32 n = (s->cache_n_sets + ticks - 1) / ticks;
+	uint64_t due = now - s->pass_ns >= period_ns ? s->cache_n_sets :
+		       s->cache_n_sets * (now - s->pass_ns) / period_ns;
+	int lookups = 0, peers = 0;
 
-	while (n--) {
-		const struct flow_cache_set *set = &s->cache[s->refresh_pos];
+	for (int i = 0; i < s->n; i++)
+		peers += in_touch(&s->peer[i]);
+	while (s->refresh_pos < due && lookups < REFRESH_LOOKUPS) {
+		const struct flow_cache_set *set = &s->cache[s->refresh_pos++];
 
-		s->refresh_pos = (s->refresh_pos + 1) % s->cache_n_sets;
-		for (int w = 0; w < FP_CACHE_WAYS; w++) {
+		for (int w = 0; w < FP_CACHE_WAYS && peers; w++) {
 			struct flow_cache_slot slot;
 
-			memcpy(&slot, &set->way[w], sizeof(slot));
-			if (slot.nh_id && !slot.key.l3dom &&
-			    slot.checked_ns + live_ns >= now)
+			if (slot_copy(&set->way[w], &slot) && !slot.key.l3dom &&
+			    slot.checked_ns + live_ns >= now) {
 				refresh_pin(s, &slot);
+				lookups++;
+			}
 		}
+	}
+	if (s->refresh_pos == s->cache_n_sets) {
+		s->refresh_pos = 0;
+		s->pass_ns = now;
 	}
 }
 
@@ -1382,8 +1420,11 @@ static void keep_epoch_ahead(struct sync *s)
 	s->self.epoch = s->epoch;
 }
 
-/* flow_cache, read-only, for the refresh: every CPU's sets. */
-static int refresh_map(struct sync *s)
+/*
+ * flow_cache, read-only, for the refresh: every CPU's sets. Without it,
+ * one line, and sync goes on without the refresh.
+ */
+static void refresh_map(struct sync *s)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -1401,10 +1442,11 @@ static int refresh_map(struct sync *s)
 		goto fail;
 	s->cache = m;
 	s->cache_n_sets = info.max_entries;
-	return 0;
+	s->pass_ns = now_ns(CLOCK_MONOTONIC_COARSE);
+	return;
 fail:
-	pr_warn("cannot map flow_cache for the pin refresh: %s\n", strerror(errno));
-	return -1;
+	pr_warn("sync: cannot map flow_cache: %s; the pins of live flows are not refreshed\n",
+		strerror(errno));
 }
 
 int sync_start(struct sync *s, const struct sync_env *env)
@@ -1441,8 +1483,8 @@ int sync_start(struct sync *s, const struct sync_env *env)
 	}
 	/* without it, peers' pins go first when flow_pins is full: said once */
 	pin_touch_open(&s->touch, env->flow_pins_fd);
-	if (s->refresh_ms && refresh_map(s))
-		return -errno;
+	if (s->refresh_ms)
+		refresh_map(s);
 	keep_epoch_ahead(s);
 	write_status(s);
 	for (int i = 0; i < s->n; i++) {

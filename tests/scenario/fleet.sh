@@ -97,6 +97,7 @@ declare -A DPID          # router -> its flowpind's pid
 declare -A KEYS          # router -> its key options, with sync ("--sync-key $KEY" unset)
 declare -A WAIT          # router -> its --sync-wait, with sync (flowpind's default unset)
 declare -A ROUTER_ID     # router -> its --router-id, with sync (the default unset)
+declare -A REFRESH       # router -> its --sync-refresh, with sync (the default unset)
 declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
 RUNDIR=$TMP
 
@@ -516,6 +517,7 @@ partition_heal() {
 evicted_refill() {
 	local flushed synced=$SYNCED sync_ok=$SYNC_OK
 	flushed=$(pctl 3 -j flush --all | sed -n 's/.*"flushed":\([0-9]*\).*/\1/p')
+	EVICTED="r3 lost ${flushed:-no} pins (flushed); the connections did not answer after"
 	sleep 1.1
 	client_cmd check v4 $CHECK_MS && client_cmd check v6 $CHECK_MS || return 1
 	SYNC_WAIT_S=$((2 * REFRESH_S + 1)) pins_synced 3
