@@ -741,6 +741,11 @@ run_one() { # SCEN COL
 		for what in stats nexthops; do
 			nsx "$R" "$FLOWPINCTL" -p "$PIN" $what >"$RUNDIR/flowpinctl-$what" 2>&1
 		done
+		# for a failed run: the gateways the datapath can look up, one
+		# line, and every next hop flowpind wrote (the log's tail may
+		# not reach back to its start)
+		bpftool -j map dump pinned "$PIN/nexthop_index" >"$RUNDIR/nexthop-index" 2>&1
+		grep 'next hop' "$RUNDIR/flowpind.log" >"$RUNDIR/flowpind-nexthops" 2>/dev/null
 		# flowpinctl against the live daemon and real connections
 		pinned=$(nsx "$R" "$FLOWPINCTL" -p "$PIN" flows --count 2>/dev/null)
 		followed=$(daemon_followed "$chg")
@@ -839,7 +844,8 @@ run_one() { # SCEN COL
 		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}"
 	# less the idle counters
 	failed_run_show ' 0$' "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind.log \
-		"$RUNDIR"/router "$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats
+		"$RUNDIR"/router "$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats \
+		"$RUNDIR"/flowpind-nexthops "$RUNDIR"/nexthop-index
 }
 
 # What flowpinctl says on the router, while the run is still up.
