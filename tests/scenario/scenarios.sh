@@ -845,7 +845,7 @@ run_one() { # SCEN COL
 	# less the idle counters
 	failed_run_show ' 0$' "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind.log \
 		"$RUNDIR"/router "$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats \
-		"$RUNDIR"/flowpind-nexthops "$RUNDIR"/nexthop-index
+		"$RUNDIR"/flowpind-nexthops "$RUNDIR"/nexthop-index "$RUNDIR"/echo-b*.log
 }
 
 # What flowpinctl says on the router, while the run is still up.
