@@ -29,7 +29,7 @@ export FRAMES=10000
 export FLOWPIND_TESTS_SKIP="drain_timeout_survives_reload reload_reads_the_settings_again
 	instances_keep_to_their_ports counters_replaced_and_heartbeat
 	says_what_flows_bypass pin_dir_is_private_and_systemd_told follows_path_mtus"
-export SCENARIOS_ONLY="add vlan-add vlan-drain" SCENARIOS_CONNS=32 SCENARIOS_MODES="auto"
+export SCENARIOS_ONLY="add vlan-add vlan-drain" SCENARIOS_CONNS=64 SCENARIOS_MODES="auto"
 # IPv6 runs of the properties that are the program's logic alone, the same
 # for both families (each run loads the program: costly under TCG); IPv6's
 # multipath routes, MTU and reject answers, which are the kernel's, stay.
