@@ -516,6 +516,16 @@ struct sync_peer_status {
 	 * LRU keeps them used while the flow lives here)
 	 */
 	__u64 pins_refreshed;
+	/*
+	 * Repair (anti-entropy): digests of its pins held here, sent to it;
+	 * its digests of ours, answered; the ranges of ours they found
+	 * different; pins sent to it by repairs (ours of those ranges, and
+	 * its own held here where its differed)
+	 */
+	__u64 digests_sent;
+	__u64 digests_answered;
+	__u64 ranges_repaired;
+	__u64 pins_repaired;
 };
 
 /*

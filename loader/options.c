@@ -180,6 +180,11 @@ static int parse_sync_refresh(struct flowpind_opts *o, const char *arg)
 	NUMBER_INTO(o->sync.refresh_s, 0, 3600);
 }
 
+static int parse_sync_repair(struct flowpind_opts *o, const char *arg)
+{
+	NUMBER_INTO(o->sync.repair_s, 0, 3600);
+}
+
 static int parse_rcvbuf(struct flowpind_opts *o, const char *arg)
 {
 	NUMBER_INTO(o->rcvbuf, 1, 0x7fffffff);
@@ -280,6 +285,10 @@ static const struct option_def defs[] = {
 	  "send the pins of the flows forwarded here to the\n"
 	  "peers again this often, so their tables keep them\n"
 	  "(default " XSTR(SYNC_REFRESH_S) "; 0: never)", parse_sync_refresh },
+	{ "sync-repair", LONG_ONLY + 16, "SECONDS",
+	  "compare digests of the peers' pins with them this\n"
+	  "often; what differs is sent again (default " XSTR(SYNC_REPAIR_S) ";\n"
+	  "0: never)", parse_sync_repair },
 	{ "netlink-rcvbuf", LONG_ONLY + 12, "BYTES",
 	  "receive buffer of the event socket (default " XSTR(FOLLOW_RCVBUF) ";\n"
 	  "tiny values are for testing lost events)", parse_rcvbuf },
@@ -342,6 +351,7 @@ int options_parse(int argc, char **argv, struct flowpind_opts *o)
 		.rcvbuf = FOLLOW_RCVBUF,
 		.sync.wait_s = SYNC_WAIT_S,
 		.sync.refresh_s = SYNC_REFRESH_S,
+		.sync.repair_s = SYNC_REPAIR_S,
 	};
 	for (size_t i = 0; i < N_DEFS; i++) {
 		longs[i] = (struct option){ defs[i].name,

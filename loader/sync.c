@@ -21,6 +21,7 @@
 #include "pin_touch.h"
 #include "sync.h"
 #include "sync_pace.h"
+#include "sync_repair.h"
 #include "sync_wire.h"
 
 #define TICK_MS FP_PIN_EVENTS_READ_MS /* the ring is read, resends checked */
@@ -49,6 +50,13 @@ _Static_assert(TICK_MS <= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick"
  */
 #define REFRESH_QUEUED 4096
 #define REFRESH_LOOKUPS 256
+/*
+ * Repair: a digest counts the pins made this long before it (what is
+ * still on its way is not missing), and its walk of flow_pins reads at
+ * most this many batches a tick.
+ */
+#define REPAIR_SETTLE_NS (2ULL * 1000000000ULL)
+#define DIGEST_READS 16
 
 struct inflight {
 	uint64_t seq; /* of its last transmission; 0: free slot */
@@ -111,6 +119,22 @@ struct peer {
 	uint32_t srtt_us, rttvar_us;
 	uint32_t rto_ms;
 	struct sync_pace pace;
+	/*
+	 * Repair (DESIGN.md, "Repair"). Asking: the gateways of its pins we
+	 * cannot take, and our digest of its pins, summed by the digest walk.
+	 * Answering: its digest of ours, waiting for a walk or being compared
+	 * with ours in one. Then a walk to it (bulk_out, walk_repair) sends
+	 * what differs: [0] our pins, [1] its own held here.
+	 */
+	struct repair_gws lacks;
+	bool lacks_said;
+	bool ask_in_walk;
+	struct sync_digest ask;
+	bool answer_due, answer_in_walk;
+	struct sync_digest theirs_due, theirs, ours;
+	struct repair_filter answer_f; /* which of ours its digest counts */
+	struct repair_filter rep_due[2], rep[2];
+	bool walk_repair;
 };
 
 struct sync {
@@ -147,6 +171,16 @@ struct sync {
 	size_t cache_len;
 	__u32 cache_n_sets, refresh_pos;
 	uint64_t refresh_ms, pass_ns;
+	/*
+	 * Repair: once every repair_ms (0: never) a walk of flow_pins sums
+	 * every peer's digest at once, those to ask and those to answer; a
+	 * digest that arrives meanwhile waits for the next walk.
+	 */
+	uint64_t repair_ms, next_ask_ns, ask_cut;
+	bool dw_on, dw_first, dw_walked;
+	__u32 dw_token;
+	struct flow_key *dwk;
+	struct flow_pin *dwv;
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -500,6 +534,7 @@ static bool bulk_more(const struct peer *p)
 static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out);
 
 static void bulk_start(struct peer *p, bool mine);
+static void repair_start(struct peer *p);
 
 /* Pins and their copies go as the peer's pacing allows (sync_pace.h). */
 static bool pace_take(struct peer *p)
@@ -527,6 +562,8 @@ static void flush_pins(struct sync *s, struct peer *p)
 		p->walk_due = false;
 		bulk_start(p, false);
 	}
+	if (!p->bulk_out && (p->rep_due[0].on || p->rep_due[1].on))
+		repair_start(p);
 	if (p->bulk_req_due)
 		send_bulk_req(s, p);
 	while (p->q_len && (f = fl_slot(p)) && pace_take(p)) {
@@ -549,10 +586,19 @@ static void flush_pins(struct sync *s, struct peer *p)
 			sync_put_pin(f->buf, n++, &pin);
 		if (!n)
 			break;
-		start_msg(s, p, f->buf, SYNC_PINS, SYNC_F_BULK, n, 0);
+		start_msg(s, p, f->buf, SYNC_PINS,
+			  p->walk_repair ? SYNC_F_REPAIR : SYNC_F_BULK, n, 0);
 		p->st.pins_sent += n;
-		p->bulk_sent += n;
-		send_reliable(s, p, f, true);
+		if (p->walk_repair)
+			p->st.pins_repaired += n;
+		else
+			p->bulk_sent += n;
+		send_reliable(s, p, f, !p->walk_repair);
+	}
+	/* a repair has no end: its pins are acked one by one */
+	if (p->bulk_out && p->walk_repair && !bulk_more(p)) {
+		p->bulk_out = false;
+		p->walk_repair = false;
 	}
 	/* the end goes once every pin of the walk was acked */
 	if (p->bulk_out && !bulk_more(p) && !p->n_fl_bulk && (f = fl_slot(p))) {
@@ -686,13 +732,13 @@ static void tell_back(const struct sync *s, struct peer *p,
  * One that agrees with the pin here only lends it a better rank, so that
  * this router judges the next pin as every other does; one the pin here
  * beats, or outranks, gets the pin here back (tell_back()). A live pin (a
- * peer's new flow) must fit the turnover budget; a bulk sync's is the
- * fleet's state a starting router catches up with, asked for once, acked
- * and never sent again: it is not budgeted, and neither is a replacement,
- * which adds no pin.
+ * peer's new flow) must fit the turnover budget; a bulk sync's or a
+ * repair's is the fleet's state this router catches up with, asked for,
+ * acked and not sent again: it is not budgeted (catch_up), and neither is
+ * a replacement, which adds no pin.
  */
 static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
-		      bool bulk)
+		      bool catch_up)
 {
 	int fd = s->env.flow_pins_fd;
 	struct flow_pin cur, pin = { 0 }; /* epoch 0: never checked here */
@@ -701,12 +747,10 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 	bool usable, stale = false;
 
 	pin.nh_id = nh_by_gw(s, in, &usable);
-	if (!pin.nh_id) {
-		p->st.skips[FP_SKIP_GATEWAY]++;
-		return;
-	}
-	if (!usable) {
-		p->st.skips[FP_SKIP_UNUSABLE]++;
+	if (!pin.nh_id || !usable) {
+		p->st.skips[pin.nh_id ? FP_SKIP_UNUSABLE : FP_SKIP_GATEWAY]++;
+		/* our digests of its pins leave this gateway out */
+		repair_gws_add(&p->lacks, in);
 		return;
 	}
 	pin.nh_gen = nexthop_table_get(s->env.nht, pin.nh_id)->gen;
@@ -739,7 +783,7 @@ static void apply_pin(struct sync *s, struct peer *p, const struct sync_pin *in,
 		}
 		stale = true;
 	}
-	if (!bulk && !turnover_allowed(s)) {
+	if (!catch_up && !turnover_allowed(s)) {
 		p->st.skips[FP_SKIP_BUDGET]++;
 		return;
 	}
@@ -892,6 +936,20 @@ static bool bulk_sends(const struct sync *s, const struct peer *to,
 	return true;
 }
 
+/*
+ * Whether a repair to this peer holds this pin: ours of the ranges its
+ * digest found different ([0]); its own held here, of the ranges ours
+ * did ([1]). Made before the cut either way.
+ */
+static bool repair_walk_sends(const struct peer *p, const struct flow_pin *v,
+			      const struct sync_pin *pin)
+{
+	if (!v->router)
+		return p->rep[0].on && repair_sends(&p->rep[0], pin);
+	return v->router == p->st.router && p->rep[1].on &&
+	       repair_sends(&p->rep[1], pin);
+}
+
 static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 {
 	int fd = s->env.flow_pins_fd;
@@ -903,10 +961,13 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 			const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
 
 			if (k->l3dom || !nh || nh->gen != v->nh_gen ||
-			    !nh_usable(s, nh) || !bulk_sends(s, p, v))
+			    !nh_usable(s, nh))
 				continue;
 			wire_pin(s, out, k, v, nh);
-			return true;
+			if (p->walk_repair ? repair_walk_sends(p, v, out) :
+					     bulk_sends(s, p, v))
+				return true;
+			continue;
 		}
 		if (p->bulk_walked || p->bulk_reads++ == BULK_READS)
 			return false; /* over, or on at the next wake-up */
@@ -933,17 +994,182 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 	}
 }
 
+/* --- repair: digests of the pins each router made ----------------------- */
+
+/* A gateway a peer's pin may name that a usable next hop here has. */
+static bool gw_usable(void *ctx, uint8_t family, const __be32 gw[4])
+{
+	struct sync_pin pin = { .gw_family = family };
+	bool usable;
+
+	memcpy(pin.gw, gw, sizeof(pin.gw));
+	return nh_by_gw(ctx, &pin, &usable) && usable;
+}
+
+/*
+ * A walk begins when one is due: every repair_ms our digests of the
+ * peers' pins (of each peer that is up: its bulk sync is in), and whenever
+ * a peer's digest of ours waits. False when nothing is due.
+ */
+static bool digest_start(struct sync *s, uint64_t now)
+{
+	bool ask = s->repair_ms && now >= s->next_ask_ns, any = false;
+
+	if (ask) {
+		s->next_ask_ns = now + s->repair_ms * 1000000ULL;
+		s->ask_cut = now_ns(CLOCK_TAI) - REPAIR_SETTLE_NS;
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		p->ask_in_walk = ask && p->st.state == FP_PEER_UP;
+		if (p->ask_in_walk) {
+			repair_gws_prune(&p->lacks, gw_usable, s);
+			memset(&p->ask, 0, sizeof(p->ask));
+			p->ask.cut = s->ask_cut;
+		}
+		p->answer_in_walk = p->answer_due;
+		if (p->answer_due) {
+			p->answer_due = false;
+			p->theirs = p->theirs_due;
+			repair_filter_of(&p->answer_f, &p->theirs, 0);
+			memset(&p->ours, 0, sizeof(p->ours));
+		}
+		any |= p->ask_in_walk || p->answer_in_walk;
+	}
+	if (!any)
+		return false;
+	s->dw_on = s->dw_first = true;
+	s->dw_walked = false;
+	return true;
+}
+
+/* One pin of the walk, into the digests it counts in. */
+static void digest_pin(struct sync *s, const struct flow_key *k,
+		       const struct flow_pin *v)
+{
+	const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
+	struct sync_pin pin;
+
+	if (k->l3dom || !nh || nh->gen != v->nh_gen || !nh_usable(s, nh))
+		return; /* neither sent nor kept as the peers' */
+	wire_pin(s, &pin, k, v, nh);
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		if (p->ask_in_walk && v->router && v->router == p->st.router &&
+		    FP_RANK_TIME(pin.rank) < p->ask.cut)
+			repair_digest_add(&p->ask, &pin);
+		if (p->answer_in_walk && !v->router &&
+		    repair_counts(&p->answer_f, &pin))
+			repair_digest_add(&p->ours, &pin);
+	}
+}
+
+static void send_words(struct sync *s, struct peer *p, uint8_t type,
+		       const struct sync_digest *d, uint64_t cut, uint64_t ranges)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+
+	if (type == SYNC_DIGEST) {
+		start_msg(s, p, buf, type, 0, SYNC_DIGEST_WORDS + d->n_gw, 0);
+		sync_put_digest(buf, d);
+	} else {
+		start_msg(s, p, buf, type, 0, SYNC_DIFF_WORDS, 0);
+		sync_put_diff(buf, cut, ranges);
+	}
+	send_dgram(s, p, buf, sync_seal(buf, s->key, &p->to));
+}
+
+/*
+ * The walk is over: our digests of the peers' pins go to them (with the
+ * gateways we lack), and theirs of ours are compared. Where ranges differ
+ * the peer is told which, and a walk sends it our pins of those ranges.
+ */
+static void digest_done(struct sync *s)
+{
+	s->dw_on = false;
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		if (p->ask_in_walk && p->st.state == FP_PEER_UP) {
+			if (p->lacks.full && !p->lacks_said)
+				pr_warn("sync: %s's pins name more than %u gateways this router lacks: its pins are not repaired\n",
+					p->name, SYNC_DIGEST_MAX_GW);
+			p->lacks_said |= p->lacks.full;
+			if (!p->lacks.full) {
+				p->ask.n_gw = p->lacks.n;
+				memcpy(p->ask.gw, p->lacks.hash,
+				       p->lacks.n * sizeof(p->ask.gw[0]));
+				send_words(s, p, SYNC_DIGEST, &p->ask, 0, 0);
+				p->st.digests_sent++;
+			}
+		}
+		if (p->answer_in_walk && in_touch(p)) {
+			uint64_t d = repair_diff(&p->ours, &p->theirs);
+
+			p->st.digests_answered++;
+			if (d) {
+				send_words(s, p, SYNC_DIFF, NULL, p->theirs.cut, d);
+				p->st.ranges_repaired += __builtin_popcountll(d);
+				repair_filter_of(&p->rep_due[0], &p->theirs, d);
+			}
+		}
+		p->ask_in_walk = p->answer_in_walk = false;
+	}
+}
+
+/* The walk's part of this tick: at most DIGEST_READS batches. */
+static void digest_walk(struct sync *s)
+{
+	if (!s->dw_on && !digest_start(s, now_ns(CLOCK_MONOTONIC)))
+		return;
+	for (int r = 0; r < DIGEST_READS && !s->dw_walked; r++) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = BULK_BATCH;
+		int err;
+
+		err = bpf_map_lookup_batch(s->env.flow_pins_fd,
+					   s->dw_first ? NULL : &s->dw_token,
+					   &s->dw_token, s->dwk, s->dwv, &count,
+					   &opts);
+		if (err && errno != ENOENT) {
+			pr_warn("sync: reading the pins for a digest: %s\n",
+				strerror(errno));
+			return; /* where it is: tried again at the next tick */
+		}
+		s->dw_first = false;
+		for (__u32 i = 0; i < count; i++)
+			digest_pin(s, &s->dwk[i], &s->dwv[i]);
+		s->dw_walked = err;
+	}
+	if (s->dw_walked)
+		digest_done(s);
+}
+
 /* --- receiving ---------------------------------------------------------- */
 
 /* Walk flow_pins for this peer, from the start. */
 static void bulk_start(struct peer *p, bool mine)
 {
 	p->bulk_out = true;
+	p->walk_repair = false;
 	p->bulk_mine = mine;
 	p->bulk_first = true;
 	p->bulk_walked = false;
 	p->b_len = p->b_pos = 0;
 	p->bulk_sent = 0;
+}
+
+/* A walk of flow_pins for a repair to this peer: what waits for one. */
+static void repair_start(struct peer *p)
+{
+	bulk_start(p, false);
+	p->walk_repair = true;
+	for (int i = 0; i < 2; i++) {
+		p->rep[i] = p->rep_due[i];
+		p->rep_due[i].on = false;
+	}
 }
 
 /* Nothing meant for a peer's last run goes (it asks for our pins anew). */
@@ -958,6 +1184,9 @@ static void peer_reset_out(struct peer *p)
 	p->bulk_out = false;
 	p->bulk_req_due = false;
 	p->walk_due = false;
+	p->walk_repair = false;
+	p->rep_due[0].on = p->rep_due[1].on = false;
+	p->answer_due = p->answer_in_walk = false;
 }
 
 /*
@@ -1051,7 +1280,8 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		 */
 		if (h->flags & SYNC_F_MINE)
 			p->lost_own = true;
-		if (!p->bulk_out || (h->flags & SYNC_F_MINE && !p->bulk_mine)) {
+		if (!p->bulk_out || p->walk_repair ||
+		    (h->flags & SYNC_F_MINE && !p->bulk_mine)) {
 			pr_debug("sync: %s asks for our pins%s\n", p->name,
 				 h->flags & SYNC_F_MINE ? " and its own" : "");
 			bulk_start(p, h->flags & SYNC_F_MINE);
@@ -1061,7 +1291,8 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		ack_later(s, p, h->seq);
 		for (unsigned int i = 0; i < h->count; i++) {
 			sync_get_pin(buf, i, &pin);
-			apply_pin(s, p, &pin, h->flags & SYNC_F_BULK);
+			apply_pin(s, p, &pin,
+				  h->flags & (SYNC_F_BULK | SYNC_F_REPAIR));
 			/* a pin a peer sends is a flow it has: used (pin_touch) */
 			pin_touch_add(s->touch, &pin.key);
 		}
@@ -1077,6 +1308,22 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 				p->st.state = FP_PEER_UP;
 			write_status(s);
 		}
+		break;
+	case SYNC_DIGEST:
+		/*
+		 * Its digest of our pins: compared at the next walk (a newer one
+		 * takes its place). Not while a bulk sync to it, which holds
+		 * them all, is under way.
+		 */
+		if (p->bulk_out && !p->walk_repair)
+			break;
+		sync_get_digest(buf, h, &p->theirs_due);
+		p->answer_due = true;
+		break;
+	case SYNC_DIFF:
+		/* ours of its pins differ in these ranges: it gets them back */
+		p->rep_due[1] = (struct repair_filter){ .on = true };
+		sync_get_diff(buf, &p->rep_due[1].cut, &p->rep_due[1].ranges);
 		break;
 	default: /* SYNC_HELLO: here, with the pins it made */
 		p->st.pins_made = h->aux;
@@ -1261,6 +1508,8 @@ static void tick(struct sync *s)
 	}
 	if (s->cache)
 		refresh_slice(s);
+	if (s->dwk)
+		digest_walk(s);
 	if (hello)
 		write_status(s);
 }
@@ -1354,6 +1603,7 @@ int sync_open(struct sync **out, const struct sync_config *c)
 	s->self.router = sync_router_id(c);
 	s->ncpus = libbpf_num_possible_cpus();
 	s->refresh_ms = c->refresh_s * 1000ULL;
+	s->repair_ms = c->repair_s * 1000ULL;
 	status_addr(&s->self, &c->listen);
 	s->self.state = FP_PEER_SELF;
 	s->n = c->n_peers;
@@ -1485,6 +1735,14 @@ int sync_start(struct sync *s, const struct sync_env *env)
 	pin_touch_open(&s->touch, env->flow_pins_fd);
 	if (s->refresh_ms)
 		refresh_map(s);
+	/* peers' digests are answered whether this router asks or not */
+	s->dwk = calloc(BULK_BATCH, sizeof(*s->dwk));
+	s->dwv = calloc(BULK_BATCH, sizeof(*s->dwv));
+	if (!s->dwk || !s->dwv) {
+		pr_warn("cannot set up pin sync: %s\n", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	s->next_ask_ns = now_ns(CLOCK_MONOTONIC) + s->repair_ms * 1000000ULL;
 	keep_epoch_ahead(s);
 	write_status(s);
 	for (int i = 0; i < s->n; i++) {
@@ -1530,6 +1788,8 @@ void sync_stop(struct sync *s)
 		free(s->peer[i].bv);
 	}
 	free(s->nh_ids);
+	free(s->dwk);
+	free(s->dwv);
 	sodium_memzero(s->key, sizeof(s->key));
 	sodium_memzero(s->key_next, sizeof(s->key_next));
 	free(s);

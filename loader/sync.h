@@ -32,10 +32,12 @@ struct sync_config {
 	unsigned int wait_s;	   /* --sync-wait: bulk sync before ready, at most */
 	uint32_t router_id;	   /* --router-id; 0: sync_router_id() of listen */
 	unsigned int refresh_s;	   /* --sync-refresh: live flows' pins to the peers again; 0: never */
+	unsigned int repair_s;	   /* --sync-repair: digests of the peers' pins held here; 0: never */
 };
 
 #define SYNC_WAIT_S 5
 #define SYNC_REFRESH_S 30
+#define SYNC_REPAIR_S 60
 
 /*
  * "ADDR", "ADDR:PORT", "[ADDR6]" or "[ADDR6]:PORT" (a bare IPv6 address

@@ -48,7 +48,9 @@ static size_t entry_len(uint8_t type)
 	case SYNC_PINS:
 		return SYNC_PIN_LEN;
 	case SYNC_ACK:
-		return SYNC_ACK_LEN;
+	case SYNC_DIGEST:
+	case SYNC_DIFF:
+		return SYNC_ACK_LEN; /* u64 words */
 	default:
 		return 0;
 	}
@@ -59,7 +61,7 @@ static uint8_t flags_known(uint8_t type)
 {
 	switch (type) {
 	case SYNC_PINS:
-		return SYNC_F_BULK | SYNC_F_END;
+		return SYNC_F_BULK | SYNC_F_END | SYNC_F_REPAIR;
 	case SYNC_BULK_REQ:
 		return SYNC_F_MINE;
 	default:
@@ -113,6 +115,61 @@ void sync_put_pin(uint8_t *buf, unsigned int i, const struct sync_pin *p)
 void sync_put_ack(uint8_t *buf, unsigned int i, uint64_t seq)
 {
 	put64(buf + SYNC_HDR_LEN + (size_t)i * SYNC_ACK_LEN, seq);
+}
+
+void sync_put_digest(uint8_t *buf, const struct sync_digest *d)
+{
+	sync_put_ack(buf, 0, d->cut);
+	for (unsigned int i = 0; i < SYNC_RANGES; i++)
+		sync_put_ack(buf, 1 + i, d->range[i]);
+	for (unsigned int i = 0; i < d->n_gw; i++)
+		sync_put_ack(buf, SYNC_DIGEST_WORDS + i, d->gw[i]);
+}
+
+void sync_put_diff(uint8_t *buf, uint64_t cut, uint64_t ranges)
+{
+	sync_put_ack(buf, 0, cut);
+	sync_put_ack(buf, 1, ranges);
+}
+
+static const uint8_t digest_key[crypto_shorthash_KEYBYTES]; /* fixed: see the header */
+
+static uint64_t shorthash(const uint8_t *in, size_t len)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+
+	crypto_shorthash(out, in, len, digest_key);
+	return get64(out);
+}
+
+unsigned int sync_pin_range(const struct sync_pin *p)
+{
+	uint8_t buf[SYNC_HDR_LEN + SYNC_PIN_LEN], flow[2 + 4 + 2 * 16];
+	const uint8_t *e = buf + SYNC_HDR_LEN;
+
+	/* the flow's bytes of the pin: families, protocol, ports, addresses */
+	sync_put_pin(buf, 0, p);
+	memcpy(flow, e, 2);
+	memcpy(flow + 2, e + 4, 2 + 2);
+	memcpy(flow + 6, e + 20, 2 * 16);
+	return shorthash(flow, sizeof(flow)) >> 58; /* the top 6 bits */
+}
+_Static_assert(SYNC_RANGES == 64, "a range is the top 6 bits of a hash");
+
+uint64_t sync_pin_hash(const struct sync_pin *p)
+{
+	uint8_t buf[SYNC_HDR_LEN + SYNC_PIN_LEN];
+
+	sync_put_pin(buf, 0, p);
+	return shorthash(buf + SYNC_HDR_LEN, SYNC_PIN_LEN);
+}
+
+uint64_t sync_gw_hash(uint8_t family, const __be32 gw[4])
+{
+	uint8_t b[17] = { family };
+
+	memcpy(b + 1, gw, addr_len(family));
+	return shorthash(b, sizeof(b));
 }
 
 void sync_restamp(uint8_t *buf, uint64_t seq, uint64_t time_ns)
@@ -202,13 +259,21 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	h->seq = get64(buf + 24);
 	h->time_ns = get64(buf + 32);
 	h->router = get32(buf + 12);
-	if (h->type < SYNC_HELLO || h->type > SYNC_BULK_REQ || buf[5] ||
+	if (h->type < SYNC_HELLO || h->type > SYNC_DIFF || buf[5] ||
 	    !h->router || !h->epoch || !h->seq ||
 	    (h->flags & ~flags_known(h->type)) ||
 	    (h->aux && !(h->flags & SYNC_F_END) && h->type != SYNC_HELLO) ||
 	    (h->count && !entry_len(h->type)) ||
 	    (h->type == SYNC_ACK && !h->count) || /* the acked run's epoch */
+	    (h->type == SYNC_DIGEST && h->count < SYNC_DIGEST_WORDS) ||
+	    (h->type == SYNC_DIFF && h->count != SYNC_DIFF_WORDS) ||
+	    /* a repair's pins are neither a bulk sync's nor its end */
+	    (h->flags & SYNC_F_REPAIR && h->flags & (SYNC_F_BULK | SYNC_F_END)) ||
 	    sync_len(h->type, h->count) != len)
+		return FP_DROP_MALFORMED;
+	/* a cut is a made time: below 2^63 */
+	if ((h->type == SYNC_DIGEST || h->type == SYNC_DIFF) &&
+	    sync_get_ack(buf, 0) & FP_RANK_MID_STREAM)
 		return FP_DROP_MALFORMED;
 	for (unsigned int i = 0; h->type == SYNC_PINS && i < h->count; i++)
 		if (!pin_ok(buf + SYNC_HDR_LEN + (size_t)i * SYNC_PIN_LEN))
@@ -254,6 +319,23 @@ bool sync_pin_wins(const struct sync_pin *a, const struct sync_pin *b)
 uint64_t sync_get_ack(const uint8_t *buf, unsigned int i)
 {
 	return get64(buf + SYNC_HDR_LEN + (size_t)i * SYNC_ACK_LEN);
+}
+
+void sync_get_digest(const uint8_t *buf, const struct sync_hdr *h,
+		     struct sync_digest *d)
+{
+	d->cut = sync_get_ack(buf, 0);
+	for (unsigned int i = 0; i < SYNC_RANGES; i++)
+		d->range[i] = sync_get_ack(buf, 1 + i);
+	d->n_gw = h->count - SYNC_DIGEST_WORDS;
+	for (unsigned int i = 0; i < d->n_gw; i++)
+		d->gw[i] = sync_get_ack(buf, SYNC_DIGEST_WORDS + i);
+}
+
+void sync_get_diff(const uint8_t *buf, uint64_t *cut, uint64_t *ranges)
+{
+	*cut = sync_get_ack(buf, 0);
+	*ranges = sync_get_ack(buf, 1);
 }
 
 bool sync_clock_ok(uint64_t time_ns, uint64_t now_ns)

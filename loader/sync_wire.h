@@ -14,7 +14,8 @@
  *  16  u64 epoch: the sender's start (CLOCK_REALTIME ns), one per run
  *  24  u64 seq: per sender run and receiver, from 1, never reused
  *  32  u64 time: CLOCK_REALTIME ns when sent
- *  40  entries: count pins (68 bytes) or acks (u64 seq)
+ *  40  entries: count pins (68 bytes), or u64 words: acks (seqs), a
+ *      digest's or a diff's fields (struct sync_digest, sync_put_diff())
  * end  32-byte MAC (HMAC-SHA-512-256) of the two ends, then everything
  *      before it: a datagram is good only from its sender to its receiver
  *
@@ -60,6 +61,8 @@ enum sync_type {
 	SYNC_PINS = 2,	   /* pins (acked) */
 	SYNC_ACK = 3,	   /* the seqs of messages received (not acked) */
 	SYNC_BULK_REQ = 4, /* send me your pins (acked; DESIGN.md, "Bulk sync") */
+	SYNC_DIGEST = 5,   /* the pins you made that I hold, by range (not acked) */
+	SYNC_DIFF = 6,	   /* the ranges of your digest that differ from mine (not acked) */
 };
 
 #define SYNC_F_BULK 0x1 /* SYNC_PINS: part of a bulk sync */
@@ -69,6 +72,34 @@ enum sync_type {
  * a new pin table). Without it a bulk sync holds no pin its asker made.
  */
 #define SYNC_F_MINE 0x4
+/*
+ * SYNC_PINS: a repair's (DESIGN.md, "Repair"): the ranges a digest found
+ * different. Added in version 2 after its first releases, as SYNC_DIGEST
+ * and SYNC_DIFF: a router of those builds drops all three as malformed,
+ * and never asks for them.
+ */
+#define SYNC_F_REPAIR 0x8
+
+/*
+ * Repair: a digest of the pins one router made, as another holds them,
+ * in SYNC_RANGES ranges of the flows (sync_pin_range()): each range's the
+ * XOR of its pins' sync_pin_hash(), of the pins made before the cut.
+ * The asker names the gateways of the maker's pins it cannot take (it
+ * has no usable next hop with them): the maker leaves those out of its
+ * own. On the wire, u64 words: the cut, the ranges, the gateways' hashes
+ * (sync_gw_hash()).
+ */
+#define SYNC_RANGES 64
+#define SYNC_DIGEST_WORDS (1 + SYNC_RANGES)
+#define SYNC_DIGEST_MAX_GW (SYNC_MAX_ACKS - SYNC_DIGEST_WORDS)
+#define SYNC_DIFF_WORDS 2 /* the cut, the ranges that differ (a bit each) */
+
+struct sync_digest {
+	uint64_t cut; /* CLOCK_TAI ns, below 2^63: pins made before it */
+	uint64_t range[SYNC_RANGES];
+	uint32_t n_gw;
+	uint64_t gw[SYNC_DIGEST_MAX_GW];
+};
 
 struct sync_hdr {
 	uint8_t type;
@@ -118,11 +149,26 @@ struct sync_ends {
 void sync_ends_make(struct sync_ends *e, uint8_t family, const void *from_addr,
 		    uint16_t from_port, const void *to_addr, uint16_t to_port);
 
+/*
+ * Which range a flow's pins fall in, the same on every router (a hash of
+ * the flow alone), and a pin's part of its range's digest (a hash of the
+ * pin as it travels: flow, gateway, maker, rank). SipHash (libsodium's
+ * crypto_shorthash) under a fixed key: a digest compares tables, the MAC
+ * guards the datagram.
+ */
+unsigned int sync_pin_range(const struct sync_pin *p);
+uint64_t sync_pin_hash(const struct sync_pin *p);
+uint64_t sync_gw_hash(uint8_t family, const __be32 gw[4]);
+
 /* Header at buf[0..SYNC_HDR_LEN). */
 void sync_put_hdr(uint8_t *buf, const struct sync_hdr *h);
 /* Entry i, after the header. */
 void sync_put_pin(uint8_t *buf, unsigned int i, const struct sync_pin *p);
 void sync_put_ack(uint8_t *buf, unsigned int i, uint64_t seq);
+/* A digest's words; the header's count is SYNC_DIGEST_WORDS + d->n_gw. */
+void sync_put_digest(uint8_t *buf, const struct sync_digest *d);
+/* A diff's words (count SYNC_DIFF_WORDS). */
+void sync_put_diff(uint8_t *buf, uint64_t cut, uint64_t ranges);
 /* The datagram's length for count entries of its type. */
 size_t sync_len(uint8_t type, unsigned int count);
 /*
@@ -151,6 +197,9 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 /* Entry i of a datagram sync_unseal() accepted. */
 void sync_get_pin(const uint8_t *buf, unsigned int i, struct sync_pin *p);
 uint64_t sync_get_ack(const uint8_t *buf, unsigned int i);
+void sync_get_digest(const uint8_t *buf, const struct sync_hdr *h,
+		     struct sync_digest *d);
+void sync_get_diff(const uint8_t *buf, uint64_t *cut, uint64_t *ranges);
 
 /* The message was sent within SYNC_MAX_SKEW_NS of now (both CLOCK_REALTIME). */
 bool sync_clock_ok(uint64_t time_ns, uint64_t now_ns);

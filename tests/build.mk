@@ -1,7 +1,7 @@
 # Test programs; tests/run-all runs every $(BUILD)/test_* it finds.
 TESTS += $(BUILD)/test_model $(BUILD)/test_kernel $(BUILD)/test_nexthop_table \
 	 $(BUILD)/test_route_epoch \
-	 $(BUILD)/test_sync_wire $(BUILD)/test_sync_pace \
+	 $(BUILD)/test_sync_wire $(BUILD)/test_sync_pace $(BUILD)/test_sync_repair \
 	 $(BUILD)/test_faults $(BUILD)/test_packets
 # Not in the sanitizer build: they run the BPF program, which the sanitizers
 # do not see, at length; test_packets runs the same fixture code there.

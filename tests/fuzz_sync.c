@@ -26,13 +26,13 @@ static const struct sync_ends ends = { { FP_AF_INET, 192, 0, 2, 1, [17] = 0x1d, 
 					 192, 0, 2, 2, [35] = 0x1d, 0x06 } };
 
 #ifndef FUZZ_SEEDS
-static unsigned long accepted[5], forgeries;
+static unsigned long accepted[SYNC_DIFF + 1], forgeries;
 
 static void report(void)
 {
-	fprintf(stderr, "fuzz_sync: accepted %lu hello, %lu pins, %lu ack, %lu bulk request datagrams\n",
+	fprintf(stderr, "fuzz_sync: accepted %lu hello, %lu pins, %lu ack, %lu bulk request, %lu digest, %lu diff datagrams\n",
 		accepted[SYNC_HELLO], accepted[SYNC_PINS], accepted[SYNC_ACK],
-		accepted[SYNC_BULK_REQ]);
+		accepted[SYNC_BULK_REQ], accepted[SYNC_DIGEST], accepted[SYNC_DIFF]);
 	fprintf(stderr, "fuzz_sync: refused %lu forgeries\n", forgeries);
 }
 
@@ -69,8 +69,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (len != sync_len(h.type, h.count) || len > SYNC_MAX_DGRAM || !h.router ||
-	    h.type < SYNC_HELLO || h.type > SYNC_BULK_REQ)
+	    h.type < SYNC_HELLO || h.type > SYNC_DIFF)
 		abort();
+	/* a digest: a cut below 2^63, every range; a diff: a cut and its ranges */
+	if ((h.type == SYNC_DIGEST || h.type == SYNC_DIFF) &&
+	    (sync_get_ack(buf, 0) & FP_RANK_MID_STREAM ||
+	     (h.type == SYNC_DIGEST && h.count < SYNC_DIGEST_WORDS) ||
+	     (h.type == SYNC_DIFF && h.count != SYNC_DIFF_WORDS)))
+		abort();
+	if (h.type == SYNC_DIGEST) {
+		struct sync_digest d;
+
+		sync_get_digest(buf, &h, &d);
+		if (d.n_gw > SYNC_DIGEST_MAX_GW)
+			abort();
+	}
 	accepted[h.type]++;
 	/* what was read writes back to the same bytes */
 	sync_put_hdr(again, &h);
@@ -157,6 +170,9 @@ int main(int argc, char **argv)
 	seed(argv[1], "pins", SYNC_PINS, 0, 3, -1);
 	seed(argv[1], "bulk_end", SYNC_PINS, SYNC_F_END, 0, -1);
 	seed(argv[1], "acks", SYNC_ACK, 0, 4, -1);
+	seed(argv[1], "digest", SYNC_DIGEST, 0, SYNC_DIGEST_WORDS + 2, -1);
+	seed(argv[1], "diff", SYNC_DIFF, 0, SYNC_DIFF_WORDS, -1);
+	seed(argv[1], "repair_pins", SYNC_PINS, SYNC_F_REPAIR, 2, -1);
 	seed(argv[1], "forged_first", SYNC_PINS, 0, 3, 0);
 	seed(argv[1], "forged_middle", SYNC_HELLO, 0, 0, SYNC_MAC_LEN / 2);
 	seed(argv[1], "forged_last", SYNC_ACK, 0, 4, SYNC_MAC_LEN - 1);

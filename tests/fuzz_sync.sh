@@ -12,7 +12,7 @@ log=$("$here/fuzz_sync" -runs="$runs" -max_len=1300 -seed=1 \
 rc=$?
 printf '%s\n' "$log" | grep -E "Done [0-9]+ runs|ERROR|SUMMARY|^fuzz_sync: (accepted|refused)" | tail -n 5
 # a run that accepted no datagram of a type has not tested its parser
-counts=$(printf '%s\n' "$log" | sed -n 's/^fuzz_sync: accepted \([0-9]*\) hello, \([0-9]*\) pins, \([0-9]*\) ack, \([0-9]*\) bulk request datagrams$/\1 \2 \3 \4/p' | tail -n 1)
+counts=$(printf '%s\n' "$log" | sed -n 's/^fuzz_sync: accepted \([0-9]*\) hello, \([0-9]*\) pins, \([0-9]*\) ack, \([0-9]*\) bulk request, \([0-9]*\) digest, \([0-9]*\) diff datagrams$/\1 \2 \3 \4 \5 \6/p' | tail -n 1)
 if [ $rc = 0 ] && { [ -z "$counts" ] || [[ " $counts " == *" 0 "* ]]; }; then
 	echo "fuzz_sync: some type was never accepted (${counts:-no count})"
 	rc=1

@@ -545,7 +545,9 @@ static void peers_sample(struct sync_peer_status *p)
 					  .pins_received = 80, .pins_applied = 70,
 					  .resends = 2, .pins_replaced = 4,
 					  .queued = 7, .lag_ms = 250, .rtt_us = 1500,
-					  .pins_refreshed = 33 };
+					  .pins_refreshed = 33, .digests_sent = 41,
+					  .digests_answered = 42, .ranges_repaired = 43,
+					  .pins_repaired = 44 };
 	p[1].skips[FP_SKIP_HAVE] = 10;
 	p[1].skips[FP_SKIP_BETTER] = 2;
 	p[1].skips[FP_SKIP_GATEWAY] = 1;
@@ -595,6 +597,8 @@ static void peers_output(void **state)
 	assert_non_null(strstr(out, "\"conflicts\":6"));
 	assert_non_null(strstr(out, "\"lag_ms\":250"));
 	assert_non_null(strstr(out, "\"pins_refreshed\":33"));
+	assert_non_null(strstr(out, "\"digests_sent\":41,\"digests_answered\":42,"
+				    "\"ranges_repaired\":43,\"pins_repaired\":44"));
 	assert_null(strstr(out, "\"state\":\"unused\"")); /* unused entries left out */
 	free(c.buf);
 
@@ -609,6 +613,10 @@ static void peers_output(void **state)
 	assert_non_null(strstr(out, "flowpin_sync_lag_seconds{peer=\"192.0.2.2:7430\"} 0.25\n"));
 	assert_non_null(strstr(out, "flowpin_sync_queued{peer=\"192.0.2.2:7430\"} 7\n"));
 	assert_non_null(strstr(out, "flowpin_sync_pins_refreshed_total{peer=\"192.0.2.2:7430\"} 33\n"));
+	assert_non_null(strstr(out, "flowpin_sync_digests_sent_total{peer=\"192.0.2.2:7430\"} 41\n"));
+	assert_non_null(strstr(out, "flowpin_sync_digests_answered_total{peer=\"192.0.2.2:7430\"} 42\n"));
+	assert_non_null(strstr(out, "flowpin_sync_ranges_repaired_total{peer=\"192.0.2.2:7430\"} 43\n"));
+	assert_non_null(strstr(out, "flowpin_sync_pins_repaired_total{peer=\"192.0.2.2:7430\"} 44\n"));
 	assert_non_null(strstr(out, "flowpin_sync_dropped_total{peer=\"none\",reason=\"unknown_peer\"} 3\n"));
 	assert_non_null(strstr(out, "flowpin_sync_dropped_total{peer=\"[2001:db8::3]:9000\",reason=\"auth\"} 5\n"));
 	free(c.buf);

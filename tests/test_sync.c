@@ -37,6 +37,7 @@
 #include "fixture.h"
 #include "netns.h"
 #include "sync_peer.h"
+#include "sync_repair.h"
 #include "sync_wire.h"
 #include "tc_hook.h"
 #include "test_skip.h"
@@ -106,6 +107,21 @@ static pid_t start_joined(void)
 
 	tpeer_open();
 	pid = start_synced("30");
+	assert_true(pid > 0);
+	tpeer_join();
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	return pid;
+}
+
+/* The same with one more option: OPT VALUE. */
+static pid_t start_joined_with(const char *opt, const char *value)
+{
+	pid_t pid;
+
+	tpeer_open();
+	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
+			   "--sync-key", key_path, "--sync-wait", "30", opt, value,
+			   PORTS, NULL);
 	assert_true(pid > 0);
 	tpeer_join();
 	assert_int_equal(daemon_wait_ready(pid), 0);
@@ -1357,16 +1373,9 @@ static void live_flows_pins_go_to_the_peers_again(void **state)
 {
 	enum { N = 20, LIVE = 10 };
 	int egress[N], seen[N] = { 0 };
-	pid_t pid;
 
 	(void)state;
-	tpeer_open();
-	pid = daemon_start("--sync", DAEMON_ADDR, "--peer", "127.0.0.1:7431",
-			   "--sync-key", key_path, "--sync-wait", "30",
-			   "--sync-refresh", "1", PORTS, NULL);
-	assert_true(pid > 0);
-	tpeer_join();
-	assert_int_equal(daemon_wait_ready(pid), 0);
+	start_joined_with("--sync-refresh", "1");
 	flows_through(43000, N, egress);
 	/* their new pins, once each */
 	for (int i = 0; i < 50; i++) {
@@ -1394,6 +1403,241 @@ static void live_flows_pins_go_to_the_peers_again(void **state)
 	collect_pins(43000, N, seen, 1500);
 	for (int f = 0; f < N; f++)
 		assert_int_equal(seen[f], 0);
+}
+
+/* --- repair --------------------------------------------------------------- */
+
+/*
+ * The daemon's pins as they travel, of flows base .. base + n - 1, as it
+ * sends them to us (new pins, or a repair's: want_flags), until each came
+ * or ms passed: how many came. Every one must be of those flows.
+ */
+static int wire_pins_from_daemon(int base, int n, uint8_t want_flags,
+				 struct sync_pin *pins, int *seen, int ms)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	int got = 0;
+
+	for (int waited = 0; waited < ms && got < n; waited += 200) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		while (trecv(SYNC_PINS, &h, buf, 200, true)) {
+			tack(h.seq);
+			assert_int_equal(h.flags, want_flags);
+			for (unsigned int i = 0; i < h.count; i++) {
+				struct sync_pin p;
+				int at;
+
+				sync_get_pin(buf, i, &p);
+				at = ntohs(p.key.sport) - base;
+				assert_in_range(at, 0, n - 1);
+				assert_int_equal(seen[at], 0); /* once each */
+				seen[at] = 1;
+				pins[at] = p;
+				got++;
+			}
+		}
+	}
+	return got;
+}
+
+/* No message of this type from the daemon for ms (saying hello meanwhile). */
+static void none_for(uint8_t type, int ms)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	for (int waited = 0; waited < ms; waited += 200) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		assert_false(trecv(type, &h, buf, 200, true));
+	}
+}
+
+static void send_digest(const struct sync_digest *d)
+{
+	uint64_t w[SYNC_MAX_ACKS];
+
+	w[0] = d->cut;
+	memcpy(w + 1, d->range, sizeof(d->range));
+	memcpy(w + SYNC_DIGEST_WORDS, d->gw, d->n_gw * sizeof(d->gw[0]));
+	tsend(SYNC_DIGEST, 0, 0, NULL, w, SYNC_DIGEST_WORDS + d->n_gw);
+}
+
+/*
+ * Repair, answered: our digest of the daemon's pins. Where it matches,
+ * nothing comes; where pins are missing from it, the daemon names exactly
+ * their ranges (SYNC_DIFF, with our cut) and sends its pins of those
+ * ranges, each once (SYNC_F_REPAIR). A pin whose gateway the digest
+ * leaves out, or made after its cut, does not count on the daemon's side
+ * either.
+ */
+static void a_digest_of_the_daemons_pins_gets_what_differs(void **state)
+{
+	enum { N = 40, BASE = 44000, GONE1 = 3, GONE2 = 11 };
+	struct sync_pin mine[N], rep[N];
+	int egress[N], seen[N] = { 0 }, via1 = 0, sent = 0;
+	struct sync_digest d;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	uint64_t cut, ranges, want = 0;
+	__be32 gw1;
+
+	(void)state;
+	start_joined();
+	flows_through(BASE, N, egress);
+	assert_int_equal(wire_pins_from_daemon(BASE, N, 0, mine, seen, 10000), N);
+
+	/* all of them: the same */
+	memset(&d, 0, sizeof(d));
+	d.cut = tai_ns();
+	for (int i = 0; i < N; i++)
+		repair_digest_add(&d, &mine[i]);
+	send_digest(&d);
+	none_for(SYNC_DIFF, 1000);
+	assert_int_equal(WAIT_STATUS(1, digests_answered, 1).digests_answered, 1);
+
+	/* made after the cut: not counted */
+	memset(&d, 0, sizeof(d));
+	d.cut = FP_RANK_TIME(mine[0].rank);
+	for (int i = 0; i < N; i++)
+		if (FP_RANK_TIME(mine[i].rank) < d.cut)
+			repair_digest_add(&d, &mine[i]);
+	send_digest(&d);
+	none_for(SYNC_DIFF, 600);
+
+	/* those through 10.0.1.2 left out, by the gateway's hash */
+	inet_pton(AF_INET, "10.0.1.2", &gw1);
+	memset(&d, 0, sizeof(d));
+	d.cut = tai_ns();
+	d.n_gw = 2;
+	d.gw[0] = sync_gw_hash(FP_AF_INET, (__be32[4]){ htonl(0x0a4d0001) });
+	d.gw[1] = sync_gw_hash(FP_AF_INET, (__be32[4]){ gw1 });
+	for (int i = 0; i < N; i++) {
+		via1 += mine[i].gw[0] == gw1;
+		if (mine[i].gw[0] != gw1)
+			repair_digest_add(&d, &mine[i]);
+	}
+	assert_true(via1 > 0);
+	send_digest(&d);
+	none_for(SYNC_DIFF, 600);
+
+	/* two missing: their ranges, and the daemon's pins of them */
+	memset(&d, 0, sizeof(d));
+	d.cut = tai_ns();
+	for (int i = 0; i < N; i++) {
+		if (i == GONE1 || i == GONE2)
+			want |= 1ULL << sync_pin_range(&mine[i]);
+		else
+			repair_digest_add(&d, &mine[i]);
+	}
+	send_digest(&d);
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_DIFF, &h, buf, 2000, true));
+	sync_get_diff(buf, &cut, &ranges);
+	assert_true(cut == d.cut);
+	assert_true(ranges == want);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < N; i++)
+		sent += !!(want & 1ULL << sync_pin_range(&mine[i]));
+	assert_int_equal(wire_pins_from_daemon(BASE, N, SYNC_F_REPAIR, rep, seen, 3000),
+			 sent);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(seen[i], !!(want & 1ULL << sync_pin_range(&mine[i])));
+		if (seen[i])
+			assert_memory_equal(&rep[i], &mine[i], sizeof(rep[i]));
+	}
+	none_for(SYNC_PINS, 600); /* and nothing more */
+	struct sync_peer_status st = WAIT_STATUS(1, digests_answered, 4);
+
+	assert_int_equal(st.digests_answered, 4);
+	assert_int_equal(st.ranges_repaired, __builtin_popcountll(want));
+	assert_int_equal(st.pins_repaired, sent);
+}
+
+/*
+ * Repair, asked: once a --sync-repair, the daemon sends its digest of our
+ * pins it holds (made more than 2 s before), not of its own, naming the
+ * gateway of ours it could not take. Told which ranges differ, it sends
+ * back our pins it holds of them (a maker that lost its pin gets it back),
+ * and takes ours of them.
+ */
+static void the_daemon_asks_for_what_it_lacks(void **state)
+{
+	enum { N = 90, BASE = 45000, GONE1 = 4, GONE2 = 21 };
+	struct sync_pin pins[N + 1], rep[N];
+	struct sync_digest want_d = { 0 }, d;
+	int egress[5], seen[N] = { 0 }, fd, back = 0;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	uint64_t want = 0, t0;
+	char gw[32];
+
+	(void)state;
+	start_joined_with("--sync-repair", "1");
+	flows_through(BASE + 100, 5, egress); /* its own: not in its digest of ours */
+	for (int i = 0; i < N; i++) {
+		snprintf(gw, sizeof(gw), "10.0.%d.2", i % 4 + 1);
+		pins[i] = wire_pin(BASE + i, gw);
+		pins[i].rank -= 10000000000ULL; /* made 10 s ago */
+	}
+	pins[N] = wire_pin(BASE + N, "10.77.0.1"); /* a gateway it lacks */
+	pins[N].rank -= 10000000000ULL;
+	for (int i = 0; i < N + 1; i += SYNC_MAX_PINS)
+		tsend(SYNC_PINS, 0, 0, pins + i, NULL,
+		      N + 1 - i < SYNC_MAX_PINS ? N + 1 - i : SYNC_MAX_PINS);
+	assert_int_equal(WAIT_STATUS(1, pins_applied, N).pins_applied, N);
+
+	/* it loses two of ours */
+	fd = pinned_fd("flow_pins");
+	for (int i = 0; i < N; i++) {
+		struct flow_key k = flow(BASE + i);
+
+		if (i == GONE1 || i == GONE2) {
+			assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+			want |= 1ULL << sync_pin_range(&pins[i]);
+		} else {
+			repair_digest_add(&want_d, &pins[i]);
+		}
+	}
+	close(fd);
+	/* a digest begun after that: the next but one */
+	t0 = realtime_ns();
+	for (;;) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		assert_true(trecv(SYNC_DIGEST, &h, buf, 2500, true));
+		if (h.time_ns > t0 + 100000000ULL)
+			break;
+	}
+	sync_get_digest(buf, &h, &d);
+	assert_true(d.cut < tai_ns() - 1500000000ULL);
+	assert_true(d.cut > tai_ns() - 4000000000ULL);
+	assert_memory_equal(d.range, want_d.range, sizeof(d.range));
+	assert_int_equal(d.n_gw, 1);
+	assert_true(d.gw[0] == sync_gw_hash(FP_AF_INET, pins[N].gw));
+	assert_true(repair_diff(&d, &want_d) == 0);
+
+	/* ranges differ: ours it holds of them come back */
+	tsend(SYNC_DIFF, 0, 0, NULL, (uint64_t[]){ d.cut, want }, 2);
+	for (int i = 0; i < N; i++)
+		back += i != GONE1 && i != GONE2 &&
+			want & 1ULL << sync_pin_range(&pins[i]);
+	assert_true(back > 0); /* the flows' ranges are fixed: some share them */
+	assert_int_equal(wire_pins_from_daemon(BASE, N, SYNC_F_REPAIR, rep, seen, 3000),
+			 back);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(seen[i], i != GONE1 && i != GONE2 &&
+					  !!(want & 1ULL << sync_pin_range(&pins[i])));
+		if (seen[i])
+			assert_memory_equal(&rep[i], &pins[i], sizeof(rep[i]));
+	}
+	/* and ours of them: the two it lost are back */
+	tsend(SYNC_PINS, SYNC_F_REPAIR, 0, (struct sync_pin[]){ pins[GONE1], pins[GONE2] },
+	      NULL, 2);
+	assert_true(WAIT_STATUS(1, pins_applied, N + 2).pins_applied >= N + 2);
+	assert_int_equal(pinned_to(BASE + GONE1), nh_id(GONE1 % 4 + 1));
+	assert_int_equal(pinned_to(BASE + GONE2), nh_id(GONE2 % 4 + 1));
+	assert_int_equal(peer_status(1).pins_repaired, back);
+	assert_true(peer_status(1).digests_sent >= 2);
 }
 
 /*
@@ -1560,6 +1804,7 @@ static void bad_sync_options_are_refused(void **state)
 		{ { "--sync", DAEMON_ADDR }, "needs --sync-key" },
 		{ { "--sync", "10.0.0.1:x" }, "invalid value '10.0.0.1:x' for --sync" },
 		{ { "--sync-refresh", "4000" }, "invalid value '4000' for --sync-refresh" },
+		{ { "--sync-repair", "-1" }, "invalid value '-1' for --sync-repair" },
 	};
 	int fd;
 	pid_t pid;
@@ -1642,6 +1887,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(live_flows_pins_go_to_the_peers_again,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(refreshed_peer_pins_outlive_the_others,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_digest_of_the_daemons_pins_gets_what_differs,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(the_daemon_asks_for_what_it_lacks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),

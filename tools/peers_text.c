@@ -212,6 +212,10 @@ void peers_json(struct json_writer *w, const struct sync_peer_status *p, int n,
 		jw_uint_field(w, "pins_made", p[i].pins_made);
 		jw_uint_field(w, "conflicts", p[i].pins_replaced + p[i].skips[FP_SKIP_BETTER]);
 		jw_uint_field(w, "pins_refreshed", p[i].pins_refreshed);
+		jw_uint_field(w, "digests_sent", p[i].digests_sent);
+		jw_uint_field(w, "digests_answered", p[i].digests_answered);
+		jw_uint_field(w, "ranges_repaired", p[i].ranges_repaired);
+		jw_uint_field(w, "pins_repaired", p[i].pins_repaired);
 		jw_uint_field(w, "queued", p[i].queued);
 		jw_uint_field(w, "inflight", p[i].inflight);
 		jw_uint_field(w, "lag_ms", p[i].lag_ms);
@@ -296,6 +300,14 @@ void peers_prometheus(FILE *out, const struct sync_peer_status *p, int n)
 	     "Pins from the peer that replaced another pin here, which the fleet's rule put behind them.");
 	PROM("pins_refreshed", pins_refreshed,
 	     "Pins of flows forwarded here, sent to the peer again so its LRU keeps them.");
+	PROM("digests_sent", digests_sent,
+	     "Digests of the peer's pins held here, sent to it (repair).");
+	PROM("digests_answered", digests_answered,
+	     "The peer's digests of the pins made here, compared with them (repair).");
+	PROM("ranges_repaired", ranges_repaired,
+	     "Ranges of the pins made here that the peer's digests found different.");
+	PROM("pins_repaired", pins_repaired,
+	     "Pins sent to the peer by repairs, where the digests differed.");
 	PROM("resends", resends, "Datagrams sent again to the peer for want of an ack.");
 	PROM("queue_drops", queue_drops, "Pins not sent to the peer: its queue was full.");
 	fputs("# HELP flowpin_sync_dropped_total Sync datagrams dropped, by source and reason.\n"

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+
+#include "sync_repair.h"
+
+static unsigned int gw_len(uint8_t family)
+{
+	return family == FP_AF_INET ? 4 : 16;
+}
+
+void repair_gws_add(struct repair_gws *g, const struct sync_pin *skipped)
+{
+	uint64_t h = sync_gw_hash(skipped->gw_family, skipped->gw);
+
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->hash[i] == h)
+			return;
+	if (g->n == SYNC_DIGEST_MAX_GW) {
+		g->full = true;
+		return;
+	}
+	g->family[g->n] = skipped->gw_family;
+	memset(g->gw[g->n], 0, sizeof(g->gw[g->n]));
+	memcpy(g->gw[g->n], skipped->gw, gw_len(skipped->gw_family));
+	g->hash[g->n++] = h;
+}
+
+void repair_gws_prune(struct repair_gws *g,
+		      bool (*usable)(void *ctx, uint8_t family, const __be32 gw[4]),
+		      void *ctx)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < g->n; i++) {
+		if (usable(ctx, g->family[i], g->gw[i]))
+			continue;
+		g->family[k] = g->family[i];
+		memcpy(g->gw[k], g->gw[i], sizeof(g->gw[k]));
+		g->hash[k++] = g->hash[i];
+	}
+	g->n = k;
+	g->full = false; /* those skipped since are learnt again */
+}
+
+void repair_filter_of(struct repair_filter *f, const struct sync_digest *d,
+		      uint64_t ranges)
+{
+	f->on = true;
+	f->cut = d->cut;
+	f->ranges = ranges;
+	f->n_gw = d->n_gw;
+	memcpy(f->gw, d->gw, d->n_gw * sizeof(f->gw[0]));
+}
+
+bool repair_counts(const struct repair_filter *f, const struct sync_pin *p)
+{
+	uint64_t h;
+
+	if (FP_RANK_TIME(p->rank) >= f->cut)
+		return false;
+	if (!f->n_gw)
+		return true;
+	h = sync_gw_hash(p->gw_family, p->gw);
+	for (uint32_t i = 0; i < f->n_gw; i++)
+		if (f->gw[i] == h)
+			return false;
+	return true;
+}
+
+bool repair_sends(const struct repair_filter *f, const struct sync_pin *p)
+{
+	return f->ranges & 1ULL << sync_pin_range(p) && repair_counts(f, p);
+}
+
+void repair_digest_add(struct sync_digest *d, const struct sync_pin *p)
+{
+	d->range[sync_pin_range(p)] ^= sync_pin_hash(p);
+}
+
+uint64_t repair_diff(const struct sync_digest *a, const struct sync_digest *b)
+{
+	uint64_t m = 0;
+
+	for (unsigned int i = 0; i < SYNC_RANGES; i++)
+		if (a->range[i] != b->range[i])
+			m |= 1ULL << i;
+	return m;
+}
