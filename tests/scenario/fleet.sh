@@ -44,6 +44,8 @@
 #                 [--keep]          (keep every run's logs, flowpinctl output)
 # FLEET_ONLY, FLEET_COLS and FLEET_CONNS are the defaults of --only, --cols
 # and --conns (for a caller that cannot pass options, as run-all).
+# FLEET_REPAIR_S is the idle case's --sync-repair (2; 0 turns the repair off,
+# to check the case can fail).
 # FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
 set -u -o pipefail
 
@@ -88,6 +90,7 @@ FOLLOW=0.3               # flowpind follows a route change within ~100 ms
 CHECK_MS=2000            # how long a connection may take to answer
 SYNC_WAIT_S=5            # how long every router may take to hold every pin
 REFRESH_S=2              # the evicted case's --sync-refresh
+REPAIR_S=${FLEET_REPAIR_S:-2}  # the idle case's --sync-repair
 LOSS=10                  # percent of sync datagrams dropped, in the loss case
 
 C=$ID-c                  # client
@@ -98,6 +101,7 @@ declare -A KEYS          # router -> its key options, with sync ("--sync-key $KE
 declare -A WAIT          # router -> its --sync-wait, with sync (flowpind's default unset)
 declare -A ROUTER_ID     # router -> its --router-id, with sync (the default unset)
 declare -A REFRESH       # router -> its --sync-refresh, with sync (the default unset)
+declare -A REPAIR        # router -> its --sync-repair, with sync (the default unset)
 declare -A READY_BEFORE  # router -> "ready" lines in its log before a start
 RUNDIR=$TMP
 
@@ -360,6 +364,7 @@ daemon_launch() { # N COLUMN
 		[ -n "${WAIT[$n]:-}" ] && args+=(--sync-wait "${WAIT[$n]}")
 		[ -n "${ROUTER_ID[$n]:-}" ] && args+=(--router-id "${ROUTER_ID[$n]}")
 		[ -n "${REFRESH[$n]:-}" ] && args+=(--sync-refresh "${REFRESH[$n]}")
+		[ -n "${REPAIR[$n]:-}" ] && args+=(--sync-repair "${REPAIR[$n]}")
 		for p in $ROUTERS; do
 			[ "$p" = "$n" ] || args+=(--peer "$(lan4 "$p"):$SYNC_PORT")
 		done
@@ -530,6 +535,39 @@ evicted_refill() {
 	upstream_route 1 3
 }
 
+# The idle case's change: r3 loses every pin (flushed, as in the evicted
+# case) while the flows are idle: the client sends nothing on them from
+# the flush to the move, and the refresh is off (--sync-refresh 0), so
+# only the repair (--sync-repair REPAIR_S) can give the pins back. Each
+# period r3 sends r1 and r2 a digest of the pins each of them made that
+# it holds, of those made more than 2 s before; each sends back the pins
+# of every range that differs. Every pin should be back within about a
+# period and those 2 s; the wait allows two periods and 4 s, and as long
+# with the repair off (FLEET_REPAIR_S=0) as with the default, so that run
+# fails for want of the repair, not of time. Then the fleet is in sync:
+# in two more periods no router may find a range of its pins different
+# (a pin a peer can never take, say of a gateway it lacks, would make its
+# range differ every period). IDLE says what happened, with the pins r1
+# and r2 sent r3 by repairs (their pins_repaired).
+idle_repair() {
+	local flushed period=$REPAIR_S synced=$SYNCED sync_ok=$SYNC_OK before after
+	[ "$period" -gt 0 ] || period=2
+	flushed=$(pctl 3 -j flush --all | sed -n 's/.*"flushed":\([0-9]*\).*/\1/p')
+	SYNC_WAIT_S=$((2 * period + 4)) pins_synced 3
+	sleep $((period + 1)).1 # the round under way ends; rows are written once a second
+	before=$(ranges_repaired)
+	sleep $((2 * period)).1
+	after=$(ranges_repaired)
+	IDLE="r3 lost ${flushed:-no} pins (flushed) while the flows were idle; with --sync-repair $REPAIR_S: $SYNCED; r1 sent it $(peer_count 1 3 pins_repaired) pins by repairs, r2 $(peer_count 2 3 pins_repaired); ranges found different in the two periods after: $((after - before))"
+	IDLE_OK=0
+	[ "${flushed:-0}" -ge $((2 * CONNS)) ] && [ "$SYNC_OK" = 1 ] &&
+		[ "$after" = "$before" ] && IDLE_OK=1
+	# before the change: what the run judged there
+	SYNCED=$synced SYNC_OK=$sync_ok
+	log "$IDLE"
+	upstream_route 1 3
+}
+
 # The mid-stream case's change: r3, deaf, meets a segment without SYN of
 # every flow (scenario_stray), as a router does whose bulk sync timed out
 # when flows move to it, and pins each one its own way; then it hears its
@@ -574,6 +612,24 @@ peer_row() { # N M
 	pctl "$1" -j peers | sed 's/},{"peer"/}\n{"peer"/g' |
 		grep "\"peer\":\"$(lan4 "$2"):" |
 		sed -n 's/.*"state":"\([a-z]*\)".*"replay":\([0-9]*\).*/\1 \2/p'
+}
+
+# Router n's counter COUNTER in its row of router m in n's sync_peers.
+peer_count() { # N M COUNTER
+	pctl "$1" -j peers | sed 's/},{"peer"/}\n{"peer"/g' |
+		grep "\"peer\":\"$(lan4 "$2"):" |
+		sed -n "s/.*\"$3\":\([0-9]*\).*/\1/p"
+}
+
+# The ranges every router's peers found different, in all.
+ranges_repaired() {
+	local n m sum=0
+	for n in $ROUTERS; do
+		for m in $ROUTERS; do
+			[ "$n" = "$m" ] || sum=$((sum + $(peer_count "$n" "$m" ranges_repaired)))
+		done
+	done
+	echo $sum
 }
 
 # The clock-back case's change: r3's last run as if its clock had been an
@@ -621,6 +677,7 @@ at-once           own   0    at-once  sync               -      r3, with the fle
 clock-back        own   0    clock-back sync             -      r3's last run as if its clock had been an hour ahead (its peers know that run), then r3 restarted with the clock right, keeping its maps: its peers must hear it; then the move
 partition         own   0    partition sync              -      r2 hears nothing from r1 (one way) while the flows open, so neither learns the other's pins; then it does; then the upstream replaces r1 by r3
 evicted           own   0    evicted  sync               -      r3 loses every pin (flushed, as a full table evicts pins nobody looks up) while the flows go on through r1 and r2, whose refresh must give them back; then the move
+idle              own   0    idle     sync               -      r3 loses every pin (flushed) while the flows are idle and the refresh is off: the repair must give them back; then the move
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -683,6 +740,7 @@ change() { # CHANGE COLUMN
 		;;
 	partition) partition_heal ;;
 	evicted) evicted_refill ;;
+	idle) idle_repair ;;
 	restart)
 		if [ "$col" != kernel ]; then
 			t0=$(now_ms)
@@ -765,8 +823,8 @@ run_one() { # CASE COLUMN
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
 	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER='' PARTED='' PARTED_OK=''
-	CLOCKED='' CLOCKED_OK='' EVICTED='' EVICTED_OK=''
-	KEYS=() WAIT=() ROUTER_ID=() REFRESH=()
+	CLOCKED='' CLOCKED_OK='' EVICTED='' EVICTED_OK='' IDLE='' IDLE_OK=''
+	KEYS=() WAIT=() ROUTER_ID=() REFRESH=() REPAIR=()
 	local synced=$ROUTERS
 	if [ "$chg" = mid-stream ] || [ "$chg" = at-once ]; then
 		# r3 is ready without its peers' pins, hearing none of them
@@ -780,6 +838,11 @@ run_one() { # CASE COLUMN
 	fi
 	if [ "$chg" = evicted ]; then
 		REFRESH=([1]=$REFRESH_S [2]=$REFRESH_S [3]=$REFRESH_S)
+	fi
+	if [ "$chg" = idle ]; then
+		# no refresh: only the repair can give r3 its pins back
+		REFRESH=([1]=0 [2]=0 [3]=0)
+		REPAIR=([1]=$REPAIR_S [2]=$REPAIR_S [3]=$REPAIR_S)
 	fi
 	if [ "$chg" = rekey ]; then
 		# the fleet is half way through a key change when flows start
@@ -848,6 +911,11 @@ run_one() { # CASE COLUMN
 			verdict "${EVICTED_OK:-0}" "$case/$col: ${EVICTED:-r3 never lost its pins}"
 			note=$EVICTED
 		fi
+		if [ "$chg" = idle ]; then
+			# the pins of idle flows come back to a router that lost them
+			verdict "${IDLE_OK:-0}" "$case/$col: ${IDLE:-r3 never lost its pins}"
+			note=$IDLE
+		fi
 		if [ "$chg" = restart ]; then
 			# the restarted router has its peers' pins when it says ready
 			verdict "${BULK_OK:-0}" "$case/$col: bulk sync: ${BULK:-no restart}"
@@ -911,6 +979,7 @@ CASES=${ONLY:-$ALL_CASES}
 for s in $CASES; do
 	spec "$s" >/dev/null || { echo "fleet: unknown case $s (of: $ALL_CASES)" >&2; exit 2; }
 done
+[[ $REPAIR_S =~ ^[0-9]+$ ]] || { echo "fleet: FLEET_REPAIR_S=$REPAIR_S is not a number of seconds" >&2; exit 2; }
 for col in $COLS; do
 	case $col in kernel | alone | sync) ;; *)
 		echo "fleet: unknown column $col (of: kernel alone sync)" >&2; exit 2 ;;
