@@ -237,11 +237,14 @@ client_cmd() {
 	case $REPLY in *error*) return 1 ;; esac
 }
 
-# flowpind's "ready" lines in its LOG so far: a start waits for one more.
-ready_lines() { grep -c "\<ready\>" "$1" 2>/dev/null; }
+# flowpind's "ready: N port(s)" lines in its LOG so far: a start waits for
+# one more. Only that line: its usage, printed when it refuses an option,
+# has the word too.
+READY_LINE='ready: [0-9][0-9]* port'
+ready_lines() { grep -c -- "$READY_LINE" "$1" 2>/dev/null; }
 
 ready_wait() { # LOG BEFORE PID WHO
-	wait_file "$1" "\\<ready\\>" $((${2:-0} + 1)) 15 "$3" || {
+	wait_file "$1" "$READY_LINE" $((${2:-0} + 1)) 15 "$3" || {
 		echo "$4 did not get ready" >>"$RUNDIR/errors"
 		return 1
 	}
