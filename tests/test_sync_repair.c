@@ -25,8 +25,9 @@ static struct sync_ends ends;
 
 #define NOW 1800000000000000000ULL /* ns: 2027 */
 /*
- * pin_of(0, "10.0.1.2"): its range, its hash, its gateway's hash
- * (SipHash-2-4 under the zero key, as first built)
+ * pin_of(0, "10.0.1.2"): its range, its hash, its gateway's hash:
+ * SipHash-2-4 under the zero key of the bytes sync_wire.h names, its 8
+ * bytes read big-endian (a reference SipHash in Python gives the same)
  */
 #define RANGE0 26
 #define HASH0 0x5e31e4abe261adadULL
