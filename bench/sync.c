@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -432,7 +433,96 @@ static bool rejoin(struct sync_bench *s, struct test_peer *others, uint8_t flags
 	return false;
 }
 
-static void rejoin_rows(struct sync_bench *s, const char *pin_dir, __u32 n)
+/* A process's CPU time so far (user and system), in seconds. */
+static double cpu_s(pid_t pid)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return NAN;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	/* after the name: state and 10 more fields, then utime and stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return NAN;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * The repair against the same table: a digest of flowpind's pins that
+ * holds none of them (every range differs), as from a peer that lost
+ * them all. How long flowpind takes to answer (a walk of the whole
+ * table: what every digest costs it, matching or not), then its pins of
+ * every range: its share of the table, each once.
+ */
+static void repair_rows(struct sync_bench *s, __u32 n, pid_t pid)
+{
+	uint64_t w[SYNC_DIGEST_WORDS] = { tai_ns() }, cut, ranges = 0;
+	__u64 want = (n + FLEET) / (FLEET + 1), pins = 0, bytes = 0;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	double t0 = now_s(), hello = t0, t_diff = 0, t_end = 0;
+	double cpu0 = cpu_s(pid), cpu_diff = NAN;
+	char what[128], val[96], ratio[64];
+	struct sync_hdr h;
+
+	test_peer_send(&s->peer, SYNC_DIGEST, 0, 0, NULL, w, SYNC_DIGEST_WORDS);
+	while (now_s() - t0 < 120 && (!t_diff || pins < want)) {
+		if (now_s() - hello > 0.5) {
+			test_peer_send(&s->peer, SYNC_HELLO, 0, 0, NULL, NULL, 0);
+			hello = now_s();
+		}
+		if (test_peer_recv(&s->peer, t_diff ? SYNC_PINS : SYNC_DIFF, &h, buf,
+				   100, true) != 1)
+			continue;
+		if (!t_diff) {
+			t_diff = now_s();
+			cpu_diff = cpu_s(pid);
+			sync_get_diff(buf, &cut, &ranges);
+			continue;
+		}
+		test_peer_ack(&s->peer, h.seq);
+		if (!(h.flags & SYNC_F_REPAIR))
+			continue;
+		pins += h.count;
+		bytes += sync_len(SYNC_PINS, h.count) + UDP_IP4;
+		t_end = now_s();
+	}
+	if (!check(s->b, t_diff && ranges == ~0ULL,
+		   "sync repair: no diff of every range within 120 s (ranges %#llx)",
+		   (unsigned long long)ranges) ||
+	    !check(s->b, pins == want, "sync repair: %llu pins sent, %llu made there",
+		   (unsigned long long)pins, (unsigned long long)want))
+		return;
+	snprintf(what, sizeof(what),
+		 "pin sync: repair, %uk pins: a digest answered (a walk of the table)",
+		 n / 1000);
+	snprintf(val, sizeof(val), "%.0f ms", (t_diff - t0) * 1e3);
+	/* the walk reads DIGEST_READS batches a tick: its CPU is what it costs */
+	snprintf(ratio, sizeof(ratio), "flowpind's CPU %.0f ms", (cpu_diff - cpu0) * 1e3);
+	row("5", what, val, ratio, NULL, NULL);
+	figure("5", "pin sync: repair: a digest answered, flowpind's CPU ms",
+	       (cpu_diff - cpu0) * 1e3, LOWER, 0);
+	figure("5", "pin sync: repair: a digest answered, ms", (t_diff - t0) * 1e3,
+	       LOWER, 0);
+	snprintf(what, sizeof(what),
+		 "pin sync: repair, %uk pins of 9 routers, every range different: what the maker sends",
+		 n / 1000);
+	snprintf(val, sizeof(val), "%llu pins, %.1f MB, %.2f s",
+		 (unsigned long long)pins, bytes / 1e6, t_end - t_diff);
+	row("5", what, val, NULL, NULL, NULL);
+	figure("5", "pin sync: repair, every range: seconds", t_end - t_diff, LOWER, 0);
+	say("  repair: digest answered in %.0f ms (64 ranges different; flowpind's CPU %.0f ms), then %llu pins, %.1f MB in %.2f s\n",
+	    (t_diff - t0) * 1e3, (cpu_diff - cpu0) * 1e3, (unsigned long long)pins,
+	    bytes / 1e6, t_end - t_diff);
+}
+
+static void rejoin_rows(struct sync_bench *s, const char *pin_dir, pid_t pid,
+			__u32 n)
 {
 	struct test_peer others[FLEET - 1];
 	struct flow_pin like = { 0 };
@@ -508,6 +598,7 @@ static void rejoin_rows(struct sync_bench *s, const char *pin_dir, __u32 n)
 		    mine ? "rebooted" : "restarted", (unsigned long long)pins, n,
 		    bytes / 1e6, secs, FLEET);
 	}
+	repair_rows(s, n, pid);
 out:
 	for (int i = 0; i < FLEET - 1; i++)
 		test_peer_close(&others[i]);
@@ -658,7 +749,7 @@ stop_rx:
 	atomic_store(&s.stop, true);
 	pthread_join(rx, NULL);
 	run_anywhere();
-	rejoin_rows(&s, d.pin, b->smoke ? 9000 : 1000000);
+	rejoin_rows(&s, d.pin, d.pid, b->smoke ? 9000 : 1000000);
 out:
 	if (s.prog_fd > 0)
 		close(s.prog_fd);
