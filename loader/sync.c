@@ -128,6 +128,9 @@ struct peer {
 	 */
 	struct repair_gws lacks;
 	bool lacks_said;
+	/* the gateways its last digest said it lacks: the refresh skips them */
+	uint32_t n_lacked;
+	uint64_t lacked[SYNC_DIGEST_MAX_GW];
 	bool ask_in_walk;
 	struct sync_digest ask;
 	bool answer_due, answer_in_walk;
@@ -838,7 +841,9 @@ static int on_event(void *ctx, void *data, size_t len)
  *
  * A refresh never takes a new pin's place: its pins join a peer's queue
  * only while it is short and no walk to it is under way, else that peer
- * misses the pin this pass. A refreshed pin is a pin like any other on
+ * misses the pin this pass. Nor does it send a peer pins of a gateway its
+ * last digest said it lacks (it would skip them: return traffic through
+ * this router's own upstream). A refreshed pin is a pin like any other on
  * the wire, acked and resent.
  */
 static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
@@ -859,6 +864,7 @@ static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 		struct peer *p = &s->peer[i];
 
 		if (in_touch(p) && !p->bulk_out && p->q_len < REFRESH_QUEUED &&
+		    !repair_gw_named(p->lacked, p->n_lacked, &out) &&
 		    queue_push(s, p, &out))
 			p->st.pins_refreshed++;
 	}
@@ -1313,12 +1319,13 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		/*
 		 * Its digest of our pins: compared at the next walk (a newer one
 		 * takes its place). Not while a bulk sync to it, which holds
-		 * them all, is under way.
+		 * them all, is under way. The gateways it lacks are kept for
+		 * the refresh either way.
 		 */
-		if (p->bulk_out && !p->walk_repair)
-			break;
 		sync_get_digest(buf, h, &p->theirs_due);
-		p->answer_due = true;
+		p->n_lacked = p->theirs_due.n_gw;
+		memcpy(p->lacked, p->theirs_due.gw, p->n_lacked * sizeof(p->lacked[0]));
+		p->answer_due = !p->bulk_out || p->walk_repair;
 		break;
 	case SYNC_DIFF:
 		/* ours of its pins differ in these ranges: it gets them back */

@@ -52,19 +52,22 @@ void repair_filter_of(struct repair_filter *f, const struct sync_digest *d,
 	memcpy(f->gw, d->gw, d->n_gw * sizeof(f->gw[0]));
 }
 
-bool repair_counts(const struct repair_filter *f, const struct sync_pin *p)
+bool repair_gw_named(const uint64_t *gw, uint32_t n, const struct sync_pin *p)
 {
 	uint64_t h;
 
-	if (FP_RANK_TIME(p->rank) >= f->cut)
+	if (!n)
 		return false;
-	if (!f->n_gw)
-		return true;
 	h = sync_gw_hash(p->gw_family, p->gw);
-	for (uint32_t i = 0; i < f->n_gw; i++)
-		if (f->gw[i] == h)
-			return false;
-	return true;
+	for (uint32_t i = 0; i < n; i++)
+		if (gw[i] == h)
+			return true;
+	return false;
+}
+
+bool repair_counts(const struct repair_filter *f, const struct sync_pin *p)
+{
+	return FP_RANK_TIME(p->rank) < f->cut && !repair_gw_named(f->gw, f->n_gw, p);
 }
 
 bool repair_sends(const struct repair_filter *f, const struct sync_pin *p)

@@ -38,6 +38,9 @@ void repair_gws_prune(struct repair_gws *g,
 		      bool (*usable)(void *ctx, uint8_t family, const __be32 gw[4]),
 		      void *ctx);
 
+/* The pin's gateway is among these n (sync_gw_hash()es). */
+bool repair_gw_named(const uint64_t *gw, uint32_t n, const struct sync_pin *p);
+
 /* Which pins of a walk a digest or a repair counts: made before cut. */
 struct repair_filter {
 	bool on;
