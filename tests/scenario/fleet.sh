@@ -44,8 +44,8 @@
 #                 [--keep]          (keep every run's logs, flowpinctl output)
 # FLEET_ONLY, FLEET_COLS and FLEET_CONNS are the defaults of --only, --cols
 # and --conns (for a caller that cannot pass options, as run-all).
-# FLEET_REPAIR_S is the idle case's --sync-repair (2; 0 turns the repair off,
-# to check the case can fail).
+# FLEET_REPAIR_S is the evicted-idle case's --sync-repair (2; 0 turns the
+# repair off, to check the case can fail).
 # FLOWPIND=PATH runs another daemon binary (to check the suite can fail).
 set -u -o pipefail
 
@@ -90,7 +90,7 @@ FOLLOW=0.3               # flowpind follows a route change within ~100 ms
 CHECK_MS=2000            # how long a connection may take to answer
 SYNC_WAIT_S=5            # how long every router may take to hold every pin
 REFRESH_S=2              # the evicted case's --sync-refresh
-REPAIR_S=${FLEET_REPAIR_S:-2}  # the idle case's --sync-repair
+REPAIR_S=${FLEET_REPAIR_S:-2}  # the evicted-idle case's --sync-repair
 LOSS=10                  # percent of sync datagrams dropped, in the loss case
 
 C=$ID-c                  # client
@@ -535,9 +535,9 @@ evicted_refill() {
 	upstream_route 1 3
 }
 
-# The idle case's change: r3 loses every pin (flushed, as in the evicted
-# case) while the flows are idle: the client sends nothing on them from
-# the flush to the move, and the refresh is off (--sync-refresh 0), so
+# The evicted-idle case's change: r3 loses every pin (flushed, as in the
+# evicted case) while the flows are idle: the client sends nothing on them
+# from the flush to the move, and the refresh is off (--sync-refresh 0), so
 # only the repair (--sync-repair REPAIR_S) can give the pins back. Each
 # period r3 sends r1 and r2 a digest of the pins each of them made that
 # it holds, of those made more than 2 s before; each sends back the pins
@@ -547,9 +547,9 @@ evicted_refill() {
 # fails for want of the repair, not of time. Then the fleet is in sync:
 # in two more periods no router may find a range of its pins different
 # (a pin a peer can never take, say of a gateway it lacks, would make its
-# range differ every period). IDLE says what happened, with the pins r1
-# and r2 sent r3 by repairs (their pins_repaired).
-idle_repair() {
+# range differ every period). EVICTED_IDLE says what happened, with the
+# pins r1 and r2 sent r3 by repairs (their pins_repaired).
+evicted_idle_repair() {
 	local flushed period=$REPAIR_S synced=$SYNCED sync_ok=$SYNC_OK before after
 	[ "$period" -gt 0 ] || period=2
 	flushed=$(pctl 3 -j flush --all | sed -n 's/.*"flushed":\([0-9]*\).*/\1/p')
@@ -558,13 +558,13 @@ idle_repair() {
 	before=$(ranges_repaired)
 	sleep $((2 * period)).1
 	after=$(ranges_repaired)
-	IDLE="r3 lost ${flushed:-no} pins (flushed) while the flows were idle; with --sync-repair $REPAIR_S: $SYNCED; r1 sent it $(peer_count 1 3 pins_repaired) pins by repairs, r2 $(peer_count 2 3 pins_repaired); ranges found different in the two periods after: $((after - before))"
-	IDLE_OK=0
+	EVICTED_IDLE="r3 lost ${flushed:-no} pins (flushed) while the flows were idle; with --sync-repair $REPAIR_S: $SYNCED; r1 sent it $(peer_count 1 3 pins_repaired) pins by repairs, r2 $(peer_count 2 3 pins_repaired); ranges found different in the two periods after: $((after - before))"
+	EVICTED_IDLE_OK=0
 	[ "${flushed:-0}" -ge $((2 * CONNS)) ] && [ "$SYNC_OK" = 1 ] &&
-		[ "$after" = "$before" ] && IDLE_OK=1
+		[ "$after" = "$before" ] && EVICTED_IDLE_OK=1
 	# before the change: what the run judged there
 	SYNCED=$synced SYNC_OK=$sync_ok
-	log "$IDLE"
+	log "$EVICTED_IDLE"
 	upstream_route 1 3
 }
 
@@ -677,7 +677,7 @@ at-once           own   0    at-once  sync               -      r3, with the fle
 clock-back        own   0    clock-back sync             -      r3's last run as if its clock had been an hour ahead (its peers know that run), then r3 restarted with the clock right, keeping its maps: its peers must hear it; then the move
 partition         own   0    partition sync              -      r2 hears nothing from r1 (one way) while the flows open, so neither learns the other's pins; then it does; then the upstream replaces r1 by r3
 evicted           own   0    evicted  sync               -      r3 loses every pin (flushed, as a full table evicts pins nobody looks up) while the flows go on through r1 and r2, whose refresh must give them back; then the move
-idle              own   0    idle     sync               -      r3 loses every pin (flushed) while the flows are idle and the refresh is off: the repair must give them back; then the move
+evicted-idle      own   0    evicted-idle sync           -      r3 loses every pin (flushed) while the flows are idle and the refresh is off: the repair must give them back; then the move
 move-1seed        one   0    move     kernel,alone       zero   one hash seed on every router; the move
 add-move-1seed    one   0    add-move kernel,alone       -      one hash seed on every router; add-move
 "
@@ -740,7 +740,7 @@ change() { # CHANGE COLUMN
 		;;
 	partition) partition_heal ;;
 	evicted) evicted_refill ;;
-	idle) idle_repair ;;
+	evicted-idle) evicted_idle_repair ;;
 	restart)
 		if [ "$col" != kernel ]; then
 			t0=$(now_ms)
@@ -823,7 +823,7 @@ run_one() { # CASE COLUMN
 	run_begin "$case-$col"
 	MID4='' MID6='' BULK='' BULK_OK='' SYNCED='' SYNC_OK='' ANSWER='' ANSWER_ON=''
 	STRAY='' STRAY_DIFFER='' HEARD='' HEARD_DIFFER='' PARTED='' PARTED_OK=''
-	CLOCKED='' CLOCKED_OK='' EVICTED='' EVICTED_OK='' IDLE='' IDLE_OK=''
+	CLOCKED='' CLOCKED_OK='' EVICTED='' EVICTED_OK='' EVICTED_IDLE='' EVICTED_IDLE_OK=''
 	KEYS=() WAIT=() ROUTER_ID=() REFRESH=() REPAIR=()
 	local synced=$ROUTERS
 	if [ "$chg" = mid-stream ] || [ "$chg" = at-once ]; then
@@ -839,7 +839,7 @@ run_one() { # CASE COLUMN
 	if [ "$chg" = evicted ]; then
 		REFRESH=([1]=$REFRESH_S [2]=$REFRESH_S [3]=$REFRESH_S)
 	fi
-	if [ "$chg" = idle ]; then
+	if [ "$chg" = evicted-idle ]; then
 		# no refresh: only the repair can give r3 its pins back
 		REFRESH=([1]=0 [2]=0 [3]=0)
 		REPAIR=([1]=$REPAIR_S [2]=$REPAIR_S [3]=$REPAIR_S)
@@ -911,10 +911,10 @@ run_one() { # CASE COLUMN
 			verdict "${EVICTED_OK:-0}" "$case/$col: ${EVICTED:-r3 never lost its pins}"
 			note=$EVICTED
 		fi
-		if [ "$chg" = idle ]; then
+		if [ "$chg" = evicted-idle ]; then
 			# the pins of idle flows come back to a router that lost them
-			verdict "${IDLE_OK:-0}" "$case/$col: ${IDLE:-r3 never lost its pins}"
-			note=$IDLE
+			verdict "${EVICTED_IDLE_OK:-0}" "$case/$col: ${EVICTED_IDLE:-r3 never lost its pins}"
+			note=$EVICTED_IDLE
 		fi
 		if [ "$chg" = restart ]; then
 			# the restarted router has its peers' pins when it says ready
