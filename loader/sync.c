@@ -133,7 +133,7 @@ struct peer {
 	uint64_t lacked[SYNC_DIGEST_MAX_GW];
 	bool ask_in_walk;
 	struct sync_digest ask;
-	bool answer_due, answer_in_walk;
+	bool answer_due, answer_in_walk, answer_by_sums;
 	struct sync_digest theirs_due, theirs, ours;
 	struct repair_filter answer_f; /* which of ours its digest counts */
 	struct repair_filter rep_due[2], rep[2];
@@ -175,11 +175,16 @@ struct sync {
 	__u32 cache_n_sets, refresh_pos;
 	uint64_t refresh_ms, pass_ns;
 	/*
-	 * Repair: once every repair_ms (0: never) a walk of flow_pins sums
-	 * every peer's digest at once, those to ask and those to answer; a
-	 * digest that arrives meanwhile waits for the next walk.
+	 * Repair: once every repair_ms (0: never; rounds at multiples of it of
+	 * CLOCK_TAI) a walk of flow_pins sums our digests of every peer's
+	 * pins, and our own pins by gateway (sums), from which every digest
+	 * of ours of that cut is answered; a digest of another cut is summed
+	 * in a walk too. A digest that arrives during a walk waits for the
+	 * next.
 	 */
-	uint64_t repair_ms, next_ask_ns, ask_cut;
+	uint64_t repair_ms, next_ask_tai, ask_cut;
+	struct repair_sums sums;
+	bool sums_in_walk;
 	bool dw_on, dw_first, dw_walked;
 	__u32 dw_token;
 	struct flow_key *dwk;
@@ -1013,17 +1018,58 @@ static bool gw_usable(void *ctx, uint8_t family, const __be32 gw[4])
 }
 
 /*
- * A walk begins when one is due: every repair_ms our digests of the
- * peers' pins (of each peer that is up: its bulk sync is in), and whenever
- * a peer's digest of ours waits. False when nothing is due.
+ * Repair rounds begin at the same instants on every router: multiples of
+ * the period of CLOCK_TAI, so every digest of a round has one cut (2 s
+ * before it) and a maker answers them all from one walk. Each router
+ * asks a little after (up to a tenth of the period, at most 1 s, by its
+ * router id), so the walks do not all start at once.
  */
-static bool digest_start(struct sync *s, uint64_t now)
+static uint64_t round_cut(const struct sync *s, uint64_t tai)
 {
-	bool ask = s->repair_ms && now >= s->next_ask_ns, any = false;
+	uint64_t period = s->repair_ms * 1000000ULL;
+
+	return tai / period * period - REPAIR_SETTLE_NS;
+}
+
+static uint64_t next_round(const struct sync *s, uint64_t tai)
+{
+	uint64_t period = s->repair_ms * 1000000ULL;
+	uint64_t spread = period / 10 < 1000000000ULL ? period / 10 : 1000000000ULL;
+
+	return (tai / period + 1) * period +
+	       (uint64_t)s->self.router * 2654435761ULL % (spread ? spread : 1);
+}
+
+static void answer(struct sync *s, struct peer *p);
+
+/*
+ * A walk begins when one is due: each round our digests of the peers'
+ * pins (of each peer that is up: its bulk sync is in), and whenever a
+ * peer's digest of ours waits that our sums of its cut cannot answer.
+ * Those they can are answered now. False when no walk is due.
+ */
+static bool digest_start(struct sync *s)
+{
+	uint64_t tai = now_ns(CLOCK_TAI), sums_cut = 0;
+	bool ask = s->repair_ms && tai >= s->next_ask_tai, any = false;
 
 	if (ask) {
-		s->next_ask_ns = now + s->repair_ms * 1000000ULL;
-		s->ask_cut = now_ns(CLOCK_TAI) - REPAIR_SETTLE_NS;
+		s->next_ask_tai = next_round(s, tai);
+		s->ask_cut = sums_cut = round_cut(s, tai);
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct peer *p = &s->peer[i];
+
+		if (!p->answer_due)
+			continue;
+		if (repair_sums_digest(&s->sums, &p->theirs_due, &p->ours)) {
+			p->answer_due = false;
+			p->theirs = p->theirs_due;
+			answer(s, p);
+		} else if (!sums_cut &&
+			   !(s->sums.cut == p->theirs_due.cut && s->sums.overflow)) {
+			sums_cut = p->theirs_due.cut; /* summed in this walk */
+		}
 	}
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
@@ -1034,17 +1080,25 @@ static bool digest_start(struct sync *s, uint64_t now)
 			memset(&p->ask, 0, sizeof(p->ask));
 			p->ask.cut = s->ask_cut;
 		}
-		p->answer_in_walk = p->answer_due;
+		p->answer_by_sums = p->answer_in_walk = false;
 		if (p->answer_due) {
 			p->answer_due = false;
 			p->theirs = p->theirs_due;
-			repair_filter_of(&p->answer_f, &p->theirs, 0);
-			memset(&p->ours, 0, sizeof(p->ours));
+			if (sums_cut && p->theirs.cut == sums_cut) {
+				p->answer_by_sums = true;
+			} else { /* another cut, or too many gateways: its own sum */
+				p->answer_in_walk = true;
+				repair_filter_of(&p->answer_f, &p->theirs, 0);
+				memset(&p->ours, 0, sizeof(p->ours));
+			}
 		}
-		any |= p->ask_in_walk || p->answer_in_walk;
+		any |= p->ask_in_walk || p->answer_in_walk || p->answer_by_sums;
 	}
 	if (!any)
 		return false;
+	s->sums_in_walk = sums_cut;
+	if (sums_cut)
+		repair_sums_reset(&s->sums, sums_cut);
 	s->dw_on = s->dw_first = true;
 	s->dw_walked = false;
 	return true;
@@ -1070,6 +1124,8 @@ static void digest_pin(struct sync *s, const struct flow_key *k,
 		    repair_counts(&p->answer_f, &pin))
 			repair_digest_add(&p->ours, &pin);
 	}
+	if (s->sums_in_walk && !v->router)
+		repair_sums_add(&s->sums, &pin);
 }
 
 static void send_words(struct sync *s, struct peer *p, uint8_t type,
@@ -1092,9 +1148,30 @@ static void send_words(struct sync *s, struct peer *p, uint8_t type,
  * gateways we lack), and theirs of ours are compared. Where ranges differ
  * the peer is told which, and a walk sends it our pins of those ranges.
  */
+/*
+ * Our pins (p->ours) against its digest of them (p->theirs): where ranges
+ * differ the peer is told which, and a walk sends it our pins of those
+ * ranges.
+ */
+static void answer(struct sync *s, struct peer *p)
+{
+	uint64_t d;
+
+	if (!in_touch(p))
+		return;
+	d = repair_diff(&p->ours, &p->theirs);
+	p->st.digests_answered++;
+	if (d) {
+		send_words(s, p, SYNC_DIFF, NULL, p->theirs.cut, d);
+		p->st.ranges_repaired += __builtin_popcountll(d);
+		repair_filter_of(&p->rep_due[0], &p->theirs, d);
+	}
+}
+
 static void digest_done(struct sync *s)
 {
 	s->dw_on = false;
+	s->sums.valid = s->sums_in_walk;
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
@@ -1111,24 +1188,24 @@ static void digest_done(struct sync *s)
 				p->st.digests_sent++;
 			}
 		}
-		if (p->answer_in_walk && in_touch(p)) {
-			uint64_t d = repair_diff(&p->ours, &p->theirs);
-
-			p->st.digests_answered++;
-			if (d) {
-				send_words(s, p, SYNC_DIFF, NULL, p->theirs.cut, d);
-				p->st.ranges_repaired += __builtin_popcountll(d);
-				repair_filter_of(&p->rep_due[0], &p->theirs, d);
-			}
+		if (p->answer_in_walk)
+			answer(s, p);
+		if (p->answer_by_sums &&
+		    !repair_sums_digest(&s->sums, &p->theirs, &p->ours)) {
+			/* too many gateways to sum by: a walk of its own, next */
+			p->theirs_due = p->theirs;
+			p->answer_due = true;
+		} else if (p->answer_by_sums) {
+			answer(s, p);
 		}
-		p->ask_in_walk = p->answer_in_walk = false;
+		p->ask_in_walk = p->answer_in_walk = p->answer_by_sums = false;
 	}
 }
 
 /* The walk's part of this tick: at most DIGEST_READS batches. */
 static void digest_walk(struct sync *s)
 {
-	if (!s->dw_on && !digest_start(s, now_ns(CLOCK_MONOTONIC)))
+	if (!s->dw_on && !digest_start(s))
 		return;
 	for (int r = 0; r < DIGEST_READS && !s->dw_walked; r++) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -1749,7 +1826,8 @@ int sync_start(struct sync *s, const struct sync_env *env)
 		pr_warn("cannot set up pin sync: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	s->next_ask_ns = now_ns(CLOCK_MONOTONIC) + s->repair_ms * 1000000ULL;
+	if (s->repair_ms)
+		s->next_ask_tai = next_round(s, now_ns(CLOCK_TAI));
 	keep_epoch_ahead(s);
 	write_status(s);
 	for (int i = 0; i < s->n; i++) {

@@ -89,3 +89,48 @@ uint64_t repair_diff(const struct sync_digest *a, const struct sync_digest *b)
 			m |= 1ULL << i;
 	return m;
 }
+
+void repair_sums_reset(struct repair_sums *s, uint64_t cut)
+{
+	s->cut = cut;
+	s->valid = s->overflow = false;
+	s->n = 0;
+}
+
+void repair_sums_add(struct repair_sums *s, const struct sync_pin *p)
+{
+	uint64_t h;
+	uint32_t i;
+
+	if (FP_RANK_TIME(p->rank) >= s->cut || s->overflow)
+		return;
+	h = sync_gw_hash(p->gw_family, p->gw);
+	for (i = 0; i < s->n && s->gw[i] != h; i++)
+		;
+	if (i == s->n) {
+		if (s->n == REPAIR_SUMS_GW) {
+			s->overflow = true;
+			return;
+		}
+		s->gw[s->n] = h;
+		memset(s->range[s->n++], 0, sizeof(s->range[0]));
+	}
+	s->range[i][sync_pin_range(p)] ^= sync_pin_hash(p);
+}
+
+bool repair_sums_digest(const struct repair_sums *s,
+			const struct sync_digest *theirs, struct sync_digest *ours)
+{
+	if (!s->valid || s->overflow || s->cut != theirs->cut)
+		return false;
+	memset(ours->range, 0, sizeof(ours->range));
+	for (uint32_t i = 0; i < s->n; i++) {
+		bool left_out = false;
+
+		for (uint32_t k = 0; k < theirs->n_gw && !left_out; k++)
+			left_out = theirs->gw[k] == s->gw[i];
+		for (unsigned int r = 0; r < SYNC_RANGES && !left_out; r++)
+			ours->range[r] ^= s->range[i][r];
+	}
+	return true;
+}

@@ -63,4 +63,34 @@ void repair_digest_add(struct sync_digest *d, const struct sync_pin *p);
 /* The ranges where two digests differ, a bit each. */
 uint64_t repair_diff(const struct sync_digest *a, const struct sync_digest *b);
 
+/*
+ * A maker's own pins summed once by gateway and range, made before cut:
+ * every peer's digest of that cut is answered from it, whatever gateways
+ * it lacks (the XOR of the others), so a router walks its table once a
+ * cut, not once a peer. The peers' cuts agree: each asks at the same
+ * moments of CLOCK_TAI (DESIGN.md, "Repair"). More gateways than
+ * REPAIR_SUMS_GW: overflow, and each digest is answered by a walk of its
+ * own.
+ */
+#define REPAIR_SUMS_GW 64
+
+struct repair_sums {
+	uint64_t cut;
+	bool valid;	/* summed over the whole table */
+	bool overflow;
+	uint32_t n;
+	uint64_t gw[REPAIR_SUMS_GW];
+	uint64_t range[REPAIR_SUMS_GW][SYNC_RANGES];
+};
+
+void repair_sums_reset(struct repair_sums *s, uint64_t cut);
+/* A pin of the table's: counted when made before the cut. */
+void repair_sums_add(struct repair_sums *s, const struct sync_pin *p);
+/*
+ * What a digest of this cut, leaving out its gateways, sums to here:
+ * false when these sums cannot say (not valid, another cut, overflow).
+ */
+bool repair_sums_digest(const struct repair_sums *s,
+			const struct sync_digest *theirs, struct sync_digest *ours);
+
 #endif /* FLOWPIN_SYNC_REPAIR_H */

@@ -5,7 +5,8 @@
  * hash are the same on every build (routers of a fleet compare them);
  * a digest finds exactly the ranges that differ; the cut and the
  * gateways left out decide what counts; gateways a peer's pins name and
- * this router lacks are learnt once, forgotten when usable.
+ * this router lacks are learnt once, forgotten when usable; a maker's
+ * sums by gateway answer every digest of their cut.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -288,6 +289,69 @@ static void lacking_gateways_are_learnt_and_forgotten(void **state)
 		assert_false(usable_10_0_1(NULL, g.family[i], g.gw[i]));
 }
 
+/*
+ * Our pins summed once by gateway answer every digest of their cut as a
+ * walk of its own would, whatever gateways it leaves out; another cut,
+ * or more gateways than the sums hold, they cannot answer.
+ */
+static void sums_answer_every_digest_of_their_cut(void **state)
+{
+	enum { N = 300 };
+	static const char *const gws[] = { "10.0.1.2", "10.0.2.2", "10.0.3.2",
+					   "10.0.4.2", "10.0.5.2" };
+	static struct repair_sums sums;
+	struct sync_digest theirs = { .cut = NOW - 100000 }, ours, want;
+	char s[32];
+
+	(void)state;
+	repair_sums_reset(&sums, theirs.cut);
+	for (int i = 0; i < N; i++) {
+		struct sync_pin p = pin_of(i, gws[i % 5]); /* NOW - i us */
+
+		repair_sums_add(&sums, &p);
+	}
+	assert_false(repair_sums_digest(&sums, &theirs, &ours)); /* not yet whole */
+	sums.valid = true;
+	for (int left = 0; left < 4; left++) {
+		struct repair_filter f;
+
+		/* none, then 10.0.2.2, then .1 and .3, then all but .5 */
+		theirs.n_gw = 0;
+		for (int g = 0; g < 5; g++) {
+			bool out = (left == 1 && g == 1) || (left == 2 && (g == 0 || g == 2)) ||
+				   (left == 3 && g < 4);
+			struct sync_pin q = pin_of(0, gws[g]);
+
+			if (out)
+				theirs.gw[theirs.n_gw++] = sync_gw_hash(FP_AF_INET, q.gw);
+		}
+		memset(&want, 0, sizeof(want));
+		repair_filter_of(&f, &theirs, 0);
+		for (int i = 0; i < N; i++) {
+			struct sync_pin p = pin_of(i, gws[i % 5]);
+
+			if (repair_counts(&f, &p))
+				repair_digest_add(&want, &p);
+		}
+		assert_true(repair_sums_digest(&sums, &theirs, &ours));
+		assert_memory_equal(ours.range, want.range, sizeof(want.range));
+	}
+	theirs.cut++;
+	assert_false(repair_sums_digest(&sums, &theirs, &ours));
+	/* one gateway more than they hold */
+	repair_sums_reset(&sums, NOW + 1);
+	for (int i = 0; i <= REPAIR_SUMS_GW; i++) {
+		snprintf(s, sizeof(s), "10.1.%d.2", i);
+		struct sync_pin p = pin_of(i, s);
+
+		repair_sums_add(&sums, &p);
+	}
+	sums.valid = true;
+	theirs = (struct sync_digest){ .cut = NOW + 1 };
+	assert_true(sums.overflow);
+	assert_false(repair_sums_digest(&sums, &theirs, &ours));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +361,7 @@ int main(void)
 		cmocka_unit_test(a_digest_finds_the_ranges_that_differ),
 		cmocka_unit_test(the_cut_and_gateways_decide_what_counts),
 		cmocka_unit_test(lacking_gateways_are_learnt_and_forgotten),
+		cmocka_unit_test(sums_answer_every_digest_of_their_cut),
 	};
 	uint8_t a[4] = { 192, 0, 2, 1 }, b[4] = { 192, 0, 2, 2 };
 
