@@ -128,9 +128,15 @@ struct peer {
 	 */
 	struct repair_gws lacks;
 	bool lacks_said;
-	/* the gateways its last digest said it lacks: the refresh skips them */
+	/*
+	 * The gateways its last digest said it cannot take (when it came):
+	 * the refresh skips them, and our digests of its pins leave them out
+	 * too, so both sides count the same pins.
+	 */
 	uint32_t n_lacked;
 	uint64_t lacked[SYNC_DIGEST_MAX_GW];
+	uint64_t lacked_ns;
+	uint64_t asked_cut; /* of our last digest to it: its diff must name it */
 	bool ask_in_walk;
 	struct sync_digest ask;
 	bool answer_due, answer_in_walk, answer_by_sums;
@@ -183,6 +189,7 @@ struct sync {
 	 * next.
 	 */
 	uint64_t repair_ms, next_ask_tai, ask_cut;
+	int repair_reads; /* batches the repair walks may still read this wake-up */
 	struct repair_sums sums;
 	bool sums_in_walk;
 	bool dw_on, dw_first, dw_walked;
@@ -851,6 +858,27 @@ static int on_event(void *ctx, void *data, size_t len)
  * this router's own upstream). A refreshed pin is a pin like any other on
  * the wire, acked and resent.
  */
+/*
+ * How long a peer's list of the gateways it cannot take holds: two of
+ * its rounds (as ours, or the default when we do not ask), so a peer
+ * that stopped sending digests does not keep its last list for good.
+ */
+static uint64_t lacked_ttl_ns(const struct sync *s)
+{
+	uint64_t ms = s->repair_ms > SYNC_REPAIR_S * 1000ULL ? s->repair_ms :
+		      SYNC_REPAIR_S * 1000ULL;
+
+	return 2 * ms * 1000000ULL;
+}
+
+/* The peer's last digest said it cannot take this pin's gateway. */
+static bool peer_lacks(const struct sync *s, const struct peer *p,
+		       const struct sync_pin *pin)
+{
+	return p->n_lacked && now_ns(CLOCK_MONOTONIC) - p->lacked_ns < lacked_ttl_ns(s) &&
+	       repair_gw_named(p->lacked, p->n_lacked, pin);
+}
+
 static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 {
 	const struct nexthop *nh;
@@ -869,8 +897,7 @@ static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 		struct peer *p = &s->peer[i];
 
 		if (in_touch(p) && !p->bulk_out && p->q_len < REFRESH_QUEUED &&
-		    !repair_gw_named(p->lacked, p->n_lacked, &out) &&
-		    queue_push(s, p, &out))
+		    !peer_lacks(s, p, &out) && queue_push(s, p, &out))
 			p->st.pins_refreshed++;
 	}
 }
@@ -980,7 +1007,8 @@ static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 				return true;
 			continue;
 		}
-		if (p->bulk_walked || p->bulk_reads++ == BULK_READS)
+		if (p->bulk_walked || p->bulk_reads++ == BULK_READS ||
+		    (p->walk_repair && s->repair_reads-- <= 0))
 			return false; /* over, or on at the next wake-up */
 		{
 			LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -1015,6 +1043,41 @@ static bool gw_usable(void *ctx, uint8_t family, const __be32 gw[4])
 
 	memcpy(pin.gw, gw, sizeof(pin.gw));
 	return nh_by_gw(ctx, &pin, &usable) && usable;
+}
+
+/*
+ * Our digest of a peer's pins names the gateways whose pins neither side
+ * counts: those of its pins we cannot take (learnt from the pins we
+ * skipped), and those its last digest said it cannot take (its own pins
+ * of them it does not count: a next hop of its that is not usable, or
+ * gone; it learns them when we send those pins back and it skips them).
+ * Both sides then count the same pins. False when they are more than a
+ * digest names: that peer is not asked.
+ */
+static bool ask_names(struct sync *s, struct peer *p)
+{
+	struct repair_gws names = { 0 };
+
+	repair_gws_prune(&p->lacks, gw_usable, s);
+	memset(&p->ask, 0, sizeof(p->ask));
+	p->ask.cut = s->ask_cut;
+	if (p->lacks.full)
+		names.full = true;
+	for (uint32_t i = 0; i < p->lacks.n; i++)
+		repair_gws_add_hash(&names, p->lacks.hash[i]);
+	if (now_ns(CLOCK_MONOTONIC) - p->lacked_ns < lacked_ttl_ns(s))
+		for (uint32_t i = 0; i < p->n_lacked; i++)
+			repair_gws_add_hash(&names, p->lacked[i]);
+	if (names.full) {
+		if (!p->lacks_said)
+			pr_warn("sync: %s's pins and ours name more than %u gateways one of us cannot take: its pins are not repaired\n",
+				p->name, SYNC_DIGEST_MAX_GW);
+		p->lacks_said = true;
+		return false;
+	}
+	p->ask.n_gw = names.n;
+	memcpy(p->ask.gw, names.hash, names.n * sizeof(names.hash[0]));
+	return true;
 }
 
 /*
@@ -1053,6 +1116,18 @@ static bool digest_start(struct sync *s)
 	uint64_t tai = now_ns(CLOCK_TAI), sums_cut = 0;
 	bool ask = s->repair_ms && tai >= s->next_ask_tai, any = false;
 
+	/*
+	 * Not before this router has every peer's bulk sync (its table would
+	 * differ everywhere: the bulk syncs fill it), nor past its size (the
+	 * LRU evicts; repairs would only trade one pin for another).
+	 */
+	if (!sync_bulk_done(s) || s->size_warned) {
+		for (int i = 0; i < s->n; i++)
+			s->peer[i].answer_due = false;
+		if (ask)
+			s->next_ask_tai = next_round(s, tai);
+		return false;
+	}
 	if (ask) {
 		s->next_ask_tai = next_round(s, tai);
 		s->ask_cut = sums_cut = round_cut(s, tai);
@@ -1074,12 +1149,8 @@ static bool digest_start(struct sync *s)
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
-		p->ask_in_walk = ask && p->st.state == FP_PEER_UP;
-		if (p->ask_in_walk) {
-			repair_gws_prune(&p->lacks, gw_usable, s);
-			memset(&p->ask, 0, sizeof(p->ask));
-			p->ask.cut = s->ask_cut;
-		}
+		p->ask_in_walk = ask && p->st.state == FP_PEER_UP &&
+				 ask_names(s, p);
 		p->answer_by_sums = p->answer_in_walk = false;
 		if (p->answer_due) {
 			p->answer_due = false;
@@ -1118,7 +1189,8 @@ static void digest_pin(struct sync *s, const struct flow_key *k,
 		struct peer *p = &s->peer[i];
 
 		if (p->ask_in_walk && v->router && v->router == p->st.router &&
-		    FP_RANK_TIME(pin.rank) < p->ask.cut)
+		    FP_RANK_TIME(pin.rank) < p->ask.cut &&
+		    !repair_gw_named(p->ask.gw, p->ask.n_gw, &pin))
 			repair_digest_add(&p->ask, &pin);
 		if (p->answer_in_walk && !v->router &&
 		    repair_counts(&p->answer_f, &pin))
@@ -1176,24 +1248,17 @@ static void digest_done(struct sync *s)
 		struct peer *p = &s->peer[i];
 
 		if (p->ask_in_walk && p->st.state == FP_PEER_UP) {
-			if (p->lacks.full && !p->lacks_said)
-				pr_warn("sync: %s's pins name more than %u gateways this router lacks: its pins are not repaired\n",
-					p->name, SYNC_DIGEST_MAX_GW);
-			p->lacks_said |= p->lacks.full;
-			if (!p->lacks.full) {
-				p->ask.n_gw = p->lacks.n;
-				memcpy(p->ask.gw, p->lacks.hash,
-				       p->lacks.n * sizeof(p->ask.gw[0]));
-				send_words(s, p, SYNC_DIGEST, &p->ask, 0, 0);
-				p->st.digests_sent++;
-			}
+			send_words(s, p, SYNC_DIGEST, &p->ask, 0, 0);
+			p->asked_cut = p->ask.cut;
+			p->st.digests_sent++;
 		}
 		if (p->answer_in_walk)
 			answer(s, p);
 		if (p->answer_by_sums &&
 		    !repair_sums_digest(&s->sums, &p->theirs, &p->ours)) {
 			/* too many gateways to sum by: a walk of its own, next */
-			p->theirs_due = p->theirs;
+			if (!p->answer_due)
+				p->theirs_due = p->theirs;
 			p->answer_due = true;
 		} else if (p->answer_by_sums) {
 			answer(s, p);
@@ -1269,7 +1334,9 @@ static void peer_reset_out(struct peer *p)
 	p->walk_due = false;
 	p->walk_repair = false;
 	p->rep_due[0].on = p->rep_due[1].on = false;
-	p->answer_due = p->answer_in_walk = false;
+	p->answer_due = p->answer_in_walk = p->answer_by_sums = false;
+	p->n_lacked = 0; /* its new run says again what it lacks */
+	p->asked_cut = 0;
 }
 
 /*
@@ -1402,13 +1469,21 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 		sync_get_digest(buf, h, &p->theirs_due);
 		p->n_lacked = p->theirs_due.n_gw;
 		memcpy(p->lacked, p->theirs_due.gw, p->n_lacked * sizeof(p->lacked[0]));
+		p->lacked_ns = now_ns(CLOCK_MONOTONIC);
 		p->answer_due = !p->bulk_out || p->walk_repair;
 		break;
-	case SYNC_DIFF:
+	case SYNC_DIFF: {
 		/* ours of its pins differ in these ranges: it gets them back */
-		p->rep_due[1] = (struct repair_filter){ .on = true };
-		sync_get_diff(buf, &p->rep_due[1].cut, &p->rep_due[1].ranges);
+		uint64_t cut, ranges;
+
+		sync_get_diff(buf, &cut, &ranges);
+		if (!p->asked_cut || cut != p->asked_cut || p->ask.cut != cut)
+			break; /* no answer to our last digest */
+		p->asked_cut = 0; /* one walk a digest */
+		/* the pins that digest counted: not those of the gateways it named */
+		repair_filter_of(&p->rep_due[1], &p->ask, ranges);
 		break;
+	}
 	default: /* SYNC_HELLO: here, with the pins it made */
 		p->st.pins_made = h->aux;
 		break;
@@ -1611,6 +1686,8 @@ void sync_work(struct sync *s)
 	struct epoll_event ev[4];
 	int n = epoll_wait(s->epfd, ev, 4, 0);
 
+	/* the repair walks to every peer share DIGEST_READS batches a wake-up */
+	s->repair_reads = DIGEST_READS;
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.u32 == 0) {
 			receive(s);

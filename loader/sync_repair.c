@@ -8,10 +8,10 @@ static unsigned int gw_len(uint8_t family)
 	return family == FP_AF_INET ? 4 : 16;
 }
 
-void repair_gws_add(struct repair_gws *g, const struct sync_pin *skipped)
+/* One more, by its hash; family 0: known by the hash alone. */
+static void gws_add(struct repair_gws *g, uint64_t h, uint8_t family,
+		    const __be32 *gw)
 {
-	uint64_t h = sync_gw_hash(skipped->gw_family, skipped->gw);
-
 	for (uint32_t i = 0; i < g->n; i++)
 		if (g->hash[i] == h)
 			return;
@@ -19,10 +19,22 @@ void repair_gws_add(struct repair_gws *g, const struct sync_pin *skipped)
 		g->full = true;
 		return;
 	}
-	g->family[g->n] = skipped->gw_family;
+	g->family[g->n] = family;
 	memset(g->gw[g->n], 0, sizeof(g->gw[g->n]));
-	memcpy(g->gw[g->n], skipped->gw, gw_len(skipped->gw_family));
+	if (family)
+		memcpy(g->gw[g->n], gw, gw_len(family));
 	g->hash[g->n++] = h;
+}
+
+void repair_gws_add(struct repair_gws *g, const struct sync_pin *skipped)
+{
+	gws_add(g, sync_gw_hash(skipped->gw_family, skipped->gw),
+		skipped->gw_family, skipped->gw);
+}
+
+void repair_gws_add_hash(struct repair_gws *g, uint64_t hash)
+{
+	gws_add(g, hash, 0, NULL);
 }
 
 void repair_gws_prune(struct repair_gws *g,

@@ -33,6 +33,8 @@ struct repair_gws {
 };
 
 void repair_gws_add(struct repair_gws *g, const struct sync_pin *skipped);
+/* One known by its hash alone (it cannot be pruned: a list to name). */
+void repair_gws_add_hash(struct repair_gws *g, uint64_t hash);
 /* Keep those usable() still refuses. */
 void repair_gws_prune(struct repair_gws *g,
 		      bool (*usable)(void *ctx, uint8_t family, const __be32 gw[4]),

@@ -271,9 +271,11 @@ int sync_unseal(const uint8_t *buf, size_t len, const uint8_t key[SYNC_KEY_LEN],
 	    (h->flags & SYNC_F_REPAIR && h->flags & (SYNC_F_BULK | SYNC_F_END)) ||
 	    sync_len(h->type, h->count) != len)
 		return FP_DROP_MALFORMED;
-	/* a cut is a made time: below 2^63 */
+	/* a cut is a made time: below 2^63; a diff names a range at least */
 	if ((h->type == SYNC_DIGEST || h->type == SYNC_DIFF) &&
 	    sync_get_ack(buf, 0) & FP_RANK_MID_STREAM)
+		return FP_DROP_MALFORMED;
+	if (h->type == SYNC_DIFF && !sync_get_ack(buf, 1))
 		return FP_DROP_MALFORMED;
 	for (unsigned int i = 0; h->type == SYNC_PINS && i < h->count; i++)
 		if (!pin_ok(buf + SYNC_HDR_LEN + (size_t)i * SYNC_PIN_LEN))

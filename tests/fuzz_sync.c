@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((h.type == SYNC_DIGEST || h.type == SYNC_DIFF) &&
 	    (sync_get_ack(buf, 0) & FP_RANK_MID_STREAM ||
 	     (h.type == SYNC_DIGEST && h.count < SYNC_DIGEST_WORDS) ||
-	     (h.type == SYNC_DIFF && h.count != SYNC_DIFF_WORDS)))
+	     (h.type == SYNC_DIFF && (h.count != SYNC_DIFF_WORDS || !sync_get_ack(buf, 1)))))
 		abort();
 	if (h.type == SYNC_DIGEST) {
 		struct sync_digest d;

@@ -1594,9 +1594,10 @@ static void the_refresh_leaves_out_gateways_a_peer_lacks(void **state)
 /*
  * Repair, asked: once a --sync-repair, the daemon sends its digest of our
  * pins it holds (made more than 2 s before), not of its own, naming the
- * gateway of ours it could not take. Told which ranges differ, it sends
- * back our pins it holds of them (a maker that lost its pin gets it back),
- * and takes ours of them.
+ * gateway of ours it could not take and the one our last digest said we
+ * cannot take, and counting no pin of either. Told which ranges differ,
+ * it sends back our pins it holds of them (a maker that lost its pin gets
+ * it back), not those of the gateways named, and takes ours of them.
  */
 static void the_daemon_asks_for_what_it_lacks(void **state)
 {
@@ -1607,6 +1608,7 @@ static void the_daemon_asks_for_what_it_lacks(void **state)
 	uint8_t buf[SYNC_MAX_DGRAM];
 	struct sync_hdr h;
 	uint64_t want = 0, t0;
+	__be32 gw3;
 	char gw[32];
 
 	(void)state;
@@ -1624,6 +1626,14 @@ static void the_daemon_asks_for_what_it_lacks(void **state)
 		      N + 1 - i < SYNC_MAX_PINS ? N + 1 - i : SYNC_MAX_PINS);
 	assert_int_equal(WAIT_STATUS(1, pins_applied, N).pins_applied, N);
 
+	/*
+	 * our digest of its pins (of no cut: nothing counts, nothing differs)
+	 * says we cannot take 10.0.3.2
+	 */
+	inet_pton(AF_INET, "10.0.3.2", &gw3);
+	send_digest(&(struct sync_digest){
+		.cut = 1, .n_gw = 1,
+		.gw = { sync_gw_hash(FP_AF_INET, (__be32[4]){ gw3 }) } });
 	/* it loses two of ours */
 	fd = pinned_fd("flow_pins");
 	for (int i = 0; i < N; i++) {
@@ -1632,7 +1642,7 @@ static void the_daemon_asks_for_what_it_lacks(void **state)
 		if (i == GONE1 || i == GONE2) {
 			assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
 			want |= 1ULL << sync_pin_range(&pins[i]);
-		} else {
+		} else if (pins[i].gw[0] != gw3) {
 			repair_digest_add(&want_d, &pins[i]);
 		}
 	}
@@ -1649,20 +1659,22 @@ static void the_daemon_asks_for_what_it_lacks(void **state)
 	assert_true(d.cut < tai_ns() - 1500000000ULL);
 	assert_true(d.cut > tai_ns() - 8000000000ULL); /* made this run (TCG is slow) */
 	assert_memory_equal(d.range, want_d.range, sizeof(d.range));
-	assert_int_equal(d.n_gw, 1);
-	assert_true(d.gw[0] == sync_gw_hash(FP_AF_INET, pins[N].gw));
+	assert_int_equal(d.n_gw, 2);
+	assert_true(repair_gw_named(d.gw, 2, &pins[N])); /* 10.77.0.1 */
+	assert_true(repair_gw_named(d.gw, 2, &pins[2])); /* 10.0.3.2 */
 	assert_true(repair_diff(&d, &want_d) == 0);
 
 	/* ranges differ: ours it holds of them come back */
 	tsend(SYNC_DIFF, 0, 0, NULL, (uint64_t[]){ d.cut, want }, 2);
 	for (int i = 0; i < N; i++)
-		back += i != GONE1 && i != GONE2 &&
+		back += i != GONE1 && i != GONE2 && pins[i].gw[0] != gw3 &&
 			want & 1ULL << sync_pin_range(&pins[i]);
 	assert_true(back > 0); /* the flows' ranges are fixed: some share them */
 	assert_int_equal(wire_pins_from_daemon(BASE, N, SYNC_F_REPAIR, rep, seen, 3000),
 			 back);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(seen[i], i != GONE1 && i != GONE2 &&
+					  pins[i].gw[0] != gw3 &&
 					  !!(want & 1ULL << sync_pin_range(&pins[i])));
 		if (seen[i])
 			assert_memory_equal(&rep[i], &pins[i], sizeof(rep[i]));

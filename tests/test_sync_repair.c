@@ -122,10 +122,15 @@ static void bad_digests_and_diffs_are_malformed(void **state)
 				    SYNC_DIGEST_WORDS, &h), FP_DROP_MALFORMED);
 	assert_int_equal(open_words(buf, SYNC_DIGEST, 0, 3, w, SYNC_DIGEST_WORDS, &h),
 			 FP_DROP_MALFORMED);
+	w[1] = 1;
 	assert_int_equal(open_words(buf, SYNC_DIFF, 0, 0, w, SYNC_DIFF_WORDS, &h), -1);
 	assert_int_equal(open_words(buf, SYNC_DIFF, 0, 0, w, SYNC_DIFF_WORDS + 1, &h),
 			 FP_DROP_MALFORMED);
 	assert_int_equal(open_words(buf, SYNC_DIFF, 0, 0, w, 1, &h), FP_DROP_MALFORMED);
+	w[1] = 0; /* no range */
+	assert_int_equal(open_words(buf, SYNC_DIFF, 0, 0, w, SYNC_DIFF_WORDS, &h),
+			 FP_DROP_MALFORMED);
+	w[1] = 1;
 	/* a cut is a made time: below 2^63 */
 	w[0] = NOW | FP_RANK_MID_STREAM;
 	assert_int_equal(open_words(buf, SYNC_DIGEST, 0, 0, w, SYNC_DIGEST_WORDS, &h),
