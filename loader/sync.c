@@ -1117,11 +1117,12 @@ static bool digest_start(struct sync *s)
 	bool ask = s->repair_ms && tai >= s->next_ask_tai, any = false;
 
 	/*
-	 * Not before this router has every peer's bulk sync (its table would
-	 * differ everywhere: the bulk syncs fill it), nor past its size (the
-	 * LRU evicts; repairs would only trade one pin for another).
+	 * Not past its size (the LRU evicts; repairs would only trade one pin
+	 * for another). Nor with a peer whose bulk sync to us is not in (our
+	 * table would differ from its everywhere: the bulk sync fills it):
+	 * below, and asked only when up.
 	 */
-	if (!sync_bulk_done(s) || s->size_warned) {
+	if (s->size_warned) {
 		for (int i = 0; i < s->n; i++)
 			s->peer[i].answer_due = false;
 		if (ask)
@@ -1135,6 +1136,7 @@ static bool digest_start(struct sync *s)
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
+		p->answer_due &= p->bulk_done;
 		if (!p->answer_due)
 			continue;
 		if (repair_sums_digest(&s->sums, &p->theirs_due, &p->ours)) {

@@ -1592,6 +1592,36 @@ static void the_refresh_leaves_out_gateways_a_peer_lacks(void **state)
 }
 
 /*
+ * A peer's digest is not answered before its bulk sync to the daemon is
+ * in (the daemon's table would differ from its everywhere), and is once
+ * it is.
+ */
+static void no_digest_is_answered_before_the_peers_bulk_sync(void **state)
+{
+	int egress[10];
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+	pid_t pid;
+
+	(void)state;
+	tpeer_open();
+	pid = start_synced("0");
+	assert_true(pid > 0);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	flows_through(48000, 10, egress);
+	/* heard (it asks for our pins), and no END yet */
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_BULK_REQ, &h, buf, 5000, false));
+	tack(h.seq);
+	send_digest(&(struct sync_digest){ .cut = tai_ns() });
+	none_for(SYNC_DIFF, 1000);
+	tsend(SYNC_PINS, SYNC_F_END, 0, NULL, NULL, 0);
+	send_digest(&(struct sync_digest){ .cut = tai_ns() });
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_DIFF, &h, buf, 2000, true));
+}
+
+/*
  * Repair, asked: once a --sync-repair, the daemon sends its digest of our
  * pins it holds (made more than 2 s before), not of its own, naming the
  * gateway of ours it could not take and the one our last digest said we
@@ -1942,6 +1972,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_daemon_asks_for_what_it_lacks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(the_refresh_leaves_out_gateways_a_peer_lacks,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(no_digest_is_answered_before_the_peers_bulk_sync,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(peers_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sync_options_are_refused, setup, teardown),

@@ -63,7 +63,8 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 	a_new_pin_table_asks_for_its_own_pins a_bulk_sync_sends_each_pin_from_its_maker
 	a_peer_back_from_silence_gets_what_it_missed a_full_queue_is_made_up_by_a_walk
 	a_digest_of_the_daemons_pins_gets_what_differs the_daemon_asks_for_what_it_lacks
-	the_refresh_leaves_out_gateways_a_peer_lacks"
+	the_refresh_leaves_out_gateways_a_peer_lacks
+	no_digest_is_answered_before_the_peers_bulk_sync"
 # The oldest supported kernel (6.1) runs most. A newer one runs what
 # differs between kernels: both entry points load and pass their packet
 # fixtures, flowpind attaches (alone and in libxdp's dispatcher, which 6.12
