@@ -839,6 +839,61 @@ static int on_event(void *ctx, void *data, size_t len)
 }
 
 /*
+ * How long a peer's list of the gateways it cannot take holds: two of
+ * its rounds (as ours, or the default when we do not ask), so a peer
+ * that stopped sending digests does not keep its last list for good.
+ * The list's length while it holds; 0 after.
+ */
+static uint32_t lacked_now(const struct sync *s, const struct peer *p)
+{
+	uint64_t ms = s->repair_ms > SYNC_REPAIR_S * 1000ULL ? s->repair_ms :
+		      SYNC_REPAIR_S * 1000ULL;
+
+	return now_ns(CLOCK_MONOTONIC) - p->lacked_ns < 2 * ms * 1000000ULL ?
+	       p->n_lacked : 0;
+}
+
+/*
+ * A pin as it travels, of a key and value read from flow_pins: false when
+ * it may not (a VRF's flow, a stale pin, a next hop not usable here).
+ */
+static bool wire_of(const struct sync *s, const struct flow_key *k,
+		    const struct flow_pin *v, struct sync_pin *out)
+{
+	const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
+
+	if (k->l3dom || !nh || nh->gen != v->nh_gen || !nh_usable(s, nh))
+		return false;
+	wire_pin(s, out, k, v, nh);
+	return true;
+}
+
+/*
+ * One batch of a walk of flow_pins (from the start when *first): into
+ * keys and vals, count of them; *walked after the last. A read that fails
+ * leaves the walk where it is, to be tried again: -1, and a line that
+ * names what it read for.
+ */
+static int pins_batch(const struct sync *s, bool *first, __u32 *token,
+		      struct flow_key *keys, struct flow_pin *vals, __u32 *count,
+		      bool *walked, const char *what)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int err;
+
+	*count = BULK_BATCH;
+	err = bpf_map_lookup_batch(s->env.flow_pins_fd, *first ? NULL : token,
+				   token, keys, vals, count, &opts);
+	if (err && errno != ENOENT) {
+		pr_warn("sync: reading the pins for %s: %s\n", what, strerror(errno));
+		return -1;
+	}
+	*first = false;
+	*walked = err; /* ENOENT: the last batch */
+	return 0;
+}
+
+/*
  * The refresh. A peer holds the pin of a flow that goes through this
  * router, and never looks it up: its LRU would evict that pin before any
  * it uses. So the pins of the flows this router forwards go to the peers
@@ -858,46 +913,21 @@ static int on_event(void *ctx, void *data, size_t len)
  * this router's own upstream). A refreshed pin is a pin like any other on
  * the wire, acked and resent.
  */
-/*
- * How long a peer's list of the gateways it cannot take holds: two of
- * its rounds (as ours, or the default when we do not ask), so a peer
- * that stopped sending digests does not keep its last list for good.
- */
-static uint64_t lacked_ttl_ns(const struct sync *s)
-{
-	uint64_t ms = s->repair_ms > SYNC_REPAIR_S * 1000ULL ? s->repair_ms :
-		      SYNC_REPAIR_S * 1000ULL;
-
-	return 2 * ms * 1000000ULL;
-}
-
-/* The peer's last digest said it cannot take this pin's gateway. */
-static bool peer_lacks(const struct sync *s, const struct peer *p,
-		       const struct sync_pin *pin)
-{
-	return p->n_lacked && now_ns(CLOCK_MONOTONIC) - p->lacked_ns < lacked_ttl_ns(s) &&
-	       repair_gw_named(p->lacked, p->n_lacked, pin);
-}
-
 static void refresh_pin(struct sync *s, const struct flow_cache_slot *slot)
 {
-	const struct nexthop *nh;
 	struct flow_pin pin;
 	struct sync_pin out;
 
 	/* flow_pins decides: a copy may be stale (flushed, replaced) */
 	if (bpf_map_lookup_elem(s->env.flow_pins_fd, &slot->key, &pin) ||
-	    pin.nh_id != slot->nh_id)
+	    pin.nh_id != slot->nh_id || !wire_of(s, &slot->key, &pin, &out))
 		return;
-	nh = nexthop_table_get(s->env.nht, pin.nh_id);
-	if (!nh || nh->gen != pin.nh_gen || !nh_usable(s, nh))
-		return;
-	wire_pin(s, &out, &slot->key, &pin, nh);
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
 		if (in_touch(p) && !p->bulk_out && p->q_len < REFRESH_QUEUED &&
-		    !peer_lacks(s, p, &out) && queue_push(s, p, &out))
+		    !repair_gw_named(p->lacked, lacked_now(s, p), &out) &&
+		    queue_push(s, p, &out))
 			p->st.pins_refreshed++;
 	}
 }
@@ -990,46 +1020,27 @@ static bool repair_walk_sends(const struct peer *p, const struct flow_pin *v,
 
 static bool bulk_next(struct sync *s, struct peer *p, struct sync_pin *out)
 {
-	int fd = s->env.flow_pins_fd;
+	__u32 count;
 
 	for (;;) {
 		if (p->b_pos < p->b_len) {
 			const struct flow_key *k = &p->bk[p->b_pos];
 			const struct flow_pin *v = &p->bv[p->b_pos++];
-			const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
 
-			if (k->l3dom || !nh || nh->gen != v->nh_gen ||
-			    !nh_usable(s, nh))
-				continue;
-			wire_pin(s, out, k, v, nh);
-			if (p->walk_repair ? repair_walk_sends(p, v, out) :
-					     bulk_sends(s, p, v))
+			if (wire_of(s, k, v, out) &&
+			    (p->walk_repair ? repair_walk_sends(p, v, out) :
+					      bulk_sends(s, p, v)))
 				return true;
 			continue;
 		}
 		if (p->bulk_walked || p->bulk_reads++ == BULK_READS ||
 		    (p->walk_repair && s->repair_reads-- <= 0))
 			return false; /* over, or on at the next wake-up */
-		{
-			LIBBPF_OPTS(bpf_map_batch_opts, opts);
-			__u32 count = BULK_BATCH;
-			int err;
-
-			err = bpf_map_lookup_batch(fd, p->bulk_first ? NULL : &p->bulk_token,
-						   &p->bulk_token, p->bk, p->bv,
-						   &count, &opts);
-			if (err && errno != ENOENT) {
-				/* the walk stays where it is: tried again soon */
-				pr_warn("sync: reading the pins for %s: %s\n",
-					p->name, strerror(errno));
-				return false;
-			}
-			p->bulk_first = false;
-			p->b_len = count;
-			p->b_pos = 0;
-			if (err)
-				p->bulk_walked = true; /* ENOENT: the last batch */
-		}
+		if (pins_batch(s, &p->bulk_first, &p->bulk_token, p->bk, p->bv,
+			       &count, &p->bulk_walked, p->name))
+			return false;
+		p->b_len = count;
+		p->b_pos = 0;
 	}
 }
 
@@ -1065,9 +1076,8 @@ static bool ask_names(struct sync *s, struct peer *p)
 		names.full = true;
 	for (uint32_t i = 0; i < p->lacks.n; i++)
 		repair_gws_add_hash(&names, p->lacks.hash[i]);
-	if (now_ns(CLOCK_MONOTONIC) - p->lacked_ns < lacked_ttl_ns(s))
-		for (uint32_t i = 0; i < p->n_lacked; i++)
-			repair_gws_add_hash(&names, p->lacked[i]);
+	for (uint32_t i = 0; i < lacked_now(s, p); i++)
+		repair_gws_add_hash(&names, p->lacked[i]);
 	if (names.full) {
 		if (!p->lacks_said)
 			pr_warn("sync: %s's pins and ours name more than %u gateways one of us cannot take: its pins are not repaired\n",
@@ -1181,12 +1191,10 @@ static bool digest_start(struct sync *s)
 static void digest_pin(struct sync *s, const struct flow_key *k,
 		       const struct flow_pin *v)
 {
-	const struct nexthop *nh = nexthop_table_get(s->env.nht, v->nh_id);
 	struct sync_pin pin;
 
-	if (k->l3dom || !nh || nh->gen != v->nh_gen || !nh_usable(s, nh))
+	if (!wire_of(s, k, v, &pin))
 		return; /* neither sent nor kept as the peers' */
-	wire_pin(s, &pin, k, v, nh);
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peer[i];
 
@@ -1218,11 +1226,6 @@ static void send_words(struct sync *s, struct peer *p, uint8_t type,
 }
 
 /*
- * The walk is over: our digests of the peers' pins go to them (with the
- * gateways we lack), and theirs of ours are compared. Where ranges differ
- * the peer is told which, and a walk sends it our pins of those ranges.
- */
-/*
  * Our pins (p->ours) against its digest of them (p->theirs): where ranges
  * differ the peer is told which, and a walk sends it our pins of those
  * ranges.
@@ -1242,6 +1245,10 @@ static void answer(struct sync *s, struct peer *p)
 	}
 }
 
+/*
+ * The walk is over: our digests of the peers' pins go to them (naming the
+ * gateways neither side counts), and theirs of ours are answered.
+ */
 static void digest_done(struct sync *s)
 {
 	s->dw_on = false;
@@ -1256,14 +1263,15 @@ static void digest_done(struct sync *s)
 		}
 		if (p->answer_in_walk)
 			answer(s, p);
-		if (p->answer_by_sums &&
-		    !repair_sums_digest(&s->sums, &p->theirs, &p->ours)) {
-			/* too many gateways to sum by: a walk of its own, next */
-			if (!p->answer_due)
-				p->theirs_due = p->theirs;
-			p->answer_due = true;
-		} else if (p->answer_by_sums) {
-			answer(s, p);
+		if (p->answer_by_sums) {
+			if (repair_sums_digest(&s->sums, &p->theirs, &p->ours)) {
+				answer(s, p);
+			} else {
+				/* too many gateways to sum by: a walk of its own, next */
+				if (!p->answer_due)
+					p->theirs_due = p->theirs;
+				p->answer_due = true;
+			}
 		}
 		p->ask_in_walk = p->answer_in_walk = p->answer_by_sums = false;
 	}
@@ -1275,23 +1283,13 @@ static void digest_walk(struct sync *s)
 	if (!s->dw_on && !digest_start(s))
 		return;
 	for (int r = 0; r < DIGEST_READS && !s->dw_walked; r++) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		__u32 count = BULK_BATCH;
-		int err;
+		__u32 count;
 
-		err = bpf_map_lookup_batch(s->env.flow_pins_fd,
-					   s->dw_first ? NULL : &s->dw_token,
-					   &s->dw_token, s->dwk, s->dwv, &count,
-					   &opts);
-		if (err && errno != ENOENT) {
-			pr_warn("sync: reading the pins for a digest: %s\n",
-				strerror(errno));
-			return; /* where it is: tried again at the next tick */
-		}
-		s->dw_first = false;
+		if (pins_batch(s, &s->dw_first, &s->dw_token, s->dwk, s->dwv,
+			       &count, &s->dw_walked, "a digest"))
+			return; /* tried again at the next tick */
 		for (__u32 i = 0; i < count; i++)
 			digest_pin(s, &s->dwk[i], &s->dwv[i]);
-		s->dw_walked = err;
 	}
 	if (s->dw_walked)
 		digest_done(s);
