@@ -20,6 +20,7 @@ enum bench_target {
 	BT_FLOWPIN = 1,
 	BT_REF = 2,
 	BT_FLOWPIN_SYNC = 3, /* flowpin telling of new pins (pin_events) */
+	BT_FLOWPIN_SHARED = 4, /* flowpin with a tiny flow_cache: no cache hits */
 	BT_MAX,
 };
 

@@ -27,13 +27,16 @@
 #include "bench_p0.skel.h"
 #include "bench_xdp_ref.skel.h"
 
-enum variant { V_P0, V_REF, V_HIT, V_SHARED, V_MISS, V_MISS_SYNC, V_MAX };
+enum variant {
+	V_P0, V_REF, V_HIT, V_SHARED, V_SHARED_COLD, V_MISS, V_MISS_SYNC, V_MAX
+};
 
 static const char *const variant_names[V_MAX] = {
 	[V_P0] = "P0 parse only (harness floor)",
 	[V_REF] = "reference: FIB every packet",
 	[V_HIT] = "flowpin per-CPU cache hit",
 	[V_SHARED] = "flowpin shared-table hit",
+	[V_SHARED_COLD] = "flowpin shared-table hit, cache just cleared",
 	[V_MISS] = "flowpin miss (new flow: FIB + pin)",
 	[V_MISS_SYNC] = "flowpin miss, pins synced (+ pin_events)",
 };
@@ -42,6 +45,7 @@ struct cost {
 	struct bench *b;
 	struct flowpin *fp;
 	struct flowpin *fp_sync; /* the same maps, sync_pins on */
+	struct flowpin *fp_shared; /* the same maps, but a tiny flow_cache */
 	struct ring_buffer *rb;	 /* its pin_events, drained as flowpind would */
 	pthread_t drainer;
 	bool draining;
@@ -149,33 +153,56 @@ static void *drain(void *arg)
 }
 
 /*
- * A second copy of flowpin on the first one's maps, with sync_pins set:
- * the same pins and next hops, and a new pin also goes to pin_events.
+ * Sets a CPU has in the copy that measures shared-table hits: each of 32
+ * sets meets 128 flows of a set of 4,096 in turn, so no flow is still cached
+ * when it comes round again, and every packet finds its pin in flow_pins and
+ * fills a copy, as a flow's second packet does on a router.
  */
-static int load_sync_copy(struct cost *c)
+#define SHARED_SETS 32
+
+/*
+ * Another copy of flowpin on the first one's maps: with sync_pins set (a new
+ * pin also goes to pin_events), or with a flow_cache of its own of
+ * SHARED_SETS sets a CPU.
+ */
+static int load_copy(struct cost *c, struct flowpin **copy, bool sync)
 {
 	struct bpf_map *m, *mine;
+	struct flowpin *fp;
 	int err;
 
-	c->fp_sync = flowpin__open();
-	if (!c->fp_sync)
+	fp = *copy = flowpin__open();
+	if (!fp)
 		return -errno;
-	*c->fp_sync->rodata = *c->fp->rodata;
-	c->fp_sync->rodata->sync_pins = true;
+	*fp->rodata = *c->fp->rodata;
+	fp->rodata->sync_pins = sync;
+	if (!sync) {
+		err = flow_cache_size(fp->maps.flow_cache, fp->maps.flow_cache_tags,
+				      &fp->rodata->cache_sets,
+				      SHARED_SETS * FP_CACHE_WAYS);
+		if (err)
+			return err;
+	}
 	bpf_object__for_each_map(m, c->fp->obj) {
-		if (bpf_map__is_internal(m))
+		if (bpf_map__is_internal(m) ||
+		    (!sync && (m == c->fp->maps.flow_cache ||
+			       m == c->fp->maps.flow_cache_tags)))
 			continue;
-		mine = bpf_object__find_map_by_name(c->fp_sync->obj,
-						    bpf_map__name(m));
+		mine = bpf_object__find_map_by_name(fp->obj, bpf_map__name(m));
 		if (!mine)
 			return -ENOENT;
 		err = bpf_map__reuse_fd(mine, bpf_map__fd(m));
 		if (err)
 			return err;
 	}
-	err = flowpin__load(c->fp_sync);
-	if (err)
-		return err;
+	return flowpin__load(fp);
+}
+
+/* flowpind's side of the sync copy's pin_events, read on another thread. */
+static int start_drainer(struct cost *c)
+{
+	int err;
+
 	c->rb = ring_buffer__new(bpf_map__fd(c->fp->maps.pin_events),
 				 count_event, c, NULL);
 	if (!c->rb)
@@ -192,9 +219,10 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 	int fds[BT_MAX], err;
 
 	c->ncpu = libbpf_num_possible_cpus();
-	err = load_flowpin(c, pins, cached);
-	if (!err)
-		err = load_sync_copy(c);
+	err = load_flowpin(c, pins, cached) ?:
+	      load_copy(c, &c->fp_sync, true) ?:
+	      load_copy(c, &c->fp_shared, false) ?:
+	      start_drainer(c);
 	if (err)
 		return err;
 	c->p0 = bench_p0__open_and_load();
@@ -214,6 +242,7 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 	fds[BT_FLOWPIN] = bpf_program__fd(c->fp->progs.flowpin);
 	fds[BT_REF] = bpf_program__fd(c->ref->progs.xdp_ref);
 	fds[BT_FLOWPIN_SYNC] = bpf_program__fd(c->fp_sync->progs.flowpin);
+	fds[BT_FLOWPIN_SHARED] = bpf_program__fd(c->fp_shared->progs.flowpin);
 	for (__u32 i = 0; i < BT_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(c->drv->maps.targets), &i,
 					&fds[i], BPF_ANY))
@@ -229,6 +258,7 @@ static void unload_all(struct cost *c)
 		pthread_join(c->drainer, NULL);
 	}
 	ring_buffer__free(c->rb);
+	flowpin__destroy(c->fp_shared);
 	flowpin__destroy(c->fp_sync);
 	bench_driver__destroy(c->drv);
 	bench_xdp_ref__destroy(c->ref);
@@ -482,6 +512,27 @@ static int measure(struct cost *c, enum variant v, __u32 flows, int round,
 			r.ns = 0;
 			break;
 		}
+		fp_stats(c, before);
+		err = run(c, BT_FLOWPIN_SHARED, 0, mask, false, n, &r);
+		fp_stats(c, after);
+		check(b, !err && forwarded_ok(&r) && D(FP_STAT_PIN_HIT) == n &&
+			      D(FP_STAT_CACHE_HIT) == 0 && D(FP_STAT_FORWARDED) == n,
+		      "shared hit: verdict %u, pin_hit +%llu cache_hit +%llu forwarded +%llu of %u",
+		      r.retval, D(FP_STAT_PIN_HIT), D(FP_STAT_CACHE_HIT),
+		      D(FP_STAT_FORWARDED), n);
+		break;
+	case V_SHARED_COLD:
+		/*
+		 * One pass right after every CPU's cache is cleared: the
+		 * clearing's reads of the whole cache leave the slots, tags
+		 * and pins this pass reads in memory, not in the CPU's caches
+		 * (the reference is never measured cold).
+		 */
+		if (flows == 1) {
+			r.ns = 0;
+			err = 0;
+			break;
+		}
 		err = clear_cache(c);
 		if (err)
 			return err;
@@ -490,7 +541,7 @@ static int measure(struct cost *c, enum variant v, __u32 flows, int round,
 		fp_stats(c, after);
 		check(b, !err && forwarded_ok(&r) && D(FP_STAT_PIN_HIT) == flows &&
 			      D(FP_STAT_FORWARDED) == flows,
-		      "shared hit: verdict %u, pin_hit +%llu forwarded +%llu of %u",
+		      "shared hit, cache just cleared: verdict %u, pin_hit +%llu forwarded +%llu of %u",
 		      r.retval, D(FP_STAT_PIN_HIT), D(FP_STAT_FORWARDED), flows);
 		break;
 	case V_MISS:
@@ -620,6 +671,8 @@ int bench_cost(struct bench *b, __u32 flows)
 		bool big = !strcmp(b->table, "750k routes");
 		double q = med[v] / ref;
 
+		if (v == V_SHARED_COLD && flows == 1)
+			continue; /* one flow's shared hits are single runs */
 		say("  %-40s median %6.1f ns  (rounds:", variant_names[v], med[v]);
 		for (int i = 0; i < rounds; i++)
 			say(" %.0f", s->v[v][i]);
