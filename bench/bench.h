@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 #include "bench_frames.h"
+#include "packets.h" /* PKT_MAX */
 
 #define BENCH_CPU 1 /* the CPU BPF_PROG_TEST_RUN runs on */
 
@@ -91,6 +92,24 @@ struct daemon_proc {
 int daemon_start(struct bench *b, struct daemon_proc *d, const char *tag);
 void daemon_stop(struct daemon_proc *d);
 
+/* A test run through the driver (driver.c): what the program under test made. */
+struct run_result {
+	__u32 ns;     /* the kernel's average per iteration */
+	__u32 retval; /* the last iteration's verdict */
+	__u8 out[PKT_MAX];
+	__u32 out_len;
+};
+struct bench_driver;
+/* repeat iterations of target over flows base .. base + mask round robin,
+ * or (new_flows) base, base + 1, ...; 0 or -errno */
+int driver_run(struct bench_driver *drv, const __u8 *frame, __u32 len,
+	       enum bench_target target, __u64 base, __u32 mask,
+	       bool new_flows, __u32 repeat, struct run_result *r);
+/* A forwarded frame: to a gateway's MAC, TTL 63, checksum still valid. */
+bool forwarded_ok(const struct run_result *r);
+/* The key of the driver's flow number flow, on the current table. */
+void flow_key_of(const struct bench *b, __u64 flow, struct flow_key *k);
+
 /* The sections. */
 /* Section 1 with this many flows, round robin (1, 4096, 1M). */
 int bench_cost(struct bench *b, __u32 flows);
@@ -98,5 +117,7 @@ int bench_pps(struct bench *b, struct daemon_proc *d);
 int bench_mem(struct bench *b);
 int bench_cp_latency(struct bench *b, struct daemon_proc *d, int changes);
 int bench_sync(struct bench *b);
+/* Section 6 with this many flows on the current table (4096, 1M, 10M). */
+int bench_models(struct bench *b, __u32 flows);
 
 #endif

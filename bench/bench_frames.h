@@ -21,6 +21,7 @@ enum bench_target {
 	BT_REF = 2,
 	BT_FLOWPIN_SYNC = 3, /* flowpin telling of new pins (pin_events) */
 	BT_FLOWPIN_SHARED = 4, /* flowpin with a tiny flow_cache: no cache hits */
+	BT_MODEL = 5, /* section 6: the cache model under test */
 	BT_MAX,
 };
 

@@ -4,9 +4,9 @@
 # bench/NAME.c -> $(BUILD)/bench_NAME.o, all linked into flowpin_bench.
 .PHONY: bench
 
-BENCH_BPF_NAMES := driver p0 xdp_ref gen sink
+BENCH_BPF_NAMES := driver p0 xdp_ref models gen sink
 BENCH_SKELS := $(BENCH_BPF_NAMES:%=$(BUILD)/bench_%.skel.h)
-BENCH_OBJS := $(addprefix $(BUILD)/bench_,main.o util.o cost.o pps.o mem.o cp.o sync.o)
+BENCH_OBJS := $(addprefix $(BUILD)/bench_,main.o util.o driver.o cost.o models.o pps.o mem.o cp.o sync.o)
 BENCH_ARGS ?=
 
 $(BUILD)/bench_%.bpf.o: bench/%.bpf.c bench/*.h bpf/*.h include/flowpin.h | $(BUILD)

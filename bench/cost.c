@@ -63,13 +63,6 @@ struct cost {
 	int ncpu;
 };
 
-struct run_result {
-	__u32 ns;
-	__u32 retval;
-	__u8 out[PKT_MAX];
-	__u32 out_len;
-};
-
 static int load_flowpin(struct cost *c, __u32 pins, __u32 cached)
 {
 	int err, id;
@@ -293,36 +286,10 @@ static int daemon_beat(struct cost *c)
 static int run(struct cost *c, enum bench_target target, __u64 base,
 	       __u32 mask, bool new_flows, __u32 repeat, struct run_result *r)
 {
-	struct xdp_md ctx = {
-		.data_end = c->frame_len,
-		.ingress_ifindex = rt.ifindex_in0,
-	};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->frame,
-		    .data_size_in = c->frame_len, .data_out = r->out,
-		    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
-	int err;
+	int err = c->fp ? daemon_beat(c) : 0;
 
-	if (c->fp) {
-		err = daemon_beat(c);
-		if (err)
-			return err;
-	}
-	c->drv->bss->target = target;
-	c->drv->bss->flow_base = base;
-	c->drv->bss->flow_mask = mask;
-	c->drv->bss->new_flows = new_flows;
-	c->drv->bss->iter = 0;
-	err = bpf_prog_test_run_opts(bpf_program__fd(c->drv->progs.driver),
-				     &opts);
-	if (err) {
-		say("test run: %s\n", strerror(-err));
-		return err;
-	}
-	r->ns = opts.duration;
-	r->retval = opts.retval;
-	r->out_len = opts.data_size_out;
-	return 0;
+	return err ?: driver_run(c->drv, c->frame, c->frame_len, target, base,
+				 mask, new_flows, repeat, r);
 }
 
 static void fp_stats(struct cost *c, __u64 *sum)
@@ -368,26 +335,6 @@ static int clear_cache(struct cost *c)
 				 NULL, forget_all, NULL, &n);
 }
 
-static void flow_key_of(struct cost *c, __u64 flow, struct flow_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->family = FP_AF_INET;
-	k->proto = IPPROTO_UDP;
-	k->sport = htons(BENCH_SPORT);
-	k->dport = htons(BENCH_DPORT);
-	k->saddr[0] = htonl(BENCH_SRC_BASE + (__u32)(flow >> BENCH_NDST_SHIFT));
-	k->daddr[0] = c->b->dsts[flow & (BENCH_NDST - 1)];
-}
-
-/* A forwarded frame: to a gateway's MAC, TTL 63, checksum still valid. */
-static bool forwarded_ok(const struct run_result *r)
-{
-	const __u8 *ip = r->out + 14;
-
-	return r->retval == XDP_REDIRECT && r->out_len >= 34 && egress_of(r->out) &&
-	       ip[8] == 63 && ipv4_csum_valid(ip);
-}
-
 /*
  * Take the pins of new flows first .. first + n - 1 out of flow_pins, so
  * that every variant meets a table of the flows its row names, whatever
@@ -403,7 +350,7 @@ static void forget_new_pins(struct cost *c, __u64 first, __u32 n)
 	__u32 gone = 0;
 
 	for (__u32 i = 0; i < n; i++) {
-		flow_key_of(c, first + i, &k);
+		flow_key_of(c->b, first + i, &k);
 		gone += !bpf_map_delete_elem(fd, &k);
 	}
 	check(c->b, gone == n, "new flows' pins taken out: %u of %u", gone, n);
@@ -431,7 +378,7 @@ static int shared_one_flow(struct cost *c, int samples, struct samples *s,
 
 	if (!sh || !hit)
 		return -ENOMEM;
-	flow_key_of(c, 0, &key);
+	flow_key_of(c->b, 0, &key);
 	fp_stats(c, before);
 	for (int i = 0; i < samples && !err; i++) {
 		__u64 n = 0;

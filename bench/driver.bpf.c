@@ -29,6 +29,8 @@ __u32 target;
 __u32 flow_mask;  /* flows base .. base + mask, round robin */
 __u32 new_flows;  /* 1: base + iteration, never the same flow twice */
 __u64 flow_base;
+__u64 flow_step;  /* set: base + (iteration * step) % count, a permutation */
+__u64 flow_count;
 __u64 iter;
 
 static const __u8 macs[12] = { 0x02, 0, 0, 0, 0, 0x01,	  /* router in0 */
@@ -40,7 +42,8 @@ int driver(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = data + sizeof(struct ethhdr);
-	__u64 flow = flow_base + (new_flows ? iter : (iter & flow_mask));
+	__u64 flow = flow_base + (flow_step ? (iter * flow_step) % flow_count :
+				  new_flows ? iter : (iter & flow_mask));
 	__u16 *w = (__u16 *)iph;
 	__u32 sum = 0;
 

@@ -105,6 +105,16 @@ static void cost_rows(void)
 		bench_cost(&b, 1U << 20);
 }
 
+/* Section 6 on the current table: the cache models, then 1M and 10M flows. */
+static void model_rows(void)
+{
+	bench_models(&b, 1U << 12);
+	if (!b.smoke) {
+		bench_models(&b, 1U << 20);
+		bench_models(&b, 10000000);
+	}
+}
+
 /* flowpind on the current table: start time, pps, change latency. */
 static int with_daemon(const char *tag, int changes)
 {
@@ -131,7 +141,7 @@ static unsigned parse_sections(const char *s)
 	unsigned bits = 0;
 
 	for (; *s; s++) {
-		if (*s >= '1' && *s <= '5')
+		if (*s >= '1' && *s <= '6')
 			bits |= 1U << (*s - '0');
 		else if (*s != ',')
 			return 0;
@@ -177,7 +187,7 @@ int main(int argc, char **argv)
 		case 'S':
 			b.sections = parse_sections(optarg);
 			if (!b.sections) {
-				fprintf(stderr, "flowpin_bench: --sections takes numbers 1-5, as in 1,4\n");
+				fprintf(stderr, "flowpin_bench: --sections takes numbers 1-6, as in 1,4\n");
 				return 2;
 			}
 			break;
@@ -188,7 +198,8 @@ int main(int argc, char **argv)
 		case 'T': threshold = atof(optarg) / 100; break;
 		case 'h':
 			printf(usage, argv[0]);
-			printf("Sections: 1 ns/packet, 2 pps, 3 memory, 4 control plane, 5 pin sync.\n");
+			printf("Sections: 1 ns/packet, 2 pps, 3 memory, 4 control plane, 5 pin sync,\n"
+			       "6 cache structures side by side.\n");
 			return 0;
 		default:
 			fprintf(stderr, usage, argv[0]);
@@ -232,18 +243,23 @@ int main(int argc, char **argv)
 		bench_mem(&b);
 	if (SECTION(&b, 1))
 		cost_rows();
+	if (SECTION(&b, 6))
+		model_rows();
 	if (SECTION(&b, 2) || SECTION(&b, 4))
 		with_daemon("small", b.smoke ? 30 : 1000);
 	if (SECTION(&b, 5))
 		bench_sync(&b);
 	/* memory (3) does not depend on the routes */
 	if (!b.smoke && n_routes > 0 &&
-	    (SECTION(&b, 1) || SECTION(&b, 2) || SECTION(&b, 4))) {
+	    (SECTION(&b, 1) || SECTION(&b, 2) || SECTION(&b, 4) ||
+	     SECTION(&b, 6))) {
 		if (!check(&b, !bench_big_table(&b, n_routes), "cannot add %d routes",
 			   n_routes))
 			goto done;
 		if (SECTION(&b, 1))
 			cost_rows();
+		if (SECTION(&b, 6))
+			model_rows();
 		if (SECTION(&b, 2) || SECTION(&b, 4))
 			with_daemon("big", 300);
 	}

@@ -256,17 +256,6 @@ static __always_inline void pin_publish(const struct flow_key *key,
  */
 #define barrier() asm volatile("" ::: "memory")
 
-static __always_inline bool key_eq(const struct flow_key *a,
-				   const struct flow_key *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-	__u32 diff = 0;
-
-	for (int i = 0; i < sizeof(*a) / sizeof(*x); i++)
-		diff |= x[i] ^ y[i];
-	return !diff;
-}
-
 /* This CPU's set of slots for a flow, and their tags. */
 struct cache_ref {
 	struct flow_cache_set *set;
@@ -328,7 +317,7 @@ __noinline int cache_read(struct flow_cache_set *s, struct flow_cache_tags *t,
 			continue;
 		seq = *(volatile __u32 *)&w->seq;
 		barrier();
-		if ((seq & 1) || !key_eq(&w->key, key))
+		if ((seq & 1) || !flow_key_eq(&w->key, key))
 			continue;
 		slot_pin(w, &c->pin);
 		c->checked_ns = w->checked_ns;
