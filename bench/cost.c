@@ -236,7 +236,7 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 	fds[BT_REF] = bpf_program__fd(c->ref->progs.xdp_ref);
 	fds[BT_FLOWPIN_SYNC] = bpf_program__fd(c->fp_sync->progs.flowpin);
 	fds[BT_FLOWPIN_SHARED] = bpf_program__fd(c->fp_shared->progs.flowpin);
-	for (__u32 i = 0; i < BT_MAX; i++)
+	for (__u32 i = 0; i <= BT_FLOWPIN_SHARED; i++) /* BT_MODEL: section 6's */
 		if (bpf_map_update_elem(bpf_map__fd(c->drv->maps.targets), &i,
 					&fds[i], BPF_ANY))
 			return -errno;
