@@ -101,11 +101,43 @@ static int ports_into(int fd)
 	return 0;
 }
 
+/* About what model m's maps take, to know before it is loaded whether they fit. */
+static double model_bytes(const struct models *s, enum model m)
+{
+	double pins = 160.0 * s->pin_entries; /* an lru_hash entry, with margin */
+
+	switch (m) {
+	case MODEL_SETS:
+		return pins + 140.0 * s->sets * (BENCH_CPU + 1);
+	case MODEL_PERCPU:
+		return 2 * pins + (double)PERCPU_VALUE_BYTES * s->ncpu * s->pin_entries;
+	default:
+		return pins * s->ncpu;
+	}
+}
+
+static double mem_available(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024.0;
+}
+
 /*
  * Model m's maps sized for flows + extra pins (its maps of other models: one
- * entry). The shared pins with per-CPU LRU lists give each CPU
- * max_entries / CPUs of them; the bench makes every pin on one CPU, so that
- * table has CPUs times the room.
+ * entry); -E2BIG when they would take more than 3/4 of the memory available.
+ * The sets are those of CPUs 0 .. BENCH_CPU (the rounds run there), so
+ * their size does not grow with the machine's CPUs. The shared pins with
+ * per-CPU LRU lists give each CPU max_entries / CPUs of them; the bench
+ * makes every pin on one CPU, so that table has CPUs times the room.
  */
 static int load_model(struct models *s, enum model m, __u32 flows, __u32 extra)
 {
@@ -113,20 +145,21 @@ static int load_model(struct models *s, enum model m, __u32 flows, __u32 extra)
 	__u32 fd, slot = BT_MODEL;
 	int err, prog;
 
+	s->pin_entries = flows + extra;
+	/* section 1's room: flowpind's default, or 4 copies a flow */
+	s->sets = flow_cache_sets(flows < FP_MAX_CACHED_FLOWS / 4 ?
+					  FP_MAX_CACHED_FLOWS : 4 * flows);
+	if (s->sets > MODEL_MAX_SETS)
+		s->sets = MODEL_MAX_SETS;
+	if (model_bytes(s, m) > 0.75 * mem_available())
+		return -E2BIG;
 	o = s->m = bench_models__open();
 	if (!o)
 		return -errno;
-	s->pin_entries = flows + extra;
 	if (m == MODEL_SETS) {
-		/* section 1's room: flowpind's default, or 4 copies a flow */
-		s->sets = flow_cache_sets(flows < FP_MAX_CACHED_FLOWS / 4 ?
-						  FP_MAX_CACHED_FLOWS :
-						  4 * flows);
-		if (s->sets > MODEL_MAX_SETS)
-			s->sets = MODEL_MAX_SETS;
 		o->rodata->sets_per_cpu = s->sets;
-		bpf_map__set_max_entries(o->maps.sets, s->sets * s->ncpu);
-		bpf_map__set_max_entries(o->maps.set_tags, s->sets * s->ncpu);
+		bpf_map__set_max_entries(o->maps.sets, s->sets * (BENCH_CPU + 1));
+		bpf_map__set_max_entries(o->maps.set_tags, s->sets * (BENCH_CPU + 1));
 	}
 	if (m == MODEL_PERCPU)
 		bpf_map__set_max_entries(o->maps.percpu_pins, s->pin_entries);
@@ -197,7 +230,7 @@ static double bytes_per_flow(struct models *s, enum model m, int ncpu)
 		/* one copy on the CPU that sees the flow (RSS), room for two */
 		double copy = (double)(map_memlock(bpf_map__fd(s->m->maps.sets)) +
 				       map_memlock(bpf_map__fd(s->m->maps.set_tags))) /
-			      ((double)s->sets * s->ncpu * 2);
+			      ((double)s->sets * (BENCH_CPU + 1) * 2);
 
 		first = 2 * copy;
 		break;
@@ -250,6 +283,13 @@ static int one_model(struct models *s, enum model m, __u32 flows,
 	while (mask & (mask + 1))
 		mask |= mask >> 1;
 	err = load_model(s, m, flows, rounds * n_new);
+	if (err == -E2BIG) {
+		skip_section(b, "6", "%s, %s: %s needs about %.1f GB, %.1f GB available",
+			     b->table, label, model_names[m],
+			     model_bytes(s, m) / 1e9, mem_available() / 1e9);
+		free(r);
+		return 0;
+	}
 	/* every flow pinned, then in the first structure */
 	s->drv->bss->flow_step = PRIMING_STEP;
 	s->drv->bss->flow_count = flows;
