@@ -58,6 +58,13 @@ _Static_assert(TICK_MS <= SYNC_PACE_TICK_MS, "pacing's bursts must cover a tick"
 #define REPAIR_SETTLE_NS (2ULL * 1000000000ULL)
 #define DIGEST_READS 16
 
+/* What an unacked datagram carries, for what waits on its ack. */
+enum fl_kind {
+	FL_OTHER,
+	FL_BULK,   /* a bulk sync's pins or its end */
+	FL_REPAIR, /* a repair's pins */
+};
+
 struct inflight {
 	uint64_t seq; /* of its last transmission; 0: free slot */
 	/*
@@ -71,7 +78,7 @@ struct inflight {
 	uint64_t resend_ns;  /* of the last copy */
 	uint64_t first_ns;   /* of the first copy */
 	uint32_t rto_ms;
-	bool bulk;    /* a bulk sync's pins or its end */
+	enum fl_kind kind;
 	uint16_t len;
 	uint8_t buf[SYNC_MAX_DGRAM];
 };
@@ -90,7 +97,7 @@ struct peer {
 	struct sync_pin *queue;
 	uint32_t q_head, q_len, q_cap;
 	struct inflight *fl;	/* WINDOW slots */
-	uint32_t n_fl, n_fl_bulk;
+	uint32_t n_fl, n_fl_bulk, n_fl_repair;
 	uint64_t acks[SYNC_MAX_ACKS - 1]; /* to send, after the epoch */
 	uint32_t n_acks;
 	/* a bulk sync to it: where flow_pins' walk is */
@@ -431,17 +438,18 @@ static struct inflight *fl_slot(struct peer *p)
 
 /* A message that must arrive: kept until acked, resent until then. */
 static void send_reliable(struct sync *s, struct peer *p, struct inflight *f,
-			  bool bulk)
+			  enum fl_kind kind)
 {
 	f->seq = p->seq; /* start_msg() gave it */
 	f->copy[0] = f->seq;
 	f->n_copies = 1;
 	f->copy_ns[0] = f->resend_ns = f->first_ns = now_ns(CLOCK_MONOTONIC);
 	f->rto_ms = p->rto_ms;
-	f->bulk = bulk;
+	f->kind = kind;
 	f->len = sync_seal(f->buf, s->key, &p->to);
 	p->n_fl++;
-	p->n_fl_bulk += bulk;
+	p->n_fl_bulk += kind == FL_BULK;
+	p->n_fl_repair += kind == FL_REPAIR;
 	send_dgram(s, p, f->buf, f->len);
 }
 
@@ -458,7 +466,7 @@ static void send_bulk_req(struct sync *s, struct peer *p)
 		return;
 	start_msg(s, p, f->buf, SYNC_BULK_REQ,
 		  s->env.own_pins_lost && !p->bulk_done ? SYNC_F_MINE : 0, 0, 0);
-	send_reliable(s, p, f, false);
+	send_reliable(s, p, f, FL_OTHER);
 }
 
 static void flush_acks(struct sync *s, struct peer *p)
@@ -591,7 +599,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 		}
 		start_msg(s, p, f->buf, SYNC_PINS, 0, n, 0);
 		p->st.pins_sent += n;
-		send_reliable(s, p, f, false);
+		send_reliable(s, p, f, FL_OTHER);
 	}
 	while (p->bulk_out && bulk_more(p) && (f = fl_slot(p)) && pace_take(p)) {
 		struct sync_pin pin;
@@ -608,7 +616,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 			p->st.pins_repaired += n;
 		else
 			p->bulk_sent += n;
-		send_reliable(s, p, f, !p->walk_repair);
+		send_reliable(s, p, f, p->walk_repair ? FL_REPAIR : FL_BULK);
 	}
 	/* a repair has no end: its pins are acked one by one */
 	if (p->bulk_out && p->walk_repair && !bulk_more(p)) {
@@ -619,7 +627,7 @@ static void flush_pins(struct sync *s, struct peer *p)
 	if (p->bulk_out && !bulk_more(p) && !p->n_fl_bulk && (f = fl_slot(p))) {
 		start_msg(s, p, f->buf, SYNC_PINS, SYNC_F_END, 0,
 			  p->bulk_sent > UINT32_MAX ? UINT32_MAX : p->bulk_sent);
-		send_reliable(s, p, f, false);
+		send_reliable(s, p, f, FL_OTHER);
 		pr_debug("sync: bulk sync to %s: %llu pins sent\n", p->name,
 			 (unsigned long long)p->bulk_sent);
 		p->bulk_out = false;
@@ -1327,7 +1335,7 @@ static void peer_reset_out(struct peer *p)
 	p->q_head = 0;
 	for (uint32_t i = 0; i < WINDOW; i++)
 		p->fl[i].seq = 0;
-	p->n_fl = p->n_fl_bulk = 0;
+	p->n_fl = p->n_fl_bulk = p->n_fl_repair = 0;
 	p->n_acks = 0;
 	p->bulk_out = false;
 	p->bulk_req_due = false;
@@ -1404,7 +1412,8 @@ static void on_ack(struct peer *p, uint64_t seq, uint64_t now)
 		rtt_sample(p, now - f->copy_ns[k]);
 		f->seq = 0;
 		p->n_fl--;
-		p->n_fl_bulk -= f->bulk;
+		p->n_fl_bulk -= f->kind == FL_BULK;
+		p->n_fl_repair -= f->kind == FL_REPAIR;
 		return;
 	}
 }
@@ -1462,15 +1471,20 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 	case SYNC_DIGEST:
 		/*
 		 * Its digest of our pins: compared at the next walk (a newer one
-		 * takes its place). Not while a bulk sync to it, which holds
-		 * them all, is under way. The gateways it lacks are kept for
-		 * the refresh either way.
+		 * takes its place). Not while a walk to it is under way (a bulk
+		 * sync holds them all) or a repair's pins are unacked: the
+		 * digest may have been summed before they arrived, and their
+		 * ranges would go again. The next round's will do. The
+		 * gateways it lacks are kept for the refresh either way.
 		 */
 		sync_get_digest(buf, h, &p->theirs_due);
 		p->n_lacked = p->theirs_due.n_gw;
 		memcpy(p->lacked, p->theirs_due.gw, p->n_lacked * sizeof(p->lacked[0]));
 		p->lacked_ns = now_ns(CLOCK_MONOTONIC);
-		p->answer_due = !p->bulk_out || p->walk_repair;
+		p->answer_due = !p->bulk_out && !p->n_fl_repair;
+		if (!p->answer_due)
+			pr_debug("sync: %s's digest waits for the next round (a walk or repair to it is out)\n",
+				 p->name);
 		break;
 	case SYNC_DIFF: {
 		/* ours of its pins differ in these ranges: it gets them back */

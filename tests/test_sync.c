@@ -1441,6 +1441,17 @@ static int wire_pins_from_daemon(int base, int n, uint8_t want_flags,
 	return got;
 }
 
+/* Joined to a new daemon, with the pins of n new flows from base, as it sent them. */
+static void joined_with_pins(int base, int n, struct sync_pin *mine)
+{
+	int egress[n], seen[n];
+
+	memset(seen, 0, sizeof(seen));
+	start_joined();
+	flows_through(base, n, egress);
+	assert_int_equal(wire_pins_from_daemon(base, n, 0, mine, seen, 10000), n);
+}
+
 /* No message of this type from the daemon for ms (saying hello meanwhile). */
 static void none_for(uint8_t type, int ms)
 {
@@ -1475,7 +1486,7 @@ static void a_digest_of_the_daemons_pins_gets_what_differs(void **state)
 {
 	enum { N = 40, BASE = 44000, GONE1 = 3, GONE2 = 11 };
 	struct sync_pin mine[N], rep[N];
-	int egress[N], seen[N] = { 0 }, via1 = 0, sent = 0;
+	int seen[N], via1 = 0, sent = 0;
 	struct sync_digest d;
 	uint8_t buf[SYNC_MAX_DGRAM];
 	struct sync_hdr h;
@@ -1483,9 +1494,7 @@ static void a_digest_of_the_daemons_pins_gets_what_differs(void **state)
 	__be32 gw1;
 
 	(void)state;
-	start_joined();
-	flows_through(BASE, N, egress);
-	assert_int_equal(wire_pins_from_daemon(BASE, N, 0, mine, seen, 10000), N);
+	joined_with_pins(BASE, N, mine);
 
 	/* all of them: the same */
 	memset(&d, 0, sizeof(d));
@@ -1552,6 +1561,71 @@ static void a_digest_of_the_daemons_pins_gets_what_differs(void **state)
 	assert_int_equal(st.digests_answered, 4);
 	assert_int_equal(st.ranges_repaired, __builtin_popcountll(want));
 	assert_int_equal(st.pins_repaired, sent);
+}
+
+/* No message of this type for ms, leaving every other one unacked. */
+static void none_for_unacked(uint8_t type, int ms)
+{
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	for (int waited = 0; waited < ms; waited += 200) {
+		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+		assert_false(trecv(type, &h, buf, 200, false));
+	}
+}
+
+/*
+ * A digest that comes while the last repair's pins are unacked is left for
+ * the next round: it may have been summed before they arrived, and their
+ * ranges would go again. Once they are acked, the next digest is answered.
+ */
+static void a_digest_waits_for_the_last_repairs_acks(void **state)
+{
+	enum { N = 40, BASE = 45000, GONE = 7 };
+	struct sync_pin mine[N];
+	int acked = 0;
+	struct sync_digest d;
+	uint8_t buf[SYNC_MAX_DGRAM];
+	struct sync_hdr h;
+
+	(void)state;
+	joined_with_pins(BASE, N, mine);
+
+	/* one missing: a diff, and the repair's pins, left unacked */
+	memset(&d, 0, sizeof(d));
+	d.cut = tai_ns();
+	for (int i = 0; i < N; i++)
+		if (i != GONE)
+			repair_digest_add(&d, &mine[i]);
+	send_digest(&d);
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_DIFF, &h, buf, 2000, false));
+	assert_true(trecv(SYNC_PINS, &h, buf, 2000, false));
+	assert_int_equal(h.flags, SYNC_F_REPAIR);
+	assert_int_equal(WAIT_STATUS(1, digests_answered, 1).digests_answered, 1);
+
+	/* the same digest again, a round later: not answered */
+	d.cut = tai_ns();
+	send_digest(&d);
+	none_for_unacked(SYNC_DIFF, 1200);
+	assert_int_equal(peer_status(1).digests_answered, 1);
+
+	/* the repair's copies acked: the next one is */
+	for (int waited = 0; waited < 2000 && !acked; waited += 200)
+		while (trecv(SYNC_PINS, &h, buf, 200, false)) {
+			tack(h.seq);
+			acked++;
+		}
+	assert_true(acked > 0);
+	for (int waited = 0; waited < 600; waited += 200) /* copies on the way */
+		while (trecv(SYNC_PINS, &h, buf, 200, false))
+			tack(h.seq);
+	d.cut = tai_ns();
+	send_digest(&d);
+	tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
+	assert_true(trecv(SYNC_DIFF, &h, buf, 2000, true));
+	assert_int_equal(WAIT_STATUS(1, digests_answered, 2).digests_answered, 2);
 }
 
 /*
@@ -1968,6 +2042,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refreshed_peer_pins_outlive_the_others,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_digest_of_the_daemons_pins_gets_what_differs,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_digest_waits_for_the_last_repairs_acks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(the_daemon_asks_for_what_it_lacks,
 						setup, teardown),
