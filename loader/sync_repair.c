@@ -8,13 +8,21 @@ static unsigned int gw_len(uint8_t family)
 	return family == FP_AF_INET ? 4 : 16;
 }
 
+/* Is the gateway of hash h among the n named? */
+static bool hash_named(const uint64_t *gw, uint32_t n, uint64_t h)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (gw[i] == h)
+			return true;
+	return false;
+}
+
 /* One more, by its hash; family 0: known by the hash alone. */
 static void gws_add(struct repair_gws *g, uint64_t h, uint8_t family,
 		    const __be32 *gw)
 {
-	for (uint32_t i = 0; i < g->n; i++)
-		if (g->hash[i] == h)
-			return;
+	if (hash_named(g->hash, g->n, h))
+		return;
 	if (g->n == SYNC_DIGEST_MAX_GW) {
 		g->full = true;
 		return;
@@ -66,15 +74,7 @@ void repair_filter_of(struct repair_filter *f, const struct sync_digest *d,
 
 bool repair_gw_named(const uint64_t *gw, uint32_t n, const struct sync_pin *p)
 {
-	uint64_t h;
-
-	if (!n)
-		return false;
-	h = sync_gw_hash(p->gw_family, p->gw);
-	for (uint32_t i = 0; i < n; i++)
-		if (gw[i] == h)
-			return true;
-	return false;
+	return n && hash_named(gw, n, sync_gw_hash(p->gw_family, p->gw));
 }
 
 bool repair_counts(const struct repair_filter *f, const struct sync_pin *p)
@@ -137,11 +137,9 @@ bool repair_sums_digest(const struct repair_sums *s,
 		return false;
 	memset(ours->range, 0, sizeof(ours->range));
 	for (uint32_t i = 0; i < s->n; i++) {
-		bool left_out = false;
-
-		for (uint32_t k = 0; k < theirs->n_gw && !left_out; k++)
-			left_out = theirs->gw[k] == s->gw[i];
-		for (unsigned int r = 0; r < SYNC_RANGES && !left_out; r++)
+		if (hash_named(theirs->gw, theirs->n_gw, s->gw[i]))
+			continue;
+		for (unsigned int r = 0; r < SYNC_RANGES; r++)
 			ours->range[r] ^= s->range[i][r];
 	}
 	return true;
