@@ -56,6 +56,7 @@ struct models {
 	int ncpu;
 	__u32 sets; /* a CPU's, MODEL_SETS */
 	__u32 pin_entries;
+	__u32 flows;
 };
 
 static __u64 map_memlock(int fd)
@@ -146,9 +147,13 @@ static int load_model(struct models *s, enum model m, __u32 flows, __u32 extra)
 	int err, prog;
 
 	s->pin_entries = flows + extra;
-	/* section 1's room: flowpind's default, or 4 copies a flow */
-	s->sets = flow_cache_sets(flows < FP_MAX_CACHED_FLOWS / 4 ?
-					  FP_MAX_CACHED_FLOWS : 4 * flows);
+	s->flows = flows;
+	/*
+	 * As flowpind sizes a CPU's sets for the flows it sees: room for two
+	 * copies a flow, at least its default; at most MODEL_MAX_SETS.
+	 */
+	s->sets = flow_cache_sets(flows < FP_MAX_CACHED_FLOWS / 2 ?
+					  FP_MAX_CACHED_FLOWS : 2 * flows);
 	if (s->sets > MODEL_MAX_SETS)
 		s->sets = MODEL_MAX_SETS;
 	if (model_bytes(s, m) > 0.75 * mem_available())
@@ -226,15 +231,16 @@ static double bytes_per_flow(struct models *s, enum model m, int ncpu)
 		pins = (double)map_memlock(bpf_map__fd(s->m->maps.pins)) /
 		       s->pin_entries;
 	switch (m) {
-	case MODEL_SETS: {
-		/* one copy on the CPU that sees the flow (RSS), room for two */
-		double copy = (double)(map_memlock(bpf_map__fd(s->m->maps.sets)) +
-				       map_memlock(bpf_map__fd(s->m->maps.set_tags))) /
-			      ((double)s->sets * (BENCH_CPU + 1) * 2);
-
-		first = 2 * copy;
+	case MODEL_SETS:
+		/*
+		 * the room measured: the sets of the CPU that sees the flows
+		 * (RSS gives a flow one), over its flows; the same at any
+		 * CPU count, each CPU sized for the flows it sees
+		 */
+		first = (double)(map_memlock(bpf_map__fd(s->m->maps.sets)) +
+				 map_memlock(bpf_map__fd(s->m->maps.set_tags))) /
+			((double)(BENCH_CPU + 1) * s->flows);
 		break;
-	}
 	case MODEL_PERCPU:
 		/* a value on every possible CPU, whichever sees the flow */
 		first = (double)map_memlock(bpf_map__fd(s->m->maps.percpu_pins)) /
@@ -265,11 +271,10 @@ static int one_model(struct models *s, enum model m, __u32 flows,
 {
 	struct bench *b = s->b;
 	int rounds = b->smoke ? 2 : 3;
-	/* a round: 2^18 packets, a million flows' one pass, 2^22 of more */
-	__u32 n = flows >= (1U << 22) ? 1U << 22 :
-		  flows >= (1U << 18) ? flows : (b->smoke ? 1 << 12 : 1 << 18);
+	/* a round: 2^18 packets round robin, or one pass of 2^18 flows or more */
+	__u32 n = flows >= (1U << 18) ? flows : (b->smoke ? 1 << 12 : 1 << 18);
 	__u32 n_new = b->smoke ? 1 << 12 : 1 << 17;
-	/* n <= flows past 2^18, where a round is no more than one pass: any flow count */
+	/* past 2^18 flows a round is at most one pass: any count will do there */
 	__u32 mask = flows - 1;
 	double ref[8], hit[8], miss[8], mref, mhit, mmiss;
 	enum model_stat found = m == MODEL_PINS ? M_HIT : M_SECOND;
@@ -302,6 +307,8 @@ static int one_model(struct models *s, enum model m, __u32 flows,
 	s->drv->bss->flow_step = 0;
 	for (int i = 0; i < rounds && !err; i++) {
 		err = ref_run(s, mask, n, r);
+		if (err)
+			break;
 		ref[i] = r->ns;
 		if (!err)
 			err = model_run(s, 0, mask, false, n, M_HIT, M_SECOND,
@@ -352,6 +359,12 @@ out:
 	if (err)
 		check(b, false, "section 6 (%s, %s): %s", label, model_names[m],
 		      strerror(-err));
+	{
+		/* the driver's reference holds the model's maps: let them go now */
+		__u32 slot = BT_MODEL;
+
+		bpf_map_delete_elem(bpf_map__fd(s->drv->maps.targets), &slot);
+	}
 	bench_models__destroy(s->m);
 	s->m = NULL;
 	free(r);

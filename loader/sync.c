@@ -1471,17 +1471,20 @@ static void on_message(struct sync *s, struct peer *p, const uint8_t *buf,
 	case SYNC_DIGEST:
 		/*
 		 * Its digest of our pins: compared at the next walk (a newer one
-		 * takes its place). Not while a walk to it is under way (a bulk
-		 * sync holds them all) or a repair's pins are unacked: the
-		 * digest may have been summed before they arrived, and their
-		 * ranges would go again. The next round's will do. The
-		 * gateways it lacks are kept for the refresh either way.
+		 * takes its place). Not while a bulk sync to it, which holds
+		 * them all, is under way, nor while a repair of our pins to it
+		 * is (rep[0]: the walk, or its pins unacked): the digest may
+		 * have been summed before they arrived, and their ranges would
+		 * go again. The next round's will do. A repair that only sends
+		 * back its own pins does not hold it. The gateways it lacks are
+		 * kept for the refresh either way.
 		 */
 		sync_get_digest(buf, h, &p->theirs_due);
 		p->n_lacked = p->theirs_due.n_gw;
 		memcpy(p->lacked, p->theirs_due.gw, p->n_lacked * sizeof(p->lacked[0]));
 		p->lacked_ns = now_ns(CLOCK_MONOTONIC);
-		p->answer_due = !p->bulk_out && !p->n_fl_repair;
+		p->answer_due = !(p->bulk_out && !p->walk_repair) &&
+				!(p->rep[0].on && (p->walk_repair || p->n_fl_repair));
 		if (!p->answer_due)
 			pr_debug("sync: %s's digest waits for the next round (a walk or repair to it is out)\n",
 				 p->name);
