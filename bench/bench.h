@@ -110,6 +110,13 @@ bool forwarded_ok(const struct run_result *r);
 /* The key of the driver's flow number flow, on the current table. */
 void flow_key_of(const struct bench *b, __u64 flow, struct flow_key *k);
 
+/* maps.c: a per-CPU value of key summed over every CPU (0 if unread) */
+__u64 percpu_sum(int fd, __u32 key);
+/* the bytes the kernel counts for a map (its fdinfo's memlock), or -1 */
+long long map_memlock(int fd);
+/* the router's out1..out5 into a devmap keyed by ifindex; 0 or -errno */
+int tx_ports_fill(int fd);
+
 /* The sections. */
 /* Section 1 with this many flows, round robin (1, 4096, 1M). */
 int bench_cost(struct bench *b, __u32 flows);

@@ -6,7 +6,7 @@
 
 BENCH_BPF_NAMES := driver p0 xdp_ref models gen sink
 BENCH_SKELS := $(BENCH_BPF_NAMES:%=$(BUILD)/bench_%.skel.h)
-BENCH_OBJS := $(addprefix $(BUILD)/bench_,main.o util.o driver.o cost.o models.o pps.o mem.o cp.o sync.o)
+BENCH_OBJS := $(addprefix $(BUILD)/bench_,main.o util.o maps.o driver.o cost.o models.o pps.o mem.o cp.o sync.o)
 BENCH_ARGS ?=
 
 $(BUILD)/bench_%.bpf.o: bench/%.bpf.c bench/*.h bpf/*.h include/flowpin.h | $(BUILD)

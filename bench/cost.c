@@ -60,7 +60,6 @@ struct cost {
 	__u8 frame[PKT_MAX];
 	size_t frame_len;
 	__u64 next_new; /* first flow number never sent */
-	int ncpu;
 };
 
 /*
@@ -220,7 +219,6 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 {
 	int fds[BT_MAX], err;
 
-	c->ncpu = libbpf_num_possible_cpus();
 	err = load_flowpin(c, pins, cached) ?:
 	      load_copy(c, &c->fp_sync, true) ?:
 	      load_copy(c, &c->fp_shared, false) ?:
@@ -232,14 +230,9 @@ static int load_all(struct cost *c, __u32 pins, __u32 cached)
 	c->drv = bench_driver__open_and_load();
 	if (!c->p0 || !c->ref || !c->drv)
 		return -errno ? -errno : -EINVAL;
-	for (int i = 1; i <= N_OUT; i++) {
-		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
-		__u32 key = rt.ifindex_out[i];
-
-		if (bpf_map_update_elem(bpf_map__fd(c->ref->maps.tx_ports), &key,
-					&v, BPF_ANY))
-			return -errno;
-	}
+	err = tx_ports_fill(bpf_map__fd(c->ref->maps.tx_ports));
+	if (err)
+		return err;
 	fds[BT_P0] = bpf_program__fd(c->p0->progs.p0);
 	fds[BT_FLOWPIN] = bpf_program__fd(c->fp->progs.flowpin);
 	fds[BT_REF] = bpf_program__fd(c->ref->progs.xdp_ref);
@@ -303,27 +296,13 @@ static int run(struct cost *c, enum bench_target target, __u64 base,
 
 static void fp_stats(struct cost *c, __u64 *sum)
 {
-	__u64 vals[c->ncpu];
-
-	for (__u32 i = 0; i < FP_STAT_MAX; i++) {
-		sum[i] = 0;
-		if (bpf_map_lookup_elem(bpf_map__fd(c->fp->maps.stats), &i, vals))
-			continue;
-		for (int k = 0; k < c->ncpu; k++)
-			sum[i] += vals[k];
-	}
+	for (__u32 i = 0; i < FP_STAT_MAX; i++)
+		sum[i] = percpu_sum(bpf_map__fd(c->fp->maps.stats), i);
 }
 
 static __u64 ref_forwarded(struct cost *c)
 {
-	__u64 vals[c->ncpu], sum = 0;
-	__u32 k = REF_FORWARDED;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(c->ref->maps.ref_stats), &k, vals))
-		return 0;
-	for (int i = 0; i < c->ncpu; i++)
-		sum += vals[i];
-	return sum;
+	return percpu_sum(bpf_map__fd(c->ref->maps.ref_stats), REF_FORWARDED);
 }
 
 /* Empty every CPU's flow_cache: the next packet of each flow finds its

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Section 3: bytes per pinned flow, from the kernel's own accounting
- * (bpftool map show: memlock). LRU hashes are preallocated, so a map costs
- * its full size from load on, whether flows fill it or not.
+ * Section 3: bytes per pinned flow, from the kernel's own accounting (the
+ * map's memlock in fdinfo, which bpftool map show prints). LRU hashes are
+ * preallocated, so a map costs its full size from load on, whether flows
+ * fill it or not.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,30 +15,6 @@
 #include "bench.h"
 #include "flow_cache.h"
 #include "flowpin.skel.h"
-
-static long long memlock_of(struct bpf_map *map)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char cmd[96], buf[4096], *p;
-	long long bytes = -1;
-	FILE *f;
-	size_t n;
-
-	if (bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len))
-		return -1;
-	snprintf(cmd, sizeof(cmd), "bpftool -j map show id %u", info.id);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	pclose(f);
-	p = strstr(buf, "\"bytes_memlock\":");
-	if (p)
-		bytes = atoll(p + strlen("\"bytes_memlock\":"));
-	return bytes;
-}
 
 int bench_mem(struct bench *b)
 {
@@ -70,11 +47,11 @@ int bench_mem(struct bench *b)
 			flowpin__destroy(fp);
 			return err;
 		}
-		pins = memlock_of(fp->maps.flow_pins);
-		cache = memlock_of(fp->maps.flow_cache) +
-			memlock_of(fp->maps.flow_cache_tags);
+		pins = map_memlock(bpf_map__fd(fp->maps.flow_pins));
+		cache = map_memlock(bpf_map__fd(fp->maps.flow_cache)) +
+			map_memlock(bpf_map__fd(fp->maps.flow_cache_tags));
 		flowpin__destroy(fp);
-		if (!check(b, pins > 0 && cache > 0, "bpftool memlock: %lld %lld",
+		if (!check(b, pins > 0 && cache > 0, "memlock: %lld %lld",
 			   pins, cache))
 			return -EIO;
 		per_pin = (double)pins / sizes[i];

@@ -59,47 +59,10 @@ struct models {
 	__u32 flows;
 };
 
-static __u64 map_memlock(int fd)
-{
-	char path[64], line[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 static void model_stats(struct models *s, __u64 *sum)
 {
-	__u64 vals[s->ncpu];
-
-	for (__u32 i = 0; i < M_STAT_MAX; i++) {
-		sum[i] = 0;
-		if (bpf_map_lookup_elem(bpf_map__fd(s->m->maps.model_stats), &i,
-					vals))
-			continue;
-		for (int k = 0; k < s->ncpu; k++)
-			sum[i] += vals[k];
-	}
-}
-
-static int ports_into(int fd)
-{
-	for (int i = 1; i <= N_OUT; i++) {
-		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
-		__u32 key = rt.ifindex_out[i];
-
-		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	for (__u32 i = 0; i < M_STAT_MAX; i++)
+		sum[i] = percpu_sum(bpf_map__fd(s->m->maps.model_stats), i);
 }
 
 /* About what model m's maps take, to know before it is loaded whether they fit. */
@@ -176,7 +139,7 @@ static int load_model(struct models *s, enum model m, __u32 flows, __u32 extra)
 	err = bench_models__load(o);
 	if (err)
 		return err;
-	err = ports_into(bpf_map__fd(o->maps.tx_ports));
+	err = tx_ports_fill(bpf_map__fd(o->maps.tx_ports));
 	if (err)
 		return err;
 	prog = bpf_program__fd(m == MODEL_SETS ? o->progs.model_sets :
@@ -396,7 +359,7 @@ int bench_models(struct bench *b, __u32 flows)
 	if (!err) {
 		memcpy(s.drv->bss->dsts, b->dsts, sizeof(b->dsts));
 		prog = bpf_program__fd(s.ref->progs.xdp_ref);
-		err = ports_into(bpf_map__fd(s.ref->maps.tx_ports)) ?:
+		err = tx_ports_fill(bpf_map__fd(s.ref->maps.tx_ports)) ?:
 		      (bpf_map_update_elem(bpf_map__fd(s.drv->maps.targets),
 					   &slot, &prog, BPF_ANY) ? -errno : 0);
 	}

@@ -42,7 +42,7 @@ struct pps {
 	struct bench_sink *sink;
 	struct bench_xdp_ref *ref;
 	int sink_ifindex[N_SINKS];
-	int in[M_MAX], peer[M_MAX], ncpu; /* router port and generator side, per mode */
+	int in[M_MAX], peer[M_MAX]; /* router port and generator side, per mode */
 	__u8 in_mac[M_MAX][6], peer_mac[M_MAX][6];
 	__be32 src[M_MAX];
 	int fp_fd;	 /* flowpind's program */
@@ -64,17 +64,6 @@ static int mac_of(const char *dev, __u8 *mac)
 		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
 	return err;
-}
-
-static __u64 percpu_sum(struct pps *p, int fd, __u32 key)
-{
-	__u64 vals[p->ncpu], sum = 0;
-
-	if (bpf_map_lookup_elem(fd, &key, vals))
-		return 0;
-	for (int i = 0; i < p->ncpu; i++)
-		sum += vals[i];
-	return sum;
 }
 
 static void prog_stats(int fd, __u64 *ns, __u64 *cnt)
@@ -169,7 +158,7 @@ static bool refused(int err)
 
 static __u64 delivered(struct pps *p)
 {
-	return percpu_sum(p, bpf_map__fd(p->sink->maps.received), 0);
+	return percpu_sum(bpf_map__fd(p->sink->maps.received), 0);
 }
 
 /* flowpin's counters a run reports; forwarded first, checked against delivery */
@@ -181,7 +170,7 @@ static const enum fp_stat run_stats[] = { FP_STAT_FORWARDED, FP_STAT_CACHE_HIT,
 static void run_counts(struct pps *p, __u64 *v)
 {
 	for (size_t i = 0; i < N_RUN_STATS; i++)
-		v[i] = percpu_sum(p, p->stats_fd, run_stats[i]);
+		v[i] = percpu_sum(p->stats_fd, run_stats[i]);
 }
 
 /* One figure per forwarder with this many flows, round robin. */
@@ -288,7 +277,6 @@ int bench_pps(struct bench *b, struct daemon_proc *d)
 	char path[192];
 
 	say("section 2: pps, %s\n", b->table);
-	p.ncpu = libbpf_num_possible_cpus();
 	p.gen = bench_gen__open_and_load();
 	p.sink = bench_sink__open_and_load();
 	p.ref = bench_xdp_ref__open_and_load();
@@ -296,15 +284,9 @@ int bench_pps(struct bench *b, struct daemon_proc *d)
 		err = -EINVAL;
 		goto out;
 	}
-	for (int i = 1; i <= N_OUT; i++) {
-		struct bpf_devmap_val v = { .ifindex = rt.ifindex_out[i] };
-		__u32 key = rt.ifindex_out[i];
-
-		if (bpf_map_update_elem(bpf_map__fd(p.ref->maps.tx_ports), &key, &v, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
-	}
+	err = tx_ports_fill(bpf_map__fd(p.ref->maps.tx_ports));
+	if (err)
+		goto out;
 	for (int i = 0; i < N_SINKS; i++) {
 		char dev[IF_NAMESIZE];
 
