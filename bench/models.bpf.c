@@ -33,6 +33,7 @@
 #include "flowpin.h"
 #include "bench_frames.h"
 #include "bench_models.h"
+#include "bench_fwd.h"
 
 const volatile __u32 sets_per_cpu = 1;
 
@@ -88,13 +89,6 @@ struct {
 } nexthops SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct bpf_devmap_val);
-} tx_ports SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, M_STAT_MAX);
 	__type(key, __u32);
@@ -137,15 +131,12 @@ static __always_inline int forward(struct xdp_md *ctx, struct iphdr *iph,
 {
 	struct model_nexthop *nh = bpf_map_lookup_elem(&nexthops, &ifindex);
 	struct ethhdr *eth = (void *)(long)ctx->data;
-	__u32 check;
 
 	if (!nh || (void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return count(M_PASS, XDP_PASS);
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-	check = (__u32)iph->check + (__u32)bpf_htons(0x0100);
-	iph->check = (__sum16)(check + (check >= 0xFFFF));
-	iph->ttl--;
+	ip_decrease_ttl(iph);
 	if (bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) != XDP_REDIRECT)
 		return count(M_PASS, XDP_PASS);
 	return count(M_FORWARDED, XDP_REDIRECT);

@@ -18,17 +18,11 @@
 #include <bpf/bpf_endian.h>
 
 #include "bench_frames.h"
+#include "bench_fwd.h"
 
 #define AF_INET 2
 #define AF_INET6 10
 #define IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
-
-struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct bpf_devmap_val);
-} tx_ports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -44,16 +38,6 @@ static __always_inline int count(__u32 idx, int verdict)
 	if (n)
 		*n += 1;
 	return verdict;
-}
-
-/* As the kernel's ip_decrease_ttl(). */
-static __always_inline void ip_decrease_ttl(struct iphdr *iph)
-{
-	__u32 check = (__u32)iph->check;
-
-	check += (__u32)bpf_htons(0x0100);
-	iph->check = (__sum16)(check + (check >= 0xFFFF));
-	iph->ttl--;
 }
 
 static __always_inline void ports(void *l4, void *end, __u8 proto,
