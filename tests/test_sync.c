@@ -1476,16 +1476,24 @@ static int repair_pins_in(const uint8_t *buf, const struct sync_hdr *h, int base
 	return keep_pins(buf, h, base, n, seen, true, pins);
 }
 
-/* No message of this type from the daemon for ms (saying hello meanwhile). */
-static void none_for(uint8_t type, int ms)
+/*
+ * No message of this type from the daemon for ms (saying hello meanwhile),
+ * acking the pins and requests that come, or (!ack_others) none.
+ */
+static void none_acking(uint8_t type, int ms, bool ack_others)
 {
 	uint8_t buf[SYNC_MAX_DGRAM];
 	struct sync_hdr h;
 
 	for (int waited = 0; waited < ms; waited += 200) {
 		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
-		assert_false(trecv(type, &h, buf, 200, true));
+		assert_false(trecv(type, &h, buf, 200, ack_others));
 	}
+}
+
+static void none_for(uint8_t type, int ms)
+{
+	none_acking(type, ms, true);
 }
 
 static void send_digest(const struct sync_digest *d)
@@ -1587,18 +1595,6 @@ static void a_digest_of_the_daemons_pins_gets_what_differs(void **state)
 	assert_int_equal(st.pins_repaired, sent);
 }
 
-/* No message of this type for ms, leaving every other one unacked. */
-static void none_for_unacked(uint8_t type, int ms)
-{
-	uint8_t buf[SYNC_MAX_DGRAM];
-	struct sync_hdr h;
-
-	for (int waited = 0; waited < ms; waited += 200) {
-		tsend(SYNC_HELLO, 0, 0, NULL, NULL, 0);
-		assert_false(trecv(type, &h, buf, 200, false));
-	}
-}
-
 /*
  * A digest that comes while the last repair's pins are unacked is left for
  * the next round: it may have been summed before they arrived, and their
@@ -1632,7 +1628,7 @@ static void a_digest_waits_for_the_last_repairs_acks(void **state)
 	/* the same digest again, a round later: not answered */
 	d.cut = tai_ns();
 	send_digest(&d);
-	none_for_unacked(SYNC_DIFF, 1200);
+	none_acking(SYNC_DIFF, 1200, false);
 	assert_int_equal(peer_status(1).digests_answered, 1);
 
 	/* the repair's copies acked (resends come at most 2 s apart): the next one is */
