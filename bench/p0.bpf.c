@@ -9,7 +9,7 @@ int p0(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct packet pkt = {};
 
-	return parse_packet(data, data_end, data_end - data, &pkt) ?
+	return parse_packet(data, data_end, data_end - data, true, &pkt) ?
 		       XDP_PASS :
 		       XDP_DROP;
 }

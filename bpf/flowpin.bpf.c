@@ -123,13 +123,39 @@ static __always_inline bool for_this_port(struct packet *pkt)
 /*
  * Can this entry point send to ifindex? XDP: one of tx_ports, the ports.
  * tc: also a VLAN sub-interface of one (vlan_tx), whose device puts the
- * tag on; XDP would need the frame's bounds moved for that (see
- * too_big_reply()), and a VLAN device has no XDP transmit of its own.
+ * tag on. (XDP sends to a sub-interface only by rewriting the tag a frame
+ * came with: forward().)
  */
 static __always_inline bool can_send(const struct hook *h, __u32 ifindex)
 {
 	return bpf_map_lookup_elem(&tx_ports, &ifindex) ||
 	       (h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex));
+}
+
+/*
+ * Can this packet leave by ifindex? 0, or why not: can_send(), and at XDP
+ * a frame that came tagged leaves only by a VLAN sub-interface whose tag
+ * forward() can write in place of its own, an untagged one only by a port.
+ */
+static __always_inline __u32 cannot_send(const struct hook *h,
+					 const struct packet *pkt,
+					 __u32 ifindex)
+{
+	const struct vlan_tx *vlan;
+
+	if (h->skb || !pkt->tag_in_frame) {
+		if (can_send(h, ifindex))
+			return 0;
+		return !h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex) ?
+			       FP_PASS_VLAN_RETAG : /* a tag to push */
+			       FP_PASS_NO_TX_PORT;
+	}
+	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
+	if (vlan)
+		return vlan->egress_qos ? FP_PASS_VLAN_RETAG : 0;
+	return bpf_map_lookup_elem(&tx_ports, &ifindex) ?
+		       FP_PASS_VLAN_RETAG : /* a tag to pop */
+		       FP_PASS_NO_TX_PORT;
 }
 
 static __always_inline int pass(__u32 reason)
@@ -923,10 +949,9 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
 		return NULL;
 	}
 	/* Pin only what we can send: a flow the kernel forwards stays unpinned. */
-	if (!can_send(h, nh->ifindex)) {
-		*reason = FP_PASS_NO_TX_PORT;
+	*reason = cannot_send(h, pkt, nh->ifindex);
+	if (*reason)
 		return NULL;
-	}
 	pin.nh_gen = nh->gen;
 
 	if (!pin_allowed(now) || !turnover_allowed(now)) {
@@ -1158,6 +1183,26 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 }
 
 /*
+ * XDP: the tag after the MACs becomes the egress sub-interface's, as its
+ * VLAN device would write it: the VID, priority 0 (no egress-qos-map) and
+ * the device's tag protocol. 0, or -1 when the frame is shorter than it
+ * was parsed (never).
+ */
+static __always_inline int retag(const struct hook *h,
+				 const struct vlan_tx *vlan)
+{
+	struct xdp_md *xdp = h->ctx;
+	struct ethhdr *eth = (void *)(long)xdp->data;
+	struct vlan_tag *tag = (void *)(eth + 1);
+
+	if ((void *)(tag + 1) > (void *)(long)xdp->data_end)
+		return -1;
+	eth->h_proto = vlan->proto;
+	tag->tci = bpf_htons(vlan->vid);
+	return 0;
+}
+
+/*
  * Send the packet to its next hop: the frame is rewritten, and the helper
  * only records where it goes; it leaves after we return. XDP sends through
  * tx_ports (a devmap); tc through bpf_redirect(), after the same check
@@ -1166,6 +1211,7 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 static __always_inline int forward(const struct hook *h, struct packet *pkt,
 				   const struct nexthop *nh)
 {
+	const struct vlan_tx *vlan = NULL;
 	__u32 ifindex = nh->ifindex;
 	__u32 mtu_len, seg_len;
 	long rc;
@@ -1176,7 +1222,11 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	 * means the device is gone.
 	 */
 	seg_len = seg_l3_len(h, pkt);
-	mtu_len = seg_len;
+	/*
+	 * The L3 length, not the frame's: a frame that came tagged is 4 bytes
+	 * longer than what the egress device's MTU counts.
+	 */
+	mtu_len = seg_len ?: pkt->l3_len;
 	rc = bpf_check_mtu(h->ctx, ifindex, &mtu_len, 0, 0);
 	if (rc < 0)
 		return pass(FP_PASS_NO_TX_PORT);
@@ -1186,6 +1236,9 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	 * trust a transport header that received skbs may not have set.)
 	 */
 	if (rc || seg_len > mtu_len) {
+		/* XDP's error has no room for a tag (too_big_reply()) */
+		if (!h->skb && pkt->tag_in_frame)
+			return pass(FP_PASS_MTU);
 		if (!can_send(h, ifindex))
 			return pass(FP_PASS_NO_TX_PORT);
 		return too_big(h, pkt, nh, mtu_len);
@@ -1193,12 +1246,29 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	/* a route's MTU, or IPv6's, below the device's */
 	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu)
 		return too_big(h, pkt, nh, nh->mtu);
+	/*
+	 * XDP: a frame that came tagged leaves tagged, its tag rewritten to
+	 * the egress sub-interface's, through that device's port. A tag to
+	 * push or pop would move the frame's start (see too_big_reply()).
+	 */
+	if (!h->skb && pkt->tag_in_frame) {
+		vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
+		if (!vlan || vlan->egress_qos)
+			return pass(FP_PASS_VLAN_RETAG);
+		ifindex = vlan->port;
+	}
 	if (!redirect_to(h, ifindex)) {
+		if (!h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex))
+			return pass(FP_PASS_VLAN_RETAG); /* a tag to push */
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_PASS;
 	}
 	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
+	if (vlan && retag(h, vlan)) {
+		stat_inc(FP_STAT_REDIRECT_FAIL);
+		return XDP_DROP;
+	}
 	if (pkt->ip4) {
 		skb_set_priority(h, pkt->ip4->tos);
 		ipv4_decrease_ttl(pkt->ip4);
@@ -1238,25 +1308,31 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 	/*
 	 * A tagged frame is routed in its VLAN sub-interface's context (the
 	 * kernel drops it when the port has none for it); never in this
-	 * port's. At tc the kernel took the tag into the skb before tc
-	 * ingress: the frame goes on as its sub-interface's (vlan_rx), or to
-	 * the kernel (no sub-interface flowpind knows of, a priority tag).
-	 * At XDP parse_packet() finds the tag in the frame and passes it.
+	 * port's. At tc the kernel took the (outer) tag into the skb before
+	 * tc ingress; at XDP it is in the frame. The frame goes on as its
+	 * sub-interface's (vlan_rx), or to the kernel (no sub-interface
+	 * flowpind knows of, a priority tag, two tags).
 	 */
 	pkt.l3_ifindex = h->ifindex;
-	if (h->vlan_tag) {
-		struct vlan_key vk = { .ifindex = h->ifindex,
-				       .proto = h->vlan_proto,
-				       .vid = h->vlan_tci & 0x0fff };
-		__u32 *sub = vk.vid ? bpf_map_lookup_elem(&vlan_rx, &vk) : NULL;
+	reason = parse_packet(data, data_end, frame_len, !h->skb, &pkt);
+	if (reason)
+		return pass(reason);
+	if (h->vlan_tag || pkt.tag_in_frame) {
+		struct vlan_key vk = { .ifindex = h->ifindex };
+		__u32 *sub;
 
+		if (h->vlan_tag) {
+			vk.proto = h->vlan_proto;
+			vk.vid = h->vlan_tci & 0x0fff;
+		} else {
+			vk.proto = pkt.eth->h_proto;
+			vk.vid = pkt.tag_tci & 0x0fff;
+		}
+		sub = vk.vid ? bpf_map_lookup_elem(&vlan_rx, &vk) : NULL;
 		if (!sub)
 			return pass(FP_PASS_VLAN);
 		pkt.l3_ifindex = *sub;
 	}
-	reason = parse_packet(data, data_end, frame_len, &pkt);
-	if (reason)
-		return pass(reason);
 	if (!for_this_port(&pkt))
 		return pass(FP_PASS_OTHER_HOST);
 	/*

@@ -83,12 +83,12 @@ struct {
 	__type(value, __u32);
 } bond_members SEC(".maps");
 
-/* Sub-interfaces tc sends to, -> their port. Written by the control plane. */
+/* Sub-interfaces flowpin sends to (flowpin.h). Written by the control plane. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_VLANS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct vlan_tx);
 } vlan_tx SEC(".maps");
 
 /*

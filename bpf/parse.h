@@ -55,6 +55,26 @@ struct packet {
 	__u8 tcp_flags;
 	bool icmp_error;
 	__u32 l3_ifindex;	   /* the L3 ingress: the port, or the VLAN sub-interface of its tag */
+	/*
+	 * XDP: the frame's 802.1Q or 802.1ad tag, between Ethernet and IP
+	 * (eth->h_proto is its protocol). Scalars, not a pointer: the
+	 * verifier then walks the rest of the program once for tagged and
+	 * untagged frames alike.
+	 */
+	__u8 tag_in_frame;	   /* 1: tagged (a number: see tag_len()) */
+	__u16 tag_tci;		   /* host order */
+};
+
+/* The IP header parse_ipv4() or parse_ipv6() found. */
+static __always_inline void *l3_start(const struct packet *pkt)
+{
+	return pkt->ip4 ? (void *)pkt->ip4 : (void *)pkt->ip6;
+}
+
+/* A VLAN tag after the MACs, whose protocol is the Ethernet type before it. */
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto; /* what follows it */
 };
 
 static __always_inline void *cursor_pull(struct cursor *c, __u32 len)
@@ -214,8 +234,7 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 		key->sport = th->source;
 		key->dport = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
-		pkt->l4_off = (void *)th - (void *)pkt->eth -
-			      sizeof(struct ethhdr);
+		pkt->l4_off = (void *)th - l3_start(pkt);
 		pkt->hdr_len = pkt->l4_off + th->doff * 4;
 		return 0;
 	}
@@ -226,8 +245,7 @@ static __always_inline int parse_l4(struct cursor *c, struct packet *pkt)
 			return FP_PASS_MALFORMED;
 		key->sport = uh->source;
 		key->dport = uh->dest;
-		pkt->l4_off = (void *)uh - (void *)pkt->eth -
-			      sizeof(struct ethhdr);
+		pkt->l4_off = (void *)uh - l3_start(pkt);
 		pkt->hdr_len = pkt->l4_off + sizeof(*uh);
 		return 0;
 	}
@@ -351,31 +369,80 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 }
 
 /*
+ * 4 when proto is 802.1Q or 802.1ad (a tag follows the MACs), else 0,
+ * computed without a branch (the barriers keep the compiler from making
+ * one): parse_packet() then hands the rest of the program one path, with
+ * the IP header at a variable offset, and the verifier walks it once
+ * rather than once per offset. A word w - 1 has its top bit set only when
+ * w is 0.
+ */
+static __always_inline __u32 tag_len(__be16 proto)
+{
+	__u64 q = (__u16)(proto ^ bpf_htons(ETH_P_8021Q));
+	__u64 ad = (__u16)(proto ^ bpf_htons(ETH_P_8021AD));
+	__u64 tagged;
+
+	asm volatile("" : "+r"(q), "+r"(ad));
+	tagged = ((q - 1) | (ad - 1)) >> 63;
+	asm volatile("" : "+r"(tagged));
+	return tagged << 2;
+}
+
+/*
  * Ethernet, then IPv4 or IPv6, then ports; ICMP errors' quoted flow too.
  * Takes the frame's bounds rather than the XDP context, so the same code
  * runs in userspace under a fuzzer. [data, data_end) holds the headers;
  * frame_len is the whole frame's length, which is more in a paged skb.
+ * tag_ok: one 802.1Q or 802.1ad tag may follow the MACs (XDP sees it in the
+ * frame; at tc the kernel has taken the outer tag out, and one in the frame
+ * is a second: QinQ). Two tags, one where none may be, or one in front of
+ * anything but IP: FP_PASS_VLAN.
  */
 static __always_inline int parse_packet(void *data, void *data_end,
-					__u32 frame_len, struct packet *pkt)
+					__u32 frame_len, bool tag_ok,
+					struct packet *pkt)
 {
 	struct cursor c = { .pos = data, .end = data_end };
 	struct ethhdr *eth = cursor_pull(&c, sizeof(*eth));
+	__u32 l2_len = sizeof(*eth), tl = 0;
+	__be16 proto;
 
 	if (!eth)
 		return FP_PASS_MALFORMED;
 	pkt->eth = eth;
-	if (eth->h_proto == bpf_htons(ETH_P_8021Q) ||
-	    eth->h_proto == bpf_htons(ETH_P_8021AD))
+	proto = eth->h_proto;
+	if (tag_ok) {
+		/* the 4 bytes after the MACs: the tag, or the IP header's first */
+		struct vlan_tag *tag = cursor_pull(&c, sizeof(*tag));
+		__u64 mask;
+
+		if (!tag)
+			return FP_PASS_MALFORMED; /* no room for IP either */
+		__u32 tagged;
+
+		tl = tag_len(proto);
+		tagged = tl >> 2;
+		mask = -(__u64)tagged; /* all ones when tagged */
+		asm volatile("" : "+r"(mask), "+r"(tagged));
+		proto = (proto & ~mask) | (tag->proto & mask);
+		pkt->tag_in_frame = tagged;
+		pkt->tag_tci = bpf_ntohs(tag->tci) & mask;
+		l2_len += tl;
+		c.pos = data + l2_len;
+		/* no pointer arithmetic in 32 bits made of the length below */
+		asm volatile("" : "+r"(frame_len));
+	} else if (proto == bpf_htons(ETH_P_8021Q) ||
+		   proto == bpf_htons(ETH_P_8021AD)) {
 		return FP_PASS_VLAN;
-	if (eth->h_proto != bpf_htons(ETH_P_IP) &&
-	    eth->h_proto != bpf_htons(ETH_P_IPV6))
-		return FP_PASS_NON_IP;
+	}
+	/* after a tag: a second one (QinQ), or no IP: the VLAN's, not ours */
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
+		return tl ? FP_PASS_VLAN : FP_PASS_NON_IP;
 	if (mac_is_multicast(eth->h_dest))
 		return FP_PASS_MULTICAST;
 
-	pkt->l3_len = frame_len - sizeof(*eth);
-	if (eth->h_proto == bpf_htons(ETH_P_IP))
+	pkt->l3_len = frame_len - l2_len;
+	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(&c, pkt);
 	return parse_ipv6(&c, pkt);
 }

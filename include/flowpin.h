@@ -374,9 +374,11 @@ struct port_mac {
  * to (its L3 ingress: the FIB is asked with its ifindex, port_macs holds
  * its MAC and L3 domain). Key: the port, the tag's protocol (802.1Q or
  * 802.1ad, network order) and VID; value: the sub-interface's ifindex.
- * vlan_tx map: the sub-interfaces flowpin sends to at tc (the VLAN device
- * puts the tag on and hands the frame to its port), ifindex -> the
- * port's. XDP sends to tx_ports only. Both written by flowpind.
+ * vlan_tx map: the sub-interfaces flowpin sends to, ifindex -> struct
+ * vlan_tx. tc redirects to the VLAN device, which puts its tag on and hands
+ * the frame to its port; XDP rewrites the tag a tagged frame came with (a
+ * VLAN device has no XDP transmit) and sends it to the port. Both written
+ * by flowpind.
  */
 #define FP_MAX_VLANS 4096
 /*
@@ -389,6 +391,18 @@ struct vlan_key {
 	__u32 ifindex;
 	__be16 proto;
 	__u16 vid;
+};
+
+struct vlan_tx {
+	__u32 port;	/* the sub-interface's lower device: a port */
+	__be16 proto;	/* its tag's protocol, network order */
+	__u16 vid;
+	/*
+	 * Its egress-qos-map gives some priority a PCP: the kernel's tag
+	 * depends on the skb's priority, which XDP does not have.
+	 */
+	__u8 egress_qos;
+	__u8 pad[3];
 };
 
 /* nexthop_index map: what bpf_fib_lookup() answers -> the next hop's id. */
@@ -562,6 +576,8 @@ struct sync_peer_status {
 #define FP_PROG_TC "flowpin_tc"
 
 #ifndef __bpf__
+#include <string.h>
+
 /*
  * The words flowpind, flowpinctl and their pages use for states, policies
  * and modes: one table each.
@@ -593,6 +609,18 @@ static inline const char *fp_mode_name(__u32 mode)
 {
 	return mode < sizeof(fp_mode_names) / sizeof(fp_mode_names[0]) ?
 		       fp_mode_names[mode] : "unknown";
+}
+
+/* A mode flowpind attaches in, by name (auto, native, skb, tc): 0 or -1. */
+static inline int fp_mode_parse(const char *name, __u32 *mode)
+{
+	for (__u32 m = 0; m < sizeof(fp_mode_names) / sizeof(fp_mode_names[0]); m++) {
+		if (m != 3 /* hw: never */ && !strcmp(name, fp_mode_names[m])) {
+			*mode = m;
+			return 0;
+		}
+	}
+	return -1;
 }
 #endif /* !__bpf__ */
 
@@ -646,6 +674,7 @@ enum fp_stat {
 	FP_PASS_ICMP_ERR_UNCHECKED, /* ICMP error whose flow's pin awaits the drop rule's check */
 	FP_PASS_DAEMON_SILENT,	  /* new flow while flowpind is silent: not pinned */
 	FP_PASS_GSO_ENCAP,	  /* tc: GSO skb of another protocol than TCP or UDP (IPIP, GRE) */
+	FP_PASS_VLAN_RETAG,	  /* XDP: its egress needs a tag pushed or popped, or a PCP by priority */
 	FP_STAT_MAX,
 };
 
@@ -691,6 +720,7 @@ enum fp_stat {
 	[FP_PASS_ICMP_ERR_UNPINNED] = "pass_icmp_error_unpinned",            \
 	[FP_PASS_ICMP_ERR_UNCHECKED] = "pass_icmp_error_unchecked",          \
 	[FP_PASS_DAEMON_SILENT] = "pass_daemon_silent",                        \
-	[FP_PASS_GSO_ENCAP] = "pass_gso_encapsulated",
+	[FP_PASS_GSO_ENCAP] = "pass_gso_encapsulated",                         \
+	[FP_PASS_VLAN_RETAG] = "pass_vlan_retag",
 
 #endif /* FLOWPIN_H */

@@ -148,6 +148,7 @@ static int resolve_ports(struct datapath *dp, const struct datapath_opts *o)
 			return -ENODEV;
 		}
 		snprintf(p->name, sizeof(p->name), "%s", o->ifaces[i]);
+		p->want = o->modes ? o->modes[i] : o->mode;
 		for (int j = 0; j < i; j++) {
 			if (dp->ports[j].ifindex == p->ifindex) {
 				pr_warn("interface %s given twice\n", p->name);
@@ -170,12 +171,11 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 
 	memset(dp, 0, sizeof(*dp));
 	dp->lock_fd = -1;
-	dp->mode = o->mode;
-	dp->status_mode = o->mode;
 	snprintf(dp->pin_path, sizeof(dp->pin_path), "%s", o->pin_path);
 	err = resolve_ports(dp, o);
 	if (err)
 		goto err_free;
+	dp->status_mode = dp->ports[0].want;
 	err = pin_dir_bpffs(dp->pin_path);
 	if (err)
 		goto err_free;
@@ -188,12 +188,16 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 	}
 	/*
 	 * The XDP program attaches from a copy of the object (open_copy()):
-	 * this one's would be verified for nothing. An XDP mode never
-	 * attaches the tc program: no need to verify it either.
+	 * this one's would be verified for nothing. Ports all in an XDP
+	 * mode never attach the tc program: no need to verify it either.
 	 */
 	bpf_program__set_autoload(dp->skel->progs.flowpin, false);
-	if (o->mode == XDP_MODE_NATIVE || o->mode == XDP_MODE_SKB)
-		bpf_program__set_autoload(dp->skel->progs.flowpin_tc, false);
+	bpf_program__set_autoload(dp->skel->progs.flowpin_tc, false);
+	for (int i = 0; i < dp->n_ports; i++)
+		if (dp->ports[i].want == XDP_MODE_UNSPEC ||
+		    dp->ports[i].want == FP_MODE_TC)
+			bpf_program__set_autoload(dp->skel->progs.flowpin_tc,
+						  true);
 	dp->skel->rodata->withdrawn_policy = o->policy;
 	dp->skel->rodata->pin_rate = o->pin_rate;
 	dp->skel->rodata->pin_burst = o->pin_burst;
@@ -462,7 +466,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
 	const char *how = "attached", *why = "", *hides;
 	char hides_buf[96], refused[128], fallback[192];
-	__u32 mode = dp->mode, ids[2];
+	__u32 mode = p->want, ids[2];
 	bool had_xdp, had_tc;
 	int err;
 
@@ -485,20 +489,24 @@ static int attach_port(struct datapath *dp, struct port *p)
 	}
 	if (mode == XDP_MODE_UNSPEC && p->vlan[0]) {
 		mode = FP_MODE_TC;
-		why = " (auto: a VLAN is on it, and tc mode forwards VLANs)";
+		why = " (auto: a VLAN is on it, and tc mode forwards every VLAN shape)";
 	} else if (mode == XDP_MODE_UNSPEC) {
 		mode = auto_mode(p, &why);
-	} else if (mode != FP_MODE_TC && p->vlan[0] &&
-		   (hides = port_hides_tags(p->name, hides_buf, sizeof(hides_buf)))) {
-		pr_warn("%s has VLAN %s on it, and %s: XDP would see its tagged frames without the tag and route them as %s's; run %s in tc mode (-m tc, or auto)\n",
-			p->name, p->vlan, hides, p->name, p->name);
-		return -EINVAL;
+	} else if (mode != FP_MODE_TC && p->vlan[0]) {
+		hides = port_hides_tags(p->name, hides_buf, sizeof(hides_buf));
+		if (hides) {
+			pr_warn("%s has VLAN %s on it, and %s: XDP would see its tagged frames without the tag and route them as %s's; run %s in tc mode (-m tc, or auto)\n",
+				p->name, p->vlan, hides, p->name, p->name);
+			return -EINVAL;
+		}
+		pr_info("%s has VLAN %s on it: XDP forwards its tagged frames to next hops behind VLANs of flowpin's ports, the tag rewritten; one to push or pop is the kernel's (pass_vlan_retag), as is any of a VLAN with an egress-qos-map; tc mode forwards every shape\n",
+			p->name, p->vlan);
 	}
 	if (mode == FP_MODE_TC) {
 		err = attach_tc(dp, p, &how);
 	} else {
 		err = attach_xdp(dp, p, mode, &how);
-		if (err && dp->mode == XDP_MODE_UNSPEC) {
+		if (err && p->want == XDP_MODE_UNSPEC) {
 			/*
 			 * A driver without native XDP, an MTU too large for
 			 * it, or (the XDP program is first verified here) a
@@ -542,8 +550,8 @@ static int attach_port(struct datapath *dp, struct port *p)
 	}
 	p->attached = true;
 	p->fresh = !had_xdp && !had_tc;
-	if (dp->mode == XDP_MODE_UNSPEC && p == &dp->ports[0])
-		dp->status_mode = p->mode;
+	if (p->want != p->mode && p == &dp->ports[0])
+		dp->status_mode = p->mode; /* auto's choice */
 	pr_info("%s %s in %s mode%s%s\n", how, p->name, fp_mode_name(p->mode), why,
 		p->mode == FP_MODE_TC ? "" :
 		p->dispatcher ? " (through libxdp's dispatcher)" :

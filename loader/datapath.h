@@ -28,6 +28,7 @@ struct datapath_opts {
 	__u64 too_big_rate; /* too-big errors per second and CPU; 0: no limit */
 	bool sync_pins;	   /* the datapath tells of new pins (pin_events) */
 	char *const *ifaces;
+	const __u32 *modes; /* each port's (PORT:MODE, else mode); NULL: mode */
 	int n_ifaces;
 };
 
@@ -37,6 +38,7 @@ struct port {
 	bool attached; /* by this process, or adopted */
 	bool fresh;    /* attached by this call where nothing ran before */
 	__u32 mode;    /* what runs there: an XDP mode, or FP_MODE_TC */
+	__u32 want;    /* the mode asked for it (PORT:MODE, else -m): XDP_MODE_UNSPEC is auto */
 	bool dispatcher; /* XDP: in libxdp's dispatcher */
 	bool made_qdisc; /* tc: this process added the clsact qdisc */
 	bool gone;     /* its device was deleted; waiting for one of its name */
@@ -61,8 +63,7 @@ struct datapath {
 	bool repin[DP_MAX_MAPS];      /* found pinned, of another build: replaced */
 	struct port *ports;
 	int n_ports;
-	__u32 mode;	   /* asked for; XDP_MODE_UNSPEC: auto */
-	__u32 status_mode; /* for daemon_status: the mode, or auto's first choice */
+	__u32 status_mode; /* for daemon_status: the first port's mode, or auto's choice for it */
 	__u64 obj_hash;
 	struct daemon_status prev; /* what the last daemon wrote, if any */
 	bool have_prev;

@@ -289,7 +289,28 @@ static bool link_down_stales(const struct model *m, __u32 ifindex)
 
 /* --- links --- */
 
-/* A VLAN device's IFLA_INFO_DATA: its VID and protocol. */
+/*
+ * Does a VLAN's IFLA_VLAN_EGRESS_QOS give some priority a PCP? The kernel
+ * lists only mappings to a PCP other than 0.
+ */
+static bool vlan_egress_qos(const struct nlattr *qos)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, qos) {
+		const struct ifla_vlan_qos_mapping *m;
+
+		if (mnl_attr_get_type(a) != IFLA_VLAN_QOS_MAPPING ||
+		    mnl_attr_get_payload_len(a) < sizeof(*m))
+			continue;
+		m = mnl_attr_get_payload(a);
+		if (m->to)
+			return true;
+	}
+	return false;
+}
+
+/* A VLAN device's IFLA_INFO_DATA: its VID, protocol and egress QoS map. */
 static void link_vlan(const struct nlattr *data, struct model_link *l)
 {
 	const struct nlattr *a;
@@ -301,6 +322,8 @@ static void link_vlan(const struct nlattr *data, struct model_link *l)
 		else if (mnl_attr_get_type(a) == IFLA_VLAN_PROTOCOL &&
 			 mnl_attr_get_payload_len(a) == sizeof(__u16))
 			l->vlan_proto = mnl_attr_get_u16(a);
+		else if (mnl_attr_get_type(a) == IFLA_VLAN_EGRESS_QOS)
+			l->vlan_egress_qos = vlan_egress_qos(a);
 	}
 }
 
@@ -354,6 +377,7 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	l->lower = 0;
 	l->vlan_id = 0;
 	l->vlan_proto = 0;
+	l->vlan_egress_qos = false;
 	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_ADDRESS &&
 		    mnl_attr_get_payload_len(a) == FP_ETH_ALEN)

@@ -26,6 +26,7 @@ struct model_link {
 	__u16 type;    /* ifi_type: ARPHRD_ETHER, or a device without Ethernet headers */
 	__u16 vlan_id; /* a VLAN device's IFLA_VLAN_ID */
 	__be16 vlan_proto; /* ... and IFLA_VLAN_PROTOCOL (802.1Q, 802.1ad) */
+	bool vlan_egress_qos; /* ... whose egress-qos-map gives a PCP */
 };
 
 struct model_neigh {

@@ -53,16 +53,46 @@ static bool number(const char *s, unsigned long long min,
 
 static int parse_mode(struct flowpind_opts *o, const char *arg)
 {
-	/* every mode flowpind attaches in, by fp_mode_names' index */
-	static const __u32 modes[] = { XDP_MODE_UNSPEC, XDP_MODE_NATIVE,
-				       XDP_MODE_SKB, FP_MODE_TC };
+	return fp_mode_parse(arg, &o->dp.mode) ? -EINVAL : 0;
+}
 
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		if (!strcmp(arg, fp_mode_name(modes[i]))) {
-			o->dp.mode = modes[i];
-			return 0;
+/*
+ * The ports: PORT, or PORT:MODE for a mode of its own (no interface name
+ * holds a ':', see dev_valid_name()). The words stay as they are: a reload
+ * executes them again. Kept for the process's life.
+ */
+static int parse_ports(struct flowpind_opts *o, char *const *words, int n)
+{
+	__u32 *modes = calloc(n, sizeof(*modes));
+	char **names = calloc(n, sizeof(*names));
+
+	for (int i = 0; modes && names && i < n; i++) {
+		const char *mode = strchr(words[i], ':');
+
+		modes[i] = o->dp.mode;
+		if (mode && fp_mode_parse(mode + 1, &modes[i])) {
+			fprintf(stderr, "flowpind: %s: unknown mode '%s' (native, skb, tc or auto)\n",
+				words[i], mode + 1);
+			goto err;
 		}
+		names[i] = strndup(words[i], mode ? (size_t)(mode - words[i]) :
+						    strlen(words[i]));
+		if (!names[i])
+			break;
 	}
+	if (!modes || !names || (n && !names[n - 1])) {
+		fprintf(stderr, "flowpind: %s\n", strerror(ENOMEM));
+		goto err;
+	}
+	o->dp.ifaces = names;
+	o->dp.modes = modes;
+	o->dp.n_ifaces = n;
+	return 0;
+err:
+	for (int i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	free(modes);
 	return -EINVAL;
 }
 
@@ -219,9 +249,9 @@ static const struct option_def defs[] = {
 	{ "mode", 'm', "native|skb|tc|auto",
 	  "where the program runs: XDP in the driver (native),\n"
 	  "generic XDP (skb), tc ingress (tc); auto: tc on\n"
-	  "veth and devices without native XDP (VLAN,\n"
-	  "macvlan, bridge...), native where the driver\n"
-	  "has it, else tc", parse_mode },
+	  "veth, devices without native XDP (VLAN, macvlan,\n"
+	  "bridge...) and ports with a VLAN, native where\n"
+	  "the driver has it, else tc", parse_mode },
 	{ "pin-path", 'p', "DIR",
 	  "where maps are pinned (default " FP_PIN_PATH ")", parse_pin_path },
 	{ "max-flows", 'n', "N",
@@ -303,9 +333,10 @@ static const struct option_def defs[] = {
 
 void options_usage(FILE *f)
 {
-	fprintf(f, "Usage: flowpind [options] IFACE...\n"
+	fprintf(f, "Usage: flowpind [options] IFACE[:MODE]...\n"
 		   "Attach flowpin to these ports and keep its maps equal to the kernel's\n"
-		   "routes, neighbours and links.\n\n");
+		   "routes, neighbours and links. IFACE:MODE gives a port a mode of its\n"
+		   "own (native, skb, tc or auto) over --mode.\n\n");
 	for (size_t i = 0; i < N_DEFS; i++) {
 		const struct option_def *d = &defs[i];
 		const char *h = d->help, *nl;
@@ -380,12 +411,12 @@ int options_parse(int argc, char **argv, struct flowpind_opts *o)
 		if (ret)
 			return -EINVAL;
 	}
-	o->dp.ifaces = argv + optind;
-	o->dp.n_ifaces = argc - optind;
-	if (!o->dp.n_ifaces) {
+	if (optind == argc) {
 		fprintf(stderr, "flowpind: no interface given (flowpind --help)\n");
 		return -EINVAL;
 	}
+	if (parse_ports(o, argv + optind, argc - optind))
+		return -EINVAL;
 	if (sync_check_config(&o->sync, err, sizeof(err))) {
 		fprintf(stderr, "flowpind: %s\n", err);
 		return -EINVAL;

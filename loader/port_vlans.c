@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The VLAN sub-interfaces of flowpind's ports, as the datapath needs them:
- * vlan_rx (a tagged frame's L3 ingress), vlan_tx (the sub-interfaces tc
- * sends to) and their MACs and L3 domains in port_macs. Kept equal to the
+ * vlan_rx (a tagged frame's L3 ingress), vlan_tx (the sub-interfaces
+ * flowpin sends to, with their tags) and their MACs and L3 domains in port_macs. Kept equal to the
  * model: written when a VLAN device on a port appears or changes, removed
  * when it goes.
  */
@@ -101,7 +101,9 @@ static void vlan_remove(struct datapath *dp, const struct port_vlan *v)
 static int vlan_write(struct datapath *dp, const struct port_vlan *v)
 {
 	struct port_mac pm = { .l3dom = v->l3dom };
-	__u32 sub = v->ifindex, port = v->port;
+	struct vlan_tx tx = { .port = v->port, .proto = v->proto,
+			      .vid = v->vid, .egress_qos = v->egress_qos };
+	__u32 sub = v->ifindex;
 	struct vlan_key k;
 
 	memcpy(pm.mac, v->mac, FP_ETH_ALEN);
@@ -109,7 +111,7 @@ static int vlan_write(struct datapath *dp, const struct port_vlan *v)
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.port_macs), &sub,
 				&pm, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_tx), &sub,
-				&port, BPF_ANY) ||
+				&tx, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_rx), &k, &sub,
 				BPF_ANY)) {
 		int err = -errno;
@@ -124,12 +126,12 @@ static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
 {
 	return a->ifindex == b->ifindex && a->port == b->port &&
 	       a->proto == b->proto && a->vid == b->vid &&
-	       a->l3dom == b->l3dom && !memcmp(a->mac, b->mac, FP_ETH_ALEN);
+	       a->egress_qos == b->egress_qos && a->l3dom == b->l3dom && !memcmp(a->mac, b->mac, FP_ETH_ALEN);
 }
 
 /*
- * A VLAN on a port that runs XDP: its tagged frames go to the kernel (the
- * tag is in the frame, parse_packet() passes them), unless the driver
+ * A VLAN on a port that runs XDP: its tagged frames are routed as the
+ * sub-interface's (the tag is in the frame), unless the driver
  * hands them on with the tag outside the frame (port_hides_tags()): then
  * XDP cannot tell them from the port's own, and the port's frames all go
  * to the kernel (its port_macs entry goes) until the VLAN does. Any VLAN
@@ -238,6 +240,7 @@ int port_vlans_mirror(struct datapath *dp, const struct model *m)
 		v->port = p->ifindex;
 		v->proto = l->vlan_proto;
 		v->vid = l->vlan_id;
+		v->egress_qos = l->vlan_egress_qos;
 		v->l3dom = model_l3dom(m, l->ifindex);
 		memcpy(v->mac, l->mac, FP_ETH_ALEN);
 		snprintf(v->name, sizeof(v->name), "%s", l->name);

@@ -18,6 +18,7 @@ struct port_vlan {
 	__u32 port;    /* its port's ifindex */
 	__be16 proto;  /* ETH_P_8021Q or ETH_P_8021AD, network order */
 	__u16 vid;
+	bool egress_qos; /* an egress-qos-map: XDP passes what would leave by it */
 	__u32 l3dom;   /* the sub-interface's VRF, 0: none */
 	__u8 mac[FP_ETH_ALEN];
 	char name[IF_NAMESIZE];

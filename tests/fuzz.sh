@@ -13,9 +13,10 @@ log=$("$here/fuzz_parse" -runs="$runs" -max_len=512 -seed=1 \
 rc=$?
 printf '%s\n' "$log" | grep -E "^#[0-9]+ +DONE|Done [0-9]+ runs|ERROR|SUMMARY|^fuzz_parse: parsed" | tail -n 4
 # a run that parsed no frame of a family has not tested that family's code
-parsed=$(printf '%s\n' "$log" | sed -n 's/^fuzz_parse: parsed \([0-9]*\) IPv4 and \([0-9]*\) IPv6 frames$/\1 \2/p' | tail -n 1)
-if [ $rc = 0 ] && { [ -z "$parsed" ] || [ "${parsed% *}" = 0 ] || [ "${parsed#* }" = 0 ]; }; then
-	echo "fuzz: no IPv4 or no IPv6 frame was parsed (${parsed:-no count})"
+# (and a tagged one, XDP's parse, the tagged frame's)
+parsed=$(printf '%s\n' "$log" | sed -n 's/^fuzz_parse: parsed \([0-9]*\) IPv4 and \([0-9]*\) IPv6 frames, \([0-9]*\) tagged$/\1 \2 \3/p' | tail -n 1)
+if [ $rc = 0 ] && { [ -z "$parsed" ] || [[ " $parsed " = *" 0 "* ]]; }; then
+	echo "fuzz: no IPv4, IPv6 or tagged frame was parsed (${parsed:-no count})"
 	rc=1
 fi
 if [ $rc = 0 ]; then

@@ -35,13 +35,13 @@ static int ipv4_csum_ok_ref(const uint8_t *p, size_t len)
 	return fold(sum) == 0xffff;
 }
 
-static unsigned long parsed4, parsed6;
+static unsigned long parsed4, parsed6, parsed_tagged;
 
 /* At the end of a run: a run that parsed no IPv4 or IPv6 frame proved little. */
 static void report(void)
 {
-	fprintf(stderr, "fuzz_parse: parsed %lu IPv4 and %lu IPv6 frames\n",
-		parsed4, parsed6);
+	fprintf(stderr, "fuzz_parse: parsed %lu IPv4 and %lu IPv6 frames, %lu tagged\n",
+		parsed4, parsed6, parsed_tagged);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -54,8 +54,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
+/* An 802.1Q or 802.1ad Ethernet type. */
+static int is_tag(const uint8_t *type)
+{
+	return (type[0] == 0x81 && type[1] == 0x00) ||
+	       (type[0] == 0x88 && type[1] == 0xa8);
+}
+
 /*
  * libFuzzer's mutations, then, three times in four, a correct IPv4 header
+ * (after one VLAN tag, when the frame has one)
  * checksum: a mutated header would fail the checksum almost always, and
  * the checks after it (TTL, martians, fragments, ports) would go unfuzzed.
  */
@@ -65,18 +73,23 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 	size_t hlen;
 	uint32_t sum = 0;
 
+	size_t l3 = 14;
+
 	size = LLVMFuzzerMutate(data, size, max_size);
-	if (seed % 4 == 0 || size < 14 + 20 || data[12] != 0x08 || data[13] != 0)
+	if (size >= 18 && is_tag(data + 12)) /* one tag: IPv4 after it */
+		l3 = 18;
+	if (seed % 4 == 0 || size < l3 + 20 || data[l3 - 2] != 0x08 ||
+	    data[l3 - 1] != 0)
 		return size;
-	hlen = (data[14] & 0xf) * 4;
-	if (hlen < 20 || 14 + hlen > size)
+	hlen = (data[l3] & 0xf) * 4;
+	if (hlen < 20 || l3 + hlen > size)
 		return size;
-	data[14 + 10] = data[14 + 11] = 0;
+	data[l3 + 10] = data[l3 + 11] = 0;
 	for (size_t i = 0; i < hlen; i += 2)
-		sum += data[14 + i] << 8 | data[14 + i + 1];
+		sum += data[l3 + i] << 8 | data[l3 + i + 1];
 	sum = ~fold(sum) & 0xffff;
-	data[14 + 10] = sum >> 8;
-	data[14 + 11] = sum & 0xff;
+	data[l3 + 10] = sum >> 8;
+	data[l3 + 11] = sum & 0xff;
 	return size;
 }
 
@@ -129,6 +142,55 @@ static void check_key(const struct packet *pkt, const uint8_t *ip,
 	}
 }
 
+/* What a parse found, without the pointers into the frame. */
+static int same_parse(const struct packet *a, const struct packet *b)
+{
+	return !memcmp(&a->key, &b->key, sizeof(a->key)) &&
+	       !memcmp(&a->inner_key, &b->inner_key, sizeof(a->inner_key)) &&
+	       a->l3_len == b->l3_len && a->hdr_len == b->hdr_len &&
+	       a->l4_off == b->l4_off && a->tcp_flags == b->tcp_flags &&
+	       a->icmp_error == b->icmp_error && !!a->ip4 == !!b->ip4 &&
+	       !!a->ip6 == !!b->ip6;
+}
+
+/*
+ * The XDP entry point's parse, which takes one tag: an untagged frame
+ * parses as at tc; a tagged one as the same frame without its tag, or
+ * FP_PASS_VLAN when no IP follows the tag (a second tag, say). A frame too
+ * short for a tag is malformed (too short for IP too).
+ */
+static void check_tag_ok(const uint8_t *data, size_t size, int untagged_ret,
+			 const struct packet *untagged)
+{
+	uint8_t *buf = malloc(size + NET_IP_ALIGN), *frame = buf + NET_IP_ALIGN;
+	struct packet pkt = {}, plain = {};
+	int ret, plain_ret;
+
+	memcpy(frame, data, size);
+	ret = parse_packet(frame, frame + size, size, true, &pkt);
+	if (size < 18) { /* no room for a tag, nor for IP */
+		check(ret == FP_PASS_MALFORMED);
+	} else if (!is_tag(data + 12)) {
+		check(ret == untagged_ret && !pkt.tag_in_frame);
+		check(ret || same_parse(&pkt, untagged));
+	} else if (!(data[16] == 0x08 && data[17] == 0x00) &&
+		   !(data[16] == 0x86 && data[17] == 0xdd)) {
+		check(ret == FP_PASS_VLAN);
+	} else {
+		/* the MACs, then the tag's inner type and what follows */
+		memcpy(frame, data, 12);
+		memcpy(frame + 12, data + 16, size - 16);
+		plain_ret = parse_packet(frame, frame + size - 4, size - 4,
+					 false, &plain);
+		memcpy(frame, data, size);
+		check(ret == plain_ret);
+		check(ret || (same_parse(&pkt, &plain) && pkt.tag_in_frame &&
+			      pkt.tag_tci == (data[14] << 8 | data[15])));
+		parsed_tagged += !ret;
+	}
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = malloc(size + NET_IP_ALIGN);
@@ -137,8 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	memcpy(frame, data, size);
-	ret = parse_packet(frame, end, size, &pkt);
+	ret = parse_packet(frame, end, size, false, &pkt);
 	check(ret == 0 || (ret >= FP_PASS_NON_IP && ret < FP_STAT_MAX));
+	check_tag_ok(data, size, ret, &pkt);
 	if (ret) {
 		free(buf);
 		return 0;

@@ -37,6 +37,9 @@ static const struct pkt_spec seeds[] = {
 	{ .family = 6, .proto = IPPROTO_UDP, .src = C6, .dst = S6, .sport = 1, .dport = 2, .frag = 0x2000, .payload = 24 },
 	{ .family = 6, .proto = IPPROTO_UDP, .src = C6, .dst = S6, .sport = 1, .dport = 2, .frag = 0x2000, .frag_first = 1, .ext = dstopts, .n_ext = 1 },
 	{ .family = 6, .proto = IPPROTO_ICMPV6, .src = "2001:db8::254", .dst = S6, .icmp_type = 1, .quote = &reply6 },
+	{ .family = 6, .proto = IPPROTO_TCP, .src = C6, .dst = S6, .sport = 40003, .dport = 80, .tcp_flags = 0x02, .vlan = 200 },
+	{ .family = 4, .proto = IPPROTO_ICMP, .src = "10.0.0.254", .dst = S4, .icmp_type = 3, .icmp_code = 4, .quote = &reply4, .vlan = 300 },
+	{ .family = 4, .proto = IPPROTO_UDP, .src = C4, .dst = S4, .sport = 5, .dport = 6, .svlan = 10, .vlan = 100 },
 };
 
 int main(int argc, char **argv)

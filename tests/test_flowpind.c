@@ -583,6 +583,9 @@ static void bad_input(void **state)
 	assert_int_equal(sh("ip link del fptun0"), 0);
 	refuse("bad mode", "invalid value 'fast' for --mode",
 	       daemon_start("-m", "fast", "out1", NULL));
+	refuse("bad mode of a port", "out2:hw: unknown mode 'hw' (native, skb, tc or auto)",
+	       daemon_start("out1", "out2:hw", NULL));
+	assert_false(pin_dir_exists());
 	refuse("no interface", "no interface given", daemon_start(NULL));
 
 	snprintf(pin_path, sizeof(pin_path), "/tmp/fp-test-%d", getpid());
@@ -973,6 +976,27 @@ static void auto_on_a_macvlan_device(void **state)
 }
 
 /*
+ * PORT:MODE: a port's own mode, over -m's (auto's when there is none); the
+ * status names the first port's.
+ */
+static void ports_of_their_own_modes(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	pid = daemon_start("-m", "native", "out1:tc", "out2", "out3:skb",
+			   "out4:auto", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("attached out1 in tc mode"));
+	assert_true(daemon_log_has("attached out2 in native mode"));
+	assert_true(daemon_log_has("attached out3 in skb mode"));
+	assert_true(daemon_log_has("attached out4 in tc mode (auto: a veth"));
+	assert_true(tc_prog_id(1) && !xdp_prog_id(1));
+	assert_true(xdp_prog_id(2) && !tc_prog_id(2));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
+/*
  * auto where the native attach is refused (ifb has no native XDP and is on
  * no list): tc, with the kernel's reason in the line. It is also where a
  * kernel that refuses the XDP program would show, since that program is
@@ -1015,7 +1039,8 @@ static void vlan_trunk_modes(void **state)
 {
 	struct vlan_key vk = { .proto = htons(ETH_P_8021Q), .vid = 100 };
 	struct vlan_key ad = { .proto = htons(ETH_P_8021AD), .vid = 7 };
-	__u32 out1, sub, port;
+	struct vlan_tx tx;
+	__u32 out1, sub;
 	pid_t pid;
 	int fd;
 
@@ -1033,7 +1058,7 @@ static void vlan_trunk_modes(void **state)
 
 	pid = daemon_start("out1", NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
-	assert_true(daemon_log_has("attached out1 in tc mode (auto: a VLAN is on it, and tc mode forwards VLANs)"));
+	assert_true(daemon_log_has("attached out1 in tc mode (auto: a VLAN is on it, and tc mode forwards every VLAN shape)"));
 	assert_true(daemon_log_has("VLAN fpk0 (VID 100, 802.1Q) on out1: its tagged frames are routed as fpk0's"));
 	/* the maps: the tag's sub-interface, tc's way out, its MAC */
 	out1 = if_nametoindex("out1");
@@ -1043,9 +1068,18 @@ static void vlan_trunk_modes(void **state)
 	close(fd);
 	assert_int_equal(sub, if_nametoindex("fpk0"));
 	fd = pinned_fd("vlan_tx");
-	assert_int_equal(bpf_map_lookup_elem(fd, &sub, &port), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &sub, &tx), 0);
+	assert_int_equal(tx.port, out1);
+	assert_int_equal(tx.proto, htons(ETH_P_8021Q));
+	assert_int_equal(tx.vid, 100);
+	assert_int_equal(tx.egress_qos, 0);
+	/* an egress-qos-map that gives a PCP: XDP must leave its frames */
+	assert_int_equal(sh("ip link set fpk0 type vlan egress-qos-map 0:3"), 0);
+	for (int i = 0; i < 500 && !(bpf_map_lookup_elem(fd, &sub, &tx) == 0 &&
+				     tx.egress_qos); i++)
+		usleep(10000);
+	assert_int_equal(tx.egress_qos, 1);
 	close(fd);
-	assert_int_equal(port, out1);
 	assert_true(in_map("port_macs", &sub));
 	/* down, its frames are the kernel's to drop; a bridge's, to bridge */
 	assert_int_equal(sh("ip link set fpk0 down"), 0);
@@ -1141,6 +1175,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(auto_on_a_vlan_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_on_a_macvlan_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_after_a_refused_native_attach, setup, teardown),
+		cmocka_unit_test_setup_teardown(ports_of_their_own_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(vlan_trunk_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bridge, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bond, setup, teardown),

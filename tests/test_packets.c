@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
 #include <cmocka.h>
@@ -34,6 +36,9 @@ struct pkt_case {
 	int egress_mask;	/* forwarded: allowed egress numbers, as bits */
 	const char *same_as;	/* forwarded: same egress as this earlier case */
 	__u16 gso_size;		/* tc only: a GSO skb of segments this big */
+	enum { BOTH = 0, XDP_ONLY, TC_ONLY } hooks; /* VLAN rows: see vlan_rows_skip() */
+	__u16 vlan_out;		/* forwarded to vout (vlan_tx): the VID its tag must carry */
+	bool to_vout;		/* forwarded to vout untagged (tc: the VLAN device tags it) */
 };
 
 #define FWD(...) .verdict = XDP_REDIRECT, .stat = { __VA_ARGS__ }
@@ -44,6 +49,15 @@ static const __u8 mcast4[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
 static const __u8 mcast6[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
 static const __u8 in1_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const __u8 other_host[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+/*
+ * VLAN stand-ins (vlan_standins()): in0v is in0's sub-interface of VID 100
+ * (vlan_rx), vout one of out1's, VID 300 (vlan_tx), vqos one of out1's
+ * with an egress-qos-map, VID 301. This kernel may have no VLAN devices:
+ * veths play them, written into the maps as flowpind writes VLANs.
+ */
+static const __u8 in0v_mac[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+static const __u8 vout_mac[6] = { 0x02, 0, 0, 0, 0x20, 0x01 };
+static const __u8 vout_gw_mac[6] = { 0x02, 0, 0, 0, 0x20, 0x02 };
 static const __u8 ext3[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING };
 static const __u8 ext7[] = { IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
 			     IPPROTO_DSTOPTS, IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
@@ -134,7 +148,25 @@ static const struct pkt_case cases[] = {
 	/* not for flowpin */
 	{ "arp", V4(IPPROTO_UDP, 40019, .ethertype = 0x0806), PASS(FP_PASS_NON_IP) },
 	{ "lldp", V4(IPPROTO_UDP, 40019, .ethertype = 0x88cc), PASS(FP_PASS_NON_IP) },
-	{ "vlan tagged", V4(IPPROTO_UDP, 40020, .vlan = 100), PASS(FP_PASS_VLAN) },
+	{ "vlan of no sub-interface", V4(IPPROTO_UDP, 40020, .vlan = 101), PASS(FP_PASS_VLAN) },
+	/*
+	 * XDP forwards a tagged frame to a tagged next hop with its tag
+	 * rewritten (VID, priority 0, protocol), to the sub-interface's port;
+	 * a tag to push or pop, or a PCP by egress-qos-map, is the kernel's,
+	 * and the flow stays unpinned.
+	 */
+	{ "v4 tagged to a tagged next hop: the tag rewritten", TO4(IPPROTO_UDP, "198.18.20.5", .vlan = 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = 300 },
+	{ "v4 tagged to a tagged next hop, again: the shared pin", TO4(IPPROTO_UDP, "198.18.20.5", .vlan = 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_HIT), .hooks = XDP_ONLY, .vlan_out = 300 },
+	{ "v4 tagged with a priority: the egress tag has none", TO4(IPPROTO_TCP, "198.18.20.6", .vlan = (5 << 13) | 100, .dmac = in0v_mac, .tcp_flags = TCP_SYN), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = 300 },
+	{ "v6 tagged to a tagged next hop: the tag rewritten", TO6(IPPROTO_UDP, "2001:db8:20::5", .vlan = 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = 300 },
+	{ "v4 tagged to an untagged next hop: the kernel's", V4(IPPROTO_UDP, 40040, .vlan = 100, .dmac = in0v_mac), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	{ "v6 tagged to an untagged next hop: the kernel's", V6(IPPROTO_UDP, 40040, .vlan = 100, .dmac = in0v_mac), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	{ "v4 untagged to a tagged next hop: the kernel's", TO4(IPPROTO_UDP, "198.18.20.7"), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	{ "v6 untagged to a tagged next hop: the kernel's", TO6(IPPROTO_UDP, "2001:db8:20::7"), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	{ "v4 untagged to a tagged next hop: tc sends it to the VLAN device", TO4(IPPROTO_UDP, "198.18.20.7"), FWD(FP_STAT_PIN_NEW), .hooks = TC_ONLY, .to_vout = true },
+	{ "v6 untagged to a tagged next hop: tc sends it to the VLAN device", TO6(IPPROTO_UDP, "2001:db8:20::7"), FWD(FP_STAT_PIN_NEW), .hooks = TC_ONLY, .to_vout = true },
+	{ "v4 tagged to a sub-interface with an egress-qos-map: the kernel's", TO4(IPPROTO_UDP, "198.18.21.5", .vlan = 100, .dmac = in0v_mac), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	{ "v4 tagged, to the port's mac rather than its vlan's", V4(IPPROTO_UDP, 40041, .vlan = 100), PASS(FP_PASS_OTHER_HOST), .hooks = XDP_ONLY },
 	{ "qinq tagged", V4(IPPROTO_UDP, 40020, .svlan = 200, .vlan = 100), PASS(FP_PASS_VLAN) },
 	{ "priority tagged", V4(IPPROTO_UDP, 40020, .vlan = 5 << 13), PASS(FP_PASS_VLAN) },
 	{ "qinq outer tag", V4(IPPROTO_UDP, 40021, .ethertype = 0x88a8), PASS(FP_PASS_VLAN) },
@@ -223,6 +255,7 @@ static const struct pkt_case cases[] = {
 };
 
 static struct flowpin_fixture fx;
+static __u32 vout_nh4, vout_nh6; /* vout's next hops (vlan_standins()) */
 static int egress_seen[sizeof(cases) / sizeof(cases[0])];
 
 static int case_index(const char *name)
@@ -262,6 +295,60 @@ static void check_rewrite(const struct pkt_case *c, const __u8 *in,
 	assert_memory_equal(out, want, len);
 }
 
+/*
+ * The packet runner hands tc an skb with the tag still in the frame, where
+ * the kernel's receive path takes it into the skb before tc: tagged rows
+ * are XDP's (the kernel matrix's vlan scenarios and test_drop_rule run tc
+ * on real VLANs); a row of what only tc does is tc's.
+ */
+static void vlan_rows_skip(const struct pkt_case *c)
+{
+	if (c->hooks == XDP_ONLY && fx.hook == HOOK_TC) {
+		print_message("at tc: the test runner leaves the tag in the frame, where the kernel takes it out before tc\n");
+		skip();
+	}
+	if (c->hooks == TC_ONLY && fx.hook != HOOK_TC) {
+		print_message("at XDP: the row of another entry point (tc)\n");
+		skip();
+	}
+}
+
+/*
+ * Forwarded to vout: its neighbour's and its own MAC, then (vlan_out) the
+ * tag 802.1Q, VID vlan_out, priority 0 where the frame's tag was, or no
+ * tag at all; every other byte as it came but the TTL / hop limit and the
+ * IPv4 checksum. The pin names vout's next hop.
+ */
+static void check_vout(const struct pkt_case *c, const __u8 *in,
+		       const __u8 *out, size_t len)
+{
+	size_t l3 = pkt_l3_off(&c->spec);
+	struct flow_key key;
+	__u8 want[PKT_MAX];
+
+	memcpy(want, in, len);
+	memcpy(want, vout_gw_mac, 6);
+	memcpy(want + 6, vout_mac, 6);
+	if (c->vlan_out) {
+		assert_int_equal(l3, 18);
+		want[12] = 0x81;
+		want[13] = 0x00;
+		want[14] = c->vlan_out >> 8;
+		want[15] = c->vlan_out & 0xff;
+	}
+	if (c->spec.family == 4) {
+		want[l3 + 8] = in[l3 + 8] - 1;
+		want[l3 + 10] = out[l3 + 10];
+		want[l3 + 11] = out[l3 + 11];
+		assert_true(ipv4_csum_valid(out + l3));
+	} else {
+		want[l3 + 7] = in[l3 + 7] - 1;
+	}
+	assert_memory_equal(out, want, len);
+	pkt_flow_key(&c->spec, &key);
+	assert_int_equal(pin_of(&fx, &key), c->spec.family == 4 ? vout_nh4 : vout_nh6);
+}
+
 static void run_case(void **state)
 {
 	const struct pkt_case *c = *state;
@@ -280,6 +367,7 @@ static void run_case(void **state)
 		print_message("at XDP: frames are never GSO\n");
 		skip();
 	}
+	vlan_rows_skip(c);
 	assert_int_equal(run_on_cpu(c->cpu), 0);
 	fixture_stats(&fx, before);
 	verdict = fixture_run_gso(&fx, in, len, out, &out_len,
@@ -307,6 +395,10 @@ static void run_case(void **state)
 		assert_memory_equal(out, in, len); /* handed over untouched */
 		return;
 	}
+	if (c->vlan_out || c->to_vout) {
+		check_vout(c, in, out, len);
+		return;
+	}
 	egress = egress_of(out);
 	assert_in_range(egress, 1, N_OUT);
 	check_rewrite(c, in, out, len, egress);
@@ -329,10 +421,78 @@ static void run_case(void **state)
 
 static enum fixture_hook hook;
 
+/* A veth playing a VLAN sub-interface: made, up, with addresses. */
+static int standin(const char *name, const char *mac, int net)
+{
+	return sh("ip link add %s address %s type veth peer name %sp", name, mac, name) ||
+	       sh("ip link set %s up && ip link set %sp up", name, name) ||
+	       sh("ip addr add 10.0.%d.1/24 dev %s && ip addr add fd00:%d::1/64 dev %s nodad",
+		  net, name, net, name);
+}
+
+/* The VLAN stand-ins of in0v_mac's comment, in the maps as flowpind writes them. */
+static int vlan_standins(void)
+{
+	struct vlan_key rx = { .ifindex = rt.ifindex_in0, .proto = htons(0x8100), .vid = 100 };
+	struct vlan_tx tx = { .proto = htons(0x8100) };
+	struct port_mac pm = {};
+	struct nexthop_addr a;
+	__u32 in0v, vout, vqos;
+	__u8 gw[16];
+	int id;
+
+	if (standin("in0v", "02:00:00:00:00:03", 10) ||
+	    standin("vout", "02:00:00:00:20:01", 20) ||
+	    standin("vqos", "02:00:00:00:21:01", 21) ||
+	    sh("ip neigh replace 10.0.20.2 lladdr 02:00:00:00:20:02 dev vout nud permanent") ||
+	    sh("ip neigh replace fd00:20::2 lladdr 02:00:00:00:20:02 dev vout nud permanent") ||
+	    sh("ip neigh replace 10.0.21.2 lladdr 02:00:00:00:21:02 dev vqos nud permanent") ||
+	    sh("ip route add 198.18.20.0/24 via 10.0.20.2 dev vout") ||
+	    sh("ip -6 route add 2001:db8:20::/64 via fd00:20::2 dev vout") ||
+	    sh("ip route add 198.18.21.0/24 via 10.0.21.2 dev vqos"))
+		return -1;
+	in0v = if_nametoindex("in0v");
+	vout = if_nametoindex("vout");
+	vqos = if_nametoindex("vqos");
+	memcpy(pm.mac, in0v_mac, 6);
+	tx.port = rt.ifindex_out[1];
+	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.port_macs), &in0v, &pm, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_rx), &rx, &in0v, BPF_ANY))
+		return -1;
+	tx.vid = 300;
+	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &vout, &tx, BPF_ANY))
+		return -1;
+	tx.vid = 301;
+	tx.egress_qos = 1;
+	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &vqos, &tx, BPF_ANY))
+		return -1;
+	inet_pton(AF_INET, "10.0.20.2", gw);
+	nexthop_addr_from(&a, vout, FP_AF_INET, gw);
+	vout_nh4 = id = nexthop_table_set(&fx.nht, &a, vout_mac, vout_gw_mac, 0, NH_ACTIVE);
+	if (id < 0)
+		return -1;
+	inet_pton(AF_INET6, "fd00:20::2", gw);
+	nexthop_addr_from(&a, vout, FP_AF_INET6, gw);
+	vout_nh6 = id = nexthop_table_set(&fx.nht, &a, vout_mac, vout_gw_mac, 0, NH_ACTIVE);
+	if (id < 0)
+		return -1;
+	inet_pton(AF_INET, "10.0.21.2", gw);
+	nexthop_addr_from(&a, vqos, FP_AF_INET, gw);
+	id = nexthop_table_set(&fx.nht, &a, (const __u8 *)"\2\0\0\0\x21\1",
+			       (const __u8 *)"\2\0\0\0\x21\2", 0, NH_ACTIVE);
+	return id < 0 || nexthop_table_settle(&fx.nht) ? -1 : 0;
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
-	return router_load(&fx, hook);
+	if (router_load(&fx, hook))
+		return -1;
+	if (vlan_standins()) {
+		router_unload(&fx);
+		return -1;
+	}
+	return 0;
 }
 
 static int group_teardown(void **state)

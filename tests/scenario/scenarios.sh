@@ -101,7 +101,7 @@ teardown() {
 	PIDS=()
 	# the virtio variant's NICs outlive the namespaces: nothing of
 	# flowpin's stays on them (a daemon that died keeps its hooks)
-	if [ "${VARIANT:-}" = virtio ]; then
+	if on_wire; then
 		ip -n "$R" link set r0 xdp off 2>/dev/null
 		tc -n "$R" qdisc del dev r0 clsact 2>/dev/null
 	fi
@@ -115,6 +115,10 @@ traps_set
 # Link i (0 = client, 1..5 = backends): 10.99.i.0/24 and fd99:0:0:i::/64,
 # router .1 / ::1, the other end .2 / ::2.
 gw4() { echo "10.99.$1.2"; }
+# The variants of VLAN trunks (of VARIANT, or of the one given), and those
+# whose client link is the VM's virtio_net wire.
+tagged() { [ "${1:-$VARIANT}" = vlan ] || [ "${1:-$VARIANT}" = trunk ]; }
+on_wire() { [ "${VARIANT:-}" = virtio ] || [ "${VARIANT:-}" = trunk ]; }
 gw6() { echo "fd99:0:0:$1::2"; }
 
 . "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
@@ -147,11 +151,15 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # every column, since auto gives a bond native XDP), virtio (the client's
 # link is a real driver's: two virtio-net NICs of the VM wired together,
 # tests/vm/boot.sh -w, with multiple queues and their default offloads, r0
-# in the router and c0 in the client; the backends' veths as in bond).
+# in the router and c0 in the client; the backends' veths as in bond),
+# trunk (virtio's wire and vlan's trunks, every link tagged: the client on
+# VLAN CLIENT_VID, backend i on BACKEND_VID + i; flowpind given r0:native,
+# so XDP forwards trunk to trunk, rewriting tags, and the veths in the
+# column's mode: the auto column only, tc there).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
-	case $variant in bond | virtio) offloads=$(veth_offloads native) ;; esac
+	case $variant in bond | virtio | trunk) offloads=$(veth_offloads native) ;; esac
 	for ns in "$C" "$R" $(for i in $(seq $NBACKENDS); do echo "$ID-b$i"; done); do
 		ip netns add "$ns" || return 1
 		NSES+=("$ns")
@@ -216,7 +224,7 @@ topo_up() { # VARIANT COLUMN
 # name, OFFLOADS on DEVa and DEVb.
 link_add() { # RDEV NS DEV OFFLOADS
 	local s
-	if [ "$VARIANT" = virtio ] && [ "$1" = r0 ]; then
+	if on_wire && [ "$1" = r0 ]; then
 		wire_plug "$WIRE_MAC1" "$R" r0 && wire_plug "$WIRE_MAC2" "$2" "$3"
 		return
 	fi
@@ -272,7 +280,7 @@ wire_plug() { # MAC NS NAME
 l3_dev() { # NS DEV I
 	L3=$2
 	[ "$VARIANT" = vlan ] && [ $(($3 % 2)) = 0 ] && [ "$3" != 0 ] && return 0
-	[ "$VARIANT" = vlan ] || return 0
+	tagged || return 0
 	local vid=$CLIENT_VID port=sport mac=()
 	[ "$3" = 0 ] || { vid=$((BACKEND_VID + $3)); port=dport; }
 	[ "$1" = "$R" ] && mac=(address "02:f1:00:00:00:0$3")
@@ -293,8 +301,9 @@ l3_dev() { # NS DEV I
 # The vlan variant: service segments that reached an end host on a VLAN
 # untagged (an untagged backend's frames with a tag the kernel drops).
 untagged_count() {
-	local ns n=0 c
-	for ns in "$C" $(for i in $(seq 1 2 $NBACKENDS); do echo "$ID-b$i"; done); do
+	local ns n=0 c step=2
+	[ "$VARIANT" = trunk ] && step=1
+	for ns in "$C" $(for i in $(seq 1 $step $NBACKENDS); do echo "$ID-b$i"; done); do
 		c=$(nsx "$ns" nft list table inet fpvlan 2>/dev/null |
 			awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
 		n=$((n + ${c:-0}))
@@ -304,7 +313,7 @@ untagged_count() {
 
 # The router's device towards backend i: its link, or its VLAN.
 backend_dev() {
-	if [ "$VARIANT" = vlan ] && [ $(($1 % 2)) = 1 ]; then
+	if [ "$VARIANT" = trunk ] || { [ "$VARIANT" = vlan ] && [ $(($1 % 2)) = 1 ]; }; then
 		echo "rb$1.$((BACKEND_VID + $1))"
 	else
 		echo "rb$1"
@@ -319,12 +328,12 @@ route_set() {
 		bgp_route_set "$@"
 		return
 		;;
-	multipath | table | vlan | virtio)
+	multipath | table | vlan | virtio | trunk)
 		for i in "$@"; do
 			hops4+=" nexthop via $(gw4 "$i") dev $(backend_dev "$i")"
 			hops6+=" nexthop via $(gw6 "$i") dev $(backend_dev "$i")"
 		done
-		if [ "$VARIANT" = vlan ]; then
+		if tagged; then
 			local t="table $TABLE" in=r0.$CLIENT_VID
 			ip -n "$R" rule show priority 100 | grep -q . || {
 				ip -n "$R" rule add iif $in lookup $TABLE priority 100 &&
@@ -398,12 +407,14 @@ neighbours_up() {
 
 daemon_start() { # MODE POLICY
 	bpffs_mount || return 1
-	local before mode=(-m "$1")
+	local before mode=(-m "$1") r0=r0
 	[ "$1" = auto ] && mode=() # the default: no -m
+	# the trunk variant: XDP on the virtio trunk whatever the column
+	[ "$VARIANT" = trunk ] && r0=r0:native
 	before=$(ready_lines "$RUNDIR/flowpind.log")
 	# nsenter itself, not a function: $! must be flowpind's own pid
 	nsenter --net="/run/netns/$R" "$FLOWPIND" "${mode[@]}" -p "$PIN" --withdrawn "$2" \
-		r0 "${ROUTER_BACKEND_PORTS[@]}" \
+		"$r0" "${ROUTER_BACKEND_PORTS[@]}" \
 		2>>"$RUNDIR/flowpind.log" &
 	DAEMON_PID=$!
 	ready_wait "$RUNDIR/flowpind.log" "$before" "$DAEMON_PID" flowpind
@@ -429,6 +440,8 @@ vlan-add    vlan            drain  add       zero      some    VLAN trunks (iif 
 vlan-drain  vlan            drain  withdraw  zero      some    VLAN trunks: $WITHDRAWN withdrawn, drain
 virtio-add  virtio          drain  add       zero      some    virtio_net NICs, native XDP: 5th added
 virtio-drain virtio         drain  withdraw  zero      some    virtio_net NICs: $WITHDRAWN withdrawn, drain
+trunk-add   trunk           drain  add       zero      some    VLAN trunk on virtio_net, native XDP: 5th added
+trunk-drain trunk           drain  withdraw  zero      some    VLAN trunk on virtio_net: $WITHDRAWN withdrawn, drain
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
 nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
 nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
@@ -705,7 +718,7 @@ run_one() { # SCEN COL
 			step=client && client_up &&
 			step=neighbours && neighbours_up &&
 			{ [ "$col" = kernel ] || { step=flowpind && daemon_start "$col" "$POLICY"; }; } &&
-			{ [ "$variant" != virtio ] || xdp_rx_counts >"$RUNDIR/xdp-rx-before"; } &&
+			{ ! on_wire || xdp_rx_counts >"$RUNDIR/xdp-rx-before"; } &&
 			step=open && open_conns v4 $SVC4 && opened4=$REPLY &&
 			open_conns v6 $SVC6 && opened6=$REPLY &&
 			step=change && change "$chg" "$col" &&
@@ -722,8 +735,8 @@ run_one() { # SCEN COL
 	} 2>>"$RUNDIR/errors"
 	[ "$step" = finished ] || echo "  $scen/$col: failed at step '$step'" >&2
 	local untagged= queues='' csum_errors=''
-	[ "$variant" = vlan ] && untagged=$(untagged_count)
-	if [ "$variant" = virtio ]; then
+	tagged && untagged=$(untagged_count)
+	if on_wire; then
 		# r0's receive queues where XDP ran during this run, of how
 		# many (the NIC's counters outlive runs); segments any end's
 		# TCP dropped for a bad checksum, from each namespace that
@@ -780,12 +793,12 @@ run_one() { # SCEN COL
 		[ "$followed" = ok ] && ok=1
 		verdict $ok "$scen/$col: flowpind followed the change (${followed:-not checked})"
 	fi
-	if [ "$variant" = vlan ]; then
+	if tagged; then
 		local ok=0
 		[ "$untagged" = 0 ] && ok=1
 		verdict $ok "$scen/$col: ${untagged:-?} service segments reached the client or a backend untagged (none)"
 	fi
-	if [ "$variant" = virtio ] && [ "$col" != kernel ]; then
+	if on_wire && [ "$col" != kernel ]; then
 		# RSS: the client's flows reach flowpin on every receive queue
 		# of r0 (the host's tap spreads them; with XDP on, virtio_net
 		# uses twice as many queue pairs as CPUs)
@@ -793,21 +806,24 @@ run_one() { # SCEN COL
 		[ "${queues%/*}" -ge 2 ] 2>/dev/null && [ "${queues%/*}" = "${queues#*/}" ] && ok=1
 		verdict $ok "$scen/$col: r0's receive queues where XDP ran: ${queues:-?} (every one, at least 2)"
 	fi
-	if [ "$variant" = virtio ]; then
+	if on_wire; then
 		# no end got a segment with an unfinished checksum
 		local ok=0
 		[ "$csum_errors" = 0 ] && ok=1
 		verdict $ok "$scen/$col: ${csum_errors:-?} TCP segments dropped for a bad checksum (none)"
 	fi
-	if [ "$col" != kernel ] && { [ "$variant" = vlan ] || [ "$variant" = bond ] || [ "$variant" = virtio ]; }; then
-		# the traffic was flowpin's: forwarded; in the vlan variant
+	if [ "$col" != kernel ] && { tagged || [ "$variant" = bond ] || [ "$variant" = virtio ]; }; then
+		# the traffic was flowpin's: forwarded; in the vlan variants
 		# none passed as a VLAN it did not know (but those of the
-		# moment between attaching and writing vlan_rx)
-		local ok=0 fwd passed
+		# moment between attaching and writing vlan_rx), and in the
+		# trunk variant none for a tag XDP could not write
+		local ok=0 fwd passed retag
 		fwd=$(awk '$1 == "forwarded" { print $2 }' "$RUNDIR/flowpinctl-stats")
 		passed=$(awk '$1 == "pass_vlan" { print $2 }' "$RUNDIR/flowpinctl-stats")
-		[ "${fwd:-0}" -ge $((4 * CONNS)) ] 2>/dev/null && [ "${passed:-0}" -lt 10 ] && ok=1
-		verdict $ok "$scen/$col: flowpin forwarded ${fwd:-?} packets (at least $((4 * CONNS))), passed ${passed:-0} as pass_vlan (under 10: frames before the first sync)"
+		retag=$(awk '$1 == "pass_vlan_retag" { print $2 }' "$RUNDIR/flowpinctl-stats")
+		[ "${fwd:-0}" -ge $((4 * CONNS)) ] 2>/dev/null && [ "${passed:-0}" -lt 10 ] &&
+			[ "${retag:-0}" = 0 ] && ok=1
+		verdict $ok "$scen/$col: flowpin forwarded ${fwd:-?} packets (at least $((4 * CONNS))), passed ${passed:-0} as pass_vlan (under 10: frames before the first sync), ${retag:-0} as pass_vlan_retag (none)"
 	fi
 	if [ "$chg" = frr-restart ]; then
 		# pinned flows keep going while the routing daemon is away; the
@@ -828,6 +844,15 @@ run_one() { # SCEN COL
 		grep -q "attached r0 in native mode (auto: the driver has native XDP)" "$RUNDIR/flowpind.log" &&
 			[ "${n_tc:-0}" -ge "$NBACKENDS" ] && ok=1
 		verdict $ok "$scen/$col: flowpind says native mode for r0 (virtio_net) and tc for $NBACKENDS veths (${n_tc:-0} lines)"
+	elif [ "$col" = auto ] && [ "$variant" = trunk ]; then
+		# r0:native: XDP on the trunk, and what it forwards of its
+		# VLANs said; no -m: tc on the veths
+		local ok=0 n_tc
+		n_tc=$(grep -c "attached rb[0-9]* in tc mode (auto: a VLAN is on it" "$RUNDIR/flowpind.log" 2>/dev/null)
+		grep -q "attached r0 in native mode" "$RUNDIR/flowpind.log" &&
+			grep -q "r0 has VLAN r0.$CLIENT_VID on it: XDP forwards its tagged frames" "$RUNDIR/flowpind.log" &&
+			[ "${n_tc:-0}" -ge "$NBACKENDS" ] && ok=1
+		verdict $ok "$scen/$col: flowpind says native mode for the trunk r0 (r0:native), what XDP forwards of its VLANs, and tc for $NBACKENDS veths (${n_tc:-0} lines)"
 	elif [ "$col" = auto ] && [ "$variant" = bond ]; then
 		# no -m: native XDP on each bond (its members have it)
 		local ok=0 n_native
@@ -918,8 +943,9 @@ fi
 # Can this kernel make devices of the kind a variant needs (VLAN: 8021q,
 # bond: bonding)? Asked in a namespace of its own. Virtio: are the wired
 # NICs here?
-kind_here() { # vlan | bond | virtio
+kind_here() { # vlan | bond | virtio | trunk
 	local ns=$ID-probe rc
+	[ "$1" = trunk ] && { kind_here virtio && kind_here vlan; return; }
 	[ "$1" = virtio ] && { wire_dev $WIRE_MAC1 >/dev/null && wire_dev $WIRE_MAC2 >/dev/null; return; }
 	ip netns add "$ns" || return 1
 	ip -n "$ns" link add d0 type veth peer name d1 &&
@@ -938,11 +964,12 @@ start=$SECONDS
 echo "scenarios: $CONNS connections per family, topology prefix $ID"
 for scen in $SCENARIOS; do
 	read -r variant _ chg _ <<<"$(spec "$scen")"
-	if [ "$variant" = vlan ] || [ "$variant" = bond ] || [ "$variant" = virtio ]; then
+	if tagged "$variant" || [ "$variant" = bond ] || [ "$variant" = virtio ]; then
 		[ -n "${KIND_HERE[$variant]:-}" ] ||
 			{ kind_here "$variant" && KIND_HERE[$variant]=yes || KIND_HERE[$variant]=no; }
 		missing="this kernel makes no $variant devices"
 		[ "$variant" = virtio ] && missing="no wired virtio NICs here (tests/vm/boot.sh -w)"
+		[ "$variant" = trunk ] && missing="no wired virtio NICs or no VLAN devices here (tests/vm/boot.sh -w)"
 		if [ "${KIND_HERE[$variant]}" = no ] && [ "${LINK_KINDS_REQUIRED:-0}" = 1 ]; then
 			verdict 0 "$scen: $missing, which LINK_KINDS_REQUIRED asks for"
 			continue
@@ -971,6 +998,8 @@ for scen in $SCENARIOS; do
 		# VLANs: XDP passes tagged frames (and on veth, whose driver
 		# takes the tag out before XDP, flowpind refuses it): tc only
 		[ "$variant" = vlan ] && { [ "$col" = skb ] || [ "$col" = native ]; } && continue
+		# the trunk: r0:native, the veths auto's (tc): the auto column
+		[ "$variant" = trunk ] && [ "$col" != auto ] && continue
 		run_one "$scen" "$col"
 	done
 done

@@ -28,7 +28,8 @@ export FRAMES=10000
 # refusals, what it reports), nothing of the kernel's: the host runs them
 export FLOWPIND_TESTS_SKIP="drain_timeout_survives_reload reload_reads_the_settings_again
 	instances_keep_to_their_ports counters_replaced_and_heartbeat
-	says_what_flows_bypass pin_dir_is_private_and_systemd_told follows_path_mtus"
+	says_what_flows_bypass pin_dir_is_private_and_systemd_told follows_path_mtus
+	ports_of_their_own_modes"
 export SCENARIOS_ONLY="add vlan-add vlan-drain" SCENARIOS_CONNS=64 SCENARIOS_MODES="auto"
 # IPv6 runs of the properties that are the program's logic alone, the same
 # for both families (each run loads the program: costly under TCG); IPv6's
@@ -77,7 +78,8 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 # pin_events on, its ring read by flowpind), the VLAN drain and the bonds
 # on 6.12. Native XDP on a real driver (virtio_net, its NICs wired by
 # kernels.sh: boot.sh -w) with real TCP on both: an added backend on 6.1,
-# a drained one on 6.12.
+# a drained one on 6.12; the same wire as a VLAN trunk, XDP rewriting its
+# tags (trunk-add, trunk-drain).
 case $(uname -r) in
 6.1.*)
 	datapath="test_drop_rule test_pinning test_checksum"
@@ -85,7 +87,7 @@ case $(uname -r) in
 	FLOWPIND_TESTS_SKIP+=" auto_on_a_vlan_device auto_on_a_macvlan_device auto_after_a_refused_native_attach
 		port_of_a_bridge port_of_a_bond
 		vlan_trunk_modes"
-	SCENARIOS_ONLY="add vlan-add virtio-add"
+	SCENARIOS_ONLY="add vlan-add virtio-add trunk-add"
 	;;
 *)
 	datapath="test_random_frames test_sync"
@@ -93,7 +95,7 @@ case $(uname -r) in
 	# 6.1 runs them; a newer one the native restarts (the dispatcher)
 	FLOWPIND_TESTS_SKIP+=" restarts_keep_datapath_tc bad_input"
 	# bonds' native XDP (members run the bond's program) with real TCP
-	SCENARIOS_ONLY+=" bond-add bond-member virtio-drain"
+	SCENARIOS_ONLY+=" bond-add bond-member virtio-drain trunk-drain"
 	;;
 esac
 exec tests/run-all "${1:-build}" test_packets test_too_big $datapath \
