@@ -1,2 +1,3 @@
-# The datapath (XDP and tc) and pin sync's touch program, with their skeletons.
-SKELS += $(BUILD)/flowpin.skel.h $(BUILD)/pin_touch.skel.h
+# The datapath (XDP and tc), the tags XDP cannot write in place (devmap
+# programs) and pin sync's touch program, with their skeletons.
+SKELS += $(BUILD)/flowpin.skel.h $(BUILD)/pin_touch.skel.h $(BUILD)/vlan_tag.skel.h

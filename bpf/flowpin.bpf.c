@@ -133,29 +133,32 @@ static __always_inline bool can_send(const struct hook *h, __u32 ifindex)
 }
 
 /*
- * Can this packet leave by ifindex? 0, or why not: can_send(), and at XDP
- * a frame that came tagged leaves only by a VLAN sub-interface whose tag
- * forward() can write in place of its own, an untagged one only by a port.
+ * Can this packet leave by ifindex? 0, or why not: can_send(). At XDP a
+ * frame that came tagged leaves by a VLAN sub-interface whose tag
+ * forward() writes in place of its own, or by a port whose FP_TX_POP entry
+ * takes the tag off; an untagged one by a port, or by a sub-interface
+ * whose tx_ports entry puts its tag on. flowpind writes no such entry for
+ * a VLAN with an egress-qos-map: its frames are the kernel's.
  */
 static __always_inline __u32 cannot_send(const struct hook *h,
 					 const struct packet *pkt,
 					 __u32 ifindex)
 {
 	const struct vlan_tx *vlan;
+	__u32 pop = ifindex | FP_TX_POP;
 
 	if (h->skb || !pkt->tag_in_frame) {
 		if (can_send(h, ifindex))
 			return 0;
 		return !h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex) ?
-			       FP_PASS_VLAN_RETAG : /* a tag to push */
+			       FP_PASS_VLAN_RETAG : /* no tag to push */
 			       FP_PASS_NO_TX_PORT;
 	}
 	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
 	if (vlan)
 		return vlan->egress_qos ? FP_PASS_VLAN_RETAG : 0;
-	return bpf_map_lookup_elem(&tx_ports, &ifindex) ?
-		       FP_PASS_VLAN_RETAG : /* a tag to pop */
-		       FP_PASS_NO_TX_PORT;
+	/* a port's, or no port's: no tag to pop either way */
+	return bpf_map_lookup_elem(&tx_ports, &pop) ? 0 : FP_PASS_VLAN_RETAG;
 }
 
 static __always_inline int pass(__u32 reason)
@@ -1185,20 +1188,19 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 /*
  * XDP: the tag after the MACs becomes the egress sub-interface's, as its
  * VLAN device would write it: the VID, priority 0 (no egress-qos-map) and
- * the device's tag protocol. 0, or -1 when the frame is shorter than it
- * was parsed (never).
+ * the device's tag protocol (tag: protocol << 16 | VID, from vlan_tx). 0,
+ * or -1 when the frame is shorter than it was parsed (never).
  */
-static __always_inline int retag(const struct hook *h,
-				 const struct vlan_tx *vlan)
+static __always_inline int retag(const struct hook *h, __u32 tag)
 {
 	struct xdp_md *xdp = h->ctx;
 	struct ethhdr *eth = (void *)(long)xdp->data;
-	struct vlan_tag *tag = (void *)(eth + 1);
+	struct vlan_tag *t = (void *)(eth + 1);
 
-	if ((void *)(tag + 1) > (void *)(long)xdp->data_end)
+	if ((void *)(t + 1) > (void *)(long)xdp->data_end)
 		return -1;
-	eth->h_proto = vlan->proto;
-	tag->tci = bpf_htons(vlan->vid);
+	eth->h_proto = tag >> 16;
+	t->tci = bpf_htons(tag & 0xffff);
 	return 0;
 }
 
@@ -1211,8 +1213,8 @@ static __always_inline int retag(const struct hook *h,
 static __always_inline int forward(const struct hook *h, struct packet *pkt,
 				   const struct nexthop *nh)
 {
-	const struct vlan_tx *vlan = NULL;
 	__u32 ifindex = nh->ifindex;
+	__u32 tag = 0; /* XDP: the tag to write over the frame's: protocol << 16 | VID */
 	__u32 mtu_len, seg_len;
 	long rc;
 
@@ -1247,25 +1249,37 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu)
 		return too_big(h, pkt, nh, nh->mtu);
 	/*
-	 * XDP: a frame that came tagged leaves tagged, its tag rewritten to
-	 * the egress sub-interface's, through that device's port. A tag to
-	 * push or pop would move the frame's start (see too_big_reply()).
+	 * XDP: a frame that came tagged leaves by a VLAN with its tag
+	 * rewritten to that VLAN's, through its port, or by a port through
+	 * its FP_TX_POP entry, whose devmap program takes the tag off; an
+	 * untagged one to a VLAN goes through the sub-interface's entry,
+	 * whose program puts its tag on (bpf/vlan_tag.bpf.c). This program
+	 * may not move the frame's start (see too_big_reply()).
 	 */
 	if (!h->skb && pkt->tag_in_frame) {
-		vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
-		if (!vlan || vlan->egress_qos)
+		const struct vlan_tx *vlan =
+			bpf_map_lookup_elem(&vlan_tx, &ifindex);
+
+		if (!vlan) {
+			ifindex |= FP_TX_POP;
+		} else if (vlan->egress_qos) {
 			return pass(FP_PASS_VLAN_RETAG);
-		ifindex = vlan->port;
+		} else {
+			ifindex = vlan->port;
+			tag = (__u32)vlan->proto << 16 | vlan->vid;
+		}
 	}
 	if (!redirect_to(h, ifindex)) {
-		if (!h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex))
-			return pass(FP_PASS_VLAN_RETAG); /* a tag to push */
+		/* no tag XDP can write: to push or pop, or by priority */
+		if (!h->skb && (pkt->tag_in_frame ||
+				bpf_map_lookup_elem(&vlan_tx, &ifindex)))
+			return pass(FP_PASS_VLAN_RETAG);
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_PASS;
 	}
 	__builtin_memcpy(pkt->eth->h_dest, nh->dmac, FP_ETH_ALEN);
 	__builtin_memcpy(pkt->eth->h_source, nh->smac, FP_ETH_ALEN);
-	if (vlan && retag(h, vlan)) {
+	if (tag && retag(h, tag)) {
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_DROP;
 	}

@@ -176,3 +176,58 @@ int kernel_forwards(const char *in_peer, const char *const *out_peers, int n,
 		close(in);
 	return err ? -1 : found;
 }
+
+int frame_through(const char *in_peer, const char *out_peer,
+		  const void *frame, size_t len, int family,
+		  unsigned char *got, size_t size, unsigned int *tag)
+{
+	int in = packet_socket(in_peer), out = packet_socket(out_peer);
+	int one = 1, found = 0, err = 0;
+	char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	struct pollfd pfd = { .fd = out, .events = POLLIN };
+
+	if (in < 0 || out < 0 ||
+	    setsockopt(out, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)))
+		err = -1;
+	while (!err && recv(out, got, size, 0) > 0)
+		; /* what came before */
+	if (!err && send(in, frame, len, 0) != (ssize_t)len)
+		err = -1;
+	for (int t = 0; !err && !found && t < 30; t++) {
+		struct iovec iov = { .iov_base = got, .iov_len = size };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf) };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		while (!found && (r = recvmsg(out, &m, 0)) > 0) {
+			struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+			if (!same_flow(frame, len, got, r, family)) {
+				m.msg_controllen = sizeof(cbuf);
+				continue;
+			}
+			found = r;
+			*tag = 0;
+			for (; c; c = CMSG_NXTHDR(&m, c)) {
+				struct tpacket_auxdata a;
+
+				if (c->cmsg_level != SOL_PACKET ||
+				    c->cmsg_type != PACKET_AUXDATA)
+					continue;
+				memcpy(&a, CMSG_DATA(c), sizeof(a));
+				if (a.tp_status & TP_STATUS_VLAN_VALID)
+					*tag = (a.tp_status & TP_STATUS_VLAN_TPID_VALID ?
+						a.tp_vlan_tpid : 0x8100) << 16 |
+					       a.tp_vlan_tci;
+			}
+		}
+	}
+	if (out >= 0)
+		close(out);
+	if (in >= 0)
+		close(in);
+	return err ? -1 : found;
+}

@@ -28,4 +28,15 @@ int run_on_cpu(int cpu);
 int kernel_forwards(const char *in_peer, const char *const *out_peers, int n,
 		    const void *frame, size_t len, int family);
 
+/*
+ * A frame sent from in_peer, and the first of the same flow to arrive at
+ * out_peer within 300 ms, copied into got (size bytes at most) as the
+ * receiving kernel hands it to a packet socket: without its outer VLAN tag,
+ * which *tag gets (protocol << 16 | TCI; 0: it came untagged). Returns its
+ * length, 0 if none came, -1 on a socket error.
+ */
+int frame_through(const char *in_peer, const char *out_peer,
+		  const void *frame, size_t len, int family,
+		  unsigned char *got, size_t size, unsigned int *tag);
+
 #endif
