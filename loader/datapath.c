@@ -663,15 +663,18 @@ static int fill_port(struct datapath *dp, struct port *p)
 static int fill_tx_ports(struct datapath *dp)
 {
 	int fd = bpf_map__fd(dp->skel->maps.tx_ports);
+	struct bpf_devmap_val v;
 	__u32 key, *prev = NULL;
 	int err;
 
 	/*
-	 * ports of an earlier run that are not ours any more; VLANs'
-	 * entries wait for port_vlans_mirror(), which writes them again
+	 * an earlier run's ways out to ports that are not ours any more; a
+	 * VLAN's to a port of ours stays (a restart keeps it working), and
+	 * port_vlans_mirror() removes those of VLANs that are gone
 	 */
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		if (!datapath_port(dp, key & ~FP_TX_POP)) {
+		if (bpf_map_lookup_elem(fd, &key, &v) ||
+		    !datapath_port(dp, v.ifindex)) {
 			bpf_map_delete_elem(fd, &key);
 			continue; /* from a deleted key the walk starts over */
 		}

@@ -113,8 +113,10 @@ static int vlan_push_write(struct datapath *dp, const struct port_vlan *v)
 	__u32 sub = v->ifindex;
 	int err;
 
-	if (v->egress_qos)
+	if (v->egress_qos) { /* an earlier image's entry goes too */
+		bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tx_ports), &sub);
 		return 0;
+	}
 	t = vlan_tag__open();
 	if (!t)
 		return -errno;
@@ -233,6 +235,7 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 	int rx = bpf_map__fd(dp->skel->maps.vlan_rx);
 	int tx = bpf_map__fd(dp->skel->maps.vlan_tx);
 	int macs = bpf_map__fd(dp->skel->maps.port_macs);
+	int ports = bpf_map__fd(dp->skel->maps.tx_ports);
 	struct vlan_key k, *prev = NULL;
 	__u32 sub, *prev_sub = NULL;
 
@@ -249,9 +252,11 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 	while (!bpf_map_get_next_key(tx, prev_sub, &sub)) {
 		if (!wanted(want, n_want, sub, NULL)) {
 			bpf_map_delete_elem(tx, &sub);
-			/* a port's own entry stays (the port was a VLAN before) */
-			if (!datapath_port(dp, sub))
+			/* a port's own entries stay (the port was a VLAN before) */
+			if (!datapath_port(dp, sub)) {
 				bpf_map_delete_elem(macs, &sub);
+				bpf_map_delete_elem(ports, &sub);
+			}
 			continue;
 		}
 		prev_sub = &sub;
