@@ -55,7 +55,8 @@ static const __u8 other_host[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 /*
  * VLAN stand-ins (vlan_standins()): in0v is in0's sub-interface of VID 100
  * (vlan_rx), vout one of out1's, VID 300 (vlan_tx), vqos one of out1's
- * with an egress-qos-map, VID 301. This kernel may have no VLAN devices:
+ * with an egress-qos-map, VID 301; in1 a member of in0 as of a bond
+ * (bond_members), for tagged frames (its own frames are its own port's). This kernel may have no VLAN devices:
  * veths play them, written into the maps as flowpind writes VLANs.
  */
 static const __u8 in0v_mac[6] = { 0x02, 0, 0, 0, 0, 0x03 };
@@ -172,6 +173,8 @@ static const struct pkt_case cases[] = {
 	{ "v4 untagged to a vlan with an egress-qos-map: the kernel's", TO4(IPPROTO_UDP, "198.18.21.7"), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
 	{ "v4 tagged to a sub-interface with an egress-qos-map: the kernel's", TO4(IPPROTO_UDP, "198.18.21.5", .vlan = 100, .dmac = in0v_mac), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
 	{ "v4 tagged, to the port's mac rather than its vlan's", V4(IPPROTO_UDP, 40041, .vlan = 100), PASS(FP_PASS_OTHER_HOST), .hooks = XDP_ONLY },
+	/* in1 stands in for a member of a bond whose port is in0: its VLAN is in0's */
+	{ "v4 tagged on a bond's member: the bond's vlan", TO4(IPPROTO_UDP, "198.18.20.11", .vlan = 100, .dmac = in0v_mac), .ingress = IN1, FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = 300 },
 	{ "qinq tagged", V4(IPPROTO_UDP, 40020, .svlan = 200, .vlan = 100), PASS(FP_PASS_VLAN) },
 	{ "priority tagged", V4(IPPROTO_UDP, 40020, .vlan = 5 << 13), PASS(FP_PASS_VLAN) },
 	{ "qinq outer tag", V4(IPPROTO_UDP, 40021, .ethertype = 0x88a8), PASS(FP_PASS_VLAN) },
@@ -497,6 +500,9 @@ static int vlan_standins(void)
 	vqos = if_nametoindex("vqos");
 	memcpy(pm.mac, in0v_mac, 6);
 	tx.port = rt.ifindex_out[1];
+	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.bond_members),
+				&rt.ifindex_in1, &rt.ifindex_in0, BPF_ANY))
+		return -1;
 	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.port_macs), &in0v, &pm, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_rx), &rx, &in0v, BPF_ANY))
 		return -1;
