@@ -1342,20 +1342,18 @@ static __always_inline int flowpin_run(const struct hook *h, void *data,
 			vk.proto = pkt.eth->h_proto;
 			vk.vid = pkt.tag_tci & 0x0fff;
 		}
-		sub = vk.vid ? bpf_map_lookup_elem(&vlan_rx, &vk) : NULL;
 		/*
 		 * XDP on a bond runs with its member's ifindex: the VLAN is
 		 * the bond's (at tc the skb is the bond's already)
 		 */
-		if (!sub && vk.vid && !h->skb) {
+		if (!h->skb) {
 			__u32 *bond = bpf_map_lookup_elem(&bond_members,
 							  &vk.ifindex);
 
-			if (bond) {
+			if (bond)
 				vk.ifindex = *bond;
-				sub = bpf_map_lookup_elem(&vlan_rx, &vk);
-			}
 		}
+		sub = vk.vid ? bpf_map_lookup_elem(&vlan_rx, &vk) : NULL;
 		if (!sub)
 			return pass(FP_PASS_VLAN);
 		pkt.l3_ifindex = *sub;
