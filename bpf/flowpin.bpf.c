@@ -133,32 +133,29 @@ static __always_inline bool can_send(const struct hook *h, __u32 ifindex)
 }
 
 /*
- * Can this packet leave by ifindex? 0, or why not: can_send(). At XDP a
- * frame that came tagged leaves by a VLAN sub-interface whose tag
- * forward() writes in place of its own, or by a port whose FP_TX_POP entry
- * takes the tag off; an untagged one by a port, or by a sub-interface
- * whose tx_ports entry puts its tag on. flowpind writes no such entry for
- * a VLAN with an egress-qos-map: its frames are the kernel's.
+ * Can this packet leave by ifindex? 0, or why not: can_send(), and at XDP
+ * a frame that came tagged leaves only by a VLAN sub-interface whose tag
+ * forward() can write in place of its own, an untagged one only by a port.
  */
 static __always_inline __u32 cannot_send(const struct hook *h,
 					 const struct packet *pkt,
 					 __u32 ifindex)
 {
 	const struct vlan_tx *vlan;
-	__u32 pop = ifindex | FP_TX_POP;
 
 	if (h->skb || !pkt->tag_in_frame) {
 		if (can_send(h, ifindex))
 			return 0;
 		return !h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex) ?
-			       FP_PASS_VLAN_RETAG : /* no tag to push */
+			       FP_PASS_VLAN_RETAG : /* a tag to push */
 			       FP_PASS_NO_TX_PORT;
 	}
 	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
 	if (vlan)
 		return vlan->egress_qos ? FP_PASS_VLAN_RETAG : 0;
-	/* a port's, or no port's: no tag to pop either way */
-	return bpf_map_lookup_elem(&tx_ports, &pop) ? 0 : FP_PASS_VLAN_RETAG;
+	return bpf_map_lookup_elem(&tx_ports, &ifindex) ?
+		       FP_PASS_VLAN_RETAG : /* a tag to pop */
+		       FP_PASS_NO_TX_PORT;
 }
 
 static __always_inline int pass(__u32 reason)
@@ -1246,34 +1243,28 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 		return too_big(h, pkt, nh, mtu_len);
 	}
 	/* a route's MTU, or IPv6's, below the device's */
-	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu)
+	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu) {
+		if (!h->skb && pkt->tag_in_frame)
+			return pass(FP_PASS_MTU); /* as above */
 		return too_big(h, pkt, nh, nh->mtu);
+	}
 	/*
-	 * XDP: a frame that came tagged leaves by a VLAN with its tag
-	 * rewritten to that VLAN's, through its port, or by a port through
-	 * its FP_TX_POP entry, whose devmap program takes the tag off; an
-	 * untagged one to a VLAN goes through the sub-interface's entry,
-	 * whose program puts its tag on (bpf/vlan_tag.bpf.c). This program
-	 * may not move the frame's start (see too_big_reply()).
+	 * XDP: a frame that came tagged leaves tagged, its tag rewritten to
+	 * the egress sub-interface's, through that device's port. A tag to
+	 * push or pop would move the frame's start (see too_big_reply()).
 	 */
 	if (!h->skb && pkt->tag_in_frame) {
 		const struct vlan_tx *vlan =
 			bpf_map_lookup_elem(&vlan_tx, &ifindex);
 
-		if (!vlan) {
-			ifindex |= FP_TX_POP;
-		} else if (vlan->egress_qos) {
+		if (!vlan || vlan->egress_qos)
 			return pass(FP_PASS_VLAN_RETAG);
-		} else {
-			ifindex = vlan->port;
-			tag = (__u32)vlan->proto << 16 | vlan->vid;
-		}
+		ifindex = vlan->port;
+		tag = (__u32)vlan->proto << 16 | vlan->vid;
 	}
 	if (!redirect_to(h, ifindex)) {
-		/* no tag XDP can write: to push or pop, or by priority */
-		if (!h->skb && (pkt->tag_in_frame ||
-				bpf_map_lookup_elem(&vlan_tx, &ifindex)))
-			return pass(FP_PASS_VLAN_RETAG);
+		if (!h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex))
+			return pass(FP_PASS_VLAN_RETAG); /* a tag to push */
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_PASS;
 	}

@@ -59,13 +59,10 @@ struct {
 	__type(value, __u32);
 } nexthop_index SEC(".maps");
 
-/*
- * Egress ports, keyed by ifindex; XDP's ways out through a devmap program
- * too (FP_TX_POP in flowpin.h). Written by the control plane.
- */
+/* Egress ports, keyed by ifindex. Written by the control plane. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, FP_MAX_TX_PORTS);
+	__uint(max_entries, FP_MAX_PORTS);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
 } tx_ports SEC(".maps");

@@ -376,10 +376,9 @@ struct port_mac {
  * 802.1ad, network order) and VID; value: the sub-interface's ifindex.
  * vlan_tx map: the sub-interfaces flowpin sends to, ifindex -> struct
  * vlan_tx. tc redirects to the VLAN device, which puts its tag on and hands
- * the frame to its port. XDP (a VLAN device has no XDP transmit) rewrites
- * the tag a tagged frame came with and sends it to the port, or sends an
- * untagged one through the sub-interface's tx_ports entry, which puts the
- * tag on (FP_TX_POP below). Both written by flowpind.
+ * the frame to its port; XDP rewrites the tag a tagged frame came with (a
+ * VLAN device has no XDP transmit) and sends it to the port. Both written
+ * by flowpind.
  */
 #define FP_MAX_VLANS 4096
 /*
@@ -393,14 +392,6 @@ struct vlan_key {
 	__be16 proto;
 	__u16 vid;
 };
-
-/*
- * tx_ports keys: a port's ifindex (and at XDP, a VLAN sub-interface's,
- * whose entry sends to its port through vlan_push), or a port's with this
- * bit (the same port, through vlan_pop): bpf/vlan_tag.bpf.c.
- */
-#define FP_TX_POP 0x80000000u
-#define FP_MAX_TX_PORTS (2 * FP_MAX_PORTS + FP_MAX_VLANS)
 
 struct vlan_tx {
 	__u32 port;	/* the sub-interface's lower device: a port */

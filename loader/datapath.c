@@ -16,7 +16,6 @@
 #include <bpf/libbpf.h>
 
 #include "flowpin.skel.h"
-#include "vlan_tag.skel.h"
 #include "clock.h"
 #include "datapath.h"
 #include "flow_cache.h"
@@ -248,24 +247,12 @@ int datapath_open(struct datapath *dp, const struct datapath_opts *o)
 				strerror(-err));
 		goto err_dir;
 	}
-	/* the devmap program that takes a tag off, on every port's FP_TX_POP */
-	dp->tags = vlan_tag__open();
-	if (dp->tags)
-		bpf_program__set_autoload(dp->tags->progs.vlan_push, false);
-	err = dp->tags ? vlan_tag__load(dp->tags) : -errno;
-	if (err) {
-		pr_warn("the kernel refused the devmap program that takes VLAN tags off: %s\n",
-			strerror(-err));
-		goto err_dir;
-	}
 	err = pin_dir_read_status(dp);
 	if (err)
 		goto err_dir;
 	return 0;
 
 err_dir:
-	vlan_tag__destroy(dp->tags);
-	dp->tags = NULL;
 	pin_dir_release(dp);
 err_destroy:
 	flowpin__destroy(dp->skel);
@@ -502,7 +489,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 	}
 	if (mode == XDP_MODE_UNSPEC && p->vlan[0]) {
 		mode = FP_MODE_TC;
-		why = " (auto: a VLAN is on it; IFACE:native asks for XDP there)";
+		why = " (auto: a VLAN is on it, and tc mode forwards every VLAN shape)";
 	} else if (mode == XDP_MODE_UNSPEC) {
 		mode = auto_mode(p, &why);
 	} else if (mode != FP_MODE_TC && p->vlan[0]) {
@@ -512,7 +499,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 				p->name, p->vlan, hides, p->name, p->name);
 			return -EINVAL;
 		}
-		pr_info("%s has VLAN %s on it: XDP forwards its tagged frames, each with the tag of the VLAN it leaves by, or none; a VLAN with an egress-qos-map is the kernel's (pass_vlan_retag)\n",
+		pr_info("%s has VLAN %s on it: XDP forwards its tagged frames to next hops behind VLANs of flowpin's ports, the tag rewritten; one to push or pop is the kernel's (pass_vlan_retag), as is any of a VLAN with an egress-qos-map; tc mode forwards every shape\n",
 			p->name, p->vlan);
 	}
 	if (mode == FP_MODE_TC) {
@@ -631,25 +618,19 @@ static int port_mac_of(const struct port *p, __u8 *mac)
 	return err;
 }
 
-/*
- * One port in tx_ports, as itself and as its FP_TX_POP entry (through
- * vlan_pop), with its MAC and L3 domain in port_macs.
- */
+/* One port in tx_ports, with its MAC and L3 domain in port_macs. */
 static int fill_port(struct datapath *dp, struct port *p)
 {
 	struct bpf_devmap_val v = { .ifindex = p->ifindex };
-	int fd = bpf_map__fd(dp->skel->maps.tx_ports);
-	__u32 k = p->ifindex, pop = p->ifindex | FP_TX_POP;
+	__u32 k = p->ifindex;
 	__u8 mac[FP_ETH_ALEN];
 	int err;
 
-	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) ||
-	    (v.bpf_prog.fd = bpf_program__fd(dp->tags->progs.vlan_pop),
-	     bpf_map_update_elem(fd, &pop, &v, BPF_ANY))) {
-		err = -errno;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.tx_ports), &k, &v,
+				BPF_ANY)) {
 		pr_warn("cannot add %s to tx_ports: %s\n", p->name,
-			strerror(-err));
-		return err;
+			strerror(errno));
+		return -errno;
 	}
 	err = port_mac_of(p, mac);
 	if (err) {
@@ -663,23 +644,17 @@ static int fill_port(struct datapath *dp, struct port *p)
 static int fill_tx_ports(struct datapath *dp)
 {
 	int fd = bpf_map__fd(dp->skel->maps.tx_ports);
-	struct bpf_devmap_val v;
-	__u32 key, *prev = NULL;
-	int err;
+	__u32 key, *prev = NULL, stale[FP_MAX_PORTS];
+	int n_stale = 0, err;
 
-	/*
-	 * an earlier run's ways out to ports that are not ours any more; a
-	 * VLAN's to a port of ours stays (a restart keeps it working), and
-	 * port_vlans_mirror() removes those of VLANs that are gone
-	 */
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		if (bpf_map_lookup_elem(fd, &key, &v) ||
-		    !datapath_port(dp, v.ifindex)) {
-			bpf_map_delete_elem(fd, &key);
-			continue; /* from a deleted key the walk starts over */
-		}
+	/* ports of an earlier run that are not ours any more */
+	while (n_stale < FP_MAX_PORTS && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (!datapath_port(dp, key))
+			stale[n_stale++] = key;
 		prev = &key;
 	}
+	for (int i = 0; i < n_stale; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
 	for (int i = 0; i < dp->n_ports; i++) {
 		err = fill_port(dp, &dp->ports[i]);
 		if (err)
@@ -697,8 +672,6 @@ void datapath_port_gone(struct datapath *dp, struct port *p)
 	p->made_qdisc = false;
 	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tx_ports), &key);
 	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.port_macs), &key);
-	key |= FP_TX_POP;
-	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tx_ports), &key);
 }
 
 int datapath_port_back(struct datapath *dp, struct port *p, int ifindex,
@@ -839,7 +812,6 @@ void datapath_close(struct datapath *dp)
 	xdp_program__close(dp->prog);
 	bpf_object__close(dp->attach_obj);
 	flowpin__destroy(dp->skel);
-	vlan_tag__destroy(dp->tags);
 	free(dp->ports);
 	free(dp->vlans);
 	memset(dp, 0, sizeof(*dp));

@@ -16,7 +16,6 @@
 #include "flowpin.h"
 
 struct port_vlan;
-struct vlan_tag;
 
 struct datapath_opts {
 	const char *pin_path;
@@ -54,7 +53,6 @@ struct port {
 
 struct datapath {
 	struct flowpin *skel;
-	struct vlan_tag *tags; /* vlan_pop loaded: each port's FP_TX_POP entry */
 	struct xdp_program *prog;	/* what libxdp attaches ... */
 	struct bpf_object *attach_obj;	/* ... from this copy of the object */
 	char pin_path[PATH_MAX];

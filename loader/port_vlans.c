@@ -21,7 +21,6 @@
 #include <bpf/bpf.h>
 
 #include "flowpin.skel.h"
-#include "vlan_tag.skel.h"
 #include "log.h"
 #include "port_vlans.h"
 
@@ -94,44 +93,8 @@ static void vlan_remove(struct datapath *dp, const struct port_vlan *v)
 
 	vlan_key_of(v, &k);
 	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.vlan_rx), &k);
-	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tx_ports), &sub);
 	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.vlan_tx), &sub);
 	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.port_macs), &sub);
-}
-
-/*
- * XDP's way out by the VLAN for an untagged frame: the sub-interface's
- * tx_ports entry, to its port through a copy of vlan_push that writes its
- * tag (bpf/vlan_tag.bpf.c). The entry holds the program; this copy's fd
- * goes. None for a VLAN with an egress-qos-map: its frames are the
- * kernel's.
- */
-static int vlan_push_write(struct datapath *dp, const struct port_vlan *v)
-{
-	struct bpf_devmap_val dv = { .ifindex = v->port };
-	struct vlan_tag *t;
-	__u32 sub = v->ifindex;
-	int err;
-
-	if (v->egress_qos) { /* an earlier image's entry goes too */
-		bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tx_ports), &sub);
-		return 0;
-	}
-	t = vlan_tag__open();
-	if (!t)
-		return -errno;
-	t->rodata->tag_proto = v->proto;
-	t->rodata->tag_vid = v->vid;
-	bpf_program__set_autoload(t->progs.vlan_pop, false);
-	err = vlan_tag__load(t);
-	if (!err) {
-		dv.bpf_prog.fd = bpf_program__fd(t->progs.vlan_push);
-		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.tx_ports),
-					&sub, &dv, BPF_ANY))
-			err = -errno;
-	}
-	vlan_tag__destroy(t);
-	return err;
 }
 
 /* Written in the order a packet needs them: a frame finds its MAC first. */
@@ -142,23 +105,21 @@ static int vlan_write(struct datapath *dp, const struct port_vlan *v)
 			      .vid = v->vid, .egress_qos = v->egress_qos };
 	__u32 sub = v->ifindex;
 	struct vlan_key k;
-	int err;
 
 	memcpy(pm.mac, v->mac, FP_ETH_ALEN);
 	vlan_key_of(v, &k);
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.port_macs), &sub,
 				&pm, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_tx), &sub,
-				&tx, BPF_ANY))
-		err = -errno;
-	else
-		err = vlan_push_write(dp, v);
-	if (!err && bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_rx),
-					&k, &sub, BPF_ANY))
-		err = -errno;
-	if (err)
+				&tx, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vlan_rx), &k, &sub,
+				BPF_ANY)) {
+		int err = -errno;
+
 		vlan_remove(dp, v);
-	return err;
+		return err;
+	}
+	return 0;
 }
 
 static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
@@ -235,7 +196,6 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 	int rx = bpf_map__fd(dp->skel->maps.vlan_rx);
 	int tx = bpf_map__fd(dp->skel->maps.vlan_tx);
 	int macs = bpf_map__fd(dp->skel->maps.port_macs);
-	int ports = bpf_map__fd(dp->skel->maps.tx_ports);
 	struct vlan_key k, *prev = NULL;
 	__u32 sub, *prev_sub = NULL;
 
@@ -252,11 +212,9 @@ static void purge_earlier(struct datapath *dp, const struct port_vlan *want,
 	while (!bpf_map_get_next_key(tx, prev_sub, &sub)) {
 		if (!wanted(want, n_want, sub, NULL)) {
 			bpf_map_delete_elem(tx, &sub);
-			/* a port's own entries stay (the port was a VLAN before) */
-			if (!datapath_port(dp, sub)) {
+			/* a port's own entry stays (the port was a VLAN before) */
+			if (!datapath_port(dp, sub))
 				bpf_map_delete_elem(macs, &sub);
-				bpf_map_delete_elem(ports, &sub);
-			}
 			continue;
 		}
 		prev_sub = &sub;

@@ -135,16 +135,6 @@ static void status_daemon(struct ctl *ctl)
 	printf("\n");
 }
 
-/*
- * A port's own tx_ports entry? The others are XDP's ways out through a
- * devmap program (a VLAN's, a port's FP_TX_POP): keyed apart from the port
- * they send to.
- */
-static bool tx_entry_is_port(__u32 key, const void *val)
-{
-	return ((const struct bpf_devmap_val *)val)->ifindex == key;
-}
-
 static int status_interfaces(struct ctl *ctl)
 {
 	static const struct table_col cols[] = {
@@ -171,8 +161,6 @@ static int status_interfaces(struct ctl *ctl)
 		jw_array_start(w);
 	}
 	while ((err = map_walk_next(&mw, (const void **)&ifindex, &val)) > 0) {
-		if (!tx_entry_is_port(*ifindex, val))
-			continue;
 		if (!if_indextoname(*ifindex, name))
 			snprintf(name, sizeof(name), "if%u", *ifindex);
 		port_prog_find(*ifindex, &s);
@@ -586,8 +574,7 @@ static int detach_all(struct ctl *ctl)
 	if (err)
 		return err;
 	while ((err = map_walk_next(&mw, (const void **)&ifindex, &val)) > 0) {
-		if (!tx_entry_is_port(*ifindex, val) ||
-		    !if_indextoname(*ifindex, name))
+		if (!if_indextoname(*ifindex, name))
 			continue;
 		err = detach_one(ctl, *ifindex, name, false);
 		ret = ret ? ret : err;
