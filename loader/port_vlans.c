@@ -273,8 +273,11 @@ int port_vlans_mirror(struct datapath *dp, const struct model *m)
 		if (known)
 			continue;
 		if (p->mode != FP_MODE_TC && !p->vlan_blind)
-			pr_warn("VLAN %s is on %s, which runs XDP: its tagged frames go to the kernel (pass_vlan), unpinned; tc mode pins them\n",
-				want[j].name, p->name);
+			pr_warn("VLAN %s is on %s, which runs XDP: its frames to or from untagged next hops%s go to the kernel (pass_vlan_retag), unpinned; tc mode pins them\n",
+				want[j].name, p->name,
+				want[j].egress_qos ?
+					", and all that leave by it (an egress-qos-map)," :
+					"");
 		ret = vlan_write(dp, &want[j]);
 		if (ret) {
 			pr_warn("cannot record VLAN %s of %s: %s; its frames go to the kernel\n",
