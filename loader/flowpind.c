@@ -239,7 +239,8 @@ static int run(struct daemon *d, int sigfd, int timerfd)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = {};
+	/* static: what it holds (the options' ports) lives as long as the process */
+	static struct daemon d;
 	int sigfd = -1, timerfd = -1, sig, err;
 	double t0;
 	sigset_t mask;
