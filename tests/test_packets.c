@@ -587,8 +587,8 @@ struct live_case {
 };
 
 static const struct live_case live_cases[] = {
-	{ "live v4 tagged to a vlan: the tag rewritten", TO4(IPPROTO_UDP, "198.18.20.8", .vlan = (3 << 13) | 100, .dmac = in0v_mac), "out1p", 0x8100 << 16 | 300 },
-	{ "live v6 tagged to a vlan: the tag rewritten", TO6(IPPROTO_UDP, "2001:db8:20::8", .vlan = 100, .dmac = in0v_mac), "out1p", 0x8100 << 16 | 300 },
+	{ "live v4 tagged to a vlan: the tag rewritten", TO4(IPPROTO_UDP, "198.18.20.8", .vlan = (3 << 13) | 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | 300 },
+	{ "live v6 tagged to a vlan: the tag rewritten", TO6(IPPROTO_UDP, "2001:db8:20::8", .vlan = 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | 300 },
 	{ "live v4 untagged to a vlan: the kernel's, not by the trunk", TO4(IPPROTO_UDP, "198.18.20.9"), "out1p", 0 },
 	{ "live v4 tagged to a port: the kernel's, not by the port", TO4(IPPROTO_UDP, "198.18.22.9", .vlan = 100, .dmac = in0v_mac), "out2p", 0 },
 };

@@ -219,8 +219,8 @@ int frame_through(const char *in_peer, const char *out_peer,
 					continue;
 				memcpy(&a, CMSG_DATA(c), sizeof(a));
 				if (a.tp_status & TP_STATUS_VLAN_VALID)
-					*tag = (a.tp_status & TP_STATUS_VLAN_TPID_VALID ?
-						a.tp_vlan_tpid : 0x8100) << 16 |
+					*tag = (unsigned int)(a.tp_status & TP_STATUS_VLAN_TPID_VALID ?
+							      a.tp_vlan_tpid : 0x8100) << 16 |
 					       a.tp_vlan_tci;
 			}
 		}
