@@ -1427,6 +1427,18 @@ static void live_flows_pins_go_to_the_peers_again(void **state)
 
 /* --- repair --------------------------------------------------------------- */
 
+/* Pin i of a datagram, into p: its flow's place among base .. base + n - 1. */
+static int pin_of_flows(const uint8_t *buf, unsigned int i, int base, int n,
+			struct sync_pin *p)
+{
+	int at;
+
+	sync_get_pin(buf, i, p);
+	at = ntohs(p->key.sport) - base;
+	assert_in_range(at, 0, n - 1);
+	return at;
+}
+
 /*
  * The daemon's pins as they travel, of flows base .. base + n - 1, as it
  * sends them to us (new pins, or a repair's: want_flags), until each came
@@ -1455,11 +1467,8 @@ static int wire_pins_from_daemon(int base, int n, uint8_t want_flags,
 				continue;
 			for (unsigned int i = 0; i < h.count; i++) {
 				struct sync_pin p;
-				int at;
+				int at = pin_of_flows(buf, i, base, n, &p);
 
-				sync_get_pin(buf, i, &p);
-				at = ntohs(p.key.sport) - base;
-				assert_in_range(at, 0, n - 1);
 				if (!seen[at]) {
 					resend = false;
 					continue;
@@ -1472,10 +1481,8 @@ static int wire_pins_from_daemon(int base, int n, uint8_t want_flags,
 				continue;
 			for (unsigned int i = 0; i < h.count; i++) {
 				struct sync_pin p;
-				int at;
+				int at = pin_of_flows(buf, i, base, n, &p);
 
-				sync_get_pin(buf, i, &p);
-				at = ntohs(p.key.sport) - base;
 				assert_int_equal(seen[at], 0); /* once each */
 				seen[at] = 1;
 				dgram_of[at] = dgrams;
