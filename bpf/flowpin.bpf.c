@@ -121,41 +121,83 @@ static __always_inline bool for_this_port(struct packet *pkt)
 }
 
 /*
- * Can this entry point send to ifindex? XDP: one of tx_ports, the ports.
- * tc: also a VLAN sub-interface of one (vlan_tx), whose device puts the
- * tag on. (XDP sends to a sub-interface only by rewriting the tag a frame
- * came with: forward().)
+ * The priority the kernel's IPv4 forwarding gives a packet (ip_forward():
+ * rt_tos2priority(), the ip_tos2prio table by TOS bits): TC_PRIO_* of the
+ * four TOS classes, a nibble each: best effort 0, bulk 2, interactive 6,
+ * interactive bulk 4 (a static table would be a .rodata variable clang 14
+ * gives a BTF offset the kernel refuses).
  */
-static __always_inline bool can_send(const struct hook *h, __u32 ifindex)
+static __always_inline __u32 tos_priority(__u8 tos)
 {
-	return bpf_map_lookup_elem(&tx_ports, &ifindex) ||
-	       (h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex));
+	return (0x4620 >> (((tos & 0x1E) >> 3) * 4)) & 0xf;
+}
+
+/*
+ * The PCP the kernel's VLAN device vlan would give this packet's tag: its
+ * egress-qos-map's for the packet's priority, which IPv4 forwarding sets
+ * from the TOS and IPv6 forwarding keeps (0, unless the VLAN it came by
+ * has an ingress-qos-map). -1 for that last case, which vlan_tx does not
+ * cover.
+ */
+static __always_inline int vlan_pcp(const struct packet *pkt,
+				    const struct vlan_tx *vlan)
+{
+	const struct vlan_tx *in;
+
+	if (!vlan->egress_qos)
+		return 0;
+	if (pkt->ip4)
+		return (vlan->egress_pcp >> (tos_priority(pkt->ip4->tos) * 2)) & 7;
+	in = bpf_map_lookup_elem(&vlan_tx, &pkt->l3_ifindex);
+	if (in && in->ingress_qos)
+		return -1;
+	return vlan->egress_pcp & 7;
+}
+
+/*
+ * Can this entry point send the packet to ifindex? XDP: one of tx_ports,
+ * the ports. tc: also a VLAN sub-interface of one (vlan_tx), whose device
+ * puts the tag on, when the PCP it writes is the kernel's (vlan_pcp(); pkt
+ * NULL: an error of flowpin's own, priority 0 as the kernel's). (XDP sends
+ * to a sub-interface only by rewriting the tag a frame came with:
+ * forward().)
+ */
+static __always_inline bool can_send(const struct hook *h,
+				     const struct packet *pkt, __u32 ifindex)
+{
+	const struct vlan_tx *vlan;
+
+	if (bpf_map_lookup_elem(&tx_ports, &ifindex))
+		return true;
+	if (!h->skb)
+		return false;
+	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
+	return vlan && (!pkt || vlan_pcp(pkt, vlan) >= 0);
 }
 
 /*
  * Can this packet leave by ifindex? 0, or why not: can_send(), and at XDP
  * a frame that came tagged leaves only by a VLAN sub-interface whose tag
  * forward() can write in place of its own, an untagged one only by a port.
+ * Either hook: by a VLAN, only with the PCP the kernel would give it.
  */
 static __always_inline __u32 cannot_send(const struct hook *h,
 					 const struct packet *pkt,
 					 __u32 ifindex)
 {
+	bool untagged = h->skb || !pkt->tag_in_frame;
 	const struct vlan_tx *vlan;
 
-	if (h->skb || !pkt->tag_in_frame) {
-		if (can_send(h, ifindex))
-			return 0;
-		return !h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex) ?
-			       FP_PASS_VLAN_RETAG : /* a tag to push */
-			       FP_PASS_NO_TX_PORT;
-	}
+	if (untagged && bpf_map_lookup_elem(&tx_ports, &ifindex))
+		return 0;
 	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
-	if (vlan)
-		return vlan->egress_qos ? FP_PASS_VLAN_RETAG : 0;
-	return bpf_map_lookup_elem(&tx_ports, &ifindex) ?
-		       FP_PASS_VLAN_RETAG : /* a tag to pop */
-		       FP_PASS_NO_TX_PORT;
+	if (!vlan)
+		return !untagged && bpf_map_lookup_elem(&tx_ports, &ifindex) ?
+			       FP_PASS_VLAN_RETAG : /* a tag to pop */
+			       FP_PASS_NO_TX_PORT;
+	if (vlan_pcp(pkt, vlan) < 0 || !(h->skb || pkt->tag_in_frame))
+		return FP_PASS_VLAN_RETAG; /* a PCP it cannot tell, a tag to push */
+	return 0;
 }
 
 static __always_inline int pass(__u32 reason)
@@ -990,10 +1032,11 @@ pin_new(const struct hook *h, struct packet *pkt, bool stale, __u32 *reason)
  * verdict, the frame untouched: no separate devmap lookup on XDP's hot
  * path. tc's bpf_redirect() takes any device: tx_ports is checked first.
  */
-static __always_inline bool redirect_to(const struct hook *h, __u32 ifindex)
+static __always_inline bool redirect_to(const struct hook *h,
+					const struct packet *pkt, __u32 ifindex)
 {
 	if (h->skb)
-		return can_send(h, ifindex) &&
+		return can_send(h, pkt, ifindex) &&
 		       bpf_redirect(ifindex, 0) == TC_ACT_REDIRECT;
 	return bpf_redirect_map(&tx_ports, ifindex, XDP_PASS) == XDP_REDIRECT;
 }
@@ -1024,19 +1067,12 @@ static __always_inline void skb_csum_diff(const struct hook *h, __be32 from,
 
 /*
  * tc: the priority the kernel's IPv4 forwarding gives a packet
- * (ip_forward(): rt_tos2priority(), the ip_tos2prio table by TOS bits):
- * best effort, bulk, interactive, interactive bulk. XDP frames have none.
+ * (tos_priority()). XDP frames have none: vlan_pcp() reads the tag's.
  */
 static __always_inline void skb_set_priority(const struct hook *h, __u8 tos)
 {
-	/*
-	 * TC_PRIO_* of the four TOS classes, a nibble each: 0, 2, 6, 4 (a
-	 * static table would be a .rodata variable clang 14 gives a BTF
-	 * offset the kernel refuses)
-	 */
 	if (h->skb)
-		((struct __sk_buff *)h->ctx)->priority =
-			(0x4620 >> (((tos & 0x1E) >> 3) * 4)) & 0xf;
+		((struct __sk_buff *)h->ctx)->priority = tos_priority(tos);
 }
 
 /*
@@ -1089,7 +1125,7 @@ static __always_inline int too_big_reply(const struct hook *h,
 
 	if (pkt->l3_len < len - sizeof(struct ethhdr))
 		goto drop; /* a path MTU under 548: nothing to quote that much */
-	if (!can_send(h, port))
+	if (!can_send(h, NULL, port)) /* the kernel's error has priority 0 */
 		goto drop;
 	if (h->skb) {
 		struct __sk_buff *skb = h->ctx;
@@ -1141,7 +1177,7 @@ static __always_inline int too_big_reply(const struct hook *h,
 	if (partial &&
 	    too_big_csum_partial(data, end, v6, pkt->l4_off, pkt->key.proto))
 		goto drop;
-	if (!redirect_to(h, port))
+	if (!redirect_to(h, NULL, port))
 		goto drop;
 	stat_inc(FP_STAT_TOO_BIG_ICMP);
 	return XDP_REDIRECT;
@@ -1184,9 +1220,10 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 
 /*
  * XDP: the tag after the MACs becomes the egress sub-interface's, as its
- * VLAN device would write it: the VID, priority 0 (no egress-qos-map) and
- * the device's tag protocol (tag: protocol << 16 | VID, from vlan_tx). 0,
- * or -1 when the frame is shorter than it was parsed (never).
+ * VLAN device would write it: the VID, the PCP its egress-qos-map gives
+ * (vlan_pcp()) and the device's tag protocol (tag: protocol << 16 | TCI,
+ * from vlan_tx). 0, or -1 when the frame is shorter than it was parsed
+ * (never).
  */
 static __always_inline int retag(const struct hook *h, __u32 tag)
 {
@@ -1211,7 +1248,7 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 				   const struct nexthop *nh)
 {
 	__u32 ifindex = nh->ifindex;
-	__u32 tag = 0; /* XDP: the tag to write over the frame's: protocol << 16 | VID */
+	__u32 tag = 0; /* XDP: the tag to write over the frame's: protocol << 16 | TCI */
 	__u32 mtu_len, seg_len;
 	long rc;
 
@@ -1238,7 +1275,7 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 		/* XDP's error has no room for a tag (too_big_reply()) */
 		if (!h->skb && pkt->tag_in_frame)
 			return pass(FP_PASS_MTU);
-		if (!can_send(h, ifindex))
+		if (!can_send(h, pkt, ifindex))
 			return pass(FP_PASS_NO_TX_PORT);
 		return too_big(h, pkt, nh, mtu_len);
 	}
@@ -1257,14 +1294,17 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 		const struct vlan_tx *vlan =
 			bpf_map_lookup_elem(&vlan_tx, &ifindex);
 
-		if (!vlan || vlan->egress_qos)
+		int pcp = vlan ? vlan_pcp(pkt, vlan) : -1;
+
+		if (pcp < 0)
 			return pass(FP_PASS_VLAN_RETAG);
 		ifindex = vlan->port;
-		tag = (__u32)vlan->proto << 16 | vlan->vid;
+		tag = (__u32)vlan->proto << 16 | (__u32)pcp << 13 | vlan->vid;
 	}
-	if (!redirect_to(h, ifindex)) {
-		if (!h->skb && bpf_map_lookup_elem(&vlan_tx, &ifindex))
-			return pass(FP_PASS_VLAN_RETAG); /* a tag to push */
+	if (!redirect_to(h, pkt, ifindex)) {
+		/* XDP: a tag to push; tc: a PCP the VLAN device would not write */
+		if (bpf_map_lookup_elem(&vlan_tx, &ifindex))
+			return pass(FP_PASS_VLAN_RETAG);
 		stat_inc(FP_STAT_REDIRECT_FAIL);
 		return XDP_PASS;
 	}

@@ -398,11 +398,19 @@ struct vlan_tx {
 	__be16 proto;	/* its tag's protocol, network order */
 	__u16 vid;
 	/*
-	 * Its egress-qos-map gives some priority a PCP: the kernel's tag
-	 * depends on the skb's priority, which XDP does not have.
+	 * The PCP its egress-qos-map gives the priorities the kernel's IPv4
+	 * forwarding sets from the TOS (TC_PRIO_BESTEFFORT 0, BULK 2,
+	 * INTERACTIVE_BULK 4, INTERACTIVE 6), a nibble each, priority p's at
+	 * bit 2 * p; priority 0's is also an IPv6 packet's (forwarding keeps
+	 * the priority it came with, 0 from a port).
 	 */
-	__u8 egress_qos;
-	__u8 pad[3];
+	__u16 egress_pcp;
+	__u8 egress_qos;  /* its egress-qos-map gives some priority a PCP */
+	/*
+	 * Its ingress-qos-map gives some PCP a priority: an IPv6 packet that
+	 * came by it keeps that priority, which egress_pcp does not cover.
+	 */
+	__u8 ingress_qos;
 };
 
 /* nexthop_index map: what bpf_fib_lookup() answers -> the next hop's id. */
@@ -674,7 +682,7 @@ enum fp_stat {
 	FP_PASS_ICMP_ERR_UNCHECKED, /* ICMP error whose flow's pin awaits the drop rule's check */
 	FP_PASS_DAEMON_SILENT,	  /* new flow while flowpind is silent: not pinned */
 	FP_PASS_GSO_ENCAP,	  /* tc: GSO skb of another protocol than TCP or UDP (IPIP, GRE) */
-	FP_PASS_VLAN_RETAG,	  /* XDP: its egress needs a tag pushed or popped, or a PCP by priority */
+	FP_PASS_VLAN_RETAG,	  /* XDP: its egress needs a tag pushed or popped; an IPv6 packet from a VLAN with an ingress-qos-map to one with an egress-qos-map */
 	FP_STAT_MAX,
 };
 

@@ -499,7 +499,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 				p->name, p->vlan, hides, p->name, p->name);
 			return -EINVAL;
 		}
-		pr_info("%s has VLAN %s on it: XDP forwards its tagged frames to next hops behind VLANs of flowpin's ports, the tag rewritten; one to push or pop is the kernel's (pass_vlan_retag), as is any of a VLAN with an egress-qos-map; tc mode forwards every shape\n",
+		pr_info("%s has VLAN %s on it: XDP forwards its tagged frames to next hops behind VLANs of flowpin's ports, the tag rewritten as the VLAN device would write it; one to push or pop is the kernel's (pass_vlan_retag); tc mode forwards every shape\n",
 			p->name, p->vlan);
 	}
 	if (mode == FP_MODE_TC) {

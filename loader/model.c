@@ -290,13 +290,17 @@ static bool link_down_stales(const struct model *m, __u32 ifindex)
 /* --- links --- */
 
 /*
- * Does a VLAN's IFLA_VLAN_EGRESS_QOS give some priority a PCP? The kernel
- * lists only mappings to a PCP other than 0.
+ * A VLAN's IFLA_VLAN_EGRESS_QOS or IFLA_VLAN_INGRESS_QOS: does it map
+ * something to something other than 0 (the kernel lists only those)? And
+ * of the egress map, into pcp, the PCP of each priority the kernel's IPv4
+ * forwarding gives (0, 2, 4, 6: struct vlan_tx's egress_pcp).
  */
-static bool vlan_egress_qos(const struct nlattr *qos)
+static bool vlan_qos_map(const struct nlattr *qos, __u16 *pcp)
 {
 	const struct nlattr *a;
+	bool any = false;
 
+	*pcp = 0;
 	mnl_attr_for_each_nested(a, qos) {
 		const struct ifla_vlan_qos_mapping *m;
 
@@ -304,16 +308,20 @@ static bool vlan_egress_qos(const struct nlattr *qos)
 		    mnl_attr_get_payload_len(a) < sizeof(*m))
 			continue;
 		m = mnl_attr_get_payload(a);
-		if (m->to)
-			return true;
+		if (!m->to)
+			continue;
+		any = true;
+		if (m->from <= 6 && !(m->from & 1))
+			*pcp |= (m->to & 7) << (m->from * 2);
 	}
-	return false;
+	return any;
 }
 
-/* A VLAN device's IFLA_INFO_DATA: its VID, protocol and egress QoS map. */
+/* A VLAN device's IFLA_INFO_DATA: its VID, protocol and QoS maps. */
 static void link_vlan(const struct nlattr *data, struct model_link *l)
 {
 	const struct nlattr *a;
+	__u16 unused;
 
 	mnl_attr_for_each_nested(a, data) {
 		if (mnl_attr_get_type(a) == IFLA_VLAN_ID &&
@@ -323,7 +331,9 @@ static void link_vlan(const struct nlattr *data, struct model_link *l)
 			 mnl_attr_get_payload_len(a) == sizeof(__u16))
 			l->vlan_proto = mnl_attr_get_u16(a);
 		else if (mnl_attr_get_type(a) == IFLA_VLAN_EGRESS_QOS)
-			l->vlan_egress_qos = vlan_egress_qos(a);
+			l->vlan_egress_qos = vlan_qos_map(a, &l->vlan_egress_pcp);
+		else if (mnl_attr_get_type(a) == IFLA_VLAN_INGRESS_QOS)
+			l->vlan_ingress_qos = vlan_qos_map(a, &unused);
 	}
 }
 
@@ -378,6 +388,8 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	l->vlan_id = 0;
 	l->vlan_proto = 0;
 	l->vlan_egress_qos = false;
+	l->vlan_egress_pcp = 0;
+	l->vlan_ingress_qos = false;
 	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_ADDRESS &&
 		    mnl_attr_get_payload_len(a) == FP_ETH_ALEN)

@@ -27,6 +27,8 @@ struct model_link {
 	__u16 vlan_id; /* a VLAN device's IFLA_VLAN_ID */
 	__be16 vlan_proto; /* ... and IFLA_VLAN_PROTOCOL (802.1Q, 802.1ad) */
 	bool vlan_egress_qos; /* ... whose egress-qos-map gives a PCP */
+	__u16 vlan_egress_pcp; /* ... to priorities 0, 2, 4, 6 (struct vlan_tx) */
+	bool vlan_ingress_qos; /* ... whose ingress-qos-map gives a priority */
 };
 
 struct model_neigh {

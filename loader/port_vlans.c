@@ -102,7 +102,9 @@ static int vlan_write(struct datapath *dp, const struct port_vlan *v)
 {
 	struct port_mac pm = { .l3dom = v->l3dom };
 	struct vlan_tx tx = { .port = v->port, .proto = v->proto,
-			      .vid = v->vid, .egress_qos = v->egress_qos };
+			      .vid = v->vid, .egress_pcp = v->egress_pcp,
+			      .egress_qos = v->egress_qos,
+			      .ingress_qos = v->ingress_qos };
 	__u32 sub = v->ifindex;
 	struct vlan_key k;
 
@@ -126,7 +128,9 @@ static bool vlan_same(const struct port_vlan *a, const struct port_vlan *b)
 {
 	return a->ifindex == b->ifindex && a->port == b->port &&
 	       a->proto == b->proto && a->vid == b->vid &&
-	       a->egress_qos == b->egress_qos && a->l3dom == b->l3dom && !memcmp(a->mac, b->mac, FP_ETH_ALEN);
+	       a->egress_qos == b->egress_qos && a->egress_pcp == b->egress_pcp &&
+	       a->ingress_qos == b->ingress_qos && a->l3dom == b->l3dom &&
+	       !memcmp(a->mac, b->mac, FP_ETH_ALEN);
 }
 
 /*
@@ -241,6 +245,8 @@ int port_vlans_mirror(struct datapath *dp, const struct model *m)
 		v->proto = l->vlan_proto;
 		v->vid = l->vlan_id;
 		v->egress_qos = l->vlan_egress_qos;
+		v->egress_pcp = l->vlan_egress_pcp;
+		v->ingress_qos = l->vlan_ingress_qos;
 		v->l3dom = model_l3dom(m, l->ifindex);
 		memcpy(v->mac, l->mac, FP_ETH_ALEN);
 		snprintf(v->name, sizeof(v->name), "%s", l->name);
@@ -273,11 +279,11 @@ int port_vlans_mirror(struct datapath *dp, const struct model *m)
 		if (known)
 			continue;
 		if (p->mode != FP_MODE_TC && !p->vlan_blind)
-			pr_warn("VLAN %s is on %s, which runs XDP: its frames to or from untagged next hops%s go to the kernel (pass_vlan_retag), unpinned; tc mode pins them\n",
-				want[j].name, p->name,
-				want[j].egress_qos ?
-					", and all that leave by it (an egress-qos-map)," :
-					"");
+			pr_warn("VLAN %s is on %s, which runs XDP: its frames to or from untagged next hops go to the kernel (pass_vlan_retag), unpinned; tc mode pins them\n",
+				want[j].name, p->name);
+		if (want[j].ingress_qos)
+			pr_warn("VLAN %s has an ingress-qos-map: its IPv6 packets to a VLAN with an egress-qos-map go to the kernel (pass_vlan_retag), unpinned, since the PCP they leave with follows it\n",
+				want[j].name);
 		ret = vlan_write(dp, &want[j]);
 		if (ret) {
 			pr_warn("cannot record VLAN %s of %s: %s; its frames go to the kernel\n",

@@ -18,7 +18,9 @@ struct port_vlan {
 	__u32 port;    /* its port's ifindex */
 	__be16 proto;  /* ETH_P_8021Q or ETH_P_8021AD, network order */
 	__u16 vid;
-	bool egress_qos; /* an egress-qos-map: XDP passes what would leave by it */
+	bool egress_qos;  /* an egress-qos-map, */
+	__u16 egress_pcp; /* ... its PCPs as struct vlan_tx holds them */
+	bool ingress_qos; /* an ingress-qos-map */
 	__u32 l3dom;   /* the sub-interface's VRF, 0: none */
 	__u8 mac[FP_ETH_ALEN];
 	char name[IF_NAMESIZE];

@@ -1073,12 +1073,25 @@ static void vlan_trunk_modes(void **state)
 	assert_int_equal(tx.proto, htons(ETH_P_8021Q));
 	assert_int_equal(tx.vid, 100);
 	assert_int_equal(tx.egress_qos, 0);
-	/* an egress-qos-map that gives a PCP: XDP must leave its frames */
-	assert_int_equal(sh("ip link set fpk0 type vlan egress-qos-map 0:3"), 0);
+	assert_int_equal(tx.egress_pcp, 0);
+	assert_int_equal(tx.ingress_qos, 0);
+	/*
+	 * an egress-qos-map: the PCPs of the priorities IPv4 forwarding
+	 * gives (0, 2, 4, 6), a nibble each; 5 is none of them
+	 */
+	assert_int_equal(sh("ip link set fpk0 type vlan egress-qos-map 0:3 2:5 5:1 6:7"), 0);
 	for (int i = 0; i < 500 && !(bpf_map_lookup_elem(fd, &sub, &tx) == 0 &&
 				     tx.egress_qos); i++)
 		usleep(10000);
 	assert_int_equal(tx.egress_qos, 1);
+	assert_int_equal(tx.egress_pcp, 0x7053);
+	/* an ingress-qos-map: what IPv6 forwarding keeps */
+	assert_int_equal(sh("ip link set fpk0 type vlan ingress-qos-map 1:4"), 0);
+	for (int i = 0; i < 500 && !(bpf_map_lookup_elem(fd, &sub, &tx) == 0 &&
+				     tx.ingress_qos); i++)
+		usleep(10000);
+	assert_int_equal(tx.ingress_qos, 1);
+	assert_int_equal(tx.egress_pcp, 0x7053);
 	close(fd);
 	assert_true(in_map("port_macs", &sub));
 	/* down, its frames are the kernel's to drop; a bridge's, to bridge */

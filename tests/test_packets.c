@@ -39,7 +39,8 @@ struct pkt_case {
 	const char *same_as;	/* forwarded: same egress as this earlier case */
 	__u16 gso_size;		/* tc only: a GSO skb of segments this big */
 	enum { BOTH = 0, XDP_ONLY, TC_ONLY } hooks; /* VLAN rows: see vlan_rows_skip() */
-	__u16 vlan_out;		/* forwarded to vout (vlan_tx): the VID its tag must carry */
+	__u16 vlan_out;		/* forwarded to vout (vlan_tx): the TCI its tag must carry */
+	bool via_vqos;		/* ... to vqos instead */
 	bool to_vout;		/* forwarded to vout untagged (tc: the VLAN device tags it) */
 };
 
@@ -53,12 +54,23 @@ static const __u8 in1_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const __u8 other_host[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 /*
  * VLAN stand-ins (vlan_standins()): in0v is in0's sub-interface of VID 100
- * (vlan_rx), vout one of out1's, VID 300 (vlan_tx), vqos one of out1's
- * with an egress-qos-map, VID 301; in1 a member of in0 as of a bond
+ * (vlan_rx), in0q one of VID 102 with an ingress-qos-map, vout one of
+ * out1's, VID 300 (vlan_tx), vqos one of out1's with an egress-qos-map
+ * (VQOS_PCP), VID 301; in1 a member of in0 as of a bond
  * (bond_members), for tagged frames (its own frames are its own port's). This kernel may have no VLAN devices:
  * veths play them, written into the maps as flowpind writes VLANs.
  */
 static const __u8 in0v_mac[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+static const __u8 in0q_mac[6] = { 0x02, 0, 0, 0, 0, 0x04 };
+static const __u8 vqos_mac[6] = { 0x02, 0, 0, 0, 0x21, 0x01 };
+static const __u8 vqos_gw_mac[6] = { 0x02, 0, 0, 0, 0x21, 0x02 };
+/*
+ * vqos's egress-qos-map as vlan_tx holds it: priority 0 (best effort, and
+ * IPv6) to PCP 1, 2 (bulk) to 3, 4 (interactive bulk) to 5, 6
+ * (interactive) to 7
+ */
+#define VQOS_PCP 0x7531
+#define TCI(pcp, vid) ((pcp) << 13 | (vid))
 static const __u8 vout_mac[6] = { 0x02, 0, 0, 0, 0x20, 0x01 };
 static const __u8 vout_gw_mac[6] = { 0x02, 0, 0, 0, 0x20, 0x02 };
 static const __u8 ext3[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING };
@@ -168,7 +180,16 @@ static const struct pkt_case cases[] = {
 	{ "v6 untagged to a tagged next hop: the kernel's", TO6(IPPROTO_UDP, "2001:db8:20::7"), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
 	{ "v4 untagged to a tagged next hop: tc sends it to the VLAN device", TO4(IPPROTO_UDP, "198.18.20.7"), FWD(FP_STAT_PIN_NEW), .hooks = TC_ONLY, .to_vout = true },
 	{ "v6 untagged to a tagged next hop: tc sends it to the VLAN device", TO6(IPPROTO_UDP, "2001:db8:20::7"), FWD(FP_STAT_PIN_NEW), .hooks = TC_ONLY, .to_vout = true },
-	{ "v4 tagged to a sub-interface with an egress-qos-map: the kernel's", TO4(IPPROTO_UDP, "198.18.21.5", .vlan = 100, .dmac = in0v_mac), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	/* the PCP as the VLAN device gives it: by the priority IPv4 forwarding sets from the TOS */
+	{ "v4 tagged to a vlan with an egress-qos-map: best effort's pcp", TO4(IPPROTO_UDP, "198.18.21.5", .vlan = 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = TCI(1, 301), .via_vqos = true },
+	{ "v4 tagged to a vlan with an egress-qos-map: bulk's pcp", TO4(IPPROTO_UDP, "198.18.21.6", .tos = 0x08, .vlan = 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = TCI(3, 301), .via_vqos = true },
+	{ "v4 tagged to a vlan with an egress-qos-map: interactive's pcp", TO4(IPPROTO_UDP, "198.18.21.7", .tos = 0x10, .vlan = (6 << 13) | 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = TCI(7, 301), .via_vqos = true },
+	{ "v4 tagged to a vlan with an egress-qos-map: interactive bulk's pcp, ecn kept", TO4(IPPROTO_UDP, "198.18.21.8", .tos = 0x1b, .vlan = 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = TCI(5, 301), .via_vqos = true },
+	{ "v4 from a vlan with an ingress-qos-map: the tos's pcp still", TO4(IPPROTO_UDP, "198.18.21.9", .tos = 0x08, .vlan = (7 << 13) | 102, .dmac = in0q_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = TCI(3, 301), .via_vqos = true },
+	/* IPv6 forwarding keeps the priority: 0 unless an ingress-qos-map gave one */
+	{ "v6 tagged to a vlan with an egress-qos-map: priority 0's pcp", TO6(IPPROTO_UDP, "2001:db8:21::5", .tos = 0x10, .vlan = (5 << 13) | 100, .dmac = in0v_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = TCI(1, 301), .via_vqos = true },
+	{ "v6 from a vlan with an ingress-qos-map to one with an egress-qos-map: the kernel's", TO6(IPPROTO_UDP, "2001:db8:21::6", .vlan = (7 << 13) | 102, .dmac = in0q_mac), PASS(FP_PASS_VLAN_RETAG), .hooks = XDP_ONLY },
+	{ "v6 from a vlan with an ingress-qos-map to one without: the tag rewritten", TO6(IPPROTO_UDP, "2001:db8:20::6", .vlan = (7 << 13) | 102, .dmac = in0q_mac), FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = 300 },
 	{ "v4 tagged, to the port's mac rather than its vlan's", V4(IPPROTO_UDP, 40041, .vlan = 100), PASS(FP_PASS_OTHER_HOST), .hooks = XDP_ONLY },
 	/* in1 stands in for a member of a bond whose port is in0: its VLAN is in0's */
 	{ "v4 tagged on a bond's member: the bond's vlan", TO4(IPPROTO_UDP, "198.18.20.11", .vlan = 100, .dmac = in0v_mac), .ingress = IN1, FWD(FP_STAT_PIN_NEW), .hooks = XDP_ONLY, .vlan_out = 300 },
@@ -262,6 +283,7 @@ static const struct pkt_case cases[] = {
 static struct flowpin_fixture fx;
 static __u8 live_in[PKT_MAX]; /* live_case()'s frame */
 static __u32 vout_nh4, vout_nh6; /* vout's next hops (vlan_standins()) */
+static __u32 vqos_nh4, vqos_nh6; /* vqos's */
 static int egress_seen[sizeof(cases) / sizeof(cases[0])];
 
 static int case_index(const char *name)
@@ -333,8 +355,8 @@ static void check_vout(const struct pkt_case *c, const __u8 *in,
 	__u8 want[PKT_MAX];
 
 	memcpy(want, in, len);
-	memcpy(want, vout_gw_mac, 6);
-	memcpy(want + 6, vout_mac, 6);
+	memcpy(want, c->via_vqos ? vqos_gw_mac : vout_gw_mac, 6);
+	memcpy(want + 6, c->via_vqos ? vqos_mac : vout_mac, 6);
 	if (c->vlan_out) {
 		assert_int_equal(l3, 18);
 		want[12] = 0x81;
@@ -352,7 +374,10 @@ static void check_vout(const struct pkt_case *c, const __u8 *in,
 	}
 	assert_memory_equal(out, want, len);
 	pkt_flow_key(&c->spec, &key);
-	assert_int_equal(pin_of(&fx, &key), c->spec.family == 4 ? vout_nh4 : vout_nh6);
+	if (c->via_vqos)
+		assert_int_equal(pin_of(&fx, &key), c->spec.family == 4 ? vqos_nh4 : vqos_nh6);
+	else
+		assert_int_equal(pin_of(&fx, &key), c->spec.family == 4 ? vout_nh4 : vout_nh6);
 }
 
 static void run_case(void **state)
@@ -443,38 +468,50 @@ static int vlan_standins(void)
 	struct vlan_tx tx = { .proto = htons(0x8100) };
 	struct port_mac pm = {};
 	struct nexthop_addr a;
-	__u32 in0v, vout, vqos;
+	struct vlan_key rxq = { .ifindex = rt.ifindex_in0, .proto = htons(0x8100), .vid = 102 };
+	struct vlan_tx txq = { .port = rt.ifindex_in0, .proto = htons(0x8100), .vid = 102, .ingress_qos = 1 };
+	struct port_mac pmq = {};
+	__u32 in0v, in0q, vout, vqos;
 	__u8 gw[16];
 	int id;
 
 	if (standin("in0v", "02:00:00:00:00:03", 10) ||
+	    standin("in0q", "02:00:00:00:00:04", 11) ||
 	    standin("vout", "02:00:00:00:20:01", 20) ||
 	    standin("vqos", "02:00:00:00:21:01", 21) ||
 	    sh("ip neigh replace 10.0.20.2 lladdr 02:00:00:00:20:02 dev vout nud permanent") ||
 	    sh("ip neigh replace fd00:20::2 lladdr 02:00:00:00:20:02 dev vout nud permanent") ||
 	    sh("ip neigh replace 10.0.21.2 lladdr 02:00:00:00:21:02 dev vqos nud permanent") ||
+	    sh("ip neigh replace fd00:21::2 lladdr 02:00:00:00:21:02 dev vqos nud permanent") ||
 	    sh("ip route add 198.18.20.0/24 via 10.0.20.2 dev vout") ||
 	    sh("ip -6 route add 2001:db8:20::/64 via fd00:20::2 dev vout") ||
 	    sh("ip route add 198.18.21.0/24 via 10.0.21.2 dev vqos") ||
+	    sh("ip -6 route add 2001:db8:21::/64 via fd00:21::2 dev vqos") ||
 	    /* one path, for the live test of a tagged frame to a port */
 	    sh("ip route add 198.18.22.0/24 via 10.0.2.2 dev out2"))
 		return -1;
 	in0v = if_nametoindex("in0v");
+	in0q = if_nametoindex("in0q");
 	vout = if_nametoindex("vout");
 	vqos = if_nametoindex("vqos");
 	memcpy(pm.mac, in0v_mac, 6);
+	memcpy(pmq.mac, in0q_mac, 6);
 	tx.port = rt.ifindex_out[1];
 	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.bond_members),
 				&rt.ifindex_in1, &rt.ifindex_in0, BPF_ANY))
 		return -1;
 	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.port_macs), &in0v, &pm, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_rx), &rx, &in0v, BPF_ANY))
+	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_rx), &rx, &in0v, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.port_macs), &in0q, &pmq, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_rx), &rxq, &in0q, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &in0q, &txq, BPF_ANY))
 		return -1;
 	tx.vid = 300;
 	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &vout, &tx, BPF_ANY))
 		return -1;
 	tx.vid = 301;
 	tx.egress_qos = 1;
+	tx.egress_pcp = VQOS_PCP;
 	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &vqos, &tx, BPF_ANY))
 		return -1;
 	inet_pton(AF_INET, "10.0.20.2", gw);
@@ -489,8 +526,12 @@ static int vlan_standins(void)
 		return -1;
 	inet_pton(AF_INET, "10.0.21.2", gw);
 	nexthop_addr_from(&a, vqos, FP_AF_INET, gw);
-	id = nexthop_table_set(&fx.nht, &a, (const __u8 *)"\2\0\0\0\x21\1",
-			       (const __u8 *)"\2\0\0\0\x21\2", 0, NH_ACTIVE);
+	vqos_nh4 = id = nexthop_table_set(&fx.nht, &a, vqos_mac, vqos_gw_mac, 0, NH_ACTIVE);
+	if (id < 0)
+		return -1;
+	inet_pton(AF_INET6, "fd00:21::2", gw);
+	nexthop_addr_from(&a, vqos, FP_AF_INET6, gw);
+	vqos_nh6 = id = nexthop_table_set(&fx.nht, &a, vqos_mac, vqos_gw_mac, 0, NH_ACTIVE);
 	return id < 0 || nexthop_table_settle(&fx.nht) ? -1 : 0;
 }
 
@@ -584,13 +625,16 @@ struct live_case {
 	struct pkt_spec spec;
 	const char *out_peer;
 	unsigned int tag; /* protocol << 16 | TCI it must arrive with; 0: passed */
+	bool via_vqos;	  /* sent by vqos (its MACs), not vout */
 };
 
 static const struct live_case live_cases[] = {
-	{ "live v4 tagged to a vlan: the tag rewritten", TO4(IPPROTO_UDP, "198.18.20.8", .vlan = (3 << 13) | 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | 300 },
-	{ "live v6 tagged to a vlan: the tag rewritten", TO6(IPPROTO_UDP, "2001:db8:20::8", .vlan = 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | 300 },
-	{ "live v4 untagged to a vlan: the kernel's, not by the trunk", TO4(IPPROTO_UDP, "198.18.20.9"), "out1p", 0 },
-	{ "live v4 tagged to a port: the kernel's, not by the port", TO4(IPPROTO_UDP, "198.18.22.9", .vlan = 100, .dmac = in0v_mac), "out2p", 0 },
+	{ "live v4 tagged to a vlan: the tag rewritten", TO4(IPPROTO_UDP, "198.18.20.8", .vlan = (3 << 13) | 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | 300, false },
+	{ "live v6 tagged to a vlan: the tag rewritten", TO6(IPPROTO_UDP, "2001:db8:20::8", .vlan = 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | 300, false },
+	{ "live v4 tagged to a vlan with an egress-qos-map: the pcp of its tos", TO4(IPPROTO_UDP, "198.18.21.10", .tos = 0x10, .vlan = 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | TCI(7, 301), true },
+	{ "live v6 tagged to a vlan with an egress-qos-map: priority 0's pcp", TO6(IPPROTO_UDP, "2001:db8:21::10", .tos = 0x10, .vlan = 100, .dmac = in0v_mac), "out1p", 0x8100u << 16 | TCI(1, 301), true },
+	{ "live v4 untagged to a vlan: the kernel's, not by the trunk", TO4(IPPROTO_UDP, "198.18.20.9"), "out1p", 0, false },
+	{ "live v4 tagged to a port: the kernel's, not by the port", TO4(IPPROTO_UDP, "198.18.22.9", .vlan = 100, .dmac = in0v_mac), "out2p", 0, false },
 };
 
 static void live_case(void **state)
@@ -604,8 +648,8 @@ static void live_case(void **state)
 	int n;
 
 	/* the MACs, then the frame from its (inner) type on: TTL one less */
-	memcpy(want, vout_gw_mac, 6);
-	memcpy(want + 6, vout_mac, 6);
+	memcpy(want, c->via_vqos ? vqos_gw_mac : vout_gw_mac, 6);
+	memcpy(want + 6, c->via_vqos ? vqos_mac : vout_mac, 6);
 	memcpy(want + 12, live_in + l3 - 2, len - (l3 - 2));
 	fixture_stats(&fx, before);
 	n = frame_through("in0p", c->out_peer, live_in, len, c->spec.family,

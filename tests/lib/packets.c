@@ -75,6 +75,7 @@ static size_t build_l3(const struct pkt_spec *s, __u8 *p)
 		l3hdr = 20 + s->ip_opts;
 		memset(p, 0, l3hdr);
 		p[0] = 0x40 | (s->ihl ? s->ihl & 0xf : l3hdr / 4);
+		p[1] = s->tos;
 		put16(p + 2, l3hdr + body + s->len_delta);
 		put16(p + 6, s->frag);
 		p[8] = s->ttl ? s->ttl & 0xff : 64;
@@ -100,7 +101,8 @@ static size_t build_l3(const struct pkt_spec *s, __u8 *p)
 
 		l3hdr = 40 + 8 * n_ext;
 		memset(p, 0, l3hdr);
-		p[0] = 0x60;
+		p[0] = 0x60 | s->tos >> 4;
+		p[1] = s->tos << 4;
 		put16(p + 4, l3hdr - 40 + body + s->len_delta);
 		p[7] = s->ttl ? s->ttl & 0xff : 64;
 		addr(6, s->src, p + 8);

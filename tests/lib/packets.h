@@ -17,6 +17,7 @@ struct pkt_spec {
 	const char *src, *dst;
 	__u16 sport, dport;  /* host order */
 	int ttl;	     /* 0: 64; FIELD_ZERO: 0 */
+	__u8 tos;	     /* IPv4 TOS, IPv6 traffic class */
 	__u8 tcp_flags;	     /* TCP: 0 means ACK */
 	__u16 payload;	     /* bytes after the L4 header */
 	__u8 ip_opts;	     /* IPv4 option bytes (multiple of 4) */

@@ -70,6 +70,7 @@ BULK_BYTES=262144        # each way, on every connection, after add / withdraw
 BULK_MS=20000            # how long all of them may take
 SMALL_MTU=1280           # the withdrawn backend's link, in the mtu scenario
 CLIENT_VID=100 BACKEND_VID=200 # the vlan variant's VLANs
+TRUNK_PCP=3                    # the trunk variant's PCP to the backends
 # frr-restart: sends while the router has no route, each answer awaited
 # GAP_MS: under TCP's least resend time (200 ms), so an answer whose
 # segment was dropped and sent again still counts as lost, while a busy
@@ -276,19 +277,24 @@ wire_plug() { # MAC NS NAME
 # There the client and the backends also drop (and count) the service's
 # TCP segments that reach them untagged: a datapath that forwarded one
 # without its VLAN's tag breaks that connection, and the counts say so
-# (a foreign tag the kernel drops itself, as for another host).
+# (a foreign tag the kernel drops itself, as for another host). In the
+# trunk variant the router's VLANs to the backends have an egress-qos-map
+# (priority 0, the client's TOS 0 and IPv6's, to PCP TRUNK_PCP), and the
+# backends count the service's segments by PCP as they arrive (pcp_counts).
 l3_dev() { # NS DEV I
 	L3=$2
 	[ "$VARIANT" = vlan ] && [ $(($3 % 2)) = 0 ] && [ "$3" != 0 ] && return 0
 	tagged || return 0
-	local vid=$CLIENT_VID port=sport mac=()
+	local vid=$CLIENT_VID port=sport mac=() qos=()
 	[ "$3" = 0 ] || { vid=$((BACKEND_VID + $3)); port=dport; }
 	[ "$1" = "$R" ] && mac=(address "02:f1:00:00:00:0$3")
+	[ "$1" = "$R" ] && [ "$3" != 0 ] && [ "$VARIANT" = trunk ] &&
+		qos=(egress-qos-map "0:$TRUNK_PCP")
 	L3=$2.$vid
-	ip -n "$1" link add link "$2" name "$L3" "${mac[@]}" type vlan id $vid &&
+	ip -n "$1" link add link "$2" name "$L3" "${mac[@]}" type vlan id $vid "${qos[@]}" &&
 		ip -n "$1" link set "$2" up && ip -n "$1" link set "$L3" up || return 1
 	[ "$1" = "$R" ] && return 0
-	nsx "$1" nft -f - <<-EOF
+	nsx "$1" nft -f - <<-EOF || return 1
 		table inet fpvlan {
 			chain in {
 				type filter hook input priority 0;
@@ -296,6 +302,28 @@ l3_dev() { # NS DEV I
 			}
 		}
 	EOF
+	[ "$VARIANT" = trunk ] && [ "$3" != 0 ] || return 0
+	nsx "$1" nft -f - <<-EOF
+		table netdev fppcp {
+			chain in {
+				type filter hook ingress device "$2" priority 0;
+				vlan pcp != $TRUNK_PCP tcp dport $PORT counter
+				vlan pcp $TRUNK_PCP tcp dport $PORT counter
+			}
+		}
+	EOF
+}
+
+# The trunk variant: the service's segments that reached the backends
+# with another PCP than their VLAN's egress-qos-map gives, and with it
+# ("OTHER RIGHT").
+pcp_counts() {
+	local i
+	for i in $(seq $NBACKENDS); do
+		nsx "$ID-b$i" nft list table netdev fppcp 2>/dev/null |
+			awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }' |
+			paste -s -
+	done | awk 'NF == 2 { o += $1; r += $2 } END { print o + 0, r + 0 }'
 }
 
 # The vlan variant: service segments that reached an end host on a VLAN
@@ -734,8 +762,9 @@ run_one() { # SCEN COL
 			step=finished
 	} 2>>"$RUNDIR/errors"
 	[ "$step" = finished ] || echo "  $scen/$col: failed at step '$step'" >&2
-	local untagged= queues='' csum_errors=''
+	local untagged= queues='' csum_errors='' pcps=''
 	tagged && untagged=$(untagged_count)
+	[ "$variant" = trunk ] && pcps=$(pcp_counts)
 	if on_wire; then
 		# r0's receive queues where XDP ran during this run, of how
 		# many (the NIC's counters outlive runs); segments any end's
@@ -797,6 +826,13 @@ run_one() { # SCEN COL
 		local ok=0
 		[ "$untagged" = 0 ] && ok=1
 		verdict $ok "$scen/$col: ${untagged:-?} service segments reached the client or a backend untagged (none)"
+	fi
+	if [ "$variant" = trunk ]; then
+		# the PCP the kernel's VLAN device gives (its egress-qos-map), in
+		# every column: the kernel's own, and flowpin's tag rewrite
+		local ok=0
+		[ "${pcps%% *}" = 0 ] && [ "${pcps#* }" -ge $((2 * CONNS)) ] 2>/dev/null && ok=1
+		verdict $ok "$scen/$col: service segments at the backends with another PCP than $TRUNK_PCP (their VLANs' egress-qos-map): ${pcps%% *} (none), with it: ${pcps#* } (at least $((2 * CONNS)))"
 	fi
 	if on_wire && [ "$col" != kernel ]; then
 		# RSS: the client's flows reach flowpin on every receive queue
