@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "flowpin.skel.h"
@@ -80,6 +81,40 @@ static bool disposable(const struct bpf_map *map)
 	return false;
 }
 
+/*
+ * Do the pinned map's values read as ours? Their BTF types (the kernel's
+ * copy of an earlier build's, and this object's) compared member by
+ * member, name and offset: a field renamed or moved within the same size
+ * is another layout. Without BTF on either side, the sizes decided.
+ */
+static bool same_value_type(const struct datapath *dp,
+			    const struct bpf_map *map,
+			    const struct bpf_map_info *info)
+{
+	const struct btf *ours = bpf_object__btf(dp->skel->obj);
+	__u32 our_id = bpf_map__btf_value_type_id(map);
+	const struct btf_type *a, *b;
+	struct btf *theirs;
+	bool same;
+
+	if (!ours || !our_id || !info->btf_id || !info->btf_value_type_id)
+		return true;
+	theirs = btf__load_from_kernel_by_id(info->btf_id);
+	if (!theirs)
+		return true;
+	a = btf__type_by_id(ours, btf__resolve_type(ours, our_id));
+	b = btf__type_by_id(theirs,
+			    btf__resolve_type(theirs, info->btf_value_type_id));
+	same = a && b && btf_kind(a) == btf_kind(b) && a->size == b->size &&
+	       btf_vlen(a) == btf_vlen(b);
+	for (int i = 0; same && btf_is_composite(a) && i < btf_vlen(a); i++)
+		same = btf_member_bit_offset(a, i) == btf_member_bit_offset(b, i) &&
+		       !strcmp(btf__name_by_offset(ours, btf_members(a)[i].name_off),
+			       btf__name_by_offset(theirs, btf_members(b)[i].name_off));
+	btf__free(theirs);
+	return same;
+}
+
 /* Check a pinned map against ours; reuse it when it matches. */
 static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
 {
@@ -106,7 +141,8 @@ static int reuse_map(struct datapath *dp, struct bpf_map *map, int idx)
 	     info.key_size != bpf_map__key_size(map) ||
 	     info.value_size != bpf_map__value_size(map) ||
 	     info.max_entries != bpf_map__max_entries(map) ||
-	     info.map_flags != bpf_map__map_flags(map))) {
+	     info.map_flags != bpf_map__map_flags(map) ||
+	     !same_value_type(dp, map, &info))) {
 		pr_info("pinned map %s is of another build: a new one replaces it once attached\n",
 			path);
 		dp->repin[idx] = true;

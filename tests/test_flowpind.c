@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <cmocka.h>
 
 #include "fixture.h"
@@ -803,8 +804,48 @@ static void instances_keep_to_their_ports(void **state)
 }
 
 /*
+ * A vlan_tx of the same sizes as this build's, as an earlier build's BTF
+ * describes it: {port, proto, vid, egress_qos, pad[3]}. The fd of the map,
+ * pinned at path, or -1.
+ */
+static int pin_earlier_vlan_tx(const char *path)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	struct btf *btf = btf__new_empty();
+	int u8, u16, u32, arr, vt, fd = -1;
+
+	if (!btf)
+		return -1;
+	u8 = btf__add_int(btf, "__u8", 1, 0);
+	u16 = btf__add_int(btf, "__u16", 2, 0);
+	u32 = btf__add_int(btf, "__u32", 4, 0);
+	arr = btf__add_array(btf, u32, u8, 3);
+	vt = btf__add_struct(btf, "vlan_tx", 12);
+	if (u8 < 0 || u16 < 0 || u32 < 0 || arr < 0 || vt < 0 ||
+	    btf__add_field(btf, "port", u32, 0, 0) ||
+	    btf__add_field(btf, "proto", u16, 32, 0) ||
+	    btf__add_field(btf, "vid", u16, 48, 0) ||
+	    btf__add_field(btf, "egress_qos", u8, 64, 0) ||
+	    btf__add_field(btf, "pad", arr, 72, 0) ||
+	    btf__load_into_kernel(btf))
+		goto out;
+	opts.btf_fd = btf__fd(btf);
+	opts.btf_key_type_id = u32;
+	opts.btf_value_type_id = vt;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "vlan_tx", 4, 12, FP_MAX_VLANS, &opts);
+	if (fd >= 0 && bpf_obj_pin(fd, path)) {
+		close(fd);
+		fd = -1;
+	}
+out:
+	btf__free(btf);
+	return fd;
+}
+
+/*
  * Counters of another build (an upgrade that adds one) are replaced, not
- * refused; and flowpind beats once a second in the heartbeat map.
+ * refused, and so is a vlan_tx whose fields moved within the same size;
+ * and flowpind beats once a second in the heartbeat map.
  */
 static void counters_replaced_and_heartbeat(void **state)
 {
@@ -822,9 +863,14 @@ static void counters_replaced_and_heartbeat(void **state)
 	snprintf(path, sizeof(path), "%s/stats", pin_path);
 	assert_int_equal(bpf_obj_pin(fd, path), 0);
 	close(fd);
+	snprintf(path, sizeof(path), "%s/vlan_tx", pin_path);
+	fd = pin_earlier_vlan_tx(path);
+	assert_true(fd >= 0);
+	close(fd);
 	pid = daemon_start(PORTS, NULL);
 	assert_int_equal(daemon_wait_ready(pid), 0);
 	assert_true(daemon_log_has("stats is of another build: a new one replaces it"));
+	assert_true(daemon_log_has("vlan_tx is of another build: a new one replaces it"));
 	fd = pinned_fd("stats");
 	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
 	assert_int_equal(info.max_entries, FP_STAT_MAX);
