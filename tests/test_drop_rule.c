@@ -536,6 +536,7 @@ int main(void)
 
 	if (daemon_paths_init("fp-drop-rule"))
 		return 1;
+	fixture_reuse_programs(true); /* a load per test is most of its time */
 	return _cmocka_run_group_tests("drop_rule", tests, n, group_setup,
 				       group_teardown);
 }

@@ -1040,6 +1040,7 @@ int main(void)
 	size_t n = tests_not_skipped("PINNING_TESTS_SKIP", all,
 				     sizeof(all) / sizeof(all[0]), tests);
 
+	fixture_reuse_programs(true); /* a load per test is most of its time */
 	return _cmocka_run_group_tests("pinning", tests, n, group_setup,
 				       group_teardown);
 }

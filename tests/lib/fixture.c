@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +128,118 @@ int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 	return fixture_load_opts(f, &o);
 }
 
+/* Programs fixture_unload() kept, by the options they were loaded with. */
+#define KEPT_MAX 4
+static struct {
+	struct fixture_opts o;
+	struct flowpin *skel;
+} kept[KEPT_MAX];
+static int n_kept;
+static bool reuse;
+
+static void kept_free(void)
+{
+	while (n_kept)
+		flowpin__destroy(kept[--n_kept].skel);
+}
+
+void fixture_reuse_programs(bool on)
+{
+	static bool registered;
+
+	reuse = on;
+	if (!on)
+		kept_free();
+	else if (!registered)
+		registered = !atexit(kept_free);
+}
+
+static bool same_opts(const struct fixture_opts *a, const struct fixture_opts *b)
+{
+	return a->policy == b->policy && a->cache_check_ns == b->cache_check_ns &&
+	       a->max_flows == b->max_flows && a->pin_rate == b->pin_rate &&
+	       a->pin_burst == b->pin_burst && a->pins_per_s == b->pins_per_s &&
+	       a->daemon_silent_ns == b->daemon_silent_ns &&
+	       a->hook == b->hook && a->sync_pins == b->sync_pins &&
+	       a->no_daemon == b->no_daemon &&
+	       a->both_programs == b->both_programs;
+}
+
+/* A kept program loaded with o, taken out of kept; NULL if none. */
+static struct flowpin *kept_take(const struct fixture_opts *o)
+{
+	for (int i = 0; i < n_kept; i++) {
+		struct flowpin *skel = kept[i].skel;
+
+		if (!same_opts(&kept[i].o, o))
+			continue;
+		kept[i] = kept[--n_kept];
+		return skel;
+	}
+	return NULL;
+}
+
+/*
+ * Every map of skel as a load leaves it: arrays zeroed (the whole array in
+ * one batch), hashes emptied. .rodata is the options, frozen.
+ */
+static int maps_empty(struct flowpin *skel)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct bpf_map *m;
+
+	if (ncpus < 0)
+		return ncpus;
+	bpf_object__for_each_map(m, skel->obj) {
+		enum bpf_map_type type = bpf_map__type(m);
+		__u32 n = bpf_map__max_entries(m), count = n;
+		int fd = bpf_map__fd(m), err = 0;
+		size_t len = bpf_map__value_size(m);
+		void *keys, *vals;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		switch (type) {
+		case BPF_MAP_TYPE_ARRAY:
+		case BPF_MAP_TYPE_PERCPU_ARRAY:
+			if (type == BPF_MAP_TYPE_PERCPU_ARRAY)
+				len = (len + 7) / 8 * 8 * ncpus;
+			keys = calloc(n, sizeof(__u32));
+			vals = calloc(n, len);
+			if (!keys || !vals)
+				err = -ENOMEM;
+			for (__u32 i = 0; !err && i < n; i++)
+				((__u32 *)keys)[i] = i;
+			if (!err && bpf_map_update_batch(fd, keys, vals, &count, NULL))
+				err = -errno;
+			free(keys);
+			free(vals);
+			break;
+		case BPF_MAP_TYPE_HASH:
+		case BPF_MAP_TYPE_LRU_HASH:
+		case BPF_MAP_TYPE_PERCPU_HASH:
+		case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		case BPF_MAP_TYPE_DEVMAP_HASH: {
+			__u8 key[256];
+
+			if (bpf_map__key_size(m) > sizeof(key))
+				return -E2BIG;
+			while (!err && !bpf_map_get_next_key(fd, NULL, key))
+				if (bpf_map_delete_elem(fd, key))
+					err = -errno;
+			break;
+		}
+		case BPF_MAP_TYPE_RINGBUF:
+			break; /* never kept: see fixture_reuse_programs() */
+		default:
+			return -EOPNOTSUPP; /* a kind of map this does not know */
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 {
 	__u32 flows = o->max_flows ? o->max_flows : 16384;
@@ -137,6 +250,14 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	int err, id;
 
 	memset(f, 0, sizeof(*f));
+	f->opts = *o;
+	f->skel = reuse ? kept_take(o) : NULL;
+	if (f->skel) {
+		err = maps_empty(f->skel);
+		if (err)
+			goto err_destroy;
+		goto loaded;
+	}
 	f->skel = flowpin__open();
 	if (!f->skel)
 		return -errno;
@@ -162,6 +283,7 @@ int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o)
 	err = flowpin__load(f->skel);
 	if (err)
 		goto err_destroy;
+loaded:
 	f->hook = o->hook;
 	if (!o->no_daemon) {
 		err = fixture_move_epoch(f, 0);
@@ -237,7 +359,12 @@ err_destroy:
 void fixture_unload(struct flowpin_fixture *f)
 {
 	nexthop_table_close(&f->nht);
-	flowpin__destroy(f->skel);
+	if (reuse && f->skel && !f->opts.sync_pins && n_kept < KEPT_MAX) {
+		kept[n_kept].o = f->opts;
+		kept[n_kept++].skel = f->skel;
+	} else {
+		flowpin__destroy(f->skel);
+	}
 	f->skel = NULL;
 }
 

@@ -32,30 +32,6 @@ struct router {
 /* The entry point frames run through: XDP's, or tc ingress's on an skb. */
 enum fixture_hook { HOOK_XDP = 0, HOOK_TC };
 
-struct flowpin_fixture {
-	struct flowpin *skel;
-	struct nexthop_table nht;
-	enum fixture_hook hook;
-	int prog_fd;
-	__u32 nh4[N_OUT + 1], nh6[N_OUT + 1]; /* next-hop ids per egress */
-	/*
-	 * As flowpind: the route epoch (0: no daemon, pins are checked every
-	 * cache_check_ns) and its flags; while it is set, fixture_run() keeps
-	 * the heartbeat fresh.
-	 */
-	__u32 epoch, epoch_flags;
-	__u64 beat_ns;
-};
-
-extern struct router rt;
-
-/* Namespace and topology; undone by router_destroy(). */
-int router_create(void);
-void router_destroy(void);
-
-/* The multipath route to SVC4/SVC6 through these egress numbers (1..5). */
-int route_svc(const int *outs, int n);
-
 struct fixture_opts {
 	enum withdrawn_policy policy;
 	__u64 cache_check_ns;
@@ -75,7 +51,43 @@ struct fixture_opts {
 	bool both_programs;
 };
 
+struct flowpin_fixture {
+	struct flowpin *skel;
+	struct nexthop_table nht;
+	enum fixture_hook hook;
+	int prog_fd;
+	__u32 nh4[N_OUT + 1], nh6[N_OUT + 1]; /* next-hop ids per egress */
+	/*
+	 * As flowpind: the route epoch (0: no daemon, pins are checked every
+	 * cache_check_ns) and its flags; while it is set, fixture_run() keeps
+	 * the heartbeat fresh.
+	 */
+	__u32 epoch, epoch_flags;
+	__u64 beat_ns;
+	struct fixture_opts opts; /* what it was loaded with (fixture_reuse_programs()) */
+};
+
+extern struct router rt;
+
+/* Namespace and topology; undone by router_destroy(). */
+int router_create(void);
+void router_destroy(void);
+
+/* The multipath route to SVC4/SVC6 through these egress numbers (1..5). */
+int route_svc(const int *outs, int n);
+
+
 int fixture_load_opts(struct flowpin_fixture *f, const struct fixture_opts *o);
+/*
+ * From now on (on) or no longer, fixture_unload() keeps the program, and a
+ * fixture_load_opts() with the same options as a kept one takes it with
+ * every map as a load leaves it (arrays zeroed, hashes emptied) instead of
+ * loading and verifying another: seconds a test, and under qemu's TCG ten
+ * or more. The program holds nothing else (its globals are .rodata, the
+ * options). Options that write pin_events always load: a ring buffer
+ * cannot be emptied.
+ */
+void fixture_reuse_programs(bool on);
 /* No pin rate limit, 16384 flows. */
 int fixture_load(struct flowpin_fixture *f, enum withdrawn_policy policy,
 		 __u64 cache_check_ns);
