@@ -905,8 +905,9 @@ run_one() { # SCEN COL
 			! grep -q " in native mode\| in skb mode" "$RUNDIR/flowpind.log" && ok=1
 		verdict $ok "$scen/$col: flowpind says tc mode (auto: $why) for each of $((NBACKENDS + 1)) ports (${n_tc:-0} lines)"
 	fi
-	printf '  %-10s %-7s %3ss  IPv4 %-7s IPv6 %s\n' "$scen" "$col" $((SECONDS - t0)) \
-		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}"
+	printf '  %-10s %-7s %3ss  IPv4 %-7s IPv6 %s%s\n' "$scen" "$col" $((SECONDS - t0)) \
+		"${CELL[$scen/IPv4/$col]}" "${CELL[$scen/IPv6/$col]}" \
+		"${pcps:+  PCP $TRUNK_PCP at the backends: ${pcps#* }, another: ${pcps%% *}}"
 	# less the idle counters
 	failed_run_show ' 0$' "$RUNDIR"/errors "$RUNDIR"/client.err "$RUNDIR"/flowpind.log \
 		"$RUNDIR"/router "$RUNDIR"/flowpinctl-nexthops "$RUNDIR"/flowpinctl-stats \
