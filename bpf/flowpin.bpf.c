@@ -1076,14 +1076,14 @@ static __always_inline void skb_set_priority(const struct hook *h, __u8 tos)
 }
 
 /*
- * XDP: move the first quote bytes after Ethernet up by hdr, from the end
- * down (the two ranges overlap), a stack chunk at a time.
+ * XDP: move the first quote bytes after the L2 header (l3: its length, with
+ * a tag or without) up by hdr, from the end down (the two ranges overlap),
+ * a stack chunk at a time.
  */
 #define MOVE_CHUNK 128
-static __always_inline int too_big_move_quote(struct xdp_md *xdp, __u32 quote,
-					      __u32 hdr)
+static __always_inline int too_big_move_quote(struct xdp_md *xdp, __u32 l3,
+					      __u32 quote, __u32 hdr)
 {
-	__u32 l3 = sizeof(struct ethhdr);
 	__u32 tail = quote % MOVE_CHUNK, full = quote / MOVE_CHUNK;
 	__u8 buf[MOVE_CHUNK];
 
@@ -1104,6 +1104,42 @@ static __always_inline int too_big_move_quote(struct xdp_md *xdp, __u32 quote,
 }
 
 /*
+ * XDP: the tag after the MACs becomes the egress sub-interface's, as its
+ * VLAN device would write it: the VID, the PCP its egress-qos-map gives
+ * (vlan_pcp()) and the device's tag protocol (tag: protocol << 16 | TCI,
+ * from vlan_tx). 0, or -1 when the frame is shorter than it was parsed
+ * (never).
+ */
+static __always_inline int retag(const struct hook *h, __u32 tag)
+{
+	struct xdp_md *xdp = h->ctx;
+	struct ethhdr *eth = (void *)(long)xdp->data;
+	struct vlan_tag *t = (void *)(eth + 1);
+
+	if ((void *)(t + 1) > (void *)(long)xdp->data_end)
+		return -1;
+	eth->h_proto = tag >> 16;
+	t->tci = bpf_htons(tag & 0xffff);
+	return 0;
+}
+
+/*
+ * XDP: the error's MACs and its tag (protocol << 16 | TCI), in front of
+ * the inner type too_big_write4/6() wrote 4 bytes on.
+ */
+static __always_inline int too_big_tag(const struct hook *h,
+				       const struct too_big_src *s, __u32 tag)
+{
+	struct xdp_md *xdp = h->ctx;
+	struct ethhdr *eth = (void *)(long)xdp->data;
+
+	if ((void *)(eth + 1) > (void *)(long)xdp->data_end)
+		return -1;
+	too_big_eth(eth, s);
+	return retag(h, tag);
+}
+
+/*
  * Turn the frame into its "fragmentation needed" / "packet too big" and
  * redirect that to the port the frame came in on, as forward() redirects
  * (tx_ports; not XDP_TX, which a veth delivers only to a peer with an XDP
@@ -1119,12 +1155,30 @@ static __always_inline int too_big_reply(const struct hook *h,
 		    (v6 ? TOO_BIG_QUOTE6 : TOO_BIG_QUOTE4);
 	struct too_big_src s = {};
 	__u32 port = pkt->l3_ifindex; /* back the way it came: a bond, a VLAN */
+	/* XDP, a frame that came tagged: the tag goes back on (tag_len()) */
+	__u32 l2 = sizeof(struct ethhdr) + 4 * (__u32)pkt->tag_in_frame;
+	__u32 tag = 0; /* ... as protocol << 16 | TCI */
 	bool partial = false;
 	void *data, *end;
 	__s64 sum;
 
 	if (pkt->l3_len < len - sizeof(struct ethhdr))
 		goto drop; /* a path MTU under 548: nothing to quote that much */
+	if (!h->skb && pkt->tag_in_frame) {
+		/*
+		 * by the VLAN's port, tagged as the VLAN device tags the
+		 * kernel's own error (priority 0)
+		 */
+		const struct vlan_tx *vlan =
+			bpf_map_lookup_elem(&vlan_tx, &port);
+
+		if (!vlan)
+			goto drop;
+		port = vlan->port;
+		tag = (__u32)vlan->proto << 16 |
+		      (__u32)(vlan->egress_qos ? vlan->egress_pcp & 7 : 0) << 13 |
+		      vlan->vid;
+	}
 	if (!can_send(h, NULL, port)) /* the kernel's error has priority 0 */
 		goto drop;
 	if (h->skb) {
@@ -1136,7 +1190,7 @@ static __always_inline int too_big_reply(const struct hook *h,
 	}
 	__builtin_memcpy(s.src_mac, pkt->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(s.dst_mac, pkt->eth->h_dest, ETH_ALEN);
-	s.proto = pkt->eth->h_proto;
+	s.proto = bpf_htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
 	s.tos = pkt->ip4 ? pkt->ip4->tos : 0;
 	__builtin_memcpy(s.saddr, pkt->key.saddr, 16);
 	__builtin_memcpy(s.daddr, pkt->key.daddr, 16);
@@ -1161,15 +1215,20 @@ static __always_inline int too_big_reply(const struct hook *h,
 		 * that changes the frame's bounds cannot extend libxdp's
 		 * dispatcher, whose slots do not (refused since 6.12).
 		 */
-		if (v6 ? too_big_move_quote(xdp, TOO_BIG_QUOTE6, TOO_BIG_HDR6) :
-			 too_big_move_quote(xdp, TOO_BIG_QUOTE4, TOO_BIG_HDR4))
+		if (v6 ? too_big_move_quote(xdp, l2, TOO_BIG_QUOTE6, TOO_BIG_HDR6) :
+			 too_big_move_quote(xdp, l2, TOO_BIG_QUOTE4, TOO_BIG_HDR4))
 			goto drop;
-		data = (void *)(long)xdp->data;
+		/*
+		 * the headers are written as if untagged from the tag's
+		 * length on, the tag (when there is one) in front of them:
+		 * retag()
+		 */
+		data = (void *)(long)xdp->data + (l2 - sizeof(struct ethhdr));
 		end = (void *)(long)xdp->data_end;
 	}
 	sum = v6 ? too_big_write6(data, end, &s, mtu) :
 		   too_big_write4(data, end, &s, mtu);
-	if (sum < 0)
+	if (sum < 0 || (tag && too_big_tag(h, &s, tag)))
 		goto drop;
 	/* CHECKSUM_COMPLETE skbs sum their L3 bytes: add the new ones */
 	if (h->skb)
@@ -1219,26 +1278,6 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 }
 
 /*
- * XDP: the tag after the MACs becomes the egress sub-interface's, as its
- * VLAN device would write it: the VID, the PCP its egress-qos-map gives
- * (vlan_pcp()) and the device's tag protocol (tag: protocol << 16 | TCI,
- * from vlan_tx). 0, or -1 when the frame is shorter than it was parsed
- * (never).
- */
-static __always_inline int retag(const struct hook *h, __u32 tag)
-{
-	struct xdp_md *xdp = h->ctx;
-	struct ethhdr *eth = (void *)(long)xdp->data;
-	struct vlan_tag *t = (void *)(eth + 1);
-
-	if ((void *)(t + 1) > (void *)(long)xdp->data_end)
-		return -1;
-	eth->h_proto = tag >> 16;
-	t->tci = bpf_htons(tag & 0xffff);
-	return 0;
-}
-
-/*
  * Send the packet to its next hop: the frame is rewritten, and the helper
  * only records where it goes; it leaves after we return. XDP sends through
  * tx_ports (a devmap); tc through bpf_redirect(), after the same check
@@ -1272,19 +1311,15 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	 * trust a transport header that received skbs may not have set.)
 	 */
 	if (rc || seg_len > mtu_len) {
-		/* XDP's error has no room for a tag (too_big_reply()) */
-		if (!h->skb && pkt->tag_in_frame)
-			return pass(FP_PASS_MTU);
-		if (!can_send(h, pkt, ifindex))
-			return pass(FP_PASS_NO_TX_PORT);
+		__u32 why = cannot_send(h, pkt, ifindex);
+
+		if (why)
+			return pass(why);
 		return too_big(h, pkt, nh, mtu_len);
 	}
 	/* a route's MTU, or IPv6's, below the device's */
-	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu) {
-		if (!h->skb && pkt->tag_in_frame)
-			return pass(FP_PASS_MTU); /* as above */
+	if (nh->mtu && (seg_len ?: pkt->l3_len) > nh->mtu)
 		return too_big(h, pkt, nh, nh->mtu);
-	}
 	/*
 	 * XDP: a frame that came tagged leaves tagged, its tag rewritten to
 	 * the egress sub-interface's, through that device's port. A tag to

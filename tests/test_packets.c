@@ -573,20 +573,25 @@ static void maps_carry_btf(void **state)
 }
 
 /*
- * XDP: a tagged frame too big for its pin's path MTU, the route moved
- * away from the pin: the error flowpin writes has no room for the tag, so
- * the frame is the kernel's (pass_mtu), never that error built as if it
- * were untagged. vout's next hop gets a path MTU of 1280 for the test.
+ * XDP: a tagged frame too big for its pin's path MTU, the route moved away
+ * from the pin: the error for the pinned path, back by the VLAN's port
+ * with the VLAN's tag (priority 0, as the VLAN device tags the kernel's
+ * own error), byte by byte; never the error built as if the frame were
+ * untagged. vout's next hop gets a path MTU of 1280 for the test; in0 and
+ * in0v are written as flowpind writes a port and its VLAN.
  */
 static void tagged_too_big_for_a_moved_pin(void **state)
 {
-	struct pkt_spec small = TO4(IPPROTO_UDP, "198.18.20.30", .vlan = 100, .dmac = in0v_mac);
+	struct pkt_spec small = TO4(IPPROTO_TCP, "198.18.20.30", .vlan = (5 << 13) | 100, .dmac = in0v_mac, .tcp_flags = TCP_SYN);
 	struct pkt_spec big = small;
+	struct bpf_devmap_val port = { .ifindex = rt.ifindex_in0 };
+	struct vlan_tx in0v = { .port = rt.ifindex_in0, .proto = htons(0x8100), .vid = 100 };
+	__u32 in0 = rt.ifindex_in0, in0v_ifindex = if_nametoindex("in0v");
 	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
-	__u8 in[PKT_MAX], out[PKT_MAX];
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	struct nexthop_addr a;
 	__u32 out_len = 0;
-	size_t len;
+	size_t len, want_len;
 	__u8 gw[4];
 
 	(void)state;
@@ -594,7 +599,11 @@ static void tagged_too_big_for_a_moved_pin(void **state)
 		print_message("at tc: the test runner leaves the tag in the frame, where the kernel takes it out before tc\n");
 		skip();
 	}
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.tx_ports), &in0, &port, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &in0v_ifindex, &in0v, BPF_ANY), 0);
 	big.payload = 1300;
+	big.frag = 0x4000; /* DF */
+	big.tcp_flags = TCP_ACK;
 	inet_pton(AF_INET, "10.0.20.2", gw);
 	nexthop_addr_from(&a, if_nametoindex("vout"), FP_AF_INET, gw);
 	assert_int_equal(nexthop_table_set(&fx.nht, &a, vout_mac, vout_gw_mac, 1280, NH_ACTIVE), (int)vout_nh4);
@@ -605,13 +614,20 @@ static void tagged_too_big_for_a_moved_pin(void **state)
 	assert_int_equal(sh("ip route replace 198.18.20.0/24 via 10.0.1.2 dev out1"), 0);
 	len = pkt_build(&big, in);
 	fixture_stats(&fx, before);
-	assert_int_equal(fixture_run(&fx, in, len, out, &out_len, rt.ifindex_in0), XDP_PASS);
+	assert_int_equal(fixture_run(&fx, in, len, out, &out_len, rt.ifindex_in0), XDP_REDIRECT);
 	fixture_stats(&fx, after);
-	assert_memory_equal(out, in, len);
-	assert_int_equal(after[FP_PASS_MTU] - before[FP_PASS_MTU], 1);
+	assert_int_equal(after[FP_STAT_TOO_BIG_ICMP] - before[FP_STAT_TOO_BIG_ICMP], 1);
+	/* the frame keeps its length: the rest is padding (too_big_move_quote()) */
+	assert_int_equal(out_len, len);
+	want_len = pkt_too_big_error(4, in, 18, 1280, want);
+	want[14] = 0; /* VID 100, priority 0 */
+	want[15] = 100;
+	assert_memory_equal(out, want, want_len);
 	assert_int_equal(sh("ip route replace 198.18.20.0/24 via 10.0.20.2 dev vout"), 0);
 	assert_int_equal(nexthop_table_set(&fx.nht, &a, vout_mac, vout_gw_mac, 0, NH_ACTIVE), (int)vout_nh4);
 	assert_int_equal(nexthop_table_settle(&fx.nht), 0);
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &in0v_ifindex), 0);
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(fx.skel->maps.tx_ports), &in0), 0);
 }
 
 /*
@@ -702,7 +718,7 @@ int main(void)
 
 	tests[n++] = (struct CMUnitTest){ .name = "maps carry btf",
 					  .test_func = maps_carry_btf };
-	tests[n++] = (struct CMUnitTest){ .name = "tagged, too big for a moved pin's path: the kernel's",
+	tests[n++] = (struct CMUnitTest){ .name = "tagged, too big for a moved pin's path: the error, tagged",
 					  .test_func = tagged_too_big_for_a_moved_pin };
 	/* the same table through both entry points */
 	hook = HOOK_XDP;

@@ -222,3 +222,49 @@ void pkt_quote_key(const struct pkt_spec *s, struct flow_key *key)
 		key->dport = htons(q->sport);
 	}
 }
+
+size_t pkt_too_big_error(int family, const __u8 *in, size_t l2, __u16 mtu,
+			 __u8 *want)
+{
+	const __u8 *l3 = in + l2;
+	__u8 *ip = want + l2;
+
+	memcpy(want, in + 6, 6);
+	memcpy(want + 6, in, 6);
+	memcpy(want + 12, in + 12, l2 - 12);
+	if (family == 4) {
+		__u8 *icmp = ip + 20;
+
+		memset(ip, 0, 28);
+		ip[0] = 0x45;
+		ip[1] = (l3[1] & 0x1e) | 0xc0;
+		put16(ip + 2, 576);
+		ip[8] = 64;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, l3 + 16, 4); /* from the destination */
+		memcpy(ip + 16, l3 + 12, 4); /* to the source */
+		put16(ip + 10, ~csum16(ip, 20, 0));
+		icmp[0] = 3;
+		icmp[1] = 4;
+		put16(icmp + 6, mtu);
+		memcpy(icmp + 8, l3, 548);
+		put16(icmp + 2, ~csum16(icmp, 8 + 548, 0));
+		return l2 + 20 + 8 + 548;
+	}
+	__u8 *icmp = ip + 40;
+	__u32 sum;
+
+	memset(ip, 0, 48);
+	ip[0] = 0x60;
+	put16(ip + 4, 8 + 1232);
+	ip[6] = IPPROTO_ICMPV6;
+	ip[7] = 64;
+	memcpy(ip + 8, l3 + 24, 16);
+	memcpy(ip + 24, l3 + 8, 16);
+	icmp[0] = 2;
+	put16(icmp + 6, mtu); /* a 32-bit MTU; it fits 16 */
+	memcpy(icmp + 8, l3, 1232);
+	sum = csum16(ip + 8, 32, 0) + 8 + 1232 + IPPROTO_ICMPV6;
+	put16(icmp + 2, ~csum16(icmp, 8 + 1232, sum));
+	return l2 + 40 + 8 + 1232;
+}

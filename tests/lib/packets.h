@@ -53,5 +53,14 @@ __u16 csum16(const void *data, size_t len, __u32 sum);
 bool ipv4_csum_valid(const __u8 *iph);
 /* Offset of the IP header in a frame built from s. */
 size_t pkt_l3_off(const struct pkt_spec *s);
+/*
+ * The error the kernel sends for the frame `in` (its L2 header l2 bytes:
+ * 14, or 18 with a tag, which the error keeps as it came), too big for a
+ * port of `mtu`: to the MAC it came from, from the address it was for,
+ * quoting 548 (IPv4) or 1232 (IPv6) bytes of it as it arrived. Returns its
+ * length.
+ */
+size_t pkt_too_big_error(int family, const __u8 *in, size_t l2, __u16 mtu,
+			 __u8 *want);
 
 #endif
