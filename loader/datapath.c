@@ -465,7 +465,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 {
 	int pins_fd = bpf_map__fd(dp->skel->maps.flow_pins);
 	const char *how = "attached", *why = "", *hides;
-	char hides_buf[96], refused[128], fallback[192];
+	char refused[128], fallback[192];
 	__u32 mode = p->want, ids[2];
 	bool had_xdp, had_tc;
 	int err;
@@ -493,7 +493,7 @@ static int attach_port(struct datapath *dp, struct port *p)
 	} else if (mode == XDP_MODE_UNSPEC) {
 		mode = auto_mode(p, &why);
 	} else if (mode != FP_MODE_TC && p->vlan[0]) {
-		hides = port_hides_tags(p->name, hides_buf, sizeof(hides_buf));
+		hides = p->vlan_hides[0] ? p->vlan_hides : NULL;
 		if (hides) {
 			pr_warn("%s has VLAN %s on it, and %s: XDP would see its tagged frames without the tag and route them as %s's; run %s in tc mode (-m tc, or auto)\n",
 				p->name, p->vlan, hides, p->name, p->name);

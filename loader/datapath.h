@@ -46,6 +46,9 @@ struct port {
 	__u32 l3dom;   /* likewise: its VRF's ifindex, 0: none */
 	/* a VLAN device is on it, which auto's choice of mode heeds */
 	char vlan[IF_NAMESIZE]; /* its name, "": none (set before attach) */
+	/* ... and why XDP would see its frames without their tags, "": it
+	 * would not (port_hides_tags(), set with vlan) */
+	char vlan_hides[96];
 	bool vlan_blind; /* XDP cannot tell its VLANs' frames: out of port_macs */
 };
 

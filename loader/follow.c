@@ -50,7 +50,6 @@ static void follow_ports(struct follow *f)
 	for (int i = 0; i < f->dp->n_ports; i++) {
 		struct port *p = &f->dp->ports[i];
 		const struct model_link *l = model_link(&f->model, p->ifindex);
-		const struct model_link *vlan;
 		__u32 l3dom, old;
 		bool new_mac;
 
@@ -66,8 +65,7 @@ static void follow_ports(struct follow *f)
 				continue;
 			pr_info("port %s is back (ifindex %u)\n", p->name,
 				l->ifindex);
-			vlan = port_vlan_first(&f->model, l->ifindex);
-			snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan->name : "");
+			port_vlan_note(&f->model, p, l->ifindex);
 			old = p->ifindex;
 			if (datapath_port_back(f->dp, p, l->ifindex,
 					       model_l3dom(&f->model, l->ifindex))) {
@@ -536,10 +534,8 @@ void follow_ports_before_attach(struct follow *f)
 {
 	for (int i = 0; i < f->dp->n_ports; i++) {
 		struct port *p = &f->dp->ports[i];
-		const struct model_link *vlan = port_vlan_first(&f->model, p->ifindex);
-
 		p->l3dom = model_l3dom(&f->model, p->ifindex);
-		snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan->name : "");
+		port_vlan_note(&f->model, p, p->ifindex);
 	}
 }
 

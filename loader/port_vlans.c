@@ -24,7 +24,12 @@
 #include "log.h"
 #include "port_vlans.h"
 
-const char *port_hides_tags(const char *name, char *buf, size_t len)
+/*
+ * Does this device (a port, or a member of one: member) hand XDP tagged
+ * frames without their tag? Why, in buf.
+ */
+static const char *dev_hides_tags(const char *name, bool member, char *buf,
+				  size_t len)
 {
 	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
 	struct ifreq ifr = {};
@@ -38,18 +43,48 @@ const char *port_hides_tags(const char *name, char *buf, size_t len)
 	rxvlan = !ioctl(fd, SIOCETHTOOL, &ifr) && (ev.data & ETH_FLAG_RXVLAN);
 	close(fd);
 	if (rxvlan) {
-		snprintf(buf, len, "rx-vlan-offload on (ethtool -K %s rxvlan off)",
-			 name);
+		snprintf(buf, len, "%s%s%srx-vlan-offload on (ethtool -K %s rxvlan off)",
+			 member ? "its member " : "", member ? name : "",
+			 member ? " has " : "", name);
 		return buf;
 	}
 	if (port_is_veth(name)) {
 		/* a veth hands on its peer's tags as they were sent: outside
 		 * the frame when the peer's VLAN device offloaded them */
-		snprintf(buf, len, "%s is a veth, which receives tags outside the frame",
-			 name);
+		snprintf(buf, len, "%s%s is a veth, which receives tags outside the frame",
+			 member ? "its member " : "", name);
 		return buf;
 	}
 	return NULL;
+}
+
+/*
+ * A bond's XDP program runs on its members, as their frames arrive: they
+ * decide, not the bond's own flags (a bond says rx-vlan-offload on
+ * whatever its members do).
+ */
+const char *port_hides_tags(const struct model *m, const char *name,
+			    char *buf, size_t len)
+{
+	const struct model_link *l = model_link_by_name(m, name);
+	const char *why = NULL;
+
+	if (!l || strcmp(l->kind, "bond"))
+		return dev_hides_tags(name, false, buf, len);
+	for (int i = 0; i < m->n_links && !why; i++)
+		if (m->links[i].master == l->ifindex)
+			why = dev_hides_tags(m->links[i].name, true, buf, len);
+	return why;
+}
+
+void port_vlan_note(const struct model *m, struct port *p, int ifindex)
+{
+	const struct model_link *vlan = port_vlan_first(m, ifindex);
+
+	snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan->name : "");
+	if (!vlan || !port_hides_tags(m, p->name, p->vlan_hides,
+				      sizeof(p->vlan_hides)))
+		p->vlan_hides[0] = '\0';
 }
 
 const struct model_link *port_vlan_first(const struct model *m, int ifindex)
@@ -156,7 +191,7 @@ static int blind_mirror(struct datapath *dp, const struct model *m)
 			continue;
 		vlan = p->mode != FP_MODE_TC ? port_vlan_first(m, p->ifindex) : NULL;
 		if (vlan)
-			why = port_hides_tags(p->name, buf, sizeof(buf));
+			why = port_hides_tags(m, p->name, buf, sizeof(buf));
 		if (p->vlan_blind == !!why)
 			continue;
 		p->vlan_blind = why;

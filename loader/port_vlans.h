@@ -36,6 +36,13 @@ struct port_vlan {
  */
 int port_vlans_mirror(struct datapath *dp, const struct model *m);
 
+/*
+ * Note in p, before it is attached, the first VLAN device on it (ifindex,
+ * its ifindex now) and whether XDP would see that VLAN's frames without
+ * their tags (port_hides_tags()).
+ */
+void port_vlan_note(const struct model *m, struct port *p, int ifindex);
+
 /* A VLAN device on ifindex in the model, or NULL. */
 const struct model_link *port_vlan_first(const struct model *m, int ifindex);
 
@@ -43,8 +50,10 @@ const struct model_link *port_vlan_first(const struct model *m, int ifindex);
  * Can a tagged frame reach XDP on this device with its tag outside the
  * frame? The reason, in buf, when the driver takes tags out on receive
  * (ethtool's rxvlan) or the device is a veth (its peer's VLAN device may
- * have left the tag outside); NULL when tags stay in the frame.
+ * have left the tag outside); of a bond, when one of its members does (XDP
+ * runs on them); NULL when tags stay in the frame.
  */
-const char *port_hides_tags(const char *name, char *buf, size_t len);
+const char *port_hides_tags(const struct model *m, const char *name,
+			    char *buf, size_t len);
 
 #endif

@@ -1212,6 +1212,19 @@ static void port_of_master(const char *kind, const char *add)
 	/* tc on a bridge; native on a bond of veths (bonds have it, 5.15+) */
 	assert_true(daemon_log_has("attached fpk0 in "));
 	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+	if (!strcmp(kind, "bond")) {
+		/*
+		 * a VLAN on the bond: XDP sees its frames on the members,
+		 * which decide whether the tag is still in them (a veth's
+		 * may not be), whatever the bond's own flags say
+		 */
+		assert_int_equal(sh("ip link add link fpk0 name fpk0.7 type vlan id 7"), 0);
+		refuse(kind, "fpk0 has VLAN fpk0.7 on it, and its member fpk1 has rx-vlan-offload on (ethtool -K fpk1 rxvlan off)",
+		       daemon_start("-m", "native", "out1", "fpk0", NULL));
+		assert_int_equal(sh("ethtool -K fpk1 rxvlan off"), 0);
+		refuse(kind, "fpk0 has VLAN fpk0.7 on it, and its member fpk1 is a veth, which receives tags outside the frame",
+		       daemon_start("-m", "native", "out1", "fpk0", NULL));
+	}
 	assert_int_equal(sh("ip link del fpk1 && ip link del fpk0"), 0);
 }
 
