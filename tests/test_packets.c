@@ -461,18 +461,30 @@ static int standin(const char *name, const char *mac, int net)
 		  net, name, net, name);
 }
 
+/* A stand-in's next hop gw (IPv4 or IPv6), active: its id, or -1. */
+static int standin_nexthop(__u32 ifindex, const char *gw, const __u8 *mac,
+			   const __u8 *gw_mac)
+{
+	int family = strchr(gw, ':') ? FP_AF_INET6 : FP_AF_INET;
+	struct nexthop_addr a;
+	__u8 addr[16];
+
+	if (inet_pton(family == FP_AF_INET6 ? AF_INET6 : AF_INET, gw, addr) != 1)
+		return -1;
+	nexthop_addr_from(&a, ifindex, family, addr);
+	return nexthop_table_set(&fx.nht, &a, mac, gw_mac, 0, NH_ACTIVE);
+}
+
 /* The VLAN stand-ins of in0v_mac's comment, in the maps as flowpind writes them. */
 static int vlan_standins(void)
 {
 	struct vlan_key rx = { .ifindex = rt.ifindex_in0, .proto = htons(0x8100), .vid = 100 };
 	struct vlan_tx tx = { .proto = htons(0x8100) };
 	struct port_mac pm = {};
-	struct nexthop_addr a;
 	struct vlan_key rxq = { .ifindex = rt.ifindex_in0, .proto = htons(0x8100), .vid = 102 };
 	struct vlan_tx txq = { .port = rt.ifindex_in0, .proto = htons(0x8100), .vid = 102, .ingress_qos = 1 };
 	struct port_mac pmq = {};
 	__u32 in0v, in0q, vout, vqos;
-	__u8 gw[16];
 	int id;
 
 	if (standin("in0v", "02:00:00:00:00:03", 10) ||
@@ -514,25 +526,19 @@ static int vlan_standins(void)
 	tx.egress_pcp = VQOS_PCP;
 	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.vlan_tx), &vqos, &tx, BPF_ANY))
 		return -1;
-	inet_pton(AF_INET, "10.0.20.2", gw);
-	nexthop_addr_from(&a, vout, FP_AF_INET, gw);
-	vout_nh4 = id = nexthop_table_set(&fx.nht, &a, vout_mac, vout_gw_mac, 0, NH_ACTIVE);
-	if (id < 0)
+	if ((id = standin_nexthop(vout, "10.0.20.2", vout_mac, vout_gw_mac)) < 0)
 		return -1;
-	inet_pton(AF_INET6, "fd00:20::2", gw);
-	nexthop_addr_from(&a, vout, FP_AF_INET6, gw);
-	vout_nh6 = id = nexthop_table_set(&fx.nht, &a, vout_mac, vout_gw_mac, 0, NH_ACTIVE);
-	if (id < 0)
+	vout_nh4 = id;
+	if ((id = standin_nexthop(vout, "fd00:20::2", vout_mac, vout_gw_mac)) < 0)
 		return -1;
-	inet_pton(AF_INET, "10.0.21.2", gw);
-	nexthop_addr_from(&a, vqos, FP_AF_INET, gw);
-	vqos_nh4 = id = nexthop_table_set(&fx.nht, &a, vqos_mac, vqos_gw_mac, 0, NH_ACTIVE);
-	if (id < 0)
+	vout_nh6 = id;
+	if ((id = standin_nexthop(vqos, "10.0.21.2", vqos_mac, vqos_gw_mac)) < 0)
 		return -1;
-	inet_pton(AF_INET6, "fd00:21::2", gw);
-	nexthop_addr_from(&a, vqos, FP_AF_INET6, gw);
-	vqos_nh6 = id = nexthop_table_set(&fx.nht, &a, vqos_mac, vqos_gw_mac, 0, NH_ACTIVE);
-	return id < 0 || nexthop_table_settle(&fx.nht) ? -1 : 0;
+	vqos_nh4 = id;
+	if ((id = standin_nexthop(vqos, "fd00:21::2", vqos_mac, vqos_gw_mac)) < 0)
+		return -1;
+	vqos_nh6 = id;
+	return nexthop_table_settle(&fx.nht) ? -1 : 0;
 }
 
 static int group_setup(void **state)
