@@ -1278,6 +1278,25 @@ static __always_inline int too_big(const struct hook *h, struct packet *pkt,
 }
 
 /*
+ * tc: is a UDP GSO skb's segment too big for ifindex by the kernel's own
+ * count? A UDP tunnel's (VXLAN, Geneve) segments repeat inner headers
+ * that seg_l3_len() does not see, and __sk_buff does not say whether the
+ * skb is one. The kernel counts them (BPF_MTU_CHK_SEGS: the headers its
+ * sender or GRO set); a plain UDP GSO skb whose transport header was never
+ * set is undercounted there, never over, and seg_l3_len() checks it.
+ */
+static __always_inline bool udp_segs_too_big(const struct hook *h,
+					     const struct packet *pkt,
+					     __u32 ifindex)
+{
+	__u32 mtu = 0; /* BPF_MTU_CHK_SEGS takes no length */
+
+	if (!h->gso_size || pkt->key.proto != IPPROTO_UDP)
+		return false;
+	return bpf_check_mtu(h->ctx, ifindex, &mtu, 0, BPF_MTU_CHK_SEGS) > 0;
+}
+
+/*
  * Send the packet to its next hop: the frame is rewritten, and the helper
  * only records where it goes; it leaves after we return. XDP sends through
  * tx_ports (a devmap); tc through bpf_redirect(), after the same check
@@ -1308,9 +1327,10 @@ static __always_inline int forward(const struct hook *h, struct packet *pkt,
 	/*
 	 * The helper lets every GSO skb through and leaves the device's MTU
 	 * in mtu_len: the segments are checked here. (BPF_MTU_CHK_SEGS would
-	 * trust a transport header that received skbs may not have set.)
+	 * trust a transport header that received skbs may not have set; it
+	 * is asked too of UDP's, which may be a tunnel's: udp_segs_too_big().)
 	 */
-	if (rc || seg_len > mtu_len) {
+	if (rc || seg_len > mtu_len || udp_segs_too_big(h, pkt, ifindex)) {
 		__u32 why = cannot_send(h, pkt, ifindex);
 
 		if (why)

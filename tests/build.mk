@@ -75,6 +75,12 @@ $(BUILD)/test_coexist: tests/coexist.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl 
 	$(BUILD)/tc_count.bpf.o
 	$(Q)install -m 0755 $< $@
 
+# A UDP tunnel through the router at tc, its segments bigger than a link.
+TESTS += $(BUILD)/test_tunnel
+$(BUILD)/test_tunnel: tests/tunnel.sh | $(BUILD)/flowpind $(BUILD)/flowpinctl \
+	$(BUILD)/scenario_echo $(BUILD)/scenario_client
+	$(Q)install -m 0755 $< $@
+
 # The BPF objects build without glibc's 32-bit headers (a fresh Debian 12).
 TESTS += $(BUILD)/test_bpf_build
 $(BUILD)/test_bpf_build: tests/bpf_build.sh | $(BUILD)

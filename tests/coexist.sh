@@ -27,6 +27,7 @@ DAEMON_PID=
 MOUNTED_BPFFS=0
 # check runs in this shell: start_daemon sets DAEMON_PID
 . "$BUILD/../tests/check.sh"
+. "$BUILD/../tests/router_daemon.sh"
 
 cleanup() {
 	stop_daemon
@@ -62,28 +63,6 @@ setup() {
 	rm -f /run/xdp-loader.lck # a stale one from a failed run blocks xdp-loader
 }
 
-start_daemon() { # extra flowpind options...
-	: > "$TMP/flowpind.log"
-	nsenter --net="/run/netns/$ID-r" "$FLOWPIND" -m "${MODE:-native}" -p "$PIN" "$@" \
-		rc rb >>"$TMP/flowpind.log" 2>&1 &
-	DAEMON_PID=$!
-	for _ in $(seq 150); do
-		grep -q '\<ready\>' "$TMP/flowpind.log" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "flowpind did not get ready:"
-	cat "$TMP/flowpind.log"
-	return 1
-}
-
-stop_daemon() {
-	[ -n "$DAEMON_PID" ] || return 0
-	kill "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID" 2>/dev/null
-	DAEMON_PID=
-}
-
 # "NAME ID" of each program on rc: in a dispatcher ("=>  PRIO NAME ID ...")
 # or alone ("rc NAME MODE ID ...").
 progs_on_rc() {
@@ -99,12 +78,6 @@ seen() { # PROG_ID
 	local m
 	m=$(bpftool -j prog show id "$1" | sed -n 's/.*"map_ids":\[\([0-9]*\).*/\1/p')
 	bpftool -j map dump id "$m" | sed -n 's/.*"formatted":{"key":0,"value":\([0-9]*\)}.*/\1/p'
-}
-
-# A counter of flowpin's, from flowpinctl -j stats.
-counter() { # NAME
-	in_ns r "$FLOWPINCTL" -p "$PIN" -j stats 2>/dev/null |
-		sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" | head -n 1
 }
 
 # Both programs are on rc, in one dispatcher.

@@ -236,6 +236,8 @@ static const struct pkt_case cases[] = {
 	{ "gso v6 tcp: segments fit, the whole does not: new pin", V6(IPPROTO_TCP, 40101, .tcp_flags = TCP_SYN, .payload = 1900), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC, .gso_size = 1440 },
 	{ "gso v6 tcp: segments over the device mtu", V6(IPPROTO_TCP, 40101, .payload = 1900), .verdict = XDP_PASS, .stat = { FP_STAT_PIN_HIT, FP_PASS_MTU }, .gso_size = 1441 },
 	{ "v4 gre: new pin, no ports", V4(IPPROTO_GRE, 0, .payload = 100), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC },
+	{ "gso v4 udp: segments fit, the whole does not: new pin", V4(IPPROTO_UDP, 40102, .payload = 1900), FWD(FP_STAT_PIN_NEW), .egress_mask = OUT_MASK_SVC, .gso_size = 1472 },
+	{ "gso v4 udp: segments over the device mtu", V4(IPPROTO_UDP, 40102, .payload = 1900), .verdict = XDP_PASS, .stat = { FP_STAT_PIN_HIT, FP_PASS_MTU }, .gso_size = 1473 },
 	{ "gso v4 gre: the kernel's, which counts the inner headers", V4(IPPROTO_GRE, 0, .payload = 1900), PASS(FP_PASS_GSO_ENCAP), .gso_size = 1000 },
 	{ "gso v4 ipip: the kernel's", V4(IPPROTO_IPIP, 0, .payload = 1900), PASS(FP_PASS_GSO_ENCAP), .gso_size = 1000 },
 	{ "gso v6 ip6-in-ip6: the kernel's", V6(IPPROTO_IPV6, 0, .payload = 1900), PASS(FP_PASS_GSO_ENCAP), .gso_size = 1000 },

@@ -23,7 +23,7 @@ export LINK_KINDS_REQUIRED=1
 # native XDP carries real flows in test_flowpind's restarts and in
 # test_coexist, and skb mode runs the XDP program native mode loads. The
 # host runs every scenario in every mode.
-export FRAMES=10000
+export FRAMES=10000 TUNNEL_BULK=262144
 # test_flowpind's tests of the daemon's own logic (settings, clocks,
 # refusals, what it reports), nothing of the kernel's: the host runs them
 export FLOWPIND_TESTS_SKIP="drain_timeout_survives_reload reload_reads_the_settings_again
@@ -90,7 +90,7 @@ case $(uname -r) in
 	SCENARIOS_ONLY="add vlan-add virtio-add trunk-add"
 	;;
 *)
-	datapath="test_random_frames test_sync"
+	datapath="test_random_frames test_sync test_tunnel"
 	# tc's attach and the refusals are the same calls on every kernel:
 	# 6.1 runs them; a newer one the native restarts (the dispatcher)
 	FLOWPIND_TESTS_SKIP+=" restarts_keep_datapath_tc bad_input"
