@@ -156,7 +156,11 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # trunk (virtio's wire and vlan's trunks, every link tagged: the client on
 # VLAN CLIENT_VID, backend i on BACKEND_VID + i; flowpind given r0:native,
 # so XDP forwards trunk to trunk, rewriting tags, and the veths in the
-# column's mode: the auto column only, tc there).
+# column's mode: the auto column only, tc there), tunnel (each backend
+# behind a VXLAN tunnel of its own over its link: the link holds the
+# underlay, 10.97.I.0/24, and the addresses above go on the tunnels, vxI
+# on the router and vx0 on the backend, 1450 bytes; flowpind's ports are
+# r0 and the tunnels, the auto column only: tc on both).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
@@ -207,6 +211,7 @@ topo_up() { # VARIANT COLUMN
 		l3_dev "$R" "rb$i" "$i" || return 1
 		{
 			echo "link set rb$i up"
+			echo "link set $L3 up"
 			echo "addr add 10.99.$i.1/24 dev $L3"
 			echo "addr add fd99:0:0:$i::1/64 dev $L3 nodad"
 		} >>"$TMP/router.batch"
@@ -283,6 +288,16 @@ wire_plug() { # MAC NS NAME
 # backends count the service's segments by PCP as they arrive (pcp_counts).
 l3_dev() { # NS DEV I
 	L3=$2
+	if [ "$VARIANT" = tunnel ] && [ "$3" != 0 ]; then
+		local here=1 there=2
+		[ "$1" = "$R" ] && L3=vx$3 || { L3=vx0 here=2 there=1; }
+		ip -n "$1" link set "$2" up &&
+			ip -n "$1" addr add "10.97.$3.$here/24" dev "$2" &&
+			ip -n "$1" link add "$L3" type vxlan id "$3" dstport 4789 dev "$2" \
+				local "10.97.$3.$here" remote "10.97.$3.$there" &&
+			ip -n "$1" link set "$L3" up
+		return
+	fi
 	[ "$VARIANT" = vlan ] && [ $(($3 % 2)) = 0 ] && [ "$3" != 0 ] && return 0
 	tagged || return 0
 	local vid=$CLIENT_VID port=sport mac=() qos=()
@@ -339,9 +354,11 @@ untagged_count() {
 	echo $n
 }
 
-# The router's device towards backend i: its link, or its VLAN.
+# The router's device towards backend i: its link, its VLAN, or its tunnel.
 backend_dev() {
-	if [ "$VARIANT" = trunk ] || { [ "$VARIANT" = vlan ] && [ $(($1 % 2)) = 1 ]; }; then
+	if [ "$VARIANT" = tunnel ]; then
+		echo "vx$1"
+	elif [ "$VARIANT" = trunk ] || { [ "$VARIANT" = vlan ] && [ $(($1 % 2)) = 1 ]; }; then
 		echo "rb$1.$((BACKEND_VID + $1))"
 	else
 		echo "rb$1"
@@ -356,7 +373,7 @@ route_set() {
 		bgp_route_set "$@"
 		return
 		;;
-	multipath | table | vlan | virtio | trunk)
+	multipath | table | vlan | virtio | trunk | tunnel)
 		for i in "$@"; do
 			hops4+=" nexthop via $(gw4 "$i") dev $(backend_dev "$i")"
 			hops6+=" nexthop via $(gw6 "$i") dev $(backend_dev "$i")"
@@ -437,12 +454,15 @@ daemon_start() { # MODE POLICY
 	bpffs_mount || return 1
 	local before mode=(-m "$1") r0=r0
 	[ "$1" = auto ] && mode=() # the default: no -m
+	local ports=("${ROUTER_BACKEND_PORTS[@]}")
 	# the trunk variant: XDP on the virtio trunk whatever the column
 	[ "$VARIANT" = trunk ] && r0=r0:native
+	# the tunnel variant: the tunnels are the ports, not their underlay
+	[ "$VARIANT" = tunnel ] && ports=("${ports[@]/#rb/vx}")
 	before=$(ready_lines "$RUNDIR/flowpind.log")
 	# nsenter itself, not a function: $! must be flowpind's own pid
 	nsenter --net="/run/netns/$R" "$FLOWPIND" "${mode[@]}" -p "$PIN" --withdrawn "$2" \
-		"$r0" "${ROUTER_BACKEND_PORTS[@]}" \
+		"$r0" "${ports[@]}" \
 		2>>"$RUNDIR/flowpind.log" &
 	DAEMON_PID=$!
 	ready_wait "$RUNDIR/flowpind.log" "$before" "$DAEMON_PID" flowpind
@@ -470,6 +490,8 @@ virtio-add  virtio          drain  add       zero      some    virtio_net NICs, 
 virtio-drain virtio         drain  withdraw  zero      some    virtio_net NICs: $WITHDRAWN withdrawn, drain
 trunk-add   trunk           drain  add       zero      some    VLAN trunk on virtio_net, native XDP: 5th added
 trunk-drain trunk           drain  withdraw  zero      some    VLAN trunk on virtio_net: $WITHDRAWN withdrawn, drain
+tunnel-add  tunnel          drain  add       zero      some    a VXLAN tunnel to each backend: 5th backend added
+tunnel-drain tunnel         drain  withdraw  zero      some    VXLAN tunnels: $WITHDRAWN withdrawn, drain
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
 nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
 nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
@@ -776,11 +798,17 @@ run_one() { # SCEN COL
 			nsx "$ns" nstat -saz TcpInCsumErrors 2>/dev/null
 		done | awk '$1 == "TcpInCsumErrors" { seen++; n += $2 } END { if (seen) print n }')
 	fi
+	local dev
 	{
 		ip -n "$R" route show $SVC4
 		ip -n "$R" -6 route show $SVC6
 		ip -n "$R" nexthop show
 		ip -n "$R" neigh show
+		# veth's own XDP counters (frames redirected to a port, dropped)
+		for dev in r0 "${ROUTER_BACKEND_PORTS[@]}"; do
+			nsx "$R" ethtool -S "$dev" 2>/dev/null |
+				awk -v d="$dev" '$2 != 0 && /xdp/ { printf "%s %s %s\n", d, $1, $2 }'
+		done
 	} >"$RUNDIR/router" 2>&1
 	local pinned='' running='' followed=''
 	if [ "$col" != kernel ] && [ -x "$FLOWPINCTL" ]; then
@@ -848,7 +876,8 @@ run_one() { # SCEN COL
 		[ "$csum_errors" = 0 ] && ok=1
 		verdict $ok "$scen/$col: ${csum_errors:-?} TCP segments dropped for a bad checksum (none)"
 	fi
-	if [ "$col" != kernel ] && { tagged || [ "$variant" = bond ] || [ "$variant" = virtio ]; }; then
+	if [ "$col" != kernel ] && { tagged || [ "$variant" = bond ] || [ "$variant" = virtio ] ||
+		[ "$variant" = tunnel ]; }; then
 		# the traffic was flowpin's: forwarded; in the vlan variants
 		# none passed as a VLAN it did not know (but those of the
 		# moment between attaching and writing vlan_rx), and in the
@@ -900,6 +929,7 @@ run_one() { # SCEN COL
 		local ok=0 n_tc
 		local why="a veth"
 		[ "$variant" = vlan ] && why="a veth\|a VLAN is on it"
+		[ "$variant" = tunnel ] && why="a veth\|a VXLAN device has no native XDP"
 		n_tc=$(grep -c " in tc mode (auto: \($why\)" "$RUNDIR/flowpind.log" 2>/dev/null)
 		[ "${n_tc:-0}" -ge $((NBACKENDS + 1)) ] &&
 			! grep -q " in native mode\| in skb mode" "$RUNDIR/flowpind.log" && ok=1
@@ -978,9 +1008,9 @@ else
 fi
 
 # Can this kernel make devices of the kind a variant needs (VLAN: 8021q,
-# bond: bonding)? Asked in a namespace of its own. Virtio: are the wired
-# NICs here?
-kind_here() { # vlan | bond | virtio | trunk
+# bond: bonding, tunnel: vxlan)? Asked in a namespace of its own. Virtio:
+# are the wired NICs here?
+kind_here() { # vlan | bond | virtio | trunk | tunnel
 	local ns=$ID-probe rc
 	[ "$1" = trunk ] && { kind_here virtio && kind_here vlan; return; }
 	[ "$1" = virtio ] && { wire_dev $WIRE_MAC1 >/dev/null && wire_dev $WIRE_MAC2 >/dev/null; return; }
@@ -988,6 +1018,8 @@ kind_here() { # vlan | bond | virtio | trunk
 	ip -n "$ns" link add d0 type veth peer name d1 &&
 		if [ "$1" = vlan ]; then
 			ip -n "$ns" link add link d0 name d0.5 type vlan id 5 2>/dev/null
+		elif [ "$1" = tunnel ]; then
+			ip -n "$ns" link add vx5 type vxlan id 5 dstport 4789 dev d0 2>/dev/null
 		else
 			ip -n "$ns" link add b0 type bond 2>/dev/null
 		fi
@@ -1001,7 +1033,8 @@ start=$SECONDS
 echo "scenarios: $CONNS connections per family, topology prefix $ID"
 for scen in $SCENARIOS; do
 	read -r variant _ chg _ <<<"$(spec "$scen")"
-	if tagged "$variant" || [ "$variant" = bond ] || [ "$variant" = virtio ]; then
+	if tagged "$variant" || [ "$variant" = bond ] || [ "$variant" = virtio ] ||
+		[ "$variant" = tunnel ]; then
 		[ -n "${KIND_HERE[$variant]:-}" ] ||
 			{ kind_here "$variant" && KIND_HERE[$variant]=yes || KIND_HERE[$variant]=no; }
 		missing="this kernel makes no $variant devices"
@@ -1035,8 +1068,10 @@ for scen in $SCENARIOS; do
 		# VLANs: XDP passes tagged frames (and on veth, whose driver
 		# takes the tag out before XDP, flowpind refuses it): tc only
 		[ "$variant" = vlan ] && { [ "$col" = skb ] || [ "$col" = native ]; } && continue
-		# the trunk: r0:native, the veths auto's (tc): the auto column
-		[ "$variant" = trunk ] && [ "$col" != auto ] && continue
+		# the trunk: r0:native, the veths auto's (tc): the auto column;
+		# the tunnels have no native XDP: tc, auto's choice
+		{ [ "$variant" = trunk ] || [ "$variant" = tunnel ]; } &&
+			[ "$col" != auto ] && continue
 		run_one "$scen" "$col"
 	done
 done
