@@ -105,6 +105,12 @@ teardown() {
 	if on_wire; then
 		ip -n "$R" link set r0 xdp off 2>/dev/null
 		tc -n "$R" qdisc del dev r0 clsact 2>/dev/null
+		# they go back to the root namespace under names no later
+		# run's veths take (a veth r0 would not be made beside them)
+		ip -n "$R" link set r0 down 2>/dev/null &&
+			ip -n "$R" link set r0 name fpwire1 2>/dev/null
+		ip -n "$C" link set c0 down 2>/dev/null &&
+			ip -n "$C" link set c0 name fpwire2 2>/dev/null
 	fi
 	nses_del
 	rm -rf "$PIN" "$TMP/frr"
