@@ -95,7 +95,10 @@ setup() {
 	ip -n "$ID-c" addr add 10.78.0.1/24 dev vx6
 	ip -n "$ID-b" addr add 10.78.0.2/24 dev vx6
 	mountpoint -q /sys/fs/bpf || { mount -t bpf bpf /sys/fs/bpf && MOUNTED_BPFFS=1; }
-	in_ns b "$ECHO" b "$PORT" >"$TMP/echo.log" 2>&1 &
+	# emptied first: the last topology's "listening" must not be read as
+	# this server's
+	: >"$TMP/echo.log"
+	in_ns b "$ECHO" b "$PORT" >>"$TMP/echo.log" 2>&1 &
 	ECHO_PID=$!
 	for _ in $(seq 50); do
 		grep -q listening "$TMP/echo.log" && return 0
