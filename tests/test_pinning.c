@@ -820,6 +820,8 @@ struct flood_run {
  * flows a route change then moves; r->evicted: how many lost their shared
  * pin (a CPU's cache may still hold them; another CPU would re-hash them).
  */
+#define FLOOD_PIN_BURST 64 /* the bucket's pin_burst in every flood */
+
 static void flood(struct test_state *st, __u64 pin_rate, bool active,
 		  struct flood_run *r)
 {
@@ -828,7 +830,7 @@ static void flood(struct test_state *st, __u64 pin_rate, bool active,
 		.cache_check_ns = FP_CACHE_CHECK_NS,
 		.max_flows = 1024,
 		.pin_rate = pin_rate,
-		.pin_burst = 64,
+		.pin_burst = FLOOD_PIN_BURST,
 	};
 	struct flowpin_fixture *fx = &st->fx;
 	int egress[64];
@@ -991,7 +993,7 @@ static void flood_over_cpus_shares_one_budget(void **state)
 static void flood_of_new_flows(void **state)
 {
 	struct test_state *st = *state;
-	const __u64 rate = 100, burst = 64;
+	const __u64 rate = 100;
 	struct flood_run r;
 	int tries;
 
@@ -1012,7 +1014,7 @@ static void flood_of_new_flows(void **state)
 				      (unsigned long long)r.took_us / 1000,
 				      (unsigned long long)r.unpinned, r.evicted, r.moved);
 			/* the bucket's bound, one token of rounding */
-			assert_true(r.pinned <= burst + rate * r.took_us / 1000000 + 1);
+			assert_true(r.pinned <= FLOOD_PIN_BURST + rate * r.took_us / 1000000 + 1);
 			assert_int_equal(r.pinned + r.unpinned, 10 * 1024);
 			if (r.pinned + 64 <= 512)
 				break;
