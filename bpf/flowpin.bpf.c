@@ -158,9 +158,9 @@ static __always_inline int vlan_pcp(const struct packet *pkt,
  * Can this entry point send the packet to ifindex? XDP: one of tx_ports,
  * the ports. tc: also a VLAN sub-interface of one (vlan_tx), whose device
  * puts the tag on, when the PCP it writes is the kernel's (vlan_pcp(); pkt
- * NULL: an error of flowpin's own, priority 0 as the kernel's). (XDP sends
- * to a sub-interface only by rewriting the tag a frame came with:
- * forward().)
+ * NULL: an error of flowpin's own, priority 0 as the kernel's), and an IP
+ * tunnel (ip_tunnel_tx). (XDP sends to a sub-interface only by rewriting the
+ * tag a frame came with: forward().)
  */
 static __always_inline bool can_send(const struct hook *h,
 				     const struct packet *pkt, __u32 ifindex)
@@ -172,14 +172,17 @@ static __always_inline bool can_send(const struct hook *h,
 	if (!h->skb)
 		return false;
 	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
-	return vlan && (!pkt || vlan_pcp(pkt, vlan) >= 0);
+	if (!vlan)
+		return bpf_map_lookup_elem(&ip_tunnel_tx, &ifindex);
+	return !pkt || vlan_pcp(pkt, vlan) >= 0;
 }
 
 /*
  * Can this packet leave by ifindex? 0, or why not: can_send(), and at XDP
  * a frame that came tagged leaves only by a VLAN sub-interface whose tag
- * forward() can write in place of its own, an untagged one only by a port.
- * Either hook: by a VLAN, only with the PCP the kernel would give it.
+ * forward() can write in place of its own, an untagged one only by a port;
+ * tc: an IP tunnel too. Either hook: by a VLAN, only with the PCP the
+ * kernel would give it.
  */
 static __always_inline __u32 cannot_send(const struct hook *h,
 					 const struct packet *pkt,
@@ -191,10 +194,14 @@ static __always_inline __u32 cannot_send(const struct hook *h,
 	if (untagged && bpf_map_lookup_elem(&tx_ports, &ifindex))
 		return 0;
 	vlan = bpf_map_lookup_elem(&vlan_tx, &ifindex);
-	if (!vlan)
-		return !untagged && bpf_map_lookup_elem(&tx_ports, &ifindex) ?
-			       FP_PASS_VLAN_RETAG : /* a tag to pop */
-			       FP_PASS_NO_TX_PORT;
+	if (!vlan) {
+		if (!untagged)
+			return bpf_map_lookup_elem(&tx_ports, &ifindex) ?
+				       FP_PASS_VLAN_RETAG : /* a tag to pop */
+				       FP_PASS_NO_TX_PORT;
+		return h->skb && bpf_map_lookup_elem(&ip_tunnel_tx, &ifindex) ?
+			       0 : FP_PASS_NO_TX_PORT;
+	}
 	if (vlan_pcp(pkt, vlan) < 0 || !(h->skb || pkt->tag_in_frame))
 		return FP_PASS_VLAN_RETAG; /* a PCP it cannot tell, a tag to push */
 	return 0;

@@ -91,6 +91,14 @@ struct {
 	__type(value, struct vlan_tx);
 } vlan_tx SEC(".maps");
 
+/* IP tunnels flowpin sends to at tc (flowpin.h). Written by the control plane. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_IP_TUNNELS);
+	__type(key, __u32);
+	__type(value, __u32);
+} ip_tunnel_tx SEC(".maps");
+
 /*
  * Each port's own MAC, keyed by ifindex, and each VLAN sub-interface's of
  * vlan_rx. Written by the control plane.

@@ -387,6 +387,16 @@ struct port_mac {
  * ifindex, the port. Written by flowpind.
  */
 #define FP_MAX_BOND_MEMBERS 1024
+/*
+ * ip_tunnel_tx map: the IP tunnels (GRE, IPIP, ip6tnl, ip6gre, SIT,
+ * WireGuard: devices without Ethernet headers) flowpin sends to at tc,
+ * ifindex -> the same ifindex. bpf_redirect() into one takes the frame's
+ * Ethernet header off, as the kernel's forwarding hands such a device the
+ * IP packet, and the device encapsulates. XDP has no way into them: their
+ * next hops stay the kernel's there. Written by flowpind, from every such
+ * device of its namespace.
+ */
+#define FP_MAX_IP_TUNNELS 1024
 struct vlan_key {
 	__u32 ifindex;
 	__be16 proto;

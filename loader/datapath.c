@@ -101,6 +101,12 @@ static int port_routed(const struct port *p)
 		err = -ENODEV;
 		goto out;
 	}
+	if (model_link_ip_tunnel(link)) {
+		pr_warn("%s is an IP tunnel (%s), not a port: what comes out of it has no Ethernet header, and flowpin sends to next hops out of it at tc without being told; give flowpind the ports the traffic comes in on\n",
+			p->name, link->kind);
+		err = -EINVAL;
+		goto out;
+	}
 	if (link->type != ARPHRD_ETHER) {
 		pr_warn("%s is a device without Ethernet headers (%s): flowpin forwards Ethernet frames, and the kernel keeps routing what comes in on %s\n",
 			p->name, link->kind[0] ? link->kind : "an IP tunnel, say",

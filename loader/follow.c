@@ -16,6 +16,7 @@
 #include "flowpin.skel.h"
 #include "clock.h"
 #include "follow.h"
+#include "ip_tunnels.h"
 #include "log.h"
 #include "port_bonds.h"
 #include "port_vlans.h"
@@ -93,6 +94,8 @@ static void follow_ports(struct follow *f)
 	if (port_vlans_mirror(f->dp, &f->model))
 		again = true;
 	if (port_bonds_mirror(f->dp, &f->model))
+		again = true;
+	if (ip_tunnels_mirror(f->dp, &f->model))
 		again = true;
 	f->links_due = again;
 }
@@ -335,6 +338,7 @@ void follow_events(struct follow *f)
  */
 static void keepalive(struct follow *f)
 {
+	const struct model_link *l;
 	const struct model_neigh *n;
 	char buf[96];
 	int err;
@@ -347,7 +351,9 @@ static void keepalive(struct follow *f)
 			continue;
 		nexthop_addr_of(&a, nh);
 		n = model_neigh(&f->model, &a);
-		if (n && n->is_static)
+		l = model_link(&f->model, a.ifindex);
+		/* nor do an IP tunnel's next hops, which have none */
+		if ((n && n->is_static) || (l && model_link_ip_tunnel(l)))
 			continue;
 		err = rtnl_neigh_use(&f->rtnl, &a);
 		if (err)

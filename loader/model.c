@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
@@ -217,6 +218,19 @@ __u32 model_l3dom(const struct model *m, __u32 ifindex)
 		return 0;
 	master = find_link(m, l->master);
 	return master && !strcmp(master->kind, "vrf") ? master->ifindex : 0;
+}
+
+bool model_link_ip_tunnel(const struct model_link *l)
+{
+	static const char *const kinds[] = { "gre",  "ipip", "ip6tnl",
+					     "ip6gre", "sit", "wireguard" };
+
+	if (l->type == ARPHRD_ETHER) /* gretap, ip6gretap: Ethernet */
+		return false;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(l->kind, kinds[i]))
+			return true;
+	return false;
 }
 
 const struct model_neigh *model_neigh(const struct model *m,
@@ -1191,7 +1205,9 @@ int model_nexthops(const struct model *m, const struct nexthop_addr *extra,
 			memcpy(d->smac, link->mac, FP_ETH_ALEN);
 		if (n && n->has_mac)
 			memcpy(d->dmac, n->mac, FP_ETH_ALEN);
-		d->usable = link && link->up && n && n->has_mac && !n->failed;
+		d->usable = link && link->up &&
+			    (model_link_ip_tunnel(link) ||
+			     (n && n->has_mac && !n->failed));
 		/* an MTU the device's already enforces is none */
 		if (link && link->mtu && d->mtu >= link->mtu)
 			d->mtu = 0;

@@ -152,6 +152,13 @@ const struct model_link *model_link_by_name(const struct model *m,
 					    const char *name);
 /* The link's L3 domain: its VRF's ifindex, or 0 outside any VRF. */
 __u32 model_l3dom(const struct model *m, __u32 ifindex);
+/*
+ * Is the link an IP tunnel: a GRE, IPIP, ip6tnl, ip6gre, SIT or WireGuard
+ * device, without Ethernet headers? Its next hops need no neighbour (the
+ * kernel's are NUD_NOARP, made unannounced, and of a point-to-point
+ * device keyed by no gateway): flowpin sends to them at tc (ip_tunnels.c).
+ */
+bool model_link_ip_tunnel(const struct model_link *l);
 
 /* The neighbour entry of a gateway, or NULL. */
 const struct model_neigh *model_neigh(const struct model *m,

@@ -70,7 +70,7 @@ static int map_path(const struct datapath *dp, const struct bpf_map *map,
 static bool disposable(const struct bpf_map *map)
 {
 	static const char *const names[] = { "stats", "pin_budget", "port_macs",
-					     "vlan_tx",
+					     "vlan_tx", "ip_tunnel_tx",
 					     "too_big_budget", "pin_turnover",
 					     "heartbeat", "route_epoch",
 					     "pin_events", "sync_peers" };

@@ -638,6 +638,88 @@ static void tagged_too_big_for_a_moved_pin(void **state)
 	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(fx.skel->maps.tx_ports), &in0), 0);
 }
 
+/* One frame of a flow through the tunnel stand-in: the verdict, one counter. */
+static void tunnel_send(const struct pkt_spec *s, int verdict, __u32 stat,
+			__u32 nh_id)
+{
+	static const __u8 none[6]; /* an IP tunnel's next hop has no MACs */
+	__u64 before[FP_STAT_MAX], after[FP_STAT_MAX];
+	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	size_t len = pkt_build(s, in);
+	struct flow_key key;
+	__u32 out_len = 0;
+
+	fixture_stats(&fx, before);
+	assert_int_equal(fixture_run(&fx, in, len, out, &out_len, rt.ifindex_in0), verdict);
+	fixture_stats(&fx, after);
+	assert_int_equal(after[stat] - before[stat], 1);
+	assert_int_equal(out_len, len);
+	pkt_flow_key(s, &key);
+	if (verdict == XDP_PASS) {
+		assert_memory_equal(out, in, len);
+		assert_int_equal(pin_of(&fx, &key), 0);
+		return;
+	}
+	memcpy(want, in, len);
+	memcpy(want, none, 6);
+	memcpy(want + 6, none, 6);
+	if (s->family == 4) {
+		want[14 + 8]--;
+		want[14 + 10] = out[14 + 10];
+		want[14 + 11] = out[14 + 11];
+		assert_true(ipv4_csum_valid(out + 14));
+	} else {
+		want[14 + 7]--;
+	}
+	assert_memory_equal(out, want, len);
+	assert_int_equal(pin_of(&fx, &key), nh_id);
+}
+
+/*
+ * A next hop out of an IP tunnel (GRE, say; a veth plays it, written into
+ * ip_tunnel_tx as flowpind writes such a device, its next hops without
+ * MACs): tc pins the flow and sends it there, every byte as it came but
+ * the TTL or hop limit and the checksum (the device takes the Ethernet
+ * header off); without the entry, and at XDP, which has no way into a
+ * tunnel, the kernel's (pass_no_tx_port), unpinned.
+ */
+static void ip_tunnel_next_hop(void **state)
+{
+	static const __u8 none[6];
+	const struct pkt_spec s4[] = { SPEC(4, IPPROTO_UDP, CLIENT4, "198.18.30.7", 41001, 80),
+				       SPEC(4, IPPROTO_UDP, CLIENT4, "198.18.30.7", 41002, 80) };
+	const struct pkt_spec s6[] = { SPEC(6, IPPROTO_UDP, CLIENT6, "2001:db8:30::7", 41001, 80),
+				       SPEC(6, IPPROTO_UDP, CLIENT6, "2001:db8:30::7", 41002, 80) };
+	int fd = bpf_map__fd(fx.skel->maps.ip_tunnel_tx), nh4, nh6;
+	__u32 tun;
+
+	(void)state;
+	assert_int_equal(run_on_cpu(0), 0);
+	assert_int_equal(standin("tun0", "02:00:00:00:30:01", 30), 0);
+	assert_int_equal(sh("ip neigh replace 10.0.30.2 lladdr 02:00:00:00:30:02 dev tun0 nud permanent && "
+			    "ip neigh replace fd00:30::2 lladdr 02:00:00:00:30:02 dev tun0 nud permanent && "
+			    "ip route add 198.18.30.0/24 via 10.0.30.2 dev tun0 && "
+			    "ip -6 route add 2001:db8:30::/64 via fd00:30::2 dev tun0"), 0);
+	tun = if_nametoindex("tun0");
+	nh4 = standin_nexthop(tun, "10.0.30.2", none, none);
+	nh6 = standin_nexthop(tun, "fd00:30::2", none, none);
+	assert_true(nh4 > 0 && nh6 > 0);
+	assert_int_equal(nexthop_table_settle(&fx.nht), 0);
+
+	tunnel_send(&s4[0], XDP_PASS, FP_PASS_NO_TX_PORT, 0);
+	tunnel_send(&s6[0], XDP_PASS, FP_PASS_NO_TX_PORT, 0);
+	assert_int_equal(bpf_map_update_elem(fd, &tun, &tun, BPF_ANY), 0);
+	if (fx.hook == HOOK_TC) {
+		tunnel_send(&s4[1], XDP_REDIRECT, FP_STAT_PIN_NEW, nh4);
+		tunnel_send(&s6[1], XDP_REDIRECT, FP_STAT_PIN_NEW, nh6);
+	} else {
+		tunnel_send(&s4[1], XDP_PASS, FP_PASS_NO_TX_PORT, 0);
+		tunnel_send(&s6[1], XDP_PASS, FP_PASS_NO_TX_PORT, 0);
+	}
+	assert_int_equal(bpf_map_delete_elem(fd, &tun), 0);
+	assert_int_equal(sh("ip link del tun0"), 0);
+}
+
 /*
  * Live: the program native on in0 (a veth), frames sent from its peer and
  * caught at an egress's peer as its kernel hands them on, which takes the
@@ -713,7 +795,7 @@ static int live_setup(void **state)
 int main(void)
 {
 	size_t n = sizeof(cases) / sizeof(cases[0]);
-	struct CMUnitTest tests[n + 2];
+	struct CMUnitTest tests[n + 3];
 
 	for (size_t i = 0; i < n; i++) {
 		tests[i] = (struct CMUnitTest){
@@ -728,6 +810,8 @@ int main(void)
 					  .test_func = maps_carry_btf };
 	tests[n++] = (struct CMUnitTest){ .name = "tagged, too big for a moved pin's path: the error, tagged",
 					  .test_func = tagged_too_big_for_a_moved_pin };
+	tests[n++] = (struct CMUnitTest){ .name = "a next hop out of an ip tunnel: tc pins and sends, xdp passes",
+					  .test_func = ip_tunnel_next_hop };
 	/* the same table through both entry points */
 	hook = HOOK_XDP;
 	failed = _cmocka_run_group_tests("packets (xdp)", tests, n, group_setup,

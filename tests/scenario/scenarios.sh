@@ -166,7 +166,10 @@ gw6() { echo "fd99:0:0:$1::2"; }
 # behind a VXLAN tunnel of its own over its link: the link holds the
 # underlay, 10.97.I.0/24, and the addresses above go on the tunnels, vxI
 # on the router and vx0 on the backend, 1450 bytes; flowpind's ports are
-# r0 and the tunnels, the auto column only: tc on both).
+# r0 and the tunnels, the auto column only: tc on both), gre (the same
+# with a GRE tunnel, gtI on the router and gt0 on the backend, 1476 bytes,
+# which is no port: flowpind's ports are r0 and the links, and tc sends
+# into the tunnels, the auto column only).
 topo_up() { # VARIANT COLUMN
 	local variant=$1 offloads i ns
 	offloads=$(veth_offloads "$2")
@@ -217,7 +220,6 @@ topo_up() { # VARIANT COLUMN
 		l3_dev "$R" "rb$i" "$i" || return 1
 		{
 			echo "link set rb$i up"
-			echo "link set $L3 up"
 			echo "addr add 10.99.$i.1/24 dev $L3"
 			echo "addr add fd99:0:0:$i::1/64 dev $L3 nodad"
 		} >>"$TMP/router.batch"
@@ -294,14 +296,15 @@ wire_plug() { # MAC NS NAME
 # backends count the service's segments by PCP as they arrive (pcp_counts).
 l3_dev() { # NS DEV I
 	L3=$2
-	if [ "$VARIANT" = tunnel ] && [ "$3" != 0 ]; then
-		local here=1 there=2
-		[ "$1" = "$R" ] && L3=vx$3 || { L3=vx0 here=2 there=1; }
+	if { [ "$VARIANT" = tunnel ] || [ "$VARIANT" = gre ]; } && [ "$3" != 0 ]; then
+		local here=1 there=2 dev=vx type=(type vxlan id "$3" dstport 4789 dev "$2")
+		[ "$VARIANT" = gre ] && dev=gt type=(type gre)
+		[ "$1" = "$R" ] && L3=$dev$3 || { L3=${dev}0 here=2 there=1; }
 		ip -n "$1" link set "$2" up &&
 			ip -n "$1" addr add "10.97.$3.$here/24" dev "$2" &&
-			ip -n "$1" link add "$L3" type vxlan id "$3" dstport 4789 dev "$2" \
+			ip -n "$1" link add name "$L3" "${type[@]}" \
 				local "10.97.$3.$here" remote "10.97.$3.$there" &&
-			ip -n "$1" link set "$L3" up
+			ip -n "$1" link set dev "$L3" up
 		return
 	fi
 	[ "$VARIANT" = vlan ] && [ $(($3 % 2)) = 0 ] && [ "$3" != 0 ] && return 0
@@ -364,6 +367,8 @@ untagged_count() {
 backend_dev() {
 	if [ "$VARIANT" = tunnel ]; then
 		echo "vx$1"
+	elif [ "$VARIANT" = gre ]; then
+		echo "gt$1"
 	elif [ "$VARIANT" = trunk ] || { [ "$VARIANT" = vlan ] && [ $(($1 % 2)) = 1 ]; }; then
 		echo "rb$1.$((BACKEND_VID + $1))"
 	else
@@ -379,7 +384,7 @@ route_set() {
 		bgp_route_set "$@"
 		return
 		;;
-	multipath | table | vlan | virtio | trunk | tunnel)
+	multipath | table | vlan | virtio | trunk | tunnel | gre)
 		for i in "$@"; do
 			hops4+=" nexthop via $(gw4 "$i") dev $(backend_dev "$i")"
 			hops6+=" nexthop via $(gw6 "$i") dev $(backend_dev "$i")"
@@ -498,6 +503,8 @@ trunk-add   trunk           drain  add       zero      some    VLAN trunk on vir
 trunk-drain trunk           drain  withdraw  zero      some    VLAN trunk on virtio_net: $WITHDRAWN withdrawn, drain
 tunnel-add  tunnel          drain  add       zero      some    a VXLAN tunnel to each backend: 5th backend added
 tunnel-drain tunnel         drain  withdraw  zero      some    VXLAN tunnels: $WITHDRAWN withdrawn, drain
+gre-add     gre             drain  add       zero      some    a GRE tunnel to each backend: 5th backend added
+gre-drain   gre             drain  withdraw  zero      some    GRE tunnels: $WITHDRAWN withdrawn, drain
 nh-add      nhobj           drain  add       zero      some    nexthop objects: 5th added to the group
 nh-drain    nhobj           drain  withdraw  zero      some    nexthop objects: $WITHDRAWN withdrawn, drain
 nh-repin    nhobj           repin  withdraw  withdrawn some    nexthop objects: $WITHDRAWN withdrawn, repin
@@ -883,7 +890,7 @@ run_one() { # SCEN COL
 		verdict $ok "$scen/$col: ${csum_errors:-?} TCP segments dropped for a bad checksum (none)"
 	fi
 	if [ "$col" != kernel ] && { tagged || [ "$variant" = bond ] || [ "$variant" = virtio ] ||
-		[ "$variant" = tunnel ]; }; then
+		[ "$variant" = tunnel ] || [ "$variant" = gre ]; }; then
 		# the traffic was flowpin's: forwarded; in the vlan variants
 		# none passed as a VLAN it did not know (but those of the
 		# moment between attaching and writing vlan_rx), and in the
@@ -895,6 +902,13 @@ run_one() { # SCEN COL
 		[ "${fwd:-0}" -ge $((4 * CONNS)) ] 2>/dev/null && [ "${passed:-0}" -lt 10 ] &&
 			[ "${retag:-0}" = 0 ] && ok=1
 		verdict $ok "$scen/$col: flowpin forwarded ${fwd:-?} packets (at least $((4 * CONNS))), passed ${passed:-0} as pass_vlan (under 10: frames before the first sync), ${retag:-0} as pass_vlan_retag (none)"
+	fi
+	if [ "$col" != kernel ] && [ "$variant" = gre ]; then
+		# the tunnels are no ports: flowpind found them itself
+		local ok=0 n
+		n=$(grep -c "gt[0-9]* is an IP tunnel (gre): tc pins" "$RUNDIR/flowpind.log" 2>/dev/null)
+		[ "${n:-0}" -ge "$NBACKENDS" ] && ok=1
+		verdict $ok "$scen/$col: flowpind says tc sends into each of $NBACKENDS GRE tunnels (${n:-0} lines)"
 	fi
 	if [ "$chg" = frr-restart ]; then
 		# pinned flows keep going while the routing daemon is away; the
@@ -1014,9 +1028,9 @@ else
 fi
 
 # Can this kernel make devices of the kind a variant needs (VLAN: 8021q,
-# bond: bonding, tunnel: vxlan)? Asked in a namespace of its own. Virtio:
-# are the wired NICs here?
-kind_here() { # vlan | bond | virtio | trunk | tunnel
+# bond: bonding, tunnel: vxlan, gre: ip_gre)? Asked in a namespace of its
+# own. Virtio: are the wired NICs here?
+kind_here() { # vlan | bond | virtio | trunk | tunnel | gre
 	local ns=$ID-probe rc
 	[ "$1" = trunk ] && { kind_here virtio && kind_here vlan; return; }
 	[ "$1" = virtio ] && { wire_dev $WIRE_MAC1 >/dev/null && wire_dev $WIRE_MAC2 >/dev/null; return; }
@@ -1026,6 +1040,8 @@ kind_here() { # vlan | bond | virtio | trunk | tunnel
 			ip -n "$ns" link add link d0 name d0.5 type vlan id 5 2>/dev/null
 		elif [ "$1" = tunnel ]; then
 			ip -n "$ns" link add vx5 type vxlan id 5 dstport 4789 dev d0 2>/dev/null
+		elif [ "$1" = gre ]; then
+			ip -n "$ns" link add name gt5 type gre local 10.0.0.1 remote 10.0.0.2 2>/dev/null
 		else
 			ip -n "$ns" link add b0 type bond 2>/dev/null
 		fi
@@ -1040,7 +1056,7 @@ echo "scenarios: $CONNS connections per family, topology prefix $ID"
 for scen in $SCENARIOS; do
 	read -r variant _ chg _ <<<"$(spec "$scen")"
 	if tagged "$variant" || [ "$variant" = bond ] || [ "$variant" = virtio ] ||
-		[ "$variant" = tunnel ]; then
+		[ "$variant" = tunnel ] || [ "$variant" = gre ]; then
 		[ -n "${KIND_HERE[$variant]:-}" ] ||
 			{ kind_here "$variant" && KIND_HERE[$variant]=yes || KIND_HERE[$variant]=no; }
 		missing="this kernel makes no $variant devices"
@@ -1075,8 +1091,10 @@ for scen in $SCENARIOS; do
 		# takes the tag out before XDP, flowpind refuses it): tc only
 		[ "$variant" = vlan ] && { [ "$col" = skb ] || [ "$col" = native ]; } && continue
 		# the trunk: r0:native, the veths auto's (tc): the auto column;
-		# the tunnels have no native XDP: tc, auto's choice
-		{ [ "$variant" = trunk ] || [ "$variant" = tunnel ]; } &&
+		# the tunnels have no native XDP: tc, auto's choice; XDP cannot
+		# send into a GRE tunnel (the kernel's, unpinned): tc, auto's
+		# choice on veth
+		{ [ "$variant" = trunk ] || [ "$variant" = tunnel ] || [ "$variant" = gre ]; } &&
 			[ "$col" != auto ] && continue
 		run_one "$scen" "$col"
 	done

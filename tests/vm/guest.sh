@@ -80,7 +80,9 @@ export SYNC_TESTS_SKIP="ready_after_the_wait_without_peers peer_pins_are_applied
 # kernels.sh: boot.sh -w) with real TCP on both: an added backend on 6.1,
 # a drained one on 6.12; the same wire as a VLAN trunk, XDP rewriting its
 # tags (trunk-add, trunk-drain); backends behind VXLAN tunnels at tc
-# (tunnel-add on 6.1, tunnel-drain on 6.12).
+# (tunnel-add on 6.1, tunnel-drain on 6.12) and behind GRE tunnels, which
+# tc sends into (gre-add on 6.1, gre-drain on 6.12; this machine may have
+# no IP tunnels at all).
 case $(uname -r) in
 6.1.*)
 	datapath="test_drop_rule test_pinning test_checksum"
@@ -88,7 +90,7 @@ case $(uname -r) in
 	FLOWPIND_TESTS_SKIP+=" auto_on_a_vlan_device auto_on_a_macvlan_device auto_after_a_refused_native_attach
 		port_of_a_bridge port_of_a_bond
 		vlan_trunk_modes"
-	SCENARIOS_ONLY="add vlan-add virtio-add trunk-add tunnel-add"
+	SCENARIOS_ONLY="add vlan-add virtio-add trunk-add tunnel-add gre-add"
 	;;
 *)
 	datapath="test_random_frames test_sync test_tunnel"
@@ -96,7 +98,7 @@ case $(uname -r) in
 	# 6.1 runs them; a newer one the native restarts (the dispatcher)
 	FLOWPIND_TESTS_SKIP+=" restarts_keep_datapath_tc bad_input"
 	# bonds' native XDP (members run the bond's program) with real TCP
-	SCENARIOS_ONLY+=" bond-add bond-member virtio-drain trunk-drain tunnel-drain"
+	SCENARIOS_ONLY+=" bond-add bond-member virtio-drain trunk-drain tunnel-drain gre-drain"
 	;;
 esac
 exec tests/run-all "${1:-build}" test_packets test_too_big $datapath \
