@@ -2,7 +2,7 @@
 /*
  * The IP tunnels flowpin sends to at tc, as the datapath needs them:
  * ip_tunnel_tx (ifindex -> ifindex). Every GRE, IPIP, ip6tnl, ip6gre, SIT
- * or WireGuard device of the namespace: a next hop out of one is pinned
+ * or WireGuard device of the namespace that is up: a next hop out of one is pinned
  * like any other, and the device encapsulates what tc redirects to it, as
  * it does what the kernel's forwarding hands it. They are not ports: no
  * hook runs on them (what comes out of a tunnel has no Ethernet header),
@@ -16,6 +16,16 @@
 #include "ip_tunnels.h"
 #include "log.h"
 
+/*
+ * An IP tunnel that is up. A down one's next hops are dead anyway, and
+ * the kernel's fallback devices (tunl0, gre0, sit0, ip6tnl0, ...), made
+ * in every namespace once their module is loaded, stay down unless used.
+ */
+static bool in_use(const struct model_link *l)
+{
+	return model_link_ip_tunnel(l) && l->admin_up;
+}
+
 int ip_tunnels_mirror(struct datapath *dp, const struct model *m)
 {
 	int fd = bpf_map__fd(dp->skel->maps.ip_tunnel_tx);
@@ -26,7 +36,7 @@ int ip_tunnels_mirror(struct datapath *dp, const struct model *m)
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
 		const struct model_link *l = model_link(m, key);
 
-		if (!l || !model_link_ip_tunnel(l)) {
+		if (!l || !in_use(l)) {
 			bpf_map_delete_elem(fd, &key);
 			continue; /* the walk starts over from prev */
 		}
@@ -36,7 +46,7 @@ int ip_tunnels_mirror(struct datapath *dp, const struct model *m)
 		const struct model_link *l = &m->links[i];
 		__u32 ifindex = l->ifindex;
 
-		if (!model_link_ip_tunnel(l) || !bpf_map_lookup_elem(fd, &ifindex, &have))
+		if (!in_use(l) || !bpf_map_lookup_elem(fd, &ifindex, &have))
 			continue;
 		if (bpf_map_update_elem(fd, &ifindex, &ifindex, BPF_ANY)) {
 			pr_warn("cannot record IP tunnel %s: %s; its next hops stay the kernel's\n",

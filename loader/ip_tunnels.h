@@ -7,9 +7,9 @@
 #include "model.h"
 
 /*
- * Make ip_tunnel_tx hold the model's IP tunnels: new ones written, gone
- * ones removed (an earlier image's too). The first error, after every
- * tunnel was tried.
+ * Make ip_tunnel_tx hold the model's IP tunnels that are up: new ones
+ * written (one line each), gone or down ones removed (an earlier image's
+ * too). The first error, after every tunnel was tried.
  */
 int ip_tunnels_mirror(struct datapath *dp, const struct model *m);
 

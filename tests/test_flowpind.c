@@ -112,7 +112,7 @@ static int teardown(void **state)
 	 * failure left them */
 	sh("rm -rf %s-other", pin_path);
 	/* auto_on_kind()'s and port_of_master()'s */
-	sh("ip link del fpk1 2>/dev/null; ip link del fpk0 2>/dev/null || true");
+	sh("ip link del fpk2 2>/dev/null; ip link del fpk1 2>/dev/null; ip link del fpk0 2>/dev/null || true");
 	return 0;
 }
 
@@ -1100,6 +1100,45 @@ static bool in_map(const char *map, const void *key)
 	return found;
 }
 
+/*
+ * IP tunnels are flowpind's to find, not ports: one up at start and one
+ * brought up while it runs go into ip_tunnel_tx, each said once; one down
+ * (as the kernel's fallback devices, tunl0 or gre0, stay) or deleted is
+ * not there; an Ethernet tunnel (gretap) is none.
+ */
+static void ip_tunnels_followed(void **state)
+{
+	__u32 t0, t1, tap;
+	pid_t pid;
+
+	(void)state;
+	make_link_or_skip("GRE", "ip link add name fpk0 type gre local 192.0.2.1 remote 192.0.2.2");
+	assert_int_equal(sh("ip link set dev fpk0 up && "
+			    "ip link add name fpk1 type gre local 192.0.2.1 remote 192.0.2.3"), 0);
+	pid = daemon_start("out1", NULL);
+	assert_int_equal(daemon_wait_ready(pid), 0);
+	assert_true(daemon_log_has("fpk0 is an IP tunnel (gre): tc pins and sends flows to next hops out of it, XDP leaves them to the kernel"));
+	assert_false(daemon_log_has("fpk1 is an IP tunnel"));
+	t0 = if_nametoindex("fpk0");
+	t1 = if_nametoindex("fpk1");
+	assert_true(in_map("ip_tunnel_tx", &t0));
+	assert_false(in_map("ip_tunnel_tx", &t1));
+	/* the gretap first: its link is read before the tunnel's line */
+	assert_int_equal(sh("ip link add name fpk2 type gretap local 192.0.2.1 remote 192.0.2.4 && "
+			    "ip link set dev fpk2 up && ip link set dev fpk1 up"), 0);
+	assert_int_equal(daemon_wait_log("fpk1 is an IP tunnel (gre)", 5000), 0);
+	tap = if_nametoindex("fpk2");
+	assert_true(in_map("ip_tunnel_tx", &t1));
+	assert_false(in_map("ip_tunnel_tx", &tap));
+	assert_int_equal(sh("ip link del fpk0 && ip link set dev fpk1 down"), 0);
+	for (int i = 0; i < 500 && (in_map("ip_tunnel_tx", &t0) ||
+				    in_map("ip_tunnel_tx", &t1)); i++)
+		usleep(10000);
+	assert_false(in_map("ip_tunnel_tx", &t0));
+	assert_false(in_map("ip_tunnel_tx", &t1));
+	assert_int_equal(daemon_stop(pid, SIGTERM), 0);
+}
+
 static void vlan_trunk_modes(void **state)
 {
 	struct vlan_key vk = { .proto = htons(ETH_P_8021Q), .vid = 100 };
@@ -1268,6 +1307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(auto_after_a_refused_native_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_of_their_own_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(vlan_trunk_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(ip_tunnels_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bridge, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_of_a_bond, setup, teardown),
 		cmocka_unit_test_setup_teardown(ports_and_pins_come_back, setup, teardown),
