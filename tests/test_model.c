@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
@@ -996,6 +997,58 @@ static void vrf_domain_follows_master(void **state)
 	assert_int_equal(model_l3dom(&e->m, 99), 0);
 }
 
+/* A link of this kind and ifi_type, up or down, without a MAC. */
+static void typed_link_msg(struct env *e, int ifindex, const char *kind,
+			   __u16 type, bool up)
+{
+	struct nlmsghdr *nlh = put_header(e, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct nlattr *info;
+
+	ifi->ifi_index = ifindex;
+	ifi->ifi_type = type;
+	ifi->ifi_flags = up ? LINK_UP : 0;
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, info);
+	feed(e, nlh);
+}
+
+/*
+ * A next hop out of an IP tunnel needs no neighbour entry (the kernel's
+ * are NUD_NOARP, made without a message, and a point-to-point device's
+ * IPv4 one has no gateway in it): active while its link is up, dead when
+ * it goes down. Out of an Ethernet tunnel (gretap) or another link
+ * without a neighbour entry, a next hop is not usable.
+ */
+static void ip_tunnel_next_hops_need_no_neighbour(void **state)
+{
+	static const struct gw tunnels4[] = { { 7, "10.0.7.2" }, { 8, "10.0.8.2" }, { 9, "10.0.9.2" } };
+	static const struct gw tunnels6[] = { { 7, "fd00:7::2" }, { 10, "fd00:a::2" } };
+	struct env *e = *state;
+
+	typed_link_msg(e, 7, "gre", ARPHRD_IPGRE, true);
+	typed_link_msg(e, 8, "gretap", ARPHRD_ETHER, true);
+	typed_link_msg(e, 9, "veth", ARPHRD_ETHER, true);
+	typed_link_msg(e, 10, "wireguard", ARPHRD_NONE, true);
+	assert_true(model_link_ip_tunnel(model_link(&e->m, 7)));
+	assert_false(model_link_ip_tunnel(model_link(&e->m, 8)));
+	assert_false(model_link_ip_tunnel(model_link(&e->m, 9)));
+	assert_true(model_link_ip_tunnel(model_link(&e->m, 10)));
+	route_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 4, "198.51.100.0", 24, tunnels4, 3);
+	route_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 6, "2001:db8::", 64, tunnels6, 2);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 7, "10.0.7.2"), NH_ACTIVE);
+	assert_int_equal(state_of(e, 6, 7, "fd00:7::2"), NH_ACTIVE);
+	assert_int_equal(state_of(e, 6, 10, "fd00:a::2"), NH_ACTIVE);
+	assert_int_not_equal(state_of(e, 4, 8, "10.0.8.2"), NH_ACTIVE);
+	assert_int_not_equal(state_of(e, 4, 9, "10.0.9.2"), NH_ACTIVE);
+	typed_link_msg(e, 7, "gre", ARPHRD_IPGRE, false);
+	sync_table(e);
+	assert_int_equal(state_of(e, 4, 7, "10.0.7.2"), NH_DEAD);
+	assert_int_equal(state_of(e, 6, 10, "fd00:a::2"), NH_ACTIVE);
+}
+
 /*
  * A next hop's MTU is the smallest its routes give it (IPv4: locked ones,
  * as forwarding counts them); none where the device's MTU is as small.
@@ -1337,6 +1390,7 @@ int main(void)
 		T(full_dump_keeps_collected_neighbours),
 		T(malformed_messages_refused),
 		T(vrf_domain_follows_master),
+		T(ip_tunnel_next_hops_need_no_neighbour),
 		T(path_mtus_cap_next_hops),
 		T(path_mtus_follow_nexthop_objects),
 		T(path_mtus_match_a_walk_of_every_route),
