@@ -388,13 +388,13 @@ struct port_mac {
  */
 #define FP_MAX_BOND_MEMBERS 1024
 /*
- * ip_tunnel_tx map: the IP tunnels (GRE, IPIP, ip6tnl, ip6gre, SIT,
- * WireGuard: devices without Ethernet headers) flowpin sends to at tc,
- * ifindex -> the same ifindex. bpf_redirect() into one takes the frame's
+ * ip_tunnel_tx map: the IP tunnels (GRE, IPIP, ip6tnl, ip6gre, SIT with
+ * one fixed remote, WireGuard: devices without Ethernet headers) that are
+ * up, which flowpin sends to at tc, ifindex -> the same ifindex. bpf_redirect() into one takes the frame's
  * Ethernet header off, as the kernel's forwarding hands such a device the
  * IP packet, and the device encapsulates. XDP has no way into them: their
- * next hops stay the kernel's there. Written by flowpind, from every such
- * device of its namespace.
+ * next hops stay the kernel's there. Written by flowpind, from its model
+ * of the namespace's links.
  */
 #define FP_MAX_IP_TUNNELS 1024
 struct vlan_key {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The IP tunnels flowpin sends to at tc, as the datapath needs them:
- * ip_tunnel_tx (ifindex -> ifindex). Every GRE, IPIP, ip6tnl, ip6gre, SIT
- * or WireGuard device of the namespace that is up: a next hop out of one is pinned
+ * ip_tunnel_tx (ifindex -> ifindex). Every GRE, IPIP, ip6tnl, ip6gre or
+ * SIT device of the namespace with one fixed remote, and every WireGuard
+ * device, that is up (model_link_ip_tunnel()): a next hop out of one is pinned
  * like any other, and the device encapsulates what tc redirects to it, as
  * it does what the kernel's forwarding hands it. They are not ports: no
  * hook runs on them (what comes out of a tunnel has no Ethernet header),
@@ -38,7 +39,7 @@ int ip_tunnels_mirror(struct datapath *dp, const struct model *m)
 
 		if (!l || !in_use(l)) {
 			bpf_map_delete_elem(fd, &key);
-			continue; /* the walk starts over from prev */
+			continue; /* key is gone: the walk starts over */
 		}
 		prev = &key;
 	}

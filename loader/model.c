@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/if_arp.h>
+#include <linux/if_tunnel.h>
 #include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
@@ -222,15 +223,10 @@ __u32 model_l3dom(const struct model *m, __u32 ifindex)
 
 bool model_link_ip_tunnel(const struct model_link *l)
 {
-	static const char *const kinds[] = { "gre",  "ipip", "ip6tnl",
-					     "ip6gre", "sit", "wireguard" };
-
 	if (l->type == ARPHRD_ETHER) /* gretap, ip6gretap: Ethernet */
 		return false;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strcmp(l->kind, kinds[i]))
-			return true;
-	return false;
+	/* a WireGuard device finds its peer by the packet's destination */
+	return l->tunnel_remote || !strcmp(l->kind, "wireguard");
 }
 
 const struct model_neigh *model_neigh(const struct model *m,
@@ -351,9 +347,41 @@ static void link_vlan(const struct nlattr *data, struct model_link *l)
 	}
 }
 
+/* A unicast address, IPv4 (4 bytes) or IPv6 (16): not 0, multicast or broadcast. */
+static bool unicast(const __u8 *a, size_t len)
+{
+	static const __u8 zero[16];
+
+	if (len == 4)
+		return memcmp(a, zero, 4) && (a[0] & 0xf0) != 0xe0 &&
+		       memcmp(a, "\xff\xff\xff\xff", 4);
+	return len == 16 && memcmp(a, zero, 16) && a[0] != 0xff;
+}
+
+/*
+ * An IP tunnel's IFLA_INFO_DATA (attributes REMOTE and COLLECT_METADATA of
+ * its family, GRE's or IPIP's): one fixed unicast remote, and not external
+ * (collect_md, whose remote each packet's metadata gives)?
+ */
+static bool tunnel_remote(const struct nlattr *data, int remote, int md)
+{
+	const struct nlattr *a;
+	bool fixed = false;
+
+	mnl_attr_for_each_nested(a, data) {
+		if (mnl_attr_get_type(a) == remote)
+			fixed = unicast(mnl_attr_get_payload(a),
+					mnl_attr_get_payload_len(a));
+		else if (mnl_attr_get_type(a) == md)
+			return false;
+	}
+	return fixed;
+}
+
 /*
  * IFLA_LINKINFO: IFLA_INFO_KIND into kind ("" when it has none) and, of a
- * VLAN device, its VID and protocol.
+ * VLAN device, its VID and protocol; of an IP tunnel, whether it has one
+ * fixed remote.
  */
 static void link_info(const struct nlattr *linkinfo, struct model_link *l)
 {
@@ -370,6 +398,13 @@ static void link_info(const struct nlattr *linkinfo, struct model_link *l)
 	}
 	if (data && !strcmp(l->kind, "vlan"))
 		link_vlan(data, l);
+	else if (data && (!strcmp(l->kind, "gre") || !strcmp(l->kind, "ip6gre")))
+		l->tunnel_remote = tunnel_remote(data, IFLA_GRE_REMOTE,
+						 IFLA_GRE_COLLECT_METADATA);
+	else if (data && (!strcmp(l->kind, "ipip") || !strcmp(l->kind, "sit") ||
+			  !strcmp(l->kind, "ip6tnl")))
+		l->tunnel_remote = tunnel_remote(data, IFLA_IPTUN_REMOTE,
+						 IFLA_IPTUN_COLLECT_METADATA);
 }
 
 static int apply_link(struct model *m, const struct nlmsghdr *nlh)
@@ -404,6 +439,7 @@ static int apply_link(struct model *m, const struct nlmsghdr *nlh)
 	l->vlan_egress_qos = false;
 	l->vlan_egress_pcp = 0;
 	l->vlan_ingress_qos = false;
+	l->tunnel_remote = false;
 	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_ADDRESS &&
 		    mnl_attr_get_payload_len(a) == FP_ETH_ALEN)

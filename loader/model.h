@@ -29,6 +29,11 @@ struct model_link {
 	bool vlan_egress_qos; /* ... whose egress-qos-map gives a PCP */
 	__u16 vlan_egress_pcp; /* ... to priorities 0, 2, 4, 6 (struct vlan_tx) */
 	bool vlan_ingress_qos; /* ... whose ingress-qos-map gives a priority */
+	/*
+	 * A GRE, ip6gre, IPIP, SIT or ip6tnl device with one fixed unicast
+	 * remote (IFLA_GRE_REMOTE, IFLA_IPTUN_REMOTE), not external
+	 */
+	bool tunnel_remote;
 };
 
 struct model_neigh {
@@ -153,10 +158,15 @@ const struct model_link *model_link_by_name(const struct model *m,
 /* The link's L3 domain: its VRF's ifindex, or 0 outside any VRF. */
 __u32 model_l3dom(const struct model *m, __u32 ifindex);
 /*
- * Is the link an IP tunnel: a GRE, IPIP, ip6tnl, ip6gre, SIT or WireGuard
- * device, without Ethernet headers? Its next hops need no neighbour (the
- * kernel's are NUD_NOARP, made unannounced, and of a point-to-point
- * device keyed by no gateway): flowpin sends to them at tc (ip_tunnels.c).
+ * Is the link an IP tunnel flowpin sends to: a GRE, IPIP, ip6tnl, ip6gre
+ * or SIT device with one fixed unicast remote and not external
+ * (collect_md), or a WireGuard device; no Ethernet headers? The others
+ * (NBMA GRE, 6to4 or ISATAP SIT, an IPIP without remote) take the outer
+ * header from a neighbour or from the route the kernel's forwarding
+ * attaches, which a redirected packet lacks. Its next hops need no
+ * neighbour (the kernel's are NUD_NOARP, made unannounced, and of a
+ * point-to-point device keyed by no gateway): flowpin sends to them at
+ * tc (ip_tunnels.c).
  */
 bool model_link_ip_tunnel(const struct model_link *l);
 

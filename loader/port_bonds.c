@@ -35,7 +35,7 @@ int port_bonds_mirror(struct datapath *dp, const struct model *m)
 		if (!l || !bpf_map_lookup_elem(fd, &key, &bond) ||
 		    l->master != bond || !is_bond_port(dp, m, bond)) {
 			bpf_map_delete_elem(fd, &key);
-			continue; /* the walk starts over from prev */
+			continue; /* key is gone: the walk starts over */
 		}
 		prev = &key;
 	}

@@ -112,7 +112,7 @@ static int teardown(void **state)
 	 * failure left them */
 	sh("rm -rf %s-other", pin_path);
 	/* auto_on_kind()'s and port_of_master()'s */
-	sh("ip link del fpk2 2>/dev/null; ip link del fpk1 2>/dev/null; ip link del fpk0 2>/dev/null || true");
+	sh("ip link del fpk3 2>/dev/null; ip link del fpk2 2>/dev/null; ip link del fpk1 2>/dev/null; ip link del fpk0 2>/dev/null || true");
 	return 0;
 }
 
@@ -1102,13 +1102,14 @@ static bool in_map(const char *map, const void *key)
 
 /*
  * IP tunnels are flowpind's to find, not ports: one up at start and one
- * brought up while it runs go into ip_tunnel_tx, each said once; one down
+ * brought up while it runs go into ip_tunnel_tx, each said; one down
  * (as the kernel's fallback devices, tunl0 or gre0, stay) or deleted is
- * not there; an Ethernet tunnel (gretap) is none.
+ * not there; an Ethernet tunnel (gretap) is none, nor is a GRE without a
+ * remote (NBMA: its outer header comes from a neighbour).
  */
 static void ip_tunnels_followed(void **state)
 {
-	__u32 t0, t1, tap;
+	__u32 t0, t1, tap, nbma;
 	pid_t pid;
 
 	(void)state;
@@ -1123,13 +1124,17 @@ static void ip_tunnels_followed(void **state)
 	t1 = if_nametoindex("fpk1");
 	assert_true(in_map("ip_tunnel_tx", &t0));
 	assert_false(in_map("ip_tunnel_tx", &t1));
-	/* the gretap first: its link is read before the tunnel's line */
+	/* the gretap and the NBMA GRE first: read before the tunnel's line */
 	assert_int_equal(sh("ip link add name fpk2 type gretap local 192.0.2.1 remote 192.0.2.4 && "
-			    "ip link set dev fpk2 up && ip link set dev fpk1 up"), 0);
+			    "ip link add name fpk3 type gre local 192.0.2.1 && "
+			    "ip link set dev fpk2 up && ip link set dev fpk3 up && ip link set dev fpk1 up"), 0);
 	assert_int_equal(daemon_wait_log("fpk1 is an IP tunnel (gre)", 5000), 0);
 	tap = if_nametoindex("fpk2");
+	nbma = if_nametoindex("fpk3");
 	assert_true(in_map("ip_tunnel_tx", &t1));
 	assert_false(in_map("ip_tunnel_tx", &tap));
+	assert_false(in_map("ip_tunnel_tx", &nbma));
+	assert_false(daemon_log_has("fpk3 is an IP tunnel"));
 	assert_int_equal(sh("ip link del fpk0 && ip link set dev fpk1 down"), 0);
 	for (int i = 0; i < 500 && (in_map("ip_tunnel_tx", &t0) ||
 				    in_map("ip_tunnel_tx", &t1)); i++)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <linux/if.h>
 #include <linux/if_arp.h>
+#include <linux/if_tunnel.h>
 #include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
@@ -997,29 +998,93 @@ static void vrf_domain_follows_master(void **state)
 	assert_int_equal(model_l3dom(&e->m, 99), 0);
 }
 
-/* A link of this kind and ifi_type, up or down, without a MAC. */
-static void typed_link_msg(struct env *e, int ifindex, const char *kind,
-			   __u16 type, bool up)
+/*
+ * A link of this kind and ifi_type, up or down, without a MAC; a tunnel's
+ * remote (4 or 16 bytes, remote_len 0: none) in the attribute of its kind
+ * (IFLA_GRE_REMOTE or IFLA_IPTUN_REMOTE), and external (collect_md).
+ */
+static void tunnel_link_msg(struct env *e, int ifindex, const char *kind,
+			    __u16 type, bool up, const char *remote, bool md)
 {
 	struct nlmsghdr *nlh = put_header(e, RTM_NEWLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	struct nlattr *info;
+	bool gre = strstr(kind, "gre");
+	struct nlattr *info, *data;
+	__u8 a[16];
 
 	ifi->ifi_index = ifindex;
 	ifi->ifi_type = type;
 	ifi->ifi_flags = up ? LINK_UP : 0;
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	if (remote) {
+		int v6 = !!strchr(remote, ':');
+
+		inet_pton(v6 ? AF_INET6 : AF_INET, remote, a);
+		mnl_attr_put(nlh, gre ? IFLA_GRE_REMOTE : IFLA_IPTUN_REMOTE,
+			     v6 ? 16 : 4, a);
+	}
+	if (md)
+		mnl_attr_put(nlh, gre ? IFLA_GRE_COLLECT_METADATA :
+					IFLA_IPTUN_COLLECT_METADATA, 0, NULL);
+	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	feed(e, nlh);
+}
+
+static bool ip_tunnel(struct env *e, int ifindex)
+{
+	return model_link_ip_tunnel(model_link(&e->m, ifindex));
+}
+
+/*
+ * Which links are IP tunnels flowpin sends to: one fixed unicast remote
+ * and not external, or WireGuard; not an NBMA GRE (no remote, or a
+ * multicast one), a 6to4 SIT, an external tunnel or an Ethernet one.
+ */
+static void ip_tunnels_have_one_remote(void **state)
+{
+	struct env *e = *state;
+
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, "192.0.2.2", false);
+	assert_true(ip_tunnel(e, 7));
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, NULL, false);
+	assert_false(ip_tunnel(e, 7));
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, "0.0.0.0", false);
+	assert_false(ip_tunnel(e, 7));
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, "239.1.1.1", false);
+	assert_false(ip_tunnel(e, 7));
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, "192.0.2.2", true);
+	assert_false(ip_tunnel(e, 7));
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, "192.0.2.2", false);
+	assert_true(ip_tunnel(e, 7));
+	tunnel_link_msg(e, 8, "ip6gre", ARPHRD_IP6GRE, true, "2001:db8::2", false);
+	assert_true(ip_tunnel(e, 8));
+	tunnel_link_msg(e, 8, "ip6gre", ARPHRD_IP6GRE, true, "ff02::1", false);
+	assert_false(ip_tunnel(e, 8));
+	tunnel_link_msg(e, 9, "ipip", ARPHRD_TUNNEL, true, "192.0.2.9", false);
+	assert_true(ip_tunnel(e, 9));
+	tunnel_link_msg(e, 9, "ipip", ARPHRD_TUNNEL, true, NULL, true);
+	assert_false(ip_tunnel(e, 9));
+	tunnel_link_msg(e, 10, "sit", ARPHRD_SIT, true, "0.0.0.0", false); /* 6to4 */
+	assert_false(ip_tunnel(e, 10));
+	tunnel_link_msg(e, 11, "ip6tnl", ARPHRD_TUNNEL6, true, "2001:db8::11", false);
+	assert_true(ip_tunnel(e, 11));
+	tunnel_link_msg(e, 12, "wireguard", ARPHRD_NONE, true, NULL, false);
+	assert_true(ip_tunnel(e, 12));
+	tunnel_link_msg(e, 13, "gretap", ARPHRD_ETHER, true, "192.0.2.2", false);
+	assert_false(ip_tunnel(e, 13));
+	tunnel_link_msg(e, 14, "veth", ARPHRD_ETHER, true, NULL, false);
+	assert_false(ip_tunnel(e, 14));
 }
 
 /*
  * A next hop out of an IP tunnel needs no neighbour entry (the kernel's
  * are NUD_NOARP, made without a message, and a point-to-point device's
  * IPv4 one has no gateway in it): active while its link is up, dead when
- * it goes down. Out of an Ethernet tunnel (gretap) or another link
- * without a neighbour entry, a next hop is not usable.
+ * it goes down. Out of an Ethernet tunnel (gretap) or an NBMA GRE without
+ * a neighbour entry, a next hop is not usable.
  */
 static void ip_tunnel_next_hops_need_no_neighbour(void **state)
 {
@@ -1027,14 +1092,10 @@ static void ip_tunnel_next_hops_need_no_neighbour(void **state)
 	static const struct gw tunnels6[] = { { 7, "fd00:7::2" }, { 10, "fd00:a::2" } };
 	struct env *e = *state;
 
-	typed_link_msg(e, 7, "gre", ARPHRD_IPGRE, true);
-	typed_link_msg(e, 8, "gretap", ARPHRD_ETHER, true);
-	typed_link_msg(e, 9, "veth", ARPHRD_ETHER, true);
-	typed_link_msg(e, 10, "wireguard", ARPHRD_NONE, true);
-	assert_true(model_link_ip_tunnel(model_link(&e->m, 7)));
-	assert_false(model_link_ip_tunnel(model_link(&e->m, 8)));
-	assert_false(model_link_ip_tunnel(model_link(&e->m, 9)));
-	assert_true(model_link_ip_tunnel(model_link(&e->m, 10)));
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, true, "192.0.2.7", false);
+	tunnel_link_msg(e, 8, "gretap", ARPHRD_ETHER, true, "192.0.2.8", false);
+	tunnel_link_msg(e, 9, "gre", ARPHRD_IPGRE, true, NULL, false);
+	tunnel_link_msg(e, 10, "wireguard", ARPHRD_NONE, true, NULL, false);
 	route_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 4, "198.51.100.0", 24, tunnels4, 3);
 	route_msg(e, RTM_NEWROUTE, NLM_F_CREATE, 6, "2001:db8::", 64, tunnels6, 2);
 	sync_table(e);
@@ -1043,7 +1104,7 @@ static void ip_tunnel_next_hops_need_no_neighbour(void **state)
 	assert_int_equal(state_of(e, 6, 10, "fd00:a::2"), NH_ACTIVE);
 	assert_int_not_equal(state_of(e, 4, 8, "10.0.8.2"), NH_ACTIVE);
 	assert_int_not_equal(state_of(e, 4, 9, "10.0.9.2"), NH_ACTIVE);
-	typed_link_msg(e, 7, "gre", ARPHRD_IPGRE, false);
+	tunnel_link_msg(e, 7, "gre", ARPHRD_IPGRE, false, "192.0.2.7", false);
 	sync_table(e);
 	assert_int_equal(state_of(e, 4, 7, "10.0.7.2"), NH_DEAD);
 	assert_int_equal(state_of(e, 6, 10, "fd00:a::2"), NH_ACTIVE);
@@ -1390,6 +1451,7 @@ int main(void)
 		T(full_dump_keeps_collected_neighbours),
 		T(malformed_messages_refused),
 		T(vrf_domain_follows_master),
+		T(ip_tunnels_have_one_remote),
 		T(ip_tunnel_next_hops_need_no_neighbour),
 		T(path_mtus_cap_next_hops),
 		T(path_mtus_follow_nexthop_objects),

@@ -810,7 +810,7 @@ int main(void)
 					  .test_func = maps_carry_btf };
 	tests[n++] = (struct CMUnitTest){ .name = "tagged, too big for a moved pin's path: the error, tagged",
 					  .test_func = tagged_too_big_for_a_moved_pin };
-	tests[n++] = (struct CMUnitTest){ .name = "a next hop out of an ip tunnel: tc pins and sends, xdp passes",
+	tests[n++] = (struct CMUnitTest){ .name = "a next hop out of an ip tunnel: tc pins it and redirects there, xdp passes",
 					  .test_func = ip_tunnel_next_hop };
 	/* the same table through both entry points */
 	hook = HOOK_XDP;
